@@ -1,0 +1,46 @@
+// Lint for every project: typescript-eslint's recommended rules plus nx module
+// boundaries, which keep dependencies pointing one way: spec ← interpreter ← training ← apps.
+import nx from '@nx/eslint-plugin';
+
+const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'crypto', 'zlib', 'http', 'https', 'net', 'worker_threads', 'process'];
+
+/**
+ * For libs that must do no I/O (spec and interpreter libs): nx's bannedExternalImports
+ * does not see Node built-ins, so ban them with ESLint's own rule.
+ */
+export const noIo = {
+  files: ['**/*.ts'],
+  ignores: ['**/*_test.ts'],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ group: NODE_BUILTINS, message: 'This lib does no I/O: do it in a training lib or an app and pass the data in.' }] }],
+  },
+};
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.nx/**', '**/coverage/**'] },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'error',
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            // Specs are pure data and folds: no tensors, no I/O.
+            { sourceTag: 'type:spec', onlyDependOnLibsWithTags: ['type:spec'], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
+            // Interpreters lower specs to tensors but do no I/O of their own.
+            { sourceTag: 'type:interpreter', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter'], bannedExternalImports: NODE_BUILTINS },
+            { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:training'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:training'] },
+          ],
+        },
+      ],
+    },
+  },
+];

@@ -1,0 +1,24 @@
+// Shared jest settings: Deno-style `*_test.ts` beside the code, swc for speed
+// (types are checked by each project's `typecheck` target), tsconfig paths as module names.
+const path = require('node:path');
+const { compilerOptions } = require('./tsconfig.base.json');
+
+const moduleNameMapper = Object.fromEntries(
+  Object.entries(compilerOptions.paths).map(([alias, [target]]) => [
+    `^${alias.replace('/', '\\/')}$`,
+    path.join(__dirname, target),
+  ]),
+);
+
+module.exports = {
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/src/**/*_test.ts'],
+  moduleFileExtensions: ['ts', 'js', 'cjs', 'json'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  moduleNameMapper,
+  setupFilesAfterEnv: [path.join(__dirname, 'tools/jest/fast_check_setup.ts')],
+  // tfjs kernels on the pure-JS backend are slow; a test that needs more is a bench, not a test.
+  testTimeout: 60_000,
+};
