@@ -36,8 +36,12 @@ export default [
             { sourceTag: 'type:spec', onlyDependOnLibsWithTags: ['type:spec'], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
             // Interpreters lower specs to tensors but do no I/O of their own.
             { sourceTag: 'type:interpreter', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter'], bannedExternalImports: NODE_BUILTINS },
-            { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:training'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:training'] },
+            // Datasets: parsing is pure, locating and reading files is allowed here.
+            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:data'] },
+            // tfjs backends (e.g. native kernels): independent of specs.
+            { sourceTag: 'type:backend', onlyDependOnLibsWithTags: ['type:backend'] },
+            { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training'] },
           ],
         },
       ],
