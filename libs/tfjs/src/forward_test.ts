@@ -1,0 +1,116 @@
+import fc from 'fast-check';
+import * as E from 'fp-ts/Either';
+import * as tf from '@tensorflow/tfjs';
+import { countParams, inferShape, type Layer } from '@resnet/spec';
+import { basic, bottleneck, DEPTHS, resnet } from '@resnet/variants';
+import { countWeights, disposeModel, initModel, weight } from './model.ts';
+import { forward } from './forward.ts';
+import { TINY_KINDS, tinyResNet, useBackend } from './_test_support.ts';
+
+beforeAll(useBackend);
+
+function fashionResNet(depth: number): Layer {
+  const spec = resnet(depth, { version: 'v1.5', inChannels: 1, classes: 10 });
+  if (E.isLeft(spec)) throw new Error(spec.left.message);
+  return spec.right.net;
+}
+
+describe('tfjs interpreter agrees with the spec folds', () => {
+  test.each(DEPTHS)('ResNet-%i: the built model has exactly the spec’s trainable and non-trainable parameter counts, and its output shape is the inferred one', (depth) => {
+    const net = fashionResNet(depth);
+    const before = tf.memory().numTensors;
+    const model = initModel(net, { seed: 1 });
+    expect(countWeights(model)).toEqual(countParams(net));
+    // One small input per variant in each mode; shapes must equal shape inference.
+    for (const [size, training] of [[9, false], [5, true]] as const) {
+      const shape = tf.tidy(() => forward(model, tf.randomNormal([2, size, size, 1]), { training }).shape);
+      expect(E.right(shape)).toEqual(inferShape(net, [2, size, size, 1]));
+    }
+    disposeModel(model);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('output shapes equal shape inference for any small input, stem, block kind and mode', () => {
+    const models = TINY_KINDS.flatMap((kind) => (['imagenet', 'small'] as const).map((stem) => initModel(tinyResNet(kind, { stem, inChannels: 2, classes: 3 }))));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: models.length - 1 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), fc.boolean(), (i, n, h, w, training) => {
+        const model = models[i];
+        if (model === undefined) throw new Error('no model');
+        const shape = tf.tidy(() => forward(model, tf.randomNormal([n, h, w, 2]), { training }).shape);
+        expect(E.right(shape)).toEqual(inferShape(model.spec, [n, h, w, 2]));
+      }),
+      { numRuns: 40 },
+    );
+    models.forEach(disposeModel);
+  });
+
+  test.each([
+    ['basic', basic, '3x3'],
+    ['bottleneck v1', bottleneck, '1x1'],
+    ['bottleneck v1.5', bottleneck, '3x3'],
+  ] as const)('one forward/backward pass of a tiny %s ResNet gives a finite, non-zero gradient for every trainable weight', (_name, kind, strideOn) => {
+    const model = initModel(tinyResNet(kind, { strideOn, stem: 'imagenet' }), { seed: 3 });
+    const x = tf.randomNormal([4, 16, 16, 1], 0, 1, 'float32', 7);
+    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 10);
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, forward(model, x, { training: true })) as tf.Scalar, [...model.params.values()]);
+    expect(Number.isFinite(value.dataSync()[0])).toBe(true);
+    expect(Object.keys(grads).length).toBe(model.params.size);
+    for (const [key, v] of model.params) {
+      const g = grads[v.name];
+      if (g === undefined) throw new Error(`no gradient for ${key}`);
+      const values = g.dataSync();
+      expect(values.every(Number.isFinite)).toBe(true);
+      expect(values.some((d) => d !== 0)).toBe(true);
+    }
+    tf.dispose([value, x, labels, ...Object.values(grads)]);
+    disposeModel(model);
+  });
+
+  test('the same seed gives the same weights; another seed gives others', () => {
+    const net = tinyResNet(basic);
+    const [a, b, c] = [1, 1, 2].map((seed) => initModel(net, { seed }));
+    if (!a || !b || !c) throw new Error('no model');
+    const key = 'tiny_basic.conv3_x.1.conv1/weight';
+    expect(weight(a.params, key).dataSync()).toEqual(weight(b.params, key).dataSync());
+    expect(weight(a.params, key).dataSync()).not.toEqual(weight(c.params, key).dataSync());
+    [a, b, c].forEach(disposeModel);
+  });
+});
+
+describe('initialisation', () => {
+  test('convolutions are He-normal with fan-out: std ≈ √(2 / (k²·out))', () => {
+    const net = fashionResNet(18);
+    const model = initModel(net, { seed: 5 });
+    for (const [key, k, out] of [['resnet18.conv4_x.1.conv2/weight', 3, 256], ['resnet18.conv5_x.1.shortcut_conv/weight', 1, 512]] as const) {
+      const values = Array.from(weight(model.params, key).dataSync());
+      const mean = values.reduce((s, v) => s + v, 0) / values.length;
+      const std = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
+      expect(Math.abs(mean)).toBeLessThan(0.01 * std);
+      expect(Math.abs(std / Math.sqrt(2 / (k * k * out)) - 1)).toBeLessThan(0.02);
+    }
+    disposeModel(model);
+  });
+
+  test('zeroInitResidual zeroes exactly the last batch-norm scale of every residual unit', () => {
+    const net = fashionResNet(50);
+    const model = initModel(net, { zeroInitResidual: true });
+    const zeroed = [...model.params].filter(([key, v]) => key.endsWith('/weight') && v.shape.length === 1 && v.dataSync().every((d) => d === 0)).map(([key]) => key);
+    expect(zeroed.length).toBe(3 + 4 + 6 + 3);
+    expect(zeroed.every((key) => key.endsWith('.bn3/weight'))).toBe(true);
+    disposeModel(model);
+  });
+
+  test('with zero-initialised residuals a block outputs relu(shortcut(x)) at the start', () => {
+    const model = initModel(tinyResNet(basic), { zeroInitResidual: true });
+    const block = tinyResNet(basic).layers[1];
+    if (block?._tag !== 'Sequential' || block.layers[0]?._tag !== 'Residual') throw new Error('unexpected spec');
+    const unit = block.layers[0];
+    const x = tf.randomNormal([2, 6, 6, 4]);
+    // conv2_x.1 keeps shape, so its shortcut is the identity: the block must be relu(x).
+    const sub = { ...model, spec: { ...unit, name: `${model.spec.name}.conv2_x.${unit.name}` } };
+    const y = forward(sub, x, { training: false });
+    expect(tf.max(tf.abs(tf.sub(y, tf.relu(x)))).dataSync()[0]).toBeLessThan(1e-6);
+    tf.dispose([x, y]);
+    disposeModel(model);
+  });
+});

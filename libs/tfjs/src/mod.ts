@@ -1,0 +1,8 @@
+/**
+ * @resnet/tfjs — the interpreter that lowers @resnet/spec layers to TensorFlow.js
+ * variables and ops. Backend-agnostic: register a backend (cpu, onednn, tensorflow,
+ * wasm) before use.
+ * @module
+ */
+export * from './model.ts';
+export * from './forward.ts';
