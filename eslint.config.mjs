@@ -41,7 +41,9 @@ export default [
             // tfjs backends (e.g. native kernels): independent of specs.
             { sourceTag: 'type:backend', onlyDependOnLibsWithTags: ['type:backend'] },
             { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training'] },
+            // Small pure helpers for apps (flag parsing).
+            { sourceTag: 'type:util', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util'] },
           ],
         },
       ],

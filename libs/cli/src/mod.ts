@@ -1,0 +1,5 @@
+/**
+ * @resnet/cli — flag schemas shared by the apps: parsing with precise errors, and `--help`.
+ * @module
+ */
+export * from './flags.ts';
