@@ -1,0 +1,79 @@
+// What the onednn backend did and how it is tuned: counters, primitive names, layouts, threads.
+import { addon, CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD } from './_addon.ts';
+import { resetStats, settings, stats } from './_kernel.ts';
+
+/** Native calls per kernel, and fallbacks to tfjs-backend-cpu per kernel and reason. */
+export interface OnednnStats {
+  readonly native: Readonly<Record<string, number>>;
+  readonly fallback: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/**
+ * Counters since the last reset. A kernel that should be native but shows up under
+ * `fallback` names the reason (dtype, layout, activation, or a native error).
+ *
+ * @example onednnStats() // { native: { Conv2D: 12 }, fallback: { FusedConv2D: { 'activation "prelu"': 1 } } }
+ */
+export function onednnStats(): OnednnStats {
+  return stats();
+}
+
+/** Zeroes the counters of `onednnStats()`. @example resetOnednnStats(); */
+export function resetOnednnStats(): void {
+  resetStats();
+}
+
+/**
+ * Calls per oneDNN implementation among cached primitives, e.g. `{ 'jit:avx2': 40, 'gemm:jit': 3 }`.
+ * Empty when the addon is unavailable.
+ *
+ * @example onednnPrimitives()['jit:avx2']
+ */
+export function onednnPrimitives(): Record<string, number> {
+  const loaded = addon();
+  return loaded.ok ? loaded.addon.primitives() : {};
+}
+
+/**
+ * Memory layouts a convolution may use: `plain` keeps tfjs's NHWC/HWIO (no copies);
+ * `blocked-weights` lets oneDNN reorder the filter only; `blocked` reorders every operand;
+ * `auto` (the default) picks per shape from measurements (see tools/bench_kernels.ts).
+ */
+export type ConvLayout = 'auto' | 'plain' | 'blocked-weights' | 'blocked';
+
+const LAYOUT_BITS: Record<ConvLayout, number> = { auto: -1, plain: 0, 'blocked-weights': 2, blocked: 7 };
+
+/** Tuning knobs; each field is optional and applies to later calls. */
+export interface OnednnOptions {
+  /** OpenMP threads used by oneDNN (default: all cores, or OMP_NUM_THREADS). */
+  readonly threads?: number;
+  /** Layout per convolution direction (defaults measured by tools/bench_kernels.ts). */
+  readonly convLayout?: { readonly forward?: ConvLayout; readonly backwardInput?: ConvLayout; readonly backwardFilter?: ConvLayout };
+  /** Elementwise/reduction outputs smaller than this stay on the cpu kernels (default 16384). */
+  readonly minElementwiseSize?: number;
+}
+
+/**
+ * Sets threads, convolution layouts and the elementwise size threshold; returns false when
+ * the addon is unavailable. Changing threads or a layout empties the primitive cache.
+ *
+ * @example configureOnednn({ threads: 1, convLayout: { forward: 'blocked' } });
+ */
+export function configureOnednn(options: OnednnOptions): boolean {
+  const loaded = addon();
+  if (!loaded.ok) return false;
+  if (options.threads !== undefined) loaded.addon.setNumThreads(options.threads);
+  if (options.minElementwiseSize !== undefined) settings.minElementwiseSize = options.minElementwiseSize;
+  const layouts = options.convLayout ?? {};
+  const kinds: [ConvLayout | undefined, number][] = [[layouts.forward, CONV_FORWARD], [layouts.backwardInput, CONV_BACKWARD_DATA], [layouts.backwardFilter, CONV_BACKWARD_FILTER]];
+  for (const [layout, kind] of kinds) {
+    if (layout !== undefined) loaded.addon.setConvLayout(kind, LAYOUT_BITS[layout]);
+  }
+  return true;
+}
+
+/** Drops cached primitives and scratch buffers (they are rebuilt on demand). @example clearOnednnCache(); */
+export function clearOnednnCache(): void {
+  const loaded = addon();
+  if (loaded.ok) loaded.addon.clearCache();
+}
