@@ -1,0 +1,192 @@
+/**
+ * The training loop: epochs of SGD over shuffled batches, metrics per epoch,
+ * checkpoints through hooks, a guard against non-finite losses, and clean
+ * interruption. The app wires files, progress display and signals to the hooks.
+ */
+import * as E from 'fp-ts/Either';
+import * as tf from '@tensorflow/tfjs';
+import type { Split } from '@resnet/fashion-mnist';
+import { forward, type Model } from '@resnet/tfjs';
+import { accuracyCount, crossEntropy } from './loss.ts';
+import { epochOrder, makeBatch, planBatches } from './pipeline.ts';
+import { learningRate, type Schedule } from './schedule.ts';
+import { sgdStep, type SgdConfig, type SgdState } from './sgd.ts';
+import type { EpochMetrics, TrainerProgress } from './run_dir.ts';
+
+/** Everything that shapes the optimisation (the rest of a run's config is bookkeeping). */
+export interface TrainOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly schedule: Schedule;
+  readonly sgd: SgdConfig;
+  readonly labelSmoothing: number;
+  readonly imageSize: number;
+  readonly augment: { readonly crop: boolean; readonly flip: boolean };
+  readonly seed: number;
+  readonly classes: number;
+}
+
+/** A live view of the current epoch, for progress bars. */
+export interface StepProgress {
+  readonly epoch: number;
+  readonly step: number;
+  readonly steps: number;
+  readonly loss: number;
+  readonly trainAcc: number;
+  readonly examplesPerSec: number;
+  readonly lr: number;
+  /** Seconds spent on this epoch so far. */
+  readonly seconds: number;
+}
+
+/** Callbacks through which the loop talks to the outside world. */
+export interface TrainHooks {
+  /** Called about every `progressEvery` ms (reads the running sums: one sync). */
+  readonly onProgress?: (p: StepProgress) => void;
+  /** After each epoch: persist metrics and a checkpoint at `progress` (an epoch boundary). */
+  readonly onEpoch: (metrics: EpochMetrics, progress: TrainerProgress) => Promise<void>;
+  /** Asked between steps; true stops the loop after saving through `onInterrupt`. */
+  readonly shouldStop?: () => boolean;
+  readonly onInterrupt?: (progress: TrainerProgress) => Promise<void>;
+  readonly progressEvery?: number;
+}
+
+/** Why training stopped early. */
+export type TrainError = { readonly _tag: 'NonFinite'; readonly epoch: number; readonly step: number; readonly message: string };
+
+/** How training ended. */
+export interface TrainOutcome {
+  readonly progress: TrainerProgress;
+  readonly interrupted: boolean;
+}
+
+/**
+ * Trains `model` from `start` until `options.epochs` epochs are done.
+ * One `dataSync` per progress update, not per step: loss and accuracy are summed on the device.
+ * @example
+ * await train({ model, sgd, trainSet, testSet, options, start: FRESH, hooks: { onEpoch: save } })
+ */
+export async function train(args: {
+  readonly model: Model;
+  readonly sgd: SgdState;
+  readonly trainSet: Split;
+  readonly testSet: Split;
+  readonly options: TrainOptions;
+  readonly start: TrainerProgress;
+  readonly hooks: TrainHooks;
+}): Promise<E.Either<TrainError, TrainOutcome>> {
+  const { model, sgd, trainSet, testSet, options, hooks } = args;
+  const keys = [...model.params.keys()];
+  const vars = [...model.params.values()];
+  const progressEvery = hooks.progressEvery ?? 1000;
+  let progress = args.start;
+
+  for (let epoch = progress.epoch; epoch < options.epochs; epoch++) {
+    const batches = planBatches(epochOrder(trainSet.count, { seed: options.seed, epoch, shuffle: true }), options.batchSize, { dropLast: false });
+    const resumeAt = epoch === progress.epoch ? progress : { ...progress, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
+    let lossSum: tf.Tensor = tf.scalar(resumeAt.partial.lossSum);
+    let correct: tf.Tensor = tf.scalar(resumeAt.partial.correct);
+    let seen = resumeAt.partial.seen;
+    const began = performance.now() - resumeAt.partial.seconds * 1000;
+    let lastReport = performance.now();
+    let lr = 0;
+
+    const readSums = () => ({ lossSum: lossSum.dataSync()[0] ?? NaN, correct: correct.dataSync()[0] ?? NaN });
+
+    for (let step = resumeAt.step; step < batches.length; step++) {
+      if (hooks.shouldStop?.() === true) {
+        const sums = readSums();
+        progress = { epoch, step, partial: { ...sums, seen, seconds: (performance.now() - began) / 1000 } };
+        tf.dispose([lossSum, correct]);
+        await hooks.onInterrupt?.(progress);
+        return E.right({ progress, interrupted: true });
+      }
+      const indices = batches[step];
+      if (indices === undefined) break;
+      lr = learningRate(options.schedule, { epoch, step, stepsPerEpoch: batches.length, totalEpochs: options.epochs });
+      const { x, y } = makeBatch(trainSet, indices, { imageSize: options.imageSize, augment: options.augment, seed: options.seed, epoch, step });
+      let logits: tf.Tensor2D | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const out = forward(model, x, { training: true }) as tf.Tensor2D;
+        logits = tf.keep(out);
+        return crossEntropy(out, y, { numClasses: options.classes, labelSmoothing: options.labelSmoothing });
+      }, vars);
+      sgdStep(model.params, new Map(keys.map((k, i) => [k, grads[vars[i]?.name ?? ''] as tf.Tensor])), sgd, lr, options.sgd);
+      const nextLoss = tf.tidy(() => tf.add(lossSum, tf.mul(value, indices.length)));
+      const nextCorrect = tf.tidy(() => tf.add(correct, tf.cast(accuracyCount(logits as tf.Tensor2D, y), 'float32')));
+      tf.dispose([lossSum, correct, value, x, y, logits as tf.Tensor, ...Object.values(grads)]);
+      lossSum = nextLoss;
+      correct = nextCorrect;
+      seen += indices.length;
+
+      const now = performance.now();
+      if (hooks.onProgress !== undefined && (now - lastReport >= progressEvery || step === batches.length - 1)) {
+        lastReport = now;
+        const sums = readSums();
+        if (!Number.isFinite(sums.lossSum)) return nonFinite(epoch, step, [lossSum, correct]);
+        const elapsed = (now - began) / 1000;
+        hooks.onProgress({ epoch: epoch + 1, step: step + 1, steps: batches.length, loss: sums.lossSum / seen, trainAcc: sums.correct / seen, examplesPerSec: seen / elapsed, lr, seconds: elapsed });
+      }
+    }
+
+    const seconds = (performance.now() - began) / 1000;
+    const sums = readSums();
+    tf.dispose([lossSum, correct]);
+    if (!Number.isFinite(sums.lossSum)) return nonFinite(epoch, batches.length - 1, []);
+    const test = evaluate(model, testSet, { batchSize: options.batchSize, imageSize: options.imageSize, classes: options.classes });
+    const metrics: EpochMetrics = {
+      epoch: epoch + 1,
+      loss: sums.lossSum / seen,
+      trainAcc: sums.correct / seen,
+      testAcc: test.correct / test.count,
+      examplesPerSec: seen / seconds,
+      lr,
+      seconds,
+    };
+    progress = { epoch: epoch + 1, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
+    await hooks.onEpoch(metrics, progress);
+  }
+  return E.right({ progress, interrupted: false });
+}
+
+function nonFinite(epoch: number, step: number, dispose: tf.Tensor[]): E.Either<TrainError, never> {
+  tf.dispose(dispose);
+  return E.left({
+    _tag: 'NonFinite',
+    epoch: epoch + 1,
+    step: step + 1,
+    message: `the training loss became NaN or infinite in epoch ${epoch + 1} (by step ${step + 1}); stopped without saving, the last checkpoint is the last good state. Lower --lr or add warmup (--schedule=cosine)`,
+  });
+}
+
+/** Test-set results in inference mode. */
+export interface Evaluation {
+  readonly correct: number;
+  readonly count: number;
+  /** confusion[true][predicted] counts. */
+  readonly confusion: readonly (readonly number[])[];
+}
+
+/**
+ * Accuracy and confusion matrix of `model` on a split, in inference mode.
+ * @example evaluate(model, testSet, { batchSize: 256, imageSize: 28, classes: 10 }).correct
+ */
+export function evaluate(model: Model, split: Split, options: { readonly batchSize: number; readonly imageSize: number; readonly classes: number }): Evaluation {
+  const confusion = Array.from({ length: options.classes }, () => new Array<number>(options.classes).fill(0));
+  let correct = 0;
+  const batches = planBatches(epochOrder(split.count, { seed: 0, epoch: 0, shuffle: false }), options.batchSize, { dropLast: false });
+  for (const [step, indices] of batches.entries()) {
+    const { x, y } = makeBatch(split, indices, { imageSize: options.imageSize, augment: { crop: false, flip: false }, seed: 0, epoch: 0, step });
+    const argMax = tf.tidy(() => tf.argMax(forward(model, x, { training: false }), 1));
+    const predicted = argMax.dataSync();
+    tf.dispose([x, y, argMax]);
+    indices.forEach((index, i) => {
+      const truth = split.labels[index] ?? 0;
+      const guess = predicted[i] ?? 0;
+      const row = confusion[truth];
+      if (row !== undefined) row[guess] = (row[guess] ?? 0) + 1;
+      if (truth === guess) correct++;
+    });
+  }
+  return { correct, count: split.count, confusion };
+}

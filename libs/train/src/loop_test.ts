@@ -1,0 +1,144 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import * as tf from '@tensorflow/tfjs';
+import { disposeModel, initModel, type Model } from '@resnet/tfjs';
+import { evaluate, train, type TrainOptions } from './loop.ts';
+import { createSgdState, disposeSgdState, type SgdState } from './sgd.ts';
+import { FRESH, loadCheckpoint, saveCheckpoint, type EpochMetrics, type TrainerProgress } from './run_dir.ts';
+import { smallSplits, tinyNet } from './_test_support.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const options: TrainOptions = {
+  epochs: 2,
+  batchSize: 16,
+  schedule: { _tag: 'Constant', lr: 0.1 },
+  sgd: { momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+  labelSmoothing: 0,
+  imageSize: 28,
+  augment: { crop: true, flip: true },
+  seed: 7,
+  classes: 10,
+};
+
+function fresh(): { model: Model; sgd: SgdState } {
+  const model = initModel(tinyNet(), { seed: 3 });
+  return { model, sgd: createSgdState(model.params) };
+}
+
+function snapshot(model: Model): Map<string, Float32Array> {
+  return new Map([...model.params, ...model.state].map(([k, v]) => [k, v.dataSync() as Float32Array]));
+}
+
+function free({ model, sgd }: { model: Model; sgd: SgdState }): void {
+  disposeModel(model);
+  disposeSgdState(sgd);
+}
+
+describe('train', () => {
+  test('three epochs on 64 images lower the loss, with flat tf.memory().numTensors across steps', async () => {
+    const { train: trainSet, test: testSet } = smallSplits(64, 32);
+    const run = fresh();
+    const counts: number[] = [];
+    const metrics: EpochMetrics[] = [];
+    const result = await train({
+      ...run,
+      trainSet,
+      testSet,
+      options: { ...options, epochs: 3 },
+      start: FRESH,
+      hooks: {
+        progressEvery: 0,
+        onProgress: () => counts.push(tf.memory().numTensors),
+        onEpoch: async (m) => {
+          metrics.push(m);
+        },
+      },
+    });
+    expect(E.isRight(result)).toBe(true);
+    expect(metrics.map((m) => m.epoch)).toEqual([1, 2, 3]);
+    expect(metrics[2]?.loss).toBeLessThan(metrics[0]?.loss ?? 0);
+    for (const m of metrics) {
+      expect(m.testAcc).toBeGreaterThanOrEqual(0);
+      expect(m.examplesPerSec).toBeGreaterThan(0);
+    }
+    // Same tensor count after every step, in every epoch.
+    expect(new Set(counts).size).toBe(1);
+    free(run);
+  });
+
+  test('resuming from an epoch checkpoint or a mid-epoch interrupt gives the same weights as an uninterrupted run', async () => {
+    const { train: trainSet, test: testSet } = smallSplits(48, 16);
+    const noop = { onEpoch: async () => undefined };
+
+    const straight = fresh();
+    await train({ ...straight, trainSet, testSet, options, start: FRESH, hooks: noop });
+    const expected = snapshot(straight.model);
+    free(straight);
+
+    // Stop after epoch 1 (checkpoint), then after 2 steps of epoch 2 (interrupt), resuming each time in a new process-like state.
+    const dir = mkdtempSync(join(tmpdir(), 'resume-'));
+    const first = fresh();
+    await train({ ...first, trainSet, testSet, options: { ...options, epochs: 1 }, start: FRESH, hooks: { onEpoch: (_m, p) => saveCheckpoint(dir, first.model, first.sgd, p) } });
+    free(first);
+
+    const second = fresh();
+    const at = loadCheckpoint(dir, second.model, second.sgd);
+    if (E.isLeft(at)) throw new Error(at.left.message);
+    expect(at.right).toMatchObject({ epoch: 1, step: 0 });
+    let steps = 0;
+    const interrupted = await train({
+      ...second,
+      trainSet,
+      testSet,
+      options,
+      start: at.right,
+      hooks: { ...noop, progressEvery: 0, onProgress: () => steps++, shouldStop: () => steps >= 2, onInterrupt: (p: TrainerProgress) => saveCheckpoint(dir, second.model, second.sgd, p) },
+    });
+    expect(E.isRight(interrupted) && interrupted.right.interrupted).toBe(true);
+    free(second);
+
+    const third = fresh();
+    const mid = loadCheckpoint(dir, third.model, third.sgd);
+    if (E.isLeft(mid)) throw new Error(mid.left.message);
+    expect(mid.right).toMatchObject({ epoch: 1, step: 2 });
+    await train({ ...third, trainSet, testSet, options, start: mid.right, hooks: noop });
+    const resumed = snapshot(third.model);
+    free(third);
+
+    for (const [key, values] of expected) expect(resumed.get(key)).toEqual(values);
+    expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8'))).toMatchObject({ epoch: 1, step: 2 });
+  });
+
+  test('a non-finite loss stops training with a clear error and no epoch is reported', async () => {
+    const { train: trainSet, test: testSet } = smallSplits(32, 16);
+    const run = fresh();
+    const epochs: EpochMetrics[] = [];
+    const result = await train({
+      ...run,
+      trainSet,
+      testSet,
+      options: { ...options, epochs: 1, schedule: { _tag: 'Constant', lr: 1e30 }, sgd: { momentum: 0, nesterov: false, weightDecay: 0 } },
+      start: FRESH,
+      hooks: { progressEvery: 0, onProgress: () => undefined, onEpoch: async (m) => void epochs.push(m) },
+    });
+    expect(E.isLeft(result) && result.left._tag).toBe('NonFinite');
+    expect(E.isLeft(result) && result.left.message).toContain('NaN or infinite');
+    expect(epochs).toEqual([]);
+    free(run);
+  });
+
+  test('evaluate counts every test example once and its confusion matrix sums to the split', async () => {
+    const { test: testSet } = smallSplits(0, 40);
+    const run = fresh();
+    const result = evaluate(run.model, testSet, { batchSize: 16, imageSize: 28, classes: 10 });
+    expect(result.count).toBe(40);
+    expect(result.confusion.flat().reduce((a, b) => a + b, 0)).toBe(40);
+    expect(result.correct).toBe(result.confusion.reduce((s, row, i) => s + (row[i] ?? 0), 0));
+    free(run);
+  });
+});

@@ -1,0 +1,13 @@
+/**
+ * @resnet/train — training a @resnet/tfjs model on Fashion-MNIST: the input pipeline,
+ * learning-rate schedules, cross-entropy, SGD (momentum, Nesterov, weight decay), the
+ * epoch loop with checkpoints and resume, evaluation, and the run-directory format.
+ * @module
+ */
+export * from './pipeline.ts';
+export * from './schedule.ts';
+export * from './loss.ts';
+export * from './sgd.ts';
+export * from './tensor_file.ts';
+export * from './run_dir.ts';
+export * from './loop.ts';

@@ -1,0 +1,211 @@
+/**
+ * A run directory: everything a training run writes, so it can be inspected,
+ * reported on and resumed.
+ *
+ *     config.json         every setting, versions, backend, data source (written once)
+ *     metrics.jsonl       one JSON object per finished epoch
+ *     checkpoints/<id>/   latest checkpoint (tensor format of tensor_file.ts): params, state, velocity
+ *     latest.json         { "checkpoint": "<id>", "epoch": …, "step": … }, replaced atomically
+ *     model/              the final model: params and state, with the spec in its manifest
+ *
+ * Every file is written under a temporary name and renamed into place.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import type { Model } from '@resnet/tfjs';
+import type { SgdState } from './sgd.ts';
+import { assignTensors, readTensors, saveTensors } from './tensor_file.ts';
+
+/** Format tag of config.json. */
+export const RUN_FORMAT = 'resnet-ts/run@1';
+
+/** One epoch's results, as written to metrics.jsonl. */
+export interface EpochMetrics {
+  /** 1-based epoch number. */
+  readonly epoch: number;
+  /** Mean training loss over the epoch (training mode, as the seed's d2l reports it). */
+  readonly loss: number;
+  readonly trainAcc: number;
+  /** Test accuracy in inference mode after the epoch. */
+  readonly testAcc: number;
+  /** Training examples per second (data preparation included, evaluation excluded). */
+  readonly examplesPerSec: number;
+  /** Learning rate of the epoch's last step. */
+  readonly lr: number;
+  /** Wall time of the epoch's training, in seconds. */
+  readonly seconds: number;
+}
+
+/** Where training stands: `epoch` epochs done, plus `step` batches of the next one. */
+export interface TrainerProgress {
+  readonly epoch: number;
+  readonly step: number;
+  /** Sums over the batches done in the unfinished epoch (zero at an epoch boundary). */
+  readonly partial: { readonly lossSum: number; readonly correct: number; readonly seen: number; readonly seconds: number };
+}
+
+/** The progress of a run that has not started. */
+export const FRESH: TrainerProgress = { epoch: 0, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
+
+/** A problem with a run directory, in one sentence with the fix. */
+export interface RunError {
+  readonly _tag: 'NotARun' | 'DifferentRun' | 'AlreadyStarted' | 'Corrupt' | 'Io';
+  readonly message: string;
+}
+
+/** What is in a run directory. */
+export interface OpenedRun<C> {
+  readonly config: C;
+  readonly metrics: readonly EpochMetrics[];
+  /** null when no checkpoint was written yet. */
+  readonly latest: { readonly checkpoint: string; readonly epoch: number; readonly step: number } | null;
+}
+
+/**
+ * Starts a run in `dir`: it must not exist or be empty; a directory holding another run
+ * (or this one) is refused with the way out. Writes config.json.
+ * @example createRun('runs/18-2026…', config) // Right(undefined)
+ */
+export function createRun(dir: string, config: { readonly [k: string]: unknown }): E.Either<RunError, void> {
+  try {
+    if (existsSync(dir)) {
+      if (!statSync(dir).isDirectory()) return E.left({ _tag: 'Io', message: `--out=${dir} is a file, not a directory: choose another --out` });
+      if (existsSync(join(dir, 'config.json'))) {
+        const existing = safeJson(join(dir, 'config.json'));
+        const same = existing !== undefined && sameSettings(existing, config);
+        return E.left(
+          same
+            ? { _tag: 'AlreadyStarted', message: `${dir} already holds this run: continue it with --resume=${dir}, or choose another --out` }
+            : { _tag: 'DifferentRun', message: `${dir} already holds a different run (its config.json differs): choose another --out, or --resume=${dir} to continue that run` },
+        );
+      }
+      if (readdirSync(dir).length > 0) return E.left({ _tag: 'DifferentRun', message: `${dir} is not empty and is not a run directory: choose an empty or new --out` });
+    }
+    mkdirSync(dir, { recursive: true });
+    writeAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    return E.right(undefined);
+  } catch (e) {
+    return E.left({ _tag: 'Io', message: `cannot write ${dir}: ${(e as Error).message}` });
+  }
+}
+
+/**
+ * Reads a run directory for resuming, reporting or evaluation.
+ * @example openRun<TrainConfig>('runs/18-…') // Right({ config, metrics, latest })
+ */
+export function openRun<C>(dir: string): E.Either<RunError, OpenedRun<C>> {
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) {
+    return E.left({ _tag: 'NotARun', message: `${dir} is not a run directory (no config.json): pass a directory written by train:serve --out` });
+  }
+  const config = safeJson(configPath);
+  if (config === undefined || (config as { format?: unknown }).format !== RUN_FORMAT) {
+    return E.left({ _tag: 'Corrupt', message: `${configPath} is not a ${RUN_FORMAT} config` });
+  }
+  const metrics = readMetrics(join(dir, 'metrics.jsonl'));
+  if (E.isLeft(metrics)) return metrics;
+  const latestPath = join(dir, 'latest.json');
+  const latest = existsSync(latestPath) ? (safeJson(latestPath) as OpenedRun<C>['latest'] | undefined) : null;
+  if (latest === undefined) return E.left({ _tag: 'Corrupt', message: `${latestPath} is not valid JSON` });
+  return E.right({ config: config as C, metrics: metrics.right, latest });
+}
+
+/**
+ * Parses metrics.jsonl; a bad line is reported with file and line number.
+ * @example readMetrics('runs/r/metrics.jsonl') // Right([{ epoch: 1, loss: 0.41, … }])
+ */
+export function readMetrics(path: string): E.Either<RunError, readonly EpochMetrics[]> {
+  if (!existsSync(path)) return E.right([]);
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const out: EpochMetrics[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    try {
+      const m = JSON.parse(line) as EpochMetrics;
+      if (typeof m.epoch !== 'number' || typeof m.loss !== 'number') throw new Error('missing "epoch" or "loss"');
+      out.push(m);
+    } catch (e) {
+      return E.left({ _tag: 'Corrupt', message: `${path}:${i + 1}: not a metrics record (${(e as Error).message})` });
+    }
+  }
+  return E.right(out);
+}
+
+/** Appends one epoch's metrics. */
+export function appendMetrics(dir: string, metrics: EpochMetrics): void {
+  appendFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
+}
+
+/**
+ * Keeps only the metrics of epochs ≤ `epoch` (after a crash between the metrics line
+ * and the checkpoint, the checkpoint wins).
+ */
+export function truncateMetrics(dir: string, epoch: number): void {
+  const metrics = readMetrics(join(dir, 'metrics.jsonl'));
+  if (E.isLeft(metrics)) return;
+  writeAtomic(join(dir, 'metrics.jsonl'), metrics.right.filter((m) => m.epoch <= epoch).map((m) => `${JSON.stringify(m)}\n`).join(''));
+}
+
+/**
+ * Writes a checkpoint (params, batch-norm state, optimizer velocities, progress), points
+ * latest.json at it, then deletes older checkpoints.
+ * @example await saveCheckpoint('runs/r', model, sgd, { epoch: 1, step: 0, partial: … })
+ */
+export async function saveCheckpoint(dir: string, model: Model, sgd: SgdState, progress: TrainerProgress): Promise<void> {
+  const id = `epoch-${String(progress.epoch).padStart(4, '0')}-step-${String(progress.step).padStart(6, '0')}`;
+  const root = join(dir, 'checkpoints');
+  mkdirSync(root, { recursive: true });
+  await saveTensors(join(root, id), { params: model.params, state: model.state, velocity: sgd.velocity }, { progress });
+  writeAtomic(join(dir, 'latest.json'), `${JSON.stringify({ checkpoint: id, epoch: progress.epoch, step: progress.step })}\n`);
+  for (const other of readdirSync(root)) if (other !== id) rmSync(join(root, other), { recursive: true, force: true });
+}
+
+/**
+ * Restores the latest checkpoint into `model` and `sgd`; returns its progress.
+ * @example await loadCheckpoint('runs/r', model, sgd) // Right({ epoch: 1, step: 0, … })
+ */
+export function loadCheckpoint(dir: string, model: Model, sgd: SgdState): E.Either<RunError, TrainerProgress> {
+  const latestPath = join(dir, 'latest.json');
+  const latest = existsSync(latestPath) ? (safeJson(latestPath) as { checkpoint?: string } | undefined) : undefined;
+  if (latest?.checkpoint === undefined) return E.left({ _tag: 'NotARun', message: `${dir} has no checkpoint yet (no latest.json): start a new run instead of --resume` });
+  const loaded = readTensors(join(dir, 'checkpoints', latest.checkpoint));
+  if (E.isLeft(loaded)) return E.left({ _tag: 'Corrupt', message: loaded.left });
+  for (const [group, target] of [['params', model.params], ['state', model.state], ['velocity', sgd.velocity]] as const) {
+    const assigned = assignTensors(target, loaded.right.groups.get(group), group);
+    if (E.isLeft(assigned)) return E.left({ _tag: 'Corrupt', message: `${join(dir, 'checkpoints', latest.checkpoint)}: ${assigned.left}` });
+  }
+  const progress = (loaded.right.meta as { progress?: TrainerProgress }).progress;
+  if (progress === undefined) return E.left({ _tag: 'Corrupt', message: `${join(dir, 'checkpoints', latest.checkpoint)}/manifest.json has no progress` });
+  return E.right(progress);
+}
+
+/**
+ * Saves the final model (params and batch-norm state; the spec in the manifest's meta)
+ * to `<dir>/model`.
+ * @example await saveModel('runs/r', model, { spec, classes: CLASS_NAMES })
+ */
+export async function saveModel(dir: string, model: Model, meta: { readonly [k: string]: unknown }): Promise<void> {
+  await saveTensors(join(dir, 'model'), { params: model.params, state: model.state }, meta);
+}
+
+/** Writes a file under a temporary name, then renames it into place. */
+export function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function safeJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Settings equal, ignoring fields that legitimately differ between two starts of one run. */
+function sameSettings(a: unknown, b: unknown): boolean {
+  const strip = (c: unknown) => JSON.stringify({ ...(c as object), createdAt: undefined, backend: undefined, dataSource: undefined, command: undefined });
+  return strip(a) === strip(b);
+}

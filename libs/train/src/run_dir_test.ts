@@ -1,0 +1,85 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import * as tf from '@tensorflow/tfjs';
+import { disposeModel, initModel } from '@resnet/tfjs';
+import { appendMetrics, createRun, loadCheckpoint, openRun, readMetrics, RUN_FORMAT, saveCheckpoint, truncateMetrics } from './run_dir.ts';
+import { createSgdState, disposeSgdState } from './sgd.ts';
+import { tinyNet } from './_test_support.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'run-'));
+const config = { format: RUN_FORMAT, variant: 18, epochs: 2 };
+const metric = (epoch: number) => ({ epoch, loss: 1 / epoch, trainAcc: 0.5, testAcc: 0.5, examplesPerSec: 10, lr: 0.1, seconds: 1 });
+
+describe('run directory', () => {
+  test('a new run writes config.json; the same --out again is refused with the way out', () => {
+    const dir = join(tmp(), 'r');
+    expect(createRun(dir, config)).toEqual(E.right(undefined));
+    expect(createRun(dir, config)).toMatchObject(E.left({ _tag: 'AlreadyStarted' }));
+    expect(createRun(dir, { ...config, variant: 34 })).toMatchObject(E.left({ _tag: 'DifferentRun' }));
+    const other = tmp();
+    writeFileSync(join(other, 'notes.txt'), 'x');
+    expect(createRun(other, config)).toMatchObject(E.left({ _tag: 'DifferentRun' }));
+  });
+
+  test('a directory without config.json is not a run', () => {
+    const dir = tmp();
+    expect(openRun(dir)).toMatchObject(E.left({ _tag: 'NotARun' }));
+    mkdirSync(join(dir, 'x'));
+    expect(openRun(join(dir, 'x'))).toMatchObject(E.left({ _tag: 'NotARun' }));
+  });
+
+  test('metrics round-trip; a corrupt line is reported with file and line number; truncation keeps earlier epochs', () => {
+    const dir = join(tmp(), 'r');
+    createRun(dir, config);
+    appendMetrics(dir, metric(1));
+    appendMetrics(dir, metric(2));
+    const opened = openRun(dir);
+    expect(E.isRight(opened) && opened.right.metrics.length).toBe(2);
+    truncateMetrics(dir, 1);
+    expect(readMetrics(join(dir, 'metrics.jsonl'))).toEqual(E.right([metric(1)]));
+    writeFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify(metric(1))}\n{oops\n`);
+    expect(readMetrics(join(dir, 'metrics.jsonl'))).toMatchObject(E.left({ message: expect.stringContaining('metrics.jsonl:2:') }));
+  });
+
+  test('a checkpoint restores params, batch-norm state and velocities exactly and keeps only the latest', async () => {
+    const dir = join(tmp(), 'r');
+    createRun(dir, config);
+    const a = initModel(tinyNet(), { seed: 1 });
+    const sgdA = createSgdState(a.params);
+    [...sgdA.velocity.values()][0]?.assign(tf.onesLike([...sgdA.velocity.values()][0] as tf.Tensor));
+    await saveCheckpoint(dir, a, sgdA, { epoch: 1, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } });
+    await saveCheckpoint(dir, a, sgdA, { epoch: 1, step: 3, partial: { lossSum: 2, correct: 1, seen: 96, seconds: 4 } });
+    expect(readdirSync(join(dir, 'checkpoints'))).toEqual(['epoch-0001-step-000003']);
+
+    const b = initModel(tinyNet(), { seed: 2 });
+    const sgdB = createSgdState(b.params);
+    const before = tf.memory().numTensors;
+    expect(loadCheckpoint(dir, b, sgdB)).toEqual(E.right({ epoch: 1, step: 3, partial: { lossSum: 2, correct: 1, seen: 96, seconds: 4 } }));
+    expect(tf.memory().numTensors).toBe(before);
+    for (const [key, v] of a.params) expect(b.params.get(key)?.dataSync()).toEqual(v.dataSync());
+    for (const [key, v] of sgdA.velocity) expect(sgdB.velocity.get(key)?.dataSync()).toEqual(v.dataSync());
+    [a, b].forEach(disposeModel);
+    [sgdA, sgdB].forEach(disposeSgdState);
+  });
+
+  test('a checkpoint of another architecture is refused with the tensor named', async () => {
+    const dir = join(tmp(), 'r');
+    createRun(dir, config);
+    const a = initModel(tinyNet());
+    const sgdA = createSgdState(a.params);
+    await saveCheckpoint(dir, a, sgdA, { epoch: 1, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } });
+    const wider = { ...tinyNet(), name: 'other' };
+    const b = initModel(wider);
+    const sgdB = createSgdState(b.params);
+    expect(loadCheckpoint(dir, b, sgdB)).toMatchObject(E.left({ _tag: 'Corrupt', message: expect.stringContaining('have no tensor "other.') }));
+    expect(existsSync(join(dir, 'latest.json'))).toBe(true);
+    [a, b].forEach(disposeModel);
+    [sgdA, sgdB].forEach(disposeSgdState);
+  });
+});

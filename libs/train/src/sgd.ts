@@ -1,0 +1,78 @@
+/**
+ * Stochastic gradient descent with momentum, Nesterov momentum and weight decay,
+ * with PyTorch's semantics (`torch.optim.SGD`, dampening 0):
+ *
+ *     d = g + λ·p            (λ: weight decay, on decayed parameters only)
+ *     v = μ·v + d            (μ: momentum; v starts at 0, so the first v is d)
+ *     p = p − η·(d + μ·v)    with Nesterov, else  p = p − η·v
+ *
+ * Weight decay applies to convolution and dense weights only, not to batch-norm
+ * scales/shifts or biases (unless `decayAll`), the usual practice for ResNets.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Hyper-parameters that do not change during a run (the learning rate does). */
+export interface SgdConfig {
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  /** Also decay batch-norm parameters and biases. Default false. */
+  readonly decayAll?: boolean;
+}
+
+/** Optimizer state: one velocity per trainable parameter, keyed like the model's params. */
+export interface SgdState {
+  readonly velocity: ReadonlyMap<string, tf.Variable>;
+}
+
+/**
+ * Zero velocities for every parameter.
+ * @example const state = createSgdState(model.params)
+ */
+export function createSgdState(params: ReadonlyMap<string, tf.Variable>): SgdState {
+  return { velocity: new Map([...params].map(([key, p]) => [key, tf.variable(tf.zerosLike(p), false)])) };
+}
+
+/** Frees the velocities. */
+export function disposeSgdState(state: SgdState): void {
+  for (const v of state.velocity.values()) v.dispose();
+}
+
+/**
+ * True for the parameters weight decay applies to by default: conv and dense weights
+ * (rank ≥ 2), not batch-norm γ/β or biases (rank 1).
+ * @example isDecayed('net.fc/weight', fcWeight) // true
+ */
+export function isDecayed(key: string, param: tf.Tensor, config: Pick<SgdConfig, 'decayAll'>): boolean {
+  return config.decayAll === true || (key.endsWith('/weight') && param.rank >= 2);
+}
+
+/**
+ * Applies one update in place to `params` and `state` from `grads` (keyed like params).
+ * Allocates nothing that outlives the call.
+ * @example sgdStep(model.params, grads, state, 0.1, { momentum: 0.9, nesterov: true, weightDecay: 5e-4 })
+ */
+export function sgdStep(
+  params: ReadonlyMap<string, tf.Variable>,
+  grads: ReadonlyMap<string, tf.Tensor>,
+  state: SgdState,
+  lr: number,
+  config: SgdConfig,
+): void {
+  tf.tidy(() => {
+    for (const [key, p] of params) {
+      const g = grads.get(key);
+      const v = state.velocity.get(key);
+      if (g === undefined || v === undefined) throw new Error(`sgdStep: no ${g === undefined ? 'gradient' : 'velocity'} for parameter "${key}"`);
+      const d = config.weightDecay > 0 && isDecayed(key, p, config) ? tf.add(g, tf.mul(p, config.weightDecay)) : g;
+      if (config.momentum === 0) {
+        p.assign(tf.sub(p, tf.mul(d, lr)));
+        continue;
+      }
+      const velocity = tf.add(tf.mul(v, config.momentum), d);
+      v.assign(velocity);
+      const step = config.nesterov ? tf.add(d, tf.mul(velocity, config.momentum)) : velocity;
+      p.assign(tf.sub(p, tf.mul(step, lr)));
+    }
+  });
+}

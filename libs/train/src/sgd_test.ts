@@ -1,0 +1,91 @@
+import fc from 'fast-check';
+import * as tf from '@tensorflow/tfjs';
+import { createSgdState, disposeSgdState, sgdStep } from './sgd.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** The update written out by hand, as torch.optim.SGD does it, on plain numbers. */
+function byHand(p: number[], g: number[][], lr: number, mu: number, wd: number, nesterov: boolean): number[] {
+  const v = p.map(() => 0);
+  const out = [...p];
+  for (const grad of g) {
+    for (let i = 0; i < out.length; i++) {
+      const d = (grad[i] ?? 0) + wd * (out[i] ?? 0);
+      v[i] = mu * (v[i] ?? 0) + d;
+      out[i] = (out[i] ?? 0) - lr * (nesterov ? d + mu * (v[i] ?? 0) : (v[i] ?? 0));
+    }
+  }
+  return out;
+}
+
+describe('sgdStep', () => {
+  test('steps of SGD with momentum, Nesterov and weight decay equal the hand computation', () => {
+    const small = fc.double({ min: -2, max: 2, noNaN: true });
+    fc.assert(
+      fc.property(
+        fc.array(small, { minLength: 4, maxLength: 4 }),
+        fc.array(fc.array(small, { minLength: 4, maxLength: 4 }), { minLength: 1, maxLength: 3 }),
+        fc.double({ min: 0.001, max: 0.5, noNaN: true }),
+        fc.constantFrom(0, 0.9),
+        fc.constantFrom(0, 5e-4, 0.1),
+        fc.boolean(),
+        (p0, gs, lr, mu, wd, nesterov) => {
+          const params = new Map([['net.fc/weight', tf.variable(tf.tensor2d(p0, [2, 2]))]]);
+          const state = createSgdState(params);
+          for (const g of gs) {
+            const grads = new Map([['net.fc/weight', tf.tensor2d(g, [2, 2])]]);
+            sgdStep(params, grads, state, lr, { momentum: mu, nesterov, weightDecay: wd });
+            tf.dispose([...grads.values()]);
+          }
+          const got = Array.from(params.get('net.fc/weight')?.dataSync() ?? []);
+          const want = byHand(p0, gs, lr, mu, wd, nesterov);
+          got.forEach((x, i) => expect(x).toBeCloseTo(want[i] ?? NaN, 4));
+          disposeSgdState(state);
+          params.forEach((v) => v.dispose());
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  test('weight decay skips batch-norm parameters and biases unless decayAll', () => {
+    const params = new Map<string, tf.Variable>([
+      ['net.bn/weight', tf.variable(tf.tensor1d([1, 1]))],
+      ['net.fc/bias', tf.variable(tf.tensor1d([1, 1]))],
+      ['net.fc/weight', tf.variable(tf.tensor2d([1, 1], [1, 2]))],
+    ]);
+    const zero = new Map([...params].map(([k, v]) => [k, tf.zerosLike(v)]));
+    const state = createSgdState(params);
+    sgdStep(params, zero, state, 1, { momentum: 0, nesterov: false, weightDecay: 0.5 });
+    expect(Array.from(params.get('net.bn/weight')?.dataSync() ?? [])).toEqual([1, 1]);
+    expect(Array.from(params.get('net.fc/bias')?.dataSync() ?? [])).toEqual([1, 1]);
+    expect(Array.from(params.get('net.fc/weight')?.dataSync() ?? [])).toEqual([0.5, 0.5]);
+    sgdStep(params, zero, state, 1, { momentum: 0, nesterov: false, weightDecay: 0.5, decayAll: true });
+    expect(Array.from(params.get('net.bn/weight')?.dataSync() ?? [])).toEqual([0.5, 0.5]);
+    tf.dispose([...zero.values()]);
+    disposeSgdState(state);
+    params.forEach((v) => v.dispose());
+  });
+
+  test('a step allocates no tensor that outlives it', () => {
+    const params = new Map([['w/weight', tf.variable(tf.ones([3, 3]))]]);
+    const grads = new Map([['w/weight', tf.ones([3, 3])]]);
+    const state = createSgdState(params);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) sgdStep(params, grads, state, 0.1, { momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...grads.values()]);
+    disposeSgdState(state);
+    params.forEach((v) => v.dispose());
+  });
+
+  test('a missing gradient is an error naming the parameter', () => {
+    const params = new Map([['net.conv/weight', tf.variable(tf.ones([1, 1, 1, 1]))]]);
+    const state = createSgdState(params);
+    expect(() => sgdStep(params, new Map(), state, 0.1, { momentum: 0.9, nesterov: false, weightDecay: 0 })).toThrow('no gradient for parameter "net.conv/weight"');
+    disposeSgdState(state);
+    params.forEach((v) => v.dispose());
+  });
+});

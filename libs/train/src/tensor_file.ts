@@ -1,0 +1,140 @@
+/**
+ * A small, documented on-disk format for named float32 tensors, used for
+ * checkpoints and saved models:
+ *
+ *     <dir>/manifest.json   { "format": "resnet-ts/tensors@1", "meta": {…},
+ *                             "tensors": [{ "group": "params", "key": "resnet18.conv1.conv/weight",
+ *                                           "shape": [3, 3, 1, 64], "offset": 0 }, …] }
+ *     <dir>/weights.bin     every tensor's float32 values, little-endian, row-major,
+ *                           concatenated; `offset` is in values (not bytes)
+ *
+ * Weight layouts are tfjs's: conv `[kh, kw, in, out]`, dense `[in, out]`.
+ * A directory is written under a temporary name and renamed into place, so a reader
+ * (or a resumed run) never sees a half-written one.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
+import * as E from 'fp-ts/Either';
+import * as tf from '@tensorflow/tfjs';
+
+/** Format tag written to every manifest. */
+export const TENSOR_FORMAT = 'resnet-ts/tensors@1';
+
+/** Named groups of variables, e.g. `{ params, state, velocity }`. */
+export type TensorGroups = Readonly<Record<string, ReadonlyMap<string, tf.Variable>>>;
+
+interface ManifestEntry {
+  readonly group: string;
+  readonly key: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+}
+
+interface Manifest {
+  readonly format: string;
+  readonly meta: unknown;
+  readonly tensors: readonly ManifestEntry[];
+}
+
+/**
+ * Writes the groups and a JSON-serialisable `meta` to `dir` atomically (temp dir + rename).
+ * An existing `dir` is replaced.
+ * @example await saveTensors('runs/r/model', { params: model.params, state: model.state }, { spec })
+ */
+export async function saveTensors(dir: string, groups: TensorGroups, meta: unknown): Promise<void> {
+  const entries: ManifestEntry[] = [];
+  const chunks: Float32Array[] = [];
+  let offset = 0;
+  for (const [group, vars] of Object.entries(groups)) {
+    for (const [key, v] of vars) {
+      const values = (await v.data()) as Float32Array;
+      entries.push({ group, key, shape: v.shape, offset });
+      chunks.push(values);
+      offset += values.length;
+    }
+  }
+  const buffer = new Uint8Array(offset * 4);
+  let at = 0;
+  for (const c of chunks) {
+    buffer.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), at * 4);
+    at += c.length;
+  }
+  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  writeDurable(join(tmp, 'weights.bin'), buffer);
+  writeDurable(join(tmp, 'manifest.json'), `${JSON.stringify({ format: TENSOR_FORMAT, meta, tensors: entries } satisfies Manifest, null, 1)}\n`);
+  const old = `${tmp}.old`;
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** Values read back from a tensor directory. */
+export interface LoadedTensors {
+  readonly meta: unknown;
+  readonly groups: ReadonlyMap<string, ReadonlyMap<string, { readonly shape: readonly number[]; readonly values: Float32Array }>>;
+}
+
+/**
+ * Reads a directory written by {@link saveTensors}; errors name the file and the problem.
+ * @example const loaded = readTensors('runs/r/model') // Right({ meta, groups })
+ */
+export function readTensors(dir: string): E.Either<string, LoadedTensors> {
+  const manifestPath = join(dir, 'manifest.json');
+  const weightsPath = join(dir, 'weights.bin');
+  let manifest: Manifest;
+  let bytes: Uint8Array;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    const raw = readFileSync(weightsPath);
+    bytes = new Uint8Array(raw.buffer as ArrayBuffer, raw.byteOffset, raw.byteLength);
+  } catch (e) {
+    return E.left(`cannot read ${existsSync(manifestPath) ? weightsPath : manifestPath}: ${(e as Error).message}`);
+  }
+  if (manifest.format !== TENSOR_FORMAT || !Array.isArray(manifest.tensors)) return E.left(`${manifestPath} is not a ${TENSOR_FORMAT} manifest`);
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const groups = new Map<string, Map<string, { shape: readonly number[]; values: Float32Array }>>();
+  for (const t of manifest.tensors) {
+    const size = t.shape.reduce((a: number, b: number) => a * b, 1);
+    if (t.offset + size > all.length) return E.left(`${weightsPath} is truncated: tensor "${t.key}" needs values up to ${t.offset + size}, the file has ${all.length}`);
+    const group = groups.get(t.group) ?? new Map();
+    group.set(t.key, { shape: t.shape, values: all.subarray(t.offset, t.offset + size) });
+    groups.set(t.group, group);
+  }
+  return E.right({ meta: manifest.meta, groups });
+}
+
+/**
+ * Assigns loaded values to variables, requiring exactly the same keys and shapes.
+ * @example assignTensors(model.params, loaded.groups.get('params'), 'params')
+ */
+export function assignTensors(
+  target: ReadonlyMap<string, tf.Variable>,
+  source: ReadonlyMap<string, { readonly shape: readonly number[]; readonly values: Float32Array }> | undefined,
+  group: string,
+): E.Either<string, void> {
+  if (source === undefined) return E.left(`the saved file has no "${group}" tensors`);
+  for (const [key, v] of target) {
+    const s = source.get(key);
+    if (s === undefined) return E.left(`the saved ${group} have no tensor "${key}": was it saved from another variant or version?`);
+    if (s.shape.join(',') !== v.shape.join(',')) return E.left(`saved ${group} tensor "${key}" has shape [${s.shape.join(', ')}], the model expects [${v.shape.join(', ')}]`);
+  }
+  const extra = [...source.keys()].find((k) => !target.has(k));
+  if (extra !== undefined) return E.left(`the saved ${group} have a tensor "${extra}" that the model does not: was it saved from another variant or version?`);
+  for (const [key, v] of target) {
+    const s = source.get(key);
+    if (s !== undefined) tf.tidy(() => v.assign(tf.tensor(s.values, [...s.shape])));
+  }
+  return E.right(undefined);
+}
+
+function writeDurable(path: string, data: string | Uint8Array): void {
+  writeFileSync(path, data);
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
