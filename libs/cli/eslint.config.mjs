@@ -1,3 +1,1 @@
-import base, { noIo } from '../../eslint.config.mjs';
-
-export default [...base, noIo];
+export { default } from '../../eslint.config.mjs';

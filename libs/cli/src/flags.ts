@@ -7,26 +7,23 @@ import * as E from 'fp-ts/Either';
 
 /** One flag's type, default and help text. */
 export type Flag =
-  | { readonly kind: 'int'; readonly min: number; readonly max?: number; readonly default: number; readonly help: string }
-  | { readonly kind: 'number'; readonly min: number; readonly max?: number; readonly default: number; readonly help: string }
-  | { readonly kind: 'enum'; readonly values: readonly string[]; readonly default: string; readonly help: string }
+  | { readonly kind: 'int'; readonly min: number; readonly max?: number; readonly default: number | null; readonly help: string }
+  | { readonly kind: 'number'; readonly min: number; readonly max?: number; readonly default: number | null; readonly help: string }
+  | { readonly kind: 'enum'; readonly values: readonly string[]; readonly default: string | null; readonly help: string }
   | { readonly kind: 'intList'; readonly values: readonly number[]; readonly default: readonly number[]; readonly help: string }
-  | { readonly kind: 'bool'; readonly default: boolean; readonly help: string }
+  | { readonly kind: 'bool'; readonly default: boolean | null; readonly help: string }
   | { readonly kind: 'string'; readonly default: string | null; readonly help: string };
 
 /** A schema: flag names (kebab-case, as typed) to flags. */
 export type Schema = Readonly<Record<string, Flag>>;
 
-/** The parsed value type of a flag. */
-export type ValueOf<F extends Flag> = F extends { kind: 'int' | 'number' }
-  ? number
-  : F extends { kind: 'enum' }
-    ? string
-    : F extends { kind: 'intList' }
-      ? readonly number[]
-      : F extends { kind: 'bool' }
-        ? boolean
-        : string | null;
+/**
+ * The parsed value type of a flag: `null` is possible only when the default is `null`
+ * (a flag whose default depends on something else, e.g. a protocol).
+ */
+export type ValueOf<F extends Flag> = F extends { kind: 'intList' }
+  ? readonly number[]
+  : (F extends { kind: 'int' | 'number' } ? number : F extends { kind: 'enum' | 'string' } ? F extends { values: readonly (infer V)[] } ? V : string : boolean) | (F extends { default: null } ? null : never);
 
 /** Parsed flags, keyed like the schema. */
 export type Parsed<S extends Schema> = { readonly [K in keyof S]: ValueOf<S[K]> };

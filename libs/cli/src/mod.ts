@@ -3,3 +3,4 @@
  * @module
  */
 export * from './flags.ts';
+export * from './nx_args.ts';
