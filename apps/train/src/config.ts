@@ -1,0 +1,130 @@
+/**
+ * The train app's flags, the two protocols, and how they combine into one run config.
+ * Pure: flags in, config (or an error naming the flag) out.
+ */
+import * as E from 'fp-ts/Either';
+import type { Parsed, Schema } from '@resnet/cli';
+import { DEPTHS, VERSIONS, type Depth, type Version } from '@resnet/variants';
+import { BACKEND_CHOICES } from '@resnet/backend';
+import { RUN_FORMAT, type Schedule } from '@resnet/train';
+
+/** Flags of `nx run train:serve`. Flags with a null default take the protocol's value. */
+export const TRAIN_FLAGS = {
+  variant: { kind: 'enum', values: DEPTHS.map(String), default: '18', help: 'ResNet depth' },
+  protocol: { kind: 'enum', values: ['default', 'seed'], default: 'default', help: "settings preset: 'seed' reproduces the seed report (96×96, batch 256, lr 0.1, plain SGD, 10 epochs); 'default' is ours" },
+  version: { kind: 'enum', values: VERSIONS, default: null, help: 'v1 (paper) or v1.5 (torchvision) bottlenecks' },
+  stem: { kind: 'enum', values: ['imagenet', 'small'], default: null, help: 'imagenet: 7×7/2 conv + max pool; small: 3×3/1 conv for 28×28 inputs' },
+  epochs: { kind: 'int', min: 1, max: 10_000, default: null, help: 'epochs to train (with --resume: the new total)' },
+  'batch-size': { kind: 'int', min: 1, max: 65_536, default: null, help: 'examples per SGD step' },
+  lr: { kind: 'number', min: 0, max: 100, default: null, help: 'peak learning rate' },
+  momentum: { kind: 'number', min: 0, max: 0.999, default: null, help: 'SGD momentum (0 = plain SGD)' },
+  nesterov: { kind: 'bool', default: null, help: 'Nesterov momentum' },
+  'weight-decay': { kind: 'number', min: 0, max: 1, default: null, help: 'L2 weight decay on conv and dense weights (not batch norm or biases)' },
+  schedule: { kind: 'enum', values: ['constant', 'step', 'cosine'], default: null, help: 'learning-rate schedule (cosine has a linear warmup of --warmup epochs)' },
+  warmup: { kind: 'number', min: 0, max: 1000, default: null, help: 'warmup epochs for --schedule=cosine' },
+  'label-smoothing': { kind: 'number', min: 0, max: 0.99, default: null, help: 'label smoothing ε of the cross-entropy' },
+  'image-size': { kind: 'int', min: 8, max: 512, default: null, help: 'resize the 28×28 images to N×N (bilinear)' },
+  augment: { kind: 'bool', default: null, help: 'random crop (4-pixel padding) and horizontal flip' },
+  'train-limit': { kind: 'int', min: 1, max: 60_000, default: null, help: 'use only the first N training images (smoke runs)' },
+  'test-limit': { kind: 'int', min: 1, max: 10_000, default: null, help: 'use only the first N test images' },
+  seed: { kind: 'int', min: 0, max: 2 ** 31 - 1, default: 0, help: 'seed for initialisation, shuffling and augmentation' },
+  out: { kind: 'string', default: null, help: 'run directory (default runs/<variant>-<timestamp>)' },
+  resume: { kind: 'string', default: null, help: 'continue the run in this directory from its last checkpoint' },
+  'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files' },
+  backend: { kind: 'enum', values: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend: auto picks tensorflow > onednn > cpu' },
+} as const satisfies Schema;
+
+export type TrainFlags = Parsed<typeof TRAIN_FLAGS>;
+
+/** Everything that defines a run; written to config.json. */
+export interface TrainConfig {
+  readonly format: typeof RUN_FORMAT;
+  readonly protocol: 'default' | 'seed';
+  readonly variant: Depth;
+  readonly version: Version;
+  readonly stem: 'imagenet' | 'small';
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly schedule: Schedule;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly labelSmoothing: number;
+  readonly imageSize: number;
+  readonly augment: { readonly crop: boolean; readonly flip: boolean };
+  readonly zeroInitResidual: boolean;
+  readonly trainLimit: number | null;
+  readonly testLimit: number | null;
+  readonly seed: number;
+  readonly classes: 10;
+}
+
+/** Protocol presets: what a run uses for every flag the user did not give. */
+export const PROTOCOLS = {
+  /** The seed report: d2l's train_ch6 on 96×96 inputs, plain SGD with lr 0.1, batch 256, 10 epochs. */
+  seed: { version: 'v1', stem: 'imagenet', epochs: 10, batchSize: 256, lr: 0.1, momentum: 0, nesterov: false, weightDecay: 0, schedule: 'constant', warmup: 0, labelSmoothing: 0, imageSize: 96, augment: false, zeroInitResidual: false },
+  /**
+   * Ours: the 28×28 images as they are (no 96×96 upsampling: 12× less compute), Nesterov SGD
+   * with weight decay, cosine schedule with warmup, crop-and-flip augmentation, zero-init
+   * residuals. The ImageNet stem keeps a step practical on 2 CPU cores; `--stem=small`
+   * (no down-sampling before conv2_x) costs about 20× more per image.
+   */
+  default: { version: 'v1.5', stem: 'imagenet', epochs: 10, batchSize: 128, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, schedule: 'cosine', warmup: 1, labelSmoothing: 0, imageSize: 28, augment: true, zeroInitResidual: true },
+} as const;
+
+/**
+ * The run config for a new run: the protocol's values, overridden by given flags.
+ * @example resolveConfig(flags) // Right({ variant: 34, protocol: 'default', batchSize: 128, … })
+ */
+export function resolveConfig(flags: TrainFlags): E.Either<string, TrainConfig> {
+  const p = PROTOCOLS[flags.protocol];
+  const lr = flags.lr ?? p.lr;
+  const epochs = flags.epochs ?? p.epochs;
+  // The protocol's warmup is at most a tenth of a short run; an explicit --warmup is taken as given.
+  const warmup = flags.warmup ?? Math.min(p.warmup, epochs / 10);
+  const scheduleName = flags.schedule ?? p.schedule;
+  if (scheduleName === 'cosine' && warmup >= epochs) return E.left(`--warmup (${warmup}) must be shorter than --epochs (${epochs})`);
+  const schedule: Schedule =
+    scheduleName === 'constant'
+      ? { _tag: 'Constant', lr }
+      : scheduleName === 'step'
+        ? { _tag: 'Step', lr, stepEvery: Math.max(1, Math.round(epochs / 3)), gamma: 0.1 }
+        : { _tag: 'Cosine', lr, warmupEpochs: warmup, floor: 0 };
+  const augment = flags.augment ?? p.augment;
+  return E.right({
+    format: RUN_FORMAT,
+    protocol: flags.protocol,
+    variant: Number(flags.variant) as Depth,
+    version: flags.version ?? p.version,
+    stem: flags.stem ?? p.stem,
+    epochs,
+    batchSize: flags['batch-size'] ?? p.batchSize,
+    schedule,
+    momentum: flags.momentum ?? p.momentum,
+    nesterov: flags.nesterov ?? p.nesterov,
+    weightDecay: flags['weight-decay'] ?? p.weightDecay,
+    labelSmoothing: flags['label-smoothing'] ?? p.labelSmoothing,
+    imageSize: flags['image-size'] ?? p.imageSize,
+    augment: { crop: augment, flip: augment },
+    zeroInitResidual: p.zeroInitResidual,
+    trainLimit: flags['train-limit'],
+    testLimit: flags['test-limit'],
+    seed: flags.seed,
+    classes: 10,
+  });
+}
+
+/** Flags a resumed run may change; every other setting comes from its config.json. */
+export const RESUME_FLAGS: readonly (keyof TrainFlags)[] = ['resume', 'epochs', 'backend', 'data-dir'];
+
+/**
+ * Checks that a `--resume` command line only changes what a resume may change.
+ * @example checkResumeFlags(['--resume=runs/x', '--epochs=2']) // Right(undefined)
+ */
+export function checkResumeFlags(args: readonly string[]): E.Either<string, void> {
+  const given = args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0] ?? '');
+  const extra = given.filter((name) => !(RESUME_FLAGS as readonly string[]).includes(name));
+  return extra.length === 0
+    ? E.right(undefined)
+    : E.left(`--resume continues a run with the settings in its config.json; only ${RESUME_FLAGS.filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')} may be given with it, not ${extra.map((f) => `--${f}`).join(', ')}`);
+}

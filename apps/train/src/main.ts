@@ -1,0 +1,160 @@
+/**
+ * `nx run train:serve --variant=34` — trains a ResNet on Fashion-MNIST.
+ * Thin: parses flags, wires the data, backend, spec, interpreter and training libs,
+ * prints progress and the seed report's two summary lines.
+ */
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import { appArgs, helpText, parseFlags } from '@resnet/cli';
+import { describeBackend, selectBackend } from '@resnet/backend';
+import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
+import { initModel } from '@resnet/tfjs';
+import { appendMetrics, createRun, createSgdState, FRESH, loadCheckpoint, openRun, saveCheckpoint, saveModel, train, truncateMetrics, type EpochMetrics } from '@resnet/train';
+import { resnet } from '@resnet/variants';
+import { checkResumeFlags, resolveConfig, TRAIN_FLAGS, type TrainConfig } from './config.ts';
+import { limitSplit } from './limit.ts';
+import { progressReporter } from './progress.ts';
+
+const SUMMARY = 'Trains ResNet-18/34/50/101/152 (He et al. 2016) on Fashion-MNIST and writes a run directory (config.json, metrics.jsonl, checkpoints, model/).';
+
+async function main(args: readonly string[]): Promise<number> {
+  const parsed = parseFlags(args, TRAIN_FLAGS);
+  if (E.isLeft(parsed)) {
+    if (parsed.left._tag === 'Help') {
+      console.log(helpText('npx nx run train:serve -- [flags]', SUMMARY, TRAIN_FLAGS));
+      return 0;
+    }
+    return fail(parsed.left.message, 2);
+  }
+  const flags = parsed.right;
+
+  // 1. The run's config: from --resume's config.json, or from the protocol and flags.
+  let config: TrainConfig;
+  let runDir: string;
+  let resumed: { readonly metrics: readonly EpochMetrics[] } | null = null;
+  if (flags.resume !== null) {
+    const allowed = checkResumeFlags(args);
+    if (E.isLeft(allowed)) return fail(allowed.left, 2);
+    const run = openRun<TrainConfig>(flags.resume);
+    if (E.isLeft(run)) return fail(run.left.message, 2);
+    if (run.right.latest === null) return fail(`${flags.resume} has no checkpoint yet: it stopped before its first epoch ended; start a new run instead`, 2);
+    runDir = flags.resume;
+    config = flags.epochs === null ? run.right.config : { ...run.right.config, epochs: flags.epochs };
+    resumed = { metrics: run.right.metrics };
+  } else {
+    const resolved = resolveConfig(flags);
+    if (E.isLeft(resolved)) return fail(resolved.left, 2);
+    config = resolved.right;
+    runDir = flags.out ?? join('runs', `${config.variant}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  }
+  const spec = resnet(config.variant, { version: config.version, inChannels: 1, classes: config.classes, stem: config.stem });
+  if (E.isLeft(spec)) return fail(spec.left.message, 2);
+
+  // 2. Backend and data, before anything is written.
+  const backend = await selectBackend(flags.backend, { purpose: 'training' });
+  if (E.isLeft(backend)) return fail(backend.left.message, 1);
+  console.log(`backend: ${backend.right.reason}`);
+  const data = await loadFashionMnist({ ...(flags['data-dir'] === null ? {} : { dataDir: flags['data-dir'] }), download: true });
+  if (E.isLeft(data)) return fail(data.left.message, 1);
+  console.log(describeSource(data.right.source));
+  const trainSet = limitSplit(data.right.train, config.trainLimit);
+  const testSet = limitSplit(data.right.test, config.testLimit);
+
+  // 3. Model and optimizer; a new run directory or the last checkpoint.
+  const model = initModel(spec.right.net, { seed: config.seed, zeroInitResidual: config.zeroInitResidual });
+  const sgd = createSgdState(model.params);
+  let start = FRESH;
+  if (resumed !== null) {
+    const progress = loadCheckpoint(runDir, model, sgd);
+    if (E.isLeft(progress)) return fail(progress.left.message, 1);
+    start = progress.right;
+    truncateMetrics(runDir, start.epoch);
+    if (start.epoch >= config.epochs) return fail(`${runDir} has already trained ${start.epoch} epochs; pass --epochs=N with N > ${start.epoch} to train further`, 2);
+    console.log(`resuming ${runDir} at epoch ${start.epoch + 1}${start.step > 0 ? `, step ${start.step + 1}` : ''} of ${config.epochs}`);
+  } else {
+    const created = createRun(runDir, { ...config, createdAt: new Date().toISOString(), backend: describeBackend(), dataSource: data.right.source.dir, command: `train:serve ${args.join(' ')}`.trim() });
+    if (E.isLeft(created)) return fail(created.left.message, 2);
+  }
+  console.log(
+    `ResNet-${config.variant} ${config.version} (${config.stem} stem), protocol ${config.protocol}: ${config.epochs} epochs, batch ${config.batchSize}, ${config.imageSize}×${config.imageSize}, ` +
+      `${trainSet.count} train / ${testSet.count} test images → ${runDir}`,
+  );
+
+  // 4. Train. Ctrl-C stops after the current step and saves a checkpoint; a second Ctrl-C exits at once.
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    console.error('\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit without saving)');
+  };
+  process.on('SIGINT', onSigint);
+  const bar = progressReporter(process.stdout);
+  const history: EpochMetrics[] = [...(resumed?.metrics.filter((m) => m.epoch <= start.epoch) ?? [])];
+  const outcome = await train({
+    model,
+    sgd,
+    trainSet,
+    testSet,
+    start,
+    options: {
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      schedule: config.schedule,
+      sgd: { momentum: config.momentum, nesterov: config.nesterov, weightDecay: config.weightDecay },
+      labelSmoothing: config.labelSmoothing,
+      imageSize: config.imageSize,
+      augment: config.augment,
+      seed: config.seed,
+      classes: config.classes,
+    },
+    hooks: {
+      onProgress: bar.update,
+      shouldStop: () => stop,
+      onEpoch: async (metrics, progress) => {
+        bar.done();
+        await saveCheckpoint(runDir, model, sgd, progress);
+        appendMetrics(runDir, metrics);
+        history.push(metrics);
+        console.log(
+          `epoch ${metrics.epoch}/${config.epochs}: loss ${metrics.loss.toFixed(4)}, train acc ${metrics.trainAcc.toFixed(3)}, test acc ${metrics.testAcc.toFixed(3)}, ` +
+            `${metrics.examplesPerSec.toFixed(1)} examples/sec, lr ${metrics.lr.toFixed(4)}, ${metrics.seconds.toFixed(1)} s`,
+        );
+      },
+      onInterrupt: async (progress) => {
+        bar.done();
+        await saveCheckpoint(runDir, model, sgd, progress);
+        console.log(`saved a checkpoint at epoch ${progress.epoch + 1}, step ${progress.step + 1}; continue with: npx nx run train:serve --resume=${runDir}`);
+      },
+    },
+  });
+  process.off('SIGINT', onSigint);
+  bar.done();
+  if (E.isLeft(outcome)) return fail(outcome.left.message, 1);
+  if (outcome.right.interrupted) return 130;
+
+  await saveModel(runDir, model, { spec: spec.right, classNames: CLASS_NAMES, imageSize: config.imageSize, epochs: config.epochs });
+  const last = history[history.length - 1];
+  if (last !== undefined) {
+    // The seed report's two summary lines (d2l's train_ch6 format).
+    console.log(`loss ${last.loss.toFixed(3)}, train acc ${last.trainAcc.toFixed(3)}, test acc ${last.testAcc.toFixed(3)}`);
+    const rate = history.reduce((s, m) => s + m.examplesPerSec, 0) / history.length;
+    console.log(`${rate.toFixed(1)} examples/sec on ${backend.right.device}`);
+  }
+  console.log(`run directory: ${runDir} (evaluate with: npx nx run train:evaluate --run=${runDir})`);
+  return 0;
+}
+
+function fail(message: string, code: number): number {
+  console.error(`train: ${message}`);
+  return code;
+}
+
+main(appArgs(process.argv.slice(2), 'train:serve')).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(`train: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exitCode = 1;
+  },
+);

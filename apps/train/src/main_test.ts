@@ -1,0 +1,106 @@
+// The train app as a user runs it: child processes, exit codes, messages, run directories.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '../../..');
+const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+const ON_CI = process.env['CI'] === 'true';
+
+function run(script: 'main' | 'evaluate', ...args: string[]) {
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', join(root, 'tsconfig.base.json'), join(root, `apps/train/src/${script}.ts`), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    env: { ...process.env, NX_TASK_TARGET_PROJECT: '' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'train-app-'));
+
+describe('train app: bad input gets a clear error, a non-zero exit and nothing written', () => {
+  test.each([
+    [['--variant=35'], 2, '--variant must be one of 18, 34, 50, 101, 152, got "35"'],
+    [['--epochs=abc'], 2, '--epochs must be an integer, got "abc"'],
+    [['--batch-size=0'], 2, '--batch-size must be between 1 and 65536, got 0'],
+    [['--backend=wasm'], 1, 'Conv2DBackpropFilter'],
+  ])('%j exits %i', (args, code, message) => {
+    const out = join(tmp(), 'run');
+    const r = run('main', ...args, `--out=${out}`);
+    expect(r.code).toBe(code);
+    expect(r.stderr).toContain(message);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test('a --data-dir without the files names the folder and the missing files', () => {
+    const out = join(tmp(), 'run');
+    const empty = tmp();
+    const r = run('main', `--data-dir=${empty}`, `--out=${out}`, '--backend=cpu');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(empty);
+    expect(r.stderr).toContain('train-images-idx3-ubyte.gz');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test('a corrupted data file is rejected with its name and expected checksum', () => {
+    const dir = tmp();
+    for (const f of ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) writeFileSync(join(dir, f), 'not a gzip file');
+    const r = run('main', `--data-dir=${dir}`, `--out=${join(tmp(), 'run')}`, '--backend=cpu');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/train-images-idx3-ubyte\.gz/);
+    expect(r.stderr).toMatch(/8d4fb7e6c68d591d4c3dfef9ec88bf0d|f4a8712d7a061bf5bd6d2ca38dc4d50a/);
+  });
+
+  test('an --out that holds a different run is refused; --resume of a directory that is not a run is refused', () => {
+    const out = join(tmp(), 'run');
+    mkdirSync(out);
+    writeFileSync(join(out, 'config.json'), JSON.stringify({ format: 'resnet-ts/run@1', variant: 50 }));
+    const r = run('main', `--out=${out}`, '--backend=cpu');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('already holds a different run');
+    expect(readdirSync(out)).toEqual(['config.json']);
+    const notRun = tmp();
+    const r2 = run('main', `--resume=${notRun}`);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('is not a run directory');
+  });
+
+  test('--help lists the flags and exits 0', () => {
+    const r = run('main', '--help');
+    expect(r.code).toBe(0);
+    for (const flag of ['--variant', '--protocol=default|seed', '--resume', '--backend']) expect(r.stdout).toContain(flag);
+  });
+});
+
+const realTest = REAL || ON_CI ? test : test.skip;
+if (!REAL && !ON_CI) console.warn('SKIPPED: the train app end-to-end test needs the real Fashion-MNIST: apt-get install dataset-fashion-mnist');
+
+describe('train app end to end on real data (tiny: 8×8 images, 32 examples)', () => {
+  realTest('trains one epoch with the summary lines and a valid run directory, resumes to a second, and evaluates', () => {
+    const out = join(tmp(), 'run');
+    const common = ['--variant=18', '--image-size=8', '--train-limit=32', '--test-limit=16', '--batch-size=16'];
+    const first = run('main', ...common, '--epochs=1', `--out=${out}`);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^loss \d\.\d{3}, train acc \d\.\d{3}, test acc \d\.\d{3}$/m);
+    expect(first.stdout).toMatch(/^\d+\.\d examples\/sec on .+$/m);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ format: 'resnet-ts/run@1', variant: 18, batchSize: 16, imageSize: 8, trainLimit: 32 });
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(1);
+    expect(Object.keys(lines[0])).toEqual(expect.arrayContaining(['epoch', 'loss', 'trainAcc', 'testAcc', 'examplesPerSec', 'lr', 'seconds']));
+    expect(existsSync(join(out, 'model', 'weights.bin'))).toBe(true);
+
+    const second = run('main', `--resume=${out}`, '--epochs=2');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('resuming');
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch)).toEqual([1, 2]);
+
+    const evaluated = run('evaluate', `--run=${out}`, '--test-limit=16');
+    expect(evaluated.code).toBe(0);
+    expect(evaluated.stdout).toMatch(/test acc \d\.\d{4} \(\d+\/16\)/);
+    expect(evaluated.stdout).toContain('Ankle boot');
+    expect(evaluated.stdout).toContain('confusion matrix');
+  });
+});
