@@ -80,14 +80,22 @@ async function main(args: readonly string[]): Promise<number> {
       `${trainSet.count} train / ${testSet.count} test images → ${runDir}`,
   );
 
-  // 4. Train. Ctrl-C stops after the current step and saves a checkpoint; a second Ctrl-C exits at once.
+  // 4. Train. Ctrl-C (or SIGTERM) stops after the current step and saves a checkpoint; a second
+  // one exits at once. (Run under `node --import tsx`: the tsx CLI wrapper SIGKILLs a child
+  // that does not answer a relayed signal within 30 ms, which a busy training step cannot.)
   let stop = false;
+  let stoppedAt = 0;
   const onSigint = () => {
-    if (stop) process.exit(130);
+    // nx and the terminal may deliver one Ctrl-C twice (SIGINT, then SIGTERM from nx): only a
+    // second request more than 2 s later means "quit now".
+    if (stop && Date.now() - stoppedAt > 2000) process.exit(130);
+    if (stop) return;
     stop = true;
-    console.error('\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit without saving)');
+    stoppedAt = Date.now();
+    console.error('\ninterrupted: finishing this step and saving a checkpoint (Ctrl-C again to quit without saving)');
   };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   const bar = progressReporter(process.stdout);
   const history: EpochMetrics[] = [...(resumed?.metrics.filter((m) => m.epoch <= start.epoch) ?? [])];
   const outcome = await train({
@@ -123,11 +131,12 @@ async function main(args: readonly string[]): Promise<number> {
       onInterrupt: async (progress) => {
         bar.done();
         await saveCheckpoint(runDir, model, sgd, progress);
-        console.log(`saved a checkpoint at epoch ${progress.epoch + 1}, step ${progress.step + 1}; continue with: npx nx run train:serve --resume=${runDir}`);
+        console.log(`saved a checkpoint after ${progress.step} steps of epoch ${progress.epoch + 1}; continue with: npx nx run train:serve --resume=${runDir}`);
       },
     },
   });
   process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigint);
   bar.done();
   if (E.isLeft(outcome)) return fail(outcome.left.message, 1);
   if (outcome.right.interrupted) return 130;

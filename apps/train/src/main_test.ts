@@ -9,10 +9,10 @@ const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-uby
 const ON_CI = process.env['CI'] === 'true';
 
 function run(script: 'main' | 'evaluate', ...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', join(root, 'tsconfig.base.json'), join(root, `apps/train/src/${script}.ts`), ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, `apps/train/src/${script}.ts`), ...args], {
     encoding: 'utf8',
     cwd: root,
-    env: { ...process.env, NX_TASK_TARGET_PROJECT: '' },
+    env: { ...process.env, NX_TASK_TARGET_PROJECT: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

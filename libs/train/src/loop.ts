@@ -94,6 +94,8 @@ export async function train(args: {
     const readSums = () => ({ lossSum: lossSum.dataSync()[0] ?? NaN, correct: correct.dataSync()[0] ?? NaN });
 
     for (let step = resumeAt.step; step < batches.length; step++) {
+      // Let the event loop run between steps, so signal handlers (Ctrl-C) are seen.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (hooks.shouldStop?.() === true) {
         const sums = readSums();
         progress = { epoch, step, partial: { ...sums, seen, seconds: (performance.now() - began) / 1000 } };
