@@ -4,7 +4,7 @@
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import * as E from 'fp-ts/Either';
-import { appArgs, helpText, parseFlags, type Schema } from '@resnet/cli';
+import { appArgs, helpText, parseFlags, runApp, type Schema } from '@resnet/cli';
 import { DEPTHS, resnet, summarize, VERSIONS, type VariantSummary } from '@resnet/variants';
 import { renderTable } from './render.ts';
 
@@ -56,4 +56,4 @@ function main(args: readonly string[]): number {
   return 0;
 }
 
-process.exitCode = main(appArgs(process.argv.slice(2), 'table:serve'));
+runApp('table', () => main(appArgs(process.argv.slice(2), 'table:serve')));

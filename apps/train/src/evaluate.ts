@@ -5,11 +5,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { appArgs, helpText, parseFlags, type Schema } from '@resnet/cli';
+import { appArgs, helpText, parseFlags, runApp, type Schema } from '@resnet/cli';
 import { selectBackend, BACKEND_CHOICES } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
-import { assignTensors, evaluate, openRun, readTensors } from '@resnet/train';
+import { evaluate, openRun, restoreTensors } from '@resnet/train';
 import { resnet } from '@resnet/variants';
 import type { TrainConfig } from './config.ts';
 import { limitSplit } from './limit.ts';
@@ -50,12 +50,8 @@ async function main(args: readonly string[]): Promise<number> {
   const testSet = limitSplit(data.right.test, flags['test-limit']);
 
   const model = initModel(spec.right.net);
-  const loaded = readTensors(weightsDir);
-  if (E.isLeft(loaded)) return fail(loaded.left, 1);
-  for (const [group, target] of [['params', model.params], ['state', model.state]] as const) {
-    const ok = assignTensors(target, loaded.right.groups.get(group), group);
-    if (E.isLeft(ok)) return fail(`${weightsDir}: ${ok.left}`, 1);
-  }
+  const restored = restoreTensors(weightsDir, { params: model.params, state: model.state });
+  if (E.isLeft(restored)) return fail(restored.left, 1);
   console.log(`backend: ${backend.right.reason}`);
   console.log(describeSource(data.right.source));
   console.log(`model: ResNet-${config.variant} ${config.version} from ${weightsDir}`);
@@ -81,12 +77,4 @@ function fail(message: string, code: number): number {
   return code;
 }
 
-main(appArgs(process.argv.slice(2), 'train:evaluate')).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(`evaluate: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    process.exitCode = 1;
-  },
-);
+runApp('evaluate', () => main(appArgs(process.argv.slice(2), 'train:evaluate')));

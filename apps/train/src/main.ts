@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { appArgs, helpText, parseFlags } from '@resnet/cli';
+import { appArgs, helpText, parseFlags, runApp } from '@resnet/cli';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
@@ -158,12 +158,4 @@ function fail(message: string, code: number): number {
   return code;
 }
 
-main(appArgs(process.argv.slice(2), 'train:serve')).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    console.error(`train: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    process.exitCode = 1;
-  },
-);
+runApp('train', () => main(appArgs(process.argv.slice(2), 'train:serve')));

@@ -4,3 +4,4 @@
  */
 export * from './flags.ts';
 export * from './nx_args.ts';
+export * from './run_app.ts';

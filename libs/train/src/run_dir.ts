@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { Model } from '@resnet/tfjs';
 import type { SgdState } from './sgd.ts';
-import { assignTensors, readTensors, saveTensors } from './tensor_file.ts';
+import { restoreTensors, saveTensors } from './tensor_file.ts';
 
 /** Format tag of config.json. */
 export const RUN_FORMAT = 'resnet-ts/run@1';
@@ -169,14 +169,11 @@ export function loadCheckpoint(dir: string, model: Model, sgd: SgdState): E.Eith
   const latestPath = join(dir, 'latest.json');
   const latest = existsSync(latestPath) ? (safeJson(latestPath) as { checkpoint?: string } | undefined) : undefined;
   if (latest?.checkpoint === undefined) return E.left({ _tag: 'NotARun', message: `${dir} has no checkpoint yet (no latest.json): start a new run instead of --resume` });
-  const loaded = readTensors(join(dir, 'checkpoints', latest.checkpoint));
-  if (E.isLeft(loaded)) return E.left({ _tag: 'Corrupt', message: loaded.left });
-  for (const [group, target] of [['params', model.params], ['state', model.state], ['velocity', sgd.velocity]] as const) {
-    const assigned = assignTensors(target, loaded.right.groups.get(group), group);
-    if (E.isLeft(assigned)) return E.left({ _tag: 'Corrupt', message: `${join(dir, 'checkpoints', latest.checkpoint)}: ${assigned.left}` });
-  }
-  const progress = (loaded.right.meta as { progress?: TrainerProgress }).progress;
-  if (progress === undefined) return E.left({ _tag: 'Corrupt', message: `${join(dir, 'checkpoints', latest.checkpoint)}/manifest.json has no progress` });
+  const checkpoint = join(dir, 'checkpoints', latest.checkpoint);
+  const meta = restoreTensors(checkpoint, { params: model.params, state: model.state, velocity: sgd.velocity });
+  if (E.isLeft(meta)) return E.left({ _tag: 'Corrupt', message: meta.left });
+  const progress = (meta.right as { progress?: TrainerProgress }).progress;
+  if (progress === undefined) return E.left({ _tag: 'Corrupt', message: `${checkpoint}/manifest.json has no progress` });
   return E.right(progress);
 }
 

@@ -129,6 +129,21 @@ export function assignTensors(
   return E.right(undefined);
 }
 
+/**
+ * Reads `dir` and assigns every named group into the given variables (same keys and
+ * shapes required); returns the manifest's meta. Errors name the directory.
+ * @example restoreTensors('runs/r/model', { params: model.params, state: model.state }) // Right(meta)
+ */
+export function restoreTensors(dir: string, targets: TensorGroups): E.Either<string, unknown> {
+  const loaded = readTensors(dir);
+  if (E.isLeft(loaded)) return loaded;
+  for (const [group, target] of Object.entries(targets)) {
+    const assigned = assignTensors(target, loaded.right.groups.get(group), group);
+    if (E.isLeft(assigned)) return E.left(`${dir}: ${assigned.left}`);
+  }
+  return E.right(loaded.right.meta);
+}
+
 function writeDurable(path: string, data: string | Uint8Array): void {
   writeFileSync(path, data);
   const fd = openSync(path, 'r');
