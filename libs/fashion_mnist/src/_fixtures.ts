@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import * as E from 'fp-ts/Either';
 import { fromBuffer } from './_bytes.ts';
 import { FASHION_MNIST_FILES, FILE_ROLES, md5Hex, type FileRole, type Manifest } from './checksums.ts';
 import { encodeIdx } from './idx.ts';
@@ -81,4 +82,10 @@ export async function serveFiles(files: Readonly<Record<string, Uint8Array>>): P
         server.closeAllConnections(); // fetch keeps connections alive
       }),
   };
+}
+
+/** The error of a result that must have failed (the test fails if it succeeded). */
+export function left(result: E.Either<{ _tag: string; file: string; message: string }, unknown>): { _tag: string; file: string; message: string } {
+  if (E.isRight(result)) throw new Error('expected a Left, got a Right');
+  return result.left;
 }

@@ -1,16 +1,12 @@
 import fc from 'fast-check';
 import * as E from 'fp-ts/Either';
-import { fixtureIdx, gzip } from './_fixtures.ts';
+import { fixtureIdx, gzip, left } from './_fixtures.ts';
 import { gunzipVerified, md5Hex, type FileChecksum } from './checksums.ts';
 
 const FILE = '/data/t10k-labels-idx1-ubyte.gz';
 
 function checksum(gz: Uint8Array, idx: Uint8Array): FileChecksum {
   return { name: 't10k-labels-idx1-ubyte.gz', gzMd5: md5Hex(gz), idxMd5: md5Hex(idx) };
-}
-function left(result: E.Either<{ _tag: string; file: string; message: string }, unknown>): { _tag: string; file: string; message: string } {
-  if (E.isRight(result)) throw new Error('expected a Left, got a Right');
-  return result.left;
 }
 
 describe('checksums', () => {

@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { fixtureGz, serveFiles, tempDir } from './_fixtures.ts';
+import { fixtureGz, serveFiles, tempDir, left } from './_fixtures.ts';
 import { FILE_ROLES, type Manifest } from './checksums.ts';
 import { downloadFashionMnist, downloadFile, type FetchLike } from './download.ts';
 
@@ -19,10 +19,6 @@ beforeEach(async () => {
 });
 afterEach(() => temp.cleanup());
 
-function left(result: E.Either<{ _tag: string; file: string; message: string }, unknown>): { _tag: string; file: string; message: string } {
-  if (E.isRight(result)) throw new Error('expected a Left, got a Right');
-  return result.left;
-}
 
 describe('downloader (loopback server, never the network)', () => {
   test('downloads the four files from the mirror, verified, with no temp file left', async () => {

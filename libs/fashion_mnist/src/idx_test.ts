@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import * as E from 'fp-ts/Either';
-import { gzip } from './_fixtures.ts';
+import { gzip, left } from './_fixtures.ts';
 import { encodeIdx, IDX_MAGIC, IDX_RANK, parseIdx, type IdxArray, type IdxKind } from './idx.ts';
 
 const FILE = 'fixtures/train-images-idx3-ubyte.gz';
@@ -16,10 +16,6 @@ function idxArray(kind: IdxKind, maxDim = 6): fc.Arbitrary<IdxArray> {
 }
 const anyIdx = fc.constantFrom<IdxKind>('images', 'labels').chain((kind) => idxArray(kind));
 
-function left(result: E.Either<{ _tag: string; file: string; message: string }, unknown>): { _tag: string; file: string; message: string } {
-  if (E.isRight(result)) throw new Error('expected a Left, got a Right');
-  return result.left;
-}
 
 describe('IDX parsing', () => {
   test('parse(encode(a)) = a for any kind, dims and bytes', () => {

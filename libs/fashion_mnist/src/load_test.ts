@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { fixtureGz, fixtureIdx, gzip, serveFiles, tempDir, writeFixtureDir } from './_fixtures.ts';
+import { fixtureGz, fixtureIdx, gzip, serveFiles, tempDir, writeFixtureDir, left } from './_fixtures.ts';
 import { FASHION_MNIST_FILES, FILE_ROLES } from './checksums.ts';
 import { encodeIdx } from './idx.ts';
 import { describeSource, loadFashionMnist, type FashionMnist } from './load.ts';
@@ -18,10 +18,6 @@ beforeEach(async () => {
 });
 afterEach(() => temp.cleanup());
 
-function left(result: E.Either<{ _tag: string; file: string; message: string }, unknown>): { _tag: string; file: string; message: string } {
-  if (E.isRight(result)) throw new Error('expected a Left, got a Right');
-  return result.left;
-}
 function right(result: E.Either<{ message: string }, FashionMnist>): FashionMnist {
   if (E.isLeft(result)) throw new Error(result.left.message);
   return result.right;

@@ -1,7 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { fixtureGz, tempDir, writeFiles, writeFixtureDir } from './_fixtures.ts';
+import { fixtureGz, tempDir, writeFiles, writeFixtureDir, left } from './_fixtures.ts';
 import { FASHION_MNIST_FILES, FILE_ROLES } from './checksums.ts';
 import type { FetchLike } from './download.ts';
 import { ENV_VAR, locateFashionMnist, type LocateOptions, type SourceKind } from './locate.ts';
@@ -25,10 +25,6 @@ async function populate(dir: string, names: readonly string[] = NAMES): Promise<
 }
 function options(root: string, extra: Partial<LocateOptions> = {}): LocateOptions {
   return { env: {}, workspaceRoot: join(root, 'ws'), systemDir: dirs(root).system, ...extra };
-}
-function left(result: E.Either<{ _tag: string; file: string; message: string }, unknown>): { _tag: string; file: string; message: string } {
-  if (E.isRight(result)) throw new Error('expected a Left, got a Right');
-  return result.left;
 }
 const noNetwork: FetchLike = () => {
   throw new Error('the network must not be used');
