@@ -42,7 +42,7 @@ dnnl::stream &Stream() {
 // ---------------------------------------------------------------------------
 // Scratch arena: grow-only slots reused by every call (calls never overlap: tfjs
 // kernels run on the JS thread), so blocked copies and scratchpads cost no malloc.
-constexpr int kSlots = 6;
+constexpr int kSlots = 8;  // 0-1 inputs, 2 output, 3 scratchpad, 4-5 pooling workspace, 6-7 im2col
 struct Slot {
   void *ptr = nullptr;
   size_t bytes = 0;
@@ -238,6 +238,10 @@ Napi::Value Guard(const Napi::CallbackInfo &info, F f) {
   }
 }
 
+constexpr size_t kMatMulParams = 8;
+std::unique_ptr<Entry> MakeMatMul(const int32_t *p, bool has_bias, float alpha);
+Entry &Lookup(Key key, const std::function<std::unique_ptr<Entry>()> &make);
+
 // ---------------------------------------------------------------------------
 // Convolution. params: N IH IW IC OH OW OC KH KW SH SW DH DW PT PL PB PR ACT
 constexpr size_t kConvParams = 18;
@@ -351,6 +355,106 @@ Entry &Lookup(Key key, const std::function<std::unique_ptr<Entry>()> &make) {
   return *pos->second;
 }
 
+// Convolutions whose output is tiny (ResNet's last stages at 28x28 input: 1x1 and 2x2 maps
+// under a 3x3 kernel, where most taps read padding) run 3-10x slower in oneDNN 2.6's direct
+// kernels than as one GEMM over a patch matrix col[N*OH*OW, T*IC], where T are the kernel
+// taps that read the input for some output position (1 of 9 on a 1x1 map). Measured with
+// tools/_profile (per-kernel times of a ResNet-18 step), correctness by _conv_test.ts.
+constexpr int kIm2ColMaxOutput = 4;  // OH*OW
+
+bool UseIm2Col(const ConvGeom &g) { return g.oh * g.ow <= kIm2ColMaxOutput && g.kh * g.kw > 1; }
+
+struct Tap {
+  memory::dim kh, kw;
+};
+
+std::vector<Tap> UsedTaps(const ConvGeom &g) {
+  std::vector<Tap> taps;
+  for (memory::dim kh = 0; kh < g.kh; ++kh) {
+    for (memory::dim kw = 0; kw < g.kw; ++kw) {
+      bool used = false;
+      for (memory::dim oh = 0; oh < g.oh && !used; ++oh) {
+        const memory::dim ih = oh * g.sh - g.pt + kh * g.dh;
+        if (ih < 0 || ih >= g.ih) continue;
+        for (memory::dim ow = 0; ow < g.ow && !used; ++ow) {
+          const memory::dim iw = ow * g.sw - g.pl + kw * g.dw;
+          used = iw >= 0 && iw < g.iw;
+        }
+      }
+      if (used) taps.push_back({kh, kw});
+    }
+  }
+  return taps;
+}
+
+// Calls f(row, tap index, pointer to x's pixel or nullptr for padding) over all patches.
+template <typename F>
+void ForEachPatch(const ConvGeom &g, const std::vector<Tap> &taps, memory::dim n, F f) {
+  for (memory::dim oh = 0; oh < g.oh; ++oh) {
+    for (memory::dim ow = 0; ow < g.ow; ++ow) {
+      const memory::dim row = (n * g.oh + oh) * g.ow + ow;
+      for (size_t t = 0; t < taps.size(); ++t) {
+        const memory::dim ih = oh * g.sh - g.pt + taps[t].kh * g.dh, iw = ow * g.sw - g.pl + taps[t].kw * g.dw;
+        const bool inside = ih >= 0 && ih < g.ih && iw >= 0 && iw < g.iw;
+        f(row, t, inside ? ((n * g.ih + ih) * g.iw + iw) * g.ic : -1);
+      }
+    }
+  }
+}
+
+Entry &GemmEntry(memory::dim m, memory::dim k, memory::dim n, bool ta, bool tb) {
+  // matmul params: BA BB M K N TA TB ACT
+  const int32_t p[kMatMulParams] = {1, 1, static_cast<int32_t>(m), static_cast<int32_t>(k), static_cast<int32_t>(n), ta ? 1 : 0, tb ? 1 : 0, 0};
+  return Lookup(MakeKey(2, p, kMatMulParams, 0), [&] { return MakeMatMul(p, false, 0.0F); });
+}
+
+// kind as in Conv; a, b, out as documented there.
+void ConvIm2Col(int kind, const ConvGeom &g, const float *a, const float *b, float *out) {
+  const std::vector<Tap> taps = UsedTaps(g);
+  const memory::dim rows = g.n * g.oh * g.ow, tic = static_cast<memory::dim>(taps.size()) * g.ic;
+  const size_t ic_bytes = static_cast<size_t>(g.ic) * sizeof(float), ocic = static_cast<size_t>(g.ic * g.oc);
+  float *col = static_cast<float *>(Arena(6, static_cast<size_t>(rows * std::max<memory::dim>(tic, 1)) * sizeof(float)));
+  float *wt = static_cast<float *>(Arena(7, static_cast<size_t>(std::max<memory::dim>(tic, 1) * g.oc) * sizeof(float)));
+  auto tap_weights = [&](const float *w, size_t t) { return w + static_cast<size_t>(taps[t].kh * g.kw + taps[t].kw) * ocic; };
+  if (kind == kConvBwdData) {
+    std::memset(out, 0, g.Src() * sizeof(float));
+    if (taps.empty()) return;
+    for (size_t t = 0; t < taps.size(); ++t) std::memcpy(wt + t * ocic, tap_weights(b, t), ocic * sizeof(float));
+    Run(GemmEntry(rows, g.oc, tic, false, true), {const_cast<float *>(a), wt}, nullptr, col);  // dcol = dy * Wt^T
+#pragma omp parallel for schedule(static) if (rows * tic >= 65536)
+    for (memory::dim n = 0; n < g.n; ++n) {
+      ForEachPatch(g, taps, n, [&](memory::dim row, size_t t, memory::dim at) {
+        if (at < 0) return;
+        const float *src = col + row * tic + static_cast<memory::dim>(t) * g.ic;
+        float *dst = out + at;
+        for (memory::dim c = 0; c < g.ic; ++c) dst[c] += src[c];
+      });
+    }
+    return;
+  }
+#pragma omp parallel for schedule(static) if (rows * tic >= 65536)
+  for (memory::dim n = 0; n < g.n; ++n) {
+    ForEachPatch(g, taps, n, [&](memory::dim row, size_t t, memory::dim at) {
+      float *dst = col + row * tic + static_cast<memory::dim>(t) * g.ic;
+      if (at < 0) std::memset(dst, 0, ic_bytes);
+      else std::memcpy(dst, a + at, ic_bytes);
+    });
+  }
+  if (kind == kConvFwd) {
+    if (taps.empty()) {
+      std::memset(out, 0, g.Dst() * sizeof(float));
+      return;
+    }
+    for (size_t t = 0; t < taps.size(); ++t) std::memcpy(wt + t * ocic, tap_weights(b, t), ocic * sizeof(float));
+    Run(GemmEntry(rows, tic, g.oc, false, false), {col, wt}, nullptr, out);  // y = col * Wt
+    return;
+  }
+  std::memset(out, 0, g.Weights() * sizeof(float));
+  if (taps.empty()) return;
+  Run(GemmEntry(tic, rows, g.oc, true, false), {col, const_cast<float *>(b)}, nullptr, wt);  // dWt = col^T * dy
+  for (size_t t = 0; t < taps.size(); ++t) std::memcpy(const_cast<float *>(tap_weights(out, t)), wt + t * ocic, ocic * sizeof(float));
+}
+
 // conv(kind, a, b, bias|null, out, params, alpha)
 //   fwd:         a = x  [N,IH,IW,IC], b = filter [KH,KW,IC,OC], out = y  [N,OH,OW,OC]
 //   bwd data:    a = dy [N,OH,OW,OC], b = filter,               out = dx [N,IH,IW,IC]
@@ -380,6 +484,10 @@ Napi::Value Conv(const Napi::CallbackInfo &info) {
       out = a.Floats(4, g.Weights(), "dw");
     }
     const float alpha = a.Number(6);
+    if (UseIm2Col(g) && bias == nullptr && g.act == 0 && g_conv_layout[kind] == kAuto) {
+      ConvIm2Col(kind, g, in0, in1, out);
+      return info.Env().Undefined();
+    }
     const int extra = (kind << 1) | (bias != nullptr ? 1 : 0);
     Key key = MakeKey(1, p, kConvParams, extra);
     if (g.act == 3) key.append(reinterpret_cast<const char *>(&alpha), sizeof(alpha));
@@ -392,7 +500,6 @@ Napi::Value Conv(const Napi::CallbackInfo &info) {
 // ---------------------------------------------------------------------------
 // Batched matmul. params: BA BB M K N TA TB ACT; a is [BA,M,K] (or [BA,K,M] if TA),
 // b is [BB,K,N] (or [BB,N,K] if TB), out is [max(BA,BB),M,N]; a batch of 1 broadcasts.
-constexpr size_t kMatMulParams = 8;
 
 std::unique_ptr<Entry> MakeMatMul(const int32_t *p, bool has_bias, float alpha) {
   const memory::dim ba = p[0], bb = p[1], m = p[2], k = p[3], n = p[4], ta = p[5], tb = p[6];
@@ -793,6 +900,151 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
 }
 
 // ---------------------------------------------------------------------------
+// Training-mode batch norm over channels-last data x[R][C] (R = N*H*W rows), forward and
+// backward in two passes each, and the SGD update: what tfjs otherwise composes from ~15
+// broadcasting kernels per batch-norm layer and ~7 per parameter. Per-thread partial sums
+// in double, combined in thread order, so results do not depend on scheduling.
+
+// Sums per channel of f(row, channel) over all rows, split by rows across threads.
+template <typename F>
+void ChannelSums(int64_t rows, int64_t c, double *out, int k, F f) {
+  const int threads = rows * c >= 32768 ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads * k * c), 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int64_t lo = rows * t / threads, hi = rows * (t + 1) / threads;
+    double *acc = partial.data() + static_cast<int64_t>(t) * k * c;
+    for (int64_t r = lo; r < hi; ++r) f(r, acc);
+  }
+  std::fill(out, out + k * c, 0.0);
+  for (int t = 0; t < threads; ++t) {
+    for (int64_t i = 0; i < k * c; ++i) out[i] += partial[static_cast<size_t>(t * k * c + i)];
+  }
+}
+
+// batchNormTrain(x, scale, offset, y, mean, variance, epsilon): mean and biased variance of
+// each channel (last axis) over the batch, y = (x - mean) / sqrt(variance + eps) * scale + offset.
+Napi::Value BatchNormTrain(const Napi::CallbackInfo &info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Args a{info, info.Env()};
+    const float *scale = a.Floats(1, 1, "scale");
+    const int64_t c = static_cast<int64_t>(info[1].As<Napi::Float32Array>().ElementLength());
+    const float *offset = a.Floats(2, static_cast<size_t>(c), "offset");
+    const float *x = a.Floats(0, static_cast<size_t>(c), "x");
+    const int64_t n = static_cast<int64_t>(info[0].As<Napi::Float32Array>().ElementLength());
+    if (n % c != 0) throw Napi::RangeError::New(info.Env(), "x's length must be a multiple of the channel count");
+    float *y = a.Floats(3, static_cast<size_t>(n), "y");
+    float *mean_out = a.Floats(4, static_cast<size_t>(c), "mean");
+    float *var_out = a.Floats(5, static_cast<size_t>(c), "variance");
+    const double eps = info[6].As<Napi::Number>().DoubleValue();
+    const int64_t rows = n / c;
+    std::vector<double> mean(static_cast<size_t>(c)), var(static_cast<size_t>(c));
+    ChannelSums(rows, c, mean.data(), 1, [&](int64_t r, double *acc) {
+      const float *xr = x + r * c;
+      for (int64_t j = 0; j < c; ++j) acc[j] += xr[j];
+    });
+    for (auto &m : mean) m /= static_cast<double>(rows);
+    ChannelSums(rows, c, var.data(), 1, [&](int64_t r, double *acc) {
+      const float *xr = x + r * c;
+      for (int64_t j = 0; j < c; ++j) {
+        const double d = xr[j] - mean[j];
+        acc[j] += d * d;
+      }
+    });
+    std::vector<float> k(static_cast<size_t>(c)), b(static_cast<size_t>(c));
+    for (int64_t j = 0; j < c; ++j) {
+      var[j] /= static_cast<double>(rows);
+      mean_out[j] = static_cast<float>(mean[j]);
+      var_out[j] = static_cast<float>(var[j]);
+      const double kj = scale[j] / std::sqrt(var[j] + eps);
+      k[j] = static_cast<float>(kj);
+      b[j] = static_cast<float>(offset[j] - mean[j] * kj);
+    }
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *xr = x + r * c;
+      float *yr = y + r * c;
+      for (int64_t j = 0; j < c; ++j) yr[j] = xr[j] * k[j] + b[j];
+    }
+    return info.Env().Undefined();
+  });
+}
+
+// batchNormGrad(dy, x, scale, mean, variance, dx, dScale, dOffset, epsilon): the gradient of
+// batchNormTrain through the batch statistics: with xhat = (x - mean) * invstd,
+// dOffset = sum(dy), dScale = sum(dy * xhat), dx = scale * invstd * (dy - (dOffset + xhat * dScale) / R).
+Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Args a{info, info.Env()};
+    const float *scale = a.Floats(2, 1, "scale");
+    const int64_t c = static_cast<int64_t>(info[2].As<Napi::Float32Array>().ElementLength());
+    const int64_t n = static_cast<int64_t>(info[1].As<Napi::Float32Array>().ElementLength());
+    if (n % c != 0) throw Napi::RangeError::New(info.Env(), "x's length must be a multiple of the channel count");
+    const float *dy = a.Floats(0, static_cast<size_t>(n), "dy");
+    const float *x = a.Floats(1, static_cast<size_t>(n), "x");
+    const float *mean = a.Floats(3, static_cast<size_t>(c), "mean");
+    const float *var = a.Floats(4, static_cast<size_t>(c), "variance");
+    float *dx = a.Floats(5, static_cast<size_t>(n), "dx");
+    float *dscale = a.Floats(6, static_cast<size_t>(c), "dScale");
+    float *doffset = a.Floats(7, static_cast<size_t>(c), "dOffset");
+    const double eps = info[8].As<Napi::Number>().DoubleValue();
+    const int64_t rows = n / c;
+    std::vector<double> sums(static_cast<size_t>(2 * c));  // [sum dy | sum dy * (x - mean)]
+    ChannelSums(rows, c, sums.data(), 2, [&](int64_t r, double *acc) {
+      const float *xr = x + r * c, *dr = dy + r * c;
+      for (int64_t j = 0; j < c; ++j) {
+        acc[j] += dr[j];
+        acc[c + j] += static_cast<double>(dr[j]) * (xr[j] - mean[j]);
+      }
+    });
+    std::vector<float> k(static_cast<size_t>(c)), u(static_cast<size_t>(c)), w(static_cast<size_t>(c)), m(mean, mean + c);
+    for (int64_t j = 0; j < c; ++j) {
+      const double invstd = 1.0 / std::sqrt(static_cast<double>(var[j]) + eps);
+      const double sum_dy = sums[j], dgamma = sums[c + j] * invstd;
+      doffset[j] = static_cast<float>(sum_dy);
+      dscale[j] = static_cast<float>(dgamma);
+      // dx = k * dy - u - w * (x - mean)
+      const double kj = scale[j] * invstd;
+      k[j] = static_cast<float>(kj);
+      u[j] = static_cast<float>(kj * sum_dy / static_cast<double>(rows));
+      w[j] = static_cast<float>(kj * dgamma * invstd / static_cast<double>(rows));
+    }
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *xr = x + r * c, *dr = dy + r * c;
+      float *out = dx + r * c;
+      for (int64_t j = 0; j < c; ++j) out[j] = k[j] * dr[j] - u[j] - w[j] * (xr[j] - m[j]);
+    }
+    return info.Env().Undefined();
+  });
+}
+
+// sgd(param, grad, velocity, newParam, newVelocity, lr, momentum, weightDecay, nesterov):
+// d = g + wd * p; v' = momentum * v + d; p' = p - lr * (nesterov ? d + momentum * v' : v').
+Napi::Value Sgd(const Napi::CallbackInfo &info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Args a{info, info.Env()};
+    const float *p = a.Floats(0, 0, "param");
+    const int64_t n = static_cast<int64_t>(info[0].As<Napi::Float32Array>().ElementLength());
+    const float *g = a.Floats(1, static_cast<size_t>(n), "grad");
+    const float *v = a.Floats(2, static_cast<size_t>(n), "velocity");
+    float *p_out = a.Floats(3, static_cast<size_t>(n), "newParam");
+    float *v_out = a.Floats(4, static_cast<size_t>(n), "newVelocity");
+    const float lr = a.Number(5), mom = a.Number(6), wd = a.Number(7);
+    const bool nesterov = info[8].ToBoolean().Value();
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (int64_t i = 0; i < n; ++i) {
+      const float d = g[i] + wd * p[i];
+      const float vel = mom * v[i] + d;
+      v_out[i] = vel;
+      p_out[i] = p[i] - lr * (nesterov ? d + mom * vel : vel);
+    }
+    return info.Env().Undefined();
+  });
+}
+
+// ---------------------------------------------------------------------------
 Napi::Value Info(const Napi::CallbackInfo &info) {
   std::lock_guard<std::mutex> lock(g_mutex);
   Napi::Env env = info.Env();
@@ -871,6 +1123,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tile", Napi::Function::New(env, Tile, "tile"));
   exports.Set("unary", Napi::Function::New(env, Unary, "unary"));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm, "batchNorm"));
+  exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain, "batchNormTrain"));
+  exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad, "batchNormGrad"));
+  exports.Set("sgd", Napi::Function::New(env, Sgd, "sgd"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("primitives", Napi::Function::New(env, Primitives, "primitives"));
   exports.Set("setConvLayout", Napi::Function::New(env, SetConvLayout, "setConvLayout"));

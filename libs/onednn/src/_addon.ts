@@ -29,6 +29,9 @@ export interface OnednnAddon {
   tile(x: Float32Array, out: Float32Array, shapes: Int32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, out: Float32Array, epsilon: number): void;
+  batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, epsilon: number): void;
+  batchNormGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dScale: Float32Array, dOffset: Float32Array, epsilon: number): void;
+  sgd(param: Float32Array, grad: Float32Array, velocity: Float32Array, newParam: Float32Array, newVelocity: Float32Array, lr: number, momentum: number, weightDecay: number, nesterov: boolean): void;
   info(): OnednnInfo;
   primitives(): Record<string, number>;
   setConvLayout(kind: number, bits: number): void;
@@ -53,7 +56,7 @@ export function addonPath(): string {
 }
 
 function isAddon(x: unknown): x is OnednnAddon {
-  const names = ['conv', 'matmul', 'pool', 'binary', 'reduce', 'tile', 'unary', 'batchNorm', 'info', 'primitives', 'setConvLayout', 'setNumThreads', 'clearCache'];
+  const names = ['conv', 'matmul', 'pool', 'binary', 'reduce', 'tile', 'unary', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'sgd', 'info', 'primitives', 'setConvLayout', 'setNumThreads', 'clearCache'];
   return typeof x === 'object' && x !== null && names.every((n) => typeof (x as Record<string, unknown>)[n] === 'function');
 }
 

@@ -13,8 +13,8 @@ export interface Args {
   readonly attrs: NamedAttrMap;
 }
 
-/** A kernel returns its output, or a reason why tfjs-backend-cpu must do it. */
-export type Outcome = TensorInfo | string;
+/** A kernel returns its output(s), or a reason why tfjs-backend-cpu (or the fallback) must do it. */
+export type Outcome = TensorInfo | TensorInfo[] | string;
 
 /**
  * Elementwise kernels below this many output elements stay on tfjs-backend-cpu: a native
@@ -70,10 +70,11 @@ export function sizeOf(shape: readonly number[]): number {
 
 /**
  * A kernel config for the onednn backend: `impl` first, tfjs-backend-cpu's kernel of the
- * same name when `impl` returns a reason (unsupported dtype, layout, activation, error).
+ * same name (or `fallback`, for kernels cpu does not have) when `impl` returns a reason
+ * (unsupported dtype, layout, activation, error).
  */
-export function onednnKernel(kernelName: string, impl: (args: Args) => Outcome): KernelConfig {
-  const cpu = getKernel(kernelName, 'cpu');
+export function onednnKernel(kernelName: string, impl: (args: Args) => Outcome, fallback?: KernelFunc): KernelConfig {
+  const cpu = fallback === undefined ? getKernel(kernelName, 'cpu') : { kernelFunc: fallback };
   if (cpu === undefined) throw new Error(`tfjs-backend-cpu has no kernel "${kernelName}": import '@tensorflow/tfjs-backend-cpu' before registering onednn`);
   const kernelFunc: KernelFunc = (params) => {
     const outcome = impl({ inputs: params.inputs, backend: params.backend as MathBackendCPU, attrs: params.attrs ?? {} });

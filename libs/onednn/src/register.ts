@@ -6,6 +6,7 @@ import { findBackendFactory, getKernel, getKernelsForBackend, registerBackend, r
 import { addon, type OnednnAddon, type OnednnInfo } from './_addon.ts';
 import { convKernels } from './_conv.ts';
 import { elementwiseKernels } from './_elementwise.ts';
+import { fusedKernels } from './_fused.ts';
 import { BACKEND } from './_kernel.ts';
 import { matmulKernels } from './_matmul.ts';
 import { poolKernels } from './_pool.ts';
@@ -42,7 +43,7 @@ export function isOnednnAvailable(): boolean {
 
 /** Every oneDNN-backed kernel, for the given addon. */
 export function onednnKernelConfigs(native: OnednnAddon): KernelConfig[] {
-  return [...convKernels(native), ...matmulKernels(native), ...poolKernels(native), ...elementwiseKernels(native)];
+  return [...convKernels(native), ...matmulKernels(native), ...poolKernels(native), ...elementwiseKernels(native), ...fusedKernels(native)];
 }
 
 function newBackend(): MathBackendCPU {
@@ -57,7 +58,8 @@ function newBackend(): MathBackendCPU {
  * every cpu kernel, and overrides Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter,
  * FusedConv2D, BatchMatMul, _FusedMatMul, MaxPool, MaxPoolGrad, AvgPool, AvgPoolGrad,
  * Add, Sub, Multiply, RealDiv, Maximum, Minimum, Sum, Mean, Max, Min, Tile, Relu, Step,
- * Square and FusedBatchNorm (float32; small elementwise tensors stay on the cpu kernels).
+ * Square and FusedBatchNorm (float32; small elementwise tensors stay on the cpu kernels), and
+ * adds the fused training kernels of `FUSED_KERNELS` (batch norm with its gradient, SGD).
  *
  * @example
  * const status = registerOnednn();

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getKernelsForBackend } from '@tensorflow/tfjs-core';
 import { loadAddon } from './_addon.ts';
+import { FUSED_KERNELS } from './_fused.ts';
 import { onednnStats, resetOnednnStats } from './diagnostics.ts';
 import { isOnednnAvailable, onednnStatus, registerOnednn } from './register.ts';
 import { describeOnednn, input, relativeError, status } from './_testing.ts';
@@ -60,12 +61,12 @@ function gradients(backend: string, seed: number): Float32Array[] {
 }
 
 describeOnednn('the registered onednn backend', () => {
-  test('tf.setBackend("onednn") selects it and every cpu kernel is available on it', async () => {
+  test('tf.setBackend("onednn") selects it; it has every cpu kernel plus the fused training kernels', async () => {
     expect(await tf.setBackend('onednn')).toBe(true);
     expect(tf.getBackend()).toBe('onednn');
-    const cpu = getKernelsForBackend('cpu').map((k) => k.kernelName).sort();
+    const cpu = getKernelsForBackend('cpu').map((k) => k.kernelName);
     const onednn = getKernelsForBackend('onednn').map((k) => k.kernelName).sort();
-    expect(onednn).toEqual(cpu);
+    expect(onednn).toEqual([...cpu, ...Object.values(FUSED_KERNELS)].sort());
   });
 
   test('registering twice is harmless', () => {

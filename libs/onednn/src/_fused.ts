@@ -1,0 +1,163 @@
+// Fused training kernels that tfjs does not have: batch norm in training mode (statistics,
+// normalisation and its full gradient) and the momentum-SGD update. tfjs composes each from
+// ~15 (batch norm) or ~7 (SGD) broadcasting kernels, every one a pass over memory and an
+// allocation; here each is one or two native passes. The interpreter (@resnet/tfjs) and
+// the optimiser (@resnet/train) use them when the active backend registers these names, and
+// compose the same maths from tfjs ops otherwise; @resnet/train's tests check both agree.
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { OnednnAddon } from './_addon.ts';
+import { floats, native, onednnKernel, type Args, type Outcome } from './_kernel.ts';
+
+/**
+ * Kernel names (a contract with @resnet/tfjs and @resnet/train, which cannot import this lib).
+ * - `ResNetBatchNormTrain`: inputs `{x, scale, offset}` (channels last, `scale`/`offset` of the
+ *   last axis' size), attr `epsilon` → `[y, mean, variance]` (biased batch variance).
+ * - `ResNetBatchNormGrad`: inputs `{dy, x, scale, mean, variance}`, attr `epsilon` →
+ *   `[dx, dScale, dOffset]`, the gradient of `ResNetBatchNormTrain`'s `y` through the batch statistics.
+ * - `ResNetSgdMomentum`: inputs `{param, grad, velocity}`, attrs `lr, momentum, weightDecay,
+ *   nesterov` → `[newParam, newVelocity]` with `d = g + wd·p`, `v' = m·v + d`,
+ *   `p' = p − lr·(nesterov ? d + m·v' : v')`.
+ */
+export const FUSED_KERNELS = {
+  batchNormTrain: 'ResNetBatchNormTrain',
+  batchNormGrad: 'ResNetBatchNormGrad',
+  sgdMomentum: 'ResNetSgdMomentum',
+} as const;
+
+interface BatchNormAttrs {
+  readonly epsilon: number;
+}
+
+interface SgdAttrs {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+}
+
+function values(backend: MathBackendCPU, t: TensorInfo | undefined, name: string): Float32Array {
+  if (t === undefined) throw new Error(`missing input "${name}"`);
+  return Float32Array.from(backend.readSync(t.dataId) as ArrayLike<number>);
+}
+
+function outputs(backend: MathBackendCPU, parts: readonly [readonly number[], Float32Array][]): TensorInfo[] {
+  return parts.map(([shape, data]) => backend.makeTensorInfo([...shape], 'float32', data));
+}
+
+function channelsOf(x: TensorInfo | undefined, scale: TensorInfo | undefined): number | string {
+  if (x === undefined || scale === undefined) return 'missing input';
+  const c = x.shape[x.shape.length - 1] ?? 0;
+  if (x.shape.length < 2 || c === 0 || scale.shape.length !== 1 || scale.shape[0] !== c) return `scale must be [${c}] for x of shape [${x.shape.join(', ')}]`;
+  return c;
+}
+
+// --- JS versions: the fallback for non-float32 inputs, same formulas as native/onednn.cc ---
+
+function batchNormTrainJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo[] {
+  const cpu = backend as MathBackendCPU;
+  const { x, scale, offset } = inputs;
+  const c = channelsOf(x, scale);
+  if (typeof c === 'string' || x === undefined) throw new Error(`${FUSED_KERNELS.batchNormTrain}: ${String(c)}`);
+  const xv = values(cpu, x, 'x'), sv = values(cpu, scale, 'scale'), ov = values(cpu, offset, 'offset');
+  const { epsilon } = attrs as unknown as BatchNormAttrs;
+  const rows = xv.length / c;
+  const mean = new Float64Array(c), variance = new Float64Array(c);
+  for (let i = 0; i < xv.length; i++) mean[i % c] = (mean[i % c] ?? 0) + (xv[i] ?? 0);
+  for (let j = 0; j < c; j++) mean[j] = (mean[j] ?? 0) / rows;
+  for (let i = 0; i < xv.length; i++) variance[i % c] = (variance[i % c] ?? 0) + ((xv[i] ?? 0) - (mean[i % c] ?? 0)) ** 2;
+  for (let j = 0; j < c; j++) variance[j] = (variance[j] ?? 0) / rows;
+  const y = new Float32Array(xv.length);
+  for (let i = 0; i < xv.length; i++) {
+    const j = i % c;
+    y[i] = (((xv[i] ?? 0) - (mean[j] ?? 0)) / Math.sqrt((variance[j] ?? 0) + epsilon)) * (sv[j] ?? 0) + (ov[j] ?? 0);
+  }
+  return outputs(cpu, [[x.shape, y], [[c], Float32Array.from(mean)], [[c], Float32Array.from(variance)]]);
+}
+
+function batchNormGradJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo[] {
+  const cpu = backend as MathBackendCPU;
+  const { dy, x, scale, mean, variance } = inputs;
+  const c = channelsOf(x, scale);
+  if (typeof c === 'string' || x === undefined) throw new Error(`${FUSED_KERNELS.batchNormGrad}: ${String(c)}`);
+  const [dyv, xv, sv, mv, vv] = [values(cpu, dy, 'dy'), values(cpu, x, 'x'), values(cpu, scale, 'scale'), values(cpu, mean, 'mean'), values(cpu, variance, 'variance')];
+  const { epsilon } = attrs as unknown as BatchNormAttrs;
+  const rows = xv.length / c;
+  const sumDy = new Float64Array(c), sumDyXc = new Float64Array(c);
+  for (let i = 0; i < xv.length; i++) {
+    const j = i % c;
+    sumDy[j] = (sumDy[j] ?? 0) + (dyv[i] ?? 0);
+    sumDyXc[j] = (sumDyXc[j] ?? 0) + (dyv[i] ?? 0) * ((xv[i] ?? 0) - (mv[j] ?? 0));
+  }
+  const invstd = Array.from(vv, (v) => 1 / Math.sqrt(v + epsilon));
+  const dScale = Float32Array.from(sumDyXc, (s, j) => s * (invstd[j] ?? 0));
+  const dx = new Float32Array(xv.length);
+  for (let i = 0; i < xv.length; i++) {
+    const j = i % c;
+    const k = (sv[j] ?? 0) * (invstd[j] ?? 0);
+    const xhat = ((xv[i] ?? 0) - (mv[j] ?? 0)) * (invstd[j] ?? 0);
+    dx[i] = k * ((dyv[i] ?? 0) - ((sumDy[j] ?? 0) + xhat * (dScale[j] ?? 0)) / rows);
+  }
+  return outputs(cpu, [[x.shape, dx], [[c], dScale], [[c], Float32Array.from(sumDy)]]);
+}
+
+function sgdJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo[] {
+  const cpu = backend as MathBackendCPU;
+  const { param, grad, velocity } = inputs;
+  if (param === undefined) throw new Error(`${FUSED_KERNELS.sgdMomentum}: missing input "param"`);
+  const [p, g, v] = [values(cpu, param, 'param'), values(cpu, grad, 'grad'), values(cpu, velocity, 'velocity')];
+  const { lr, momentum, weightDecay, nesterov } = attrs as unknown as SgdAttrs;
+  const newP = new Float32Array(p.length), newV = new Float32Array(p.length);
+  for (let i = 0; i < p.length; i++) {
+    const d = Math.fround((g[i] ?? 0) + Math.fround(weightDecay * (p[i] ?? 0)));
+    const vel = Math.fround(Math.fround(momentum * (v[i] ?? 0)) + d);
+    newV[i] = vel;
+    newP[i] = (p[i] ?? 0) - lr * (nesterov ? d + momentum * vel : vel);
+  }
+  return outputs(cpu, [[param.shape, newP], [param.shape, newV]]);
+}
+
+// --- native ---
+
+function batchNormTrain(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
+  const { x, scale, offset } = inputs;
+  const c = channelsOf(x, scale);
+  if (typeof c === 'string' || x === undefined) return c.toString();
+  const [xv, sv, ov] = [floats(backend, x), floats(backend, scale), floats(backend, offset)];
+  if (xv === undefined || sv === undefined || ov === undefined || ov.length !== c) return 'inputs are not float32';
+  const y = new Float32Array(xv.length), mean = new Float32Array(c), variance = new Float32Array(c);
+  const error = native(() => addon.batchNormTrain(xv, sv, ov, y, mean, variance, (attrs as unknown as BatchNormAttrs).epsilon));
+  return error ?? outputs(backend, [[x.shape, y], [[c], mean], [[c], variance]]);
+}
+
+function batchNormGrad(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
+  const { dy, x, scale, mean, variance } = inputs;
+  const c = channelsOf(x, scale);
+  if (typeof c === 'string' || x === undefined) return c.toString();
+  const [dyv, xv, sv, mv, vv] = [floats(backend, dy), floats(backend, x), floats(backend, scale), floats(backend, mean), floats(backend, variance)];
+  if (dyv === undefined || xv === undefined || sv === undefined || mv === undefined || vv === undefined) return 'inputs are not float32';
+  if (dyv.length !== xv.length || mv.length !== c || vv.length !== c) return 'shapes disagree';
+  const dx = new Float32Array(xv.length), dScale = new Float32Array(c), dOffset = new Float32Array(c);
+  const error = native(() => addon.batchNormGrad(dyv, xv, sv, mv, vv, dx, dScale, dOffset, (attrs as unknown as BatchNormAttrs).epsilon));
+  return error ?? outputs(backend, [[x.shape, dx], [[c], dScale], [[c], dOffset]]);
+}
+
+function sgd(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
+  const { param, grad, velocity } = inputs;
+  const [p, g, v] = [floats(backend, param), floats(backend, grad), floats(backend, velocity)];
+  if (param === undefined || p === undefined || g === undefined || v === undefined) return 'inputs are not float32';
+  if (g.length !== p.length || v.length !== p.length) return 'shapes disagree';
+  const { lr, momentum, weightDecay, nesterov } = attrs as unknown as SgdAttrs;
+  const newP = new Float32Array(p.length), newV = new Float32Array(p.length);
+  const error = native(() => addon.sgd(p, g, v, newP, newV, lr, momentum, weightDecay, nesterov));
+  return error ?? outputs(backend, [[param.shape, newP], [param.shape, newV]]);
+}
+
+/** The fused training kernels for the onednn backend (native; JS loops for other dtypes). */
+export function fusedKernels(addon: OnednnAddon): KernelConfig[] {
+  return [
+    onednnKernel(FUSED_KERNELS.batchNormTrain, (args) => batchNormTrain(addon, args), batchNormTrainJs),
+    onednnKernel(FUSED_KERNELS.batchNormGrad, (args) => batchNormGrad(addon, args), batchNormGradJs),
+    onednnKernel(FUSED_KERNELS.sgdMomentum, (args) => sgd(addon, args), sgdJs),
+  ];
+}

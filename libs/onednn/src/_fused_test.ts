@@ -1,0 +1,123 @@
+import * as tf from '@tensorflow/tfjs';
+import fc from 'fast-check';
+import { FUSED_KERNELS } from './_fused.ts';
+import { onednnStats } from './diagnostics.ts';
+import { describeOnednn, input, relativeError, seedArb, type Input } from './_testing.ts';
+
+const EPSILON = 1e-5;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false; // no "install tfjs-node" nag
+});
+
+function tensor(t: Input): tf.Tensor {
+  return tf.tensor(t.values, t.shape, 'float32');
+}
+
+function read(ts: readonly tf.Tensor[]): Float32Array[] {
+  return ts.map((t) => t.dataSync() as Float32Array);
+}
+
+function expectClose(actual: readonly Float32Array[], expected: readonly Float32Array[], what: string): void {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((a, i) => {
+    const error = relativeError(a, expected[i] ?? new Float32Array());
+    if (!(error <= 1e-4)) throw new Error(`${what} output ${i}: relative error ${error} > 1e-4`);
+  });
+}
+
+/** Batch norm in training mode composed from tfjs ops on `cpu`, and its gradient w.r.t. x, scale, offset for upstream dy. */
+function composite(x: Input, scale: Input, offset: Input, dy: Input): { forward: Float32Array[]; grads: Float32Array[] } {
+  tf.setBackend('cpu');
+  return tf.tidy(() => {
+    const axes = x.shape.map((_, i) => i).slice(0, -1);
+    const f = (xs: tf.Tensor, s: tf.Tensor, o: tf.Tensor): tf.Tensor => {
+      const { mean, variance } = tf.moments(xs, axes);
+      return tf.batchNorm(xs, mean, variance, o, s, EPSILON);
+    };
+    const [xs, s, o, d] = [tensor(x), tensor(scale), tensor(offset), tensor(dy)];
+    const { mean, variance } = tf.moments(xs, axes);
+    const forward = read([f(xs, s, o), mean, variance]);
+    const grads = read(tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), d)))([xs, s, o]));
+    return { forward, grads };
+  });
+}
+
+function fused(backend: string, x: Input, scale: Input, offset: Input, dy: Input): { forward: Float32Array[]; grads: Float32Array[] } {
+  tf.setBackend(backend);
+  return tf.tidy(() => {
+    const [xs, s, o, d] = [tensor(x), tensor(scale), tensor(offset), tensor(dy)];
+    const out = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x: xs, scale: s, offset: o }, { epsilon: EPSILON }) as tf.Tensor[];
+    const [, mean, variance] = out as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const grads = tf.engine().runKernel(FUSED_KERNELS.batchNormGrad, { dy: d, x: xs, scale: s, mean, variance }, { epsilon: EPSILON }) as tf.Tensor[];
+    return { forward: read(out), grads: read(grads) };
+  });
+}
+
+// Channels-last data of rank 2 or 4 (the interpreter's dense and conv batch norms).
+const bnCaseArb = fc.record({
+  shape: fc.oneof(
+    fc.tuple(fc.integer({ min: 2, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 })).map((s) => [...s]),
+    fc.tuple(fc.integer({ min: 2, max: 64 }), fc.integer({ min: 1, max: 40 })).map((s) => [...s]),
+  ),
+  seed: seedArb,
+  shift: fc.double({ min: -3, max: 3, noNaN: true }),
+});
+
+describeOnednn('fused training kernels', () => {
+  test('ResNetBatchNormTrain and ResNetBatchNormGrad equal batch norm composed from tfjs ops on cpu, and the JS fallback', () => {
+    fc.assert(
+      fc.property(bnCaseArb, ({ shape, seed, shift }) => {
+        const c = shape[shape.length - 1] ?? 1;
+        // Shifted data: per-channel means away from 0, as after a convolution.
+        const x = input(shape, seed);
+        const shifted = { shape, values: x.values.map((v, i) => v + shift * ((i % c) / c)) };
+        const [scale, offset, dy] = [input([c], seed + 1), input([c], seed + 2), input(shape, seed + 3)];
+        const expected = composite(shifted, scale, offset, dy);
+        const before = onednnStats().native[FUSED_KERNELS.batchNormGrad] ?? 0;
+        const actual = fused('onednn', shifted, scale, offset, dy);
+        expect((onednnStats().native[FUSED_KERNELS.batchNormGrad] ?? 0) - before).toBe(1);
+        expectClose(actual.forward, expected.forward, 'forward');
+        expectClose(actual.grads, expected.grads, 'gradient');
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('ResNetSgdMomentum equals the update composed from tfjs ops, with and without Nesterov and weight decay', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3000 }),
+        seedArb,
+        fc.record({ lr: fc.double({ min: 0.001, max: 1, noNaN: true }), momentum: fc.double({ min: 0.1, max: 0.99, noNaN: true }), weightDecay: fc.constantFrom(0, 5e-4, 0.1), nesterov: fc.boolean() }),
+        (n, seed, h) => {
+          const [p, g, v] = [input([n], seed), input([n], seed + 1), input([n], seed + 2)];
+          tf.setBackend('cpu');
+          const expected = tf.tidy(() => {
+            const d = tf.add(tensor(g), tf.mul(tensor(p), h.weightDecay));
+            const vel = tf.add(tf.mul(tensor(v), h.momentum), d);
+            const step = h.nesterov ? tf.add(d, tf.mul(vel, h.momentum)) : vel;
+            return read([tf.sub(tensor(p), tf.mul(step, h.lr)), vel]);
+          });
+          tf.setBackend('onednn');
+          const actual = tf.tidy(() => read(tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: tensor(p), grad: tensor(g), velocity: tensor(v) }, h) as tf.Tensor[]));
+          expectClose(actual, expected, 'sgd');
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  test('non-float32 inputs run the JS version of each kernel, with the same results', () => {
+    tf.setBackend('onednn');
+    const [x, scale, offset] = [input([4, 3], 1), input([3], 2), input([3], 3)];
+    const native = tf.tidy(() => read(tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x: tensor(x), scale: tensor(scale), offset: tensor(offset) }, { epsilon: EPSILON }) as tf.Tensor[]));
+    const before = onednnStats().fallback[FUSED_KERNELS.batchNormTrain]?.['inputs are not float32'] ?? 0;
+    // An int32 offset of zeros: the native kernel refuses it, the JS version converts.
+    const js = tf.tidy(() => read(tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x: tensor(x), scale: tensor(scale), offset: tf.zeros([3], 'int32') }, { epsilon: EPSILON }) as tf.Tensor[]));
+    expect(onednnStats().fallback[FUSED_KERNELS.batchNormTrain]?.['inputs are not float32']).toBe(before + 1);
+    const shifted = native[0]?.map((v, i) => v - (offset.values[i % 3] ?? 0)) ?? new Float32Array();
+    expectClose([js[0] ?? new Float32Array(), js[1] ?? new Float32Array(), js[2] ?? new Float32Array()], [shifted, native[1] ?? new Float32Array(), native[2] ?? new Float32Array()], 'fallback');
+  });
+});
