@@ -15,6 +15,26 @@ export interface Mode {
    * with the unbiased batch variance, as PyTorch does). `false`: it uses the running statistics.
    */
   readonly training: boolean;
+  /**
+   * Use the backend's fused training kernels (`ResNetBatchNormTrain`/`ResNetBatchNormGrad`,
+   * registered by the onednn backend) when it has them. Default true; `false` forces the
+   * composition of tfjs ops, which every backend runs (tests compare the two).
+   */
+  readonly fused?: boolean;
+}
+
+/**
+ * Names of the optional fused kernels (a contract with backends that provide them; see
+ * @resnet/onednn's `FUSED_KERNELS`): batch norm in training mode and its gradient.
+ */
+export const FUSED_BATCH_NORM = { train: 'ResNetBatchNormTrain', grad: 'ResNetBatchNormGrad' } as const;
+
+/**
+ * True when the active backend registers kernel `name`.
+ * @example backendHasKernel(FUSED_BATCH_NORM.train) // true on onednn, false on cpu
+ */
+export function backendHasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
 /**
@@ -66,14 +86,46 @@ function batchNorm(model: Model, epsilon: number, momentum: number, path: string
   if (!mode.training) return tf.batchNorm(x, runningMean, runningVar, beta, gamma, epsilon);
 
   const axes = x.rank === 4 ? [0, 1, 2] : [0];
-  const { mean, variance } = tf.moments(x, axes);
   const n = axes.reduce((k, a) => k * (x.shape[a] ?? 1), 1);
-  tf.tidy(() => {
-    const unbiased = tf.mul(variance, n > 1 ? n / (n - 1) : 1);
-    runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)));
-    runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
-  });
+  const updateRunning = (mean: tf.Tensor, variance: tf.Tensor): void =>
+    tf.tidy(() => {
+      const unbiased = tf.mul(variance, n > 1 ? n / (n - 1) : 1);
+      runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)));
+      runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
+    });
+  if (mode.fused !== false && (x.rank === 4 || x.rank === 2) && backendHasKernel(FUSED_BATCH_NORM.train) && backendHasKernel(FUSED_BATCH_NORM.grad)) {
+    return fusedBatchNorm(x, gamma, beta, epsilon, updateRunning);
+  }
+  const { mean, variance } = tf.moments(x, axes);
+  updateRunning(mean, variance);
   return tf.batchNorm(x, mean, variance, beta, gamma, epsilon);
+}
+
+// One kernel forward (statistics + normalisation), one backward (the full gradient through
+// the statistics), joined by tf.customGrad so tfjs's tape differentiates through it.
+function fusedBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, updateRunning: (mean: tf.Tensor, variance: tf.Tensor) => void): tf.Tensor {
+  let stats: [tf.Tensor, tf.Tensor] | undefined;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, scale, offset, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [y, mean, variance] = tf.engine().runKernel(FUSED_BATCH_NORM.train, { x: xs, scale, offset }, { epsilon }) as tf.Tensor[];
+    if (y === undefined || mean === undefined || variance === undefined) throw new Error(`${FUSED_BATCH_NORM.train} returned fewer than 3 outputs`);
+    save([xs, scale, mean, variance]);
+    stats = [tf.keep(mean), tf.keep(variance)];
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [sx, sScale, sMean, sVariance] = saved;
+        const grads = tf.engine().runKernel(FUSED_BATCH_NORM.grad, { dy: dy as tf.Tensor, x: sx as tf.Tensor, scale: sScale as tf.Tensor, mean: sMean as tf.Tensor, variance: sVariance as tf.Tensor }, { epsilon }) as tf.Tensor[];
+        return grads;
+      },
+    };
+  });
+  const y = f(x, gamma, beta);
+  if (stats !== undefined) {
+    updateRunning(stats[0], stats[1]);
+    tf.dispose(stats);
+  }
+  return y;
 }
 
 function absurd(layer: never): never {

@@ -60,6 +60,44 @@ export interface TrainOutcome {
   readonly interrupted: boolean;
 }
 
+/** What one step returns: the batch's mean loss and its count of correct predictions (float32 scalars, owned by the caller). */
+export interface StepResult {
+  readonly loss: tf.Scalar;
+  readonly correct: tf.Scalar;
+}
+
+/**
+ * One SGD step on one batch: forward in training mode, cross-entropy, gradients, update
+ * (weights, velocities and batch-norm running statistics change in place). Leaves no tensor
+ * behind but the two it returns. The training loop and the benchmark both run this.
+ * @example
+ * const { loss, correct } = trainStep({ model, sgd, x, y, lr: 0.1, options });
+ * tf.dispose([loss, correct]);
+ */
+export function trainStep(args: {
+  readonly model: Model;
+  readonly sgd: SgdState;
+  readonly x: tf.Tensor4D;
+  readonly y: tf.Tensor1D;
+  readonly lr: number;
+  /** `fused: false` makes the interpreter compose batch norm from tfjs ops even where the backend has fused kernels. */
+  readonly options: Pick<TrainOptions, 'sgd' | 'classes' | 'labelSmoothing'> & { readonly fused?: boolean };
+}): StepResult {
+  const { model, sgd, x, y, lr, options } = args;
+  const keys = [...model.params.keys()];
+  const vars = [...model.params.values()];
+  let logits: tf.Tensor2D | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = forward(model, x, { training: true, fused: options.fused !== false }) as tf.Tensor2D;
+    logits = tf.keep(out);
+    return crossEntropy(out, y, { numClasses: options.classes, labelSmoothing: options.labelSmoothing });
+  }, vars);
+  sgdStep(model.params, new Map(keys.map((k, i) => [k, grads[vars[i]?.name ?? ''] as tf.Tensor])), sgd, lr, options.sgd);
+  const correct = tf.tidy(() => tf.cast(accuracyCount(logits as tf.Tensor2D, y), 'float32') as tf.Scalar);
+  tf.dispose([logits as tf.Tensor, ...Object.values(grads)]);
+  return { loss: value, correct };
+}
+
 /**
  * Trains `model` from `start` until `options.epochs` epochs are done.
  * One `dataSync` per progress update, not per step: loss and accuracy are summed on the device.
@@ -76,8 +114,6 @@ export async function train(args: {
   readonly hooks: TrainHooks;
 }): Promise<E.Either<TrainError, TrainOutcome>> {
   const { model, sgd, trainSet, testSet, options, hooks } = args;
-  const keys = [...model.params.keys()];
-  const vars = [...model.params.values()];
   const progressEvery = hooks.progressEvery ?? 1000;
   let progress = args.start;
 
@@ -107,16 +143,10 @@ export async function train(args: {
       if (indices === undefined) break;
       lr = learningRate(options.schedule, { epoch, step, stepsPerEpoch: batches.length, totalEpochs: options.epochs });
       const { x, y } = makeBatch(trainSet, indices, { imageSize: options.imageSize, augment: options.augment, seed: options.seed, epoch, step });
-      let logits: tf.Tensor2D | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const out = forward(model, x, { training: true }) as tf.Tensor2D;
-        logits = tf.keep(out);
-        return crossEntropy(out, y, { numClasses: options.classes, labelSmoothing: options.labelSmoothing });
-      }, vars);
-      sgdStep(model.params, new Map(keys.map((k, i) => [k, grads[vars[i]?.name ?? ''] as tf.Tensor])), sgd, lr, options.sgd);
-      const nextLoss = tf.tidy(() => tf.add(lossSum, tf.mul(value, indices.length)));
-      const nextCorrect = tf.tidy(() => tf.add(correct, tf.cast(accuracyCount(logits as tf.Tensor2D, y), 'float32')));
-      tf.dispose([lossSum, correct, value, x, y, logits as tf.Tensor, ...Object.values(grads)]);
+      const result = trainStep({ model, sgd, x, y, lr, options });
+      const nextLoss = tf.tidy(() => tf.add(lossSum, tf.mul(result.loss, indices.length)));
+      const nextCorrect = tf.tidy(() => tf.add(correct, result.correct));
+      tf.dispose([lossSum, correct, x, y, result.loss, result.correct]);
       lossSum = nextLoss;
       correct = nextCorrect;
       seen += indices.length;

@@ -18,7 +18,15 @@ export interface SgdConfig {
   readonly weightDecay: number;
   /** Also decay batch-norm parameters and biases. Default false. */
   readonly decayAll?: boolean;
+  /**
+   * Use the backend's fused `ResNetSgdMomentum` kernel (one pass per parameter; the onednn
+   * backend has it) when present. Default true; `false` composes tfjs ops (tests compare).
+   */
+  readonly fused?: boolean;
 }
+
+/** Name of the optional fused update kernel (contract with @resnet/onednn's `FUSED_KERNELS.sgdMomentum`). */
+export const FUSED_SGD_KERNEL = 'ResNetSgdMomentum';
 
 /** Optimizer state: one velocity per trainable parameter, keyed like the model's params. */
 export interface SgdState {
@@ -30,7 +38,8 @@ export interface SgdState {
  * @example const state = createSgdState(model.params)
  */
 export function createSgdState(params: ReadonlyMap<string, tf.Variable>): SgdState {
-  return { velocity: new Map([...params].map(([key, p]) => [key, tf.variable(tf.zerosLike(p), false)])) };
+  // tidy: tf.variable copies its initial value, which would otherwise stay allocated.
+  return { velocity: new Map([...params].map(([key, p]) => [key, tf.tidy(() => tf.variable(tf.zerosLike(p), false))])) };
 }
 
 /** Frees the velocities. */
@@ -59,11 +68,20 @@ export function sgdStep(
   lr: number,
   config: SgdConfig,
 ): void {
+  const fused = config.fused !== false && config.momentum !== 0 && tf.getKernel(FUSED_SGD_KERNEL, tf.getBackend()) !== undefined;
   tf.tidy(() => {
     for (const [key, p] of params) {
       const g = grads.get(key);
       const v = state.velocity.get(key);
       if (g === undefined || v === undefined) throw new Error(`sgdStep: no ${g === undefined ? 'gradient' : 'velocity'} for parameter "${key}"`);
+      if (fused) {
+        const weightDecay = config.weightDecay > 0 && isDecayed(key, p, config) ? config.weightDecay : 0;
+        const [newP, newV] = tf.engine().runKernel(FUSED_SGD_KERNEL, { param: p, grad: g, velocity: v }, { lr, momentum: config.momentum, weightDecay, nesterov: config.nesterov }) as tf.Tensor[];
+        if (newP === undefined || newV === undefined) throw new Error(`${FUSED_SGD_KERNEL} returned fewer than 2 outputs`);
+        v.assign(newV);
+        p.assign(newP);
+        continue;
+      }
       const d = config.weightDecay > 0 && isDecayed(key, p, config) ? tf.add(g, tf.mul(p, config.weightDecay)) : g;
       if (config.momentum === 0) {
         p.assign(tf.sub(p, tf.mul(d, lr)));
