@@ -11,6 +11,7 @@ export type Flag =
   | { readonly kind: 'number'; readonly min: number; readonly max?: number; readonly default: number | null; readonly help: string }
   | { readonly kind: 'enum'; readonly values: readonly string[]; readonly default: string | null; readonly help: string }
   | { readonly kind: 'intList'; readonly values: readonly number[]; readonly default: readonly number[]; readonly help: string }
+  | { readonly kind: 'enumList'; readonly values: readonly string[]; readonly default: readonly string[]; readonly help: string }
   | { readonly kind: 'bool'; readonly default: boolean | null; readonly help: string }
   | { readonly kind: 'string'; readonly default: string | null; readonly help: string };
 
@@ -23,6 +24,8 @@ export type Schema = Readonly<Record<string, Flag>>;
  */
 export type ValueOf<F extends Flag> = F extends { kind: 'intList' }
   ? readonly number[]
+  : F extends { kind: 'enumList' }
+  ? readonly string[]
   : (F extends { kind: 'int' | 'number' } ? number : F extends { kind: 'enum' | 'string' } ? F extends { values: readonly (infer V)[] } ? V : string : boolean) | (F extends { default: null } ? null : never);
 
 /** Parsed flags, keyed like the schema. */
@@ -77,7 +80,7 @@ export function parseFlags<S extends Schema>(args: readonly string[], schema: S)
 export function helpText(command: string, summary: string, schema: Schema): string {
   const rows = Object.entries(schema).map(([name, flag]) => {
     const head = flag.kind === 'bool' ? `--${name}` : `--${name}=${placeholder(flag)}`;
-    const def = flag.default === null ? '' : ` (default: ${Array.isArray(flag.default) ? flag.default.join(',') : String(flag.default)})`;
+    const def = flag.default === null || (Array.isArray(flag.default) && flag.default.length === 0) ? '' : ` (default: ${Array.isArray(flag.default) ? flag.default.join(',') : String(flag.default)})`;
     return [head, `${flag.help}${def}`] as const;
   });
   const width = Math.max(...rows.map(([h]) => h.length), 10);
@@ -108,6 +111,12 @@ function parseValue(name: string, flag: Flag, raw: string | undefined): E.Either
       if (wrong !== undefined) return bad(`--${name} takes a comma-separated list from ${flag.values.join(', ')}, got "${wrong}"`);
       return E.right([...new Set(items.map(Number))]);
     }
+    case 'enumList': {
+      const items = (raw ?? '').split(',').map((s) => s.trim());
+      const wrong = items.find((s) => !flag.values.includes(s));
+      if (wrong !== undefined) return bad(`--${name} takes a comma-separated list from ${flag.values.join(', ')}, got "${wrong}"`);
+      return E.right([...new Set(items)]);
+    }
     case 'string':
       return raw !== undefined && raw !== '' ? E.right(raw) : bad(`--${name} needs a non-empty value`);
   }
@@ -130,6 +139,7 @@ function placeholder(flag: Flag): string {
     case 'enum':
       return flag.values.join('|');
     case 'intList':
+    case 'enumList':
       return flag.values.join(',');
     case 'bool':
       return '';

@@ -8,6 +8,7 @@ const schema = {
   version: { kind: 'enum', values: ['v1', 'v1.5'], default: 'v1', help: 'version' },
   variants: { kind: 'intList', values: [18, 34, 50], default: [18, 34, 50], help: 'variants' },
   augment: { kind: 'bool', default: false, help: 'augment' },
+  backends: { kind: 'enumList', values: ['onednn', 'cpu'], default: ['onednn'], help: 'backends' },
   out: { kind: 'string', default: null, help: 'run dir' },
 } as const satisfies Schema;
 
@@ -17,7 +18,7 @@ function message(result: E.Either<{ _tag: string; message?: string }, unknown>):
 
 describe('parseFlags', () => {
   test('no arguments gives every default', () => {
-    expect(parseFlags([], schema)).toEqual(E.right({ input: 224, lr: 0.1, version: 'v1', variants: [18, 34, 50], augment: false, out: null }));
+    expect(parseFlags([], schema)).toEqual(E.right({ input: 224, lr: 0.1, version: 'v1', variants: [18, 34, 50], augment: false, backends: ['onednn'], out: null }));
   });
 
   test('any in-range integer is accepted as --name=value and as --name value', () => {
@@ -41,6 +42,8 @@ describe('parseFlags', () => {
     expect(message(parseFlags(['--version=v2'], schema))).toBe('--version must be one of v1, v1.5, got "v2"');
     expect(message(parseFlags(['--variants=18,35'], schema))).toBe('--variants takes a comma-separated list from 18, 34, 50, got "35"');
     expect(message(parseFlags(['--augment=yes'], schema))).toContain('is a switch');
+    expect(parseFlags(['--backends=cpu,onednn,cpu'], schema)).toMatchObject(E.right({ backends: ['cpu', 'onednn'] }));
+    expect(message(parseFlags(['--backends=cpu,gpu'], schema))).toBe('--backends takes a comma-separated list from onednn, cpu, got "gpu"');
   });
 
   test('unknown flags, repeated flags, missing values and stray words are rejected', () => {
