@@ -1,0 +1,46 @@
+// The app as a user runs it: a child process, its stdout, stderr and exit code.
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '../../..');
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'apps/bench/src/main.ts'), ...args], { encoding: 'utf8', cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('bench app', () => {
+  test('--help describes every flag and exits 0', () => {
+    const { code, stdout } = run('--help');
+    expect(code).toBe(0);
+    for (const flag of ['--variants', '--image-size', '--batch-size', '--backends', '--steps', '--warmup', '--pytorch', '--format']) expect(stdout).toContain(flag);
+  });
+
+  test.each([
+    [['--variants=19'], '--variants takes a comma-separated list from 18, 34, 50, 101, 152, got "19"'],
+    [['--backends=gpu'], '--backends takes a comma-separated list from tensorflow, onednn, cpu, wasm, got "gpu"'],
+    [['--batch-size=0'], '--batch-size must be between 1 and 4096, got 0'],
+  ])('bad flags %j exit 2 with a message and print nothing on stdout', (args, message) => {
+    const { code, stdout, stderr } = run(...args);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(message);
+  });
+
+  test('--format=json prints one array with the keys scripts rely on (a tiny real measurement on pure-JS cpu)', () => {
+    const { code, stdout, stderr } = run('--variants=18', '--image-size=8', '--batch-size=2', '--steps=1', '--warmup=0', '--backends=cpu', '--pytorch=false', '--format=json');
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const rows = JSON.parse(stdout) as Record<string, unknown>[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ variant: 18, imageSize: 8, batchSize: 2, backend: 'cpu', vsPytorch: null });
+    expect(rows[0]?.['examplesPerSec']).toBeGreaterThan(0);
+  });
+
+  test('an unavailable backend is a notice; nothing measurable at all exits 1', () => {
+    const { code, stdout, stderr } = run('--variants=18', '--image-size=8', '--batch-size=2', '--steps=1', '--warmup=0', '--backends=wasm', '--pytorch=false');
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('wasm: not measured');
+    expect(stderr).toContain('no tfjs backend could be measured');
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * The benchmark's output: one record per measurement (the JSON format scripts rely on) and
+ * the text table with each row's ratio to the PyTorch baseline of the same configuration.
+ */
+import type { KernelTime } from './measure.ts';
+
+/** One measurement, as printed by `--format=json`. */
+export interface Measurement {
+  readonly variant: number;
+  readonly imageSize: number;
+  readonly batchSize: number;
+  /** `pytorch` for the baseline, else the tfjs backend name. */
+  readonly backend: string;
+  readonly device: string;
+  readonly examplesPerSec: number;
+  readonly medianStepMs: number;
+  readonly steps: number;
+  readonly warmup: number;
+  /** Whether fused kernels were allowed (tfjs rows), null for PyTorch. */
+  readonly fused: boolean | null;
+  /** examplesPerSec divided by PyTorch's for the same configuration in this run, or null. */
+  readonly vsPytorch: number | null;
+  readonly kernels?: readonly KernelTime[];
+}
+
+/** Adds `vsPytorch` to every row whose configuration has a PyTorch row. */
+export function withRatios(rows: readonly Omit<Measurement, 'vsPytorch'>[]): Measurement[] {
+  const key = (r: Omit<Measurement, 'vsPytorch'>): string => `${r.variant}/${r.imageSize}/${r.batchSize}`;
+  const baseline = new Map(rows.filter((r) => r.backend === 'pytorch').map((r) => [key(r), r.examplesPerSec]));
+  return rows.map((r) => {
+    const base = baseline.get(key(r));
+    return { ...r, vsPytorch: base === undefined || base <= 0 ? null : r.examplesPerSec / base };
+  });
+}
+
+/**
+ * A fixed-width table, one row per measurement, PyTorch rows labelled as the baseline.
+ * @example console.log(renderTable(rows))
+ */
+export function renderTable(rows: readonly Measurement[]): string {
+  const header = ['variant', 'input', 'batch', 'backend', 'device', 'examples/s', 'step ms', '× PyTorch'];
+  const body = rows.map((r) => [
+    `ResNet-${r.variant}`,
+    `${r.imageSize}×${r.imageSize}`,
+    `${r.batchSize}`,
+    r.backend === 'pytorch' ? 'pytorch (baseline)' : r.fused === false ? `${r.backend} (unfused)` : r.backend,
+    r.device,
+    r.examplesPerSec.toFixed(1),
+    r.medianStepMs.toFixed(0),
+    r.vsPytorch === null ? '–' : `${r.vsPytorch.toFixed(2)}×`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const numeric = new Set([2, 5, 6, 7]);
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** The top `n` kernels of each profiled row. */
+export function renderProfiles(rows: readonly Measurement[], n: number): string {
+  return rows
+    .filter((r) => r.kernels !== undefined)
+    .map((r) => {
+      const kernels = r.kernels ?? [];
+      const total = kernels.reduce((a, k) => a + k.msPerStep, 0);
+      const lines = kernels.slice(0, n).map((k) => `  ${k.kernel.padEnd(28)} ${k.msPerStep.toFixed(1).padStart(8)} ms/step  ${((100 * k.msPerStep) / r.medianStepMs).toFixed(1).padStart(5)}% of the step  ${k.callsPerStep.toFixed(0).padStart(5)} calls`);
+      return [`Kernel profile: ResNet-${r.variant} ${r.imageSize}×${r.imageSize} batch ${r.batchSize} on ${r.backend}${r.fused === false ? ' (unfused)' : ''}: kernels ${total.toFixed(0)} of ${r.medianStepMs.toFixed(0)} ms per step`, ...lines].join('\n');
+    })
+    .join('\n\n');
+}
