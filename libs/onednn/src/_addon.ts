@@ -12,6 +12,8 @@ export interface OnednnInfo {
   readonly convLayouts: readonly number[];
   readonly cacheEntries: number;
   readonly arenaBytes: number;
+  /** Convolutions run as one GEMM over a patch matrix (tiny outputs, pointwise kernels) so far. */
+  readonly gemmConvCalls: number;
 }
 
 /** Conv primitive kinds, in the addon's numbering. */
