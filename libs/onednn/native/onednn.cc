@@ -355,12 +355,15 @@ Entry &Lookup(Key key, const std::function<std::unique_ptr<Entry>()> &make) {
   return *pos->second;
 }
 
-// Convolutions whose output is tiny (ResNet's last stages at 28x28 input: 1x1 and 2x2 maps
-// under a 3x3 kernel, where most taps read padding) run 3-10x slower in oneDNN 2.6's direct
-// kernels than as one GEMM over a patch matrix col[N*OH*OW, T*IC], where T are the kernel
-// taps that read the input for some output position (1 of 9 on a 1x1 map). Measured with
-// tools/_profile (per-kernel times of a ResNet-18 step), correctness by _conv_test.ts.
-constexpr int kIm2ColMaxOutput = 4;  // OH*OW
+// Convolutions whose output is tiny (ResNet's last stages: 1x1, 2x2, 3x3 maps under a 3x3
+// kernel, where many taps read padding) and pointwise (1x1, unpadded, any stride)
+// convolutions run as one GEMM over a patch matrix col[N*OH*OW, T*IC], where T are the
+// kernel taps that read the input for some output position (1 of 9 on a 1x1 map). oneDNN
+// 2.6's direct kernels were 1.5-10x slower there (a 3x3 512->512 filter gradient on 1x1 maps:
+// 93 ms; a strided 1x1 1024->2048 one: 181 ms on its gemm convolution). At 4x4 and 6x6 maps
+// both were within noise, so larger outputs keep the direct kernels. Measured with per-kernel
+// profiles of ResNet-18/50 training steps (bench:serve --profile); correctness: _conv_test.ts.
+constexpr int kIm2ColMaxOutput = 9;  // OH*OW up to 3x3
 
 bool Pointwise(const ConvGeom &g) { return g.kh == 1 && g.kw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0; }
 
