@@ -47,7 +47,7 @@ async function main(args: readonly string[]): Promise<number> {
   const flags = parseFlags(args, FLAGS);
   if (E.isLeft(flags)) {
     if (flags.left._tag === 'Help') {
-      console.log(helpText('npx nx run bench:serve -- [flags]', SUMMARY, FLAGS));
+      console.log(helpText('npx nx run bench:serve --', SUMMARY, FLAGS));
       return 0;
     }
     console.error(`bench: ${flags.left.message}`);

@@ -23,7 +23,7 @@ function main(args: readonly string[]): number {
   const flags = parseFlags(args, FLAGS);
   if (E.isLeft(flags)) {
     if (flags.left._tag === 'Help') {
-      console.log(helpText('npx nx run table:serve -- [flags]', 'Prints Table 1 of He et al. 2016 (ResNet-18/34/50/101/152) regenerated from the specs.', FLAGS));
+      console.log(helpText('npx nx run table:serve --', 'Prints Table 1 of He et al. 2016 (ResNet-18/34/50/101/152) regenerated from the specs.', FLAGS));
       return 0;
     }
     console.error(`table: ${flags.left.message}`);

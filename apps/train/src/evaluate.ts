@@ -26,7 +26,7 @@ async function main(args: readonly string[]): Promise<number> {
   const parsed = parseFlags(args, FLAGS);
   if (E.isLeft(parsed)) {
     if (parsed.left._tag === 'Help') {
-      console.log(helpText('npx nx run train:evaluate -- --run=<dir> [flags]', "Evaluates a run's saved model on the Fashion-MNIST test set.", FLAGS));
+      console.log(helpText('npx nx run train:evaluate -- --run=<dir>', "Evaluates a run's saved model on the Fashion-MNIST test set.", FLAGS));
       return 0;
     }
     return fail(parsed.left.message, 2);

@@ -3,6 +3,7 @@
  * Thin: parses flags, wires the data, backend, spec, interpreter and training libs,
  * prints progress and the seed report's two summary lines.
  */
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { appArgs, helpText, parseFlags, runApp } from '@resnet/cli';
@@ -21,7 +22,7 @@ async function main(args: readonly string[]): Promise<number> {
   const parsed = parseFlags(args, TRAIN_FLAGS);
   if (E.isLeft(parsed)) {
     if (parsed.left._tag === 'Help') {
-      console.log(helpText('npx nx run train:serve -- [flags]', SUMMARY, TRAIN_FLAGS));
+      console.log(helpText('npx nx run train:serve --', SUMMARY, TRAIN_FLAGS));
       return 0;
     }
     return fail(parsed.left.message, 2);
@@ -72,7 +73,7 @@ async function main(args: readonly string[]): Promise<number> {
     if (start.epoch >= config.epochs) return fail(`${runDir} has already trained ${start.epoch} epochs; pass --epochs=N with N > ${start.epoch} to train further`, 2);
     console.log(`resuming ${runDir} at epoch ${start.epoch + 1}${start.step > 0 ? `, step ${start.step + 1}` : ''} of ${config.epochs}`);
   } else {
-    const created = createRun(runDir, { ...config, createdAt: new Date().toISOString(), backend: describeBackend(), dataSource: data.right.source.dir, command: `train:serve ${args.join(' ')}`.trim() });
+    const created = createRun(runDir, { ...config, createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command: `train:serve ${args.join(' ')}`.trim() });
     if (E.isLeft(created)) return fail(created.left.message, 2);
   }
   console.log(
@@ -156,6 +157,12 @@ async function main(args: readonly string[]): Promise<number> {
 function fail(message: string, code: number): number {
   console.error(`train: ${message}`);
   return code;
+}
+
+/** The machine a run was made on, for reports: CPU model and count, memory, OS. */
+function describeMachine(): { readonly cpus: number; readonly cpuModel: string; readonly memoryGiB: number; readonly platform: string } {
+  const list = cpus();
+  return { cpus: list.length, cpuModel: list[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), platform: `${process.platform}-${process.arch}` };
 }
 
 runApp('train', () => main(appArgs(process.argv.slice(2), 'train:serve')));

@@ -203,6 +203,6 @@ function safeJson(path: string): unknown {
 
 /** Settings equal, ignoring fields that legitimately differ between two starts of one run. */
 function sameSettings(a: unknown, b: unknown): boolean {
-  const strip = (c: unknown) => JSON.stringify({ ...(c as object), createdAt: undefined, backend: undefined, dataSource: undefined, command: undefined });
+  const strip = (c: unknown) => JSON.stringify({ ...(c as object), createdAt: undefined, backend: undefined, machine: undefined, dataSource: undefined, command: undefined });
   return strip(a) === strip(b);
 }

@@ -1,0 +1,84 @@
+/**
+ * `train:sweep` planning, pure: for each variant, what its run directory holds decides
+ * whether to start it, resume it or skip it. The runner (sweep.ts) reads the directories
+ * and executes the plan with train:serve.
+ */
+import * as E from 'fp-ts/Either';
+import { resolveConfig, type TrainConfig, type TrainFlags } from './config.ts';
+
+/** What a variant's directory holds. */
+export type RunState =
+  | { readonly _tag: 'Absent' }
+  /** A run that stopped before finishing its first epoch without a checkpoint: only its config.json (and an empty metrics.jsonl). */
+  | { readonly _tag: 'Unstarted'; readonly config: unknown }
+  | { readonly _tag: 'Run'; readonly config: TrainConfig; readonly epochsDone: number; readonly hasCheckpoint: boolean }
+  | { readonly _tag: 'NotARun'; readonly reason: string };
+
+/** One variant's part of a sweep. */
+export type SweepStep =
+  | { readonly _tag: 'Fresh'; readonly variant: number; readonly dir: string; readonly args: readonly string[]; readonly epochs: number }
+  /** Unstarted: its leftover config.json is removed first. */
+  | { readonly _tag: 'Restart'; readonly variant: number; readonly dir: string; readonly args: readonly string[]; readonly epochs: number }
+  | { readonly _tag: 'Resume'; readonly variant: number; readonly dir: string; readonly args: readonly string[]; readonly from: number; readonly epochs: number }
+  | { readonly _tag: 'Skip'; readonly variant: number; readonly dir: string; readonly done: number };
+
+/** A variant's run directory inside the sweep folder. @example variantDir('runs/sweep', 50) // 'runs/sweep/resnet50' */
+export function variantDir(out: string, variant: number): string {
+  return `${out.replace(/\/+$/, '')}/resnet${variant}`;
+}
+
+// Settings that define a run (not bookkeeping); epochs and the warmup derived from them may change on resume.
+const IGNORED = new Set(['epochs', 'createdAt', 'backend', 'machine', 'dataSource', 'command']);
+
+function differences(existing: Record<string, unknown>, wanted: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(existing), ...Object.keys(wanted)])].filter((k) => !IGNORED.has(k));
+  return keys.filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(wanted[k])).sort();
+}
+
+/**
+ * Plans one variant. `flags` are the train:serve flags given to the sweep (without variant,
+ * out, resume); `passthrough` their command-line form for a fresh run, `resumePassthrough`
+ * the subset train:serve accepts with --resume (backend, data-dir).
+ * @example planVariant('runs/sweep', 34, { _tag: 'Absent' }, flags, ['--epochs=2'], []) // Right({ _tag: 'Fresh', args: ['--variant=34', '--out=runs/sweep/resnet34', '--epochs=2'], … })
+ */
+export function planVariant(out: string, variant: number, state: RunState, flags: TrainFlags, passthrough: readonly string[], resumePassthrough: readonly string[]): E.Either<string, SweepStep> {
+  const dir = variantDir(out, variant);
+  const fresh = [`--variant=${variant}`, `--out=${dir}`, ...passthrough];
+  const wanted = resolveConfig({ ...flags, variant: `${variant}` as TrainFlags['variant'] });
+  if (E.isLeft(wanted)) return wanted;
+  switch (state._tag) {
+    case 'Absent':
+      return E.right({ _tag: 'Fresh', variant, dir, args: fresh, epochs: wanted.right.epochs });
+    case 'Unstarted':
+      return E.right({ _tag: 'Restart', variant, dir, args: fresh, epochs: wanted.right.epochs });
+    case 'NotARun':
+      return E.left(`${dir}: ${state.reason}`);
+    case 'Run': {
+      // Compare with what these flags would have made at the run's own length (the warmup depends on it).
+      const sameLength = resolveConfig({ ...flags, variant: `${variant}` as TrainFlags['variant'], epochs: state.config.epochs, warmup: flags.warmup });
+      if (E.isLeft(sameLength)) return sameLength;
+      const diff = differences(state.config as unknown as Record<string, unknown>, sameLength.right as unknown as Record<string, unknown>);
+      if (diff.length > 0) {
+        return E.left(`${dir} holds a ResNet-${variant} run with other settings (${diff.join(', ')} differ from these flags): sweep again with the flags it was made with, or choose another --out`);
+      }
+      const target = flags.epochs ?? state.config.epochs;
+      if (state.epochsDone >= target) return E.right({ _tag: 'Skip', variant, dir, done: state.epochsDone });
+      if (!state.hasCheckpoint) return E.right({ _tag: 'Restart', variant, dir, args: fresh, epochs: target });
+      return E.right({ _tag: 'Resume', variant, dir, args: [`--resume=${dir}`, `--epochs=${target}`, ...resumePassthrough], from: state.epochsDone, epochs: target });
+    }
+  }
+}
+
+/** One line for the sweep's log. */
+export function describeStep(step: SweepStep): string {
+  switch (step._tag) {
+    case 'Fresh':
+      return `ResNet-${step.variant}: new run in ${step.dir} (${step.epochs} epochs)`;
+    case 'Restart':
+      return `ResNet-${step.variant}: ${step.dir} stopped before its first checkpoint; starting it again (${step.epochs} epochs)`;
+    case 'Resume':
+      return `ResNet-${step.variant}: resuming ${step.dir} after epoch ${step.from}, to ${step.epochs} epochs`;
+    case 'Skip':
+      return `ResNet-${step.variant}: ${step.dir} has finished ${step.done} epochs; skipped`;
+  }
+}

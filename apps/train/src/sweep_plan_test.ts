@@ -1,0 +1,59 @@
+import * as E from 'fp-ts/Either';
+import { parseFlags } from '@resnet/cli';
+import { resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
+import { describeStep, planVariant, variantDir, type RunState } from './sweep_plan.ts';
+
+function flags(...args: string[]): TrainFlags {
+  const parsed = parseFlags(args, TRAIN_FLAGS);
+  if (E.isLeft(parsed)) throw new Error(JSON.stringify(parsed.left));
+  return parsed.right;
+}
+
+function config(variant: number, ...args: string[]): TrainConfig {
+  const c = resolveConfig({ ...flags(...args), variant: `${variant}` as TrainFlags['variant'] });
+  if (E.isLeft(c)) throw new Error(c.left);
+  return { ...c.right, createdAt: '2026-01-01', command: 'train:serve …' } as TrainConfig;
+}
+
+const run = (c: TrainConfig, epochsDone: number, hasCheckpoint = true): RunState => ({ _tag: 'Run', config: c, epochsDone, hasCheckpoint });
+
+describe('planVariant', () => {
+  test('an absent directory is a fresh run with the given flags', () => {
+    expect(planVariant('runs/s/', 34, { _tag: 'Absent' }, flags('--epochs=2'), ['--epochs=2'], [])).toEqual(
+      E.right({ _tag: 'Fresh', variant: 34, dir: 'runs/s/resnet34', args: ['--variant=34', '--out=runs/s/resnet34', '--epochs=2'], epochs: 2 }),
+    );
+    expect(variantDir('runs/s', 152)).toBe('runs/s/resnet152');
+  });
+
+  test('a finished run is skipped; one with fewer epochs than asked resumes to the new total', () => {
+    const c = config(50, '--epochs=2');
+    expect(planVariant('o', 50, run(c, 2), flags('--epochs=2'), ['--epochs=2'], [])).toEqual(E.right({ _tag: 'Skip', variant: 50, dir: 'o/resnet50', done: 2 }));
+    expect(planVariant('o', 50, run(c, 2), flags(), [], [])).toMatchObject(E.right({ _tag: 'Skip' }));
+    expect(planVariant('o', 50, run(c, 2), flags('--epochs=5', '--backend=onednn'), ['--epochs=5', '--backend=onednn'], ['--backend=onednn'])).toEqual(
+      E.right({ _tag: 'Resume', variant: 50, dir: 'o/resnet50', args: ['--resume=o/resnet50', '--epochs=5', '--backend=onednn'], from: 2, epochs: 5 }),
+    );
+  });
+
+  test('an interrupted run resumes from its checkpoint; one without a checkpoint starts again', () => {
+    const c = config(18, '--epochs=3');
+    expect(planVariant('o', 18, run(c, 1), flags('--epochs=3'), ['--epochs=3'], [])).toMatchObject(E.right({ _tag: 'Resume', from: 1, epochs: 3 }));
+    expect(planVariant('o', 18, run(c, 0, false), flags('--epochs=3'), ['--epochs=3'], [])).toMatchObject(E.right({ _tag: 'Restart', args: ['--variant=18', '--out=o/resnet18', '--epochs=3'] }));
+    expect(planVariant('o', 18, { _tag: 'Unstarted', config: c }, flags(), [], [])).toMatchObject(E.right({ _tag: 'Restart' }));
+  });
+
+  test('a run made with other settings is refused, naming them; a folder that is not a run is refused', () => {
+    const c = config(18, '--epochs=3', '--batch-size=64');
+    const r = planVariant('o', 18, run(c, 1), flags('--epochs=3'), ['--epochs=3'], []);
+    expect(r).toEqual(E.left(expect.stringContaining('o/resnet18 holds a ResNet-18 run with other settings (batchSize differ') as unknown));
+    expect(planVariant('o', 18, { _tag: 'NotARun', reason: 'not empty' }, flags(), [], [])).toEqual(E.left('o/resnet18: not empty'));
+  });
+
+  test('bookkeeping fields and the epoch-dependent warmup do not count as other settings', () => {
+    const c = { ...config(34, '--epochs=1'), backend: { name: 'onednn' }, machine: { cpus: 2 }, dataSource: '/x' } as unknown as TrainConfig;
+    expect(planVariant('o', 34, run(c, 1), flags('--epochs=4'), ['--epochs=4'], [])).toMatchObject(E.right({ _tag: 'Resume', from: 1, epochs: 4 }));
+  });
+
+  test('every step has a one-line description', () => {
+    expect(describeStep({ _tag: 'Skip', variant: 18, dir: 'o/resnet18', done: 10 })).toBe('ResNet-18: o/resnet18 has finished 10 epochs; skipped');
+  });
+});

@@ -1,0 +1,72 @@
+// train:sweep as a user runs it: a tiny sweep, the same command again (skips), a longer one (resumes).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '../../..');
+const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+const ON_CI = process.env['CI'] === 'true';
+
+function sweep(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'apps/train/src/sweep.ts'), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    env: { ...process.env, NX_TASK_TARGET_PROJECT: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const epochsIn = (dir: string): number => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+
+describe('train:sweep', () => {
+  test('bad flags exit 2 before anything is trained or written', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'sweep-')), 's');
+    for (const [args, message] of [
+      [['--variants=19'], '--variants takes a comma-separated list from 18, 34, 50, 101, 152, got "19"'],
+      [['--variant=18'], 'unknown flag --variant'],
+      [['--epochs=0'], '--epochs must be between 1 and 10000, got 0'],
+    ] as const) {
+      const r = sweep(...args, `--out=${out}`);
+      expect({ code: r.code, stderr: r.stderr.includes(message) }).toEqual({ code: 2, stderr: true });
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test('a folder that holds something else is refused before training starts', () => {
+    const out = mkdtempSync(join(tmpdir(), 'sweep-'));
+    mkdirSync(join(out, 'resnet34'));
+    writeFileSync(join(out, 'resnet34', 'notes.txt'), 'mine');
+    const r = sweep('--variants=18,34', `--out=${out}`, '--epochs=1');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${out}/resnet34: not empty and not a run directory`);
+    expect(existsSync(join(out, 'resnet18'))).toBe(false);
+  });
+
+  (REAL || ON_CI ? test : test.skip)(
+    'trains each variant into <out>/resnetN; the same command skips finished ones; a larger --epochs resumes them',
+    () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'sweep-')), 's');
+      const tiny = ['--train-limit=64', '--test-limit=32', '--batch-size=32'];
+      const first = sweep('--variants=18', '--epochs=1', `--out=${out}`, ...tiny);
+      expect({ code: first.code, stderr: first.code === 0 ? '' : first.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(epochsIn(join(out, 'resnet18'))).toBe(1);
+      expect(first.stdout).toContain(`report:serve --runs=${out}`);
+
+      const again = sweep('--variants=18', '--epochs=1', `--out=${out}`, ...tiny);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('has finished 1 epochs; skipped');
+
+      const longer = sweep('--variants=18', '--epochs=2', `--out=${out}`, ...tiny);
+      expect(longer.code).toBe(0);
+      expect(longer.stdout).toContain(`resuming ${out}/resnet18 after epoch 1, to 2 epochs`);
+      expect(epochsIn(join(out, 'resnet18'))).toBe(2);
+
+      const other = sweep('--variants=18', '--epochs=2', `--out=${out}`, '--train-limit=64', '--test-limit=32', '--batch-size=16');
+      expect(other.code).toBe(2);
+      expect(other.stderr).toContain('batchSize differ');
+    },
+    120_000,
+  );
+  if (!REAL && !ON_CI) console.warn('SKIPPED: the sweep end-to-end test needs the real Fashion-MNIST: apt-get install dataset-fashion-mnist');
+});
