@@ -10,7 +10,7 @@ import { appArgs, helpText, parseFlags, runApp } from '@resnet/cli';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
-import { appendMetrics, createRun, createSgdState, FRESH, loadCheckpoint, openRun, saveCheckpoint, saveModel, train, truncateMetrics, type EpochMetrics } from '@resnet/train';
+import { appendMetrics, createRun, createSgdState, FRESH, loadCheckpoint, openRun, saveCheckpoint, saveModel, train, truncateMetrics, writeAtomic, type EpochMetrics } from '@resnet/train';
 import { resnet } from '@resnet/variants';
 import { checkResumeFlags, resolveConfig, TRAIN_FLAGS, type TrainConfig } from './config.ts';
 import { limitSplit } from './limit.ts';
@@ -71,6 +71,9 @@ async function main(args: readonly string[]): Promise<number> {
     start = progress.right;
     truncateMetrics(runDir, start.epoch);
     if (start.epoch >= config.epochs) return fail(`${runDir} has already trained ${start.epoch} epochs; pass --epochs=N with N > ${start.epoch} to train further`, 2);
+    // The run's plan is now the new total (reports read it from config.json).
+    // (config is the whole config.json as read, bookkeeping fields included, with the new epochs.)
+    if (flags.epochs !== null) writeAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     console.log(`resuming ${runDir} at epoch ${start.epoch + 1}${start.step > 0 ? `, step ${start.step + 1}` : ''} of ${config.epochs}`);
   } else {
     const created = createRun(runDir, { ...config, createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command: `train:serve ${args.join(' ')}`.trim() });

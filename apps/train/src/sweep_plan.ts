@@ -57,7 +57,12 @@ export function planVariant(out: string, variant: number, state: RunState, flags
       // Compare with what these flags would have made at the run's own length (the warmup depends on it).
       const sameLength = resolveConfig({ ...flags, variant: `${variant}` as TrainFlags['variant'], epochs: state.config.epochs, warmup: flags.warmup });
       if (E.isLeft(sameLength)) return sameLength;
-      const diff = differences(state.config as unknown as Record<string, unknown>, sameLength.right as unknown as Record<string, unknown>);
+      // The default warmup is derived from the planned epochs, which a resume may have raised since.
+      const comparable = (c: object): Record<string, unknown> => {
+        const r = c as Record<string, unknown>;
+        return flags.warmup === null ? { ...r, schedule: { ...(r['schedule'] as object), warmupEpochs: undefined } } : r;
+      };
+      const diff = differences(comparable(state.config), comparable(sameLength.right));
       if (diff.length > 0) {
         return E.left(`${dir} holds a ResNet-${variant} run with other settings (${diff.join(', ')} differ from these flags): sweep again with the flags it was made with, or choose another --out`);
       }

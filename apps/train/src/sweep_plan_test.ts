@@ -53,6 +53,12 @@ describe('planVariant', () => {
     expect(planVariant('o', 34, run(c, 1), flags('--epochs=4'), ['--epochs=4'], [])).toMatchObject(E.right({ _tag: 'Resume', from: 1, epochs: 4 }));
   });
 
+  test('a run extended by --resume (epochs raised, warmup from the old total) still matches its flags', () => {
+    const c = { ...config(18, '--epochs=1'), epochs: 2 } as TrainConfig;
+    expect(planVariant('o', 18, run(c, 2), flags('--epochs=2'), ['--epochs=2'], [])).toMatchObject(E.right({ _tag: 'Skip', done: 2 }));
+    expect(planVariant('o', 18, run(c, 2), flags('--epochs=2', '--warmup=0.5'), [], [])).toMatchObject(E.left(expect.stringContaining('schedule') as unknown));
+  });
+
   test('every step has a one-line description', () => {
     expect(describeStep({ _tag: 'Skip', variant: 18, dir: 'o/resnet18', done: 10 })).toBe('ResNet-18: o/resnet18 has finished 10 epochs; skipped');
   });

@@ -62,6 +62,9 @@ describe('train:sweep', () => {
       expect(longer.stdout).toContain(`resuming ${out}/resnet18 after epoch 1, to 2 epochs`);
       expect(epochsIn(join(out, 'resnet18'))).toBe(2);
 
+      const same = sweep('--variants=18', '--epochs=2', `--out=${out}`, ...tiny);
+      expect(same.stdout).toContain('has finished 2 epochs; skipped');
+
       const other = sweep('--variants=18', '--epochs=2', `--out=${out}`, '--train-limit=64', '--test-limit=32', '--batch-size=16');
       expect(other.code).toBe(2);
       expect(other.stderr).toContain('batchSize differ');

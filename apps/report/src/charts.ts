@@ -1,0 +1,76 @@
+/**
+ * The report's charts as Vega-Lite specs: per run, training loss, training accuracy and
+ * test accuracy per epoch (the three curves of d2l's `train_ch6`); for all runs, test
+ * accuracy and training loss per epoch, one line per run. Pure: rows in, specs out.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { RunRow } from './summary.ts';
+
+/** The per-run series, named as d2l's legend names them. */
+export const RUN_SERIES = ['train loss', 'train acc', 'test acc'] as const;
+
+// d2l's line styles: blue solid, magenta dashed, green dash-dot.
+const RUN_COLORS = ['#1f77b4', '#bf00bf', '#008000'];
+const RUN_DASHES = [[1, 0], [6, 3], [6, 3, 1, 3]];
+
+// DejaVu Sans first (Debian's fonts-dejavu-core): resvg finds it among the system fonts.
+const CONFIG = { font: 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif', background: 'white', view: { stroke: '#888' }, axis: { gridColor: '#e6e6e6' }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 300 } } as const;
+const LEGEND = { orient: 'right', symbolType: 'stroke' } as const;
+
+/**
+ * A run's chart: x = epoch, three lines with a legend.
+ * @example runChart(row) // { data: { values: [{ epoch: 1, series: 'train loss', value: 0.72 }, …] }, mark: { type: 'line', point: true }, … }
+ */
+export function runChart(row: RunRow): TopLevelSpec {
+  const c = row.run.config;
+  const values = row.run.metrics.flatMap((m) => [
+    { epoch: m.epoch, series: 'train loss', value: m.loss },
+    { epoch: m.epoch, series: 'train acc', value: m.trainAcc },
+    { epoch: m.epoch, series: 'test acc', value: m.testAcc },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: `${row.seriesName}, ${c.version}, protocol ${c.protocol}`, subtitle: `${c.imageSize}×${c.imageSize} input, batch ${c.batchSize}, ${row.run.metrics.length} of ${row.plannedEpochs} epochs` },
+    width: 420,
+    height: 260,
+    config: CONFIG,
+    data: { values },
+    mark: { type: 'line', point: true, strokeWidth: 2 },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: epochDomain([row]) }, axis: { tickMinStep: 1, format: 'd' } },
+      y: { field: 'value', type: 'quantitative', title: null, scale: { zero: true } },
+      // Same field, title and legend for both channels: vega-lite merges them into one legend of styled lines.
+      color: { field: 'series', type: 'nominal', title: null, scale: { domain: [...RUN_SERIES], range: RUN_COLORS }, legend: LEGEND },
+      strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain: [...RUN_SERIES], range: RUN_DASHES }, legend: LEGEND },
+    },
+  };
+}
+
+/**
+ * All runs in one figure: test accuracy per epoch (top) and training loss per epoch
+ * (bottom), one coloured line per run, ordered as the rows.
+ * @example allChart(rows) // { vconcat: [test accuracy panel, training loss panel], … }
+ */
+export function allChart(rows: readonly RunRow[]): TopLevelSpec {
+  const values = rows.flatMap((r) => r.run.metrics.map((m) => ({ epoch: m.epoch, run: r.seriesName, testAcc: m.testAcc, loss: m.loss })));
+  const order = rows.map((r) => r.seriesName);
+  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: epochDomain(rows) }, axis: { tickMinStep: 1, format: 'd' } } as const;
+  const color = { field: 'run', type: 'nominal', title: 'variant', scale: { domain: order, scheme: 'category10' }, sort: order, legend: LEGEND } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'All runs', subtitle: 'test accuracy and training loss per epoch' },
+    config: CONFIG,
+    data: { values },
+    vconcat: [
+      { width: 420, height: 220, mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: { field: 'testAcc', type: 'quantitative', title: 'test accuracy', scale: { zero: false } }, color } },
+      { width: 420, height: 180, mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: true } }, color } },
+    ],
+    resolve: { scale: { color: 'shared' } },
+  };
+}
+
+/** Epoch axis from 1 to the most epochs planned or done (at least 2, so one epoch is not a degenerate axis). */
+function epochDomain(rows: readonly RunRow[]): [number, number] {
+  const most = Math.max(2, ...rows.flatMap((r) => [r.plannedEpochs, ...r.run.metrics.map((m) => m.epoch)]));
+  return [1, most];
+}

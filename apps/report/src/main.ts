@@ -1,0 +1,9 @@
+/**
+ * `nx run report:serve --runs=<dir>[,<dir>…] --out=<dir>` — a report on training runs:
+ * report.md (summary table, per-run epochs, comparison with the seed report) and charts
+ * as SVG and PNG. Thin: the app is `report` in app.ts.
+ */
+import { appArgs, runApp } from '@resnet/cli';
+import { report } from './app.ts';
+
+runApp('report', () => report(appArgs(process.argv.slice(2), 'report:serve')));

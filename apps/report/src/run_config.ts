@@ -1,0 +1,127 @@
+/**
+ * A run's config.json as the report needs it, checked field by field: a file that is not
+ * what train:serve writes is named with the field that is wrong. Pure: JSON value in.
+ */
+import * as E from 'fp-ts/Either';
+import { checkSchedule, RUN_FORMAT, type Schedule } from '@resnet/train';
+import { DEPTHS, VERSIONS, type Depth, type Version } from '@resnet/variants';
+
+/** Backend description written by train:serve (`describeBackend`). */
+export interface RunBackend {
+  readonly name: string;
+  readonly device: string;
+  readonly tfjsVersion?: string;
+  readonly node?: string;
+}
+
+/** The machine a run was made on (absent in runs made before it was recorded). */
+export interface RunMachine {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly platform: string;
+}
+
+/** The settings of a run, as written to config.json by train:serve. */
+export interface RunConfig {
+  readonly protocol: 'default' | 'seed';
+  readonly variant: Depth;
+  readonly version: Version;
+  readonly stem: 'imagenet' | 'small';
+  /** Planned epochs. */
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly schedule: Schedule;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly labelSmoothing: number;
+  readonly imageSize: number;
+  readonly augment: { readonly crop: boolean; readonly flip: boolean };
+  readonly zeroInitResidual: boolean;
+  readonly trainLimit: number | null;
+  readonly testLimit: number | null;
+  readonly seed: number;
+  readonly classes: number;
+  readonly createdAt: string | null;
+  readonly backend: RunBackend | null;
+  readonly machine: RunMachine | null;
+  readonly dataSource: string | null;
+  /** `train:serve --variant=18 …`, without `npx nx run`. */
+  readonly command: string | null;
+}
+
+/**
+ * Checks a parsed config.json; `path` names the file in the error.
+ * @example
+ * parseConfig({ format: 'resnet-ts/run@1', variant: 35, … }, 'runs/a/config.json')
+ * // Left('runs/a/config.json: "variant" must be one of 18, 34, 50, 101, 152, got 35: …')
+ */
+export function parseConfig(value: unknown, path: string): E.Either<string, RunConfig> {
+  const bad = (field: string, expected: string, got: unknown) =>
+    E.left(`${path}: "${field}" must be ${expected}, got ${JSON.stringify(got) ?? 'nothing'}: pass a run directory written by train:serve, or fix the file`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('(the whole file)', 'a JSON object', value);
+  const c = value as Record<string, unknown>;
+  if (c['format'] !== RUN_FORMAT) return bad('format', `"${RUN_FORMAT}"`, c['format']);
+  const protocol = c['protocol'];
+  if (protocol !== 'default' && protocol !== 'seed') return bad('protocol', '"default" or "seed"', protocol);
+  const variant = c['variant'];
+  if (!DEPTHS.includes(variant as Depth)) return bad('variant', `one of ${DEPTHS.join(', ')}`, variant);
+  const version = c['version'];
+  if (!VERSIONS.includes(version as Version)) return bad('version', `one of ${VERSIONS.join(', ')}`, version);
+  const stem = c['stem'];
+  if (stem !== 'imagenet' && stem !== 'small') return bad('stem', '"imagenet" or "small"', stem);
+  for (const field of ['epochs', 'batchSize', 'imageSize', 'classes']) {
+    if (!isInt(c[field], 1)) return bad(field, 'an integer ≥ 1', c[field]);
+  }
+  for (const field of ['momentum', 'weightDecay', 'labelSmoothing', 'seed']) {
+    if (!isNumber(c[field])) return bad(field, 'a number', c[field]);
+  }
+  if (typeof c['nesterov'] !== 'boolean') return bad('nesterov', 'true or false', c['nesterov']);
+  const augment = c['augment'] as { crop?: unknown; flip?: unknown } | null | undefined;
+  if (typeof augment !== 'object' || augment === null || typeof augment.crop !== 'boolean' || typeof augment.flip !== 'boolean') return bad('augment', '{ "crop": true|false, "flip": true|false }', augment);
+  for (const field of ['trainLimit', 'testLimit']) {
+    if (c[field] !== null && !isInt(c[field], 1)) return bad(field, 'null or an integer ≥ 1', c[field]);
+  }
+  const schedule = c['schedule'] as Schedule | null | undefined;
+  const tags: readonly unknown[] = ['Constant', 'Step', 'Cosine'];
+  if (typeof schedule !== 'object' || schedule === null || !tags.includes(schedule._tag)) return bad('schedule', 'a Constant, Step or Cosine schedule', schedule);
+  const checked = checkSchedule(schedule);
+  if (E.isLeft(checked)) return E.left(`${path}: "schedule": ${checked.left.message}`);
+  const backend = c['backend'] as Partial<RunBackend> | undefined;
+  const machine = c['machine'] as Partial<RunMachine> | undefined;
+  return E.right({
+    protocol,
+    variant: variant as Depth,
+    version: version as Version,
+    stem,
+    epochs: c['epochs'] as number,
+    batchSize: c['batchSize'] as number,
+    schedule: checked.right,
+    momentum: c['momentum'] as number,
+    nesterov: c['nesterov'],
+    weightDecay: c['weightDecay'] as number,
+    labelSmoothing: c['labelSmoothing'] as number,
+    imageSize: c['imageSize'] as number,
+    augment: { crop: augment.crop, flip: augment.flip },
+    // Runs made before zero-init was recorded did not use it.
+    zeroInitResidual: c['zeroInitResidual'] === true,
+    trainLimit: c['trainLimit'] as number | null,
+    testLimit: c['testLimit'] as number | null,
+    seed: c['seed'] as number,
+    classes: c['classes'] as number,
+    createdAt: typeof c['createdAt'] === 'string' ? c['createdAt'] : null,
+    backend: typeof backend?.name === 'string' && typeof backend.device === 'string' ? (backend as RunBackend) : null,
+    machine: typeof machine?.cpus === 'number' && typeof machine.cpuModel === 'string' && typeof machine.memoryGiB === 'number' && typeof machine.platform === 'string' ? (machine as RunMachine) : null,
+    dataSource: typeof c['dataSource'] === 'string' ? c['dataSource'] : null,
+    command: typeof c['command'] === 'string' ? c['command'] : null,
+  });
+}
+
+function isNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function isInt(v: unknown, min: number): v is number {
+  return isNumber(v) && Number.isInteger(v) && v >= min;
+}

@@ -1,0 +1,167 @@
+/**
+ * The numbers of the report, computed from loaded runs: one row per run (architecture
+ * counts from the specs, final and best metrics, speed, wall time), chart file names, and
+ * the settings in which runs differ. Pure: loaded runs in, plain data out.
+ */
+import * as E from 'fp-ts/Either';
+import type { EpochMetrics } from '@resnet/train';
+import { RESNETS, resnet, summarize, type ResNetSpec } from '@resnet/variants';
+import type { LoadedRun } from './load.ts';
+import type { RunConfig } from './run_config.ts';
+
+/** One run of the report. */
+export interface RunRow {
+  readonly run: LoadedRun;
+  /** `ResNet-18`. */
+  readonly label: string;
+  /** Unique among the report's runs: `ResNet-18`, or `ResNet-18 (folder)` when two share a depth. */
+  readonly seriesName: string;
+  readonly block: 'basic' | 'bottleneck';
+  /** Trainable parameters of the spec the run trained (1 input channel, `classes` outputs). */
+  readonly params: number;
+  /** Multiply-accumulates per image at the run's input size. */
+  readonly macs: number;
+  /** The last finished epoch. */
+  readonly last: EpochMetrics;
+  readonly best: EpochMetrics;
+  /** Mean of the epochs' examples per second. */
+  readonly meanExamplesPerSec: number;
+  /** Sum of the epochs' training seconds. */
+  readonly wallSeconds: number;
+  /**
+   * Planned epochs: config.json's, or the epochs done when more (a run continued with
+   * `--resume --epochs=N` keeps its original config.json).
+   */
+  readonly plannedEpochs: number;
+  /** Chart file name without extension: `resnet18`, or `resnet18-<folder>` when two runs share a depth. */
+  readonly chart: string;
+}
+
+/**
+ * Rows for runs that each have at least one finished epoch, in the given order.
+ * @example buildRows(loaded.runs) // Right([{ label: 'ResNet-18', params: 11175370, chart: 'resnet18', … }])
+ */
+export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly RunRow[]> {
+  const rows: RunRow[] = [];
+  const charts = chartNames(runs);
+  for (const [i, run] of runs.entries()) {
+    const { config, metrics } = run;
+    const last = metrics[metrics.length - 1];
+    if (last === undefined) return E.left(`${run.dir}: no finished epoch`);
+    const summary = E.flatMap((spec: ResNetSpec) => summarize(spec, config.imageSize))(resnet(config.variant, { version: config.version, inChannels: 1, classes: config.classes, stem: config.stem }));
+    if (E.isLeft(summary)) return E.left(`${run.dir}: ResNet-${config.variant} at ${config.imageSize}×${config.imageSize}: ${summary.left.message}`);
+    const label = `ResNet-${config.variant}`;
+    const shared = runs.filter((r) => r.config.variant === config.variant).length > 1;
+    rows.push({
+      run,
+      label,
+      seriesName: shared ? `${label} (${folderName(run.dir)})` : label,
+      block: RESNETS[config.variant].block._tag === 'Basic' ? 'basic' : 'bottleneck',
+      params: summary.right.params,
+      macs: summary.right.macs,
+      last,
+      best: metrics.reduce((b, m) => (m.testAcc > b.testAcc ? m : b), last),
+      meanExamplesPerSec: metrics.reduce((s, m) => s + m.examplesPerSec, 0) / metrics.length,
+      wallSeconds: metrics.reduce((s, m) => s + m.seconds, 0),
+      plannedEpochs: Math.max(config.epochs, metrics.length),
+      chart: charts[i] ?? `resnet${config.variant}-${i + 1}`,
+    });
+  }
+  return E.right(rows);
+}
+
+/**
+ * Chart file names: `resnet<depth>`, with the run folder's name added when two runs share
+ * a depth, and a counter when even that repeats.
+ * @example chartNames([run18, run50]) // ['resnet18', 'resnet50']
+ */
+export function chartNames(runs: readonly LoadedRun[]): readonly string[] {
+  const names = runs.map((r) => (runs.filter((o) => o.config.variant === r.config.variant).length > 1 ? `resnet${r.config.variant}-${safeName(folderName(r.dir))}` : `resnet${r.config.variant}`));
+  return names.map((n, i) => (names.filter((o) => o === n).length > 1 ? `${n}-${names.slice(0, i + 1).filter((o) => o === n).length}` : n));
+}
+
+/** A setting in which runs differ: each value with the runs that have it. */
+export interface Difference {
+  readonly setting: string;
+  readonly values: readonly { readonly value: string; readonly runs: readonly string[] }[];
+}
+
+/** Settings that define a protocol, with how to show each; `epochs` is the planned count. */
+export const PROTOCOL_SETTINGS: readonly { readonly name: string; readonly show: (c: RunConfig) => string }[] = [
+  { name: 'protocol', show: (c) => c.protocol },
+  { name: 'version', show: (c) => c.version },
+  { name: 'stem', show: (c) => c.stem },
+  { name: 'input size', show: (c) => `${c.imageSize}×${c.imageSize}` },
+  { name: 'batch size', show: (c) => String(c.batchSize) },
+  { name: 'schedule', show: (c) => describeSchedule(c) },
+  { name: 'momentum', show: (c) => String(c.momentum) },
+  { name: 'Nesterov', show: (c) => (c.nesterov ? 'yes' : 'no') },
+  { name: 'weight decay', show: (c) => String(c.weightDecay) },
+  { name: 'label smoothing', show: (c) => String(c.labelSmoothing) },
+  { name: 'augmentation', show: (c) => describeAugment(c) },
+  { name: 'training images', show: (c) => (c.trainLimit === null ? 'all' : String(c.trainLimit)) },
+  { name: 'test images', show: (c) => (c.testLimit === null ? 'all' : String(c.testLimit)) },
+  { name: 'planned epochs', show: (c) => String(c.epochs) },
+];
+
+/**
+ * The protocol-defining settings in which the runs differ (none for a single run).
+ * @example protocolDifferences([run18, run50]) // [{ setting: 'planned epochs', values: [{ value: '10', runs: ['ResNet-18 (runs/a)'] }, …] }]
+ */
+export function protocolDifferences(rows: readonly RunRow[]): readonly Difference[] {
+  return PROTOCOL_SETTINGS.flatMap(({ name, show }) => {
+    const values: { value: string; runs: string[] }[] = [];
+    for (const row of rows) {
+      const value = show({ ...row.run.config, epochs: row.plannedEpochs });
+      const who = `${row.label} (${row.run.dir})`;
+      const entry = values.find((v) => v.value === value);
+      if (entry === undefined) values.push({ value, runs: [who] });
+      else entry.runs.push(who);
+    }
+    return values.length > 1 ? [{ setting: name, values }] : [];
+  });
+}
+
+/**
+ * The schedule and its rate in words.
+ * @example describeSchedule(config) // 'cosine from lr 0.1 to 0, 1 epoch warmup'
+ */
+export function describeSchedule(c: Pick<RunConfig, 'schedule'>): string {
+  const s = c.schedule;
+  switch (s._tag) {
+    case 'Constant':
+      return `constant lr ${s.lr}`;
+    case 'Step':
+      return `step: lr ${s.lr}, ×${s.gamma} every ${s.stepEvery} epoch${s.stepEvery === 1 ? '' : 's'}`;
+    case 'Cosine':
+      return `cosine from lr ${s.lr} to ${s.floor}, ${s.warmupEpochs} epoch${s.warmupEpochs === 1 ? '' : 's'} warmup`;
+  }
+}
+
+/**
+ * The optimiser in words.
+ * @example describeOptimizer(config) // 'SGD, Nesterov momentum 0.9, weight decay 0.0005'
+ */
+export function describeOptimizer(c: Pick<RunConfig, 'momentum' | 'nesterov' | 'weightDecay'>): string {
+  const momentum = c.momentum === 0 ? 'no momentum' : `${c.nesterov ? 'Nesterov ' : ''}momentum ${c.momentum}`;
+  return `SGD, ${momentum}, ${c.weightDecay === 0 ? 'no weight decay' : `weight decay ${c.weightDecay}`}`;
+}
+
+/**
+ * Augmentation in words.
+ * @example describeAugment({ augment: { crop: true, flip: true } }) // 'random crop + flip'
+ */
+export function describeAugment(c: Pick<RunConfig, 'augment'>): string {
+  const parts = [...(c.augment.crop ? ['random crop'] : []), ...(c.augment.flip ? ['flip'] : [])];
+  return parts.length === 0 ? 'none' : parts.join(' + ');
+}
+
+/** The last path segment: the run's folder name. */
+export function folderName(dir: string): string {
+  return dir.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? dir;
+}
+
+function safeName(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_');
+  return safe === '' ? 'run' : safe;
+}

@@ -1,0 +1,69 @@
+import * as E from 'fp-ts/Either';
+import { memoryRun } from './_test_runs.ts';
+import { buildRows, chartNames, protocolDifferences, type RunRow } from './summary.ts';
+
+function rows(...runs: Parameters<typeof buildRows>[0]): readonly RunRow[] {
+  const r = buildRows(runs);
+  if (E.isLeft(r)) throw new Error(r.left);
+  return r.right;
+}
+
+describe('report rows', () => {
+  const [r18, r50] = rows(memoryRun('runs/resnet18', 18, { epochs: 3 }), memoryRun('runs/resnet50', 50, { epochs: 2 }));
+
+  test('parameters come from the specs: 11,175,370 for ResNet-18 and 23,522,250 for ResNet-50 (1 channel, 10 classes)', () => {
+    expect([r18?.params, r50?.params]).toEqual([11_175_370, 23_522_250]);
+    expect([r18?.block, r50?.block]).toEqual(['basic', 'bottleneck']);
+    expect(r50?.macs).toBeGreaterThan(r18?.macs ?? Infinity);
+  });
+
+  test('final is the last epoch, best the highest test accuracy; speed is the mean, wall time the sum', () => {
+    expect(r18?.last).toMatchObject({ epoch: 3, loss: 1 / 3, trainAcc: 0.73, testAcc: 0.71 });
+    expect(r18?.best.epoch).toBe(3);
+    expect(r18?.meanExamplesPerSec).toBeCloseTo(40, 10);
+    expect(r18?.wallSeconds).toBe(4500);
+  });
+
+  test('a run continued past its config.json epochs (--resume --epochs=N) counts the epochs done as planned', () => {
+    expect(rows(memoryRun('r', 18, { overrides: { epochs: 1 }, epochs: 2 }))[0]?.plannedEpochs).toBe(2);
+    expect(r50?.plannedEpochs).toBe(10);
+  });
+
+  test('the best epoch is not always the last', () => {
+    const run = memoryRun('r', 18, { epochs: 3 });
+    const dip = { ...run, metrics: run.metrics.map((m) => (m.epoch === 3 ? { ...m, testAcc: 0.5 } : m)) };
+    expect(rows(dip)[0]?.best.epoch).toBe(2);
+  });
+});
+
+describe('chart names', () => {
+  test('are resnet<depth>, with the folder name when two runs share a depth, and a counter if that repeats', () => {
+    expect(chartNames([memoryRun('a/resnet18', 18), memoryRun('a/resnet50', 50)])).toEqual(['resnet18', 'resnet50']);
+    expect(chartNames([memoryRun('a/seed run', 18), memoryRun('b/default', 18), memoryRun('c/resnet50', 50)])).toEqual(['resnet18-seed_run', 'resnet18-default', 'resnet50']);
+    expect(chartNames([memoryRun('a/x', 18), memoryRun('b/x', 18)])).toEqual(['resnet18-x-1', 'resnet18-x-2']);
+  });
+
+  test('series names tell runs of one depth apart by folder', () => {
+    expect(rows(memoryRun('a/seed', 18), memoryRun('b/default', 18)).map((r) => r.seriesName)).toEqual(['ResNet-18 (seed)', 'ResNet-18 (default)']);
+  });
+});
+
+describe('protocol differences', () => {
+  test('runs trained alike have none', () => {
+    expect(protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 50)))).toEqual([]);
+  });
+
+  test('each differing setting lists its values with the runs that have them', () => {
+    const diffs = protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 50, { overrides: { protocol: 'seed', version: 'v1', imageSize: 96, batchSize: 256, epochs: 5 } })));
+    expect(diffs.map((d) => d.setting)).toEqual(['protocol', 'version', 'input size', 'batch size', 'planned epochs']);
+    expect(diffs.find((d) => d.setting === 'input size')?.values).toEqual([
+      { value: '28×28', runs: ['ResNet-18 (a)'] },
+      { value: '96×96', runs: ['ResNet-50 (b)'] },
+    ]);
+  });
+
+  test('schedule, augmentation and limits are compared too', () => {
+    const other = memoryRun('b', 18, { overrides: { schedule: { _tag: 'Constant', lr: 0.1 }, augment: { crop: false, flip: false }, trainLimit: 256, momentum: 0, nesterov: false, weightDecay: 0, labelSmoothing: 0.1, testLimit: 128, stem: 'small' } });
+    expect(protocolDifferences(rows(memoryRun('a', 18), other)).map((d) => d.setting)).toEqual(['stem', 'schedule', 'momentum', 'Nesterov', 'weight decay', 'label smoothing', 'augmentation', 'training images', 'test images']);
+  });
+});
