@@ -3,7 +3,7 @@
  * what train:serve writes is named with the field that is wrong. Pure: JSON value in.
  */
 import * as E from 'fp-ts/Either';
-import { checkSchedule, RUN_FORMAT, type Schedule } from '@resnet/train';
+import { checkSchedule, RUN_FORMAT, type RunSettings, type Schedule } from '@resnet/train';
 import { DEPTHS, VERSIONS, type Depth, type Version } from '@resnet/variants';
 
 /** Backend description written by train:serve (`describeBackend`). */
@@ -22,27 +22,8 @@ export interface RunMachine {
   readonly platform: string;
 }
 
-/** The settings of a run, as written to config.json by train:serve. */
-export interface RunConfig {
-  readonly protocol: 'default' | 'seed';
-  readonly variant: Depth;
-  readonly version: Version;
-  readonly stem: 'imagenet' | 'small';
-  /** Planned epochs. */
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly schedule: Schedule;
-  readonly momentum: number;
-  readonly nesterov: boolean;
-  readonly weightDecay: number;
-  readonly labelSmoothing: number;
-  readonly imageSize: number;
-  readonly augment: { readonly crop: boolean; readonly flip: boolean };
-  readonly zeroInitResidual: boolean;
-  readonly trainLimit: number | null;
-  readonly testLimit: number | null;
-  readonly seed: number;
-  readonly classes: number;
+/** A run's config.json as train:serve writes it: the settings plus bookkeeping (null where an older run lacks it). */
+export interface RunConfig extends Omit<RunSettings, 'format'> {
   readonly createdAt: string | null;
   readonly backend: RunBackend | null;
   readonly machine: RunMachine | null;

@@ -4,9 +4,9 @@
  */
 import * as E from 'fp-ts/Either';
 import type { Parsed, Schema } from '@resnet/cli';
-import { DEPTHS, VERSIONS, type Depth, type Version } from '@resnet/variants';
+import { DEPTHS, VERSIONS, type Depth } from '@resnet/variants';
 import { BACKEND_CHOICES } from '@resnet/backend';
-import { RUN_FORMAT, type Schedule } from '@resnet/train';
+import { RUN_FORMAT, type RunSettings, type Schedule } from '@resnet/train';
 
 /** Flags of `nx run train:serve`. Flags with a null default take the protocol's value. */
 export const TRAIN_FLAGS = {
@@ -37,27 +37,7 @@ export const TRAIN_FLAGS = {
 export type TrainFlags = Parsed<typeof TRAIN_FLAGS>;
 
 /** Everything that defines a run; written to config.json. */
-export interface TrainConfig {
-  readonly format: typeof RUN_FORMAT;
-  readonly protocol: 'default' | 'seed';
-  readonly variant: Depth;
-  readonly version: Version;
-  readonly stem: 'imagenet' | 'small';
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly schedule: Schedule;
-  readonly momentum: number;
-  readonly nesterov: boolean;
-  readonly weightDecay: number;
-  readonly labelSmoothing: number;
-  readonly imageSize: number;
-  readonly augment: { readonly crop: boolean; readonly flip: boolean };
-  readonly zeroInitResidual: boolean;
-  readonly trainLimit: number | null;
-  readonly testLimit: number | null;
-  readonly seed: number;
-  readonly classes: 10;
-}
+export type TrainConfig = RunSettings;
 
 /** Protocol presets: what a run uses for every flag the user did not give. */
 export const PROTOCOLS = {

@@ -14,11 +14,41 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { Model } from '@resnet/tfjs';
+import type { Depth, Version } from '@resnet/variants';
+import type { Schedule } from './schedule.ts';
 import type { SgdState } from './sgd.ts';
 import { restoreTensors, saveTensors } from './tensor_file.ts';
 
 /** Format tag of config.json. */
 export const RUN_FORMAT = 'resnet-ts/run@1';
+
+/**
+ * Everything that defines a run, as train:serve writes it to config.json (which also holds
+ * bookkeeping: createdAt, backend, machine, dataSource, command). Read by train:evaluate,
+ * train:sweep and report:serve.
+ */
+export interface RunSettings {
+  readonly format: typeof RUN_FORMAT;
+  readonly protocol: 'default' | 'seed';
+  readonly variant: Depth;
+  readonly version: Version;
+  readonly stem: 'imagenet' | 'small';
+  /** Planned epochs (raised by `--resume --epochs=N`). */
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly schedule: Schedule;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly labelSmoothing: number;
+  readonly imageSize: number;
+  readonly augment: { readonly crop: boolean; readonly flip: boolean };
+  readonly zeroInitResidual: boolean;
+  readonly trainLimit: number | null;
+  readonly testLimit: number | null;
+  readonly seed: number;
+  readonly classes: number;
+}
 
 /** One epoch's results, as written to metrics.jsonl. */
 export interface EpochMetrics {
