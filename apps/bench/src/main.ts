@@ -27,6 +27,7 @@ const FLAGS = {
   python: { kind: 'string', default: null, help: 'python with torch for the baseline (default /usr/bin/python3, Debian python3-torch)' },
   fused: { kind: 'bool', default: true, help: 'allow the fused batch-norm/SGD kernels where the backend has them (--fused=false: tfjs ops only)' },
   profile: { kind: 'bool', default: false, help: 'also time each tfjs kernel and print the top 15 per measurement' },
+  'profile-shapes': { kind: 'bool', default: false, help: 'with --profile: time convolutions per input shape' },
   format: { kind: 'enum', values: ['text', 'json'], default: 'text', help: 'text table, or one JSON array with an object per measurement' },
   out: { kind: 'string', default: null, help: 'also write the output to this file' },
 } as const satisfies Schema;
@@ -105,7 +106,7 @@ async function main(args: readonly string[]): Promise<number> {
           '',
           renderTable(measured),
           ...(torchNotice === null ? [] : ['', torchNotice]),
-          ...(f.profile ? ['', renderProfiles(measured, 15)] : []),
+          ...(f.profile ? ['', renderProfiles(measured, f['profile-shapes'] ? 40 : 15)] : []),
         ].join('\n');
   console.log(text);
   if (f.out !== null) {
@@ -116,13 +117,14 @@ async function main(args: readonly string[]): Promise<number> {
   return 0;
 }
 
-async function measureOne(config: BenchConfig, backend: string, device: string, label: string, f: { readonly steps: number; readonly warmup: number; readonly profile: boolean; readonly fused: boolean }): Promise<Omit<Measurement, 'vsPytorch'>> {
+async function measureOne(config: BenchConfig, backend: string, device: string, label: string, f: { readonly steps: number; readonly warmup: number; readonly profile: boolean; readonly 'profile-shapes': boolean; readonly fused: boolean }): Promise<Omit<Measurement, 'vsPytorch'>> {
   note(`${label}: ${backend}, ${f.warmup} + ${f.steps} steps…`);
   let last = performance.now();
   const result = await measureTfjs(config, {
     steps: f.steps,
     warmup: f.warmup,
     profile: f.profile,
+    profileShapes: f['profile-shapes'],
     fused: f.fused,
     onStep: (step, seconds) => {
       if (performance.now() - last < 5000 && step !== f.steps - 1) return;

@@ -20,6 +20,8 @@ export interface Timing {
   readonly warmup: number;
   /** Also time every kernel (a little overhead per call) and report the top ones. */
   readonly profile: boolean;
+  /** With `profile`: time convolution kernels per input shape (`Conv2D x[…] filter[…]`). */
+  readonly profileShapes?: boolean;
   /** Let the interpreter and optimiser use the backend's fused kernels (default protocol: true). */
   readonly fused: boolean;
   /** Called after each step with its index (warm-up steps are negative) and seconds. */
@@ -66,7 +68,7 @@ export async function measureTfjs(config: BenchConfig, timing: Timing): Promise<
   let result: TfjsResult;
   try {
     for (let i = 0; i < timing.warmup; i++) timing.onStep?.(i - timing.warmup, step());
-    const timer = timing.profile ? startKernelTimer(tf.getBackend()) : undefined;
+    const timer = timing.profile ? startKernelTimer(tf.getBackend(), timing.profileShapes === true) : undefined;
     const seconds: number[] = [];
     try {
       for (let i = 0; i < timing.steps; i++) {
@@ -93,7 +95,7 @@ export async function measureTfjs(config: BenchConfig, timing: Timing): Promise<
  * Wraps every kernel of `backend` with a wall-clock timer until `stop()`. Kernels of the
  * cpu-storage backends (cpu, onednn) are synchronous, so this is their real cost.
  */
-function startKernelTimer(backend: string): { stop(): void; totals(steps: number): KernelTime[] } {
+function startKernelTimer(backend: string, byShape: boolean): { stop(): void; totals(steps: number): KernelTime[] } {
   const originals: KernelConfig[] = getKernelsForBackend(backend).map((k) => ({ ...k }));
   const totals = new Map<string, { ms: number; calls: number }>();
   for (const k of originals) {
@@ -105,10 +107,11 @@ function startKernelTimer(backend: string): { stop(): void; totals(steps: number
         try {
           return k.kernelFunc(params);
         } finally {
-          const t = totals.get(k.kernelName) ?? { ms: 0, calls: 0 };
+          const key = byShape && k.kernelName.startsWith('Conv2D') ? `${k.kernelName} ${Object.entries(params.inputs).map(([name, t]) => `${name}[${(t?.shape ?? []).join(',')}]`).join(' ')}` : k.kernelName;
+          const t = totals.get(key) ?? { ms: 0, calls: 0 };
           t.ms += performance.now() - began;
           t.calls += 1;
-          totals.set(k.kernelName, t);
+          totals.set(key, t);
         }
       },
     });

@@ -362,7 +362,8 @@ Entry &Lookup(Key key, const std::function<std::unique_ptr<Entry>()> &make) {
 // 2.6's direct kernels were 1.5-10x slower there (a 3x3 512->512 filter gradient on 1x1 maps:
 // 93 ms; a strided 1x1 1024->2048 one: 181 ms on its gemm convolution). At 4x4 and 6x6 maps
 // both were within noise, so larger outputs keep the direct kernels. Measured with per-kernel
-// profiles of ResNet-18/50 training steps (bench:serve --profile); correctness: _conv_test.ts.
+// profiles of ResNet-18/50 training steps (bench:serve --profile --profile-shapes; a forced
+// layout from configureOnednn bypasses this path for comparison); correctness: _conv_test.ts.
 constexpr int kIm2ColMaxOutput = 9;  // OH*OW up to 3x3
 
 bool Pointwise(const ConvGeom &g) { return g.kh == 1 && g.kw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0; }
