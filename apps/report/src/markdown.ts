@@ -43,6 +43,7 @@ export function renderReport(input: ReportInput): string {
     '',
     'Final = last finished epoch. Parameters (trainable) and MACs (multiply-accumulates per image) are computed from the specs for 1 input channel and 10 classes at the run’s input size. examples/s is the mean over epochs (training only); wall time is the sum of the epochs’ training time.',
     '',
+    ...replanNote(rows),
     ...unfinishedNote(unfinished),
     `![Test accuracy and training loss per epoch, all runs](charts/all.png)`,
     '',
@@ -94,6 +95,22 @@ function differenceNote(differences: readonly Difference[]): readonly string[] {
   return [head, '>', ...items, ''];
 }
 
+/** The visible note when a run's planned epochs changed during training. */
+function replanNote(rows: readonly RunRow[]): readonly string[] {
+  const replanned = rows.filter((r) => r.run.config.replanned.length > 0);
+  if (replanned.length === 0) return [];
+  return [
+    '> **Re-planned runs:** an epoch-dependent learning-rate schedule is recomputed for the new total when `--resume --epochs=N` changes a run’s plan, so these runs are not the same as runs planned for that many epochs from the start:',
+    '>',
+    ...replanned.map((r) => `> - ${r.seriesName}: ${describeReplans(r.run.config)}`),
+    '',
+  ];
+}
+
+function describeReplans(c: RunConfig): string {
+  return c.replanned.map((p) => `planned ${p.from} → ${p.to} epochs after ${p.afterEpoch} epoch${p.afterEpoch === 1 ? '' : 's'}${p.afterStep > 0 ? ` and ${p.afterStep} steps` : ''}`).join('; ');
+}
+
 function unfinishedNote(unfinished: readonly LoadedRun[]): readonly string[] {
   if (unfinished.length === 0) return [];
   return ['Not in the tables (no finished epoch yet):', '', ...unfinished.map((r) => `- \`${r.dir}\` (ResNet-${r.config.variant}): no finished epoch`), ''];
@@ -110,7 +127,7 @@ function runSection(r: RunRow): readonly string[] {
     `- input ${c.imageSize}×${c.imageSize}, batch ${c.batchSize}, augmentation ${describeAugment(c)}, ${c.trainLimit === null ? 'all' : formatCount(c.trainLimit)} training / ${c.testLimit === null ? 'all' : formatCount(c.testLimit)} test images`,
     `- ${describeOptimizer(c)}; schedule ${describeSchedule(c)}; label smoothing ${c.labelSmoothing}; seed ${c.seed}`,
     `- started ${c.createdAt === null ? 'at an unrecorded time' : formatDate(c.createdAt)}; backend ${backendText(c)}${c.backend?.tfjsVersion === undefined ? '' : `, tfjs ${c.backend.tfjsVersion}`}${c.backend?.node === undefined ? '' : `, Node ${c.backend.node}`}; machine ${machineText(c)}; data ${c.dataSource ?? 'not recorded'}`,
-    `- ${r.run.metrics.length} of ${r.plannedEpochs} planned epochs done${r.plannedEpochs > c.epochs ? ` (continued past the ${c.epochs} in config.json with --resume)` : ''}, ${formatDuration(r.wallSeconds)} of training`,
+    `- ${r.run.metrics.length} of ${r.plannedEpochs} planned epochs done${r.plannedEpochs > c.epochs ? ` (continued past the ${c.epochs} in config.json with --resume)` : ''}${c.replanned.length > 0 ? ` (re-planned with --resume: ${describeReplans(c)})` : ''}, ${formatDuration(r.wallSeconds)} of training`,
     '',
     markdownTable(
       ['epoch', 'loss', 'train acc', 'test acc', 'examples/s', 'lr', 'time'],

@@ -52,6 +52,17 @@ describe('report.md', () => {
     expect(note).toContain('> - planned epochs: 10 — ResNet-18 (runs/a); 5 — ResNet-50 (runs/b)');
   });
 
+  test('a run whose plan changed with --resume --epochs=N is called out in the summary and in its section', () => {
+    const change = { afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: '2026-11-28T09:00:00Z' };
+    const text2 = report([memoryRun('runs/a', 18), memoryRun('runs/b', 34, { overrides: { epochs: 3, replanned: [change] } })]);
+    const summary = text2.slice(text2.indexOf('## Summary'), text2.indexOf('## Runs'));
+    expect(summary).toContain('> **Re-planned runs:**');
+    expect(summary).toContain('> - ResNet-34: planned 1 → 3 epochs after 1 epoch');
+    expect(summary).not.toContain('ResNet-18: planned');
+    expect(text2).toContain('3 planned epochs done (re-planned with --resume: planned 1 → 3 epochs after 1 epoch)');
+    expect(text).not.toContain('Re-planned');
+  });
+
   test('different planned epochs alone are noted neutrally', () => {
     const epochsOnly = report([memoryRun('runs/a', 18), memoryRun('runs/b', 152, { overrides: { epochs: 4 } })]);
     expect(epochsOnly).toContain('> **Note:** the runs share one protocol but were planned for different numbers of epochs');

@@ -3,7 +3,7 @@
  * what train:serve writes is named with the field that is wrong. Pure: JSON value in.
  */
 import * as E from 'fp-ts/Either';
-import { checkSchedule, RUN_FORMAT, type RunSettings, type Schedule } from '@resnet/train';
+import { checkSchedule, RUN_FORMAT, type Replan, type RunSettings, type Schedule } from '@resnet/train';
 import { DEPTHS, VERSIONS, type Depth, type Version } from '@resnet/variants';
 
 /** Backend description written by train:serve (`describeBackend`). */
@@ -30,6 +30,8 @@ export interface RunConfig extends Omit<RunSettings, 'format'> {
   readonly dataSource: string | null;
   /** `train:serve --variant=18 …`, without `npx nx run`. */
   readonly command: string | null;
+  /** Changes of the planned epochs by `--resume --epochs=N`, oldest first (empty if none). */
+  readonly replanned: readonly Replan[];
 }
 
 /**
@@ -69,6 +71,8 @@ export function parseConfig(value: unknown, path: string): E.Either<string, RunC
   if (typeof schedule !== 'object' || schedule === null || !tags.includes(schedule._tag)) return bad('schedule', 'a Constant, Step or Cosine schedule', schedule);
   const checked = checkSchedule(schedule);
   if (E.isLeft(checked)) return E.left(`${path}: "schedule": ${checked.left.message}`);
+  const replanned = c['replanned'] ?? [];
+  if (!Array.isArray(replanned) || !replanned.every(isReplan)) return bad('replanned', 'a list of { "afterEpoch", "afterStep", "from", "to", "at" } as train:serve --resume writes it', replanned);
   const backend = c['backend'] as Partial<RunBackend> | undefined;
   const machine = c['machine'] as Partial<RunMachine> | undefined;
   return E.right({
@@ -96,7 +100,14 @@ export function parseConfig(value: unknown, path: string): E.Either<string, RunC
     machine: typeof machine?.cpus === 'number' && typeof machine.cpuModel === 'string' && typeof machine.memoryGiB === 'number' && typeof machine.platform === 'string' ? (machine as RunMachine) : null,
     dataSource: typeof c['dataSource'] === 'string' ? c['dataSource'] : null,
     command: typeof c['command'] === 'string' ? c['command'] : null,
+    replanned,
   });
+}
+
+function isReplan(v: unknown): v is Replan {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return isInt(r['afterEpoch'], 0) && isInt(r['afterStep'], 0) && isInt(r['from'], 1) && isInt(r['to'], 1) && typeof r['at'] === 'string';
 }
 
 function isNumber(v: unknown): v is number {

@@ -18,7 +18,14 @@ describe('parseConfig', () => {
     expect(parseConfig(JSON.parse(JSON.stringify(old)), 'x')).toMatchObject(E.right({ machine: null, backend: null, command: null }));
   });
 
+  test('re-plans written by --resume --epochs=N are kept; runs without them get an empty list', () => {
+    const change = { afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: '2026-11-28T09:00:00Z' };
+    expect(parseConfig(runConfig(34, { epochs: 3, replanned: [change] }), 'x')).toMatchObject(E.right({ epochs: 3, replanned: [change] }));
+    expect(parseConfig(runConfig(34), 'x')).toMatchObject(E.right({ replanned: [] }));
+  });
+
   test.each([
+    [{ replanned: [{ afterEpoch: 1, from: 1, to: 3 }] }, '"replanned" must be a list of { "afterEpoch", "afterStep", "from", "to", "at" }'],
     [{ variant: 35 }, '"variant" must be one of 18, 34, 50, 101, 152, got 35'],
     [{ format: 'other@1' }, '"format" must be "resnet-ts/run@1", got "other@1"'],
     [{ epochs: 0 }, '"epochs" must be an integer ≥ 1, got 0'],

@@ -10,7 +10,7 @@ import { appArgs, helpText, parseFlags, runApp } from '@resnet/cli';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
-import { appendMetrics, createRun, createSgdState, FRESH, loadCheckpoint, openRun, saveCheckpoint, saveModel, train, truncateMetrics, writeAtomic, type EpochMetrics } from '@resnet/train';
+import { appendMetrics, createRun, createSgdState, FRESH, loadCheckpoint, openRun, saveCheckpoint, saveModel, train, truncateMetrics, withReplan, writeAtomic, type EpochMetrics } from '@resnet/train';
 import { resnet } from '@resnet/variants';
 import { checkResumeFlags, resolveConfig, TRAIN_FLAGS, type TrainConfig } from './config.ts';
 import { limitSplit } from './limit.ts';
@@ -40,7 +40,7 @@ async function main(args: readonly string[]): Promise<number> {
     if (E.isLeft(run)) return fail(run.left.message, 2);
     if (run.right.latest === null) return fail(`${flags.resume} has no checkpoint yet: it stopped before its first epoch ended; start a new run instead`, 2);
     runDir = flags.resume;
-    config = flags.epochs === null ? run.right.config : { ...run.right.config, epochs: flags.epochs };
+    config = run.right.config;
     resumed = { metrics: run.right.metrics };
   } else {
     const resolved = resolveConfig(flags);
@@ -70,11 +70,15 @@ async function main(args: readonly string[]): Promise<number> {
     if (E.isLeft(progress)) return fail(progress.left.message, 1);
     start = progress.right;
     truncateMetrics(runDir, start.epoch);
-    if (start.epoch >= config.epochs) return fail(`${runDir} has already trained ${start.epoch} epochs; pass --epochs=N with N > ${start.epoch} to train further`, 2);
-    // The run's plan is now the new total (reports read it from config.json).
-    // (config is the whole config.json as read, bookkeeping fields included, with the new epochs.)
-    if (flags.epochs !== null) writeAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    console.log(`resuming ${runDir} at epoch ${start.epoch + 1}${start.step > 0 ? `, step ${start.step + 1}` : ''} of ${config.epochs}`);
+    const target = flags.epochs ?? config.epochs;
+    if (start.epoch >= target) return fail(`${runDir} has already trained ${start.epoch} epochs; pass --epochs=N with N > ${start.epoch} to train further`, 2);
+    // A new plan is written to config.json with when it changed (reports read both).
+    // (config is the whole config.json as read, bookkeeping fields included.)
+    if (target !== config.epochs) {
+      config = withReplan(config, { afterEpoch: start.epoch, afterStep: start.step, from: config.epochs, to: target, at: new Date().toISOString() });
+      writeAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    }
+    console.log(`resuming ${runDir} at epoch ${start.epoch + 1}${start.step > 0 ? `, step ${start.step + 1}` : ''} (${config.epochs} epochs planned)`);
   } else {
     const created = createRun(runDir, { ...config, createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command: `train:serve ${args.join(' ')}`.trim() });
     if (E.isLeft(created)) return fail(created.left.message, 2);

@@ -96,8 +96,14 @@ describe('train app end to end on real data (tiny: 8×8 images, 32 examples)', (
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('resuming');
     expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch)).toEqual([1, 2]);
-    // config.json now plans the new total, and keeps its bookkeeping.
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toMatchObject({ epochs: 2, variant: 18, backend: { name: expect.any(String) as unknown } });
+    expect(second.stdout).toContain('(2 epochs planned)');
+    // config.json now plans the new total, records the change, and keeps its bookkeeping.
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toMatchObject({
+      epochs: 2,
+      variant: 18,
+      backend: { name: expect.any(String) as unknown },
+      replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 2, at: expect.any(String) as unknown }],
+    });
 
     const evaluated = run('evaluate', `--run=${out}`, '--test-limit=16');
     expect(evaluated.code).toBe(0);

@@ -19,7 +19,7 @@ export type SweepStep =
   | { readonly _tag: 'Fresh'; readonly variant: number; readonly dir: string; readonly args: readonly string[]; readonly epochs: number }
   /** Unstarted: its leftover config.json is removed first. */
   | { readonly _tag: 'Restart'; readonly variant: number; readonly dir: string; readonly args: readonly string[]; readonly epochs: number }
-  | { readonly _tag: 'Resume'; readonly variant: number; readonly dir: string; readonly args: readonly string[]; readonly from: number; readonly epochs: number }
+  | { readonly _tag: 'Resume'; readonly variant: number; readonly dir: string; readonly args: readonly string[]; readonly from: number; readonly planned: number; readonly epochs: number }
   | { readonly _tag: 'Skip'; readonly variant: number; readonly dir: string; readonly done: number };
 
 /** A variant's run directory inside the sweep folder. @example variantDir('runs/sweep', 50) // 'runs/sweep/resnet50' */
@@ -28,7 +28,7 @@ export function variantDir(out: string, variant: number): string {
 }
 
 // Settings that define a run (not bookkeeping); epochs and the warmup derived from them may change on resume.
-const IGNORED = new Set(['epochs', 'createdAt', 'backend', 'machine', 'dataSource', 'command']);
+const IGNORED = new Set(['epochs', 'replanned', 'createdAt', 'backend', 'machine', 'dataSource', 'command']);
 
 function differences(existing: Record<string, unknown>, wanted: Record<string, unknown>): string[] {
   const keys = [...new Set([...Object.keys(existing), ...Object.keys(wanted)])].filter((k) => !IGNORED.has(k));
@@ -69,7 +69,7 @@ export function planVariant(out: string, variant: number, state: RunState, flags
       const target = flags.epochs ?? state.config.epochs;
       if (state.epochsDone >= target) return E.right({ _tag: 'Skip', variant, dir, done: state.epochsDone });
       if (!state.hasCheckpoint) return E.right({ _tag: 'Restart', variant, dir, args: fresh, epochs: target });
-      return E.right({ _tag: 'Resume', variant, dir, args: [`--resume=${dir}`, `--epochs=${target}`, ...resumePassthrough], from: state.epochsDone, epochs: target });
+      return E.right({ _tag: 'Resume', variant, dir, args: [`--resume=${dir}`, `--epochs=${target}`, ...resumePassthrough], from: state.epochsDone, planned: state.config.epochs, epochs: target });
     }
   }
 }
@@ -82,7 +82,10 @@ export function describeStep(step: SweepStep): string {
     case 'Restart':
       return `ResNet-${step.variant}: ${step.dir} stopped before its first checkpoint; starting it again (${step.epochs} epochs)`;
     case 'Resume':
-      return `ResNet-${step.variant}: resuming ${step.dir} after epoch ${step.from}, to ${step.epochs} epochs`;
+      return step.planned === step.epochs
+        ? `ResNet-${step.variant}: resuming ${step.dir} from its checkpoint (${step.from} of ${step.epochs} epochs done)`
+        : `ResNet-${step.variant}: resuming ${step.dir} from its checkpoint (${step.from} epochs done), re-planned from ${step.planned} to ${step.epochs} epochs; ` +
+            `an epoch-dependent schedule is recomputed for ${step.epochs} from here, so this differs from a run planned for ${step.epochs} from the start`;
     case 'Skip':
       return `ResNet-${step.variant}: ${step.dir} has finished ${step.done} epochs; skipped`;
   }

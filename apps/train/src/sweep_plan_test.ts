@@ -30,13 +30,15 @@ describe('planVariant', () => {
     expect(planVariant('o', 50, run(c, 2), flags('--epochs=2'), ['--epochs=2'], [])).toEqual(E.right({ _tag: 'Skip', variant: 50, dir: 'o/resnet50', done: 2 }));
     expect(planVariant('o', 50, run(c, 2), flags(), [], [])).toMatchObject(E.right({ _tag: 'Skip' }));
     expect(planVariant('o', 50, run(c, 2), flags('--epochs=5', '--backend=onednn'), ['--epochs=5', '--backend=onednn'], ['--backend=onednn'])).toEqual(
-      E.right({ _tag: 'Resume', variant: 50, dir: 'o/resnet50', args: ['--resume=o/resnet50', '--epochs=5', '--backend=onednn'], from: 2, epochs: 5 }),
+      E.right({ _tag: 'Resume', variant: 50, dir: 'o/resnet50', args: ['--resume=o/resnet50', '--epochs=5', '--backend=onednn'], from: 2, planned: 2, epochs: 5 }),
     );
   });
 
   test('an interrupted run resumes from its checkpoint; one without a checkpoint starts again', () => {
     const c = config(18, '--epochs=3');
-    expect(planVariant('o', 18, run(c, 1), flags('--epochs=3'), ['--epochs=3'], [])).toMatchObject(E.right({ _tag: 'Resume', from: 1, epochs: 3 }));
+    const resume = planVariant('o', 18, run(c, 1), flags('--epochs=3'), ['--epochs=3'], []);
+    expect(resume).toMatchObject(E.right({ _tag: 'Resume', from: 1, planned: 3, epochs: 3 }));
+    if (E.isRight(resume)) expect(describeStep(resume.right)).toBe('ResNet-18: resuming o/resnet18 from its checkpoint (1 of 3 epochs done)');
     expect(planVariant('o', 18, run(c, 0, false), flags('--epochs=3'), ['--epochs=3'], [])).toMatchObject(E.right({ _tag: 'Restart', args: ['--variant=18', '--out=o/resnet18', '--epochs=3'] }));
     expect(planVariant('o', 18, { _tag: 'Unstarted', config: c }, flags(), [], [])).toMatchObject(E.right({ _tag: 'Restart' }));
   });
@@ -49,7 +51,7 @@ describe('planVariant', () => {
   });
 
   test('bookkeeping fields and the epoch-dependent warmup do not count as other settings', () => {
-    const c = { ...config(34, '--epochs=1'), backend: { name: 'onednn' }, machine: { cpus: 2 }, dataSource: '/x' } as unknown as TrainConfig;
+    const c = { ...config(34, '--epochs=1'), backend: { name: 'onednn' }, machine: { cpus: 2 }, dataSource: '/x', replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 2, at: 'x' }] } as unknown as TrainConfig;
     expect(planVariant('o', 34, run(c, 1), flags('--epochs=4'), ['--epochs=4'], [])).toMatchObject(E.right({ _tag: 'Resume', from: 1, epochs: 4 }));
   });
 
@@ -61,5 +63,8 @@ describe('planVariant', () => {
 
   test('every step has a one-line description', () => {
     expect(describeStep({ _tag: 'Skip', variant: 18, dir: 'o/resnet18', done: 10 })).toBe('ResNet-18: o/resnet18 has finished 10 epochs; skipped');
+    expect(describeStep({ _tag: 'Resume', variant: 34, dir: 'o/resnet34', args: [], from: 1, planned: 1, epochs: 3 })).toContain(
+      'resuming o/resnet34 from its checkpoint (1 epochs done), re-planned from 1 to 3 epochs; an epoch-dependent schedule is recomputed',
+    );
   });
 });

@@ -59,7 +59,7 @@ describe('train:sweep', () => {
 
       const longer = sweep('--variants=18', '--epochs=2', `--out=${out}`, ...tiny);
       expect(longer.code).toBe(0);
-      expect(longer.stdout).toContain(`resuming ${out}/resnet18 after epoch 1, to 2 epochs`);
+      expect(longer.stdout).toContain(`resuming ${out}/resnet18 from its checkpoint (1 epochs done), re-planned from 1 to 2 epochs`);
       expect(epochsIn(join(out, 'resnet18'))).toBe(2);
 
       const same = sweep('--variants=18', '--epochs=2', `--out=${out}`, ...tiny);

@@ -2,7 +2,8 @@
  * A run directory: everything a training run writes, so it can be inspected,
  * reported on and resumed.
  *
- *     config.json         every setting, versions, backend, data source (written once)
+ *     config.json         every setting, versions, backend, data source; rewritten only when
+ *                         `--resume --epochs=N` changes the plan (recorded under `replanned`)
  *     metrics.jsonl       one JSON object per finished epoch
  *     checkpoints/<id>/   latest checkpoint (tensor format of tensor_file.ts): params, state, velocity
  *     latest.json         { "checkpoint": "<id>", "epoch": …, "step": … }, replaced atomically
@@ -48,6 +49,32 @@ export interface RunSettings {
   readonly testLimit: number | null;
   readonly seed: number;
   readonly classes: number;
+}
+
+/**
+ * A change of the planned epochs by `train:serve --resume=DIR --epochs=N`, appended to
+ * config.json's `replanned` list. An epoch-dependent schedule (cosine, step) is recomputed
+ * for the new total from that point on, so the run is not the same as one planned for N
+ * epochs from the start; the report says so.
+ */
+export interface Replan {
+  /** Epochs finished when the plan changed. */
+  readonly afterEpoch: number;
+  /** Steps of the next epoch already done (a mid-epoch checkpoint), else 0. */
+  readonly afterStep: number;
+  readonly from: number;
+  readonly to: number;
+  /** ISO time of the change. */
+  readonly at: string;
+}
+
+/**
+ * config.json's `replanned` list with one more change (a missing or malformed list counts as empty).
+ * @example withReplan({ epochs: 1 }, { afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: '…' }) // { epochs: 3, replanned: [{ afterEpoch: 1, … }] }
+ */
+export function withReplan<C extends { readonly epochs: number }>(config: C, change: Replan): C & { readonly replanned: readonly Replan[] } {
+  const previous = (config as { readonly replanned?: unknown }).replanned;
+  return { ...config, epochs: change.to, replanned: [...(Array.isArray(previous) ? (previous as Replan[]) : []), change] };
 }
 
 /** One epoch's results, as written to metrics.jsonl. */
