@@ -4,7 +4,7 @@
  * the settings in which runs differ. Pure: loaded runs in, plain data out.
  */
 import * as E from 'fp-ts/Either';
-import type { EpochMetrics } from '@resnet/train';
+import { describeProtocolSchedule, protocolSchedule, type EpochMetrics, type Schedule } from '@resnet/train';
 import { RESNETS, resnet, summarize, type ResNetSpec } from '@resnet/variants';
 import type { LoadedRun } from './load.ts';
 import type { RunConfig } from './run_config.ts';
@@ -109,7 +109,10 @@ export const PROTOCOL_SETTINGS: readonly { readonly name: string; readonly show:
  * @example protocolDifferences([run18, run50]) // [{ setting: 'planned epochs', values: [{ value: '10', runs: ['ResNet-18 (runs/a)'] }, …] }]
  */
 export function protocolDifferences(rows: readonly RunRow[]): readonly Difference[] {
-  return PROTOCOL_SETTINGS.flatMap(({ name, show }) => {
+  // When every run follows its protocol's schedule rule, the rule is what is compared.
+  const byRule = rows.every((r) => followsProtocolSchedule(r.run.config));
+  return PROTOCOL_SETTINGS.flatMap(({ name, show: showValue }) => {
+    const show = name === 'schedule' && byRule ? (c: RunConfig) => `${c.protocol} protocol: ${describeProtocolSchedule(c.protocol)}` : showValue;
     const values: { value: string; runs: string[] }[] = [];
     for (const row of rows) {
       const value = show({ ...row.run.config, epochs: row.plannedEpochs });
@@ -120,6 +123,23 @@ export function protocolDifferences(rows: readonly RunRow[]): readonly Differenc
     }
     return values.length > 1 ? [{ setting: name, values }] : [];
   });
+}
+
+/**
+ * Whether a run's schedule is the one its protocol gives a run of the length first planned
+ * (the warmup and decay points depend on that length, so runs of one protocol at different
+ * lengths have different schedules without being trained differently).
+ * @example followsProtocolSchedule(defaultRunOf3Epochs) // true (cosine, warmup 0.3 epochs)
+ */
+export function followsProtocolSchedule(c: Pick<RunConfig, 'schedule' | 'protocol' | 'epochs' | 'replanned'>): boolean {
+  const firstPlan = c.replanned[0]?.from ?? c.epochs;
+  const rule = protocolSchedule(c.protocol, firstPlan);
+  return E.isRight(rule) && sameSchedule(rule.right, c.schedule);
+}
+
+function sameSchedule(a: Schedule, b: Schedule): boolean {
+  const ka = Object.keys(a) as (keyof Schedule)[];
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
 /**

@@ -62,6 +62,21 @@ describe('protocol differences', () => {
     ]);
   });
 
+  test('runs of one protocol at different lengths differ only in planned epochs, though their warmups differ', () => {
+    const ten = memoryRun('a', 18);
+    const three = memoryRun('b', 34, { overrides: { epochs: 3, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.3, floor: 0 } } });
+    const one = memoryRun('c', 50, { overrides: { epochs: 1, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 } } });
+    expect(protocolDifferences(rows(ten, three, one)).map((d) => d.setting)).toEqual(['planned epochs']);
+    // A re-planned run is judged by the length it was first planned for.
+    const replanned = memoryRun('d', 34, { overrides: { epochs: 3, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 }, replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: 'x' }] } });
+    expect(protocolDifferences(rows(ten, replanned)).map((d) => d.setting)).toEqual(['planned epochs']);
+    // An explicit warmup is a different schedule; then the schedules themselves are compared.
+    const explicit = memoryRun('e', 34, { overrides: { schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.5, floor: 0 } } });
+    expect(protocolDifferences(rows(ten, explicit))).toEqual([
+      { setting: 'schedule', values: [{ value: 'cosine from lr 0.1 to 0, 1 epoch warmup', runs: ['ResNet-18 (a)'] }, { value: 'cosine from lr 0.1 to 0, 0.5 epochs warmup', runs: ['ResNet-34 (e)'] }] },
+    ]);
+  });
+
   test('schedule, augmentation and limits are compared too', () => {
     const other = memoryRun('b', 18, { overrides: { schedule: { _tag: 'Constant', lr: 0.1 }, augment: { crop: false, flip: false }, trainLimit: 256, momentum: 0, nesterov: false, weightDecay: 0, labelSmoothing: 0.1, testLimit: 128, stem: 'small' } });
     expect(protocolDifferences(rows(memoryRun('a', 18), other)).map((d) => d.setting)).toEqual(['stem', 'schedule', 'momentum', 'Nesterov', 'weight decay', 'label smoothing', 'augmentation', 'training images', 'test images']);

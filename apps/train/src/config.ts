@@ -6,7 +6,7 @@ import * as E from 'fp-ts/Either';
 import type { Parsed, Schema } from '@resnet/cli';
 import { DEPTHS, VERSIONS, type Depth } from '@resnet/variants';
 import { BACKEND_CHOICES } from '@resnet/backend';
-import { RUN_FORMAT, type RunSettings, type Schedule } from '@resnet/train';
+import { PROTOCOLS, protocolSchedule, RUN_FORMAT, type RunSettings } from '@resnet/train';
 
 /** Flags of `nx run train:serve`. Flags with a null default take the protocol's value. */
 export const TRAIN_FLAGS = {
@@ -39,37 +39,15 @@ export type TrainFlags = Parsed<typeof TRAIN_FLAGS>;
 /** Everything that defines a run; written to config.json. */
 export type TrainConfig = RunSettings;
 
-/** Protocol presets: what a run uses for every flag the user did not give. */
-export const PROTOCOLS = {
-  /** The seed report: d2l's train_ch6 on 96×96 inputs, plain SGD with lr 0.1, batch 256, 10 epochs. */
-  seed: { version: 'v1', stem: 'imagenet', epochs: 10, batchSize: 256, lr: 0.1, momentum: 0, nesterov: false, weightDecay: 0, schedule: 'constant', warmup: 0, labelSmoothing: 0, imageSize: 96, augment: false, zeroInitResidual: false },
-  /**
-   * Ours: the 28×28 images as they are (no 96×96 upsampling: a tenth of the MACs), Nesterov SGD
-   * with weight decay, cosine schedule with warmup, crop-and-flip augmentation, zero-init
-   * residuals. The ImageNet stem keeps a step practical on 2 CPU cores; `--stem=small`
-   * (no down-sampling before conv2_x) costs 14× the MACs per image.
-   */
-  default: { version: 'v1.5', stem: 'imagenet', epochs: 10, batchSize: 128, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, schedule: 'cosine', warmup: 1, labelSmoothing: 0, imageSize: 28, augment: true, zeroInitResidual: true },
-} as const;
-
 /**
  * The run config for a new run: the protocol's values, overridden by given flags.
  * @example resolveConfig(flags) // Right({ variant: 34, protocol: 'default', batchSize: 128, … })
  */
 export function resolveConfig(flags: TrainFlags): E.Either<string, TrainConfig> {
   const p = PROTOCOLS[flags.protocol];
-  const lr = flags.lr ?? p.lr;
   const epochs = flags.epochs ?? p.epochs;
-  // The protocol's warmup is at most a tenth of a short run; an explicit --warmup is taken as given.
-  const warmup = flags.warmup ?? Math.min(p.warmup, epochs / 10);
-  const scheduleName = flags.schedule ?? p.schedule;
-  if (scheduleName === 'cosine' && warmup >= epochs) return E.left(`--warmup (${warmup}) must be shorter than --epochs (${epochs})`);
-  const schedule: Schedule =
-    scheduleName === 'constant'
-      ? { _tag: 'Constant', lr }
-      : scheduleName === 'step'
-        ? { _tag: 'Step', lr, stepEvery: Math.max(1, Math.round(epochs / 3)), gamma: 0.1 }
-        : { _tag: 'Cosine', lr, warmupEpochs: warmup, floor: 0 };
+  const schedule = protocolSchedule(flags.protocol, epochs, { schedule: flags.schedule, lr: flags.lr, warmup: flags.warmup });
+  if (E.isLeft(schedule)) return schedule;
   const augment = flags.augment ?? p.augment;
   return E.right({
     format: RUN_FORMAT,
@@ -79,7 +57,7 @@ export function resolveConfig(flags: TrainFlags): E.Either<string, TrainConfig> 
     stem: flags.stem ?? p.stem,
     epochs,
     batchSize: flags['batch-size'] ?? p.batchSize,
-    schedule,
+    schedule: schedule.right,
     momentum: flags.momentum ?? p.momentum,
     nesterov: flags.nesterov ?? p.nesterov,
     weightDecay: flags['weight-decay'] ?? p.weightDecay,

@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/Either';
 import { parseFlags } from '@resnet/cli';
-import { checkResumeFlags, PROTOCOLS, resolveConfig, TRAIN_FLAGS } from './config.ts';
+import { PROTOCOLS } from '@resnet/train';
+import { checkResumeFlags, resolveConfig, TRAIN_FLAGS } from './config.ts';
 import { limitSplit } from './limit.ts';
 import { duration, formatProgress } from './progress.ts';
 

@@ -6,6 +6,7 @@
  */
 export * from './pipeline.ts';
 export * from './schedule.ts';
+export * from './protocol.ts';
 export * from './loss.ts';
 export * from './sgd.ts';
 export * from './tensor_file.ts';
