@@ -4,6 +4,7 @@
  * and executes the plan with train:serve.
  */
 import * as E from 'fp-ts/Either';
+import type { Replan } from '@resnet/train';
 import { resolveConfig, type TrainConfig, type TrainFlags } from './config.ts';
 
 /** What a variant's directory holds. */
@@ -30,7 +31,9 @@ export function variantDir(out: string, variant: number): string {
 // Settings that define a run (not bookkeeping); epochs and the warmup derived from them may change on resume.
 const IGNORED = new Set(['epochs', 'replanned', 'createdAt', 'backend', 'machine', 'dataSource', 'command']);
 
-function differences(existing: Record<string, unknown>, wanted: Record<string, unknown>): string[] {
+function differences(existingRun: object, wantedRun: object): string[] {
+  const existing = existingRun as Record<string, unknown>;
+  const wanted = wantedRun as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(existing), ...Object.keys(wanted)])].filter((k) => !IGNORED.has(k));
   return keys.filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(wanted[k])).sort();
 }
@@ -54,15 +57,14 @@ export function planVariant(out: string, variant: number, state: RunState, flags
     case 'NotARun':
       return E.left(`${dir}: ${state.reason}`);
     case 'Run': {
-      // Compare with what these flags would have made at the run's own length (the warmup depends on it).
-      const sameLength = resolveConfig({ ...flags, variant: `${variant}` as TrainFlags['variant'], epochs: state.config.epochs, warmup: flags.warmup });
-      if (E.isLeft(sameLength)) return sameLength;
-      // The default warmup is derived from the planned epochs, which a resume may have raised since.
-      const comparable = (c: object): Record<string, unknown> => {
-        const r = c as Record<string, unknown>;
-        return flags.warmup === null ? { ...r, schedule: { ...(r['schedule'] as object), warmupEpochs: undefined } } : r;
-      };
-      const diff = differences(comparable(state.config), comparable(sameLength.right));
+      // Compare with what these flags would have made for the length the run was first planned
+      // for: the protocol's warmup (cosine) or decay points (step) derive from it, and a resume
+      // with another --epochs records the original in `replanned`.
+      const replanned = (state.config as { readonly replanned?: readonly Replan[] }).replanned;
+      const firstPlan = replanned?.[0]?.from ?? state.config.epochs;
+      const asPlanned = resolveConfig({ ...flags, variant: `${variant}` as TrainFlags['variant'], epochs: firstPlan });
+      if (E.isLeft(asPlanned)) return asPlanned;
+      const diff = differences(state.config, asPlanned.right);
       if (diff.length > 0) {
         return E.left(`${dir} holds a ResNet-${variant} run with other settings (${diff.join(', ')} differ from these flags): sweep again with the flags it was made with, or choose another --out`);
       }

@@ -56,9 +56,13 @@ describe('planVariant', () => {
   });
 
   test('a run extended by --resume (epochs raised, warmup from the old total) still matches its flags', () => {
-    const c = { ...config(18, '--epochs=1'), epochs: 2 } as TrainConfig;
+    // As train:serve --resume --epochs=2 leaves config.json: the new total, and the old one under `replanned`.
+    const c = { ...config(18, '--epochs=1'), epochs: 2, replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 2, at: 'x' }] } as TrainConfig;
     expect(planVariant('o', 18, run(c, 2), flags('--epochs=2'), ['--epochs=2'], [])).toMatchObject(E.right({ _tag: 'Skip', done: 2 }));
     expect(planVariant('o', 18, run(c, 2), flags('--epochs=2', '--warmup=0.5'), [], [])).toMatchObject(E.left(expect.stringContaining('schedule') as unknown));
+    // A step schedule's decay points derive from the planned length too.
+    const step = { ...config(50, '--epochs=3', '--schedule=step'), epochs: 9, replanned: [{ afterEpoch: 3, afterStep: 0, from: 3, to: 9, at: 'x' }] } as TrainConfig;
+    expect(planVariant('o', 50, run(step, 9), flags('--epochs=9', '--schedule=step'), [], [])).toMatchObject(E.right({ _tag: 'Skip', done: 9 }));
   });
 
   test('every step has a one-line description', () => {
