@@ -8,7 +8,7 @@ import { getKernelsForBackend, registerKernel, unregisterKernel, type KernelConf
 import * as E from 'fp-ts/Either';
 import { resnet } from '@resnet/variants';
 import { disposeModel, initModel } from '@resnet/tfjs';
-import { createSgdState, disposeSgdState, trainStep, type SgdConfig } from '@resnet/train';
+import { createSgdState, disposeSgdState, trainStep, type SgdConfig } from '@resnet/training';
 import { median, type BenchConfig } from './plan.ts';
 
 /** The default training protocol's optimiser (Nesterov momentum 0.9, weight decay 5e-4 on conv/dense weights). */

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import type { EpochMetrics } from '@resnet/train';
+import type { EpochMetrics } from '@resnet/training';
 import type { LoadedRun } from './load.ts';
 import { parseConfig } from './run_config.ts';
 

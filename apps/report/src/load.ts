@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { readMetrics, type EpochMetrics } from '@resnet/train';
+import { readMetrics, type EpochMetrics } from '@resnet/training';
 import { parseConfig, type RunConfig } from './run_config.ts';
 
 /** A run directory, read and checked. */

@@ -3,7 +3,7 @@
  * what train:serve writes is named with the field that is wrong. Pure: JSON value in.
  */
 import * as E from 'fp-ts/Either';
-import { checkSchedule, RUN_FORMAT, type Replan, type RunSettings, type Schedule } from '@resnet/train';
+import { checkSchedule, RUN_FORMAT, type Replan, type RunSettings, type Schedule } from '@resnet/training';
 import { DEPTHS, VERSIONS, type Depth, type Version } from '@resnet/variants';
 
 /** Backend description written by train:serve (`describeBackend`). */

@@ -4,7 +4,7 @@
  * the settings in which runs differ. Pure: loaded runs in, plain data out.
  */
 import * as E from 'fp-ts/Either';
-import { describeProtocolSchedule, protocolSchedule, type EpochMetrics, type Schedule } from '@resnet/train';
+import { describeProtocolSchedule, protocolSchedule, type EpochMetrics, type Schedule } from '@resnet/training';
 import { RESNETS, resnet, summarize, type ResNetSpec } from '@resnet/variants';
 import type { LoadedRun } from './load.ts';
 import type { RunConfig } from './run_config.ts';

@@ -6,7 +6,7 @@ import * as E from 'fp-ts/Either';
 import type { Parsed, Schema } from '@resnet/cli';
 import { DEPTHS, VERSIONS, type Depth } from '@resnet/variants';
 import { BACKEND_CHOICES } from '@resnet/backend';
-import { PROTOCOLS, protocolSchedule, RUN_FORMAT, type RunSettings } from '@resnet/train';
+import { PROTOCOLS, protocolSchedule, RUN_FORMAT, type RunSettings } from '@resnet/training';
 
 /** Flags of `nx run train:serve`. Flags with a null default take the protocol's value. */
 export const TRAIN_FLAGS = {

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/Either';
 import { parseFlags } from '@resnet/cli';
-import { PROTOCOLS } from '@resnet/train';
+import { PROTOCOLS } from '@resnet/training';
 import { checkResumeFlags, resolveConfig, TRAIN_FLAGS } from './config.ts';
 import { limitSplit } from './limit.ts';
 import { duration, formatProgress } from './progress.ts';

@@ -9,7 +9,7 @@ import { appArgs, helpText, parseFlags, runApp, type Schema } from '@resnet/cli'
 import { selectBackend, BACKEND_CHOICES } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
-import { evaluate, openRun, restoreTensors } from '@resnet/train';
+import { evaluate, openRun, restoreTensors } from '@resnet/training';
 import { resnet } from '@resnet/variants';
 import type { TrainConfig } from './config.ts';
 import { limitSplit } from './limit.ts';

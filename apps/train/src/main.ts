@@ -10,7 +10,7 @@ import { appArgs, helpText, parseFlags, runApp } from '@resnet/cli';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
-import { appendMetrics, createRun, createSgdState, FRESH, loadCheckpoint, openRun, saveCheckpoint, saveModel, train, truncateMetrics, withReplan, writeAtomic, type EpochMetrics } from '@resnet/train';
+import { appendMetrics, createRun, createSgdState, FRESH, loadCheckpoint, openRun, saveCheckpoint, saveModel, train, truncateMetrics, withReplan, writeAtomic, type EpochMetrics } from '@resnet/training';
 import { resnet } from '@resnet/variants';
 import { checkResumeFlags, resolveConfig, TRAIN_FLAGS, type TrainConfig } from './config.ts';
 import { limitSplit } from './limit.ts';

@@ -2,7 +2,7 @@
  * Progress display: a bar with ETA redrawn in place on a terminal, plain lines
  * (about every 10% of an epoch) when the output is a file or a pipe.
  */
-import type { StepProgress } from '@resnet/train';
+import type { StepProgress } from '@resnet/training';
 
 /**
  * One progress line; the ETA extrapolates the epoch's time per step.

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { appArgs, helpText, parseFlags, runApp, type Schema } from '@resnet/cli';
-import { openRun } from '@resnet/train';
+import { openRun } from '@resnet/training';
 import { DEPTHS } from '@resnet/variants';
 import { RESUME_FLAGS, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
 import { describeStep, planVariant, variantDir, type RunState, type SweepStep } from './sweep_plan.ts';

@@ -4,7 +4,7 @@
  * and executes the plan with train:serve.
  */
 import * as E from 'fp-ts/Either';
-import type { Replan } from '@resnet/train';
+import type { Replan } from '@resnet/training';
 import { resolveConfig, type TrainConfig, type TrainFlags } from './config.ts';
 
 /** What a variant's directory holds. */

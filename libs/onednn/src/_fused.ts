@@ -2,15 +2,15 @@
 // normalisation and its full gradient) and the momentum-SGD update. tfjs composes each from
 // ~15 (batch norm) or ~7 (SGD) broadcasting kernels, every one a pass over memory and an
 // allocation; here each is one or two native passes. The interpreter (@resnet/tfjs) and
-// the optimiser (@resnet/train) use them when the active backend registers these names, and
-// compose the same maths from tfjs ops otherwise; @resnet/train's tests check both agree.
+// the optimiser (@resnet/training) use them when the active backend registers these names, and
+// compose the same maths from tfjs ops otherwise; @resnet/training's tests check both agree.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { OnednnAddon } from './_addon.ts';
 import { floats, native, onednnKernel, type Args, type Outcome } from './_kernel.ts';
 
 /**
- * Kernel names (a contract with @resnet/tfjs and @resnet/train, which cannot import this lib).
+ * Kernel names (a contract with @resnet/tfjs and @resnet/training, which cannot import this lib).
  * - `ResNetBatchNormTrain`: inputs `{x, scale, offset}` (channels last, `scale`/`offset` of the
  *   last axis' size), attr `epsilon` → `[y, mean, variance]` (biased batch variance).
  * - `ResNetBatchNormGrad`: inputs `{dy, x, scale, mean, variance}`, attr `epsilon` →

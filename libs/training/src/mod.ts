@@ -1,5 +1,5 @@
 /**
- * @resnet/train — training a @resnet/tfjs model on Fashion-MNIST: the input pipeline,
+ * @resnet/training — training a @resnet/tfjs model on Fashion-MNIST: the input pipeline,
  * learning-rate schedules, cross-entropy, SGD (momentum, Nesterov, weight decay), the
  * epoch loop with checkpoints and resume, evaluation, and the run-directory format.
  * @module
