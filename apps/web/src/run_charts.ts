@@ -1,0 +1,47 @@
+/**
+ * The run viewer's charts: the report app's own Vega-Lite specs (per run, and all runs
+ * together), compiled to Vega here so the browser needs only the Vega runtime.
+ */
+import * as E from 'fp-ts/Either';
+import type { TopLevelSpec } from 'vega-lite';
+// The report's chart specs are reused, not rewritten (issue 13). They live in the report
+// app until they move to a lib; nx forbids importing an app, hence the one exception here.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { allChart, runChart } from '../../report/src/charts.ts';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { loadRuns } from '../../report/src/load.ts';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { buildRows } from '../../report/src/summary.ts';
+
+/** One chart for the page: a title and a compiled Vega spec (JSON). */
+export interface RunChart {
+  readonly title: string;
+  readonly vega: unknown;
+}
+
+/** What the run viewer shows, and which run directories it came from. */
+export interface RunCharts {
+  readonly runs: readonly { readonly dir: string; readonly label: string; readonly epochs: number; readonly testAcc: number }[];
+  readonly charts: readonly RunChart[];
+}
+
+/**
+ * Reads the runs (run directories or folders of them, as report:serve takes them) and
+ * builds their charts: one per run, plus "all runs" when there are several.
+* @example await runCharts(['runs/smoke']) // Right({ runs: [{ label: 'ResNet-18', … }], charts: [{ title: 'ResNet-18', vega: {…} }] })
+ */
+export async function runCharts(paths: readonly string[]): Promise<E.Either<string, RunCharts>> {
+  const loaded = loadRuns(paths);
+  // The report's loader names its own flag; ours is --run.
+  if (E.isLeft(loaded)) return E.left(loaded.left.message.replace(/^--runs\b/, '--run'));
+  const rows = buildRows(loaded.right.runs);
+  if (E.isLeft(rows)) return E.left(rows.left);
+  const specs: [string, TopLevelSpec][] = rows.right.map((r) => [r.seriesName, runChart(r)]);
+  if (rows.right.length > 1) specs.push(['All runs', allChart(rows.right)]);
+  // import(): vega-lite is ES-module only and vega's canvas probe uses top-level await.
+  const { compile } = await import('vega-lite');
+  return E.right({
+    runs: rows.right.map((r) => ({ dir: r.run.dir, label: r.seriesName, epochs: r.run.metrics.length, testAcc: r.last.testAcc })),
+    charts: specs.map(([title, spec]) => ({ title, vega: compile(spec).spec })),
+  });
+}
