@@ -40,10 +40,14 @@ export default [
             { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:data'] },
             // tfjs backends (e.g. native kernels): independent of specs.
             { sourceTag: 'type:backend', onlyDependOnLibsWithTags: ['type:backend'] },
+            // Exporters (ONNX): spec + tensors → bytes; no tfjs, no I/O (protobuf encoding only).
+            { sourceTag: 'type:export', onlyDependOnLibsWithTags: ['type:spec'], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
             { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training'] },
             // Small pure helpers for apps (flag parsing).
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util'] },
+            // End-to-end tests of the apps through nx: they read the apps' project.json, import only pure libs.
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:spec', 'type:util'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util', 'type:export'] },
           ],
         },
       ],

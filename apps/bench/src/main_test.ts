@@ -13,7 +13,7 @@ describe('bench app', () => {
   test('--help describes every flag and exits 0', () => {
     const { code, stdout } = run('--help');
     expect(code).toBe(0);
-    for (const flag of ['--variants', '--image-size', '--batch-size', '--backends', '--steps', '--warmup', '--pytorch', '--format']) expect(stdout).toContain(flag);
+    for (const flag of ['--variants', '--image-size', '--mini-batch', '--backends', '--steps', '--warmup', '--pytorch', '--format']) expect(stdout).toContain(flag);
   });
 
   test.each([

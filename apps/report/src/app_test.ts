@@ -1,7 +1,9 @@
 // The app in-process: exit codes, messages, and what is (not) written. main_test.ts runs it as a user does.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { report } from './app.ts';
+import * as E from 'fp-ts/Either';
+import { parseCommand } from '@resnet/cli';
+import { report, REPORT } from './app.ts';
 import { epochs, pngSize, runConfig, tempDir, writeRun } from './_test_runs.ts';
 
 async function run(...args: string[]) {
@@ -10,7 +12,8 @@ async function run(...args: string[]) {
   const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
   const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
   try {
-    const code = await report(args);
+    const parsed = parseCommand(REPORT, args);
+    const code = E.isLeft(parsed) ? parsed.left : await report(parsed.right, args);
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   } finally {
     log.mockRestore();
@@ -66,7 +69,7 @@ describe('report app', () => {
   test('--help prints the flags and exits 0', async () => {
     const r = await run('--help');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Usage: npx nx run report:serve --');
+    expect(r.stdout).toContain('Usage: npx nx run report:serve [flags]');
     expect(r.stdout).toContain('--runs=VALUE');
   });
 

@@ -3,7 +3,7 @@
  * report.md (summary table, per-run epochs, comparison with the seed report) and charts
  * as SVG and PNG. Thin: the app is `report` in app.ts.
  */
-import { appArgs, runApp } from '@resnet/cli';
-import { report } from './app.ts';
+import { runCommand } from '@resnet/cli';
+import { report, REPORT } from './app.ts';
 
-runApp('report', () => report(appArgs(process.argv.slice(2), 'report:serve')));
+runCommand(REPORT, report);

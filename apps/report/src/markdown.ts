@@ -121,7 +121,7 @@ function runSection(r: RunRow): readonly string[] {
   return [
     `### ${r.seriesName} — \`${r.run.dir}\``,
     '',
-    c.command === null ? 'Training command: not recorded.' : `Trained with \`npx nx run ${c.command}\`.`,
+    c.command === null ? 'Training command: not recorded.' : `Trained with \`${c.command}\`.`,
     '',
     `- protocol ${c.protocol}; ResNet-${c.variant} ${c.version} (${r.block} blocks), ${c.stem} stem, ${c.zeroInitResidual ? 'zero-initialised' : 'standard'} last batch norm in each block; ${formatCount(r.params)} parameters, ${formatMacs(r.macs)} MACs per image`,
     `- input ${c.imageSize}×${c.imageSize}, batch ${c.batchSize}, augmentation ${describeAugment(c)}, ${c.trainLimit === null ? 'all' : formatCount(c.trainLimit)} training / ${c.testLimit === null ? 'all' : formatCount(c.testLimit)} test images`,

@@ -2,6 +2,7 @@
  * A run's config.json as the report needs it, checked field by field: a file that is not
  * what train:serve writes is named with the field that is wrong. Pure: JSON value in.
  */
+import { RENAMED } from '@resnet/cli';
 import * as E from 'fp-ts/Either';
 import { checkSchedule, RUN_FORMAT, type Replan, type RunSettings, type Schedule } from '@resnet/training';
 import { DEPTHS, VERSIONS, type Depth, type Version } from '@resnet/variants';
@@ -99,7 +100,7 @@ export function parseConfig(value: unknown, path: string): E.Either<string, RunC
     backend: typeof backend?.name === 'string' && typeof backend.device === 'string' ? (backend as RunBackend) : null,
     machine: typeof machine?.cpus === 'number' && typeof machine.cpuModel === 'string' && typeof machine.memoryGiB === 'number' && typeof machine.platform === 'string' ? (machine as RunMachine) : null,
     dataSource: typeof c['dataSource'] === 'string' ? c['dataSource'] : null,
-    command: typeof c['command'] === 'string' ? c['command'] : null,
+    command: typeof c['command'] === 'string' ? pasteable(c['command']) : null,
     replanned,
   });
 }
@@ -116,4 +117,13 @@ function isNumber(v: unknown): v is number {
 
 function isInt(v: unknown, min: number): v is number {
   return isNumber(v) && Number.isInteger(v) && v >= min;
+}
+
+/**
+ * A recorded training command as it can be pasted today: `npx nx run` in front (older runs
+ * recorded `train:serve …`), flags that were renamed because nx swallows them spelled anew.
+ */
+function pasteable(command: string): string {
+  const full = command.startsWith('npx nx run ') ? command : `npx nx run ${command}`;
+  return full.replace(/ --([a-z][a-z0-9-]*)(?==| )/g, (whole, name: string) => (RENAMED[name] === undefined ? whole : ` --${RENAMED[name]}`));
 }

@@ -10,7 +10,9 @@ function message(value: unknown): string {
 describe('parseConfig', () => {
   test('accepts what train:serve writes and keeps the settings', () => {
     const r = parseConfig(runConfig(50), 'runs/a/config.json');
-    expect(r).toMatchObject(E.right({ variant: 50, version: 'v1.5', epochs: 10, augment: { crop: true, flip: true }, machine: { cpus: 2 }, command: 'train:serve --variant=50 --epochs=10 --out=runs/report/resnet50' }));
+    expect(r).toMatchObject(E.right({ variant: 50, version: 'v1.5', epochs: 10, augment: { crop: true, flip: true }, machine: { cpus: 2 }, command: 'npx nx run train:serve --variant=50 --epochs=10 --out=runs/report/resnet50' }));
+    // Older runs recorded flags since renamed (nx swallows --version and --batch-size): spelled anew, so the line can be pasted.
+    expect(parseConfig(JSON.parse(JSON.stringify({ ...runConfig(18), command: 'train:serve --variant=18 --version=v1 --batch-size=64 --lr=0.1' })), 'x')).toMatchObject(E.right({ command: 'npx nx run train:serve --variant=18 --block-version=v1 --mini-batch=64 --lr=0.1' }));
   });
 
   test('older runs without machine, backend or command still load, with those as null', () => {

@@ -30,7 +30,8 @@ describe('table app', () => {
   test.each([
     [['--variants=35'], '--variants takes a comma-separated list from 18, 34, 50, 101, 152, got "35"'],
     [['--input=0'], '--input must be between 1 and 8192, got 0'],
-    [['--version=v2'], '--version must be one of v1, v1.5, got "v2"'],
+    [['--block-version=v2'], '--block-version must be one of v1, v1.5, got "v2"'],
+    [['--version=v1.5'], '--version is called --block-version here'],
     [['--bogus'], 'unknown flag --bogus'],
   ])('bad flags %j exit 2 with a message and print nothing on stdout', (args, message) => {
     const { code, stdout, stderr } = run(...args);
@@ -42,7 +43,7 @@ describe('table app', () => {
   test('--help lists the flags and exits 0', () => {
     const { code, stdout } = run('--help');
     expect(code).toBe(0);
-    expect(stdout).toContain('--version=v1|v1.5');
+    expect(stdout).toContain('--block-version=v1|v1.5');
   });
 
   test('--out writes the file whole', () => {

@@ -12,10 +12,10 @@ import { PROTOCOLS, protocolSchedule, RUN_FORMAT, type RunSettings } from '@resn
 export const TRAIN_FLAGS = {
   variant: { kind: 'enum', values: DEPTHS.map(String), default: '18', help: 'ResNet depth' },
   protocol: { kind: 'enum', values: ['default', 'seed'], default: 'default', help: "settings preset: 'seed' reproduces the seed report (96×96, batch 256, lr 0.1, plain SGD, 10 epochs); 'default' is ours" },
-  version: { kind: 'enum', values: VERSIONS, default: null, help: 'v1 (paper) or v1.5 (torchvision) bottlenecks' },
+  'block-version': { kind: 'enum', values: VERSIONS, default: null, help: 'v1 (paper: bottleneck stride on the 1×1) or v1.5 (torchvision: on the 3×3)' },
   stem: { kind: 'enum', values: ['imagenet', 'small'], default: null, help: 'imagenet: 7×7/2 conv + max pool; small: 3×3/1 conv for 28×28 inputs' },
   epochs: { kind: 'int', min: 1, max: 10_000, default: null, help: 'epochs to train (with --resume: the new total)' },
-  'batch-size': { kind: 'int', min: 1, max: 65_536, default: null, help: 'examples per SGD step' },
+  'mini-batch': { kind: 'int', min: 1, max: 65_536, default: null, help: 'examples per SGD step (the mini-batch size)' },
   lr: { kind: 'number', min: 0, max: 100, default: null, help: 'peak learning rate' },
   momentum: { kind: 'number', min: 0, max: 0.999, default: null, help: 'SGD momentum (0 = plain SGD)' },
   nesterov: { kind: 'bool', default: null, help: 'Nesterov momentum' },
@@ -53,10 +53,10 @@ export function resolveConfig(flags: TrainFlags): E.Either<string, TrainConfig> 
     format: RUN_FORMAT,
     protocol: flags.protocol,
     variant: Number(flags.variant) as Depth,
-    version: flags.version ?? p.version,
+    version: flags['block-version'] ?? p.version,
     stem: flags.stem ?? p.stem,
     epochs,
-    batchSize: flags['batch-size'] ?? p.batchSize,
+    batchSize: flags['mini-batch'] ?? p.batchSize,
     schedule: schedule.right,
     momentum: flags.momentum ?? p.momentum,
     nesterov: flags.nesterov ?? p.nesterov,
@@ -72,6 +72,13 @@ export function resolveConfig(flags: TrainFlags): E.Either<string, TrainConfig> 
   });
 }
 
+/** The flag that sets each setting of config.json, for messages (`batchSize` → `--mini-batch`). */
+export const SETTING_FLAGS: Readonly<Record<string, string>> = {
+  protocol: '--protocol', variant: '--variant', version: '--block-version', stem: '--stem', epochs: '--epochs', batchSize: '--mini-batch',
+  schedule: '--schedule/--lr/--warmup', momentum: '--momentum', nesterov: '--nesterov', weightDecay: '--weight-decay', labelSmoothing: '--label-smoothing',
+  imageSize: '--image-size', augment: '--augment', trainLimit: '--train-limit', testLimit: '--test-limit', seed: '--seed', zeroInitResidual: '--protocol',
+};
+
 /** Flags a resumed run may change; every other setting comes from its config.json. */
 export const RESUME_FLAGS: readonly (keyof TrainFlags)[] = ['resume', 'epochs', 'backend', 'data-dir'];
 
@@ -80,7 +87,7 @@ export const RESUME_FLAGS: readonly (keyof TrainFlags)[] = ['resume', 'epochs', 
  * @example checkResumeFlags(['--resume=runs/x', '--epochs=2']) // Right(undefined)
  */
 export function checkResumeFlags(args: readonly string[]): E.Either<string, void> {
-  const given = args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0] ?? '');
+  const given = args.filter((a) => a.startsWith('--') && a !== '--').map((a) => a.slice(2).split('=')[0] ?? '');
   const extra = given.filter((name) => !(RESUME_FLAGS as readonly string[]).includes(name));
   return extra.length === 0
     ? E.right(undefined)

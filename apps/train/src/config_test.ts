@@ -20,7 +20,7 @@ describe('train config', () => {
 
   test('the default protocol is ours, and explicit flags override either protocol', () => {
     expect(configFor()).toMatchObject(E.right({ protocol: 'default', variant: 18, version: 'v1.5', stem: 'imagenet', imageSize: 28, momentum: 0.9, nesterov: true, schedule: { _tag: 'Cosine', warmupEpochs: 1 } }));
-    expect(configFor('--protocol=seed', '--batch-size=64', '--lr=0.05', '--augment')).toMatchObject(E.right({ batchSize: 64, schedule: { lr: 0.05 }, augment: { crop: true, flip: true } }));
+    expect(configFor('--protocol=seed', '--mini-batch=64', '--lr=0.05', '--augment')).toMatchObject(E.right({ batchSize: 64, schedule: { lr: 0.05 }, augment: { crop: true, flip: true } }));
     expect(PROTOCOLS.seed.batchSize).toBe(256);
   });
 

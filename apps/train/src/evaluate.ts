@@ -1,11 +1,13 @@
 /**
- * `nx run train:evaluate --run=<dir>` — test accuracy, per-class accuracy and the
- * confusion matrix of a run's saved model (its final model/, else its last checkpoint).
+ * `nx run train:evaluate --run=<dir>` as a function of parsed flags — test accuracy,
+ * per-class accuracy and the confusion matrix of a run's saved model (its final model/,
+ * else its last checkpoint), and optionally every image's prediction as JSON.
+ * evaluate_main.ts runs it.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { appArgs, helpText, parseFlags, runApp, type Schema } from '@resnet/cli';
+import type { Command, Parsed, Schema } from '@resnet/cli';
 import { selectBackend, BACKEND_CHOICES } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
@@ -13,35 +15,49 @@ import { evaluate, openRun, restoreTensors } from '@resnet/training';
 import { resnet } from '@resnet/variants';
 import type { TrainConfig } from './config.ts';
 import { limitSplit } from './limit.ts';
+import { duration } from './progress.ts';
 
 const FLAGS = {
   run: { kind: 'string', default: null, help: 'run directory written by train:serve (required)' },
-  'batch-size': { kind: 'int', min: 1, max: 65_536, default: 256, help: 'examples per inference batch' },
-  'test-limit': { kind: 'int', min: 1, max: 10_000, default: null, help: 'evaluate only the first N test images' },
+  'mini-batch': { kind: 'int', min: 1, max: 65_536, default: 256, help: 'examples per inference batch' },
+  'test-limit': { kind: 'int', min: 1, max: 10_000, default: null, help: 'evaluate only the first N test images (default: all 10,000)' },
+  predictions: { kind: 'string', default: null, help: 'also write every evaluated image\'s label, predicted class and class probabilities to this JSON file' },
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files' },
   backend: { kind: 'enum', values: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend' },
 } as const satisfies Schema;
 
-async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseFlags(args, FLAGS);
-  if (E.isLeft(parsed)) {
-    if (parsed.left._tag === 'Help') {
-      console.log(helpText('npx nx run train:evaluate -- --run=<dir>', "Evaluates a run's saved model on the Fashion-MNIST test set.", FLAGS));
-      return 0;
-    }
-    return fail(parsed.left.message, 2);
-  }
-  const flags = parsed.right;
+/** `npx nx run train:evaluate`. */
+export const EVALUATE: Command<typeof FLAGS> = {
+  target: 'train:evaluate',
+  name: 'evaluate',
+  summary: "Evaluates a run's saved model (or its last checkpoint) on the Fashion-MNIST test set: accuracy, per class, confusion matrix.",
+  flags: FLAGS,
+};
+
+/** What `--predictions` writes. */
+export interface PredictionsFile {
+  readonly run: string;
+  readonly weights: string;
+  readonly classNames: readonly string[];
+  readonly predictions: readonly { readonly index: number; readonly label: number; readonly predicted: number; readonly probabilities: readonly number[] }[];
+}
+
+/**
+ * Evaluates; returns the exit code (0 done, 1 bad run data or backend, 2 bad command line).
+ * @example await evaluateRun({ ...defaults, run: 'runs/smoke' }) // 0
+ */
+export async function evaluateRun(flags: Parsed<typeof FLAGS>): Promise<number> {
   if (flags.run === null) return fail('--run=<dir> is required: the run directory written by train:serve', 2);
   const run = openRun<TrainConfig>(flags.run);
   if (E.isLeft(run)) return fail(run.left.message, 2);
   const config = run.right.config;
   const final = join(flags.run, 'model');
   const latest = run.right.latest;
-  const weightsDir = existsSync(final) ? final : latest === null ? null : join(flags.run, 'checkpoints', latest.checkpoint);
-  if (weightsDir === null) return fail(`${flags.run} has no saved model or checkpoint yet`, 2);
+  const weightsDir = existsSync(join(final, 'manifest.json')) ? final : latest === null ? null : join(flags.run, 'checkpoints', latest.checkpoint);
+  if (weightsDir === null) return fail(`${flags.run} has no saved model or checkpoint yet: it has not finished an epoch (continue it with npx nx run train:serve --resume=${flags.run})`, 2);
   const spec = resnet(config.variant, { version: config.version, inChannels: 1, classes: config.classes, stem: config.stem });
   if (E.isLeft(spec)) return fail(spec.left.message, 2);
+  if (flags.predictions !== null && !existsSync(dirname(flags.predictions) || '.')) return fail(`--predictions=${flags.predictions}: the folder ${dirname(flags.predictions)} does not exist`, 2);
 
   const backend = await selectBackend(flags.backend, { purpose: 'inference' });
   if (E.isLeft(backend)) return fail(backend.left.message, 1);
@@ -54,9 +70,30 @@ async function main(args: readonly string[]): Promise<number> {
   if (E.isLeft(restored)) return fail(restored.left, 1);
   console.log(`backend: ${backend.right.reason}`);
   console.log(describeSource(data.right.source));
-  console.log(`model: ResNet-${config.variant} ${config.version} from ${weightsDir}`);
+  console.log(`model: ResNet-${config.variant} ${config.version} from ${weightsDir}${weightsDir === final ? '' : ' (the run has no final model yet: its last checkpoint)'}`);
+  if (config.testLimit !== flags['test-limit']) {
+    const theirs = config.testLimit === null ? 'all 10,000 test images' : `the first ${config.testLimit} test images`;
+    console.log(`note: the run's test accuracy was measured on ${theirs} (--test-limit); this evaluation uses ${flags['test-limit'] === null ? 'all 10,000' : `the first ${flags['test-limit']}`}, so the numbers can differ`);
+  }
 
-  const result = evaluate(model, testSet, { batchSize: flags['batch-size'], imageSize: config.imageSize, classes: config.classes });
+  const started = Date.now();
+  const tty = process.stderr.isTTY === true;
+  let lastDecile = -1;
+  const result = evaluate(model, testSet, {
+    batchSize: flags['mini-batch'],
+    imageSize: config.imageSize,
+    classes: config.classes,
+    predictions: flags.predictions !== null,
+    onProgress: (done, total) => {
+      const seconds = (Date.now() - started) / 1000;
+      const line = `evaluating ${done}/${total} images, ${(done / Math.max(seconds, 1e-3)).toFixed(0)} images/s, ETA ${duration((seconds / done) * (total - done))}`;
+      if (tty) process.stderr.write(`\r${line}\x1b[K${done === total ? '\n' : ''}`);
+      else if (Math.floor((done / total) * 10) !== lastDecile) {
+        lastDecile = Math.floor((done / total) * 10);
+        process.stderr.write(`${line}\n`);
+      }
+    },
+  });
   console.log(`test acc ${(result.correct / result.count).toFixed(4)} (${result.correct}/${result.count})`);
   console.log('');
   console.log('per-class accuracy:');
@@ -69,6 +106,14 @@ async function main(args: readonly string[]): Promise<number> {
   const width = Math.max(4, ...result.confusion.flat().map((n) => String(n).length + 1));
   console.log(`      ${result.confusion.map((_, j) => String(j).padStart(width)).join('')}`);
   result.confusion.forEach((row, i) => console.log(`  ${String(i).padStart(2)}  ${row.map((n) => String(n).padStart(width)).join('')}`));
+  if (flags.predictions !== null && result.predictions !== null) {
+    const file: PredictionsFile = { run: flags.run, weights: weightsDir, classNames: CLASS_NAMES, predictions: result.predictions };
+    mkdirSync(dirname(flags.predictions) || '.', { recursive: true });
+    const tmp = `${flags.predictions}.tmp-${process.pid}`;
+    writeFileSync(tmp, `${JSON.stringify(file)}\n`);
+    renameSync(tmp, flags.predictions);
+    console.log(`\npredictions of ${result.predictions.length} images: ${flags.predictions}`);
+  }
   return 0;
 }
 
@@ -76,5 +121,3 @@ function fail(message: string, code: number): number {
   console.error(`evaluate: ${message}`);
   return code;
 }
-
-runApp('evaluate', () => main(appArgs(process.argv.slice(2), 'train:evaluate')));

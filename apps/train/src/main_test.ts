@@ -8,7 +8,7 @@ const root = resolve(__dirname, '../../..');
 const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 const ON_CI = process.env['CI'] === 'true';
 
-function run(script: 'main' | 'evaluate', ...args: string[]) {
+function run(script: 'main' | 'evaluate_main', ...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, `apps/train/src/${script}.ts`), ...args], {
     encoding: 'utf8',
     cwd: root,
@@ -23,7 +23,8 @@ describe('train app: bad input gets a clear error, a non-zero exit and nothing w
   test.each([
     [['--variant=35'], 2, '--variant must be one of 18, 34, 50, 101, 152, got "35"'],
     [['--epochs=abc'], 2, '--epochs must be an integer, got "abc"'],
-    [['--batch-size=0'], 2, '--batch-size must be between 1 and 65536, got 0'],
+    [['--mini-batch=0'], 2, '--mini-batch must be between 1 and 65536, got 0'],
+    [['--batch-size=64'], 2, '--batch-size is called --mini-batch here'],
     [['--backend=wasm'], 1, 'Conv2DBackpropFilter'],
   ])('%j exits %i', (args, code, message) => {
     const out = join(tmp(), 'run');
@@ -79,7 +80,7 @@ if (!REAL && !ON_CI) console.warn('SKIPPED: the train app end-to-end test needs 
 describe('train app end to end on real data (tiny: 8×8 images, 32 examples)', () => {
   realTest('trains one epoch with the summary lines and a valid run directory, resumes to a second, and evaluates', () => {
     const out = join(tmp(), 'run');
-    const common = ['--variant=18', '--image-size=8', '--train-limit=32', '--test-limit=16', '--batch-size=16'];
+    const common = ['--variant=18', '--image-size=8', '--train-limit=32', '--test-limit=16', '--mini-batch=16'];
     const first = run('main', ...common, '--epochs=1', `--out=${out}`);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
@@ -105,7 +106,7 @@ describe('train app end to end on real data (tiny: 8×8 images, 32 examples)', (
       replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 2, at: expect.any(String) as unknown }],
     });
 
-    const evaluated = run('evaluate', `--run=${out}`, '--test-limit=16');
+    const evaluated = run('evaluate_main', `--run=${out}`, '--test-limit=16');
     expect(evaluated.code).toBe(0);
     expect(evaluated.stdout).toMatch(/test acc \d\.\d{4} \(\d+\/16\)/);
     expect(evaluated.stdout).toContain('Ankle boot');

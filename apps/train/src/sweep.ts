@@ -1,14 +1,15 @@
 /**
- * `nx run train:sweep` — trains several variants under one protocol into one folder
- * (`<out>/resnet<depth>/`, each an ordinary run directory), one after the other, each by
- * train:serve in a child process. Resumable: run the same command again and finished
- * variants are skipped, an interrupted one resumes from its checkpoint.
+ * `nx run train:sweep` as a function of parsed flags — trains several variants under one
+ * protocol into one folder (`<out>/resnet<depth>/`, each an ordinary run directory), one
+ * after the other, each by train:serve in a child process. Resumable: run the same command
+ * again and finished variants are skipped, an interrupted one resumes from its checkpoint.
+ * sweep_main.ts runs it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { appArgs, helpText, parseFlags, runApp, type Schema } from '@resnet/cli';
+import { commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
 import { openRun } from '@resnet/training';
 import { DEPTHS } from '@resnet/variants';
 import { RESUME_FLAGS, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
@@ -48,21 +49,28 @@ function trainScript(): string {
   return join(root, 'apps', 'train', 'src', 'main.ts');
 }
 
-async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseFlags(args, FLAGS);
-  if (E.isLeft(parsed)) {
-    if (parsed.left._tag === 'Help') {
-      console.log(helpText('npx nx run train:sweep --', SUMMARY, FLAGS));
-      return 0;
-    }
-    console.error(`sweep: ${parsed.left.message}`);
-    return 2;
-  }
-  const { variants, out, ...rest } = parsed.right;
+/** `npx nx run train:sweep`. */
+export const SWEEP: Command<typeof FLAGS> = { target: 'train:sweep', name: 'sweep', summary: SUMMARY, flags: FLAGS };
+
+/**
+ * The train:serve flags that reproduce `flags`: every passed-on flag whose value is not its default.
+ * @example passedOn({ ...defaults, lr: 0.05 }) // ['--lr=0.05']
+ */
+export function passedOn(flags: Parsed<typeof FLAGS>): readonly string[] {
+  return Object.entries(PASSED).flatMap(([name, flag]) => {
+    const value = (flags as Record<string, unknown>)[name];
+    return value === null || value === flag.default ? [] : [`--${name}=${String(value)}`];
+  });
+}
+
+/**
+ * Plans and runs the sweep; returns the exit code.
+ * @example await sweep(flags) // 0
+ */
+export async function sweep(parsed: Parsed<typeof FLAGS>): Promise<number> {
+  const { variants, out, ...rest } = parsed;
   const flags = { ...rest, variant: '18', out: null, resume: null } as TrainFlags;
-  // What the user typed for train:serve, minus the sweep's own flags.
-  const own = new Set(Object.keys(OWN));
-  const passthrough = args.filter((a) => a.startsWith('--') && !own.has(a.slice(2).split('=')[0] ?? ''));
+  const passthrough = passedOn(parsed);
   const resumePassthrough = passthrough.filter((a) => (RESUME_FLAGS as readonly string[]).includes(a.slice(2).split('=')[0] ?? '') && !a.startsWith('--epochs'));
 
   // Plan everything first: a bad folder is reported before hours of training, not after.
@@ -91,7 +99,7 @@ async function main(args: readonly string[]): Promise<number> {
       if (step._tag === 'Restart') {
         for (const f of ['config.json', 'metrics.jsonl']) rmSync(join(step.dir, f), { force: true });
       }
-      console.log(`\nsweep: ${describeStep(step)}\nsweep: npx nx run train:serve -- ${step.args.join(' ')}`);
+      console.log(`\nsweep: ${describeStep(step)}\nsweep: ${commandLine('train:serve', step.args)}`);
       const child = spawnSync(process.execPath, ['--import', 'tsx', trainScript(), ...step.args], { stdio: 'inherit', env: process.env });
       if (child.status !== 0 || interrupted) {
         const code = child.status ?? 1;
@@ -106,5 +114,3 @@ async function main(args: readonly string[]): Promise<number> {
   console.log(`\nsweep: done: ${variants.map((v) => `ResNet-${v}`).join(', ')} in ${out}. Report: npx nx run report:serve --runs=${out} --out=${out}/report`);
   return 0;
 }
-
-runApp('sweep', () => main(appArgs(process.argv.slice(2), 'train:sweep')));

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/Either';
 import type { Replan } from '@resnet/training';
-import { resolveConfig, type TrainConfig, type TrainFlags } from './config.ts';
+import { resolveConfig, SETTING_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
 
 /** What a variant's directory holds. */
 export type RunState =
@@ -66,7 +66,8 @@ export function planVariant(out: string, variant: number, state: RunState, flags
       if (E.isLeft(asPlanned)) return asPlanned;
       const diff = differences(state.config, asPlanned.right);
       if (diff.length > 0) {
-        return E.left(`${dir} holds a ResNet-${variant} run with other settings (${diff.join(', ')} differ from these flags): sweep again with the flags it was made with, or choose another --out`);
+        const what = diff.map((k) => `${SETTING_FLAGS[k] ?? k}: ${JSON.stringify((state.config as unknown as Record<string, unknown>)[k]) ?? 'unset'} in the run, ${JSON.stringify((asPlanned.right as unknown as Record<string, unknown>)[k]) ?? 'unset'} here`);
+        return E.left(`${dir} holds a ResNet-${variant} run made with other settings (${what.join('; ')}): sweep again with the flags it was made with (its command is in ${dir}/config.json), or choose another --out`);
       }
       const target = flags.epochs ?? state.config.epochs;
       if (state.epochsDone >= target) return E.right({ _tag: 'Skip', variant, dir, done: state.epochsDone });

@@ -44,9 +44,9 @@ describe('planVariant', () => {
   });
 
   test('a run made with other settings is refused, naming them; a folder that is not a run is refused', () => {
-    const c = config(18, '--epochs=3', '--batch-size=64');
+    const c = config(18, '--epochs=3', '--mini-batch=64');
     const r = planVariant('o', 18, run(c, 1), flags('--epochs=3'), ['--epochs=3'], []);
-    expect(r).toEqual(E.left(expect.stringContaining('o/resnet18 holds a ResNet-18 run with other settings (batchSize differ') as unknown));
+    expect(r).toEqual(E.left(expect.stringContaining('o/resnet18 holds a ResNet-18 run made with other settings (--mini-batch: 64 in the run, 128 here') as unknown));
     expect(planVariant('o', 18, { _tag: 'NotARun', reason: 'not empty' }, flags(), [], [])).toEqual(E.left('o/resnet18: not empty'));
   });
 

@@ -9,7 +9,7 @@ const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-uby
 const ON_CI = process.env['CI'] === 'true';
 
 function sweep(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'apps/train/src/sweep.ts'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'apps/train/src/sweep_main.ts'), ...args], {
     encoding: 'utf8',
     cwd: root,
     env: { ...process.env, NX_TASK_TARGET_PROJECT: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') },
@@ -47,7 +47,7 @@ describe('train:sweep', () => {
     'trains each variant into <out>/resnetN; the same command skips finished ones; a larger --epochs resumes them',
     () => {
       const out = join(mkdtempSync(join(tmpdir(), 'sweep-')), 's');
-      const tiny = ['--train-limit=64', '--test-limit=32', '--batch-size=32'];
+      const tiny = ['--train-limit=64', '--test-limit=32', '--mini-batch=32'];
       const first = sweep('--variants=18', '--epochs=1', `--out=${out}`, ...tiny);
       expect({ code: first.code, stderr: first.code === 0 ? '' : first.stderr }).toEqual({ code: 0, stderr: '' });
       expect(epochsIn(join(out, 'resnet18'))).toBe(1);
@@ -65,9 +65,9 @@ describe('train:sweep', () => {
       const same = sweep('--variants=18', '--epochs=2', `--out=${out}`, ...tiny);
       expect(same.stdout).toContain('has finished 2 epochs; skipped');
 
-      const other = sweep('--variants=18', '--epochs=2', `--out=${out}`, '--train-limit=64', '--test-limit=32', '--batch-size=16');
+      const other = sweep('--variants=18', '--epochs=2', `--out=${out}`, '--train-limit=64', '--test-limit=32', '--mini-batch=16');
       expect(other.code).toBe(2);
-      expect(other.stderr).toContain('batchSize differ');
+      expect(other.stderr).toContain('--mini-batch: 32 in the run, 16 here');
     },
     120_000,
   );

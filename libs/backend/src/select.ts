@@ -134,20 +134,20 @@ async function tryTensorflow(loaders: BackendLoaders): Promise<Attempt> {
   if (gpu.missing && node.missing) {
     const message =
       'tfjs-node-gpu is not installed: on a CUDA 11.2 + cuDNN 8.1 machine with internet access run `npm ci` (package.json allows its install script); ' +
-      'tfjs-node is not installed either (`npm install --no-save @tensorflow/tfjs-node@4.22.0` for libtensorflow on the CPU); or use --backend=onednn';
+      'tfjs-node is not installed either (`npm install --no-save @tensorflow/tfjs-node@4.22.0` for libtensorflow on the CPU); or use the onednn backend';
     return E.left({ error: { _tag: 'NotInstalled', message }, skipped: 'tfjs-node-gpu and tfjs-node not installed' });
   }
   const skipped = `tfjs-node-gpu ${gpu.why}, tfjs-node ${node.why}`;
   const fix =
     'check `npm ls @tensorflow/tfjs-node-gpu @tensorflow/tfjs-node`, put the CUDA 11.2 + cuDNN 8.1 libraries on LD_LIBRARY_PATH for the GPU package, ' +
-    'or reinstall with `npm rebuild`; or use --backend=onednn';
+    'or reinstall with `npm rebuild`; or use the onednn backend';
   return E.left({ error: { _tag: 'LoadFailed', message: `tensorflow backend unavailable: ${skipped}. Fix: ${fix}` }, skipped });
 }
 
 async function startTensorflow(found: { readonly device: string; readonly via: string; readonly skipped: readonly string[] }): Promise<Attempt> {
   const failure = await activate('tensorflow');
   if (failure === null) return E.right({ name: 'tensorflow', ...found });
-  return E.left({ error: { _tag: 'LoadFailed', message: `tensorflow backend (${found.via}) did not start: ${failure}; use --backend=onednn` }, skipped: `${found.via} did not start (${failure})` });
+  return E.left({ error: { _tag: 'LoadFailed', message: `tensorflow backend (${found.via}) did not start: ${failure}; use the onednn backend` }, skipped: `${found.via} did not start (${failure})` });
 }
 
 async function tryOnednn(loaders: BackendLoaders): Promise<Attempt> {
@@ -155,13 +155,13 @@ async function tryOnednn(loaders: BackendLoaders): Promise<Attempt> {
   try {
     status = loaders.registerOnednn();
   } catch (e) {
-    return E.left({ error: { _tag: 'LoadFailed', message: `onednn failed to register (${firstLine(e)}); use --backend=cpu` }, skipped: `onednn failed to register (${firstLine(e)})` });
+    return E.left({ error: { _tag: 'LoadFailed', message: `onednn failed to register (${firstLine(e)}); use the cpu backend` }, skipped: `onednn failed to register (${firstLine(e)})` });
   }
   if (!status.ok) {
-    return E.left({ error: { _tag: 'Unavailable', message: `onednn backend unavailable: ${status.reason}; or use --backend=cpu` }, skipped: `onednn unavailable: ${status.reason}` });
+    return E.left({ error: { _tag: 'Unavailable', message: `onednn backend unavailable: ${status.reason}; or use the cpu backend` }, skipped: `onednn unavailable: ${status.reason}` });
   }
   const failure = await activate(ONEDNN_BACKEND);
-  if (failure !== null) return E.left({ error: { _tag: 'LoadFailed', message: `onednn backend did not start: ${failure}; use --backend=cpu` }, skipped: `onednn did not start (${failure})` });
+  if (failure !== null) return E.left({ error: { _tag: 'LoadFailed', message: `onednn backend did not start: ${failure}; use the cpu backend` }, skipped: `onednn did not start (${failure})` });
   return E.right({ name: ONEDNN_BACKEND, device: onednnDevice(status.info), via: null, skipped: [] });
 }
 
@@ -169,18 +169,18 @@ async function tryWasm(loaders: BackendLoaders, purpose: Purpose): Promise<Attem
   if (purpose === 'training') {
     const message =
       'wasm cannot train a conv net: tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel (the gradient of conv2d with respect to its filter); ' +
-      'use --backend=onednn (native kernels) or --backend=cpu';
+      'use the onednn backend (native kernels) or the cpu backend';
     return E.left({ error: { _tag: 'CannotTrain', message }, skipped: 'wasm cannot train' });
   }
   const loaded = load(loaders, WASM, 'wasm');
   if (!loaded.ok) {
     const message = loaded.missing
-      ? 'tfjs-backend-wasm is not installed: run `npm install --no-save @tensorflow/tfjs-backend-wasm@4.22.0` (it must match tfjs 4.22.0), or use --backend=onednn'
-      : `tfjs-backend-wasm ${loaded.why}; reinstall it at 4.22.0, or use --backend=onednn`;
+      ? 'tfjs-backend-wasm is not installed: run `npm install --no-save @tensorflow/tfjs-backend-wasm@4.22.0` (it must match tfjs 4.22.0), or use the onednn backend'
+      : `tfjs-backend-wasm ${loaded.why}; reinstall it at 4.22.0, or use the onednn backend`;
     return E.left({ error: { _tag: loaded.missing ? 'NotInstalled' : 'LoadFailed', message }, skipped: `tfjs-backend-wasm ${loaded.why}` });
   }
   const failure = await activate('wasm');
-  if (failure !== null) return E.left({ error: { _tag: 'LoadFailed', message: `wasm backend did not start: ${failure}; use --backend=onednn` }, skipped: `wasm did not start (${failure})` });
+  if (failure !== null) return E.left({ error: { _tag: 'LoadFailed', message: `wasm backend did not start: ${failure}; use the onednn backend` }, skipped: `wasm did not start (${failure})` });
   return E.right({ name: 'wasm', device: WASM_DEVICE, via: null, skipped: [] });
 }
 

@@ -53,11 +53,13 @@ export function parseFlags<S extends Schema>(args: readonly string[], schema: S)
     if (match === null) return bad(`unexpected argument "${arg}": flags look like --name=value (see --help)`);
     const name = match[1] ?? '';
     const flag = schema[name];
-    if (flag === undefined) {
-      const names = Object.keys(schema).map((n) => `--${n}`);
-      return bad(`unknown flag --${name}; expected one of ${names.join(', ')} (see --help)`);
-    }
+    if (flag === undefined) return bad(unknownFlag(name, Object.keys(schema)));
     let raw = match[2];
+    // A switch takes `--flag`, `--flag=false` or `--flag false` (there are no positional arguments to confuse it with).
+    if (raw === undefined && flag.kind === 'bool' && (args[i + 1] === 'true' || args[i + 1] === 'false')) {
+      raw = args[i + 1];
+      i++;
+    }
     if (raw === undefined && flag.kind !== 'bool') {
       const next = args[i + 1];
       if (next === undefined || next.startsWith('--')) return bad(`--${name} needs a value: ${describe(flag)}`);
@@ -120,6 +122,45 @@ function parseValue(name: string, flag: Flag, raw: string | undefined): E.Either
     case 'string':
       return raw !== undefined && raw !== '' ? E.right(raw) : bad(`--${name} needs a non-empty value`);
   }
+}
+
+/**
+ * Flag names nx takes for itself: `nx run app:target --version=v1` prints nx's version or
+ * drops the flag, and any flag that starts with one of these names followed by `-`
+ * (`--batch-size`, `--verbose-x`) is dropped too, with no error. App flags must avoid them.
+ */
+export const NX_CLAIMED = ['version', 'batch', 'parallel', 'verbose', 'help', 'tui', 'graph', 'project', 'target', 'runner', 'prod', 'cloud', 'dte', 'c', 'configuration', 'exclude-task-dependencies'] as const;
+
+/**
+ * Whether nx swallows `--name` before it reaches an app (see {@link NX_CLAIMED}).
+ * @example nxClaims('batch-size') // true
+ */
+export function nxClaims(name: string): boolean {
+  return NX_CLAIMED.some((claimed) => name === claimed || name.startsWith(`${claimed}-`) || name.startsWith(`${claimed}_`));
+}
+
+/** Our names for flags whose usual spelling nx swallows: the usual spelling → ours. */
+export const RENAMED: Readonly<Record<string, string>> = { version: 'block-version', 'batch-size': 'mini-batch' };
+
+function unknownFlag(name: string, names: readonly string[]): string {
+  const renamed = RENAMED[name];
+  if (renamed !== undefined && names.includes(renamed)) {
+    return `--${name} is called --${renamed} here: nx takes --${name} for itself and would drop it without a word when it comes before \`--\`. Use --${renamed}=…`;
+  }
+  const near = names.filter((n) => distance(n, name) <= (n.length >= 5 ? 2 : 1) || (name.length >= 3 && n.includes(name)));
+  const hint = near.length > 0 ? `did you mean ${near.map((n) => `--${n}`).join(' or ')}? ` : '';
+  return `unknown flag --${name}; ${hint}expected one of ${names.map((n) => `--${n}`).join(', ')} (see --help)`;
+}
+
+/** Edit distance (insertions, deletions, substitutions). */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    row = next;
+  }
+  return row[b.length] ?? 0;
 }
 
 function bad(message: string): E.Either<CliError, never> {

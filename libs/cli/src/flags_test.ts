@@ -47,7 +47,7 @@ describe('parseFlags', () => {
   });
 
   test('unknown flags, repeated flags, missing values and stray words are rejected', () => {
-    expect(message(parseFlags(['--variant=18'], schema))).toContain('unknown flag --variant; expected one of --input, --lr');
+    expect(message(parseFlags(['--variant=18'], schema))).toContain('unknown flag --variant; did you mean --variants? expected one of --input, --lr');
     expect(message(parseFlags(['--input=1', '--input=2'], schema))).toBe('--input is given twice');
     expect(message(parseFlags(['--out'], schema))).toContain('--out needs a value');
     expect(message(parseFlags(['224'], schema))).toContain('unexpected argument "224"');
@@ -63,5 +63,13 @@ describe('parseFlags', () => {
     for (const name of Object.keys(schema)) expect(text).toContain(`--${name}`);
     expect(text).toContain('(default: 224)');
     expect(text).toContain('--version=v1|v1.5');
+  });
+});
+
+describe('switches', () => {
+  test('take --flag, --flag=true|false and --flag true|false', () => {
+    expect(parseFlags(['--augment', 'false', '--input=3'], schema)).toMatchObject(E.right({ augment: false, input: 3 }));
+    expect(parseFlags(['--augment', 'true'], schema)).toMatchObject(E.right({ augment: true }));
+    expect(parseFlags(['--augment', '--input=3'], schema)).toMatchObject(E.right({ augment: true }));
   });
 });

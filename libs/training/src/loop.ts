@@ -191,34 +191,68 @@ function nonFinite(epoch: number, step: number, dispose: tf.Tensor[]): E.Either<
   });
 }
 
+/** One image's prediction (with `predictions: true`). */
+export interface Prediction {
+  /** Index of the image in the split. */
+  readonly index: number;
+  readonly label: number;
+  readonly predicted: number;
+  /** Softmax of the logits. */
+  readonly probabilities: readonly number[];
+}
+
 /** Test-set results in inference mode. */
 export interface Evaluation {
   readonly correct: number;
   readonly count: number;
   /** confusion[true][predicted] counts. */
   readonly confusion: readonly (readonly number[])[];
+  /** Per image, in split order (only with `predictions: true`). */
+  readonly predictions: readonly Prediction[] | null;
+}
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  readonly batchSize: number;
+  readonly imageSize: number;
+  readonly classes: number;
+  /** Also return every image's prediction and class probabilities. */
+  readonly predictions?: boolean;
+  /** Called after each batch with the images done so far. */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 /**
  * Accuracy and confusion matrix of `model` on a split, in inference mode.
  * @example evaluate(model, testSet, { batchSize: 256, imageSize: 28, classes: 10 }).correct
  */
-export function evaluate(model: Model, split: Split, options: { readonly batchSize: number; readonly imageSize: number; readonly classes: number }): Evaluation {
+export function evaluate(model: Model, split: Split, options: EvaluateOptions): Evaluation {
   const confusion = Array.from({ length: options.classes }, () => new Array<number>(options.classes).fill(0));
+  const predictions: Prediction[] | null = options.predictions === true ? [] : null;
   let correct = 0;
+  let done = 0;
   const batches = planBatches(epochOrder(split.count, { seed: 0, epoch: 0, shuffle: false }), options.batchSize, { dropLast: false });
   for (const [step, indices] of batches.entries()) {
     const { x, y } = makeBatch(split, indices, { imageSize: options.imageSize, augment: { crop: false, flip: false }, seed: 0, epoch: 0, step });
-    const argMax = tf.tidy(() => tf.argMax(forward(model, x, { training: false }), 1));
+    const [argMax, probs] = tf.tidy(() => {
+      const logits = forward(model, x, { training: false });
+      return [tf.argMax(logits, 1), predictions === null ? null : tf.softmax(logits)] as const;
+    });
     const predicted = argMax.dataSync();
-    tf.dispose([x, y, argMax]);
+    const probValues = probs?.dataSync() ?? null;
+    tf.dispose([x, y, argMax, ...(probs === null ? [] : [probs])]);
     indices.forEach((index, i) => {
       const truth = split.labels[index] ?? 0;
       const guess = predicted[i] ?? 0;
       const row = confusion[truth];
       if (row !== undefined) row[guess] = (row[guess] ?? 0) + 1;
       if (truth === guess) correct++;
+      if (predictions !== null && probValues !== null) {
+        predictions.push({ index, label: truth, predicted: guess, probabilities: Array.from(probValues.subarray(i * options.classes, (i + 1) * options.classes)) });
+      }
     });
+    done += indices.length;
+    options.onProgress?.(done, split.count);
   }
-  return { correct, count: split.count, confusion };
+  return { correct, count: split.count, confusion, predictions };
 }

@@ -11,7 +11,7 @@
  *
  * Every file is written under a temporary name and renamed into place.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { Model } from '@resnet/tfjs';
@@ -124,27 +124,51 @@ export interface OpenedRun<C> {
  * (or this one) is refused with the way out. Writes config.json.
  * @example createRun('runs/18-2026…', config) // Right(undefined)
  */
-export function createRun(dir: string, config: { readonly [k: string]: unknown }): E.Either<RunError, void> {
+export function createRun(dir: string, config: { readonly [k: string]: unknown }): E.Either<RunError, 'Created' | 'Restarted'> {
   try {
     if (existsSync(dir)) {
       if (!statSync(dir).isDirectory()) return E.left({ _tag: 'Io', message: `--out=${dir} is a file, not a directory: choose another --out` });
       if (existsSync(join(dir, 'config.json'))) {
         const existing = safeJson(join(dir, 'config.json'));
         const same = existing !== undefined && sameSettings(existing, config);
+        // The same run, stopped before its first checkpoint: nothing to keep, start it again.
+        if (same && !existsSync(join(dir, 'latest.json'))) {
+          const restarted = restartRun(dir);
+          return E.isLeft(restarted) ? restarted : E.right('Restarted');
+        }
         return E.left(
           same
-            ? { _tag: 'AlreadyStarted', message: `${dir} already holds this run: continue it with --resume=${dir}, or choose another --out` }
-            : { _tag: 'DifferentRun', message: `${dir} already holds a different run (its config.json differs): choose another --out, or --resume=${dir} to continue that run` },
+            ? { _tag: 'AlreadyStarted', message: `${dir} already holds this run: continue it with npx nx run train:serve --resume=${dir}, or choose another --out` }
+            : { _tag: 'DifferentRun', message: `${dir} already holds a different run (its config.json differs): choose another --out, or continue that run with npx nx run train:serve --resume=${dir}` },
         );
       }
-      if (readdirSync(dir).length > 0) return E.left({ _tag: 'DifferentRun', message: `${dir} is not empty and is not a run directory: choose an empty or new --out` });
+      // Leftovers of a write killed half-way (`config.json.tmp-<pid>`) do not make a run.
+      if (readdirSync(dir).some((f) => !isTempFile(f))) return E.left({ _tag: 'DifferentRun', message: `${dir} is not empty and is not a run directory: choose an empty or new --out` });
     }
     mkdirSync(dir, { recursive: true });
     writeAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    return E.right(undefined);
+    return E.right('Created');
   } catch (e) {
     return E.left({ _tag: 'Io', message: `cannot write ${dir}: ${(e as Error).message}` });
   }
+}
+
+/**
+ * Clears a run that has no checkpoint yet so it can start again from scratch: keeps
+ * config.json, removes metrics, half-written checkpoints and temporary files.
+ * @example restartRun('runs/18-…') // Right(undefined)
+ */
+export function restartRun(dir: string): E.Either<RunError, void> {
+  try {
+    for (const f of readdirSync(dir)) if (f === 'metrics.jsonl' || f === 'checkpoints' || f === 'model' || isTempFile(f)) rmSync(join(dir, f), { recursive: true, force: true });
+    return E.right(undefined);
+  } catch (e) {
+    return E.left({ _tag: 'Io', message: `cannot clear ${dir} to start it again: ${(e as Error).message}` });
+  }
+}
+
+function isTempFile(name: string): boolean {
+  return /\.tmp-\d+$/.test(name);
 }
 
 /**
@@ -163,9 +187,9 @@ export function openRun<C>(dir: string): E.Either<RunError, OpenedRun<C>> {
   const metrics = readMetrics(join(dir, 'metrics.jsonl'));
   if (E.isLeft(metrics)) return metrics;
   const latestPath = join(dir, 'latest.json');
-  const latest = existsSync(latestPath) ? (safeJson(latestPath) as OpenedRun<C>['latest'] | undefined) : null;
-  if (latest === undefined) return E.left({ _tag: 'Corrupt', message: `${latestPath} is not valid JSON` });
-  return E.right({ config: config as C, metrics: metrics.right, latest });
+  const latest = existsSync(latestPath) ? readLatest(dir) : E.right(null);
+  if (E.isLeft(latest)) return latest;
+  return E.right({ config: config as C, metrics: metrics.right, latest: latest.right });
 }
 
 /**
@@ -189,9 +213,14 @@ export function readMetrics(path: string): E.Either<RunError, readonly EpochMetr
   return E.right(out);
 }
 
-/** Appends one epoch's metrics. */
+/**
+ * Adds one epoch's metrics (the file is rewritten atomically, so a crash never leaves a
+ * torn line).
+ */
 export function appendMetrics(dir: string, metrics: EpochMetrics): void {
-  appendFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
+  const path = join(dir, 'metrics.jsonl');
+  const before = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  writeAtomic(path, `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${JSON.stringify(metrics)}\n`);
 }
 
 /**
@@ -223,12 +252,12 @@ export async function saveCheckpoint(dir: string, model: Model, sgd: SgdState, p
  * @example await loadCheckpoint('runs/r', model, sgd) // Right({ epoch: 1, step: 0, … })
  */
 export function loadCheckpoint(dir: string, model: Model, sgd: SgdState): E.Either<RunError, TrainerProgress> {
-  const latestPath = join(dir, 'latest.json');
-  const latest = existsSync(latestPath) ? (safeJson(latestPath) as { checkpoint?: string } | undefined) : undefined;
-  if (latest?.checkpoint === undefined) return E.left({ _tag: 'NotARun', message: `${dir} has no checkpoint yet (no latest.json): start a new run instead of --resume` });
-  const checkpoint = join(dir, 'checkpoints', latest.checkpoint);
+  if (!existsSync(join(dir, 'latest.json'))) return E.left({ _tag: 'NotARun', message: `${dir} has no checkpoint yet (no latest.json)` });
+  const latest = readLatest(dir);
+  if (E.isLeft(latest)) return latest;
+  const checkpoint = join(dir, 'checkpoints', latest.right.checkpoint);
   const meta = restoreTensors(checkpoint, { params: model.params, state: model.state, velocity: sgd.velocity });
-  if (E.isLeft(meta)) return E.left({ _tag: 'Corrupt', message: meta.left });
+  if (E.isLeft(meta)) return E.left({ _tag: 'Corrupt', message: `the latest checkpoint is damaged: ${meta.left}. ${FRESH_START(dir)}` });
   const progress = (meta.right as { progress?: TrainerProgress }).progress;
   if (progress === undefined) return E.left({ _tag: 'Corrupt', message: `${checkpoint}/manifest.json has no progress` });
   return E.right(progress);
@@ -248,6 +277,29 @@ export function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);
+}
+
+/** How to get going again when the latest checkpoint is unusable. */
+function FRESH_START(dir: string): string {
+  return `To start the run again from scratch, remove ${join(dir, 'latest.json')} and ${join(dir, 'checkpoints')}, then continue it with --resume=${dir}`;
+}
+
+/** latest.json, checked: it names a checkpoint directory that exists, and its progress. */
+function readLatest(dir: string): E.Either<RunError, { readonly checkpoint: string; readonly epoch: number; readonly step: number }> {
+  const path = join(dir, 'latest.json');
+  const json = safeJson(path) as { checkpoint?: unknown; epoch?: unknown; step?: unknown } | undefined;
+  const problem =
+    json === undefined || typeof json !== 'object' || json === null
+      ? 'not valid JSON'
+      : typeof json.checkpoint !== 'string' || !/^[\w.-]+$/.test(json.checkpoint)
+        ? 'no valid "checkpoint" name'
+        : !Number.isInteger(json.epoch) || !Number.isInteger(json.step)
+          ? 'no whole-number "epoch" and "step"'
+          : !existsSync(join(dir, 'checkpoints', json.checkpoint, 'manifest.json'))
+            ? `it names checkpoints/${json.checkpoint}, which does not exist`
+            : null;
+  if (problem !== null || json === undefined) return E.left({ _tag: 'Corrupt', message: `${path} is damaged (${problem ?? 'unreadable'}). ${FRESH_START(dir)}` });
+  return E.right({ checkpoint: json.checkpoint as string, epoch: json.epoch as number, step: json.step as number });
 }
 
 function safeJson(path: string): unknown {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
@@ -19,8 +19,14 @@ const metric = (epoch: number) => ({ epoch, loss: 1 / epoch, trainAcc: 0.5, test
 describe('run directory', () => {
   test('a new run writes config.json; the same --out again is refused with the way out', () => {
     const dir = join(tmp(), 'r');
-    expect(createRun(dir, config)).toEqual(E.right(undefined));
-    expect(createRun(dir, config)).toMatchObject(E.left({ _tag: 'AlreadyStarted' }));
+    expect(createRun(dir, config)).toEqual(E.right('Created'));
+    // Stopped before its first checkpoint: the same command starts it again from scratch.
+    appendMetrics(dir, metric(1));
+    writeFileSync(join(dir, 'config.json.tmp-123'), '{');
+    expect(createRun(dir, config)).toEqual(E.right('Restarted'));
+    expect(readdirSync(dir)).toEqual(['config.json']);
+    writeFileSync(join(dir, 'latest.json'), '{}');
+    expect(createRun(dir, config)).toMatchObject(E.left({ _tag: 'AlreadyStarted', message: expect.stringContaining(`continue it with npx nx run train:serve --resume=${dir}`) }));
     expect(createRun(dir, { ...config, variant: 34 })).toMatchObject(E.left({ _tag: 'DifferentRun' }));
     const other = tmp();
     writeFileSync(join(other, 'notes.txt'), 'x');
@@ -63,6 +69,8 @@ describe('run directory', () => {
     expect(loadCheckpoint(dir, b, sgdB)).toEqual(E.right({ epoch: 1, step: 3, partial: { lossSum: 2, correct: 1, seen: 96, seconds: 4 } }));
     expect(tf.memory().numTensors).toBe(before);
     for (const [key, v] of a.params) expect(b.params.get(key)?.dataSync()).toEqual(v.dataSync());
+    expect(a.state.size).toBeGreaterThan(0);
+    for (const [key, v] of a.state) expect(b.state.get(key)?.dataSync()).toEqual(v.dataSync());
     for (const [key, v] of sgdA.velocity) expect(sgdB.velocity.get(key)?.dataSync()).toEqual(v.dataSync());
     [a, b].forEach(disposeModel);
     [sgdA, sgdB].forEach(disposeSgdState);
@@ -81,5 +89,62 @@ describe('run directory', () => {
     expect(existsSync(join(dir, 'latest.json'))).toBe(true);
     [a, b].forEach(disposeModel);
     [sgdA, sgdB].forEach(disposeSgdState);
+  });
+
+  test('a kill while creating the run leaves only temporary files, which do not block starting it', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'config.json.tmp-4242'), '{"form');
+    expect(createRun(dir, config)).toEqual(E.right('Created'));
+  });
+
+  describe('damaged files are named, with the way out, not crashed on', () => {
+    async function withCheckpoint() {
+      const dir = join(tmp(), 'r');
+      createRun(dir, config);
+      const a = initModel(tinyNet());
+      const sgd = createSgdState(a.params);
+      await saveCheckpoint(dir, a, sgd, { epoch: 1, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } });
+      const checkpoint = join(dir, 'checkpoints', 'epoch-0001-step-000000');
+      const load = () => loadCheckpoint(dir, a, sgd);
+      return { dir, checkpoint, load, dispose: () => (disposeModel(a), disposeSgdState(sgd)) };
+    }
+
+    test.each([
+      ['a truncated weights.bin (mid-value)', (c: string) => truncateSync(join(c, 'weights.bin'), 4001), /weights\.bin is truncated: 4001 bytes/],
+      ['a truncated weights.bin (whole values)', (c: string) => truncateSync(join(c, 'weights.bin'), 4000), /weights\.bin is truncated: tensor ".*" needs values up to/],
+      ['a weights.bin longer than its manifest says', (c: string) => writeFileSync(join(c, 'weights.bin'), Buffer.concat([readFileSync(join(c, 'weights.bin')), Buffer.alloc(8)])), /weights\.bin does not match .*manifest\.json/],
+      ['a manifest that is not JSON', (c: string) => writeFileSync(join(c, 'manifest.json'), '{"format": "resnet-ts/tens'), /cannot read .*manifest\.json/],
+      ['a manifest entry without a shape', (c: string) => {
+        const m = JSON.parse(readFileSync(join(c, 'manifest.json'), 'utf8'));
+        m.tensors[0].shape = 'big';
+        writeFileSync(join(c, 'manifest.json'), JSON.stringify(m));
+      }, /manifest\.json: tensors\[0\] is not a \{group, key, shape, offset\} entry/],
+    ])('%s', async (_, damage, message) => {
+      const c = await withCheckpoint();
+      damage(c.checkpoint);
+      const r = c.load();
+      expect(r).toMatchObject(E.left({ _tag: 'Corrupt' }));
+      if (E.isLeft(r)) {
+        expect(r.left.message).toMatch(message);
+        expect(r.left.message).toContain(c.checkpoint);
+        expect(r.left.message).toContain(`then continue it with --resume=${c.dir}`);
+      }
+      c.dispose();
+    });
+
+    test.each([
+      ['not JSON', '{"checkp', /latest\.json is damaged \(not valid JSON\)/],
+      ['no checkpoint name', '{"epoch": 1, "step": 0}', /latest\.json is damaged \(no valid "checkpoint" name\)/],
+      ['a checkpoint that does not exist', '{"checkpoint": "epoch-0009-step-000000", "epoch": 9, "step": 0}', /latest\.json is damaged \(it names checkpoints\/epoch-0009-step-000000, which does not exist\)/],
+      ['a path outside the run', '{"checkpoint": "../../etc", "epoch": 1, "step": 0}', /no valid "checkpoint" name/],
+    ])('an invalid latest.json (%s) is named by openRun and loadCheckpoint', async (_, text, message) => {
+      const c = await withCheckpoint();
+      writeFileSync(join(c.dir, 'latest.json'), text);
+      for (const r of [openRun(c.dir), c.load()]) {
+        expect(r).toMatchObject(E.left({ _tag: 'Corrupt' }));
+        if (E.isLeft(r)) expect(r.left.message).toMatch(message);
+      }
+      c.dispose();
+    });
   });
 });

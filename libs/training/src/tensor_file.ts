@@ -87,21 +87,31 @@ export function readTensors(dir: string): E.Either<string, LoadedTensors> {
   let bytes: Uint8Array;
   try {
     manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  } catch (e) {
+    return E.left(`cannot read ${manifestPath}: ${(e as Error).message}`);
+  }
+  try {
     const raw = readFileSync(weightsPath);
     bytes = new Uint8Array(raw.buffer as ArrayBuffer, raw.byteOffset, raw.byteLength);
   } catch (e) {
-    return E.left(`cannot read ${existsSync(manifestPath) ? weightsPath : manifestPath}: ${(e as Error).message}`);
+    return E.left(`cannot read ${weightsPath}: ${(e as Error).message}`);
   }
-  if (manifest.format !== TENSOR_FORMAT || !Array.isArray(manifest.tensors)) return E.left(`${manifestPath} is not a ${TENSOR_FORMAT} manifest`);
+  if (typeof manifest !== 'object' || manifest === null || manifest.format !== TENSOR_FORMAT || !Array.isArray(manifest.tensors)) return E.left(`${manifestPath} is not a ${TENSOR_FORMAT} manifest`);
+  if (bytes.byteLength % 4 !== 0) return E.left(`${weightsPath} is truncated: ${bytes.byteLength} bytes is not a whole number of float32 values`);
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const groups = new Map<string, Map<string, { shape: readonly number[]; values: Float32Array }>>();
-  for (const t of manifest.tensors) {
+  let expected = 0;
+  for (const [i, t] of (manifest.tensors as unknown[] as ManifestEntry[]).entries()) {
+    const valid = typeof t === 'object' && t !== null && typeof t.group === 'string' && typeof t.key === 'string' && Array.isArray(t.shape) && t.shape.every((d) => Number.isInteger(d) && d >= 0) && Number.isInteger(t.offset) && t.offset >= 0;
+    if (!valid) return E.left(`${manifestPath}: tensors[${i}] is not a {group, key, shape, offset} entry`);
     const size = t.shape.reduce((a: number, b: number) => a * b, 1);
+    expected = Math.max(expected, t.offset + size);
     if (t.offset + size > all.length) return E.left(`${weightsPath} is truncated: tensor "${t.key}" needs values up to ${t.offset + size}, the file has ${all.length}`);
     const group = groups.get(t.group) ?? new Map();
     group.set(t.key, { shape: t.shape, values: all.subarray(t.offset, t.offset + size) });
     groups.set(t.group, group);
   }
+  if (all.length !== expected) return E.left(`${weightsPath} does not match ${manifestPath}: the manifest describes ${expected} values, the file holds ${all.length}`);
   return E.right({ meta: manifest.meta, groups });
 }
 

@@ -1,0 +1,134 @@
+/**
+ * `nx run bench:serve` — training throughput (examples/s) of ResNets on every tfjs backend
+ * present, beside the PyTorch baseline measured in the same run (tools/bench_torch.py on
+ * Debian's python3-torch), with each backend's ratio to PyTorch.
+ */
+import { renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import * as E from 'fp-ts/Either';
+import { selectBackend, type BackendName } from '@resnet/backend';
+import type { Command, Parsed, Schema } from '@resnet/cli';
+import { DEPTHS } from '@resnet/variants';
+import { measureTfjs } from './measure.ts';
+import { planConfigs, type BenchConfig } from './plan.ts';
+import { defaultPython, runTorch, torchScript } from './pytorch.ts';
+import { renderProfiles, renderTable, withRatios, type Measurement } from './render.ts';
+
+const TFJS_BACKENDS = ['tensorflow', 'onednn', 'cpu', 'wasm'] as const;
+
+const FLAGS = {
+  variants: { kind: 'intList', values: DEPTHS, default: [], help: 'depths to measure (default: the suite: 18, 34, 50 at 28×28 batch 128 and 18 at 96×96 batch 64)' },
+  'image-size': { kind: 'int', min: 8, max: 1024, default: null, help: 'input side in pixels; with --variants or alone, measures every variant at this size (default 28)' },
+  'mini-batch': { kind: 'int', min: 1, max: 4096, default: null, help: 'examples per step (default: 128 up to 32 px, 64 above)' },
+  backends: { kind: 'enumList', values: TFJS_BACKENDS, default: [], help: 'tfjs backends (default: tensorflow and onednn, those present; pure-JS cpu only when named)' },
+  steps: { kind: 'int', min: 1, max: 10_000, default: 10, help: 'timed steps per measurement (the median is reported)' },
+  warmup: { kind: 'int', min: 0, max: 1000, default: 2, help: 'untimed steps first (primitive creation, caches)' },
+  pytorch: { kind: 'bool', default: true, help: 'also measure the PyTorch baseline (--pytorch=false to skip)' },
+  python: { kind: 'string', default: null, help: 'python with torch for the baseline (default /usr/bin/python3, Debian python3-torch)' },
+  fused: { kind: 'bool', default: true, help: 'allow the fused batch-norm/SGD kernels where the backend has them (--fused=false: tfjs ops only)' },
+  profile: { kind: 'bool', default: false, help: 'also time each tfjs kernel and print the top 15 per measurement' },
+  'profile-shapes': { kind: 'bool', default: false, help: 'with --profile: time convolutions per input shape' },
+  format: { kind: 'enum', values: ['text', 'json'], default: 'text', help: 'text table, or one JSON array with an object per measurement' },
+  out: { kind: 'string', default: null, help: 'also write the output to this file' },
+} as const satisfies Schema;
+
+const SUMMARY = [
+  'Measures training throughput: examples/s of whole SGD steps (forward in training mode, cross-entropy,',
+  'backward, Nesterov-momentum update with weight decay) of ResNet v1.5 with the ImageNet stem on 1-channel',
+  'input, 10 classes, random data; the median over the timed steps after warm-up. The PyTorch baseline',
+  '(tools/bench_torch.py, same network and optimiser, all cores) runs in the same process tree just before',
+  'each configuration, so the ratio compares like with like on the same machine and moment.',
+].join('\n');
+
+function note(message: string): void {
+  console.error(`bench: ${message}`);
+}
+
+/** `npx nx run bench:serve`. */
+export const BENCH: Command<typeof FLAGS> = { target: 'bench:serve', name: 'bench', summary: SUMMARY, flags: FLAGS };
+
+/**
+ * Measures and prints the table; returns the exit code.
+ * @example await bench({ ...defaults, variants: [18] }) // 0
+ */
+export async function bench(f: Parsed<typeof FLAGS>): Promise<number> {
+  const configs = planConfigs({ variants: f.variants, imageSize: f['image-size'], batchSize: f['mini-batch'] });
+  const explicit = f.backends.length > 0;
+  const backends = (explicit ? f.backends : ['tensorflow', 'onednn']) as BackendName[];
+  if (!explicit) note('pure-JS cpu is not measured by default (a ResNet-18 step at batch 128 takes many minutes there); name it in --backends=cpu to include it');
+  const python = f.python ?? defaultPython();
+  const timing = { steps: f.steps, warmup: f.warmup };
+  const cpu = cpus();
+  note(`machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown cpu'}, Node ${process.version}, load average ${loadavg()[0]?.toFixed(2) ?? '?'}`);
+
+  const rows: Omit<Measurement, 'vsPytorch'>[] = [];
+  const unavailable = new Map<string, string>();
+  let torchNotice: string | null = f.pytorch ? null : 'PyTorch baseline not measured (--pytorch=false)';
+  for (const config of configs) {
+    const label = `ResNet-${config.variant} ${config.imageSize}×${config.imageSize} batch ${config.batchSize}`;
+    if (torchNotice === null) {
+      note(`${label}: pytorch (baseline), ${timing.warmup} + ${timing.steps} steps…`);
+      const t = runTorch(python, torchScript(), config, timing);
+      if (t.ok) {
+        rows.push({ ...config, backend: 'pytorch', device: t.device, examplesPerSec: t.examplesPerSec, medianStepMs: t.medianStepMs, ...timing, fused: null });
+        note(`${label}: pytorch ${t.examplesPerSec.toFixed(1)} examples/s`);
+      } else {
+        torchNotice = t.notice;
+        note(t.notice);
+      }
+    }
+    for (const backend of backends) {
+      if (unavailable.has(backend)) continue;
+      const chosen = await selectBackend(backend, { purpose: 'training' });
+      if (E.isLeft(chosen)) {
+        unavailable.set(backend, chosen.left.message);
+        note(`${backend}: not measured: ${chosen.left.message} (choose backends with --backends)`);
+        continue;
+      }
+      const row = await measureOne(config, chosen.right.name, chosen.right.device, label, f);
+      rows.push(row);
+    }
+  }
+
+  if (!rows.some((r) => r.backend !== 'pytorch')) {
+    console.error(`bench: no tfjs backend could be measured (${[...unavailable].map(([b, why]) => `${b}: ${why}`).join('; ')})`);
+    return 1;
+  }
+  const measured = withRatios(rows);
+  const text =
+    f.format === 'json'
+      ? JSON.stringify(measured, null, 2)
+      : [
+          `Training throughput, ResNet v1.5 (ImageNet stem, 1 channel, 10 classes), median of ${f.steps} timed steps after ${f.warmup} warm-up; ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${loadavg()[0]?.toFixed(2) ?? '?'}.`,
+          '',
+          renderTable(measured),
+          ...(torchNotice === null ? [] : ['', torchNotice]),
+          ...(f.profile ? ['', renderProfiles(measured, f['profile-shapes'] ? 40 : 15)] : []),
+        ].join('\n');
+  console.log(text);
+  if (f.out !== null) {
+    writeFileSync(`${f.out}.tmp`, `${text}\n`);
+    renameSync(`${f.out}.tmp`, f.out);
+    note(`wrote ${f.out}`);
+  }
+  return 0;
+}
+
+async function measureOne(config: BenchConfig, backend: string, device: string, label: string, f: { readonly steps: number; readonly warmup: number; readonly profile: boolean; readonly 'profile-shapes': boolean; readonly fused: boolean }): Promise<Omit<Measurement, 'vsPytorch'>> {
+  note(`${label}: ${backend}, ${f.warmup} + ${f.steps} steps…`);
+  let last = performance.now();
+  const result = await measureTfjs(config, {
+    steps: f.steps,
+    warmup: f.warmup,
+    profile: f.profile,
+    profileShapes: f['profile-shapes'],
+    fused: f.fused,
+    onStep: (step, seconds) => {
+      if (performance.now() - last < 5000 && step !== f.steps - 1) return;
+      last = performance.now();
+      note(`${label}: ${backend} ${step < 0 ? `warm-up ${step + f.warmup + 1}/${f.warmup}` : `step ${step + 1}/${f.steps}`}: ${seconds.toFixed(2)} s`);
+    },
+  });
+  note(`${label}: ${backend} ${result.examplesPerSec.toFixed(1)} examples/s`);
+  return { ...config, backend, device, examplesPerSec: result.examplesPerSec, medianStepMs: result.medianStepMs, steps: f.steps, warmup: f.warmup, fused: f.fused, ...(result.kernels === undefined ? {} : { kernels: result.kernels }) };
+}

@@ -1,0 +1,124 @@
+// Crash safety by fault injection: a tiny training run is killed with SIGKILL again and again
+// (before its first checkpoint, while a checkpoint is being written, at random moments),
+// restarted each time with the command the app tells the user to run, and must finish with
+// exactly the weights and metrics of a run that was never interrupted.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '../../..');
+const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+const ON_CI = process.env['CI'] === 'true';
+const ENV = { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') };
+const ENTRY = join(root, 'apps/train/src/main.ts');
+
+// 6 epochs of 2 steps on 8×8 images: a checkpoint (≈90 MB with the SGD velocities) every two steps.
+const TINY = ['--variant=18', '--image-size=8', '--train-limit=32', '--test-limit=16', '--mini-batch=16', '--epochs=6', '--seed=7'];
+
+function runToEnd(args: readonly string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ENTRY, ...args], { encoding: 'utf8', cwd: root, env: ENV });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+type Moment = 'early' | 'training' | 'checkpoint' | 'random';
+
+/** Starts the app and SIGKILLs it at `moment`; resolves with whether it was killed (false: it finished first). */
+function runAndKill(args: readonly string[], dir: string, moment: Moment, delayMs: number): Promise<{ readonly killed: boolean; readonly code: number | null; readonly output: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: root, env: ENV });
+    let output = '';
+    let killed = false;
+    const kill = () => {
+      if (killed || child.exitCode !== null) return;
+      killed = true;
+      child.kill('SIGKILL');
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (moment === 'training' && /→ /.test(output)) setTimeout(kill, delayMs);
+    });
+    child.stderr.on('data', (d: Buffer) => void (output += d.toString()));
+    const started = Date.now();
+    const poll = () => {
+      if (child.exitCode !== null || killed) return;
+      if (moment === 'early' && Date.now() - started >= delayMs) return kill();
+      if (moment === 'random' && Date.now() - started >= delayMs) return kill();
+      // A checkpoint being written: its temporary directory exists in checkpoints/.
+      if (moment === 'checkpoint') {
+        const dirs = existsSync(join(dir, 'checkpoints')) ? readdirSync(join(dir, 'checkpoints')) : [];
+        if (dirs.some((d) => d.includes('.tmp-'))) return kill();
+      }
+      setTimeout(poll, 1);
+    };
+    poll();
+    child.on('exit', (code) => done({ killed, code, output }));
+  });
+}
+
+/** The command the app tells the user: the original one, or the one its message suggests instead. */
+function suggested(output: string): readonly string[] | null {
+  const m = /continue it with npx nx run train:serve (--resume=\S+)/.exec(output);
+  return m?.[1] === undefined ? null : [m[1]];
+}
+
+const metricsOf = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>)
+    .map(({ epoch, loss, trainAcc, testAcc, lr }) => ({ epoch, loss, trainAcc, testAcc, lr }));
+
+const realTest = REAL || ON_CI ? test : test.skip;
+if (!REAL && !ON_CI) console.warn('SKIPPED: the crash-safety test needs the real Fashion-MNIST: apt-get install dataset-fashion-mnist');
+
+describe('train:serve survives SIGKILL at any moment', () => {
+  realTest(
+    'killed 12 times (before the first checkpoint, during checkpoint writes, at random), restarted as told, it ends with the weights of an uninterrupted run',
+    async () => {
+      const base = mkdtempSync(join(tmpdir(), 'crash-'));
+      const reference = join(base, 'reference');
+      expect(runToEnd([...TINY, `--out=${reference}`]).code).toBe(0);
+
+      const dir = join(base, 'killed');
+      const original = [...TINY, `--out=${dir}`];
+      // A fixed plan, so a failure reproduces: moments and delays (ms).
+      const plan: [Moment, number][] = [
+        ['early', 300],
+        ['training', 0],
+        ['checkpoint', 0],
+        ['random', 2500],
+        ['checkpoint', 0],
+        ['training', 150],
+        ['checkpoint', 0],
+        ['random', 3500],
+        ['checkpoint', 0],
+        ['random', 1500],
+        ['checkpoint', 0],
+        ['random', 4500],
+      ];
+      const log: string[] = [];
+      let kills = 0;
+      for (const [moment, delay] of plan) {
+        let r = await runAndKill(original, dir, moment, delay);
+        const next = r.killed ? null : suggested(r.output);
+        if (!r.killed && next !== null) r = await runAndKill(next, dir, moment, delay);
+        log.push(`${moment}/${delay}: ${r.killed ? 'killed' : `exit ${r.code}`}`);
+        if (r.killed) kills++;
+        else if (r.code !== 0) throw new Error(`a restart failed (exit ${r.code}):\n${r.output}\n${log.join('\n')}`);
+        if (!r.killed && r.code === 0 && existsSync(join(dir, 'model'))) break;
+      }
+      // Finish: the original command, then what it says to run.
+      let last = runToEnd(original);
+      const next = suggested(last.stderr);
+      if (next !== null) last = runToEnd(next);
+      if (last.code !== 0 && !/already trained 6 epochs/.test(last.stderr)) throw new Error(`finishing failed:\n${last.stdout}\n${last.stderr}\n${log.join('\n')}`);
+
+      expect(kills).toBeGreaterThanOrEqual(10);
+      expect(log.filter((l) => l.startsWith('checkpoint') && l.endsWith('killed')).length).toBeGreaterThanOrEqual(3);
+      expect(metricsOf(dir)).toEqual(metricsOf(reference));
+      expect(Buffer.compare(readFileSync(join(dir, 'model', 'weights.bin')), readFileSync(join(reference, 'model', 'weights.bin')))).toBe(0);
+    },
+    600_000,
+  );
+});

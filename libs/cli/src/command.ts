@@ -1,0 +1,96 @@
+/**
+ * The preamble every app shares: a command as data (its nx target, summary and flag
+ * schema), parsing with `--help` and `--print-flags`, errors on stderr, the exit code.
+ * An app's main.ts is one line: `runCommand(COMMAND, app)`.
+ */
+import * as E from 'fp-ts/Either';
+import { helpText, parseFlags, type Parsed, type Schema } from './flags.ts';
+import { runApp } from './run_app.ts';
+
+/** One app command: the nx target that runs it, what it does, its flags. */
+export interface Command<S extends Schema> {
+  /** The nx target, e.g. `train:serve`; messages start with `name:`. */
+  readonly target: string;
+  /** Prefix of every message, e.g. `train`. */
+  readonly name: string;
+  /** What the command does, for `--help` (may span lines). */
+  readonly summary: string;
+  readonly flags: S;
+}
+
+/** The flag every command has besides `--help`: shows what reached the app through nx. */
+export const PRINT_FLAGS = {
+  'print-flags': { kind: 'bool', default: false, help: 'print the flags as the app received and parsed them (JSON) and exit: shows what nx passed on' },
+} as const satisfies Schema;
+
+/** What `--print-flags` prints: the parsed values, the raw arguments and the schema. */
+export interface PrintedFlags {
+  readonly target: string;
+  readonly args: readonly string[];
+  readonly flags: Readonly<Record<string, unknown>>;
+  readonly schema: Schema;
+}
+
+/**
+ * Parses `args` for `command`. `--help` prints the help (Left 0), `--print-flags` prints
+ * {@link PrintedFlags} as JSON (Left 0), a bad flag prints `name: message` on stderr (Left 2).
+ * @example parseCommand(TABLE, ['--input=28']) // Right({ input: 28, … })
+ */
+export function parseCommand<S extends Schema>(command: Command<S>, args: readonly string[], out: Pick<Console, 'log' | 'error'> = console): E.Either<number, Parsed<S>> {
+  const parsed = parseFlags(args, { ...command.flags, ...PRINT_FLAGS });
+  if (E.isLeft(parsed)) {
+    if (parsed.left._tag === 'Help') {
+      out.log(usage(command));
+      return E.left(0);
+    }
+    out.error(`${command.name}: ${parsed.left.message}`);
+    return E.left(2);
+  }
+  const { 'print-flags': print, ...flags } = parsed.right;
+  if (print === true) {
+    out.log(JSON.stringify({ target: command.target, args, flags, schema: command.flags } satisfies PrintedFlags, null, 2));
+    return E.left(0);
+  }
+  return E.right(flags as unknown as Parsed<S>);
+}
+
+/**
+ * The `--help` text of a command.
+ * @example console.log(usage(TABLE))
+ */
+export function usage<S extends Schema>(command: Command<S>): string {
+  const notes = [
+    command.summary,
+    '',
+    `Give flags after the target as --name=value, or all of them after \`--\` (nx drops flags that come before a \`--\`, and shows its own help for --help before it).`,
+  ].join('\n');
+  return helpText(`npx nx run ${command.target}`, notes, { ...command.flags, ...PRINT_FLAGS });
+}
+
+/**
+ * Runs an app: parses `process.argv` for `command`, then `app(flags, args)`; sets the exit code.
+ * @example runCommand(TABLE, table)
+ */
+export function runCommand<S extends Schema>(command: Command<S>, app: (flags: Parsed<S>, args: readonly string[]) => number | Promise<number>): void {
+  const args = process.argv.slice(2);
+  runApp(command.name, () => {
+    const parsed = parseCommand(command, args);
+    return E.isLeft(parsed) ? parsed.left : app(parsed.right, args);
+  });
+}
+
+/**
+ * The command line that runs `target` with `args`, quoted for a POSIX shell so that it
+ * works when pasted (`--title='My runs'`).
+ * @example commandLine('report:serve', ['--title=My runs']) // "npx nx run report:serve --title='My runs'"
+ */
+export function commandLine(target: string, args: readonly string[]): string {
+  return [`npx nx run ${target}`, ...args.map(quote)].join(' ');
+}
+
+function quote(arg: string): string {
+  if (/^[\w@%+=:,./-]*$/.test(arg) && arg !== '') return arg;
+  const flag = /^(--[a-z][a-z0-9-]*=)(.*)$/is.exec(arg);
+  const [head, value] = flag === null ? ['', arg] : [flag[1] ?? '', flag[2] ?? ''];
+  return `${head}'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,64 @@
+import * as E from 'fp-ts/Either';
+import { commandLine, parseCommand, type Command } from './command.ts';
+import { NX_CLAIMED, nxClaims } from './flags.ts';
+
+const FLAGS = {
+  'block-version': { kind: 'enum', values: ['v1', 'v1.5'], default: 'v1', help: 'block version' },
+  'mini-batch': { kind: 'int', min: 1, default: 128, help: 'mini-batch size' },
+  title: { kind: 'string', default: 'Runs', help: 'title' },
+} as const;
+const COMMAND: Command<typeof FLAGS> = { target: 'demo:serve', name: 'demo', summary: 'A demo.', flags: FLAGS };
+
+function capture(args: readonly string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const result = parseCommand(COMMAND, args, { log: (m: string) => void out.push(m), error: (m: string) => void err.push(m) });
+  return { result, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('parseCommand: the preamble of every app', () => {
+  test('flags are parsed; --print-flags prints them with the schema and stops (exit 0)', () => {
+    expect(capture(['--mini-batch=64']).result).toEqual(E.right({ 'block-version': 'v1', 'mini-batch': 64, title: 'Runs' }));
+    const printed = capture(['--block-version', 'v1.5', '--print-flags']);
+    expect(printed.result).toEqual(E.left(0));
+    expect(JSON.parse(printed.out)).toEqual({ target: 'demo:serve', args: ['--block-version', 'v1.5', '--print-flags'], flags: { 'block-version': 'v1.5', 'mini-batch': 128, title: 'Runs' }, schema: FLAGS });
+  });
+
+  test('--help prints usage with the nx command and every flag (exit 0); a bad flag is one line on stderr (exit 2)', () => {
+    const help = capture(['--help']);
+    expect(help.result).toEqual(E.left(0));
+    expect(help.out).toContain('Usage: npx nx run demo:serve [flags]');
+    for (const flag of ['--block-version=v1|v1.5', '--mini-batch=N', '--title=VALUE', '--print-flags']) expect(help.out).toContain(flag);
+    const bad = capture(['--mini-batch=0']);
+    expect(bad).toMatchObject({ result: E.left(2), out: '', err: 'demo: --mini-batch must be ≥ 1, got 0' });
+  });
+
+  test('the usual spellings that nx swallows are refused with our name for them', () => {
+    expect(capture(['--version=v1.5']).err).toContain('--version is called --block-version here: nx takes --version for itself');
+    expect(capture(['--batch-size=64']).err).toContain('--batch-size is called --mini-batch here');
+  });
+
+  test('a misspelled flag gets a suggestion', () => {
+    expect(capture(['--titel=x']).err).toContain('unknown flag --titel; did you mean --title?');
+    expect(capture(['--batch=1']).err).toContain('did you mean --mini-batch?');
+    expect(capture(['--zzz=1']).err).not.toContain('did you mean');
+  });
+});
+
+describe('nxClaims', () => {
+  test('names nx takes, and any name that starts with one of them and a dash, are claimed; ours are not', () => {
+    for (const name of NX_CLAIMED) expect(nxClaims(name)).toBe(true);
+    expect(nxClaims('batch-size')).toBe(true);
+    expect(nxClaims('verbose-log')).toBe(true);
+    for (const name of ['block-version', 'mini-batch', 'variants', 'protocol', 'print-flags', 'channels']) expect(nxClaims(name)).toBe(false);
+  });
+});
+
+describe('commandLine', () => {
+  test('quotes what a shell would split or expand, so the line works when pasted', () => {
+    expect(commandLine('report:serve', ['--runs=runs/a,runs/b', '--title=My runs', "--x=it's", '--y=$HOME'])).toBe(
+      `npx nx run report:serve --runs=runs/a,runs/b --title='My runs' --x='it'\\''s' --y='$HOME'`,
+    );
+    expect(commandLine('table:serve', [])).toBe('npx nx run table:serve');
+  });
+});
