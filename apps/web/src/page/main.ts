@@ -13,6 +13,7 @@ async function start(): Promise<void> {
   if (!response.ok) throw new Error(`site.json: HTTP ${response.status}`);
   const site = (await response.json()) as SiteData;
   await Promise.all([startRuns(element('runs'), site), startClassifier(element('classifier'), site)]);
+  document.body.dataset['readyMs'] = performance.now().toFixed(0);
   document.body.dataset['ready'] = 'true';
 }
 
