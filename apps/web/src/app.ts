@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { InlineConfig } from 'vite';
-import { helpText, parseFlags, type Schema } from '@resnet/cli';
+import type { Command, Parsed, Schema } from '@resnet/cli';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '@resnet/training';
 import { runCharts } from './run_charts.ts';
@@ -26,34 +26,46 @@ const COMMON = {
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files (default: as train:serve finds them)' },
 } as const satisfies Schema;
 
-/** Flags of web:serve. */
-export const SERVE_FLAGS = {
+const SERVE_FLAGS = {
   ...COMMON,
   port: { kind: 'int', min: 0, max: 65_535, default: 5173, help: 'port on 127.0.0.1 (0: any free port; a busy port moves to the next free one)' },
 } as const satisfies Schema;
 
-/** Flags of web:build. */
-export const BUILD_FLAGS = {
+const BUILD_FLAGS = {
   ...COMMON,
   out: { kind: 'string', default: null, help: 'folder for the static site (new, empty, or a previous web:build); required' },
 } as const satisfies Schema;
 
 type Common = { readonly run: string | null; readonly images: number; readonly 'data-dir': string | null };
 
+/** `npx nx run web:build --run=<dir> --out=<dir>`. */
+export const BUILD: Command<typeof BUILD_FLAGS> = {
+  target: 'web:build',
+  name: 'web',
+  summary: 'Builds the web app (architecture explorer, classifier, run viewer) as static files that any web server can host.',
+  flags: BUILD_FLAGS,
+};
+
+/** `npx nx run web:serve --run=<dir>`. */
+export const SERVE: Command<typeof SERVE_FLAGS> = {
+  target: 'web:serve',
+  name: 'web',
+  summary: 'Serves the web app (architecture explorer, classifier, run viewer) on 127.0.0.1 with vite, its data from local files; prints the URL.',
+  flags: SERVE_FLAGS,
+};
+
 /**
  * Builds the static site; returns the exit code (0 done, 1 bad data, 2 bad command line).
- * @example await build(['--run=runs/smoke', '--out=dist/web']) // 0
+ * @example await build({ run: 'runs/smoke', out: 'dist/web', images: 20, 'data-dir': null }) // 0
  */
-export async function build(args: readonly string[]): Promise<number> {
-  const parsed = parseFlags(args, BUILD_FLAGS);
-  if (E.isLeft(parsed)) return usage(parsed.left, 'npx nx run web:build --run=<dir> --out=<dir>', 'Builds the web app (architecture explorer, classifier, run viewer) as static files.', BUILD_FLAGS);
-  const { out } = parsed.right;
+export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> {
+  const { out } = flags;
   if (out === null) return fail('--out=<dir> is required: the folder for the static site (e.g. --out=dist/web)', 2);
   const outOk = checkOut(out);
   if (E.isLeft(outOk)) return fail(outOk.left, 2);
   const work = mkdtempSync(join(tmpdir(), 'resnet-web-'));
   try {
-    const data = await gatherData(parsed.right, join(work, 'public'));
+    const data = await gatherData(flags, join(work, 'public'));
     if (E.isLeft(data)) return fail(data.left, 1);
     // Build next to --out, then rename: a reader never sees a half-written site.
     const parent = dirname(resolve(out));
@@ -79,23 +91,21 @@ export async function build(args: readonly string[]): Promise<number> {
 
 /**
  * Starts the dev server on 127.0.0.1 and prints its URL; resolves when it stops (Ctrl-C).
- * @example await serve(['--run=runs/smoke']) // prints "web: http://127.0.0.1:5173/"
+ * @example await serve({ run: 'runs/smoke', port: 5173, images: 20, 'data-dir': null }) // prints "web: http://127.0.0.1:5173/"
  */
-export async function serve(args: readonly string[]): Promise<number> {
-  const parsed = parseFlags(args, SERVE_FLAGS);
-  if (E.isLeft(parsed)) return usage(parsed.left, 'npx nx run web:serve --run=<dir>', 'Serves the web app (architecture explorer, classifier, run viewer) on localhost, with its data from local files.', SERVE_FLAGS);
+export async function serve(flags: Parsed<typeof SERVE_FLAGS>): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'resnet-web-'));
   const cleanup = () => rmSync(work, { recursive: true, force: true });
-  const data = await gatherData(parsed.right, join(work, 'public'));
+  const data = await gatherData(flags, join(work, 'public'));
   if (E.isLeft(data)) {
     cleanup();
     return fail(data.left, 1);
   }
   const { createServer } = await import('vite');
-  const server = await createServer({ ...viteConfig(join(work, 'public')), server: { host: '127.0.0.1', port: parsed.right.port, strictPort: false } });
+  const server = await createServer({ ...viteConfig(join(work, 'public')), server: { host: '127.0.0.1', port: flags.port, strictPort: false } });
   await server.listen();
   console.log(summaryLine(data.right, null, null));
-  console.log(`web: ${server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${parsed.right.port}/`}  (Ctrl-C stops)`);
+  console.log(`web: ${server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${flags.port}/`}  (Ctrl-C stops)`);
   return new Promise((done) => {
     const stop = () => {
       void server.close().then(() => {
@@ -153,7 +163,7 @@ async function gatherData(flags: Common, dir: string): Promise<E.Either<string, 
     const loaded = await runCharts(paths);
     if (E.isLeft(loaded)) return E.left(loaded.left);
     charts = loaded.right;
-    const exported = await exportModel(charts.runs.map((r) => r.dir), dir);
+    const exported = exportModel(charts.runs.map((r) => r.dir), dir);
     if (E.isLeft(exported)) notes.push(exported.left);
     else {
       model = { ...exported.right, mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD };
@@ -195,14 +205,6 @@ function summaryLine(site: SiteData, out: string | null, bundle: BundleBytes | n
   const where = out === null ? '' : `wrote ${out}: `;
   const size = bundle === null ? '' : `; code ${(bundle.code / 1024).toFixed(0)} KiB + onnxruntime wasm ${(bundle.wasm / 1024 / 1024).toFixed(1)} MiB`;
   return `web: ${where}${parts.join(', ')}${size}${site.notes.map((n) => `\nweb: note: ${n}`).join('')}`;
-}
-
-function usage(error: { readonly _tag: 'Help' } | { readonly _tag: 'BadFlag'; readonly message: string }, command: string, summary: string, flags: Schema): number {
-  if (error._tag === 'Help') {
-    console.log(helpText(command, summary, flags));
-    return 0;
-  }
-  return fail(error.message, 2);
 }
 
 function fail(message: string, code: number): number {

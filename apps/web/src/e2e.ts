@@ -11,8 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
-import * as E from 'fp-ts/Either';
-import { helpText, parseFlags, runApp, type Schema } from '@resnet/cli';
+import type { Command, Parsed, Schema } from '@resnet/cli';
 import { DEPTHS } from '@resnet/variants';
 import { BUILD_MARKER } from './app.ts';
 import type { SiteData } from './site_data.ts';
@@ -25,6 +24,14 @@ const FLAGS = {
   chromium: { kind: 'string', default: '/usr/bin/chromium', help: "Chromium executable (Debian's package: apt-get install chromium)" },
   keep: { kind: 'bool', default: false, help: 'keep the temporary folder (run, site, tool outputs) and print where it is' },
 } as const satisfies Schema;
+
+/** `npx nx run web:e2e`. */
+export const E2E: Command<typeof FLAGS> = {
+  target: 'web:e2e',
+  name: 'e2e',
+  summary: 'Builds the site from a tiny train:serve run and checks it in headless Chromium against table:serve and train:evaluate; writes a screenshot per view.',
+  flags: FLAGS,
+};
 
 /** The explorer's two settings under test: 224×224×3 (1000 classes) and 28×28×1 (10 classes). */
 const SETTINGS = [
@@ -39,17 +46,11 @@ interface Check {
   readonly detail: string;
 }
 
-async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseFlags(args, FLAGS);
-  if (E.isLeft(parsed)) {
-    if (parsed.left._tag === 'Help') {
-      console.log(helpText('npx nx run web:e2e --', 'Builds the site from a tiny run and checks it in headless Chromium against table:serve and train:evaluate.', FLAGS));
-      return 0;
-    }
-    console.error(`e2e: ${parsed.left.message}`);
-    return 2;
-  }
-  const flags = parsed.right;
+/**
+ * Runs the end-to-end check; returns the exit code (0 all passed, 1 a check failed, 2 no Chromium).
+ * @example await e2e({ run: null, screenshots: 'dist/web-e2e', chromium: '/usr/bin/chromium', keep: false }) // 0
+ */
+export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
   if (!existsSync(flags.chromium)) {
     console.error(`e2e: no Chromium at ${flags.chromium}: install Debian's package (apt-get install chromium) or pass --chromium=<path>`);
     return 2;
@@ -128,8 +129,11 @@ async function main(args: readonly string[]): Promise<number> {
         else {
           const want = (JSON.parse(readFileSync(predictions, 'utf8')) as { predictions: { index: number; predicted: number; probabilities: number[] }[] }).predictions;
           const worst = Math.max(...want.map((w) => Math.max(...w.probabilities.map((p, k) => Math.abs(p - (shown[w.index]?.probabilities[k] ?? Number.NaN))))));
-          const same = want.length === PREDICTED_IMAGES && want.every((w) => shown[w.index]?.predicted === w.predicted);
-          checks.push({ name: `classifier = train:evaluate on ${PREDICTED_IMAGES} images`, ok: same && worst < 1e-4, detail: `same top class for ${want.filter((w) => shown[w.index]?.predicted === w.predicted).length}/${want.length}, largest probability difference ${worst.toExponential(1)}` });
+          // A tiny run's model is nearly uniform: two classes within float error of each other are a tie either may win.
+          const agrees = (w: (typeof want)[number]) => shown[w.index]?.predicted === w.predicted || Math.abs((w.probabilities[w.predicted] ?? 0) - (w.probabilities[shown[w.index]?.predicted ?? -1] ?? -1)) < 1e-6;
+          const same = want.filter((w) => shown[w.index]?.predicted === w.predicted).length;
+          const ok = want.length === PREDICTED_IMAGES && want.every(agrees) && worst < 1e-4;
+          checks.push({ name: `classifier = train:evaluate on ${PREDICTED_IMAGES} images`, ok, detail: `same top class for ${same}/${want.length}${same < want.length ? ` (the rest ties within 1e-6)` : ''}, largest probability difference ${worst.toExponential(1)}` });
         }
         await page.locator('#classifier').screenshot({ path: join(flags.screenshots, 'classifier.png') });
       }
@@ -183,4 +187,3 @@ function serveStatic(dir: string): Promise<Server> {
   return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)));
 }
 
-runApp('e2e', () => main(process.argv.slice(2)));

@@ -1,6 +1,5 @@
-/** `nx run web:serve` / `nx run web:build`: the first argument picks the command (set by project.json). */
-import { runApp } from '@resnet/cli';
-import { build, serve } from './app.ts';
+/** `npx nx run web:serve --run=<dir>` — the dev server on 127.0.0.1 (see app.ts). */
+import { runCommand } from '@resnet/cli';
+import { serve, SERVE } from './app.ts';
 
-const [command, ...args] = process.argv.slice(2);
-runApp('web', () => (command === 'build' ? build(args) : command === 'serve' ? serve(args) : (console.error(`web: unknown command "${command ?? ''}": expected serve or build`), 2)));
+runCommand(SERVE, serve);

@@ -6,10 +6,10 @@ import type { SiteModel } from './site_data.ts';
 
 /**
  * Exports the first run with a saved model as `model.onnx` into `dir`, or says why not.
- * @example await exportModel(['runs/smoke'], 'public') // Right({ file: 'model.onnx', label: 'ResNet-18 v1.5', … })
+ * @example exportModel(['runs/smoke'], 'public') // Right({ file: 'model.onnx', label: 'ResNet-18 v1.5', … })
  */
-export async function exportModel(runs: readonly string[], dir: string): Promise<E.Either<string, Omit<SiteModel, 'mean' | 'std'>>> {
+export function exportModel(runs: readonly string[], dir: string): E.Either<string, Omit<SiteModel, 'mean' | 'std'>> {
   void runs;
   void dir;
-  return E.left('The classifier needs the ONNX export (train:export), which is not in this build yet.');
+  return E.left('The classifier needs the ONNX export (@resnet/onnx), which is not in this build yet.');
 }

@@ -53,7 +53,8 @@ export async function startClassifier(section: HTMLElement, site: SiteData): Pro
 }
 
 async function classify(ort: Ort, session: import('onnxruntime-web/wasm').InferenceSession, model: SiteModel, grey: Uint8Array, count: number): Promise<number[][]> {
-  const input = new ort.Tensor('float32', normalise(grey, model), [count, model.imageSize, model.imageSize, 1]);
+  // NCHW with one channel: the same order as the row-major image.
+  const input = new ort.Tensor('float32', normalise(grey, model), [count, 1, model.imageSize, model.imageSize]);
   const output = (await session.run({ [model.input]: input }))[model.output];
   if (output === undefined) throw new Error(`model has no output "${model.output}"`);
   const logits = output.data as Float32Array;
