@@ -26,6 +26,15 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-non-null-assertion': 'error',
+      // A switch over a tagged union lists every case and ends in `default: return absurd(x)`
+      // (fp-ts/function): a new case is then a compile error at every switch that must handle it.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "SwitchCase[test=null]:not(:has(CallExpression[callee.name='absurd']))",
+          message: 'End a switch with `default: return absurd(x)` after listing every case (a default that does something else hides new cases).',
+        },
+      ],
       '@nx/enforce-module-boundaries': [
         'error',
         {

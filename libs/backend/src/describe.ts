@@ -34,12 +34,5 @@ export function describeBackend(choice?: Pick<BackendChoice, 'name' | 'device'>)
 
 function inferDevice(name: string, onednn: OnednnInfo | null): string {
   if (onednn !== null) return onednnDevice(onednn);
-  switch (name) {
-    case 'cpu':
-      return CPU_DEVICE;
-    case 'wasm':
-      return WASM_DEVICE;
-    default:
-      return 'unknown';
-  }
+  return name === 'cpu' ? CPU_DEVICE : name === 'wasm' ? WASM_DEVICE : 'unknown';
 }

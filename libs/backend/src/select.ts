@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/Either';
+import { absurd } from 'fp-ts/function';
 import { ONEDNN_BACKEND, type OnednnInfo } from '@resnet/onednn';
 import { defaultLoaders, firstLine, isMissingModule, shimIsNullOrUndefined, type BackendLoaders } from './_loaders.ts';
 
@@ -57,6 +58,10 @@ export interface SelectOptions {
 export async function selectBackend(choice: BackendName, options: SelectOptions = {}): Promise<E.Either<BackendError, BackendChoice>> {
   const loaders: BackendLoaders = { ...defaultLoaders, ...options.loaders };
   const purpose = options.purpose ?? 'training';
+  // Guards callers that bypass the type (a value from JSON or JavaScript).
+  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
+    return E.left({ _tag: 'UnknownBackend', message: `Unknown backend "${String(choice)}": expected one of ${BACKEND_CHOICES.join(', ')}` });
+  }
   switch (choice) {
     case 'tensorflow':
       return explicit(choice, await tryTensorflow(loaders));
@@ -69,7 +74,7 @@ export async function selectBackend(choice: BackendName, options: SelectOptions 
     case 'auto':
       return auto(loaders);
     default:
-      return E.left({ _tag: 'UnknownBackend', message: `Unknown backend "${String(choice)}": expected one of ${BACKEND_CHOICES.join(', ')}` });
+      return absurd(choice);
   }
 }
 

@@ -4,6 +4,7 @@
  * Pure: takes the argument list, returns an Either; the app prints and exits.
  */
 import * as E from 'fp-ts/Either';
+import { absurd } from 'fp-ts/function';
 
 /** One flag's type, default and help text. */
 export type Flag =
@@ -195,7 +196,13 @@ function describe(flag: Flag): string {
       return `an integer ${range(flag)}`;
     case 'number':
       return `a number ${range(flag)}`;
-    default:
+    case 'enum':
+    case 'intList':
+    case 'enumList':
+    case 'bool':
+    case 'string':
       return placeholder(flag);
+    default:
+      return absurd(flag);
   }
 }

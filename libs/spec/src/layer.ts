@@ -16,6 +16,7 @@
  *   relu('relu'),
  * ]);
  */
+import { absurd } from 'fp-ts/function';
 
 /** A 2-D convolution with a square kernel, symmetric zero padding and no dilation. */
 export interface Conv2d {
@@ -176,8 +177,15 @@ export function children(layer: Layer): readonly Layer[] {
       return layer.layers;
     case 'Residual':
       return [...layer.main, ...layer.shortcut];
-    default:
+    case 'Conv2d':
+    case 'BatchNorm':
+    case 'Relu':
+    case 'MaxPool':
+    case 'GlobalAvgPool':
+    case 'Dense':
       return [];
+    default:
+      return absurd(layer);
   }
 }
 

@@ -6,7 +6,7 @@
  * tensor library.
  */
 import * as E from 'fp-ts/Either';
-import { pipe } from 'fp-ts/function';
+import { absurd, pipe } from 'fp-ts/function';
 import { childPath, children, type Layer } from './layer.ts';
 import { isIntAtLeast, outputSize } from './output_size.ts';
 import { specError, type SpecError } from './spec_error.ts';
@@ -118,11 +118,18 @@ function visitBody(layer: Layer, path: string, depth: number, input: Shape): E.E
               ),
         ),
       );
-    default:
+    case 'Conv2d':
+    case 'BatchNorm':
+    case 'Relu':
+    case 'MaxPool':
+    case 'GlobalAvgPool':
+    case 'Dense':
       return pipe(
         leaf(layer, path, input),
         E.map(({ output, macs }) => ({ output, macs, entries: [] })),
       );
+    default:
+      return absurd(layer);
   }
 }
 
@@ -220,12 +227,8 @@ function leaf(layer: Exclude<Layer, { _tag: 'Sequential' | 'Residual' }>, path: 
       );
     }
     default:
-      return absurdLayer(layer);
+      return absurd(layer);
   }
-}
-
-function absurdLayer(layer: never): never {
-  throw new Error(`unknown layer ${JSON.stringify(layer)}`);
 }
 
 function image(path: string, input: Shape): E.Either<SpecError, { h: number; w: number; c: number }> {

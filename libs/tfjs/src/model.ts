@@ -3,6 +3,7 @@
  * `<layer path>/<weight name>` (e.g. `resnet18.conv2_x.1.conv1/weight`).
  */
 import * as tf from '@tensorflow/tfjs';
+import { absurd } from 'fp-ts/function';
 import { children, childPath, type Layer, type Residual } from '@resnet/spec';
 import { normalArray, uniformArray } from './_random.ts';
 
@@ -62,8 +63,16 @@ export function initModel(spec: Layer, options: InitOptions = {}): Model {
         params.set(`${path}/weight`, tf.variable(uniform([layer.inFeatures, layer.outFeatures], layer.inFeatures, nextSeed())));
         if (layer.bias) params.set(`${path}/bias`, tf.variable(uniform([layer.outFeatures], layer.inFeatures, nextSeed())));
         return;
-      default:
+      case 'Relu':
+      case 'MaxPool':
+      case 'GlobalAvgPool':
+        return;
+      case 'Sequential':
+      case 'Residual':
         for (const child of children(layer)) visit(child, childPath(path, child.name));
+        return;
+      default:
+        return absurd(layer);
     }
   };
   tf.tidy(() => visit(spec, spec.name));

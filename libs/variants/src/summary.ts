@@ -4,7 +4,7 @@
  * restated from the paper.
  */
 import * as E from 'fp-ts/Either';
-import { pipe } from 'fp-ts/function';
+import { absurd, pipe } from 'fp-ts/function';
 import { children, countParams, trace, type Layer, type SpecError } from '@resnet/spec';
 import type { Depth, ResNetSpec, Version } from './resnet.ts';
 import type { StemName } from './family.ts';
@@ -94,8 +94,15 @@ export function weightedLayers(layer: Layer): number {
       return 1;
     case 'Residual':
       return layer.main.reduce((n, l) => n + weightedLayers(l), 0);
-    default:
+    case 'Sequential':
       return children(layer).reduce((n, l) => n + weightedLayers(l), 0);
+    case 'BatchNorm':
+    case 'Relu':
+    case 'MaxPool':
+    case 'GlobalAvgPool':
+      return 0;
+    default:
+      return absurd(layer);
   }
 }
 
@@ -109,7 +116,12 @@ function describe(layer: Layer): readonly string[] {
       return ['average pool'];
     case 'Dense':
       return [`${layer.outFeatures}-d fc`];
-    default:
+    case 'BatchNorm':
+    case 'Relu':
+    case 'Sequential':
+    case 'Residual':
       return children(layer).flatMap(describe);
+    default:
+      return absurd(layer);
   }
 }
