@@ -1,0 +1,66 @@
+// web:build as a user runs it: a child process, its output, exit code and files.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { SiteData } from './site_data.ts';
+
+const root = resolve(__dirname, '../../..');
+const REAL = existsSync('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz');
+const ON_CI = process.env['CI'] === 'true';
+
+function build(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'apps/web/src/build_main.ts'), ...args], { encoding: 'utf8', cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'web-app-'));
+
+describe('web:build', () => {
+  test('an --out folder with other files is refused with one line, and left as it was', () => {
+    const out = tmp();
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    const r = build(`--out=${out}`);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`web: --out=${out} is a folder with other files (no resnet-web.json): pass a new or empty folder, or a previous web:build`);
+    expect(readdirSync(out)).toEqual(['notes.txt']);
+  });
+
+  test('a missing --run is refused and nothing is written', () => {
+    const parent = tmp();
+    const r = build(`--run=${join(parent, 'nope')}`, `--out=${join(parent, 'site')}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`--run: ${join(parent, 'nope')} does not exist`);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  test('a folder that is not a run is refused and nothing is written', () => {
+    const parent = tmp();
+    mkdirSync(join(parent, 'empty'));
+    const r = build(`--run=${join(parent, 'empty')}`, `--out=${join(parent, 'site')}`);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readdirSync(parent)).toEqual(['empty']);
+  });
+
+  test('--out is required', () => {
+    expect(build().stderr.trim()).toBe('web: --out=<dir> is required: the folder for the static site (e.g. --out=dist/web)');
+  });
+
+  (REAL || ON_CI ? test : test.skip)('without a run: the page, its code and site.json with the first test images; a second build replaces the first', () => {
+    const out = join(tmp(), 'site');
+    for (const images of [3, 5]) {
+      const r = build(`--out=${out}`, `--images=${images}`);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(r.stdout).toContain(`web: wrote ${out}: ${images} test images, no classifier model, 0 charts (0 runs)`);
+      const site = JSON.parse(readFileSync(join(out, 'site.json'), 'utf8')) as SiteData;
+      expect(site.images?.count).toBe(images);
+      // The first test images of Fashion-MNIST: ankle boot, pullover, trouser, trouser, shirt.
+      expect(site.images?.labels).toEqual([9, 2, 1, 1, 6].slice(0, images));
+      expect(Buffer.from(site.images?.pixels ?? '', 'base64').length).toBe(images * 28 * 28);
+      expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/<script type="module" crossorigin src="\.\/assets\/index-[\w-]+\.js">/);
+    }
+    expect(readdirSync(join(out, '..'))).toEqual(['site']);
+  }, 120_000);
+});
+if (!REAL && !ON_CI) console.warn('SKIPPED: the web:build test with data needs the real Fashion-MNIST: apt-get install dataset-fashion-mnist');
