@@ -93,7 +93,8 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
       await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
       await page.waitForFunction(() => document.body.dataset['ready'] !== undefined, null, { timeout: 60_000 });
       const loadMs = await page.evaluate(() => Number(document.body.dataset['readyMs']));
-      checks.push({ name: 'page starts', ok: (await page.evaluate(() => document.body.dataset['ready'])) === 'true', detail: `ready in ${loadMs.toFixed(0)} ms` });
+      const explorerMs = await page.evaluate(() => Number(document.body.dataset['explorerMs']));
+      checks.push({ name: 'page starts', ok: (await page.evaluate(() => document.body.dataset['ready'])) === 'true', detail: `explorer shown after ${explorerMs.toFixed(0)} ms, everything ready after ${loadMs.toFixed(0)} ms` });
 
       // Explorer: every depth at both settings, totals against table:serve.
       for (const [i, setting] of SETTINGS.entries()) {
@@ -135,6 +136,20 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
           const ok = want.length === PREDICTED_IMAGES && want.every(agrees) && worst < 1e-4;
           checks.push({ name: `classifier = train:evaluate on ${PREDICTED_IMAGES} images`, ok, detail: `same top class for ${same}/${want.length}${same < want.length ? ` (the rest ties within 1e-6)` : ''}, largest probability difference ${worst.toExponential(1)}` });
         }
+        // Draw a stroke on the canvas: the model answers with three classes.
+        const box = await page.locator('#draw-canvas').boundingBox();
+        if (box !== null) {
+          await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.2);
+          await page.mouse.down();
+          await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.8, { steps: 8 });
+          await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.8, { steps: 8 });
+          await page.mouse.up();
+        }
+        const drawn = await page.waitForFunction(() => document.querySelectorAll('#draw-top3 li').length, null, { timeout: 10_000 }).then(
+          () => page.$$eval('#draw-top3 li', (els) => els.map((el) => el.textContent ?? '')),
+          () => [] as string[],
+        );
+        checks.push({ name: 'a drawing is classified', ok: drawn.length === 3, detail: drawn.join(', ') || 'no answer' });
         await page.locator('#classifier').screenshot({ path: join(flags.screenshots, 'classifier.png') });
       }
 
@@ -146,7 +161,7 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
 
       for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
       const failed = checks.filter((c) => !c.ok).length;
-      console.log(`e2e: bundle ${(build.bundleBytes.code / 1024).toFixed(0)} KiB of JavaScript and CSS + ${(build.bundleBytes.wasm / 1024 / 1024).toFixed(1)} MiB onnxruntime wasm; page ready in ${loadMs.toFixed(0)} ms; ${msPerImage === null ? 'no classifier' : `${msPerImage.toFixed(1)} ms per image (batch of ${PREDICTED_IMAGES}, wasm, 1 thread)`}; screenshots in ${flags.screenshots}/; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+      console.log(`e2e: bundle ${(build.bundleBytes.code / 1024).toFixed(0)} KiB of JavaScript and CSS + ${(build.bundleBytes.wasm / 1024 / 1024).toFixed(1)} MiB onnxruntime wasm; page load: explorer after ${explorerMs.toFixed(0)} ms, all views (model loaded, 20 images classified) after ${loadMs.toFixed(0)} ms; ${msPerImage === null ? 'no classifier' : `${msPerImage.toFixed(1)} ms per image (batch of ${PREDICTED_IMAGES}, wasm, 1 thread)`}; screenshots in ${flags.screenshots}/; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
       console.log(`e2e: ${checks.length - failed} passed, ${failed} failed`);
       return failed === 0 ? 0 : 1;
     } finally {

@@ -9,6 +9,7 @@ import { startRuns } from './runs_view.ts';
 
 async function start(): Promise<void> {
   startExplorer(element('explorer'));
+  document.body.dataset['explorerMs'] = performance.now().toFixed(0);
   const response = await fetch('site.json');
   if (!response.ok) throw new Error(`site.json: HTTP ${response.status}`);
   const site = (await response.json()) as SiteData;
