@@ -63,6 +63,8 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
     // Training and the table runs are independent: start them together.
     const training = flags.run === null ? nx('train:serve', ['--variant=18', '--epochs=1', '--train-limit=256', '--test-limit=64', `--out=${run}`]) : Promise.resolve();
     const tables = Promise.all(SETTINGS.map((s, i) => nx('table:serve', ['--format=json', `--input=${s.input}`, `--channels=${s.channels}`, `--classes=${s.classes}`, `--out=${join(work, `table${i}.json`)}`])));
+    // Awaited below; a failure must not end the process before the temporary folder is removed.
+    tables.catch(() => undefined);
     await training;
     const predictions = join(work, 'predictions.json');
     const evaluating = nx('train:evaluate', [`--run=${run}`, `--test-limit=${PREDICTED_IMAGES}`, `--predictions=${predictions}`]).then(
@@ -177,7 +179,10 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
 /** Runs `npx nx run <target> <args>` in the workspace; rejects with its output's tail on failure. */
 function nx(target: string, args: readonly string[]): Promise<void> {
   return new Promise((done, fail) => {
-    const child = spawn('npx', ['nx', 'run', target, ...args, '--output-style=static'], { cwd: WORKSPACE, env: { ...process.env, NX_DAEMON: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Each tool run is its own nx invocation: under the same root PID, nx takes two runs of one
+    // target (here, or in another project's test running beside this one) for a task loop.
+    const { NX_INVOCATION_ROOT_PID: _root, ...env } = process.env;
+    const child = spawn('npx', ['nx', 'run', target, ...args, '--output-style=static'], { cwd: WORKSPACE, env: { ...env, NX_DAEMON: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
