@@ -181,7 +181,8 @@ function nx(target: string, args: readonly string[]): Promise<void> {
   return new Promise((done, fail) => {
     // Each tool run is its own nx invocation: under the same root PID, nx takes two runs of one
     // target (here, or in another project's test running beside this one) for a task loop.
-    const { NX_INVOCATION_ROOT_PID: _root, ...env } = process.env;
+    const env = { ...process.env };
+    delete env['NX_INVOCATION_ROOT_PID'];
     const child = spawn('npx', ['nx', 'run', target, ...args, '--output-style=static'], { cwd: WORKSPACE, env: { ...env, NX_DAEMON: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
