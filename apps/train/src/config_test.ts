@@ -1,8 +1,7 @@
 import * as E from 'fp-ts/Either';
 import { parseFlags } from '@resnet/cli';
-import { PROTOCOLS } from '@resnet/training';
+import { limitSplit, PROTOCOLS } from '@resnet/training';
 import { checkResumeFlags, resolveConfig, TRAIN_FLAGS } from './config.ts';
-import { limitSplit } from './limit.ts';
 import { duration, formatProgress } from './progress.ts';
 
 function configFor(...args: string[]) {

@@ -58,7 +58,7 @@ function runAndKill(args: readonly string[], dir: string, moment: Moment, delayM
 
 /** The command the app tells the user: the original one, or the one its message suggests instead. */
 function suggested(output: string): readonly string[] | null {
-  const m = /continue it with npx nx run train:serve (--resume=\S+)/.exec(output);
+  const m = /continue it with: npx nx run train:serve (--resume=\S+)$/m.exec(output);
   return m?.[1] === undefined ? null : [m[1]];
 }
 

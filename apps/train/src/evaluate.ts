@@ -11,10 +11,8 @@ import type { Command, Parsed, Schema } from '@resnet/cli';
 import { selectBackend, BACKEND_CHOICES } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
-import { evaluate, openRun, restoreTensors } from '@resnet/training';
-import { resnet } from '@resnet/variants';
+import { evaluate, limitSplit, openRun, restoreTensors, runSpec } from '@resnet/training';
 import type { TrainConfig } from './config.ts';
-import { limitSplit } from './limit.ts';
 import { duration } from './progress.ts';
 
 const FLAGS = {
@@ -54,8 +52,8 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>): Promise<number> 
   const final = join(flags.run, 'model');
   const latest = run.right.latest;
   const weightsDir = existsSync(join(final, 'manifest.json')) ? final : latest === null ? null : join(flags.run, 'checkpoints', latest.checkpoint);
-  if (weightsDir === null) return fail(`${flags.run} has no saved model or checkpoint yet: it has not finished an epoch (continue it with npx nx run train:serve --resume=${flags.run})`, 2);
-  const spec = resnet(config.variant, { version: config.version, inChannels: 1, classes: config.classes, stem: config.stem });
+  if (weightsDir === null) return fail(`${flags.run} has no saved model or checkpoint yet (it has not finished an epoch); continue training it with: npx nx run train:serve --resume=${flags.run}`, 2);
+  const spec = runSpec(config);
   if (E.isLeft(spec)) return fail(spec.left.message, 2);
   if (flags.predictions !== null && !existsSync(dirname(flags.predictions) || '.')) return fail(`--predictions=${flags.predictions}: the folder ${dirname(flags.predictions)} does not exist`, 2);
 

@@ -1,18 +1,20 @@
 /**
  * `nx run train:sweep` as a function of parsed flags — trains several variants under one
  * protocol into one folder (`<out>/resnet<depth>/`, each an ordinary run directory), one
- * after the other, each by train:serve in a child process. Resumable: run the same command
+ * after the other, each trained in this process by the same library function as train:serve (trainRun). Resumable: run the same command
  * again and finished variants are skipped, an interrupted one resumes from its checkpoint.
  * sweep_main.ts runs it.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
-import { openRun } from '@resnet/training';
+import { describeBackend, selectBackend } from '@resnet/backend';
+import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
+import { openRun, trainRun, type RunPlan } from '@resnet/training';
 import { DEPTHS } from '@resnet/variants';
-import { RESUME_FLAGS, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
+import { RESUME_FLAGS, resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
+import { describeMachine, eventPrinter, failureMessage, stopOnSignals } from './run_output.ts';
 import { describeStep, planVariant, variantDir, type RunState, type SweepStep } from './sweep_plan.ts';
 
 const OWN = {
@@ -42,11 +44,6 @@ export function readState(dir: string): RunState {
     return { _tag: 'Unstarted', config: run.right.config };
   }
   return { _tag: 'Run', config: run.right.config, epochsDone: run.right.metrics.length, hasCheckpoint: run.right.latest !== null };
-}
-
-function trainScript(): string {
-  const root = typeof __dirname === 'string' ? resolve(__dirname, '../../..') : process.cwd();
-  return join(root, 'apps', 'train', 'src', 'main.ts');
 }
 
 /** `npx nx run train:sweep`. */
@@ -85,31 +82,59 @@ export async function sweep(parsed: Parsed<typeof FLAGS>): Promise<number> {
   }
   for (const step of steps) console.log(`sweep: ${describeStep(step)}`);
 
-  // Ctrl-C reaches the child (same process group), which saves a checkpoint; the sweep then
-  // stops. nx sends SIGTERM instead: pass it on.
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  if (steps.every((step) => step._tag === 'Skip')) {
+    console.log(`\nsweep: nothing to train. Report: npx nx run report:serve --runs=${out} --out=${out}/report`);
+    return 0;
+  }
+
+  // Backend and data once, for every variant.
+  const backend = await selectBackend(rest.backend, { purpose: 'training' });
+  if (E.isLeft(backend)) {
+    console.error(`sweep: ${backend.left.message} (choose one with --backend)`);
+    return 1;
+  }
+  console.log(`backend: ${backend.right.reason}`);
+  const data = await loadFashionMnist({ ...(rest['data-dir'] === null ? {} : { dataDir: rest['data-dir'] }), download: true });
+  if (E.isLeft(data)) {
+    console.error(`sweep: ${data.left.message}`);
+    return 1;
+  }
+  console.log(describeSource(data.right.source));
+
+  // Ctrl-C stops the current variant after its step, with a checkpoint, and ends the sweep.
+  const signals = stopOnSignals();
+  const printer = eventPrinter();
   try {
     for (const step of steps) {
       if (step._tag === 'Skip') continue;
       if (step._tag === 'Restart') {
         for (const f of ['config.json', 'metrics.jsonl']) rmSync(join(step.dir, f), { force: true });
       }
-      console.log(`\nsweep: ${describeStep(step)}\nsweep: ${commandLine('train:serve', step.args)}`);
-      const child = spawnSync(process.execPath, ['--import', 'tsx', trainScript(), ...step.args], { stdio: 'inherit', env: process.env });
-      if (child.status !== 0 || interrupted) {
-        const code = child.status ?? 1;
-        console.error(`sweep: ResNet-${step.variant} ${interrupted || code === 130 ? 'was interrupted' : `failed (exit code ${code})`}; run the same command again to continue the sweep`);
-        return code === 0 ? 130 : code;
+      // The same run as this train:serve command (which is recorded as the run's command).
+      const command = commandLine('train:serve', step.args);
+      console.log(`\nsweep: ${describeStep(step)}\nsweep: as ${command}`);
+      let plan: RunPlan;
+      if (step._tag === 'Resume') {
+        plan = { _tag: 'Continue', dir: step.dir, epochs: step.epochs };
+      } else {
+        const config = resolveConfig({ ...flags, variant: `${step.variant}` as TrainFlags['variant'] });
+        if (E.isLeft(config)) throw new Error(`planned ResNet-${step.variant} has no config: ${config.left}`);
+        plan = { _tag: 'Start', dir: step.dir, config: config.right, bookkeeping: { createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command } };
+      }
+      const result = await trainRun(plan, { data: data.right, onEvent: printer.onEvent, onProgress: printer.bar.update, shouldStop: signals.requested });
+      printer.bar.done();
+      if (E.isLeft(result)) {
+        const failure = failureMessage(result.left);
+        console.error(`sweep: ResNet-${step.variant} failed: ${failure.message}; run the same command again to continue the sweep`);
+        return failure.code;
+      }
+      if (result.right.interrupted) {
+        console.error(`sweep: ResNet-${step.variant} was interrupted; run the same command again to continue the sweep`);
+        return 130;
       }
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.release();
   }
   console.log(`\nsweep: done: ${variants.map((v) => `ResNet-${v}`).join(', ')} in ${out}. Report: npx nx run report:serve --runs=${out} --out=${out}/report`);
   return 0;

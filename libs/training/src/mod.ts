@@ -12,3 +12,4 @@ export * from './sgd.ts';
 export * from './tensor_file.ts';
 export * from './run_dir.ts';
 export * from './loop.ts';
+export * from './run.ts';

@@ -138,8 +138,8 @@ export function createRun(dir: string, config: { readonly [k: string]: unknown }
         }
         return E.left(
           same
-            ? { _tag: 'AlreadyStarted', message: `${dir} already holds this run: continue it with npx nx run train:serve --resume=${dir}, or choose another --out` }
-            : { _tag: 'DifferentRun', message: `${dir} already holds a different run (its config.json differs): choose another --out, or continue that run with npx nx run train:serve --resume=${dir}` },
+            ? { _tag: 'AlreadyStarted', message: `${dir} already holds this run (choose another --out for a new one); continue it with: npx nx run train:serve --resume=${dir}` }
+            : { _tag: 'DifferentRun', message: `${dir} already holds a different run (its config.json differs): choose another --out, or continue that run with: npx nx run train:serve --resume=${dir}` },
         );
       }
       // Leftovers of a write killed half-way (`config.json.tmp-<pid>`) do not make a run.
@@ -281,7 +281,7 @@ export function writeAtomic(path: string, text: string): void {
 
 /** How to get going again when the latest checkpoint is unusable. */
 function FRESH_START(dir: string): string {
-  return `To start the run again from scratch, remove ${join(dir, 'latest.json')} and ${join(dir, 'checkpoints')}, then continue it with --resume=${dir}`;
+  return `To start the run again from scratch, remove ${join(dir, 'latest.json')} and ${join(dir, 'checkpoints')}, then run: npx nx run train:serve --resume=${dir}`;
 }
 
 /** latest.json, checked: it names a checkpoint directory that exists, and its progress. */

@@ -26,7 +26,7 @@ describe('run directory', () => {
     expect(createRun(dir, config)).toEqual(E.right('Restarted'));
     expect(readdirSync(dir)).toEqual(['config.json']);
     writeFileSync(join(dir, 'latest.json'), '{}');
-    expect(createRun(dir, config)).toMatchObject(E.left({ _tag: 'AlreadyStarted', message: expect.stringContaining(`continue it with npx nx run train:serve --resume=${dir}`) }));
+    expect(createRun(dir, config)).toMatchObject(E.left({ _tag: 'AlreadyStarted', message: expect.stringMatching(new RegExp(`continue it with: npx nx run train:serve --resume=${dir}$`)) }));
     expect(createRun(dir, { ...config, variant: 34 })).toMatchObject(E.left({ _tag: 'DifferentRun' }));
     const other = tmp();
     writeFileSync(join(other, 'notes.txt'), 'x');
@@ -127,7 +127,7 @@ describe('run directory', () => {
       if (E.isLeft(r)) {
         expect(r.left.message).toMatch(message);
         expect(r.left.message).toContain(c.checkpoint);
-        expect(r.left.message).toContain(`then continue it with --resume=${c.dir}`);
+        expect(r.left.message).toMatch(new RegExp(`then run: npx nx run train:serve --resume=${c.dir}$`));
       }
       c.dispose();
     });

@@ -1,0 +1,210 @@
+/**
+ * Training a run, start to finish, as one function: start a new run directory or continue
+ * one (from its last checkpoint; from scratch when it stopped before its first checkpoint),
+ * re-plan its length, train with checkpoints after every epoch and on request, and save the
+ * final model. train:serve, train:sweep and tests call it in-process. It talks through
+ * events and typed failures; the apps turn those into lines that name flags.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import { CLASS_NAMES, type FashionMnist, type Split } from '@resnet/fashion-mnist';
+import { disposeModel, initModel } from '@resnet/tfjs';
+import { resnet, type ResNetSpec } from '@resnet/variants';
+import type { SpecError } from '@resnet/spec';
+import { createSgdState, disposeSgdState } from './sgd.ts';
+import { train, type StepProgress, type TrainError } from './loop.ts';
+import {
+  appendMetrics,
+  createRun,
+  FRESH,
+  loadCheckpoint,
+  openRun,
+  restartRun,
+  saveCheckpoint,
+  saveModel,
+  truncateMetrics,
+  withReplan,
+  writeAtomic,
+  type EpochMetrics,
+  type RunError,
+  type RunSettings,
+  type TrainerProgress,
+} from './run_dir.ts';
+
+/**
+ * The network a run trains: its variant, block version, stem and classes on 1-channel
+ * Fashion-MNIST images. The one place a run's settings become a spec.
+ * @example runSpec({ variant: 18, version: 'v1.5', stem: 'imagenet', classes: 10 }) // Right(ResNet-18 spec)
+ */
+export function runSpec(settings: Pick<RunSettings, 'variant' | 'version' | 'stem' | 'classes'>): E.Either<SpecError, ResNetSpec> {
+  return resnet(settings.variant, { version: settings.version, inChannels: 1, classes: settings.classes, stem: settings.stem });
+}
+
+/** What to train. */
+export type RunPlan =
+  /**
+   * A new run in `dir` (absent or empty; or this same run, stopped before its first checkpoint).
+   * config.json gets `config` and the `bookkeeping` fields (createdAt, backend, machine, command, …).
+   */
+  | { readonly _tag: 'Start'; readonly dir: string; readonly config: RunSettings; readonly bookkeeping?: Readonly<Record<string, unknown>> }
+  /** Continue the run in `dir`; `epochs` re-plans its length (null: as planned). */
+  | { readonly _tag: 'Continue'; readonly dir: string; readonly epochs: number | null };
+
+/** What happens, in order, for the app to report. */
+export type RunEvent =
+  | { readonly _tag: 'Restarted'; readonly dir: string }
+  | { readonly _tag: 'Resumed'; readonly dir: string; readonly epoch: number; readonly step: number; readonly planned: number }
+  | { readonly _tag: 'Started'; readonly dir: string; readonly config: RunSettings; readonly trainCount: number; readonly testCount: number }
+  | { readonly _tag: 'Epoch'; readonly metrics: EpochMetrics; readonly planned: number }
+  | { readonly _tag: 'Interrupted'; readonly dir: string; readonly progress: TrainerProgress }
+  | { readonly _tag: 'SavedModel'; readonly dir: string; readonly fromCheckpoint: boolean };
+
+/** Why a run could not be trained. */
+export type RunFailure =
+  | { readonly _tag: 'RunDir'; readonly error: RunError }
+  | { readonly _tag: 'Spec'; readonly error: SpecError }
+  | { readonly _tag: 'NothingToExtend'; readonly dir: string; readonly epochs: number }
+  | { readonly _tag: 'AlreadyTrained'; readonly dir: string; readonly epochsDone: number }
+  | { readonly _tag: 'Training'; readonly error: TrainError };
+
+/** How it ended. */
+export interface RunResult {
+  readonly dir: string;
+  readonly config: RunSettings;
+  /** Every finished epoch's metrics, including those before a resume. */
+  readonly history: readonly EpochMetrics[];
+  /** Stopped on request (`shouldStop`) with a checkpoint; continue with a `Continue` plan. */
+  readonly interrupted: boolean;
+}
+
+/** The outside world of a run. */
+export interface RunIo {
+  readonly data: FashionMnist;
+  readonly onEvent?: (event: RunEvent) => void;
+  readonly onProgress?: (progress: StepProgress) => void;
+  /** Asked between steps: true saves a checkpoint and returns `interrupted`. */
+  readonly shouldStop?: () => boolean;
+}
+
+/**
+ * Trains the run `plan` describes. Every tensor it makes is disposed before it returns, so a
+ * sweep can train one variant after another in one process.
+ * @example
+ * const done = await trainRun({ _tag: 'Continue', dir: 'runs/smoke', epochs: 2 }, { data });
+ */
+export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFailure, RunResult>> {
+  const emit = io.onEvent ?? (() => undefined);
+  // 1. The config, and where training starts.
+  let config: RunSettings;
+  let history: EpochMetrics[] = [];
+  let resume = false;
+  if (plan._tag === 'Continue') {
+    const run = openRun<RunSettings>(plan.dir);
+    if (E.isLeft(run)) return E.left({ _tag: 'RunDir', error: run.left });
+    config = run.right.config;
+    if (run.right.latest === null) {
+      if (plan.epochs !== null && plan.epochs !== config.epochs) return E.left({ _tag: 'NothingToExtend', dir: plan.dir, epochs: plan.epochs });
+      const restarted = restartRun(plan.dir);
+      if (E.isLeft(restarted)) return E.left({ _tag: 'RunDir', error: restarted.left });
+      emit({ _tag: 'Restarted', dir: plan.dir });
+    } else {
+      resume = true;
+      history = [...run.right.metrics];
+    }
+  } else {
+    config = plan.config;
+  }
+  const spec = runSpec(config);
+  if (E.isLeft(spec)) return E.left({ _tag: 'Spec', error: spec.left });
+  const trainSet = limitSplit(io.data.train, config.trainLimit);
+  const testSet = limitSplit(io.data.test, config.testLimit);
+
+  const model = initModel(spec.right.net, { seed: config.seed, zeroInitResidual: config.zeroInitResidual });
+  const sgd = createSgdState(model.params);
+  try {
+    let start = FRESH;
+    if (resume) {
+      const progress = loadCheckpoint(plan.dir, model, sgd);
+      if (E.isLeft(progress)) return E.left({ _tag: 'RunDir', error: progress.left });
+      start = progress.right;
+      truncateMetrics(plan.dir, start.epoch);
+      history = history.filter((m) => m.epoch <= start.epoch);
+      const target = (plan._tag === 'Continue' ? plan.epochs : null) ?? config.epochs;
+      if (start.epoch >= target && start.epoch === config.epochs && !existsSync(join(plan.dir, 'model', 'manifest.json'))) {
+        // Stopped after its last checkpoint, before the final model was written.
+        await saveModel(plan.dir, model, { spec: spec.right, classNames: CLASS_NAMES, imageSize: config.imageSize, epochs: config.epochs });
+        emit({ _tag: 'SavedModel', dir: plan.dir, fromCheckpoint: true });
+        return E.right({ dir: plan.dir, config, history, interrupted: false });
+      }
+      if (start.epoch >= target) return E.left({ _tag: 'AlreadyTrained', dir: plan.dir, epochsDone: start.epoch });
+      if (target !== config.epochs) {
+        // The new plan is written to config.json with when it changed (reports read both).
+        const raw = openRun<RunSettings & Record<string, unknown>>(plan.dir);
+        const whole = E.isRight(raw) ? raw.right.config : config;
+        config = withReplan(whole, { afterEpoch: start.epoch, afterStep: start.step, from: config.epochs, to: target, at: new Date().toISOString() });
+        writeAtomic(join(plan.dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      }
+      emit({ _tag: 'Resumed', dir: plan.dir, epoch: start.epoch, step: start.step, planned: config.epochs });
+    } else if (plan._tag === 'Start') {
+      const created = createRun(plan.dir, { ...plan.config, ...plan.bookkeeping });
+      if (E.isLeft(created)) return E.left({ _tag: 'RunDir', error: created.left });
+      if (created.right === 'Restarted') emit({ _tag: 'Restarted', dir: plan.dir });
+    }
+    emit({ _tag: 'Started', dir: plan.dir, config, trainCount: trainSet.count, testCount: testSet.count });
+
+    // 2. Train: metrics, then a checkpoint, after every epoch. A crash before the checkpoint
+    // resumes from the previous one, which drops the metrics line and trains the epoch again.
+    const planned = config.epochs;
+    const outcome = await train({
+      model,
+      sgd,
+      trainSet,
+      testSet,
+      start,
+      options: {
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        schedule: config.schedule,
+        sgd: { momentum: config.momentum, nesterov: config.nesterov, weightDecay: config.weightDecay },
+        labelSmoothing: config.labelSmoothing,
+        imageSize: config.imageSize,
+        augment: config.augment,
+        seed: config.seed,
+        classes: config.classes,
+      },
+      hooks: {
+        ...(io.onProgress === undefined ? {} : { onProgress: io.onProgress }),
+        ...(io.shouldStop === undefined ? {} : { shouldStop: io.shouldStop }),
+        onEpoch: async (metrics, progress) => {
+          appendMetrics(plan.dir, metrics);
+          await saveCheckpoint(plan.dir, model, sgd, progress);
+          history.push(metrics);
+          emit({ _tag: 'Epoch', metrics, planned });
+        },
+        onInterrupt: async (progress) => {
+          await saveCheckpoint(plan.dir, model, sgd, progress);
+          emit({ _tag: 'Interrupted', dir: plan.dir, progress });
+        },
+      },
+    });
+    if (E.isLeft(outcome)) return E.left({ _tag: 'Training', error: outcome.left });
+    if (outcome.right.interrupted) return E.right({ dir: plan.dir, config, history, interrupted: true });
+    await saveModel(plan.dir, model, { spec: spec.right, classNames: CLASS_NAMES, imageSize: config.imageSize, epochs: config.epochs });
+    emit({ _tag: 'SavedModel', dir: plan.dir, fromCheckpoint: false });
+    return E.right({ dir: plan.dir, config, history, interrupted: false });
+  } finally {
+    disposeModel(model);
+    disposeSgdState(sgd);
+  }
+}
+
+/**
+ * `--train-limit` / `--test-limit`: the first `limit` examples (all when null or larger than the split).
+ * @example limitSplit(train, 256).count // 256
+ */
+export function limitSplit(split: Split, limit: number | null): Split {
+  if (limit === null || limit >= split.count) return split;
+  const pixels = split.height * split.width;
+  return { ...split, images: split.images.subarray(0, limit * pixels), labels: split.labels.subarray(0, limit), count: limit };
+}

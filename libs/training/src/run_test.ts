@@ -1,0 +1,84 @@
+// trainRun in-process: start, re-plan, refuse, interrupt and continue; every tensor disposed.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import * as tf from '@tensorflow/tfjs';
+import type { FashionMnist } from '@resnet/fashion-mnist';
+import { registerOnednn } from '@resnet/onednn';
+import { PROTOCOLS, protocolSchedule } from './protocol.ts';
+import { RUN_FORMAT, type RunSettings } from './run_dir.ts';
+import { trainRun, type RunEvent } from './run.ts';
+import { smallSplits } from './_test_support.ts';
+
+// A real ResNet-18 (what runSpec builds) is too slow for a test on the pure-JS backend.
+const status = registerOnednn();
+const describeOnednn = status.ok || process.env['CI'] === 'true' ? describe : describe.skip;
+if (!status.ok) console.warn(`[onednn] ${process.env['CI'] === 'true' ? 'REQUIRED' : 'SKIPPED'}: ${status.reason}`);
+
+beforeAll(async () => {
+  await tf.setBackend('onednn');
+});
+
+const splits = smallSplits(24, 8);
+const data = { ...splits, source: { dir: 'synthetic' } } as unknown as FashionMnist;
+const tmp = () => mkdtempSync(join(tmpdir(), 'trainrun-'));
+
+// ResNet-18 on 8×8 images, 3 steps of 8 an epoch, the default protocol's cosine schedule with warmup.
+function settings(epochs: number): RunSettings {
+  const p = PROTOCOLS.default;
+  const schedule = protocolSchedule('default', epochs);
+  if (E.isLeft(schedule)) throw new Error(schedule.left);
+  return {
+    format: RUN_FORMAT, protocol: 'default', variant: 18, version: p.version, stem: p.stem, epochs, batchSize: 8, schedule: schedule.right,
+    momentum: p.momentum, nesterov: p.nesterov, weightDecay: p.weightDecay, labelSmoothing: 0, imageSize: 8, augment: { crop: true, flip: true },
+    zeroInitResidual: true, trainLimit: null, testLimit: null, seed: 3, classes: 10,
+  };
+}
+
+const metricsOf = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).map(({ epoch, loss, trainAcc, testAcc, lr }) => ({ epoch, loss, trainAcc, testAcc, lr }));
+
+describeOnednn('trainRun (onednn backend)', () => {
+  test('interrupted mid-epoch and continued, a run ends with the metrics lines and weights of an uninterrupted one, and leaves no tensor behind', async () => {
+    const before = tf.memory().numTensors;
+    const whole = join(tmp(), 'whole');
+    const a = await trainRun({ _tag: 'Start', dir: whole, config: settings(2) }, { data });
+    expect(E.isRight(a) && a.right.history.length).toBe(2);
+    expect(tf.memory().numTensors).toBe(before);
+
+    const split = join(tmp(), 'split');
+    // Asked before every step: 3 steps in epoch 1, then stop before step 2 of epoch 2.
+    let asked = 0;
+    const events: RunEvent['_tag'][] = [];
+    const first = await trainRun({ _tag: 'Start', dir: split, config: settings(2) }, { data, onEvent: (e) => events.push(e._tag), shouldStop: () => ++asked > 4 });
+    expect(first).toMatchObject(E.right({ interrupted: true }));
+    const second = await trainRun({ _tag: 'Continue', dir: split, epochs: null }, { data, onEvent: (e) => events.push(e._tag) });
+    expect(second).toMatchObject(E.right({ interrupted: false }));
+    expect(events).toEqual(['Started', 'Epoch', 'Interrupted', 'Resumed', 'Started', 'Epoch', 'SavedModel']);
+    // The resumed epoch's line too, with a learning rate that changed every step.
+    expect(metricsOf(split)).toEqual(metricsOf(whole));
+    expect(new Set(metricsOf(whole).map((m) => m.lr)).size).toBe(2);
+    expect(Buffer.compare(readFileSync(join(split, 'model', 'weights.bin')), readFileSync(join(whole, 'model', 'weights.bin')))).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('re-planning writes the change to config.json; a finished run is not trained again; a run with no checkpoint starts again', async () => {
+    const dir = join(tmp(), 'r');
+    await trainRun({ _tag: 'Start', dir, config: settings(1) }, { data });
+    expect(await trainRun({ _tag: 'Continue', dir, epochs: null }, { data })).toEqual(E.left({ _tag: 'AlreadyTrained', dir, epochsDone: 1 }));
+    const longer = await trainRun({ _tag: 'Continue', dir, epochs: 2 }, { data });
+    expect(E.isRight(longer) && longer.right.history.map((m) => m.epoch)).toEqual([1, 2]);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ epochs: 2, replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 2 }] });
+
+    // Stopped before its first step: without a checkpoint (as after a kill) it starts again.
+    const events: RunEvent['_tag'][] = [];
+    const fromZero = join(tmp(), 'zero');
+    expect(await trainRun({ _tag: 'Start', dir: fromZero, config: settings(1) }, { data, shouldStop: () => true })).toMatchObject(E.right({ interrupted: true }));
+    rmSync(join(fromZero, 'latest.json'));
+    expect(await trainRun({ _tag: 'Continue', dir: fromZero, epochs: 3 }, { data })).toEqual(E.left({ _tag: 'NothingToExtend', dir: fromZero, epochs: 3 }));
+    const again = await trainRun({ _tag: 'Continue', dir: fromZero, epochs: null }, { data, onEvent: (e) => events.push(e._tag) });
+    expect(again).toMatchObject(E.right({ interrupted: false }));
+    expect(events[0]).toBe('Restarted');
+    expect(existsSync(join(fromZero, 'model', 'manifest.json'))).toBe(true);
+  });
+});
