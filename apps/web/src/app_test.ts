@@ -1,5 +1,5 @@
 // web:build as a user runs it: a child process, its output, exit code and files.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,5 +62,29 @@ describe('web:build', () => {
     }
     expect(readdirSync(join(out, '..'))).toEqual(['site']);
   }, 120_000);
+});
+
+describe('web:serve', () => {
+  (REAL || ON_CI ? test : test.skip)('prints its URL on 127.0.0.1, serves the page and site.json, and stops cleanly on Ctrl-C', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/web/src/main.ts'), '--port=0', '--images=2'], { cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') } });
+    let stdout = '';
+    const url = await new Promise<string>((done, fail) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /web: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+        if (m?.[1] !== undefined) done(m[1]);
+      });
+      child.on('exit', (code) => fail(new Error(`web:serve exited ${code}: ${stdout}`)));
+    });
+    try {
+      expect(await (await fetch(url)).text()).toContain('<title>resnet-ts');
+      const site = (await (await fetch(`${url}site.json`)).json()) as SiteData;
+      expect(site.images?.count).toBe(2);
+    } finally {
+      const exited = new Promise<number | null>((done) => child.on('exit', done));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    }
+  }, 60_000);
 });
 if (!REAL && !ON_CI) console.warn('SKIPPED: the web:build test with data needs the real Fashion-MNIST: apt-get install dataset-fashion-mnist');
