@@ -44,14 +44,16 @@ export default [
             // Specs are pure data and folds: no tensors, no I/O.
             { sourceTag: 'type:spec', onlyDependOnLibsWithTags: ['type:spec'], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
             // Interpreters lower specs to tensors but do no I/O of their own.
-            { sourceTag: 'type:interpreter', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter'], bannedExternalImports: NODE_BUILTINS },
+            { sourceTag: 'type:interpreter', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:kernels'], bannedExternalImports: NODE_BUILTINS },
             // Datasets: parsing is pure, locating and reading files is allowed here.
             { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:data'] },
             // tfjs backends (e.g. native kernels): independent of specs.
-            { sourceTag: 'type:backend', onlyDependOnLibsWithTags: ['type:backend'] },
+            { sourceTag: 'type:backend', onlyDependOnLibsWithTags: ['type:backend', 'type:kernels'] },
+            // The names of fused kernels: a contract between backends, the interpreter and the optimiser.
+            { sourceTag: 'type:kernels', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
             // Exporters (ONNX): spec + tensors → bytes; no tfjs, no I/O (protobuf encoding only).
             { sourceTag: 'type:export', onlyDependOnLibsWithTags: ['type:spec'], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
-            { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training'] },
+            { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:kernels'] },
             // Small pure helpers for apps (flag parsing).
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: [] },
             // End-to-end tests of the apps through nx: they read the apps' project.json, import only pure libs.

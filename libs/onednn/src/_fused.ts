@@ -6,24 +6,10 @@
 // compose the same maths from tfjs ops otherwise; @resnet/training's tests check both agree.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { FUSED_KERNELS } from '@resnet/kernels';
 import type { OnednnAddon } from './_addon.ts';
 import { floats, native, onednnKernel, type Args, type Outcome } from './_kernel.ts';
 
-/**
- * Kernel names (a contract with @resnet/tfjs and @resnet/training, which cannot import this lib).
- * - `ResNetBatchNormTrain`: inputs `{x, scale, offset}` (channels last, `scale`/`offset` of the
- *   last axis' size), attr `epsilon` → `[y, mean, variance]` (biased batch variance).
- * - `ResNetBatchNormGrad`: inputs `{dy, x, scale, mean, variance}`, attr `epsilon` →
- *   `[dx, dScale, dOffset]`, the gradient of `ResNetBatchNormTrain`'s `y` through the batch statistics.
- * - `ResNetSgdMomentum`: inputs `{param, grad, velocity}`, attrs `lr, momentum, weightDecay,
- *   nesterov` → `[newParam, newVelocity]` with `d = g + wd·p`, `v' = m·v + d`,
- *   `p' = p − lr·(nesterov ? d + m·v' : v')`.
- */
-export const FUSED_KERNELS = {
-  batchNormTrain: 'ResNetBatchNormTrain',
-  batchNormGrad: 'ResNetBatchNormGrad',
-  sgdMomentum: 'ResNetSgdMomentum',
-} as const;
 
 interface BatchNormAttrs {
   readonly epsilon: number;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
-import { FUSED_KERNELS } from './_fused.ts';
+import { FUSED_KERNELS } from '@resnet/kernels';
 import { onednnStats } from './diagnostics.ts';
 import { describeOnednn, input, relativeError, seedArb, type Input } from './_testing.ts';
 

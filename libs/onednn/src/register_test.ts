@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getKernelsForBackend } from '@tensorflow/tfjs-core';
 import { loadAddon } from './_addon.ts';
-import { FUSED_KERNELS } from './_fused.ts';
+import { FUSED_KERNELS } from '@resnet/kernels';
 import { onednnStats, resetOnednnStats } from './diagnostics.ts';
 import { isOnednnAvailable, onednnStatus, registerOnednn } from './register.ts';
 import { describeOnednn, input, relativeError, status } from './_testing.ts';

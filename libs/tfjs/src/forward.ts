@@ -4,6 +4,7 @@
  * (tensorflow, onednn, wasm, cpu).
  */
 import * as tf from '@tensorflow/tfjs';
+import { FUSED_KERNELS } from '@resnet/kernels';
 import { childPath, type Layer } from '@resnet/spec';
 import { weight, type Model } from './model.ts';
 
@@ -24,14 +25,8 @@ export interface Mode {
 }
 
 /**
- * Names of the optional fused kernels (a contract with backends that provide them; see
- * @resnet/onednn's `FUSED_KERNELS`): batch norm in training mode and its gradient.
- */
-export const FUSED_BATCH_NORM = { train: 'ResNetBatchNormTrain', grad: 'ResNetBatchNormGrad' } as const;
-
-/**
  * True when the active backend registers kernel `name`.
- * @example backendHasKernel(FUSED_BATCH_NORM.train) // true on onednn, false on cpu
+ * @example backendHasKernel(FUSED_KERNELS.batchNormTrain) // true on onednn, false on cpu
  */
 export function backendHasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -93,7 +88,7 @@ function batchNorm(model: Model, epsilon: number, momentum: number, path: string
       runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)));
       runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
     });
-  if (mode.fused !== false && (x.rank === 4 || x.rank === 2) && backendHasKernel(FUSED_BATCH_NORM.train) && backendHasKernel(FUSED_BATCH_NORM.grad)) {
+  if (mode.fused !== false && (x.rank === 4 || x.rank === 2) && backendHasKernel(FUSED_KERNELS.batchNormTrain) && backendHasKernel(FUSED_KERNELS.batchNormGrad)) {
     return fusedBatchNorm(x, gamma, beta, epsilon, updateRunning);
   }
   const { mean, variance } = tf.moments(x, axes);
@@ -107,15 +102,15 @@ function fusedBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon
   let stats: [tf.Tensor, tf.Tensor] | undefined;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, scale, offset, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const [y, mean, variance] = tf.engine().runKernel(FUSED_BATCH_NORM.train, { x: xs, scale, offset }, { epsilon }) as tf.Tensor[];
-    if (y === undefined || mean === undefined || variance === undefined) throw new Error(`${FUSED_BATCH_NORM.train} returned fewer than 3 outputs`);
+    const [y, mean, variance] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x: xs, scale, offset }, { epsilon }) as tf.Tensor[];
+    if (y === undefined || mean === undefined || variance === undefined) throw new Error(`${FUSED_KERNELS.batchNormTrain} returned fewer than 3 outputs`);
     save([xs, scale, mean, variance]);
     stats = [tf.keep(mean), tf.keep(variance)];
     return {
       value: y,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [sx, sScale, sMean, sVariance] = saved;
-        const grads = tf.engine().runKernel(FUSED_BATCH_NORM.grad, { dy: dy as tf.Tensor, x: sx as tf.Tensor, scale: sScale as tf.Tensor, mean: sMean as tf.Tensor, variance: sVariance as tf.Tensor }, { epsilon }) as tf.Tensor[];
+        const grads = tf.engine().runKernel(FUSED_KERNELS.batchNormGrad, { dy: dy as tf.Tensor, x: sx as tf.Tensor, scale: sScale as tf.Tensor, mean: sMean as tf.Tensor, variance: sVariance as tf.Tensor }, { epsilon }) as tf.Tensor[];
         return grads;
       },
     };

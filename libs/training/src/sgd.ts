@@ -10,6 +10,7 @@
  * scales/shifts or biases (unless `decayAll`), the usual practice for ResNets.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FUSED_KERNELS } from '@resnet/kernels';
 
 /** Hyper-parameters that do not change during a run (the learning rate does). */
 export interface SgdConfig {
@@ -25,8 +26,6 @@ export interface SgdConfig {
   readonly fused?: boolean;
 }
 
-/** Name of the optional fused update kernel (contract with @resnet/onednn's `FUSED_KERNELS.sgdMomentum`). */
-export const FUSED_SGD_KERNEL = 'ResNetSgdMomentum';
 
 /** Optimizer state: one velocity per trainable parameter, keyed like the model's params. */
 export interface SgdState {
@@ -68,7 +67,7 @@ export function sgdStep(
   lr: number,
   config: SgdConfig,
 ): void {
-  const fused = config.fused !== false && config.momentum !== 0 && tf.getKernel(FUSED_SGD_KERNEL, tf.getBackend()) !== undefined;
+  const fused = config.fused !== false && config.momentum !== 0 && tf.getKernel(FUSED_KERNELS.sgdMomentum, tf.getBackend()) !== undefined;
   tf.tidy(() => {
     for (const [key, p] of params) {
       const g = grads.get(key);
@@ -76,8 +75,8 @@ export function sgdStep(
       if (g === undefined || v === undefined) throw new Error(`sgdStep: no ${g === undefined ? 'gradient' : 'velocity'} for parameter "${key}"`);
       if (fused) {
         const weightDecay = config.weightDecay > 0 && isDecayed(key, p, config) ? config.weightDecay : 0;
-        const [newP, newV] = tf.engine().runKernel(FUSED_SGD_KERNEL, { param: p, grad: g, velocity: v }, { lr, momentum: config.momentum, weightDecay, nesterov: config.nesterov }) as tf.Tensor[];
-        if (newP === undefined || newV === undefined) throw new Error(`${FUSED_SGD_KERNEL} returned fewer than 2 outputs`);
+        const [newP, newV] = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: p, grad: g, velocity: v }, { lr, momentum: config.momentum, weightDecay, nesterov: config.nesterov }) as tf.Tensor[];
+        if (newP === undefined || newV === undefined) throw new Error(`${FUSED_KERNELS.sgdMomentum} returned fewer than 2 outputs`);
         v.assign(newV);
         p.assign(newP);
         continue;
