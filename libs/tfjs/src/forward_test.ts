@@ -66,6 +66,44 @@ describe('tfjs interpreter agrees with the spec folds', () => {
     disposeModel(model);
   });
 
+  test.each([
+    ['basic', basic, '3x3'],
+    ['bottleneck v1.5', bottleneck, '3x3'],
+  ] as const)('the %s ResNet’s gradient agrees with finite differences of the loss, for every weight tensor (training-mode batch norm included)', (_name, kind, strideOn) => {
+    const model = initModel(tinyResNet(kind, { strideOn, stem: 'imagenet' }), { seed: 5 });
+    const x = tf.randomNormal([4, 16, 16, 1], 0, 1, 'float32', 11);
+    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 10);
+    const loss = () => tf.losses.softmaxCrossEntropy(labels, forward(model, x, { training: true })) as tf.Scalar;
+    const { value, grads } = tf.variableGrads(loss, [...model.params.values()]);
+    const lossAt = () => tf.tidy(() => loss().dataSync()[0] ?? NaN);
+    let checked = 0;
+    for (const [key, v] of model.params) {
+      const g = grads[v.name];
+      if (g === undefined) throw new Error(`no gradient for ${key}`);
+      const gg = tf.tidy(() => tf.sum(tf.mul(g, g)).dataSync()[0] ?? NaN);
+      if (gg < 1e-12) continue;
+      // The directional derivative along the gradient itself: g·g = (L(w + εg) − L(w − εg)) / 2ε.
+      // ReLU and max-pool kinks want a small ε, float32 a large one: ε moves the loss by 1e-2,
+      // 1e-3 or 1e-4, and the closest estimate must agree (a wrong gradient agrees at none).
+      const original = v.clone();
+      const errors = [1e-2, 1e-3, 1e-4].map((change) => {
+        const eps = change / gg;
+        v.assign(tf.tidy(() => tf.add(original, tf.mul(g, eps))));
+        const plus = lossAt();
+        v.assign(tf.tidy(() => tf.sub(original, tf.mul(g, eps))));
+        const minus = lossAt();
+        return Math.abs((plus - minus) / (2 * eps) - gg) / gg;
+      });
+      v.assign(original);
+      original.dispose();
+      expect({ key, agrees: Math.min(...errors) < 0.03 }).toEqual({ key, agrees: true });
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(model.params.size * 0.9);
+    tf.dispose([value, x, labels, ...Object.values(grads)]);
+    disposeModel(model);
+  });
+
   test('the same seed gives the same weights; another seed gives others', () => {
     const net = tinyResNet(basic);
     const [a, b, c] = [1, 1, 2].map((seed) => initModel(net, { seed }));
