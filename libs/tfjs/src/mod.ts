@@ -6,3 +6,4 @@
  */
 export * from './model.ts';
 export * from './forward.ts';
+export * from './layers_model.ts';
