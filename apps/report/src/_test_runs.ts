@@ -6,9 +6,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import type { EpochMetrics } from '@resnet/training';
+import { parseRunConfig, type EpochMetrics } from '@resnet/training';
 import type { LoadedRun } from './load.ts';
-import { parseConfig } from './run_config.ts';
 
 /** A fresh temporary directory. */
 export function tempDir(prefix = 'report-'): string {
@@ -64,7 +63,7 @@ export function writeRun(dir: string, config: Record<string, unknown> | string, 
 
 /** A run as loadRun returns it, without touching the disk. */
 export function memoryRun(dir: string, variant: number, options: { readonly overrides?: Record<string, unknown>; readonly epochs?: number } = {}): LoadedRun {
-  const config = parseConfig(runConfig(variant, options.overrides), `${dir}/config.json`);
+  const config = parseRunConfig(runConfig(variant, options.overrides), `${dir}/config.json`);
   if (E.isLeft(config)) throw new Error(config.left);
   return { dir, config: config.right, metrics: epochs(options.epochs ?? 3) as unknown as readonly EpochMetrics[] };
 }

@@ -3,11 +3,10 @@
  * directory (it has config.json) or a folder of them; every problem is a tagged error
  * whose message names the file and the fix. Reads only; writes nothing.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { readMetrics, type EpochMetrics } from '@resnet/training';
-import { parseConfig, type RunConfig } from './run_config.ts';
+import { openRun, type EpochMetrics, type RunConfig } from '@resnet/training';
 
 /** A run directory, read and checked. */
 export interface LoadedRun {
@@ -58,26 +57,15 @@ export function findRunDirs(paths: readonly string[]): E.Either<LoadError, reado
 }
 
 /**
- * Reads one run directory: config.json (checked) and metrics.jsonl (every line a complete
- * epoch record; a bad line is reported as `file:line: reason`).
+ * Reads one run directory with the training lib's validating reader: config.json checked
+ * field by field, every metrics.jsonl line a complete epoch record (a bad one is reported
+ * as `file:line: reason`).
  * @example loadRun('runs/report/resnet18') // Right({ dir, config, metrics: [{ epoch: 1, … }] })
  */
 export function loadRun(dir: string): E.Either<LoadError, LoadedRun> {
-  const configPath = join(dir, 'config.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(configPath, 'utf8'));
-  } catch (e) {
-    return E.left({ _tag: 'BadConfig', message: `${configPath}: not valid JSON (${(e as Error).message}): pass a run directory written by train:serve, or fix the file` });
-  }
-  const config = parseConfig(json, configPath);
-  if (E.isLeft(config)) return E.left({ _tag: 'BadConfig', message: config.left });
-  const metricsPath = join(dir, 'metrics.jsonl');
-  const metrics = readMetrics(metricsPath);
-  if (E.isLeft(metrics)) return E.left({ _tag: 'CorruptMetrics', message: metrics.left.message });
-  const incomplete = incompleteRecord(metricsPath, metrics.right);
-  if (incomplete !== null) return E.left({ _tag: 'CorruptMetrics', message: incomplete });
-  return E.right({ dir, config: config.right, metrics: metrics.right });
+  const run = openRun(dir);
+  if (E.isLeft(run)) return E.left({ _tag: run.left._tag === 'BadConfig' || run.left._tag === 'NotARun' ? 'BadConfig' : 'CorruptMetrics', message: run.left.message });
+  return E.right({ dir, config: run.right.config, metrics: run.right.metrics });
 }
 
 /**
@@ -104,20 +92,4 @@ export function loadRuns(paths: readonly string[]): E.Either<LoadError, LoadedRu
     });
   }
   return E.right({ runs, unfinished });
-}
-
-const FIELDS = ['epoch', 'loss', 'trainAcc', 'testAcc', 'examplesPerSec', 'lr', 'seconds'] as const;
-
-/** `file:line: reason` for the first record lacking a number the report shows, else null. */
-function incompleteRecord(path: string, metrics: readonly EpochMetrics[]): string | null {
-  if (metrics.length === 0) return null;
-  // readMetrics skips blank lines: map record i back to its line number.
-  const lines = readFileSync(path, 'utf8')
-    .split('\n')
-    .flatMap((line, i) => (line.trim() === '' ? [] : [i + 1]));
-  for (const [i, m] of metrics.entries()) {
-    const missing = FIELDS.find((f) => typeof m[f] !== 'number' || !Number.isFinite(m[f]));
-    if (missing !== undefined) return `${path}:${lines[i] ?? i + 1}: not a metrics record ("${missing}" must be a number, got ${JSON.stringify(m[missing]) ?? 'nothing'})`;
-  }
-  return null;
 }

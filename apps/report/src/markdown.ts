@@ -5,7 +5,8 @@
  */
 import { RESNETS } from '@resnet/variants';
 import type { LoadedRun } from './load.ts';
-import type { RunConfig } from './run_config.ts';
+import { RENAMED } from '@resnet/cli';
+import type { RunConfig } from '@resnet/training';
 import { SEED_EPOCHS, SEED_PROTOCOL, SEED_RESULTS } from './seed.ts';
 import { describeAugment, describeOptimizer, describeSchedule, type Difference, type RunRow } from './summary.ts';
 import { formatCount, formatDate, formatDuration, formatMacs, markdownTable } from './format.ts';
@@ -121,7 +122,7 @@ function runSection(r: RunRow): readonly string[] {
   return [
     `### ${r.seriesName} — \`${r.run.dir}\``,
     '',
-    c.command === null ? 'Training command: not recorded.' : `Trained with \`${c.command}\`.`,
+    c.command === null ? 'Training command: not recorded.' : `Trained with \`${pasteable(c.command)}\`.`,
     '',
     `- protocol ${c.protocol}; ResNet-${c.variant} ${c.version} (${r.block} blocks), ${c.stem} stem, ${c.zeroInitResidual ? 'zero-initialised' : 'standard'} last batch norm in each block; ${formatCount(r.params)} parameters, ${formatMacs(r.macs)} MACs per image`,
     `- input ${c.imageSize}×${c.imageSize}, batch ${c.batchSize}, augmentation ${describeAugment(c)}, ${c.trainLimit === null ? 'all' : formatCount(c.trainLimit)} training / ${c.testLimit === null ? 'all' : formatCount(c.testLimit)} test images`,
@@ -173,4 +174,14 @@ function backendText(c: RunConfig): string {
 function machineText(c: RunConfig): string {
   const m = c.machine;
   return m === null ? 'not recorded' : `${m.cpus}× ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}`;
+}
+
+/**
+ * A recorded training command as it can be pasted today: `npx nx run` in front (older runs
+ * recorded `train:serve …`), flags that were renamed because nx swallows them spelled anew.
+ * @example pasteable('train:serve --variant=18 --batch-size=64') // 'npx nx run train:serve --variant=18 --mini-batch=64'
+ */
+export function pasteable(command: string): string {
+  const full = command.startsWith('npx nx run ') ? command : `npx nx run ${command}`;
+  return full.replace(/ --([a-z][a-z0-9-]*)(?==| |$)/g, (whole, name: string) => (RENAMED[name] === undefined ? whole : ` --${RENAMED[name]}`));
 }

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/Either';
 import { memoryRun } from './_test_runs.ts';
-import { renderReport, type ReportInput } from './markdown.ts';
+import { pasteable, renderReport, type ReportInput } from './markdown.ts';
 import { buildRows, protocolDifferences } from './summary.ts';
 
 function report(runs: Parameters<typeof buildRows>[0], extra: Partial<ReportInput> = {}): string {
@@ -90,5 +90,12 @@ describe('report.md', () => {
     expect(row(seed, 'ResNet-18')).toEqual(['ResNet-18', 'basic', '0.020', '0.993', '0.898', '2954.3', 'basic', '0.710', '3 / 10', 'default, 28×28']);
     expect(row(seed, 'ResNet-50')).toEqual(['ResNet-50', 'basic', '0.063', '0.977', '0.901', '1757.2', 'bottleneck', '0.700', '2 / 10', 'default, 28×28']);
     expect(row(seed, 'ResNet-152')).toEqual(['ResNet-152', 'basic', '0.154', '0.943', '0.853', '726.4', 'bottleneck', 'not run', '—', '—']);
+  });
+});
+
+describe('pasteable', () => {
+  test('older recorded commands get npx nx run and the flag names nx lets through', () => {
+    expect(pasteable('train:serve --variant=18 --version=v1 --batch-size=64 --lr=0.1')).toBe('npx nx run train:serve --variant=18 --block-version=v1 --mini-batch=64 --lr=0.1');
+    expect(pasteable('npx nx run train:serve --variant=50 --out=runs/a')).toBe('npx nx run train:serve --variant=50 --out=runs/a');
   });
 });

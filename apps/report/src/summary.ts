@@ -7,7 +7,7 @@ import * as E from 'fp-ts/Either';
 import { describeProtocolSchedule, protocolSchedule, type EpochMetrics, type Schedule } from '@resnet/training';
 import { RESNETS, resnet, summarize, type ResNetSpec } from '@resnet/variants';
 import type { LoadedRun } from './load.ts';
-import type { RunConfig } from './run_config.ts';
+import type { RunConfig } from '@resnet/training';
 
 /** One run of the report. */
 export interface RunRow {

@@ -12,7 +12,6 @@ import { selectBackend, BACKEND_CHOICES } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
 import { evaluate, limitSplit, openRun, restoreTensors, runSpec } from '@resnet/training';
-import type { TrainConfig } from './config.ts';
 import { duration } from './progress.ts';
 
 const FLAGS = {
@@ -46,7 +45,7 @@ export interface PredictionsFile {
  */
 export async function evaluateRun(flags: Parsed<typeof FLAGS>): Promise<number> {
   if (flags.run === null) return fail('--run=<dir> is required: the run directory written by train:serve', 2);
-  const run = openRun<TrainConfig>(flags.run);
+  const run = openRun(flags.run);
   if (E.isLeft(run)) return fail(run.left.message, 2);
   const config = run.right.config;
   const final = join(flags.run, 'model');

@@ -13,7 +13,7 @@ import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { openRun, trainRun, type RunPlan } from '@resnet/training';
 import { DEPTHS } from '@resnet/variants';
-import { RESUME_FLAGS, resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
+import { RESUME_FLAGS, resolveConfig, TRAIN_FLAGS, type TrainFlags } from './config.ts';
 import { describeMachine, eventPrinter, failureMessage, stopOnSignals } from './run_output.ts';
 import { describeStep, planVariant, variantDir, type RunState, type SweepStep } from './sweep_plan.ts';
 
@@ -38,7 +38,7 @@ export function readState(dir: string): RunState {
   if (!existsSync(dir)) return { _tag: 'Absent' };
   const entries = readdirSync(dir);
   if (!entries.includes('config.json')) return entries.length === 0 ? { _tag: 'Absent' } : { _tag: 'NotARun', reason: 'not empty and not a run directory (no config.json): move it away or choose another --out' };
-  const run = openRun<TrainConfig>(dir);
+  const run = openRun(dir);
   if (E.isLeft(run)) return { _tag: 'NotARun', reason: run.left.message };
   if (run.right.latest === null && run.right.metrics.length === 0 && entries.every((f) => f === 'config.json' || f === 'metrics.jsonl')) {
     return { _tag: 'Unstarted', config: run.right.config };

@@ -10,6 +10,7 @@ export * from './protocol.ts';
 export * from './loss.ts';
 export * from './sgd.ts';
 export * from './tensor_file.ts';
+export * from './run_config.ts';
 export * from './run_dir.ts';
 export * from './loop.ts';
 export * from './run.ts';

@@ -24,13 +24,12 @@ import {
   saveCheckpoint,
   saveModel,
   truncateMetrics,
-  withReplan,
   writeAtomic,
   type EpochMetrics,
   type RunError,
-  type RunSettings,
   type TrainerProgress,
 } from './run_dir.ts';
+import { withReplan, type RunSettings } from './run_config.ts';
 
 /**
  * The network a run trains: its variant, block version, stem and classes on 1-channel
@@ -100,7 +99,7 @@ export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFa
   let history: EpochMetrics[] = [];
   let resume = false;
   if (plan._tag === 'Continue') {
-    const run = openRun<RunSettings>(plan.dir);
+    const run = openRun(plan.dir);
     if (E.isLeft(run)) return E.left({ _tag: 'RunDir', error: run.left });
     config = run.right.config;
     if (run.right.latest === null) {
@@ -140,9 +139,8 @@ export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFa
       if (start.epoch >= target) return E.left({ _tag: 'AlreadyTrained', dir: plan.dir, epochsDone: start.epoch });
       if (target !== config.epochs) {
         // The new plan is written to config.json with when it changed (reports read both).
-        const raw = openRun<RunSettings & Record<string, unknown>>(plan.dir);
-        const whole = E.isRight(raw) ? raw.right.config : config;
-        config = withReplan(whole, { afterEpoch: start.epoch, afterStep: start.step, from: config.epochs, to: target, at: new Date().toISOString() });
+        const whole = openRun(plan.dir);
+        config = withReplan(E.isRight(whole) ? whole.right.config : config, { afterEpoch: start.epoch, afterStep: start.step, from: config.epochs, to: target, at: new Date().toISOString() });
         writeAtomic(join(plan.dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
       }
       emit({ _tag: 'Resumed', dir: plan.dir, epoch: start.epoch, step: start.step, planned: config.epochs });

@@ -15,67 +15,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { Model } from '@resnet/tfjs';
-import type { Depth, Version } from '@resnet/variants';
-import type { Schedule } from './schedule.ts';
 import type { SgdState } from './sgd.ts';
 import { restoreTensors, saveTensors } from './tensor_file.ts';
-
-/** Format tag of config.json. */
-export const RUN_FORMAT = 'resnet-ts/run@1';
-
-/**
- * Everything that defines a run, as train:serve writes it to config.json (which also holds
- * bookkeeping: createdAt, backend, machine, dataSource, command). Read by train:evaluate,
- * train:sweep and report:serve.
- */
-export interface RunSettings {
-  readonly format: typeof RUN_FORMAT;
-  readonly protocol: 'default' | 'seed';
-  readonly variant: Depth;
-  readonly version: Version;
-  readonly stem: 'imagenet' | 'small';
-  /** Planned epochs (raised by `--resume --epochs=N`). */
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly schedule: Schedule;
-  readonly momentum: number;
-  readonly nesterov: boolean;
-  readonly weightDecay: number;
-  readonly labelSmoothing: number;
-  readonly imageSize: number;
-  readonly augment: { readonly crop: boolean; readonly flip: boolean };
-  readonly zeroInitResidual: boolean;
-  readonly trainLimit: number | null;
-  readonly testLimit: number | null;
-  readonly seed: number;
-  readonly classes: number;
-}
-
-/**
- * A change of the planned epochs by `train:serve --resume=DIR --epochs=N`, appended to
- * config.json's `replanned` list. An epoch-dependent schedule (cosine, step) is recomputed
- * for the new total from that point on, so the run is not the same as one planned for N
- * epochs from the start; the report says so.
- */
-export interface Replan {
-  /** Epochs finished when the plan changed. */
-  readonly afterEpoch: number;
-  /** Steps of the next epoch already done (a mid-epoch checkpoint), else 0. */
-  readonly afterStep: number;
-  readonly from: number;
-  readonly to: number;
-  /** ISO time of the change. */
-  readonly at: string;
-}
-
-/**
- * config.json's `replanned` list with one more change (a missing or malformed list counts as empty).
- * @example withReplan({ epochs: 1 }, { afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: '…' }) // { epochs: 3, replanned: [{ afterEpoch: 1, … }] }
- */
-export function withReplan<C extends { readonly epochs: number }>(config: C, change: Replan): C & { readonly replanned: readonly Replan[] } {
-  const previous = (config as { readonly replanned?: unknown }).replanned;
-  return { ...config, epochs: change.to, replanned: [...(Array.isArray(previous) ? (previous as Replan[]) : []), change] };
-}
+import { parseRunConfig, type RunConfig } from './run_config.ts';
 
 /** One epoch's results, as written to metrics.jsonl. */
 export interface EpochMetrics {
@@ -107,13 +49,13 @@ export const FRESH: TrainerProgress = { epoch: 0, step: 0, partial: { lossSum: 0
 
 /** A problem with a run directory, in one sentence with the fix. */
 export interface RunError {
-  readonly _tag: 'NotARun' | 'DifferentRun' | 'AlreadyStarted' | 'Corrupt' | 'Io';
+  readonly _tag: 'NotARun' | 'BadConfig' | 'DifferentRun' | 'AlreadyStarted' | 'Corrupt' | 'Io';
   readonly message: string;
 }
 
 /** What is in a run directory. */
-export interface OpenedRun<C> {
-  readonly config: C;
+export interface OpenedRun {
+  readonly config: RunConfig;
   readonly metrics: readonly EpochMetrics[];
   /** null when no checkpoint was written yet. */
   readonly latest: { readonly checkpoint: string; readonly epoch: number; readonly step: number } | null;
@@ -124,7 +66,7 @@ export interface OpenedRun<C> {
  * (or this one) is refused with the way out. Writes config.json.
  * @example createRun('runs/18-2026…', config) // Right(undefined)
  */
-export function createRun(dir: string, config: { readonly [k: string]: unknown }): E.Either<RunError, 'Created' | 'Restarted'> {
+export function createRun(dir: string, config: object): E.Either<RunError, 'Created' | 'Restarted'> {
   try {
     if (existsSync(dir)) {
       if (!statSync(dir).isDirectory()) return E.left({ _tag: 'Io', message: `--out=${dir} is a file, not a directory: choose another --out` });
@@ -172,25 +114,33 @@ function isTempFile(name: string): boolean {
 }
 
 /**
- * Reads a run directory for resuming, reporting or evaluation.
- * @example openRun<TrainConfig>('runs/18-…') // Right({ config, metrics, latest })
+ * Reads a run directory for resuming, reporting, evaluation or export: config.json checked
+ * field by field ({@link parseRunConfig}), every metrics line, and latest.json. The one
+ * reader of the format; errors name the file (and the field).
+ * @example openRun('runs/18-…') // Right({ config, metrics, latest })
  */
-export function openRun<C>(dir: string): E.Either<RunError, OpenedRun<C>> {
+export function openRun(dir: string): E.Either<RunError, OpenedRun> {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) {
     return E.left({ _tag: 'NotARun', message: `${dir} is not a run directory (no config.json): pass a directory written by train:serve --out` });
   }
-  const config = safeJson(configPath);
-  if (config === undefined || (config as { format?: unknown }).format !== RUN_FORMAT) {
-    return E.left({ _tag: 'Corrupt', message: `${configPath} is not a ${RUN_FORMAT} config` });
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (e) {
+    return E.left({ _tag: 'BadConfig', message: `${configPath}: not valid JSON (${(e as Error).message}): pass a run directory written by train:serve, or fix the file` });
   }
+  const config = parseRunConfig(json, configPath);
+  if (E.isLeft(config)) return E.left({ _tag: 'BadConfig', message: config.left });
   const metrics = readMetrics(join(dir, 'metrics.jsonl'));
   if (E.isLeft(metrics)) return metrics;
   const latestPath = join(dir, 'latest.json');
   const latest = existsSync(latestPath) ? readLatest(dir) : E.right(null);
   if (E.isLeft(latest)) return latest;
-  return E.right({ config: config as C, metrics: metrics.right, latest: latest.right });
+  return E.right({ config: config.right, metrics: metrics.right, latest: latest.right });
 }
+
+const METRIC_FIELDS = ['epoch', 'loss', 'trainAcc', 'testAcc', 'examplesPerSec', 'lr', 'seconds'] as const satisfies readonly (keyof EpochMetrics)[];
 
 /**
  * Parses metrics.jsonl; a bad line is reported with file and line number.
@@ -202,13 +152,15 @@ export function readMetrics(path: string): E.Either<RunError, readonly EpochMetr
   const out: EpochMetrics[] = [];
   for (const [i, line] of lines.entries()) {
     if (line.trim() === '') continue;
+    let m: Record<string, unknown>;
     try {
-      const m = JSON.parse(line) as EpochMetrics;
-      if (typeof m.epoch !== 'number' || typeof m.loss !== 'number') throw new Error('missing "epoch" or "loss"');
-      out.push(m);
+      m = JSON.parse(line) as Record<string, unknown>;
     } catch (e) {
       return E.left({ _tag: 'Corrupt', message: `${path}:${i + 1}: not a metrics record (${(e as Error).message})` });
     }
+    const missing = METRIC_FIELDS.find((f) => typeof m?.[f] !== 'number' || !Number.isFinite(m[f]));
+    if (missing !== undefined) return E.left({ _tag: 'Corrupt', message: `${path}:${i + 1}: not a metrics record ("${missing}" must be a number, got ${JSON.stringify(m?.[missing]) ?? 'nothing'})` });
+    out.push(m as unknown as EpochMetrics);
   }
   return E.right(out);
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import { disposeModel, initModel } from '@resnet/tfjs';
-import { appendMetrics, createRun, loadCheckpoint, openRun, readMetrics, RUN_FORMAT, saveCheckpoint, truncateMetrics } from './run_dir.ts';
+import { appendMetrics, createRun, loadCheckpoint, openRun, readMetrics, saveCheckpoint, truncateMetrics } from './run_dir.ts';
+import { RUN_FORMAT, type RunSettings } from './run_config.ts';
 import { createSgdState, disposeSgdState } from './sgd.ts';
 import { tinyNet } from './_test_support.ts';
 
@@ -13,7 +14,11 @@ beforeAll(async () => {
 });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'run-'));
-const config = { format: RUN_FORMAT, variant: 18, epochs: 2 };
+const config: RunSettings = {
+  format: RUN_FORMAT, protocol: 'default', variant: 18, version: 'v1.5', stem: 'imagenet', epochs: 2, batchSize: 8, schedule: { _tag: 'Constant', lr: 0.1 },
+  momentum: 0.9, nesterov: true, weightDecay: 5e-4, labelSmoothing: 0, imageSize: 28, augment: { crop: true, flip: true }, zeroInitResidual: true,
+  trainLimit: null, testLimit: null, seed: 0, classes: 10,
+};
 const metric = (epoch: number) => ({ epoch, loss: 1 / epoch, trainAcc: 0.5, testAcc: 0.5, examplesPerSec: 10, lr: 0.1, seconds: 1 });
 
 describe('run directory', () => {
@@ -146,5 +151,32 @@ describe('run directory', () => {
       }
       c.dispose();
     });
+  });
+});
+
+describe('openRun: the one validating reader of a run directory', () => {
+  test('a config.json that is not what train:serve writes is named with the file and the field', () => {
+    const dir = join(tmp(), 'r');
+    createRun(dir, config);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, variant: 35 }));
+    const r = openRun(dir);
+    expect(r).toMatchObject(E.left({ _tag: 'BadConfig' }));
+    if (E.isLeft(r)) expect(r.left.message).toContain(`${join(dir, 'config.json')}: "variant" must be one of 18, 34, 50, 101, 152, got 35`);
+    writeFileSync(join(dir, 'config.json'), '{"format": "resnet-ts/ru');
+    expect(openRun(dir)).toMatchObject(E.left({ _tag: 'BadConfig', message: expect.stringContaining(`${join(dir, 'config.json')}: not valid JSON`) }));
+  });
+
+  test('a metrics line missing a number is named with its file and line', () => {
+    const dir = join(tmp(), 'r');
+    createRun(dir, config);
+    appendMetrics(dir, metric(1));
+    writeFileSync(join(dir, 'metrics.jsonl'), `${readFileSync(join(dir, 'metrics.jsonl'), 'utf8')}${JSON.stringify({ ...metric(2), testAcc: null })}\n`);
+    expect(openRun(dir)).toMatchObject(E.left({ _tag: 'Corrupt', message: `${join(dir, 'metrics.jsonl')}:2: not a metrics record ("testAcc" must be a number, got null)` }));
+  });
+
+  test('what train:serve wrote comes back typed, bookkeeping included', () => {
+    const dir = join(tmp(), 'r');
+    createRun(dir, { ...config, command: 'npx nx run train:serve --variant=18' });
+    expect(openRun(dir)).toMatchObject(E.right({ config: { ...config, command: 'npx nx run train:serve --variant=18', machine: null, replanned: [] }, metrics: [], latest: null }));
   });
 });

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FashionMnist } from '@resnet/fashion-mnist';
 import { registerOnednn } from '@resnet/onednn';
 import { PROTOCOLS, protocolSchedule } from './protocol.ts';
-import { RUN_FORMAT, type RunSettings } from './run_dir.ts';
+import { RUN_FORMAT, type RunSettings } from './run_config.ts';
 import { trainRun, type RunEvent } from './run.ts';
 import { smallSplits } from './_test_support.ts';
 

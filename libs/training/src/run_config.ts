@@ -1,11 +1,69 @@
 /**
- * A run's config.json as the report needs it, checked field by field: a file that is not
- * what train:serve writes is named with the field that is wrong. Pure: JSON value in.
+ * A run's config.json, checked field by field: the one reader every consumer uses (resume,
+ * sweep, evaluate, report, export) through {@link openRun}. A file that is not what
+ * train:serve writes is named with the field that is wrong. Pure: JSON value in.
  */
-import { RENAMED } from '@resnet/cli';
 import * as E from 'fp-ts/Either';
-import { checkSchedule, RUN_FORMAT, type Replan, type RunSettings, type Schedule } from '@resnet/training';
 import { DEPTHS, VERSIONS, type Depth, type Version } from '@resnet/variants';
+import { checkSchedule, type Schedule } from './schedule.ts';
+
+/** Format tag of config.json. */
+export const RUN_FORMAT = 'resnet-ts/run@1';
+
+/**
+ * Everything that defines a run, as train:serve writes it to config.json (which also holds
+ * bookkeeping: createdAt, backend, machine, dataSource, command). Read by train:evaluate,
+ * train:sweep and report:serve.
+ */
+export interface RunSettings {
+  readonly format: typeof RUN_FORMAT;
+  readonly protocol: 'default' | 'seed';
+  readonly variant: Depth;
+  readonly version: Version;
+  readonly stem: 'imagenet' | 'small';
+  /** Planned epochs (raised by `--resume --epochs=N`). */
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly schedule: Schedule;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly labelSmoothing: number;
+  readonly imageSize: number;
+  readonly augment: { readonly crop: boolean; readonly flip: boolean };
+  readonly zeroInitResidual: boolean;
+  readonly trainLimit: number | null;
+  readonly testLimit: number | null;
+  readonly seed: number;
+  readonly classes: number;
+}
+
+/**
+ * A change of the planned epochs by `train:serve --resume=DIR --epochs=N`, appended to
+ * config.json's `replanned` list. An epoch-dependent schedule (cosine, step) is recomputed
+ * for the new total from that point on, so the run is not the same as one planned for N
+ * epochs from the start; the report says so.
+ */
+export interface Replan {
+  /** Epochs finished when the plan changed. */
+  readonly afterEpoch: number;
+  /** Steps of the next epoch already done (a mid-epoch checkpoint), else 0. */
+  readonly afterStep: number;
+  readonly from: number;
+  readonly to: number;
+  /** ISO time of the change. */
+  readonly at: string;
+}
+
+/**
+ * config.json's `replanned` list with one more change (a missing or malformed list counts as empty).
+ * @example withReplan({ epochs: 1 }, { afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: '…' }) // { epochs: 3, replanned: [{ afterEpoch: 1, … }] }
+ */
+export function withReplan<C extends { readonly epochs: number }>(config: C, change: Replan): C & { readonly replanned: readonly Replan[] } {
+  const previous = (config as { readonly replanned?: unknown }).replanned;
+  return { ...config, epochs: change.to, replanned: [...(Array.isArray(previous) ? (previous as Replan[]) : []), change] };
+}
+
 
 /** Backend description written by train:serve (`describeBackend`). */
 export interface RunBackend {
@@ -24,12 +82,12 @@ export interface RunMachine {
 }
 
 /** A run's config.json as train:serve writes it: the settings plus bookkeeping (null where an older run lacks it). */
-export interface RunConfig extends Omit<RunSettings, 'format'> {
+export interface RunConfig extends RunSettings {
   readonly createdAt: string | null;
   readonly backend: RunBackend | null;
   readonly machine: RunMachine | null;
   readonly dataSource: string | null;
-  /** `train:serve --variant=18 …`, without `npx nx run`. */
+  /** The command that made the run, as recorded (`npx nx run train:serve …`; older runs: `train:serve …`). */
   readonly command: string | null;
   /** Changes of the planned epochs by `--resume --epochs=N`, oldest first (empty if none). */
   readonly replanned: readonly Replan[];
@@ -38,10 +96,10 @@ export interface RunConfig extends Omit<RunSettings, 'format'> {
 /**
  * Checks a parsed config.json; `path` names the file in the error.
  * @example
- * parseConfig({ format: 'resnet-ts/run@1', variant: 35, … }, 'runs/a/config.json')
+ * parseRunConfig({ format: 'resnet-ts/run@1', variant: 35, … }, 'runs/a/config.json')
  * // Left('runs/a/config.json: "variant" must be one of 18, 34, 50, 101, 152, got 35: …')
  */
-export function parseConfig(value: unknown, path: string): E.Either<string, RunConfig> {
+export function parseRunConfig(value: unknown, path: string): E.Either<string, RunConfig> {
   const bad = (field: string, expected: string, got: unknown) =>
     E.left(`${path}: "${field}" must be ${expected}, got ${JSON.stringify(got) ?? 'nothing'}: pass a run directory written by train:serve, or fix the file`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('(the whole file)', 'a JSON object', value);
@@ -77,6 +135,7 @@ export function parseConfig(value: unknown, path: string): E.Either<string, RunC
   const backend = c['backend'] as Partial<RunBackend> | undefined;
   const machine = c['machine'] as Partial<RunMachine> | undefined;
   return E.right({
+    format: RUN_FORMAT,
     protocol,
     variant: variant as Depth,
     version: version as Version,
@@ -100,7 +159,7 @@ export function parseConfig(value: unknown, path: string): E.Either<string, RunC
     backend: typeof backend?.name === 'string' && typeof backend.device === 'string' ? (backend as RunBackend) : null,
     machine: typeof machine?.cpus === 'number' && typeof machine.cpuModel === 'string' && typeof machine.memoryGiB === 'number' && typeof machine.platform === 'string' ? (machine as RunMachine) : null,
     dataSource: typeof c['dataSource'] === 'string' ? c['dataSource'] : null,
-    command: typeof c['command'] === 'string' ? pasteable(c['command']) : null,
+    command: typeof c['command'] === 'string' ? c['command'] : null,
     replanned,
   });
 }
@@ -119,11 +178,3 @@ function isInt(v: unknown, min: number): v is number {
   return isNumber(v) && Number.isInteger(v) && v >= min;
 }
 
-/**
- * A recorded training command as it can be pasted today: `npx nx run` in front (older runs
- * recorded `train:serve …`), flags that were renamed because nx swallows them spelled anew.
- */
-function pasteable(command: string): string {
-  const full = command.startsWith('npx nx run ') ? command : `npx nx run ${command}`;
-  return full.replace(/ --([a-z][a-z0-9-]*)(?==| )/g, (whole, name: string) => (RENAMED[name] === undefined ? whole : ` --${RENAMED[name]}`));
-}

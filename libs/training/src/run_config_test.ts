@@ -1,29 +1,38 @@
 import * as E from 'fp-ts/Either';
-import { runConfig } from './_test_runs.ts';
-import { parseConfig } from './run_config.ts';
+import { parseRunConfig, RUN_FORMAT } from './run_config.ts';
+
+/** config.json of a default-protocol run as train:serve writes it, with `overrides` on top. */
+function runConfig(variant: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    format: RUN_FORMAT, protocol: 'default', variant, version: 'v1.5', stem: 'imagenet', epochs: 10, batchSize: 128,
+    schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 1, floor: 0 }, momentum: 0.9, nesterov: true, weightDecay: 0.0005, labelSmoothing: 0,
+    imageSize: 28, augment: { crop: true, flip: true }, zeroInitResidual: true, trainLimit: null, testLimit: null, seed: 0, classes: 10,
+    createdAt: '2026-11-28T05:49:03.368Z', backend: { name: 'onednn', device: 'cpu (2 threads)' }, machine: { cpus: 2, cpuModel: 'AMD EPYC', memoryGiB: 24, platform: 'linux-x64' },
+    dataSource: '/usr/share/datasets/fashion-mnist', command: `npx nx run train:serve --variant=${variant} --epochs=10 --out=runs/report/resnet${variant}`,
+    ...overrides,
+  };
+}
 
 function message(value: unknown): string {
-  const r = parseConfig(value, 'runs/a/config.json');
+  const r = parseRunConfig(value, 'runs/a/config.json');
   return E.isLeft(r) ? r.left : 'accepted';
 }
 
-describe('parseConfig', () => {
+describe('parseRunConfig', () => {
   test('accepts what train:serve writes and keeps the settings', () => {
-    const r = parseConfig(runConfig(50), 'runs/a/config.json');
+    const r = parseRunConfig(runConfig(50), 'runs/a/config.json');
     expect(r).toMatchObject(E.right({ variant: 50, version: 'v1.5', epochs: 10, augment: { crop: true, flip: true }, machine: { cpus: 2 }, command: 'npx nx run train:serve --variant=50 --epochs=10 --out=runs/report/resnet50' }));
-    // Older runs recorded flags since renamed (nx swallows --version and --batch-size): spelled anew, so the line can be pasted.
-    expect(parseConfig(JSON.parse(JSON.stringify({ ...runConfig(18), command: 'train:serve --variant=18 --version=v1 --batch-size=64 --lr=0.1' })), 'x')).toMatchObject(E.right({ command: 'npx nx run train:serve --variant=18 --block-version=v1 --mini-batch=64 --lr=0.1' }));
   });
 
   test('older runs without machine, backend or command still load, with those as null', () => {
     const old = { ...runConfig(18), machine: undefined, backend: undefined, command: undefined };
-    expect(parseConfig(JSON.parse(JSON.stringify(old)), 'x')).toMatchObject(E.right({ machine: null, backend: null, command: null }));
+    expect(parseRunConfig(JSON.parse(JSON.stringify(old)), 'x')).toMatchObject(E.right({ machine: null, backend: null, command: null }));
   });
 
   test('re-plans written by --resume --epochs=N are kept; runs without them get an empty list', () => {
     const change = { afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: '2026-11-28T09:00:00Z' };
-    expect(parseConfig(runConfig(34, { epochs: 3, replanned: [change] }), 'x')).toMatchObject(E.right({ epochs: 3, replanned: [change] }));
-    expect(parseConfig(runConfig(34), 'x')).toMatchObject(E.right({ replanned: [] }));
+    expect(parseRunConfig(runConfig(34, { epochs: 3, replanned: [change] }), 'x')).toMatchObject(E.right({ epochs: 3, replanned: [change] }));
+    expect(parseRunConfig(runConfig(34), 'x')).toMatchObject(E.right({ replanned: [] }));
   });
 
   test.each([
