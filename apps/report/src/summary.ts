@@ -4,10 +4,9 @@
  * the settings in which runs differ. Pure: loaded runs in, plain data out.
  */
 import * as E from 'fp-ts/Either';
-import { describeProtocolSchedule, protocolSchedule, type EpochMetrics, type Schedule } from '@resnet/training';
-import { RESNETS, resnet, summarize, type ResNetSpec } from '@resnet/variants';
+import { describeProtocolSchedule, protocolSchedule, runSpec, type EpochMetrics, type RunConfig, type Schedule } from '@resnet/training';
+import { RESNETS, summarize, type ResNetSpec } from '@resnet/variants';
 import type { LoadedRun } from './load.ts';
-import type { RunConfig } from '@resnet/training';
 
 /** One run of the report. */
 export interface RunRow {
@@ -48,7 +47,7 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
     const { config, metrics } = run;
     const last = metrics[metrics.length - 1];
     if (last === undefined) return E.left(`${run.dir}: no finished epoch`);
-    const summary = E.flatMap((spec: ResNetSpec) => summarize(spec, config.imageSize))(resnet(config.variant, { version: config.version, inChannels: 1, classes: config.classes, stem: config.stem }));
+    const summary = E.flatMap((spec: ResNetSpec) => summarize(spec, config.imageSize))(runSpec(config));
     if (E.isLeft(summary)) return E.left(`${run.dir}: ResNet-${config.variant} at ${config.imageSize}×${config.imageSize}: ${summary.left.message}`);
     const label = `ResNet-${config.variant}`;
     const shared = runs.filter((r) => r.config.variant === config.variant).length > 1;
