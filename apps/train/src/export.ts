@@ -14,7 +14,7 @@ import { selectBackend } from '@resnet/backend';
 import { CLASS_NAMES } from '@resnet/fashion-mnist';
 import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, toOnnx, type NamedTensors } from '@resnet/onnx';
 import { disposeModel, initModel, toLayersModel } from '@resnet/tfjs';
-import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, openRun, restoreTensors, type RunSettings } from '@resnet/training';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, openRun, restoreTensors } from '@resnet/training';
 import { resnet } from '@resnet/variants';
 
 /** Export formats. */
@@ -68,8 +68,7 @@ export async function exportRun(flags: Parsed<typeof EXPORT_FLAGS>): Promise<num
   if (!existsSync(flags.run)) return fail(`--run=${flags.run} does not exist: pass a run directory written by train:serve --out`, 2);
   const run = openRun(flags.run);
   if (E.isLeft(run)) return fail(run.left.message, 2);
-  // openRun has checked config.json; its settings are all an export needs.
-  const config = run.right.config as RunSettings;
+  const config = run.right.config;
   const final = join(flags.run, 'model');
   const latest = run.right.latest;
   const hasFinal = existsSync(join(final, 'manifest.json'));
