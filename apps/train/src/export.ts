@@ -14,8 +14,7 @@ import { selectBackend } from '@resnet/backend';
 import { CLASS_NAMES } from '@resnet/fashion-mnist';
 import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, toOnnx, type NamedTensors } from '@resnet/onnx';
 import { disposeModel, initModel, toLayersModel } from '@resnet/tfjs';
-import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, openRun, restoreTensors } from '@resnet/training';
-import { resnet } from '@resnet/variants';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, openRun, restoreTensors, runSpec } from '@resnet/training';
 
 /** Export formats. */
 export const EXPORT_FORMATS = ['onnx', 'tfjs'] as const;
@@ -76,7 +75,7 @@ export async function exportRun(flags: Parsed<typeof EXPORT_FLAGS>): Promise<num
   if (weightsDir === null) return fail(`${flags.run} has no saved model or checkpoint yet, so there are no weights to export: let it finish an epoch (npx nx run train:serve --resume=${flags.run})`, 2);
   const outProblem = checkOut(flags.out, flags.run);
   if (outProblem !== null) return fail(outProblem, 2);
-  const spec = resnet(config.variant, { version: config.version, inChannels: 1, classes: config.classes, stem: config.stem });
+  const spec = runSpec(config);
   if (E.isLeft(spec)) return fail(spec.left.message, 2);
 
   // The pure-JS backend is enough: exporting only reads the weights back.
