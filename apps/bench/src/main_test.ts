@@ -19,7 +19,7 @@ describe('bench app', () => {
   test.each([
     [['--variants=19'], '--variants takes a comma-separated list from 18, 34, 50, 101, 152, got "19"'],
     [['--backends=gpu'], '--backends takes a comma-separated list from tensorflow, onednn, cpu, wasm, got "gpu"'],
-    [['--batch-size=0'], '--batch-size must be between 1 and 4096, got 0'],
+    [['--mini-batch=0'], '--mini-batch must be between 1 and 4096, got 0'],
   ])('bad flags %j exit 2 with a message and print nothing on stdout', (args, message) => {
     const { code, stdout, stderr } = run(...args);
     expect(code).toBe(2);
@@ -28,7 +28,7 @@ describe('bench app', () => {
   });
 
   test('--format=json prints one array with the keys scripts rely on (a tiny real measurement on pure-JS cpu)', () => {
-    const { code, stdout, stderr } = run('--variants=18', '--image-size=8', '--batch-size=2', '--steps=1', '--warmup=0', '--backends=cpu', '--pytorch=false', '--format=json');
+    const { code, stdout, stderr } = run('--variants=18', '--image-size=8', '--mini-batch=2', '--steps=1', '--warmup=0', '--backends=cpu', '--pytorch=false', '--format=json');
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const rows = JSON.parse(stdout) as Record<string, unknown>[];
     expect(rows).toHaveLength(1);
@@ -37,7 +37,7 @@ describe('bench app', () => {
   });
 
   test('an unavailable backend is a notice; nothing measurable at all exits 1', () => {
-    const { code, stdout, stderr } = run('--variants=18', '--image-size=8', '--batch-size=2', '--steps=1', '--warmup=0', '--backends=wasm', '--pytorch=false');
+    const { code, stdout, stderr } = run('--variants=18', '--image-size=8', '--mini-batch=2', '--steps=1', '--warmup=0', '--backends=wasm', '--pytorch=false');
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toContain('wasm: not measured');

@@ -11,7 +11,7 @@ describe('planConfigs', () => {
     ]);
   });
 
-  test('--batch-size alone replaces the suite’s batch sizes', () => {
+  test('--mini-batch alone replaces the suite’s batch sizes', () => {
     expect(planConfigs({ variants: [], imageSize: null, batchSize: 32 }).map((c) => c.batchSize)).toEqual([32, 32, 32, 32]);
   });
 

@@ -10,7 +10,10 @@ import { nxClaims, type Flag, type PrintedFlags } from '@resnet/cli';
 import { DEPTHS, resnet, summarize, VERSIONS } from '@resnet/variants';
 
 const root = resolve(__dirname, '../../..');
-const ENV = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
+// Each run is its own nx invocation: under one root PID (inside `npx nx test`), nx takes two runs
+// of one target (here and in another project's test beside it) for a task loop.
+const ENV: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
+delete ENV['NX_INVOCATION_ROOT_PID'];
 
 interface Target {
   readonly target: string;
