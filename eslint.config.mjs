@@ -54,11 +54,13 @@ export default [
             // Exporters (ONNX): spec + tensors → bytes; no tfjs, no I/O (protobuf encoding only).
             { sourceTag: 'type:export', onlyDependOnLibsWithTags: ['type:spec'], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
             { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:kernels'] },
+            // Runs as results: reading run directories, summary rows, chart specifications.
+            { sourceTag: 'type:results', onlyDependOnLibsWithTags: ['type:spec', 'type:training'] },
             // Small pure helpers for apps (flag parsing).
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: [] },
             // End-to-end tests of the apps through nx: they read the apps' project.json, import only pure libs.
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:spec', 'type:util'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util', 'type:export'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util', 'type:export', 'type:results'] },
           ],
         },
       ],

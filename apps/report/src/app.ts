@@ -5,12 +5,12 @@
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
-import { allChart, runChart } from './charts.ts';
-import { loadRuns } from './load.ts';
+import { allChart, runChart } from '@resnet/results';
+import { loadRuns } from '@resnet/results';
 import { renderReport } from './markdown.ts';
 import { checkOut, writeOutput, type OutputFile } from './output.ts';
 import { renderChart } from './render.ts';
-import { buildRows, protocolDifferences } from './summary.ts';
+import { buildRows, protocolDifferences } from '@resnet/results';
 
 /** The flags of report:serve. */
 export const FLAGS = {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { parseCommand } from '@resnet/cli';
 import { report, REPORT } from './app.ts';
-import { epochs, pngSize, runConfig, tempDir, writeRun } from './_test_runs.ts';
+import { epochs, runConfig, tempDir, writeRun } from '@resnet/results/testing';
+import { pngSize } from './_test_png.ts';
 
 async function run(...args: string[]) {
   const out: string[] = [];

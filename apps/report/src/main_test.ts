@@ -2,7 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { epochs, pngSize, runConfig, tempDir, writeRun } from './_test_runs.ts';
+import { epochs, runConfig, tempDir, writeRun } from '@resnet/results/testing';
+import { pngSize } from './_test_png.ts';
 
 const root = resolve(__dirname, '../../..');
 

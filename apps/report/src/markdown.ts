@@ -4,11 +4,11 @@
  * comparison with the seed report. Pure: data in, markdown out.
  */
 import { RESNETS } from '@resnet/variants';
-import type { LoadedRun } from './load.ts';
+import type { LoadedRun } from '@resnet/results';
 import { RENAMED } from '@resnet/cli';
 import type { RunConfig } from '@resnet/training';
 import { SEED_EPOCHS, SEED_PROTOCOL, SEED_RESULTS } from './seed.ts';
-import { describeAugment, describeOptimizer, describeSchedule, type Difference, type RunRow } from './summary.ts';
+import { describeAugment, describeOptimizer, describeSchedule, type Difference, type RunRow } from '@resnet/results';
 import { formatCount, formatDate, formatDuration, formatMacs, markdownTable } from './format.ts';
 
 /** Everything report.md says. */

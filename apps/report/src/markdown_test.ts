@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either';
-import { memoryRun } from './_test_runs.ts';
+import { memoryRun } from '@resnet/results/testing';
 import { pasteable, renderReport, type ReportInput } from './markdown.ts';
-import { buildRows, protocolDifferences } from './summary.ts';
+import { buildRows, protocolDifferences } from '@resnet/results';
 
 function report(runs: Parameters<typeof buildRows>[0], extra: Partial<ReportInput> = {}): string {
   const rows = buildRows(runs);

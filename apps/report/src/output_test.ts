@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { tempDir } from './_test_runs.ts';
+import { tempDir } from '@resnet/results/testing';
 import { checkOut, writeOutput } from './output.ts';
 
 describe('the output directory', () => {

@@ -1,8 +1,9 @@
 import * as E from 'fp-ts/Either';
-import { allChart, runChart, RUN_SERIES } from './charts.ts';
-import { memoryRun, pngSize } from './_test_runs.ts';
+import { allChart, runChart, RUN_SERIES } from '@resnet/results';
+import { memoryRun } from '@resnet/results/testing';
+import { pngSize } from './_test_png.ts';
 import { renderChart } from './render.ts';
-import { buildRows } from './summary.ts';
+import { buildRows } from '@resnet/results';
 
 const rows = buildRows([memoryRun('runs/resnet18', 18, { epochs: 3 }), memoryRun('runs/resnet50', 50, { epochs: 2 })]);
 if (E.isLeft(rows)) throw new Error(rows.left);

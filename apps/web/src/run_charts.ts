@@ -1,17 +1,10 @@
 /**
- * The run viewer's charts: the report app's own Vega-Lite specs (per run, and all runs
- * together), compiled to Vega here so the browser needs only the Vega runtime.
+ * The run viewer's charts: the report's own Vega-Lite specs from @resnet/results (per run,
+ * and all runs together), compiled to Vega here so the browser needs only the Vega runtime.
  */
 import * as E from 'fp-ts/Either';
 import type { TopLevelSpec } from 'vega-lite';
-// The report's chart specs are reused, not rewritten (issue 13). They live in the report
-// app until they move to a lib; nx forbids importing an app, hence the one exception here.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { allChart, runChart } from '../../report/src/charts.ts';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadRuns } from '../../report/src/load.ts';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { buildRows } from '../../report/src/summary.ts';
+import { allChart, buildRows, loadRuns, runChart } from '@resnet/results';
 
 /** One chart for the page: a title and a compiled Vega spec (JSON). */
 export interface RunChart {

@@ -1,6 +1,7 @@
 /**
- * Synthetic run directories for the tests: config.json as train:serve writes it (default
- * protocol) and a few epochs of metrics.jsonl.
+ * Synthetic run directories for tests (this lib's and its users'): config.json as
+ * train:serve writes it (default protocol) and a few epochs of metrics.jsonl. Import it as
+ * `@resnet/results/testing`, from tests only.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,12 +67,4 @@ export function memoryRun(dir: string, variant: number, options: { readonly over
   const config = parseRunConfig(runConfig(variant, options.overrides), `${dir}/config.json`);
   if (E.isLeft(config)) throw new Error(config.left);
   return { dir, config: config.right, metrics: epochs(options.epochs ?? 3) as unknown as readonly EpochMetrics[] };
-}
-
-/** Width and height from a PNG's IHDR chunk, or null when the bytes are not a PNG. */
-export function pngSize(png: Uint8Array): { width: number; height: number } | null {
-  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (png.length < 24 || signature.some((b, i) => png[i] !== b) || String.fromCharCode(...png.subarray(12, 16)) !== 'IHDR') return null;
-  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  return { width: view.getUint32(16), height: view.getUint32(20) };
 }

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/Either';
-import { memoryRun } from './_test_runs.ts';
+import { memoryRun } from './testing.ts';
 import { buildRows, chartNames, protocolDifferences, type RunRow } from './summary.ts';
 
 function rows(...runs: Parameters<typeof buildRows>[0]): readonly RunRow[] {

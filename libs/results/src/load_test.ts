@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { epochs, runConfig, tempDir, writeRun } from './_test_runs.ts';
+import { epochs, runConfig, tempDir, writeRun } from './testing.ts';
 import { findRunDirs, loadRun, loadRuns, type LoadError } from './load.ts';
 
 function error<T>(r: E.Either<LoadError, T>): LoadError {
