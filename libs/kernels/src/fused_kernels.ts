@@ -7,12 +7,23 @@
  * - `ResNetSgdMomentum`: inputs `{param, grad, velocity}`, attrs `lr, momentum, weightDecay,
  *   nesterov` → `[newParam, newVelocity]` with `d = g + wd·p`, `v' = m·v + d`,
  *   `p' = p − lr·(nesterov ? d + m·v' : v')`.
+ * - `ResNetSgdMomentumMulti`: the same update for many tensors in one kernel (one native
+ *   multithreaded pass): inputs `{p0, g0, v0, p1, g1, v1, …}`, attrs `lr, momentum, nesterov,
+ *   weightDecays` (one per tensor) → `[newP0, newV0, newP1, newV1, …]`, each element bit-for-bit
+ *   what `ResNetSgdMomentum` gives.
+ * - `ResNetReluGrad`: inputs `{dy, y}` with `y = relu(x)` → `dx = y > 0 ? dy : 0` (ReLU's
+ *   gradient from its output, one pass).
+ * - `ResNetAddRelu`: inputs `{a, b}` of the same shape → `relu(a + b)` (a residual join; its
+ *   gradient is `ResNetReluGrad` of the output, for both inputs).
  * @example tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param, grad, velocity }, { lr, momentum, weightDecay, nesterov })
  */
 export const FUSED_KERNELS = {
   batchNormTrain: 'ResNetBatchNormTrain',
   batchNormGrad: 'ResNetBatchNormGrad',
   sgdMomentum: 'ResNetSgdMomentum',
+  sgdMomentumMulti: 'ResNetSgdMomentumMulti',
+  reluGrad: 'ResNetReluGrad',
+  addRelu: 'ResNetAddRelu',
 } as const;
 
 /** One of {@link FUSED_KERNELS}' names. */

@@ -1082,6 +1082,93 @@ Napi::Value Sgd(const Napi::CallbackInfo &info) {
   });
 }
 
+// sgdMulti(params[], grads[], velocities[], newParams[], newVelocities[], decays, lr, momentum,
+// nesterov): sgd over every parameter tensor in one call and one OpenMP region (fixed-size
+// chunks across all tensors), instead of one call, one hand-off and one barrier per tensor.
+// decays[t] is tensor t's weight decay. Same per-element formula as sgd, so the results are
+// bit-for-bit those of the per-tensor kernel. newParams[t] may be params[t] (in place).
+Napi::Value SgdMulti(const Napi::CallbackInfo &info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    for (size_t i = 0; i < 5; ++i) {
+      if (!info[i].IsArray()) throw Napi::TypeError::New(env, "sgdMulti: arguments 0..4 must be arrays of Float32Array");
+    }
+    const Napi::Array ps = info[0].As<Napi::Array>(), gs = info[1].As<Napi::Array>(), vs = info[2].As<Napi::Array>();
+    const Napi::Array pos = info[3].As<Napi::Array>(), vos = info[4].As<Napi::Array>();
+    const uint32_t t = ps.Length();
+    if (gs.Length() != t || vs.Length() != t || pos.Length() != t || vos.Length() != t) throw Napi::RangeError::New(env, "sgdMulti: arrays of different lengths");
+    Args a{info, env};
+    const float *decays = a.Floats(5, t, "decays");
+    const float lr = a.Number(6), mom = a.Number(7);
+    const bool nesterov = info[8].ToBoolean().Value();
+    auto view = [&](const Napi::Array &arr, uint32_t i, size_t need, const char *name) -> float * {
+      Napi::Value x = arr.Get(i);
+      if (!x.IsTypedArray() || x.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) throw Napi::TypeError::New(env, std::string(name) + " must be a Float32Array");
+      auto f = x.As<Napi::Float32Array>();
+      if (need != 0 && f.ElementLength() != need) throw Napi::RangeError::New(env, std::string(name) + " has the wrong length");
+      return f.Data();
+    };
+    struct Tensor { const float *p, *g, *v; float *po, *vo; int64_t n; float wd; };
+    struct Chunk { uint32_t t; int64_t begin, end; };
+    std::vector<Tensor> ts(t);
+    std::vector<Chunk> chunks;
+    constexpr int64_t kChunk = 32768;
+    for (uint32_t i = 0; i < t; ++i) {
+      const size_t n = ps.Get(i).As<Napi::Float32Array>().ElementLength();
+      ts[i] = Tensor{view(ps, i, 0, "param"), view(gs, i, n, "grad"), view(vs, i, n, "velocity"), view(pos, i, n, "newParam"), view(vos, i, n, "newVelocity"), static_cast<int64_t>(n), decays[i]};
+      for (int64_t b = 0; b < static_cast<int64_t>(n); b += kChunk) chunks.push_back(Chunk{i, b, std::min<int64_t>(b + kChunk, static_cast<int64_t>(n))});
+    }
+    const int64_t nc = static_cast<int64_t>(chunks.size());
+#pragma omp parallel for schedule(static) if (nc > 1)
+    for (int64_t c = 0; c < nc; ++c) {
+      const Chunk ch = chunks[static_cast<size_t>(c)];
+      const Tensor &x = ts[ch.t];
+      const float wd = x.wd;
+      for (int64_t i = ch.begin; i < ch.end; ++i) {
+        const float p = x.p[i];
+        const float d = x.g[i] + wd * p;
+        const float vel = mom * x.v[i] + d;
+        x.vo[i] = vel;
+        x.po[i] = p - lr * (nesterov ? d + mom * vel : vel);
+      }
+    }
+    return env.Undefined();
+  });
+}
+
+// reluGrad(dy, y, dx): dx = y > 0 ? dy : 0, ReLU's gradient from its saved output in one pass
+// (tfjs composes it as dy * step(x): two passes and a temporary).
+Napi::Value ReluGrad(const Napi::CallbackInfo &info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Args a{info, info.Env()};
+    const float *dy = a.Floats(0, 0, "dy");
+    const int64_t n = static_cast<int64_t>(info[0].As<Napi::Float32Array>().ElementLength());
+    const float *y = a.Floats(1, static_cast<size_t>(n), "y");
+    float *dx = a.Floats(2, static_cast<size_t>(n), "dx");
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0F ? dy[i] : 0.0F;  // compiles to a blend
+    return info.Env().Undefined();
+  });
+}
+
+// addRelu(a, b, y): y = max(a + b, 0) (NaN passes through, as tfjs's relu), the residual
+// join of a basic/bottleneck block in one pass instead of Add then Relu.
+Napi::Value AddRelu(const Napi::CallbackInfo &info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Args a{info, info.Env()};
+    const float *x = a.Floats(0, 0, "a");
+    const int64_t n = static_cast<int64_t>(info[0].As<Napi::Float32Array>().ElementLength());
+    const float *z = a.Floats(1, static_cast<size_t>(n), "b");
+    float *y = a.Floats(2, static_cast<size_t>(n), "y");
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (int64_t i = 0; i < n; ++i) {
+      const float s = x[i] + z[i];
+      y[i] = s != s ? s : std::max(s, 0.0F);
+    }
+    return info.Env().Undefined();
+  });
+}
+
 // ---------------------------------------------------------------------------
 Napi::Value Info(const Napi::CallbackInfo &info) {
   std::lock_guard<std::mutex> lock(g_mutex);
@@ -1165,6 +1252,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain, "batchNormTrain"));
   exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad, "batchNormGrad"));
   exports.Set("sgd", Napi::Function::New(env, Sgd, "sgd"));
+  exports.Set("sgdMulti", Napi::Function::New(env, SgdMulti, "sgdMulti"));
+  exports.Set("reluGrad", Napi::Function::New(env, ReluGrad, "reluGrad"));
+  exports.Set("addRelu", Napi::Function::New(env, AddRelu, "addRelu"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("primitives", Napi::Function::New(env, Primitives, "primitives"));
   exports.Set("setConvLayout", Napi::Function::New(env, SetConvLayout, "setConvLayout"));

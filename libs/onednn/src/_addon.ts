@@ -34,6 +34,9 @@ export interface OnednnAddon {
   batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, epsilon: number): void;
   batchNormGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dScale: Float32Array, dOffset: Float32Array, epsilon: number): void;
   sgd(param: Float32Array, grad: Float32Array, velocity: Float32Array, newParam: Float32Array, newVelocity: Float32Array, lr: number, momentum: number, weightDecay: number, nesterov: boolean): void;
+  sgdMulti(params: Float32Array[], grads: Float32Array[], velocities: Float32Array[], newParams: Float32Array[], newVelocities: Float32Array[], decays: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
+  reluGrad(dy: Float32Array, y: Float32Array, dx: Float32Array): void;
+  addRelu(a: Float32Array, b: Float32Array, y: Float32Array): void;
   info(): OnednnInfo;
   primitives(): Record<string, number>;
   setConvLayout(kind: number, bits: number): void;
@@ -58,7 +61,7 @@ export function addonPath(): string {
 }
 
 function isAddon(x: unknown): x is OnednnAddon {
-  const names = ['conv', 'matmul', 'pool', 'binary', 'reduce', 'tile', 'unary', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'sgd', 'info', 'primitives', 'setConvLayout', 'setNumThreads', 'clearCache'];
+  const names = ['conv', 'matmul', 'pool', 'binary', 'reduce', 'tile', 'unary', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'sgd', 'sgdMulti', 'reluGrad', 'addRelu', 'info', 'primitives', 'setConvLayout', 'setNumThreads', 'clearCache'];
   return typeof x === 'object' && x !== null && names.every((n) => typeof (x as Record<string, unknown>)[n] === 'function');
 }
 

@@ -103,6 +103,54 @@ function sgdJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInf
   return outputs(cpu, [[param.shape, newP], [param.shape, newV]]);
 }
 
+interface SgdMultiAttrs {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecays: readonly number[];
+}
+
+/** The tensors of `ResNetSgdMomentumMulti`: inputs p0, g0, v0, p1, … (count from weightDecays). */
+function sgdMultiInputs(inputs: Args['inputs'], attrs: SgdMultiAttrs): { p: TensorInfo; g: TensorInfo; v: TensorInfo }[] | string {
+  const n = attrs.weightDecays.length;
+  if (Object.keys(inputs).length !== 3 * n) return `expected ${3 * n} inputs (p, g, v per weightDecays entry), got ${Object.keys(inputs).length}`;
+  const out: { p: TensorInfo; g: TensorInfo; v: TensorInfo }[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = inputs[`p${i}`], g = inputs[`g${i}`], v = inputs[`v${i}`];
+    if (p === undefined || g === undefined || v === undefined) return `missing input p${i}, g${i} or v${i}`;
+    out.push({ p, g, v });
+  }
+  return out;
+}
+
+function sgdMultiJs(args: Parameters<KernelFunc>[0]): TensorInfo[] {
+  const attrs = args.attrs as unknown as SgdMultiAttrs;
+  const triples = sgdMultiInputs(args.inputs, attrs);
+  if (typeof triples === 'string') throw new Error(`${FUSED_KERNELS.sgdMomentumMulti}: ${triples}`);
+  return triples.flatMap(({ p, g, v }, i) =>
+    sgdJs({ ...args, inputs: { param: p, grad: g, velocity: v }, attrs: { lr: attrs.lr, momentum: attrs.momentum, nesterov: attrs.nesterov, weightDecay: attrs.weightDecays[i] ?? 0 } }),
+  );
+}
+
+function reluGradJs({ inputs, backend }: Parameters<KernelFunc>[0]): TensorInfo {
+  const cpu = backend as MathBackendCPU;
+  const { dy, y } = inputs;
+  if (dy === undefined) throw new Error(`${FUSED_KERNELS.reluGrad}: missing input "dy"`);
+  const [d, yv] = [values(cpu, dy, 'dy'), values(cpu, y, 'y')];
+  return cpu.makeTensorInfo([...dy.shape], 'float32', Float32Array.from(d, (v, i) => ((yv[i] ?? 0) > 0 ? v : 0)));
+}
+
+function addReluJs({ inputs, backend }: Parameters<KernelFunc>[0]): TensorInfo {
+  const cpu = backend as MathBackendCPU;
+  const { a, b } = inputs;
+  if (a === undefined || b === undefined || a.shape.join() !== b.shape.join()) throw new Error(`${FUSED_KERNELS.addRelu}: a and b must have the same shape`);
+  const [av, bv] = [values(cpu, a, 'a'), values(cpu, b, 'b')];
+  return cpu.makeTensorInfo([...a.shape], 'float32', Float32Array.from(av, (v, i) => {
+    const s = Math.fround(v + (bv[i] ?? 0));
+    return Number.isNaN(s) ? s : Math.max(s, 0);
+  }));
+}
+
 // --- native ---
 
 function batchNormTrain(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
@@ -139,11 +187,53 @@ function sgd(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
   return error ?? outputs(backend, [[param.shape, newP], [param.shape, newV]]);
 }
 
+function sgdMulti(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
+  const a = attrs as unknown as SgdMultiAttrs;
+  const triples = sgdMultiInputs(inputs, a);
+  if (typeof triples === 'string') return triples;
+  const ps: Float32Array[] = [], gs: Float32Array[] = [], vs: Float32Array[] = [], newPs: Float32Array[] = [], newVs: Float32Array[] = [];
+  for (const { p, g, v } of triples) {
+    const [pv, gv, vv] = [floats(backend, p), floats(backend, g), floats(backend, v)];
+    if (pv === undefined || gv === undefined || vv === undefined) return 'inputs are not float32';
+    if (gv.length !== pv.length || vv.length !== pv.length) return 'shapes disagree';
+    ps.push(pv);
+    gs.push(gv);
+    vs.push(vv);
+    newPs.push(new Float32Array(pv.length));
+    newVs.push(new Float32Array(pv.length));
+  }
+  const error = native(() => addon.sgdMulti(ps, gs, vs, newPs, newVs, Float32Array.from(a.weightDecays), a.lr, a.momentum, a.nesterov));
+  return error ?? outputs(backend, triples.flatMap(({ p }, i) => [[p.shape, newPs[i] as Float32Array], [p.shape, newVs[i] as Float32Array]] as const));
+}
+
+function reluGrad(addon: OnednnAddon, { inputs, backend }: Args): Outcome {
+  const { dy, y } = inputs;
+  const [d, yv] = [floats(backend, dy), floats(backend, y)];
+  if (dy === undefined || d === undefined || yv === undefined) return 'inputs are not float32';
+  if (d.length !== yv.length) return 'shapes disagree';
+  const dx = new Float32Array(d.length);
+  const error = native(() => addon.reluGrad(d, yv, dx));
+  return error ?? backend.makeTensorInfo([...dy.shape], 'float32', dx);
+}
+
+function addRelu(addon: OnednnAddon, { inputs, backend }: Args): Outcome {
+  const { a, b } = inputs;
+  const [av, bv] = [floats(backend, a), floats(backend, b)];
+  if (a === undefined || b === undefined || av === undefined || bv === undefined) return 'inputs are not float32';
+  if (a.shape.join() !== b.shape.join()) return 'shapes disagree';
+  const y = new Float32Array(av.length);
+  const error = native(() => addon.addRelu(av, bv, y));
+  return error ?? backend.makeTensorInfo([...a.shape], 'float32', y);
+}
+
 /** The fused training kernels for the onednn backend (native; JS loops for other dtypes). */
 export function fusedKernels(addon: OnednnAddon): KernelConfig[] {
   return [
     onednnKernel(FUSED_KERNELS.batchNormTrain, (args) => batchNormTrain(addon, args), batchNormTrainJs),
     onednnKernel(FUSED_KERNELS.batchNormGrad, (args) => batchNormGrad(addon, args), batchNormGradJs),
     onednnKernel(FUSED_KERNELS.sgdMomentum, (args) => sgd(addon, args), sgdJs),
+    onednnKernel(FUSED_KERNELS.sgdMomentumMulti, (args) => sgdMulti(addon, args), sgdMultiJs),
+    onednnKernel(FUSED_KERNELS.reluGrad, (args) => reluGrad(addon, args), reluGradJs),
+    onednnKernel(FUSED_KERNELS.addRelu, (args) => addRelu(addon, args), addReluJs),
   ];
 }

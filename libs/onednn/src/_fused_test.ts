@@ -109,6 +109,55 @@ describeOnednn('fused training kernels', () => {
     );
   });
 
+  test('ResNetSgdMomentumMulti gives bit for bit what ResNetSgdMomentum gives tensor by tensor (sizes across chunk boundaries, per-tensor decay)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 32760, max: 33000 })), { minLength: 1, maxLength: 4 }),
+        seedArb,
+        fc.record({ lr: fc.double({ min: 0.001, max: 1, noNaN: true }), momentum: fc.double({ min: 0.1, max: 0.99, noNaN: true }), nesterov: fc.boolean() }),
+        (sizes, seed, h) => {
+          tf.setBackend('onednn');
+          const triples = sizes.map((n, i) => [input([n], seed + 3 * i), input([n], seed + 3 * i + 1), input([n], seed + 3 * i + 2)] as const);
+          const weightDecays = sizes.map((_, i) => (i % 2 === 0 ? 5e-4 : 0));
+          const each = tf.tidy(() => triples.flatMap(([p, g, v], i) => read(tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: tensor(p), grad: tensor(g), velocity: tensor(v) }, { ...h, weightDecay: weightDecays[i] ?? 0 }) as tf.Tensor[])));
+          const inputs = Object.fromEntries(triples.flatMap(([p, g, v], i) => [[`p${i}`, tensor(p)], [`g${i}`, tensor(g)], [`v${i}`, tensor(v)]]));
+          const before = onednnStats().native[FUSED_KERNELS.sgdMomentumMulti] ?? 0;
+          const all = tf.tidy(() => read(tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, inputs, { ...h, weightDecays }) as tf.Tensor[]));
+          tf.dispose(Object.values(inputs));
+          expect(onednnStats().native[FUSED_KERNELS.sgdMomentumMulti]).toBe(before + 1);
+          expect(all).toEqual(each);
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
+  test('ResNetAddRelu is relu(a + b) and ResNetReluGrad is dy where y > 0, else 0 (as tfjs ops on cpu, NaN included)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 65536, max: 66000 })), seedArb, (n, seed) => {
+        const [a, b, dy] = [input([n], seed), input([n], seed + 1), input([n], seed + 2)];
+        a.values[0] = NaN;
+        tf.setBackend('cpu');
+        const expected = tf.tidy(() => {
+          const [as, bs, d] = [tensor(a), tensor(b), tensor(dy)];
+          const y = tf.relu(tf.add(as, bs));
+          // tfjs's own ReLU gradient: dy · step(x), with x = a + b.
+          return read([y, tf.mul(d, tf.step(tf.add(as, bs)))]);
+        });
+        tf.setBackend('onednn');
+        const actual = tf.tidy(() => {
+          const y = tf.engine().runKernel(FUSED_KERNELS.addRelu, { a: tensor(a), b: tensor(b) }) as tf.Tensor;
+          return read([y, tf.engine().runKernel(FUSED_KERNELS.reluGrad, { dy: tensor(dy), y }) as tf.Tensor]);
+        });
+        expect(Number.isNaN(actual[0]?.[0])).toBe(true);
+        // The gradient at a NaN input is 0 here and NaN in tfjs (NaN · step); compare the rest.
+        const rest = (xs: Float32Array[]) => xs.map((x) => Array.from(x.subarray(1), (v) => v + 0)); // + 0: −0 equals 0
+        expect(rest(actual)).toEqual(rest(expected));
+      }),
+      { numRuns: 6 },
+    );
+  });
+
   test('non-float32 inputs run the JS version of each kernel, with the same results', () => {
     tf.setBackend('onednn');
     const [x, scale, offset] = [input([4, 3], 1), input([3], 2), input([3], 3)];

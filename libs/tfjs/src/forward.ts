@@ -18,7 +18,7 @@ export interface Mode {
   readonly training: boolean;
   /**
    * Use the backend's fused training kernels (`ResNetBatchNormTrain`/`ResNetBatchNormGrad`,
-   * registered by the onednn backend) when it has them. Default true; `false` forces the
+   * `ResNetReluGrad`, `ResNetAddRelu`, registered by the onednn backend) when it has them. Default true; `false` forces the
    * composition of tfjs ops, which every backend runs (tests compare the two).
    */
   readonly fused?: boolean;
@@ -51,7 +51,7 @@ function apply(model: Model, layer: Layer, path: string, x: tf.Tensor, mode: Mod
     case 'BatchNorm':
       return batchNorm(model, layer.epsilon, layer.momentum, path, x, mode);
     case 'Relu':
-      return tf.relu(x);
+      return relu(x, mode);
     case 'MaxPool':
       return tf.maxPool(x as tf.Tensor4D, layer.kernel, layer.stride, layer.padding);
     case 'GlobalAvgPool':
@@ -65,8 +65,11 @@ function apply(model: Model, layer: Layer, path: string, x: tf.Tensor, mode: Mod
     case 'Residual': {
       const main = layer.main.reduce((h, child) => apply(model, child, childPath(path, child.name), h, mode), x);
       const shortcut = layer.shortcut.reduce((h, child) => apply(model, child, childPath(path, child.name), h, mode), x);
+      if (layer.activation === 'relu' && mode.fused !== false && main.shape.join() === shortcut.shape.join() && backendHasKernel(FUSED_KERNELS.addRelu) && backendHasKernel(FUSED_KERNELS.reluGrad)) {
+        return fusedAddRelu(main, shortcut);
+      }
       const sum = tf.add(main, shortcut);
-      return layer.activation === 'relu' ? tf.relu(sum) : sum;
+      return layer.activation === 'relu' ? relu(sum, mode) : sum;
     }
     default:
       return absurd(layer);
@@ -121,6 +124,45 @@ function fusedBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon
     tf.dispose(stats);
   }
   return y;
+}
+
+function relu(x: tf.Tensor, mode: Mode): tf.Tensor {
+  return mode.fused !== false && backendHasKernel(FUSED_KERNELS.reluGrad) ? fusedRelu(x) : tf.relu(x);
+}
+
+// ReLU whose gradient is one pass over its saved output (`ResNetReluGrad`), instead of tfjs's
+// dy · step(x): two kernels and a temporary the size of the activation.
+function fusedRelu(x: tf.Tensor): tf.Tensor {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const y = tf.relu(xs);
+    save([y]);
+    return { value: y, gradFunc: (dy: tf.Tensor | tf.Tensor[], [saved]: tf.Tensor[]) => reluGrad(dy as tf.Tensor, saved as tf.Tensor) };
+  });
+  return f(x);
+}
+
+// A residual join relu(a + b) in one pass forward (`ResNetAddRelu`) and one backward
+// (`ResNetReluGrad`); both inputs get that gradient (the second as a clone: tfjs's tape
+// disposes an input's gradient when it accumulates another, so they must be distinct tensors).
+function fusedAddRelu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [as, bs, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const y = tf.engine().runKernel(FUSED_KERNELS.addRelu, { a: as, b: bs }) as tf.Tensor;
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], [saved]: tf.Tensor[]) => {
+        const dx = reluGrad(dy as tf.Tensor, saved as tf.Tensor);
+        return [dx, tf.clone(dx)];
+      },
+    };
+  });
+  return f(a, b);
+}
+
+function reluGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(FUSED_KERNELS.reluGrad, { dy, y }) as tf.Tensor;
 }
 
 function absurd(layer: never): never {

@@ -20,8 +20,8 @@ export interface SgdConfig {
   /** Also decay batch-norm parameters and biases. Default false. */
   readonly decayAll?: boolean;
   /**
-   * Use the backend's fused `ResNetSgdMomentum` kernel (one pass per parameter; the onednn
-   * backend has it) when present. Default true; `false` composes tfjs ops (tests compare).
+   * Use the backend's fused `ResNetSgdMomentumMulti` kernel (one native pass over all
+   * parameters; the onednn backend has it), else `ResNetSgdMomentum` (one pass per parameter), when present. Default true; `false` composes tfjs ops (tests compare).
    */
   readonly fused?: boolean;
 }
@@ -67,12 +67,15 @@ export function sgdStep(
   lr: number,
   config: SgdConfig,
 ): void {
-  const fused = config.fused !== false && config.momentum !== 0 && tf.getKernel(FUSED_KERNELS.sgdMomentum, tf.getBackend()) !== undefined;
+  const has = (name: string): boolean => config.fused !== false && config.momentum !== 0 && tf.getKernel(name, tf.getBackend()) !== undefined;
+  if (has(FUSED_KERNELS.sgdMomentumMulti)) {
+    sgdStepMulti(params, grads, state, lr, config);
+    return;
+  }
+  const fused = has(FUSED_KERNELS.sgdMomentum);
   tf.tidy(() => {
     for (const [key, p] of params) {
-      const g = grads.get(key);
-      const v = state.velocity.get(key);
-      if (g === undefined || v === undefined) throw new Error(`sgdStep: no ${g === undefined ? 'gradient' : 'velocity'} for parameter "${key}"`);
+      const { g, v } = gradAndVelocity(key, grads, state);
       if (fused) {
         const weightDecay = config.weightDecay > 0 && isDecayed(key, p, config) ? config.weightDecay : 0;
         const [newP, newV] = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: p, grad: g, velocity: v }, { lr, momentum: config.momentum, weightDecay, nesterov: config.nesterov }) as tf.Tensor[];
@@ -91,5 +94,37 @@ export function sgdStep(
       const step = config.nesterov ? tf.add(d, tf.mul(velocity, config.momentum)) : velocity;
       p.assign(tf.sub(p, tf.mul(step, lr)));
     }
+  });
+}
+
+function gradAndVelocity(key: string, grads: ReadonlyMap<string, tf.Tensor>, state: SgdState): { g: tf.Tensor; v: tf.Variable } {
+  const g = grads.get(key);
+  const v = state.velocity.get(key);
+  if (g === undefined || v === undefined) throw new Error(`sgdStep: no ${g === undefined ? 'gradient' : 'velocity'} for parameter "${key}"`);
+  return { g, v };
+}
+
+// Every parameter in one `ResNetSgdMomentumMulti` kernel: one native multithreaded pass
+// instead of a kernel call (and an OpenMP fork/join) per tensor; same per-element formula.
+function sgdStepMulti(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, state: SgdState, lr: number, config: SgdConfig): void {
+  const inputs: Record<string, tf.Tensor> = {};
+  const weightDecays: number[] = [];
+  const vars: [tf.Variable, tf.Variable][] = [];
+  for (const [key, p] of params) {
+    const { g, v } = gradAndVelocity(key, grads, state);
+    const i = vars.length;
+    inputs[`p${i}`] = p;
+    inputs[`g${i}`] = g;
+    inputs[`v${i}`] = v;
+    weightDecays.push(config.weightDecay > 0 && isDecayed(key, p, config) ? config.weightDecay : 0);
+    vars.push([p, v]);
+  }
+  tf.tidy(() => {
+    const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, inputs, { lr, momentum: config.momentum, nesterov: config.nesterov, weightDecays }) as tf.Tensor[];
+    if (out.length !== 2 * vars.length) throw new Error(`${FUSED_KERNELS.sgdMomentumMulti} returned ${out.length} outputs for ${vars.length} parameters`);
+    vars.forEach(([p, v], i) => {
+      p.assign(out[2 * i] as tf.Tensor);
+      v.assign(out[2 * i + 1] as tf.Tensor);
+    });
   });
 }
