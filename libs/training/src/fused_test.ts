@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNELS } from '@resnet/kernels';
 import { registerOnednn } from '@resnet/onednn';
 import { disposeModel, forward, initModel, type Model } from '@resnet/tfjs';
+import { checkGradients } from '@resnet/tfjs/testing';
 import type { Layer } from '@resnet/spec';
 import { resnet } from '@resnet/variants';
 import { createSgdState, disposeSgdState, isDecayed, sgdStep, type SgdConfig } from './sgd.ts';
@@ -109,32 +110,10 @@ describeOnednn('fused kernels: gradients, the multi-tensor SGD, real widths', ()
     const loss = () => tf.losses.softmaxCrossEntropy(labels, forward(model, x, { training: true })) as tf.Scalar;
     const kernels = new Set((await tf.profile(() => tf.dispose(tf.variableGrads(loss, [...model.params.values()]).grads))).kernels.map((k) => k.name));
     expect([FUSED_KERNELS.reluGrad, FUSED_KERNELS.addRelu, FUSED_KERNELS.batchNormGrad].filter((k) => !kernels.has(k))).toEqual([]);
-    const { value, grads } = tf.variableGrads(loss, [...model.params.values()]);
-    const lossAt = () => tf.tidy(() => loss().dataSync()[0] ?? NaN);
-    let checked = 0;
-    for (const [key, v] of model.params) {
-      const g = grads[v.name];
-      if (g === undefined) throw new Error(`no gradient for ${key}`);
-      const gg = tf.tidy(() => tf.sum(tf.mul(g, g)).dataSync()[0] ?? NaN);
-      if (gg < 1e-12) continue;
-      // Directional derivative along the gradient (as @resnet/tfjs's forward_test): the closest
-      // of three step sizes must agree within 3% (ReLU kinks want small steps, float32 large ones).
-      const original = v.clone();
-      const errors = [1e-2, 1e-3, 1e-4].map((change) => {
-        const eps = change / gg;
-        v.assign(tf.tidy(() => tf.add(original, tf.mul(g, eps))));
-        const plus = lossAt();
-        v.assign(tf.tidy(() => tf.sub(original, tf.mul(g, eps))));
-        const minus = lossAt();
-        return Math.abs((plus - minus) / (2 * eps) - gg) / gg;
-      });
-      v.assign(original);
-      original.dispose();
-      expect({ key, agrees: Math.min(...errors) < 0.03 }).toEqual({ key, agrees: true });
-      checked++;
-    }
-    expect(checked).toBeGreaterThan(model.params.size * 0.9);
-    tf.dispose([value, x, labels, ...Object.values(grads)]);
+    const checks = checkGradients(model, loss);
+    expect(checks.filter((c) => !c.agrees)).toEqual([]);
+    expect(checks.length).toBeGreaterThan(model.params.size * 0.9);
+    tf.dispose([x, labels]);
     disposeModel(model);
   });
 
