@@ -51,7 +51,7 @@ export async function report(flags: Parsed<typeof FLAGS>, args: readonly string[
   }
   const markdown = renderReport({
     title,
-    command: commandLine('report:serve', args.filter((a) => a !== '--')),
+    command: commandLine('report:serve', args),
     generatedAt: new Date().toISOString(),
     rows: rows.right,
     unfinished: loaded.right.unfinished,

@@ -4,7 +4,7 @@
  * else its last checkpoint), and optionally every image's prediction as JSON.
  * evaluate_main.ts runs it.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { Command, Parsed, Schema } from '@resnet/cli';
@@ -105,7 +105,6 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>): Promise<number> 
   result.confusion.forEach((row, i) => console.log(`  ${String(i).padStart(2)}  ${row.map((n) => String(n).padStart(width)).join('')}`));
   if (flags.predictions !== null && result.predictions !== null) {
     const file: PredictionsFile = { run: flags.run, weights: weightsDir, classNames: CLASS_NAMES, predictions: result.predictions };
-    mkdirSync(dirname(flags.predictions) || '.', { recursive: true });
     const tmp = `${flags.predictions}.tmp-${process.pid}`;
     writeFileSync(tmp, `${JSON.stringify(file)}\n`);
     renameSync(tmp, flags.predictions);

@@ -53,7 +53,7 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
   // 3. Train; Ctrl-C stops after the current step with a checkpoint.
   const run: RunPlan =
     plan._tag === 'New'
-      ? { _tag: 'Start', dir: plan.dir, config: plan.config, bookkeeping: { createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command: commandLine('train:serve', args.filter((a) => a !== '--')) } }
+      ? { _tag: 'Start', dir: plan.dir, config: plan.config, bookkeeping: { createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command: commandLine('train:serve', args) } }
       : plan;
   const signals = stopOnSignals();
   const printer = eventPrinter();

@@ -81,11 +81,11 @@ export function runCommand<S extends Schema>(command: Command<S>, app: (flags: P
 
 /**
  * The command line that runs `target` with `args`, quoted for a POSIX shell so that it
- * works when pasted (`--title='My runs'`).
+ * works when pasted (`--title='My runs'`); a `--` separator is left out (the flags work without it).
  * @example commandLine('report:serve', ['--title=My runs']) // "npx nx run report:serve --title='My runs'"
  */
 export function commandLine(target: string, args: readonly string[]): string {
-  return [`npx nx run ${target}`, ...args.map(quote)].join(' ');
+  return [`npx nx run ${target}`, ...args.filter((a) => a !== '--').map(quote)].join(' ');
 }
 
 function quote(arg: string): string {

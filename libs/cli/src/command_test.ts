@@ -60,5 +60,6 @@ describe('commandLine', () => {
       `npx nx run report:serve --runs=runs/a,runs/b --title='My runs' --x='it'\\''s' --y='$HOME'`,
     );
     expect(commandLine('table:serve', [])).toBe('npx nx run table:serve');
+    expect(commandLine('table:serve', ['--', '--input=28'])).toBe('npx nx run table:serve --input=28');
   });
 });

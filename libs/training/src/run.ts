@@ -29,7 +29,7 @@ import {
   type RunError,
   type TrainerProgress,
 } from './run_dir.ts';
-import { withReplan, type RunSettings } from './run_config.ts';
+import { withReplan, type RunConfig, type RunSettings } from './run_config.ts';
 
 /**
  * The network a run trains: its variant, block version, stem and classes on 1-channel
@@ -95,7 +95,8 @@ export interface RunIo {
 export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFailure, RunResult>> {
   const emit = io.onEvent ?? (() => undefined);
   // 1. The config, and where training starts.
-  let config: RunSettings;
+  // A continued run's config.json as read (bookkeeping included), kept whole for a re-plan.
+  let config: RunSettings | RunConfig;
   let history: EpochMetrics[] = [];
   let resume = false;
   if (plan._tag === 'Continue') {
@@ -139,8 +140,7 @@ export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFa
       if (start.epoch >= target) return E.left({ _tag: 'AlreadyTrained', dir: plan.dir, epochsDone: start.epoch });
       if (target !== config.epochs) {
         // The new plan is written to config.json with when it changed (reports read both).
-        const whole = openRun(plan.dir);
-        config = withReplan(E.isRight(whole) ? whole.right.config : config, { afterEpoch: start.epoch, afterStep: start.step, from: config.epochs, to: target, at: new Date().toISOString() });
+        config = withReplan(config, { afterEpoch: start.epoch, afterStep: start.step, from: config.epochs, to: target, at: new Date().toISOString() });
         writeAtomic(join(plan.dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
       }
       emit({ _tag: 'Resumed', dir: plan.dir, epoch: start.epoch, step: start.step, planned: config.epochs });

@@ -209,7 +209,7 @@ export function loadCheckpoint(dir: string, model: Model, sgd: SgdState): E.Eith
   if (E.isLeft(latest)) return latest;
   const checkpoint = join(dir, 'checkpoints', latest.right.checkpoint);
   const meta = restoreTensors(checkpoint, { params: model.params, state: model.state, velocity: sgd.velocity });
-  if (E.isLeft(meta)) return E.left({ _tag: 'Corrupt', message: `the latest checkpoint is damaged: ${meta.left}. ${FRESH_START(dir)}` });
+  if (E.isLeft(meta)) return E.left({ _tag: 'Corrupt', message: `the latest checkpoint is damaged: ${meta.left}. ${freshStart(dir)}` });
   const progress = (meta.right as { progress?: TrainerProgress }).progress;
   if (progress === undefined) return E.left({ _tag: 'Corrupt', message: `${checkpoint}/manifest.json has no progress` });
   return E.right(progress);
@@ -232,7 +232,7 @@ export function writeAtomic(path: string, text: string): void {
 }
 
 /** How to get going again when the latest checkpoint is unusable. */
-function FRESH_START(dir: string): string {
+function freshStart(dir: string): string {
   return `To start the run again from scratch, remove ${join(dir, 'latest.json')} and ${join(dir, 'checkpoints')}, then run: npx nx run train:serve --resume=${dir}`;
 }
 
@@ -250,7 +250,7 @@ function readLatest(dir: string): E.Either<RunError, { readonly checkpoint: stri
           : !existsSync(join(dir, 'checkpoints', json.checkpoint, 'manifest.json'))
             ? `it names checkpoints/${json.checkpoint}, which does not exist`
             : null;
-  if (problem !== null || json === undefined) return E.left({ _tag: 'Corrupt', message: `${path} is damaged (${problem ?? 'unreadable'}). ${FRESH_START(dir)}` });
+  if (problem !== null || json === undefined) return E.left({ _tag: 'Corrupt', message: `${path} is damaged (${problem ?? 'unreadable'}). ${freshStart(dir)}` });
   return E.right({ checkpoint: json.checkpoint as string, epoch: json.epoch as number, step: json.step as number });
 }
 
