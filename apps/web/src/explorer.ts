@@ -71,7 +71,7 @@ export function explore(choice: Choice): E.Either<string, Explored> {
 }
 
 /**
- * A MAC count as the table app prints it: `1.814×10⁹`, or `33.0 M` below a billion.
+ * A MAC count for the page: `1.814×10⁹` (as table:serve prints every count), or `33.0 M` below a billion.
  * @example formatMacs(1814073344) // '1.814×10⁹'
  */
 export function formatMacs(macs: number): string {

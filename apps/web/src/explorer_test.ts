@@ -49,7 +49,7 @@ describe('explorer', () => {
     expect(E.isLeft(result) ? result.left : 'no error').toContain(message);
   });
 
-  test('MACs are printed as the table app prints them', () => {
+  test('MACs are printed ×10⁹ from a billion up (as table:serve), in M below', () => {
     expect(formatMacs(1_814_073_344)).toBe('1.814×10⁹');
     expect(formatMacs(33_000_000)).toBe('33.0 M');
   });

@@ -89,7 +89,7 @@ function renderTable(x: Explored): HTMLTableElement {
   return table;
 }
 
-/** Table 1's cell: plain layers, then the block bracket with its count on the middle line (as table:serve prints it). */
+/** Table 1's cell: plain layers one per line, then the block bracket with its count on the middle line. */
 function layerLines(stage: Explored['stages'][number]): string[] {
   if (stage.blocks === 0) return [...stage.layers];
   const width = Math.max(...stage.bracket.map((b) => b.length));
