@@ -5,13 +5,13 @@
  * evaluate_main.ts runs it.
  */
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { Command, Parsed, Schema } from '@resnet/cli';
 import { selectBackend, BACKEND_CHOICES } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
-import { evaluate, limitSplit, openRun, restoreTensors, runSpec } from '@resnet/training';
+import { evaluate, limitSplit, openRun, restoreTensors, runSpec, runWeights } from '@resnet/training';
 import { duration } from './progress.ts';
 
 const FLAGS = {
@@ -48,10 +48,8 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>): Promise<number> 
   const run = openRun(flags.run);
   if (E.isLeft(run)) return fail(run.left.message, 2);
   const config = run.right.config;
-  const final = join(flags.run, 'model');
-  const latest = run.right.latest;
-  const weightsDir = existsSync(join(final, 'manifest.json')) ? final : latest === null ? null : join(flags.run, 'checkpoints', latest.checkpoint);
-  if (weightsDir === null) return fail(`${flags.run} has no saved model or checkpoint yet (it has not finished an epoch); continue training it with: npx nx run train:serve --resume=${flags.run}`, 2);
+  const weights = runWeights(flags.run, run.right);
+  if (weights === null) return fail(`${flags.run} has no saved model or checkpoint yet (it has not finished an epoch); continue training it with: npx nx run train:serve --resume=${flags.run}`, 2);
   const spec = runSpec(config);
   if (E.isLeft(spec)) return fail(spec.left.message, 2);
   if (flags.predictions !== null && !existsSync(dirname(flags.predictions) || '.')) return fail(`--predictions=${flags.predictions}: the folder ${dirname(flags.predictions)} does not exist`, 2);
@@ -63,11 +61,11 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>): Promise<number> 
   const testSet = limitSplit(data.right.test, flags['test-limit']);
 
   const model = initModel(spec.right.net);
-  const restored = restoreTensors(weightsDir, { params: model.params, state: model.state });
+  const restored = restoreTensors(weights.dir, { params: model.params, state: model.state });
   if (E.isLeft(restored)) return fail(restored.left, 1);
   console.log(`backend: ${backend.right.reason}`);
   console.log(describeSource(data.right.source));
-  console.log(`model: ResNet-${config.variant} ${config.version} from ${weightsDir}${weightsDir === final ? '' : ' (the run has no final model yet: its last checkpoint)'}`);
+  console.log(`model: ResNet-${config.variant} ${config.version} from ${weights.dir}${weights.final ? '' : ' (the run has no final model yet: its last checkpoint)'}`);
   if (config.testLimit !== flags['test-limit']) {
     const theirs = config.testLimit === null ? 'all 10,000 test images' : `the first ${config.testLimit} test images`;
     console.log(`note: the run's test accuracy was measured on ${theirs} (--test-limit); this evaluation uses ${flags['test-limit'] === null ? 'all 10,000' : `the first ${flags['test-limit']}`}, so the numbers can differ`);
@@ -104,7 +102,7 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>): Promise<number> 
   console.log(`      ${result.confusion.map((_, j) => String(j).padStart(width)).join('')}`);
   result.confusion.forEach((row, i) => console.log(`  ${String(i).padStart(2)}  ${row.map((n) => String(n).padStart(width)).join('')}`));
   if (flags.predictions !== null && result.predictions !== null) {
-    const file: PredictionsFile = { run: flags.run, weights: weightsDir, classNames: CLASS_NAMES, predictions: result.predictions };
+    const file: PredictionsFile = { run: flags.run, weights: weights.dir, classNames: CLASS_NAMES, predictions: result.predictions };
     const tmp = `${flags.predictions}.tmp-${process.pid}`;
     writeFileSync(tmp, `${JSON.stringify(file)}\n`);
     renameSync(tmp, flags.predictions);

@@ -12,9 +12,9 @@ import * as E from 'fp-ts/Either';
 import type { Command, Parsed, Schema } from '@resnet/cli';
 import { selectBackend } from '@resnet/backend';
 import { CLASS_NAMES } from '@resnet/fashion-mnist';
-import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, toOnnx, type NamedTensors } from '@resnet/onnx';
-import { disposeModel, initModel, toLayersModel } from '@resnet/tfjs';
-import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, openRun, restoreTensors, runSpec } from '@resnet/training';
+import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, toOnnx } from '@resnet/onnx';
+import { toLayersModel } from '@resnet/tfjs';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, modelTensors, openRun, runSpec, runWeights } from '@resnet/training';
 
 /** Export formats. */
 export const EXPORT_FORMATS = ['onnx', 'tfjs'] as const;
@@ -64,43 +64,34 @@ export async function exportRun(flags: Parsed<typeof EXPORT_FLAGS>): Promise<num
   if (flags.run === null) return fail('--run=<dir> is required: the run directory written by train:serve', 2);
   if (flags.out === null) return fail('--out=<dir> is required: the folder to write the export to', 2);
   const format: ExportFormat = flags.format === 'tfjs' ? 'tfjs' : 'onnx';
-  if (!existsSync(flags.run)) return fail(`--run=${flags.run} does not exist: pass a run directory written by train:serve --out`, 2);
   const run = openRun(flags.run);
   if (E.isLeft(run)) return fail(run.left.message, 2);
   const config = run.right.config;
-  const final = join(flags.run, 'model');
-  const latest = run.right.latest;
-  const hasFinal = existsSync(join(final, 'manifest.json'));
-  const weightsDir = hasFinal ? final : latest === null ? null : join(flags.run, 'checkpoints', latest.checkpoint);
-  if (weightsDir === null) return fail(`${flags.run} has no saved model or checkpoint yet, so there are no weights to export: let it finish an epoch (npx nx run train:serve --resume=${flags.run})`, 2);
+  const weights = runWeights(flags.run, run.right);
+  if (weights === null) return fail(`${flags.run} has no saved model or checkpoint yet, so there are no weights to export: let it finish an epoch (npx nx run train:serve --resume=${flags.run})`, 2);
   const outProblem = checkOut(flags.out, flags.run);
   if (outProblem !== null) return fail(outProblem, 2);
   const spec = runSpec(config);
   if (E.isLeft(spec)) return fail(spec.left.message, 2);
 
-  // The pure-JS backend is enough: exporting only reads the weights back.
-  const backend = await selectBackend('cpu', { purpose: 'inference' });
-  if (E.isLeft(backend)) return fail(backend.left.message, 1);
-  const model = initModel(spec.right.net);
-  let tensors: NamedTensors;
-  try {
-    const restored = restoreTensors(weightsDir, { params: model.params, state: model.state });
-    if (E.isLeft(restored)) return fail(restored.left, 1);
-    tensors = new Map([...model.params, ...model.state].map(([key, v]) => [key, { shape: v.shape, values: Float32Array.from(v.dataSync()) }]));
-  } finally {
-    disposeModel(model);
-  }
-  if (!hasFinal && latest !== null) out.log(`notice: ${flags.run} has no final model yet; exporting its latest checkpoint (epoch ${latest.epoch}, step ${latest.step}): ${weightsDir}`);
+  const weightsDir = weights.dir;
+  // The exporters check every tensor's key and shape against the spec.
+  const tensors = modelTensors(weightsDir);
+  if (E.isLeft(tensors)) return fail(tensors.left, 1);
+  if (!weights.final && weights.latest !== null) out.log(`notice: ${flags.run} has no final model yet; exporting its latest checkpoint (epoch ${weights.latest.epoch}, step ${weights.latest.step}): ${weightsDir}`);
 
   const size = config.imageSize;
   const files = new Map<string, Uint8Array>();
   let names = { input: ONNX_INPUT, output: ONNX_OUTPUT };
   if (format === 'onnx') {
-    const bytes = toOnnx(spec.right.net, tensors, { inChannels: 1, imageSize: size, metadata: { variant: String(config.variant), version: config.version, stem: config.stem, run: flags.run } });
+    const bytes = toOnnx(spec.right.net, tensors.right, { inChannels: 1, imageSize: size, metadata: { variant: String(config.variant), version: config.version, stem: config.stem, run: flags.run } });
     if (E.isLeft(bytes)) return fail(`${weightsDir}: ${bytes.left.message}`, 1);
     files.set('model.onnx', bytes.right);
   } else {
-    const artifacts = await toLayersModel(spec.right.net, tensors, { inChannels: 1, imageSize: size, weightsPath: 'weights.bin' });
+    // tfjs serialises the layers model; the pure-JS backend is enough for that.
+    const backend = await selectBackend('cpu', { purpose: 'inference' });
+    if (E.isLeft(backend)) return fail(backend.left.message, 1);
+    const artifacts = await toLayersModel(spec.right.net, tensors.right, { inChannels: 1, imageSize: size, weightsPath: 'weights.bin' });
     if (E.isLeft(artifacts)) return fail(`${weightsDir}: ${artifacts.left.message}`, 1);
     files.set('model.json', new TextEncoder().encode(`${JSON.stringify(artifacts.right.modelJson)}\n`));
     files.set('weights.bin', artifacts.right.weightData);

@@ -271,7 +271,7 @@ describe('train:export refuses bad input with one line, exit code 2 and nothing 
     const out = join(root, 'none-out');
     const r = await exportWith([`--run=${join(root, 'no-such-run')}`, `--out=${out}`]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`export: --run=${join(root, 'no-such-run')} does not exist: pass a run directory written by train:serve --out`);
+    expect(r.stderr).toBe(`export: ${join(root, 'no-such-run')} does not exist: pass a directory written by train:serve --out`);
     expect(existsSync(out)).toBe(false);
   });
 

@@ -3,11 +3,11 @@
  * train:export uses) of a run's final model, else its latest checkpoint, written beside
  * site.json at build/serve time.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { toOnnx, ONNX_INPUT, ONNX_OUTPUT, type NamedTensor } from '@resnet/onnx';
-import { openRun, readTensors, runSpec } from '@resnet/training';
+import { toOnnx, ONNX_INPUT, ONNX_OUTPUT } from '@resnet/onnx';
+import { modelTensors, openRun, runSpec, runWeights } from '@resnet/training';
 import type { SiteModel } from './site_data.ts';
 
 /** The file name of the model in the site. */
@@ -21,22 +21,19 @@ export function exportModel(runs: readonly string[], dir: string): E.Either<stri
   for (const run of runs) {
     const opened = openRun(run);
     if (E.isLeft(opened)) return E.left(opened.left.message);
-    const final = join(run, 'model');
-    const latest = opened.right.latest;
-    const weights = existsSync(join(final, 'manifest.json')) ? final : latest === null ? null : join(run, 'checkpoints', latest.checkpoint);
+    const weights = runWeights(run, opened.right);
     if (weights === null) continue;
     const config = opened.right.config;
     // The page feeds Fashion-MNIST's 28×28 images as they are; other sizes were resized in training.
     if (config.imageSize !== 28) return E.left(`No classifier: ${run} was trained at ${config.imageSize}×${config.imageSize} (protocol ${config.protocol}); the page classifies 28×28 images, so use a run of the default protocol.`);
     const spec = runSpec(config);
     if (E.isLeft(spec)) return E.left(`${run}: ${spec.left.message}`);
-    const loaded = readTensors(weights);
-    if (E.isLeft(loaded)) return E.left(loaded.left);
-    const tensors = new Map<string, NamedTensor>([...(loaded.right.groups.get('params') ?? []), ...(loaded.right.groups.get('state') ?? [])]);
-    const bytes = toOnnx(spec.right.net, tensors, { inChannels: 1, imageSize: 28, metadata: { run, variant: String(config.variant), version: config.version } });
-    if (E.isLeft(bytes)) return E.left(`${weights}: ONNX export failed: ${bytes.left.message}`);
+    const tensors = modelTensors(weights.dir);
+    if (E.isLeft(tensors)) return E.left(tensors.left);
+    const bytes = toOnnx(spec.right.net, tensors.right, { inChannels: 1, imageSize: 28, metadata: { run, variant: String(config.variant), version: config.version } });
+    if (E.isLeft(bytes)) return E.left(`${weights.dir}: ONNX export failed: ${bytes.left.message}`);
     writeFileSync(join(dir, MODEL_FILE), bytes.right);
-    const source = weights === final ? run : `${run} (latest checkpoint: epoch ${latest?.epoch ?? '?'}, step ${latest?.step ?? '?'})`;
+    const source = weights.final ? run : `${run} (latest checkpoint: epoch ${weights.latest?.epoch ?? '?'}, step ${weights.latest?.step ?? '?'})`;
     return E.right({ file: MODEL_FILE, run: source, label: `ResNet-${config.variant} ${config.version}`, imageSize: 28, input: ONNX_INPUT, output: ONNX_OUTPUT });
   }
   return E.left(`No classifier: ${runs.join(', ')} has no saved model or checkpoint yet (train:serve writes one per epoch).`);

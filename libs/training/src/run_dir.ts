@@ -122,7 +122,8 @@ function isTempFile(name: string): boolean {
 export function openRun(dir: string): E.Either<RunError, OpenedRun> {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) {
-    return E.left({ _tag: 'NotARun', message: `${dir} is not a run directory (no config.json): pass a directory written by train:serve --out` });
+    const what = existsSync(dir) ? 'is not a run directory (no config.json)' : 'does not exist';
+    return E.left({ _tag: 'NotARun', message: `${dir} ${what}: pass a directory written by train:serve --out` });
   }
   let json: unknown;
   try {
@@ -141,6 +142,25 @@ export function openRun(dir: string): E.Either<RunError, OpenedRun> {
 }
 
 const METRIC_FIELDS = ['epoch', 'loss', 'trainAcc', 'testAcc', 'examplesPerSec', 'lr', 'seconds'] as const satisfies readonly (keyof EpochMetrics)[];
+
+/** Where a run's weights are: its final `model/`, else its latest checkpoint. */
+export interface RunWeights {
+  readonly dir: string;
+  /** False: the latest checkpoint (the run has not finished). */
+  readonly final: boolean;
+  readonly latest: OpenedRun['latest'];
+}
+
+/**
+ * The weights to evaluate or export: the final model, else the latest checkpoint; null before
+ * the first epoch has ended.
+ * @example runWeights('runs/smoke', opened) // { dir: 'runs/smoke/model', final: true, latest: … }
+ */
+export function runWeights(dir: string, opened: OpenedRun): RunWeights | null {
+  const final = join(dir, 'model');
+  if (existsSync(join(final, 'manifest.json'))) return { dir: final, final: true, latest: opened.latest };
+  return opened.latest === null ? null : { dir: join(dir, 'checkpoints', opened.latest.checkpoint), final: false, latest: opened.latest };
+}
 
 /**
  * Parses metrics.jsonl; a bad line is reported with file and line number.

@@ -116,6 +116,17 @@ export function readTensors(dir: string): E.Either<string, LoadedTensors> {
 }
 
 /**
+ * A saved model's tensors (params and batch-norm state) by key, without building a model:
+ * what the exporters take.
+ * @example modelTensors('runs/r/model') // Right(Map { 'resnet18.conv1.conv/weight' => { shape, values }, … })
+ */
+export function modelTensors(dir: string): E.Either<string, ReadonlyMap<string, { readonly shape: readonly number[]; readonly values: Float32Array }>> {
+  const loaded = readTensors(dir);
+  if (E.isLeft(loaded)) return loaded;
+  return E.right(new Map([...(loaded.right.groups.get('params') ?? []), ...(loaded.right.groups.get('state') ?? [])]));
+}
+
+/**
  * Assigns loaded values to variables, requiring exactly the same keys and shapes.
  * @example assignTensors(model.params, loaded.groups.get('params'), 'params')
  */
