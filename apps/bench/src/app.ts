@@ -25,7 +25,7 @@ const FLAGS = {
   warmup: { kind: 'int', min: 0, max: 1000, default: 2, help: 'untimed steps first (primitive creation, caches)' },
   pytorch: { kind: 'bool', default: true, help: 'also measure the PyTorch baseline (--pytorch=false to skip)' },
   python: { kind: 'string', default: null, help: 'python with torch for the baseline (default /usr/bin/python3, Debian python3-torch)' },
-  fused: { kind: 'bool', default: true, help: 'allow the fused batch-norm/SGD kernels where the backend has them (--fused=false: tfjs ops only)' },
+  fused: { kind: 'bool', default: true, help: 'allow the fused kernels where the backend has them: batch norm, ReLU gradient, add+ReLU, SGD (--fused=false: tfjs ops only)' },
   profile: { kind: 'bool', default: false, help: 'also time each tfjs kernel and print the top 15 per measurement' },
   'profile-shapes': { kind: 'bool', default: false, help: 'with --profile: time convolutions per input shape' },
   format: { kind: 'enum', values: ['text', 'json'], default: 'text', help: 'text table, or one JSON array with an object per measurement' },

@@ -132,7 +132,7 @@ describeOnednn('fused training kernels', () => {
     );
   });
 
-  test('ResNetAddRelu is relu(a + b) and ResNetReluGrad is dy where y > 0, else 0 (as tfjs ops on cpu, NaN included)', () => {
+  test('ResNetAddRelu is relu(a + b) and ResNetReluGrad is dy where y > 0, else 0 (as tfjs ops on cpu; NaN through the forward pass)', () => {
     fc.assert(
       fc.property(fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 65536, max: 66000 })), seedArb, (n, seed) => {
         const [a, b, dy] = [input([n], seed), input([n], seed + 1), input([n], seed + 2)];

@@ -127,7 +127,8 @@ function fusedBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon
 }
 
 function relu(x: tf.Tensor, mode: Mode): tf.Tensor {
-  return mode.fused !== false && backendHasKernel(FUSED_KERNELS.reluGrad) ? fusedRelu(x) : tf.relu(x);
+  // The fused kernel only changes the gradient: inference runs plain tf.relu.
+  return mode.training && mode.fused !== false && backendHasKernel(FUSED_KERNELS.reluGrad) ? fusedRelu(x) : tf.relu(x);
 }
 
 // ReLU whose gradient is one pass over its saved output (`ResNetReluGrad`), instead of tfjs's

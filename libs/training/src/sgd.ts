@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNELS } from '@resnet/kernels';
+import { backendHasKernel } from '@resnet/tfjs';
 
 /** Hyper-parameters that do not change during a run (the learning rate does). */
 export interface SgdConfig {
@@ -67,7 +68,7 @@ export function sgdStep(
   lr: number,
   config: SgdConfig,
 ): void {
-  const has = (name: string): boolean => config.fused !== false && config.momentum !== 0 && tf.getKernel(name, tf.getBackend()) !== undefined;
+  const has = (name: string): boolean => config.fused !== false && config.momentum !== 0 && backendHasKernel(name);
   if (has(FUSED_KERNELS.sgdMomentumMulti)) {
     sgdStepMulti(params, grads, state, lr, config);
     return;
