@@ -6,6 +6,8 @@
 // sizes computed by tfjs-core's conv_util), which also serves as the primitive cache key.
 #include <napi.h>
 
+#include "loops.h"
+
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
@@ -943,7 +945,20 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
 // broadcasting kernels per batch-norm layer and ~7 per parameter. Per-thread partial sums
 // in double, combined in thread order, so results do not depend on scheduling.
 
-// Sums per channel of f(row, channel) over all rows, split by rows across threads.
+// Calls f(lo, hi) once per OpenMP thread with its share of [0, n); one thread when n is
+// below min_parallel (a hand-off costs more than the loop).
+template <typename F>
+void ParallelRanges(int64_t n, int64_t min_parallel, F f) {
+  const int threads = n >= min_parallel ? omp_get_max_threads() : 1;
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    f(n * t / nt, n * (t + 1) / nt);
+  }
+}
+
+// Sums per channel over all rows: f(r0, r1, acc) adds rows [r0, r1) into acc[k * c]; rows
+// are split across threads in fixed shares.
 template <typename F>
 void ChannelSums(int64_t rows, int64_t c, double *out, int k, F f) {
   const int threads = rows * c >= 32768 ? omp_get_max_threads() : 1;
@@ -952,8 +967,7 @@ void ChannelSums(int64_t rows, int64_t c, double *out, int k, F f) {
   {
     const int t = omp_get_thread_num();
     const int64_t lo = rows * t / threads, hi = rows * (t + 1) / threads;
-    double *acc = partial.data() + static_cast<int64_t>(t) * k * c;
-    for (int64_t r = lo; r < hi; ++r) f(r, acc);
+    f(lo, hi, partial.data() + static_cast<int64_t>(t) * k * c);
   }
   std::fill(out, out + k * c, 0.0);
   for (int t = 0; t < threads; ++t) {
@@ -978,18 +992,9 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo &info) {
     const double eps = info[6].As<Napi::Number>().DoubleValue();
     const int64_t rows = n / c;
     std::vector<double> mean(static_cast<size_t>(c)), var(static_cast<size_t>(c));
-    ChannelSums(rows, c, mean.data(), 1, [&](int64_t r, double *acc) {
-      const float *xr = x + r * c;
-      for (int64_t j = 0; j < c; ++j) acc[j] += xr[j];
-    });
+    ChannelSums(rows, c, mean.data(), 1, [&](int64_t r0, int64_t r1, double *acc) { loops::SumRows(x, c, r0, r1, acc); });
     for (auto &m : mean) m /= static_cast<double>(rows);
-    ChannelSums(rows, c, var.data(), 1, [&](int64_t r, double *acc) {
-      const float *xr = x + r * c;
-      for (int64_t j = 0; j < c; ++j) {
-        const double d = xr[j] - mean[j];
-        acc[j] += d * d;
-      }
-    });
+    ChannelSums(rows, c, var.data(), 1, [&](int64_t r0, int64_t r1, double *acc) { loops::SquaredDeviationRows(x, mean.data(), c, r0, r1, acc); });
     std::vector<float> k(static_cast<size_t>(c)), b(static_cast<size_t>(c));
     for (int64_t j = 0; j < c; ++j) {
       var[j] /= static_cast<double>(rows);
@@ -999,12 +1004,7 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo &info) {
       k[j] = static_cast<float>(kj);
       b[j] = static_cast<float>(offset[j] - mean[j] * kj);
     }
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float *xr = x + r * c;
-      float *yr = y + r * c;
-      for (int64_t j = 0; j < c; ++j) yr[j] = xr[j] * k[j] + b[j];
-    }
+    ParallelRanges(rows, 65536 / c, [&](int64_t r0, int64_t r1) { loops::ScaleShiftRows(x, k.data(), b.data(), c, r0, r1, y); });
     return info.Env().Undefined();
   });
 }
@@ -1029,13 +1029,7 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
     const double eps = info[8].As<Napi::Number>().DoubleValue();
     const int64_t rows = n / c;
     std::vector<double> sums(static_cast<size_t>(2 * c));  // [sum dy | sum dy * (x - mean)]
-    ChannelSums(rows, c, sums.data(), 2, [&](int64_t r, double *acc) {
-      const float *xr = x + r * c, *dr = dy + r * c;
-      for (int64_t j = 0; j < c; ++j) {
-        acc[j] += dr[j];
-        acc[c + j] += static_cast<double>(dr[j]) * (xr[j] - mean[j]);
-      }
-    });
+    ChannelSums(rows, c, sums.data(), 2, [&](int64_t r0, int64_t r1, double *acc) { loops::GradSumRows(dy, x, mean, c, r0, r1, acc); });
     std::vector<float> k(static_cast<size_t>(c)), u(static_cast<size_t>(c)), w(static_cast<size_t>(c)), m(mean, mean + c);
     for (int64_t j = 0; j < c; ++j) {
       const double invstd = 1.0 / std::sqrt(static_cast<double>(var[j]) + eps);
@@ -1048,12 +1042,7 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
       u[j] = static_cast<float>(kj * sum_dy / static_cast<double>(rows));
       w[j] = static_cast<float>(kj * dgamma * invstd / static_cast<double>(rows));
     }
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float *xr = x + r * c, *dr = dy + r * c;
-      float *out = dx + r * c;
-      for (int64_t j = 0; j < c; ++j) out[j] = k[j] * dr[j] - u[j] - w[j] * (xr[j] - m[j]);
-    }
+    ParallelRanges(rows, 65536 / c, [&](int64_t r0, int64_t r1) { loops::BatchNormGradRows(dy, x, k.data(), u.data(), w.data(), m.data(), c, r0, r1, dx); });
     return info.Env().Undefined();
   });
 }
@@ -1071,13 +1060,7 @@ Napi::Value Sgd(const Napi::CallbackInfo &info) {
     float *v_out = a.Floats(4, static_cast<size_t>(n), "newVelocity");
     const float lr = a.Number(5), mom = a.Number(6), wd = a.Number(7);
     const bool nesterov = info[8].ToBoolean().Value();
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (int64_t i = 0; i < n; ++i) {
-      const float d = g[i] + wd * p[i];
-      const float vel = mom * v[i] + d;
-      v_out[i] = vel;
-      p_out[i] = p[i] - lr * (nesterov ? d + mom * vel : vel);
-    }
+    ParallelRanges(n, 65536, [&](int64_t lo, int64_t hi) { loops::Sgd(p, g, v, p_out, v_out, lo, hi, lr, mom, wd, nesterov); });
     return info.Env().Undefined();
   });
 }
@@ -1123,14 +1106,7 @@ Napi::Value SgdMulti(const Napi::CallbackInfo &info) {
     for (int64_t c = 0; c < nc; ++c) {
       const Chunk ch = chunks[static_cast<size_t>(c)];
       const Tensor &x = ts[ch.t];
-      const float wd = x.wd;
-      for (int64_t i = ch.begin; i < ch.end; ++i) {
-        const float p = x.p[i];
-        const float d = x.g[i] + wd * p;
-        const float vel = mom * x.v[i] + d;
-        x.vo[i] = vel;
-        x.po[i] = p - lr * (nesterov ? d + mom * vel : vel);
-      }
+      loops::Sgd(x.p, x.g, x.v, x.po, x.vo, ch.begin, ch.end, lr, mom, x.wd, nesterov);
     }
     return env.Undefined();
   });
@@ -1145,8 +1121,7 @@ Napi::Value ReluGrad(const Napi::CallbackInfo &info) {
     const int64_t n = static_cast<int64_t>(info[0].As<Napi::Float32Array>().ElementLength());
     const float *y = a.Floats(1, static_cast<size_t>(n), "y");
     float *dx = a.Floats(2, static_cast<size_t>(n), "dx");
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0F ? dy[i] : 0.0F;  // compiles to a blend
+    ParallelRanges(n, 65536, [&](int64_t lo, int64_t hi) { loops::ReluGrad(dy, y, dx, lo, hi); });
     return info.Env().Undefined();
   });
 }
@@ -1160,11 +1135,7 @@ Napi::Value AddRelu(const Napi::CallbackInfo &info) {
     const int64_t n = static_cast<int64_t>(info[0].As<Napi::Float32Array>().ElementLength());
     const float *z = a.Floats(1, static_cast<size_t>(n), "b");
     float *y = a.Floats(2, static_cast<size_t>(n), "y");
-#pragma omp parallel for schedule(static) if (n >= 65536)
-    for (int64_t i = 0; i < n; ++i) {
-      const float s = x[i] + z[i];
-      y[i] = s != s ? s : std::max(s, 0.0F);
-    }
+    ParallelRanges(n, 65536, [&](int64_t lo, int64_t hi) { loops::AddRelu(x, z, y, lo, hi); });
     return info.Env().Undefined();
   });
 }

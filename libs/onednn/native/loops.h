@@ -1,0 +1,39 @@
+// The addon's own elementwise and per-channel loops (fused training kernels): each over a
+// range, so callers split the work across OpenMP threads and each thread makes one call.
+//
+// Compiled for AVX-512, AVX2 and baseline x86-64 (GCC target_clones; the loader picks the
+// widest the CPU has), so one build runs on every x86 machine and uses the wide vectors where
+// they exist. loops.cc is compiled with -ffp-contract=off: no fused multiply-add, so every
+// clone rounds exactly as the JS fallbacks of src/_fused.ts do.
+#pragma once
+
+#include <cstdint>
+
+namespace loops {
+
+// dx[i] = y[i] > 0 ? dy[i] : 0 for i in [lo, hi).
+void ReluGrad(const float *dy, const float *y, float *dx, int64_t lo, int64_t hi);
+
+// y[i] = max(a[i] + b[i], 0), NaN passing through, for i in [lo, hi).
+void AddRelu(const float *a, const float *b, float *y, int64_t lo, int64_t hi);
+
+// Rows [r0, r1) of x[R][c]: acc[j] += x[r][j].
+void SumRows(const float *x, int64_t c, int64_t r0, int64_t r1, double *acc);
+
+// Rows [r0, r1) of x[R][c]: acc[j] += (x[r][j] - mean[j])^2, in double.
+void SquaredDeviationRows(const float *x, const double *mean, int64_t c, int64_t r0, int64_t r1, double *acc);
+
+// Rows [r0, r1): acc[j] += dy[r][j]; acc[c + j] += dy[r][j] * (x[r][j] - mean[j]), in double.
+void GradSumRows(const float *dy, const float *x, const float *mean, int64_t c, int64_t r0, int64_t r1, double *acc);
+
+// Rows [r0, r1): y[r][j] = x[r][j] * k[j] + b[j].
+void ScaleShiftRows(const float *x, const float *k, const float *b, int64_t c, int64_t r0, int64_t r1, float *y);
+
+// Rows [r0, r1): dx[r][j] = k[j] * dy[r][j] - u[j] - w[j] * (x[r][j] - m[j]).
+void BatchNormGradRows(const float *dy, const float *x, const float *k, const float *u, const float *w, const float *m, int64_t c, int64_t r0, int64_t r1, float *dx);
+
+// SGD with momentum over [lo, hi): d = g + wd * p; v' = mom * v + d; p' = p - lr * (nesterov ? d + mom * v' : v').
+// p_out may be p and v_out may be v (in place): each element is read before it is written.
+void Sgd(const float *p, const float *g, const float *v, float *p_out, float *v_out, int64_t lo, int64_t hi, float lr, float mom, float wd, bool nesterov);
+
+}  // namespace loops
