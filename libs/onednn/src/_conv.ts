@@ -14,7 +14,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD, type OnednnAddon } from './_addon.ts';
 import { ACTIVATION_CODES, convParams } from './_geometry.ts';
-import { floats, native, onednnKernel, sizeOf, type Args, type Outcome } from './_kernel.ts';
+import { floats, outputFloats, native, onednnKernel, sizeOf, type Args, type Outcome } from './_kernel.ts';
 
 type Shape4 = [number, number, number, number];
 
@@ -37,7 +37,7 @@ function conv(addon: OnednnAddon, args: Args, o: {
   if (a === undefined || b === undefined) return 'inputs are not float32';
   const params = convParams(o.info, o.activation ?? 0);
   if (typeof params === 'string') return params;
-  const out = new Float32Array(sizeOf(o.outShape));
+  const out = outputFloats(args.backend, sizeOf(o.outShape));
   const error = native(() => addon.conv(o.kind, a, b, o.bias ?? null, out, params, o.alpha ?? 0));
   return error ?? args.backend.makeTensorInfo(o.outShape, 'float32', out);
 }

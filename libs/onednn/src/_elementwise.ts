@@ -3,7 +3,7 @@
 // JS, and its broadcasting path (used by batch-norm gradients) computes an index per element.
 import { Add, backend_util, FusedBatchNorm, Max, Maximum, Mean, Min, Minimum, Multiply, RealDiv, Relu, Square, Step, Sub, Sum, Tile, util, type FusedBatchNormAttrs, type KernelConfig, type StepAttrs, type TileAttrs } from '@tensorflow/tfjs-core';
 import type { OnednnAddon } from './_addon.ts';
-import { floats, native, onednnKernel, settings, sizeOf, type Args, type Outcome } from './_kernel.ts';
+import { floats, outputFloats, native, onednnKernel, settings, sizeOf, type Args, type Outcome } from './_kernel.ts';
 
 const MAX_RANK = 8;
 
@@ -40,7 +40,7 @@ function binary(addon: OnednnAddon, args: Args, algorithm: number, commutative: 
   const plan = binaryPlan(a.shape, b.shape, commutative);
   if (typeof plan === 'string') return plan;
   if (sizeOf(plan.outShape) < settings.minElementwiseSize) return 'small tensor';
-  const out = new Float32Array(sizeOf(plan.outShape));
+  const out = outputFloats(args.backend, sizeOf(plan.outShape));
   const [first, second] = plan.swap ? [bv, av] : [av, bv];
   const error = native(() => addon.binary(algorithm, first, second, out, plan.shapes));
   return error ?? args.backend.makeTensorInfo(plan.outShape, 'float32', out);
@@ -71,7 +71,7 @@ function reduce(addon: OnednnAddon, args: Args, algorithm: number): Outcome {
   const plan = reducePlan(x.shape, attrs.axis ?? attrs.reductionIndices ?? [], attrs.keepDims ?? false);
   if (typeof plan === 'string') return plan;
   if (sizeOf(x.shape) < settings.minElementwiseSize) return 'small tensor';
-  const out = new Float32Array(sizeOf(plan.outShape));
+  const out = outputFloats(args.backend, sizeOf(plan.outShape));
   const error = native(() => addon.reduce(algorithm, xv, out, plan.shapes));
   return error ?? args.backend.makeTensorInfo(plan.outShape, 'float32', out);
 }
@@ -85,7 +85,7 @@ function tile(addon: OnednnAddon, args: Args): Outcome {
   const outShape = x.shape.map((d, i) => d * (reps[i] ?? 1));
   if (sizeOf(outShape) === 0) return 'empty tensor';
   if (sizeOf(outShape) < settings.minElementwiseSize) return 'small tensor';
-  const out = new Float32Array(sizeOf(outShape));
+  const out = outputFloats(args.backend, sizeOf(outShape));
   const error = native(() => addon.tile(xv, out, Int32Array.of(x.shape.length, ...x.shape, ...reps)));
   return error ?? args.backend.makeTensorInfo(outShape, 'float32', out);
 }
@@ -96,7 +96,7 @@ function unary(addon: OnednnAddon, args: Args, op: number): Outcome {
   if (x === undefined || xv === undefined) return 'input is not float32';
   if (xv.length < Math.max(1, settings.minElementwiseSize)) return 'small tensor';
   const alpha = op === 1 ? (args.attrs as unknown as StepAttrs).alpha : 0;
-  const out = new Float32Array(xv.length);
+  const out = outputFloats(args.backend, xv.length);
   const error = native(() => addon.unary(op, xv, out, alpha));
   return error ?? args.backend.makeTensorInfo(x.shape, 'float32', out);
 }
@@ -110,7 +110,7 @@ function batchNorm(addon: OnednnAddon, args: Args): Outcome {
   if ([mv, vv, ov, sv].some((p) => p !== undefined && p.length === 0)) return 'empty parameter';
   if (xv.length < Math.max(1, settings.minElementwiseSize)) return 'small tensor';
   const epsilon = (args.attrs as unknown as FusedBatchNormAttrs).varianceEpsilon ?? 0.001;
-  const out = new Float32Array(xv.length);
+  const out = outputFloats(args.backend, xv.length);
   const error = native(() => addon.batchNorm(xv, mv, vv, ov ?? null, sv ?? null, out, epsilon));
   return error ?? args.backend.makeTensorInfo(x.shape, 'float32', out);
 }

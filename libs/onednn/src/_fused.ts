@@ -8,7 +8,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { FUSED_KERNELS } from '@resnet/kernels';
 import type { OnednnAddon } from './_addon.ts';
-import { floats, native, onednnKernel, type Args, type Outcome } from './_kernel.ts';
+import { floats, native, outputFloats, onednnKernel, type Args, type Outcome } from './_kernel.ts';
 
 
 interface BatchNormAttrs {
@@ -24,7 +24,7 @@ interface SgdAttrs {
 
 function values(backend: MathBackendCPU, t: TensorInfo | undefined, name: string): Float32Array {
   if (t === undefined) throw new Error(`missing input "${name}"`);
-  return Float32Array.from(backend.readSync(t.dataId) as ArrayLike<number>);
+  return Float32Array.from(backend.bufferSync(t).values as ArrayLike<number>);
 }
 
 function outputs(backend: MathBackendCPU, parts: readonly [readonly number[], Float32Array][]): TensorInfo[] {
@@ -159,7 +159,7 @@ function batchNormTrain(addon: OnednnAddon, { inputs, backend, attrs }: Args): O
   if (typeof c === 'string' || x === undefined) return c.toString();
   const [xv, sv, ov] = [floats(backend, x), floats(backend, scale), floats(backend, offset)];
   if (xv === undefined || sv === undefined || ov === undefined || ov.length !== c) return 'inputs are not float32';
-  const y = new Float32Array(xv.length), mean = new Float32Array(c), variance = new Float32Array(c);
+  const y = outputFloats(backend, xv.length), mean = new Float32Array(c), variance = new Float32Array(c);
   const error = native(() => addon.batchNormTrain(xv, sv, ov, y, mean, variance, (attrs as unknown as BatchNormAttrs).epsilon));
   return error ?? outputs(backend, [[x.shape, y], [[c], mean], [[c], variance]]);
 }
@@ -171,7 +171,7 @@ function batchNormGrad(addon: OnednnAddon, { inputs, backend, attrs }: Args): Ou
   const [dyv, xv, sv, mv, vv] = [floats(backend, dy), floats(backend, x), floats(backend, scale), floats(backend, mean), floats(backend, variance)];
   if (dyv === undefined || xv === undefined || sv === undefined || mv === undefined || vv === undefined) return 'inputs are not float32';
   if (dyv.length !== xv.length || mv.length !== c || vv.length !== c) return 'shapes disagree';
-  const dx = new Float32Array(xv.length), dScale = new Float32Array(c), dOffset = new Float32Array(c);
+  const dx = outputFloats(backend, xv.length), dScale = new Float32Array(c), dOffset = new Float32Array(c);
   const error = native(() => addon.batchNormGrad(dyv, xv, sv, mv, vv, dx, dScale, dOffset, (attrs as unknown as BatchNormAttrs).epsilon));
   return error ?? outputs(backend, [[x.shape, dx], [[c], dScale], [[c], dOffset]]);
 }
@@ -182,7 +182,7 @@ function sgd(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
   if (param === undefined || p === undefined || g === undefined || v === undefined) return 'inputs are not float32';
   if (g.length !== p.length || v.length !== p.length) return 'shapes disagree';
   const { lr, momentum, weightDecay, nesterov } = attrs as unknown as SgdAttrs;
-  const newP = new Float32Array(p.length), newV = new Float32Array(p.length);
+  const newP = outputFloats(backend, p.length), newV = outputFloats(backend, p.length);
   const error = native(() => addon.sgd(p, g, v, newP, newV, lr, momentum, weightDecay, nesterov));
   return error ?? outputs(backend, [[param.shape, newP], [param.shape, newV]]);
 }
@@ -199,8 +199,8 @@ function sgdMulti(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome
     ps.push(pv);
     gs.push(gv);
     vs.push(vv);
-    newPs.push(new Float32Array(pv.length));
-    newVs.push(new Float32Array(pv.length));
+    newPs.push(outputFloats(backend, pv.length));
+    newVs.push(outputFloats(backend, pv.length));
   }
   const error = native(() => addon.sgdMulti(ps, gs, vs, newPs, newVs, Float32Array.from(a.weightDecays), a.lr, a.momentum, a.nesterov));
   return error ?? outputs(backend, triples.flatMap(({ p }, i) => [[p.shape, newPs[i] as Float32Array], [p.shape, newVs[i] as Float32Array]] as const));
@@ -211,7 +211,7 @@ function reluGrad(addon: OnednnAddon, { inputs, backend }: Args): Outcome {
   const [d, yv] = [floats(backend, dy), floats(backend, y)];
   if (dy === undefined || d === undefined || yv === undefined) return 'inputs are not float32';
   if (d.length !== yv.length) return 'shapes disagree';
-  const dx = new Float32Array(d.length);
+  const dx = outputFloats(backend, d.length);
   const error = native(() => addon.reluGrad(d, yv, dx));
   return error ?? backend.makeTensorInfo([...dy.shape], 'float32', dx);
 }
@@ -221,7 +221,7 @@ function addRelu(addon: OnednnAddon, { inputs, backend }: Args): Outcome {
   const [av, bv] = [floats(backend, a), floats(backend, b)];
   if (a === undefined || b === undefined || av === undefined || bv === undefined) return 'inputs are not float32';
   if (a.shape.join() !== b.shape.join()) return 'shapes disagree';
-  const y = new Float32Array(av.length);
+  const y = outputFloats(backend, av.length);
   const error = native(() => addon.addRelu(av, bv, y));
   return error ?? backend.makeTensorInfo([...a.shape], 'float32', y);
 }

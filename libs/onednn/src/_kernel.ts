@@ -2,6 +2,7 @@
 // instead, and counts both, so tests can prove the native path really ran.
 import { getKernel, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { PooledCpuBackend } from './_buffers.ts';
 
 /** The backend name under which the kernels are registered. */
 export const BACKEND = 'onednn';
@@ -61,6 +62,14 @@ export function floats(backend: MathBackendCPU, t: TensorInfo | undefined): Floa
   if (t === undefined || t.dtype !== 'float32') return undefined;
   const values = backend.data.get(t.dataId)?.values;
   return values instanceof Float32Array ? values : undefined;
+}
+
+/**
+ * Storage for a kernel's output of `length` float32 elements, contents arbitrary (the
+ * kernel writes every element): reused storage of a disposed tensor on the onednn backend.
+ */
+export function outputFloats(backend: MathBackendCPU, length: number): Float32Array {
+  return backend instanceof PooledCpuBackend ? backend.buffers.take(length) : new Float32Array(length);
 }
 
 /** Element count of a shape. */

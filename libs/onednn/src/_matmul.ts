@@ -3,7 +3,7 @@ import { BatchMatMul, broadcast_util, _FusedMatMul, type BatchMatMulAttrs, type 
 import type { OnednnAddon } from './_addon.ts';
 import { channelBias } from './_conv.ts';
 import { ACTIVATION_CODES } from './_geometry.ts';
-import { floats, native, onednnKernel, sizeOf, type Args, type Outcome } from './_kernel.ts';
+import { floats, outputFloats, native, onednnKernel, sizeOf, type Args, type Outcome } from './_kernel.ts';
 
 interface Plan {
   readonly params: Int32Array;
@@ -51,7 +51,7 @@ function matmul(addon: OnednnAddon, args: Args, fused: boolean): Outcome {
   const n = plan.outShape[plan.outShape.length - 1] ?? 0;
   const biasValues = fused ? channelBias(args, bias as TensorInfo | undefined, n) : undefined;
   if (typeof biasValues === 'string') return biasValues;
-  const out = new Float32Array(sizeOf(plan.outShape));
+  const out = outputFloats(args.backend, sizeOf(plan.outShape));
   const error = native(() => addon.matmul(av, bv, biasValues ?? null, out, plan.params, alpha ?? 0));
   return error ?? args.backend.makeTensorInfo(plan.outShape, 'float32', out);
 }

@@ -14,7 +14,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { OnednnAddon } from './_addon.ts';
 import { POOL_AVG_EXCLUDE_PADDING, POOL_AVG_INCLUDE_PADDING, POOL_MAX, poolParams } from './_geometry.ts';
-import { floats, native, onednnKernel, sizeOf, type Args, type Outcome } from './_kernel.ts';
+import { floats, outputFloats, native, onednnKernel, sizeOf, type Args, type Outcome } from './_kernel.ts';
 
 type Shape4 = [number, number, number, number];
 type PoolAttrs = MaxPoolAttrs | AvgPoolAttrs | MaxPoolGradAttrs | AvgPoolGradAttrs;
@@ -31,7 +31,7 @@ function forward(addon: OnednnAddon, args: Args, algorithm: number): Outcome {
   const geometry = info(x, args.attrs as unknown as PoolAttrs);
   const params = poolParams(geometry, algorithm);
   if (typeof params === 'string') return params;
-  const out = new Float32Array(sizeOf(geometry.outShape));
+  const out = outputFloats(args.backend, sizeOf(geometry.outShape));
   const error = native(() => addon.pool(false, xv, null, out, params));
   return error ?? args.backend.makeTensorInfo(geometry.outShape, 'float32', out);
 }
@@ -44,7 +44,7 @@ function backward(addon: OnednnAddon, args: Args, algorithm: number): Outcome {
   if (dy.shape.join() !== geometry.outShape.join()) return 'dy does not have the pooling output shape';
   const params = poolParams(geometry, algorithm);
   if (typeof params === 'string') return params;
-  const out = new Float32Array(sizeOf(input.shape));
+  const out = outputFloats(args.backend, sizeOf(input.shape));
   const error = native(() => addon.pool(true, xv, dyv, out, params));
   return error ?? args.backend.makeTensorInfo(input.shape, 'float32', out);
 }

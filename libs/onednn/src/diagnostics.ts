@@ -1,11 +1,23 @@
 // What the onednn backend did and how it is tuned: counters, primitive names, layouts, threads.
 import { addon, CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD } from './_addon.ts';
-import { resetStats, settings, stats } from './_kernel.ts';
+import { findBackend } from '@tensorflow/tfjs-core';
+import { bufferSettings, PooledCpuBackend, type BufferStats } from './_buffers.ts';
+import { BACKEND as ONEDNN, resetStats, settings, stats } from './_kernel.ts';
 
-/** Native calls per kernel, and fallbacks to tfjs-backend-cpu per kernel and reason. */
+/**
+ * Native calls per kernel, fallbacks to tfjs-backend-cpu per kernel and reason, and how
+ * kernel outputs got their storage (reused from disposed tensors, or freshly allocated).
+ */
 export interface OnednnStats {
   readonly native: Readonly<Record<string, number>>;
   readonly fallback: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly buffers: BufferStats;
+}
+
+// The backend instance, once tfjs has created it (its pool lives there).
+function pooledBackend(): PooledCpuBackend | undefined {
+  const backend = findBackend(ONEDNN);
+  return backend instanceof PooledCpuBackend ? backend : undefined;
 }
 
 /**
@@ -15,12 +27,13 @@ export interface OnednnStats {
  * @example onednnStats() // { native: { Conv2D: 12 }, fallback: { FusedConv2D: { 'activation "prelu"': 1 } } }
  */
 export function onednnStats(): OnednnStats {
-  return stats();
+  return { ...stats(), buffers: pooledBackend()?.buffers.stats() ?? { reused: 0, allocated: 0, pooledBytes: 0 } };
 }
 
 /** Zeroes the counters of `onednnStats()`. @example resetOnednnStats(); */
 export function resetOnednnStats(): void {
   resetStats();
+  pooledBackend()?.buffers.resetStats();
 }
 
 /**
@@ -51,6 +64,11 @@ export interface OnednnOptions {
   readonly convLayout?: { readonly forward?: ConvLayout; readonly backwardInput?: ConvLayout; readonly backwardFilter?: ConvLayout };
   /** Elementwise/reduction outputs smaller than this stay on the cpu kernels (default 16384). */
   readonly minElementwiseSize?: number;
+  /**
+   * Give kernel outputs the storage of disposed tensors instead of fresh memory (default
+   * true; false: every output is a fresh allocation, as on tfjs-backend-cpu). See _buffers.ts.
+   */
+  readonly reuseBuffers?: boolean;
 }
 
 /**
@@ -64,6 +82,7 @@ export function configureOnednn(options: OnednnOptions): boolean {
   if (!loaded.ok) return false;
   if (options.threads !== undefined) loaded.addon.setNumThreads(options.threads);
   if (options.minElementwiseSize !== undefined) settings.minElementwiseSize = options.minElementwiseSize;
+  if (options.reuseBuffers !== undefined) bufferSettings.reuse = options.reuseBuffers;
   const layouts = options.convLayout ?? {};
   const kinds: [ConvLayout | undefined, number][] = [[layouts.forward, CONV_FORWARD], [layouts.backwardInput, CONV_BACKWARD_DATA], [layouts.backwardFilter, CONV_BACKWARD_FILTER]];
   for (const [layout, kind] of kinds) {

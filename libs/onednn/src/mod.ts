@@ -13,3 +13,4 @@
 export { ONEDNN_BACKEND, isOnednnAvailable, onednnKernelConfigs, onednnStatus, registerOnednn, type OnednnStatus } from './register.ts';
 export { clearOnednnCache, configureOnednn, onednnPrimitives, onednnStats, resetOnednnStats, type ConvLayout, type OnednnOptions, type OnednnStats } from './diagnostics.ts';
 export type { OnednnInfo } from './_addon.ts';
+export type { BufferStats } from './_buffers.ts';

@@ -7,6 +7,7 @@ import { addon, type OnednnAddon, type OnednnInfo } from './_addon.ts';
 import { convKernels } from './_conv.ts';
 import { elementwiseKernels } from './_elementwise.ts';
 import { fusedKernels } from './_fused.ts';
+import { PooledCpuBackend } from './_buffers.ts';
 import { BACKEND } from './_kernel.ts';
 import { matmulKernels } from './_matmul.ts';
 import { poolKernels } from './_pool.ts';
@@ -47,10 +48,7 @@ export function onednnKernelConfigs(native: OnednnAddon): KernelConfig[] {
 }
 
 function newBackend(): MathBackendCPU {
-  const backend = new MathBackendCPU();
-  // MathBackendCPU nags Node users to install tfjs-node on first write; this backend is the answer.
-  (backend as unknown as { firstUse: boolean }).firstUse = false;
-  return backend;
+  return new PooledCpuBackend();
 }
 
 /**

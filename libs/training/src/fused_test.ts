@@ -4,7 +4,7 @@
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNELS } from '@resnet/kernels';
-import { registerOnednn } from '@resnet/onednn';
+import { configureOnednn, onednnStats, registerOnednn, resetOnednnStats } from '@resnet/onednn';
 import { disposeModel, forward, initModel, type Model } from '@resnet/tfjs';
 import { checkGradients } from '@resnet/tfjs/testing';
 import type { Layer } from '@resnet/spec';
@@ -70,6 +70,18 @@ describeOnednn('training steps on onednn with fused kernels', () => {
     const errors = Object.entries(actual.weights).map(([k, v]) => [k, maxRelativeError(v, expected.weights[k] ?? new Float32Array())] as const);
     expect(errors.filter(([, e]) => !(e <= 1e-4))).toEqual([]);
     actual.losses.forEach((l, i) => expect(l).toBeCloseTo(expected.losses[i] ?? NaN, 4));
+  });
+
+  test('reuse output storage without changing a bit: three steps give the weights they give with fresh storage, and the later steps reuse more than they allocate', async () => {
+    configureOnednn({ reuseBuffers: false });
+    const fresh = await threeSteps('onednn', true);
+    configureOnednn({ reuseBuffers: true });
+    resetOnednnStats();
+    const reused = await threeSteps('onednn', true);
+    const { buffers } = onednnStats();
+    expect(reused.weights).toEqual(fresh.weights);
+    expect(reused.losses).toEqual(fresh.losses);
+    expect(buffers.reused).toBeGreaterThan(buffers.allocated);
   });
 
   test('really use the fused kernels, and leave no tensor behind', async () => {

@@ -1,0 +1,173 @@
+// Output buffers that are used again instead of allocated afresh. A training step makes
+// hundreds of large float32 outputs; a fresh Float32Array is zeroed memory the kernel then
+// faults in page by page, which costs more than most kernels' arithmetic (an 11M-element
+// SGD update into fresh arrays: ~50 ms; into used ones: ~5 ms). The onednn backend keeps
+// the storage of disposed tensors that its own kernels made and hands it to the next kernel
+// asking for the same length.
+//
+// Storage is taken back only when nothing else can see it:
+// - it was made by `take` (never an array the user wrote into a tensor);
+// - exactly one tensor ever stored it, as a whole (no views of it, such as a slice's);
+// - it was never read out (`dataSync`, `data`, `arraySync`, … hand out the storage itself).
+import { buffer, type BackendValues, type DataId, type DataType, type Rank, type TensorBuffer, type TensorInfo } from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+/** Tunables of the pool (tests poison and shrink it). */
+export const bufferSettings = {
+  /** Reuse storage at all (false: every output is a fresh allocation, as tfjs-backend-cpu does). */
+  reuse: true,
+  /** Arrays shorter than this are plain allocations (cheap, and not worth tracking). */
+  minLength: 4096,
+  /** At most this many bytes wait in the pool; beyond, disposed storage is left to the GC. */
+  maxPooledBytes: 2 ** 31,
+  /**
+   * Fill reused storage with NaN first, so a kernel that relies on zeroed output fails tests
+   * (`ONEDNN_POISON_REUSED=1`; jest.preset.js sets it for every suite).
+   */
+  poison: process.env['ONEDNN_POISON_REUSED'] === '1',
+};
+
+/** How storage made by `take` is held: by how many tensors, and whether it was read out. */
+interface Holding {
+  holders: number;
+  escaped: boolean;
+}
+
+/** Counts since the last reset, for tests and the benchmark's profile. */
+export interface BufferStats {
+  /** Outputs given storage of a disposed tensor. */
+  readonly reused: number;
+  /** Outputs given fresh storage. */
+  readonly allocated: number;
+  /** Bytes waiting in the pool now. */
+  readonly pooledBytes: number;
+}
+
+/** Free storage by length, and what is known of every array `take` handed out. */
+export class BufferPool {
+  private readonly free = new Map<number, Float32Array[]>();
+  private readonly holdings = new WeakMap<ArrayBuffer, Holding>();
+  private pooledBytes = 0;
+  private reused = 0;
+  private allocated = 0;
+
+  /** Storage for an output of `length` elements: used storage when some is free (contents arbitrary). */
+  take(length: number): Float32Array {
+    if (length < bufferSettings.minLength || !bufferSettings.reuse) return new Float32Array(length);
+    const spare = this.free.get(length)?.pop();
+    let array: Float32Array;
+    if (spare === undefined) {
+      array = new Float32Array(length);
+      this.allocated++;
+    } else {
+      this.pooledBytes -= spare.byteLength;
+      if (bufferSettings.poison) spare.fill(Number.NaN);
+      array = spare;
+      this.reused++;
+    }
+    this.holdings.set(array.buffer as ArrayBuffer, { holders: 0, escaped: false });
+    return array;
+  }
+
+  /** A tensor now stores `values`. */
+  stored(values: BackendValues): void {
+    const holding = this.holding(values);
+    if (holding === undefined) return;
+    holding.holders++;
+    if (!isWhole(values)) holding.escaped = true;
+  }
+
+  /** `values` were handed out of the backend (read by the user): never reuse them. */
+  readOut(values: BackendValues): void {
+    const holding = this.holding(values);
+    if (holding !== undefined) holding.escaped = true;
+  }
+
+  /** The tensor that stored `values` is gone: keep the storage if nothing else can see it. */
+  released(values: BackendValues): void {
+    const holding = this.holding(values);
+    if (holding === undefined || !(values instanceof Float32Array)) return;
+    if (holding.escaped || holding.holders !== 1 || !isWhole(values)) {
+      holding.escaped = true;
+      return;
+    }
+    holding.holders = 0;
+    if (!bufferSettings.reuse || this.pooledBytes + values.byteLength > bufferSettings.maxPooledBytes) return;
+    const list = this.free.get(values.length) ?? [];
+    list.push(values);
+    this.free.set(values.length, list);
+    this.pooledBytes += values.byteLength;
+  }
+
+  /** Forgets every free array (their memory goes back to the GC). */
+  clear(): void {
+    this.free.clear();
+    this.pooledBytes = 0;
+  }
+
+  stats(): BufferStats {
+    return { reused: this.reused, allocated: this.allocated, pooledBytes: this.pooledBytes };
+  }
+
+  resetStats(): void {
+    this.reused = 0;
+    this.allocated = 0;
+  }
+
+  private holding(values: BackendValues | undefined): Holding | undefined {
+    return ArrayBuffer.isView(values) ? this.holdings.get(values.buffer as ArrayBuffer) : undefined;
+  }
+}
+
+function isWhole(values: BackendValues): boolean {
+  return ArrayBuffer.isView(values) && values.byteOffset === 0 && values.byteLength === values.buffer.byteLength;
+}
+
+/**
+ * tfjs-backend-cpu with a {@link BufferPool}: the same storage and kernels, and it tells the
+ * pool when a tensor stores, hands out or drops an array.
+ */
+export class PooledCpuBackend extends MathBackendCPU {
+  readonly buffers = new BufferPool();
+
+  constructor() {
+    super();
+    // No "install tfjs-node" banner: this backend is the fast native one.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    this.buffers.stored(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    this.buffers.stored(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    const values = super.readSync(dataId);
+    this.buffers.readOut(values);
+    return values;
+  }
+
+  // Kernels of tfjs-backend-cpu read their inputs through bufferSync; that is not a read-out.
+  override bufferSync<R extends Rank, D extends DataType>(t: TensorInfo): TensorBuffer<R, D> {
+    const values = this.data.get(t.dataId)?.values;
+    if (t.dtype === 'string' || values === undefined) return super.bufferSync(t);
+    return buffer(t.shape, t.dtype, values as never) as unknown as TensorBuffer<R, D>;
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const disposed = super.disposeData(dataId, force);
+    if (disposed && values !== undefined && !this.data.has(dataId)) this.buffers.released(values);
+    return disposed;
+  }
+
+  override dispose(): void {
+    this.buffers.clear();
+    super.dispose();
+  }
+}
