@@ -798,7 +798,13 @@ Napi::Value Reduce(const Napi::CallbackInfo &info) {
       }
       last = i;
     }
-    if (first >= 0 && contiguous) {
+    if (first < 0) {
+      // Every reduced axis has size 1 (a global average pool over a 1x1 map): out is x. Without
+      // this, oneDNN's reference reduction took ~20 ms for ResNet-18's [128, 1, 1, 512].
+      std::memcpy(out, x, Volume(dims) * sizeof(float));
+      return info.Env().Undefined();
+    }
+    if (contiguous) {
       int64_t A = 1, R = 1, B = 1;
       for (int i = 0; i < static_cast<int>(dims.size()); ++i) (i < first ? A : i <= last ? R : B) *= dims[i];
       switch (alg) {

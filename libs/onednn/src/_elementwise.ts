@@ -48,7 +48,8 @@ function binary(addon: OnednnAddon, args: Args, algorithm: number, commutative: 
 
 /**
  * Shapes for oneDNN's reduction (input dims, then the same dims with reduced axes set to 1)
- * and tfjs's output shape, or a reason (nothing to reduce, empty, rank too high).
+ * and tfjs's output shape, or a reason (empty, rank too high). Reducing only axes of size 1
+ * (a global average pool over a 1×1 map) is a plan too: the addon copies x.
  *
  * @example reducePlan([2, 3, 4], [0, 2], false) // { outShape: [3], shapes: Int32Array [3, 2, 3, 4, 1, 3, 1] }
  */
@@ -58,7 +59,6 @@ export function reducePlan(shape: readonly number[], axis: number | number[], ke
   if (sizeOf(shape) === 0) return 'empty tensor';
   const axes = util.parseAxisParam(axis, [...shape]);
   const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  if (kept.join() === shape.join()) return 'nothing to reduce';
   const outShape = keepDims ? kept : shape.filter((_, i) => !axes.includes(i));
   return { outShape, shapes: Int32Array.of(shape.length, ...shape, ...kept) };
 }
