@@ -11,6 +11,7 @@ export * from './loss.ts';
 export * from './sgd.ts';
 export * from './tensor_file.ts';
 export * from './run_config.ts';
+export * from './evaluation_file.ts';
 export * from './run_dir.ts';
 export * from './loop.ts';
 export * from './run.ts';

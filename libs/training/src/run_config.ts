@@ -81,6 +81,22 @@ export interface RunMachine {
   readonly platform: string;
 }
 
+/**
+ * What marks a reference run: made by another framework on our protocol to compare against
+ * (tools/torch_reference.py writes `{ "framework": "pytorch", "version": "1.13.0a0", "script": "tools/torch_reference.py" }`),
+ * not by train:serve, so it has no checkpoints or model and cannot be resumed.
+ */
+export interface RunReference {
+  readonly framework: 'pytorch';
+  /** The framework's version. */
+  readonly version: string;
+  /** The script that made the run, or null. */
+  readonly script: string | null;
+}
+
+/** Frameworks a reference run may come from. */
+export const REFERENCE_FRAMEWORKS = ['pytorch'] as const;
+
 /** A run's config.json as train:serve writes it: the settings plus bookkeeping (null where an older run lacks it). */
 export interface RunConfig extends RunSettings {
   readonly createdAt: string | null;
@@ -91,6 +107,8 @@ export interface RunConfig extends RunSettings {
   readonly command: string | null;
   /** Changes of the planned epochs by `--resume --epochs=N`, oldest first (empty if none). */
   readonly replanned: readonly Replan[];
+  /** Set when another framework made the run on our protocol (a reference); null for our runs. */
+  readonly reference: RunReference | null;
 }
 
 /**
@@ -132,6 +150,8 @@ export function parseRunConfig(value: unknown, path: string): E.Either<string, R
   if (E.isLeft(checked)) return E.left(`${path}: "schedule": ${checked.left.message}`);
   const replanned = c['replanned'] ?? [];
   if (!Array.isArray(replanned) || !replanned.every(isReplan)) return bad('replanned', 'a list of { "afterEpoch", "afterStep", "from", "to", "at" } as train:serve --resume writes it', replanned);
+  const reference = c['reference'] ?? null;
+  if (reference !== null && !isReference(reference)) return bad('reference', `absent, null or { "framework": ${REFERENCE_FRAMEWORKS.map((f) => `"${f}"`).join(' | ')}, "version": "…", "script": "…" } as tools/torch_reference.py writes it`, reference);
   const backend = c['backend'] as Partial<RunBackend> | undefined;
   const machine = c['machine'] as Partial<RunMachine> | undefined;
   return E.right({
@@ -161,7 +181,14 @@ export function parseRunConfig(value: unknown, path: string): E.Either<string, R
     dataSource: typeof c['dataSource'] === 'string' ? c['dataSource'] : null,
     command: typeof c['command'] === 'string' ? c['command'] : null,
     replanned,
+    reference: reference === null ? null : { framework: reference.framework, version: reference.version, script: typeof reference.script === 'string' ? reference.script : null },
   });
+}
+
+function isReference(v: unknown): v is { framework: RunReference['framework']; version: string; script?: unknown } {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (REFERENCE_FRAMEWORKS as readonly unknown[]).includes(r['framework']) && typeof r['version'] === 'string' && (r['script'] === undefined || r['script'] === null || typeof r['script'] === 'string');
 }
 
 function isReplan(v: unknown): v is Replan {

@@ -49,6 +49,22 @@ describe('parseRunConfig', () => {
     expect(text).toContain(expected);
   });
 
+  test('a reference run (tools/torch_reference.py) is marked; runs without the field are ours', () => {
+    const reference = { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' };
+    expect(parseRunConfig(runConfig(18, { reference, backend: { name: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)' } }), 'x')).toMatchObject(E.right({ reference, backend: { name: 'pytorch' } }));
+    expect(parseRunConfig(runConfig(18, { reference: { framework: 'pytorch', version: '2.1' } }), 'x')).toMatchObject(E.right({ reference: { framework: 'pytorch', version: '2.1', script: null } }));
+    expect(parseRunConfig(runConfig(18), 'x')).toMatchObject(E.right({ reference: null }));
+    expect(parseRunConfig(runConfig(18, { reference: null }), 'x')).toMatchObject(E.right({ reference: null }));
+  });
+
+  test.each([
+    [{ framework: 'jax', version: '0.4' }],
+    [{ framework: 'pytorch' }],
+    ['pytorch'],
+  ])('a reference field %j that is not one is named', (reference) => {
+    expect(message(runConfig(18, { reference }))).toContain('runs/a/config.json: "reference" must be absent, null or { "framework": "pytorch", "version": "…", "script": "…" }');
+  });
+
   test('a JSON value that is not an object is refused', () => {
     expect(message([1, 2])).toContain('must be a JSON object');
   });

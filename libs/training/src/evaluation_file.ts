@@ -1,0 +1,182 @@
+/**
+ * A run's evaluation.json: the test confusion matrix and per-class accuracy of one set of its
+ * weights, written by `train:evaluate --json=FILE` (and by tools/torch_reference.py for its
+ * final model), so a report can show them for runs whose weights are not kept (committed runs
+ * hold only config.json and metrics.jsonl). Types, the writer and the validating reader.
+ *
+ *     {
+ *       "format": "resnet-ts/evaluation@1",
+ *       "run": {"variant":18,"createdAt":"2026-12-02T08:09:31.467Z"},   the run's identity (config.json)
+ *       "weights": {"_tag":"Final","epoch":10},                          or {"_tag":"Checkpoint","epoch":3,"step":0}
+ *       "testImages": 10000, "correct": 9088, "accuracy": 0.9088,
+ *       "perClassAccuracy": [0.85, …],                                   diagonal / row sum; null for a class with no image
+ *       "confusion": [[850, 1, …], …],                                   confusion[true][predicted]
+ *       "command": "npx nx run train:evaluate --run=… --json=…"
+ *     }
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import { absurd } from 'fp-ts/function';
+import type { RunConfig } from './run_config.ts';
+import { writeAtomic } from './run_dir.ts';
+
+/** Format tag of evaluation.json. */
+export const EVALUATION_FORMAT = 'resnet-ts/evaluation@1';
+
+/** The file's name inside a run directory, where report:serve looks for it. */
+export const EVALUATION_FILE = 'evaluation.json';
+
+/** Which of a run's weights were evaluated. */
+export type EvaluatedWeights =
+  /** The final model, after `epoch` epochs. */
+  | { readonly _tag: 'Final'; readonly epoch: number }
+  /** A checkpoint after `epoch` epochs and `step` steps of the next. */
+  | { readonly _tag: 'Checkpoint'; readonly epoch: number; readonly step: number };
+
+/** evaluation.json, checked. */
+export interface EvaluationFile {
+  readonly format: typeof EVALUATION_FORMAT;
+  /** The run evaluated: its variant and config.json's `createdAt`, which tell one run from another. */
+  readonly run: { readonly variant: number; readonly createdAt: string | null };
+  readonly weights: EvaluatedWeights;
+  readonly testImages: number;
+  readonly correct: number;
+  readonly accuracy: number;
+  /** Per true class: correct / images of that class; null when the evaluated images hold none. */
+  readonly perClassAccuracy: readonly (number | null)[];
+  /** `confusion[true][predicted]` counts. */
+  readonly confusion: readonly (readonly number[])[];
+  /** The command that made the file, or null. */
+  readonly command: string | null;
+}
+
+/**
+ * Per true class, the share of its images predicted right (null for a class with no image).
+ * @example perClassAccuracy([[3, 1], [0, 0]]) // [0.75, null]
+ */
+export function perClassAccuracy(confusion: readonly (readonly number[])[]): readonly (number | null)[] {
+  return confusion.map((row, i) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return total === 0 ? null : (row[i] ?? 0) / total;
+  });
+}
+
+/**
+ * The file for a confusion matrix of `config`'s run.
+ * @example evaluationFile({ config, weights: { _tag: 'Final', epoch: 10 }, confusion, command: 'npx nx run train:evaluate …' })
+ */
+export function evaluationFile(args: { readonly config: { readonly variant: number; readonly createdAt: string | null }; readonly weights: EvaluatedWeights; readonly confusion: readonly (readonly number[])[]; readonly command: string | null }): EvaluationFile {
+  const { confusion } = args;
+  const testImages = confusion.flat().reduce((a, b) => a + b, 0);
+  const correct = confusion.reduce((s, row, i) => s + (row[i] ?? 0), 0);
+  return {
+    format: EVALUATION_FORMAT,
+    run: { variant: args.config.variant, createdAt: args.config.createdAt },
+    weights: args.weights,
+    testImages,
+    correct,
+    accuracy: testImages === 0 ? 0 : correct / testImages,
+    perClassAccuracy: perClassAccuracy(confusion),
+    confusion,
+    command: args.command,
+  };
+}
+
+/**
+ * Writes the file atomically: one top-level field per line, values compact.
+ * @example writeEvaluation('runs/smoke/evaluation.json', file)
+ */
+export function writeEvaluation(path: string, file: EvaluationFile): void {
+  writeAtomic(path, `{\n${Object.entries(file).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(',\n')}\n}\n`);
+}
+
+/**
+ * Checks a parsed evaluation.json; `path` names the file in the error. The numbers must agree
+ * with each other (counts with the matrix, accuracies with the counts).
+ * @example parseEvaluation({ format: 'resnet-ts/evaluation@1', … }, 'runs/a/evaluation.json') // Right({ … })
+ */
+export function parseEvaluation(value: unknown, path: string): E.Either<string, EvaluationFile> {
+  const bad = (field: string, expected: string, got: unknown) =>
+    E.left(`${path}: "${field}" must be ${expected}, got ${JSON.stringify(got)?.slice(0, 120) ?? 'nothing'}: write it again with npx nx run train:evaluate --run=<run> --json=${path}, or remove it`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('(the whole file)', 'a JSON object', value);
+  const f = value as Record<string, unknown>;
+  if (f['format'] !== EVALUATION_FORMAT) return bad('format', `"${EVALUATION_FORMAT}"`, f['format']);
+  const run = f['run'] as { variant?: unknown; createdAt?: unknown } | null | undefined;
+  if (typeof run !== 'object' || run === null || !isInt(run.variant, 1) || !(run.createdAt === null || typeof run.createdAt === 'string')) {
+    return bad('run', '{ "variant": <depth>, "createdAt": <config.json\'s createdAt or null> }', run);
+  }
+  const weights = parseWeights(f['weights']);
+  if (weights === null) return bad('weights', '{ "_tag": "Final", "epoch": N } or { "_tag": "Checkpoint", "epoch": N, "step": S }', f['weights']);
+  const confusion = f['confusion'];
+  if (!Array.isArray(confusion) || confusion.length === 0 || !confusion.every((row) => Array.isArray(row) && row.length === confusion.length && row.every((n) => isInt(n, 0)))) {
+    return bad('confusion', 'a square matrix of counts (rows: true class, columns: predicted)', confusion);
+  }
+  const matrix = confusion as number[][];
+  const expected = evaluationFile({ config: { variant: run.variant as number, createdAt: run.createdAt as string | null }, weights, confusion: matrix, command: null });
+  if (f['testImages'] !== expected.testImages) return bad('testImages', `the matrix's total ${expected.testImages}`, f['testImages']);
+  if (f['correct'] !== expected.correct) return bad('correct', `the matrix's diagonal ${expected.correct}`, f['correct']);
+  if (!close(f['accuracy'], expected.accuracy)) return bad('accuracy', `correct / testImages = ${expected.accuracy}`, f['accuracy']);
+  const perClass = f['perClassAccuracy'];
+  if (!Array.isArray(perClass) || perClass.length !== matrix.length || !perClass.every((a, i) => (a === null ? expected.perClassAccuracy[i] === null : close(a, expected.perClassAccuracy[i])))) {
+    return bad('perClassAccuracy', "each class's diagonal / row sum (null for an empty row)", perClass);
+  }
+  const command = f['command'];
+  if (command !== undefined && command !== null && typeof command !== 'string') return bad('command', 'a string or null', command);
+  return E.right({ ...expected, command: typeof command === 'string' ? command : null });
+}
+
+/**
+ * The evaluation.json of the run in `dir`, or null when there is none. It must belong to that
+ * run: same variant and `createdAt` as its config.json (a file copied from another run is refused).
+ * @example readRunEvaluation('docs/results/study/resnet18', config) // Right({ accuracy: 0.9088, … }) or Right(null)
+ */
+export function readRunEvaluation(dir: string, config: Pick<RunConfig, 'variant' | 'createdAt'>): E.Either<string, EvaluationFile | null> {
+  const path = join(dir, EVALUATION_FILE);
+  if (!existsSync(path)) return E.right(null);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    return E.left(`${path}: not valid JSON (${(e as Error).message}): write it again with npx nx run train:evaluate --run=${dir} --json=${path}, or remove it`);
+  }
+  const file = parseEvaluation(json, path);
+  if (E.isLeft(file)) return file;
+  if (file.right.run.variant !== config.variant || file.right.run.createdAt !== config.createdAt) {
+    return E.left(
+      `${path} belongs to another run (ResNet-${file.right.run.variant} created ${file.right.run.createdAt ?? 'at an unrecorded time'}; this run: ResNet-${config.variant} created ${config.createdAt ?? 'at an unrecorded time'}): remove it, or write this run's with npx nx run train:evaluate --run=${dir} --json=${path}`,
+    );
+  }
+  return E.right(file.right);
+}
+
+/**
+ * The weights in words.
+ * @example describeWeights({ _tag: 'Final', epoch: 10 }) // 'the final model (epoch 10)'
+ */
+export function describeWeights(weights: EvaluatedWeights): string {
+  switch (weights._tag) {
+    case 'Final':
+      return `the final model (epoch ${weights.epoch})`;
+    case 'Checkpoint':
+      return `the checkpoint after epoch ${weights.epoch}${weights.step > 0 ? ` and ${weights.step} steps` : ''}`;
+    default:
+      return absurd(weights);
+  }
+}
+
+function parseWeights(value: unknown): EvaluatedWeights | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const w = value as Record<string, unknown>;
+  if (w['_tag'] === 'Final' && isInt(w['epoch'], 0)) return { _tag: 'Final', epoch: w['epoch'] };
+  if (w['_tag'] === 'Checkpoint' && isInt(w['epoch'], 0) && isInt(w['step'], 0)) return { _tag: 'Checkpoint', epoch: w['epoch'], step: w['step'] };
+  return null;
+}
+
+function close(a: unknown, b: number | null | undefined): boolean {
+  return typeof a === 'number' && typeof b === 'number' && Math.abs(a - b) <= 1e-9;
+}
+
+function isInt(v: unknown, min: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min;
+}
