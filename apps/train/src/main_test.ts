@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as E from 'fp-ts/Either';
+import { openRun, readRunEvaluation } from '@resnet/training';
 
 const root = resolve(__dirname, '../../..');
 const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
@@ -67,6 +69,15 @@ describe('train app: bad input gets a clear error, a non-zero exit and nothing w
     expect(r2.stderr).toContain('is not a run directory');
   });
 
+  test('evaluate: a --json or --predictions file in a folder that does not exist is refused before anything runs', () => {
+    for (const flag of ['json', 'predictions']) {
+      const missing = join(tmp(), 'nope', 'evaluation.json');
+      const r = run('evaluate_main', `--run=${tmp()}`, `--${flag}=${missing}`);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--${flag}=${missing}: the folder ${join(missing, '..')} does not exist`);
+    }
+  });
+
   test('--help lists the flags and exits 0', () => {
     const r = run('main', '--help');
     expect(r.code).toBe(0);
@@ -111,5 +122,18 @@ describe('train app end to end on real data (tiny: 8×8 images, 32 examples)', (
     expect(evaluated.stdout).toMatch(/test acc \d\.\d{4} \(\d+\/16\)/);
     expect(evaluated.stdout).toContain('Ankle boot');
     expect(evaluated.stdout).toContain('confusion matrix');
+
+    // --json: the run's evaluation.json, which the validating reader (report:serve's) accepts as this run's.
+    const json = join(out, 'evaluation.json');
+    const written = run('evaluate_main', `--run=${out}`, '--test-limit=16', `--json=${json}`);
+    expect(written.code).toBe(0);
+    expect(written.stdout).toContain(`evaluation of 16 images: ${json}`);
+    const opened = openRun(out);
+    if (E.isLeft(opened)) throw new Error(opened.left.message);
+    const file = readRunEvaluation(out, opened.right.config);
+    expect(file).toMatchObject(E.right({ weights: { _tag: 'Final', epoch: 2 }, testImages: 16, command: `npx nx run train:evaluate --run=${out} --test-limit=16 --json=${json}` }));
+    const accuracy = /test acc (\d\.\d{4}) \((\d+)\/16\)/.exec(written.stdout);
+    expect(E.isRight(file) && file.right !== null && [file.right.accuracy.toFixed(4), String(file.right.correct)]).toEqual([accuracy?.[1], accuracy?.[2]]);
+    expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 });
