@@ -1,0 +1,403 @@
+#!/usr/bin/env python3
+"""PyTorch reference of our `default` protocol: trains the same ResNet the same way and writes a run directory in our format.
+
+Run with Debian's python3-torch (CPU), from the repository root:
+
+    /usr/bin/python3 tools/torch_reference.py --variant 18 --out runs/reference/pytorch-resnet18
+
+What it matches, and where in our code each rule lives:
+
+- Network (tools/torch_resnet.py): ResNet v1.5, ImageNet stem (7x7/2 conv + 3x3/2 max pool),
+  1 input channel, 10 classes, batch norm eps 1e-5 / momentum 0.1 with unbiased running variance.
+  Init as libs/tfjs/src/model.ts: He-normal fan-out convolutions, gamma 1 / beta 0, linear
+  uniform +-1/sqrt(fan_in), the last batch norm of each block's main branch at gamma 0.
+- Data (libs/training/src/pipeline.ts): the official gz files read directly; per image a crop
+  offset dy, dx uniform in -4..4 with black (grey 0) outside the image, then a horizontal flip
+  with probability 1/2, applied to the grey bytes before normalising (v/255 - 0.286) / 0.353,
+  so the padding is the normalised black (-0.810), as ours. A fresh shuffle every epoch;
+  batches of --mini-batch in order, the last one smaller (not dropped). --train-limit and
+  --test-limit take the first N images, as ours.
+- Optimiser (libs/training/src/sgd.ts): torch.optim.SGD, Nesterov momentum 0.9, dampening 0,
+  weight decay 5e-4 added to the gradient of conv and linear weights only (rank >= 2), which
+  is the update our sgdStep documents (d = g + wd*p; v = mu*v + d; p -= lr*(d + mu*v)).
+- Schedule (libs/training/src/schedule.ts `learningRate`, Cosine): per step, linear warm-up
+  lr*(t+1)/W over the first W = floor(warmupEpochs*stepsPerEpoch) steps, then cosine to 0,
+  reached exactly at the last step. warmupEpochs is the protocol's rule
+  (libs/training/src/protocol.ts): min(1, epochs/10).
+- Loss: mean softmax cross-entropy, no label smoothing. Test: every epoch, eval mode, all
+  test images (or --test-limit), batches of --mini-batch.
+- Metrics (libs/training/src/loop.ts): loss and trainAcc are means over the epoch's training
+  batches in training mode (each batch weighted by its size, accuracy of the logits before the
+  step's update), lr is the epoch's last step's, examplesPerSec = images / seconds where
+  seconds is the epoch's training time (data preparation included, testing excluded).
+
+What differs, as far as we know: the random numbers. Initial weights, the shuffles and the
+augmentation draws come from torch's generator (seeded by --seed), not from our mulberry32
+streams, so the runs start from different weights and see different orders: compare
+accuracies, not curves step by step. The arithmetic differs in rounding (oneDNN/tfjs
+kernels against PyTorch's). The run cannot be resumed: an interrupted run is started again.
+
+It writes into --out (which must not exist, or be empty), every file under a temporary name
+renamed into place:
+
+    config.json       our run format (libs/training/src/run_config.ts), protocol "default",
+                      backend "pytorch" and "reference": {"framework": "pytorch", ...}
+    metrics.jsonl     one line per epoch: epoch, loss, trainAcc, testAcc, examplesPerSec, lr, seconds
+    evaluation.json   the final model's test confusion matrix and per-class accuracy, in
+                      train:evaluate --json's format (libs/training/src/evaluation_file.ts)
+
+so that `npx nx run report:serve --runs=<folder with it and our runs> --out=...` shows it beside
+ours. Progress goes to stderr; exit code 0 done, 1 bad data or a failed run, 2 bad command
+line, 130 interrupted.
+"""
+import argparse
+import datetime
+import gzip
+import json
+import math
+import os
+import platform
+import shlex
+import struct
+import sys
+import time
+
+PROG = "torch_reference"
+
+try:
+    import torch
+    from torch import nn
+except ImportError as e:
+    print(f"{PROG}: PyTorch is not importable by {sys.executable} ({e}): apt-get install -y python3-torch "
+          f"(Debian), then run this script with /usr/bin/python3", file=sys.stderr)
+    sys.exit(1)
+
+from torch_resnet import LAYERS, decay_groups, init_like_ours, resnet  # noqa: E402 (after the torch check)
+
+# libs/training/src/pipeline.ts
+MEAN = 0.286
+STD = 0.353
+CROP_PADDING = 4
+CLASSES = 10
+IMAGE_SIZE = 28
+# libs/training/src/protocol.ts, PROTOCOLS.default
+PROTOCOL = {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "warmup": 1, "batch": 128, "epochs": 10}
+RUN_FORMAT = "resnet-ts/run@1"
+EVALUATION_FORMAT = "resnet-ts/evaluation@1"
+SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
+FILES = {"train_images": "train-images-idx3-ubyte.gz", "train_labels": "train-labels-idx1-ubyte.gz",
+         "test_images": "t10k-images-idx3-ubyte.gz", "test_labels": "t10k-labels-idx1-ubyte.gz"}
+COUNTS = {"train": 60000, "test": 10000}
+
+
+class Failure(Exception):
+    """A problem to report in one line: what, where, how to fix; with its exit code."""
+
+    def __init__(self, message, code=1):
+        super().__init__(message)
+        self.code = code
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="tools/torch_reference.py",
+        description=__doc__.splitlines()[0],
+        epilog="Example: /usr/bin/python3 tools/torch_reference.py --variant 18 --out runs/reference/pytorch-resnet18 "
+               "(10 epochs, all images). Smoke test: --epochs 1 --train-limit 256 --test-limit 128.")
+    p.add_argument("--variant", type=int, default=18, choices=sorted(LAYERS), help="ResNet depth (default 18)")
+    p.add_argument("--epochs", type=int, default=PROTOCOL["epochs"], help="epochs (default 10)")
+    p.add_argument("--mini-batch", type=int, default=PROTOCOL["batch"], help="examples per step (default 128)")
+    p.add_argument("--train-limit", type=int, default=None, help="train on the first N of the 60,000 training images (default: all)")
+    p.add_argument("--test-limit", type=int, default=None, help="test on the first N of the 10,000 test images (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights, shuffles and augmentation (default 0)")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch intra-op threads (default: all cores)")
+    p.add_argument("--out", required=True, help="run directory to create (must not exist, or be empty)")
+    p.add_argument("--data-dir", default=None,
+                   help=f"folder with the four Fashion-MNIST .gz files (default: $FASHION_MNIST_DIR, data/fashion-mnist, {SYSTEM_DIR})")
+    a = p.parse_args(argv)
+    checks = [("--epochs", a.epochs, 1, 10000), ("--mini-batch", a.mini_batch, 1, 65536), ("--threads", a.threads, 1, 1024),
+              ("--train-limit", a.train_limit, 1, COUNTS["train"]), ("--test-limit", a.test_limit, 1, COUNTS["test"]),
+              ("--seed", a.seed, 0, 2 ** 31 - 1)]
+    for name, value, low, high in checks:
+        if value is not None and not low <= value <= high:
+            p.error(f"{name} must be an integer from {low} to {high}, got {value}")
+    return a
+
+
+# ---- data -------------------------------------------------------------------------------
+
+def find_data_dir(given):
+    """The folder with the four files, in our order (libs/fashion-mnist/src/locate.ts), without downloading."""
+    def missing(d):
+        return [f for f in FILES.values() if not os.path.isfile(os.path.join(d, f))]
+
+    for label, d in (("--data-dir", given), ("FASHION_MNIST_DIR", os.environ.get("FASHION_MNIST_DIR") or None)):
+        if d is None:
+            continue
+        gone = missing(d)
+        if gone:
+            what = f"lacks {', '.join(gone)}" if os.path.isdir(d) else "does not exist"
+            raise Failure(f"the folder given by {label} ({d}) {what}: put the four Fashion-MNIST .gz files there, or drop {label}")
+        return os.path.abspath(d)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for d in (os.path.join(root, "data", "fashion-mnist"), SYSTEM_DIR):
+        if not missing(d):
+            return d
+    raise Failure(f"Fashion-MNIST not found in {os.path.join(root, 'data', 'fashion-mnist')} or {SYSTEM_DIR}: "
+                  f"apt-get install -y dataset-fashion-mnist, or pass --data-dir=<folder with {', '.join(FILES.values())}>")
+
+
+def read_idx(path, magic, count, shape):
+    """An IDX file's payload as a uint8 tensor [count, *shape], its header and length checked."""
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise Failure(f"{path}: cannot be read as gzip ({e}): the file is damaged; reinstall dataset-fashion-mnist or replace it")
+    dims = len(shape) + 1
+    header = 4 + 4 * dims
+    if len(raw) < header:
+        raise Failure(f"{path}: truncated ({len(raw)} bytes, no IDX header): replace the file")
+    got_magic, *got = struct.unpack(f">{dims + 1}I", raw[:header])
+    expected = [count, *shape]
+    if got_magic != magic or got != expected:
+        raise Failure(f"{path}: IDX header says magic {got_magic}, shape {got}; expected {magic}, {expected}: not the official file")
+    size = math.prod(expected)
+    if len(raw) != header + size:
+        raise Failure(f"{path}: {len(raw) - header} data bytes, expected {size}: the file is truncated or damaged; replace it")
+    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).reshape(expected)
+
+
+def load_split(data_dir, name, limit):
+    prefix = "train" if name == "train" else "test"
+    images = read_idx(os.path.join(data_dir, FILES[f"{prefix}_images"]), 2051, COUNTS[name], [IMAGE_SIZE, IMAGE_SIZE])
+    labels = read_idx(os.path.join(data_dir, FILES[f"{prefix}_labels"]), 2049, COUNTS[name], []).long()
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    return images, labels
+
+
+def make_batch(images, labels, indices, augment, generator):
+    """Normalised float32 images [B, 1, 28, 28] and labels [B]: crop (4-pixel black padding) then flip on the grey bytes, as ours."""
+    x = images[indices]
+    if augment:
+        n = x.shape[0]
+        padded = torch.zeros((n, IMAGE_SIZE + 2 * CROP_PADDING, IMAGE_SIZE + 2 * CROP_PADDING), dtype=torch.uint8)
+        padded[:, CROP_PADDING:CROP_PADDING + IMAGE_SIZE, CROP_PADDING:CROP_PADDING + IMAGE_SIZE] = x
+        # Window offsets 0..8 in the padded image = shifts -4..4 of the original, uniform.
+        oy = torch.randint(0, 2 * CROP_PADDING + 1, (n,), generator=generator)
+        ox = torch.randint(0, 2 * CROP_PADDING + 1, (n,), generator=generator)
+        flip = torch.rand(n, generator=generator) < 0.5
+        span = torch.arange(IMAGE_SIZE)
+        rows = (oy[:, None] + span)[:, :, None]
+        cols = (ox[:, None] + span)[:, None, :]
+        x = padded[torch.arange(n)[:, None, None], rows, cols]
+        x = torch.where(flip[:, None, None], x.flip(2), x)
+    x = (x.float() / 255 - MEAN) / STD
+    return x.unsqueeze(1), labels[indices]
+
+
+# ---- schedule ---------------------------------------------------------------------------
+
+def learning_rate(lr, warmup_epochs, epoch, step, steps_per_epoch, total_epochs):
+    """libs/training/src/schedule.ts learningRate for a Cosine schedule with floor 0, line by line."""
+    steps_per_epoch = max(1, steps_per_epoch)
+    last = max(1, total_epochs) * steps_per_epoch - 1
+    t = min(epoch * steps_per_epoch + step, last)
+    warmup = min(math.floor(warmup_epochs * steps_per_epoch), last)
+    if t < warmup:
+        return lr * ((t + 1) / warmup)
+    if t >= last:
+        return 0.0
+    done = (t - warmup) / (last - warmup)
+    return max(0.0, lr - (lr * (1 - math.cos(math.pi * done))) / 2)
+
+
+# ---- files ------------------------------------------------------------------------------
+
+def write_atomic(path, text):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def check_out(out):
+    if os.path.exists(out):
+        if not os.path.isdir(out):
+            raise Failure(f"--out={out} is a file: choose a new directory", 2)
+        if os.listdir(out):
+            raise Failure(f"--out={out} exists and is not empty: choose a new --out, or remove {out} first", 2)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def memory_gib():
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30)
+    except (ValueError, OSError):
+        return 0
+
+
+def node_platform():
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64"}.get(platform.machine().lower(), platform.machine().lower())
+    return f"{sys.platform}-{arch}"
+
+
+def config_json(a, data_dir, warmup_epochs, command):
+    """config.json as libs/training/src/run_config.ts parseRunConfig reads it, marked as a reference."""
+    device = f"cpu ({torch.get_num_threads()} threads, torch {torch.__version__})"
+    return {
+        "format": RUN_FORMAT, "protocol": "default", "variant": a.variant, "version": "v1.5", "stem": "imagenet",
+        "epochs": a.epochs, "batchSize": a.mini_batch,
+        "schedule": {"_tag": "Cosine", "lr": PROTOCOL["lr"], "warmupEpochs": warmup_epochs, "floor": 0},
+        "momentum": PROTOCOL["momentum"], "nesterov": PROTOCOL["nesterov"], "weightDecay": PROTOCOL["weight_decay"],
+        "labelSmoothing": 0, "imageSize": IMAGE_SIZE, "augment": {"crop": True, "flip": True}, "zeroInitResidual": True,
+        "trainLimit": a.train_limit, "testLimit": a.test_limit, "seed": a.seed, "classes": CLASSES,
+        "createdAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "backend": {"name": "pytorch", "device": device},
+        "machine": {"cpus": os.cpu_count() or 1, "cpuModel": cpu_model(), "memoryGiB": memory_gib(), "platform": node_platform()},
+        "dataSource": data_dir,
+        "command": command,
+        "reference": {"framework": "pytorch", "version": torch.__version__, "script": "tools/torch_reference.py"},
+    }
+
+
+def evaluation_json(config, epoch, confusion, command):
+    """evaluation.json as libs/training/src/evaluation_file.ts reads it (train:evaluate --json writes the same)."""
+    rows = confusion.tolist()
+    correct = sum(rows[i][i] for i in range(CLASSES))
+    total = sum(map(sum, rows))
+    return {
+        "format": EVALUATION_FORMAT,
+        "run": {"variant": config["variant"], "createdAt": config["createdAt"]},
+        "weights": {"_tag": "Final", "epoch": epoch},
+        "testImages": total, "correct": correct, "accuracy": correct / total,
+        "perClassAccuracy": [rows[i][i] / sum(rows[i]) if sum(rows[i]) > 0 else None for i in range(CLASSES)],
+        "confusion": rows,
+        "command": command,
+    }
+
+
+def evaluation_text(evaluation):
+    """One top-level field per line, values compact, as our writer lays it out."""
+    fields = [f"  {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in evaluation.items()]
+    return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
+# ---- training ---------------------------------------------------------------------------
+
+def evaluate(model, images, labels, batch_size):
+    """Accuracy and confusion[true][predicted] in eval mode."""
+    model.eval()
+    confusion = torch.zeros(CLASSES * CLASSES, dtype=torch.long)
+    with torch.no_grad():
+        for start in range(0, images.shape[0], batch_size):
+            idx = torch.arange(start, min(start + batch_size, images.shape[0]))
+            x, y = make_batch(images, labels, idx, False, None)
+            predicted = model(x).argmax(1)
+            confusion += torch.bincount(y * CLASSES + predicted, minlength=CLASSES * CLASSES)
+    model.train()
+    confusion = confusion.reshape(CLASSES, CLASSES)
+    return confusion.trace().item() / images.shape[0], confusion
+
+
+def progress(line, final=False):
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r{line}\x1b[K" + ("\n" if final else ""))
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def train(a, out, data_dir, command):
+    train_images, train_labels = load_split(data_dir, "train", a.train_limit)
+    test_images, test_labels = load_split(data_dir, "test", a.test_limit)
+    torch.set_num_threads(a.threads)
+    warmup_epochs = min(PROTOCOL["warmup"], a.epochs / 10)
+    config = config_json(a, data_dir, warmup_epochs, command)
+
+    torch.manual_seed(a.seed)
+    model = init_like_ours(resnet(a.variant, in_channels=1, classes=CLASSES), zero_init_residual=True).train()
+    optimizer = torch.optim.SGD(decay_groups(model, PROTOCOL["weight_decay"]), lr=PROTOCOL["lr"],
+                                momentum=PROTOCOL["momentum"], dampening=0, nesterov=PROTOCOL["nesterov"])
+    loss_fn = nn.CrossEntropyLoss()
+    data_rng = torch.Generator().manual_seed(a.seed + 1)
+
+    os.makedirs(out, exist_ok=True)
+    write_atomic(os.path.join(out, "config.json"), json.dumps(config, indent=2) + "\n")
+    metrics_path = os.path.join(out, "metrics.jsonl")
+    n = train_images.shape[0]
+    steps = math.ceil(n / a.mini_batch)
+    print(f"PyTorch reference: ResNet-{a.variant} v1.5 (imagenet stem), protocol default: {a.epochs} epochs, batch {a.mini_batch}, "
+          f"{n} train / {test_images.shape[0]} test images, {config['backend']['device']}, data {data_dir} -> {out}", file=sys.stderr)
+    lines = []
+    confusion = None
+    for epoch in range(a.epochs):
+        order = torch.randperm(n, generator=data_rng)
+        began = time.perf_counter()
+        last_report = began
+        loss_sum, correct, seen, lr = 0.0, 0, 0, 0.0
+        for step in range(steps):
+            idx = order[step * a.mini_batch:(step + 1) * a.mini_batch]
+            lr = learning_rate(PROTOCOL["lr"], warmup_epochs, epoch, step, steps, a.epochs)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x, y = make_batch(train_images, train_labels, idx, True, data_rng)
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            value = loss.item()
+            if not math.isfinite(value):
+                raise Failure(f"the training loss became {value} in epoch {epoch + 1} at step {step + 1}; stopped ({out} holds the epochs before)")
+            loss_sum += value * len(idx)
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(idx)
+            now = time.perf_counter()
+            if now - last_report >= 5 or step == steps - 1:
+                last_report = now
+                elapsed = now - began
+                eta = elapsed / (step + 1) * (steps - step - 1)
+                progress(f"epoch {epoch + 1} {step + 1}/{steps} loss {loss_sum / seen:.4f} acc {correct / seen:.3f} "
+                         f"{seen / elapsed:.1f} ex/s lr {lr:.4f} ETA {eta:.0f}s", final=step == steps - 1)
+        seconds = time.perf_counter() - began
+        test_acc, confusion = evaluate(model, test_images, test_labels, a.mini_batch)
+        metrics = {"epoch": epoch + 1, "loss": loss_sum / seen, "trainAcc": correct / seen, "testAcc": test_acc,
+                   "examplesPerSec": seen / seconds, "lr": lr, "seconds": seconds}
+        lines.append(json.dumps(metrics, separators=(",", ":")))
+        write_atomic(metrics_path, "".join(f"{line}\n" for line in lines))
+        print(f"epoch {epoch + 1}/{a.epochs}: loss {metrics['loss']:.4f}, train acc {metrics['trainAcc']:.3f}, test acc {test_acc:.4f}, "
+              f"{metrics['examplesPerSec']:.1f} examples/sec, lr {lr:.4f}, {seconds:.1f} s", file=sys.stderr)
+    write_atomic(os.path.join(out, "evaluation.json"), evaluation_text(evaluation_json(config, a.epochs, confusion, command)))
+    print(f"run directory: {out} (config.json, metrics.jsonl, evaluation.json); final test acc {test_acc:.4f}", file=sys.stderr)
+
+
+def main(argv):
+    a = parse_args(argv)
+    command = shlex.join(["/usr/bin/python3" if sys.executable == "/usr/bin/python3" else sys.executable, sys.argv[0], *argv])
+    try:
+        check_out(a.out)
+        data_dir = find_data_dir(a.data_dir)
+        train(a, a.out, data_dir, command)
+    except Failure as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted; {a.out} holds the epochs finished so far (this script cannot resume: start again with a new --out)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
