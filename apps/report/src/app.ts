@@ -5,21 +5,20 @@
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
-import { allChart, runChart } from '@resnet/results';
-import { loadRuns } from '@resnet/results';
-import { renderReport } from './markdown.ts';
+import { allChart, buildRows, loadRuns, protocolDifferences, readBenches, runChart } from '@resnet/results';
+import { renderReport, renderSummary } from './markdown.ts';
 import { checkOut, writeOutput, type OutputFile } from './output.ts';
 import { renderChart } from './render.ts';
-import { buildRows, protocolDifferences } from '@resnet/results';
 
 /** The flags of report:serve. */
 export const FLAGS = {
   runs: { kind: 'string', default: null, help: 'run directories (with config.json) or folders of them, comma-separated' },
-  out: { kind: 'string', default: null, help: 'directory to write report.md and charts/ to (new, empty, or a previous report)' },
+  out: { kind: 'string', default: null, help: 'directory to write report.md, summary.md and charts/ to (new, or any folder without another summary.md or charts/, e.g. the runs folder; a previous report there is replaced)' },
   title: { kind: 'string', default: 'ResNets on Fashion-MNIST', help: 'title of report.md' },
 } as const satisfies Schema;
 
-const SUMMARY = 'Writes a report on training runs: report.md with a summary table, every epoch, the comparison with the seed report, and charts (SVG + PNG).';
+const SUMMARY =
+  'Writes a report on training runs: report.md with a summary table and what it shows, per-class test accuracy and confusion matrices (from evaluation.json), a speed table (from a bench.json in a --runs folder), every epoch, the comparison with the seed report, and charts (SVG + PNG); summary.md holds the summary table and its findings alone (the README embeds it).';
 
 /** `npx nx run report:serve`. */
 export const REPORT: Command<typeof FLAGS> = { target: 'report:serve', name: 'report', summary: SUMMARY, flags: FLAGS };
@@ -43,6 +42,8 @@ export async function report(flags: Parsed<typeof FLAGS>, args: readonly string[
   for (const run of loaded.right.unfinished) console.error(`report: warning: skipping ${run.dir} (ResNet-${run.config.variant}): no finished epoch (${join(run.dir, 'metrics.jsonl')} missing or empty)`);
   const rows = buildRows(loaded.right.runs);
   if (E.isLeft(rows)) return fail(rows.left, 1);
+  const benches = readBenches(paths);
+  if (E.isLeft(benches)) return fail(benches.left, 1);
 
   const files: OutputFile[] = [];
   for (const [name, spec] of [...rows.right.map((r) => [r.chart, runChart(r)] as const), ['all', allChart(rows.right)] as const]) {
@@ -56,11 +57,13 @@ export async function report(flags: Parsed<typeof FLAGS>, args: readonly string[
     rows: rows.right,
     unfinished: loaded.right.unfinished,
     differences: protocolDifferences(rows.right),
+    benches: benches.right,
+    runsPaths: paths,
   });
-  files.push({ path: 'report.md', data: markdown });
+  files.push({ path: 'summary.md', data: renderSummary(rows.right) }, { path: 'report.md', data: markdown });
   const written = writeOutput(out, files);
   if (E.isLeft(written)) return fail(written.left, 1);
-  console.log(`report: wrote ${join(out, 'report.md')} and ${files.length - 1} chart files (${rows.right.length} run${rows.right.length === 1 ? '' : 's'})`);
+  console.log(`report: wrote ${join(out, 'report.md')}, ${join(out, 'summary.md')} and ${files.length - 2} chart files (${rows.right.length} run${rows.right.length === 1 ? '' : 's'})`);
   return 0;
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { parseCommand } from '@resnet/cli';
 import { report, REPORT } from './app.ts';
-import { epochs, runConfig, tempDir, writeRun } from '@resnet/results/testing';
+import { confusionMatrix, epochs, evaluationOf, referenceConfig, runConfig, tempDir, writeRun, writeRunEvaluation } from '@resnet/results/testing';
 import { pngSize } from './_test_png.ts';
 
 async function run(...args: string[]) {
@@ -38,7 +38,7 @@ describe('report app', () => {
     const r = await run(`--runs=${runs}`, `--out=${out}`);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(`report: warning: skipping ${join(runs, 'resnet34')} (ResNet-34): no finished epoch (${join(runs, 'resnet34', 'metrics.jsonl')} missing or empty)`);
-    expect(r.stdout).toBe(`report: wrote ${join(out, 'report.md')} and 6 chart files (2 runs)`);
+    expect(r.stdout).toBe(`report: wrote ${join(out, 'report.md')}, ${join(out, 'summary.md')} and 6 chart files (2 runs)`);
     expect(readdirSync(join(out, 'charts')).sort()).toEqual(['all.png', 'all.svg', 'resnet18.png', 'resnet18.svg', 'resnet50.png', 'resnet50.svg']);
     for (const name of ['resnet18', 'resnet50', 'all']) {
       expect(readFileSync(join(out, 'charts', `${name}.svg`), 'utf8')).toMatch(/^<svg[^]*<\/svg>$/);
@@ -65,6 +65,29 @@ describe('report app', () => {
     expect(md.startsWith('# Two ResNet-18s\n')).toBe(true);
     expect(md).toContain('**Mixed protocols:**');
     expect(readdirSync(root).sort()).toEqual(['default', 'out', 'seed']);
+  });
+
+  test('a report beside its runs (--out = the runs folder): our run, a PyTorch reference with its evaluation, a bench.json; the runs are left as they were, and a second report replaces the first', async () => {
+    const runs = join(tempDir(), 'study');
+    const ours = writeRun(join(runs, 'resnet18'), runConfig(18), epochs(3));
+    const reference = writeRun(join(runs, 'pytorch-resnet18'), referenceConfig(18), epochs(3));
+    writeRunEvaluation(reference, evaluationOf(referenceConfig(18), confusionMatrix([86, 97, 81, 91, 83, 98, 71, 96, 98, 96])));
+    const bench = [{ variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, vsPytorch: null }];
+    writeFileSync(join(runs, 'bench.json'), JSON.stringify(bench, null, 2));
+    const before = Object.fromEntries([ours, reference].flatMap((d) => readdirSync(d).map((f) => [join(d, f), readFileSync(join(d, f), 'utf8')])));
+    for (const attempt of [1, 2]) {
+      const r = await run(`--runs=${runs}`, `--out=${runs}`);
+      expect([attempt, r.code, r.stderr]).toEqual([attempt, 0, '']);
+    }
+    expect(readdirSync(runs).sort()).toEqual(['bench.json', 'charts', 'pytorch-resnet18', 'report.md', 'resnet18', 'summary.md']);
+    for (const [path, text] of Object.entries(before)) expect(readFileSync(path, 'utf8')).toBe(text);
+    expect(readdirSync(join(runs, 'charts')).filter((f) => f.endsWith('.svg')).sort()).toEqual(['all.svg', 'resnet18-pytorch.svg', 'resnet18.svg']);
+    const md = readFileSync(join(runs, 'report.md'), 'utf8');
+    expect(md).toMatch(/\| ResNet-18 \(PyTorch reference\) \| v1\.5 \| basic \|.*\| PyTorch reference, cpu \(2 threads, torch 1\.13\.0a0\) \|/);
+    expect(md).toContain('| 6 Shirt | 0.7100 |');
+    expect(md).toContain('| ResNet-18 | 28×28 | 128 | onednn | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | — |');
+    expect(md).toContain(readFileSync(join(runs, 'summary.md'), 'utf8').trimEnd());
+    expect(readFileSync(join(runs, 'charts', 'all.svg'), 'utf8')).toContain('ResNet-18 (PyTorch reference)');
   });
 
   test('--help prints the flags and exits 0', async () => {
@@ -105,10 +128,26 @@ describe('report app', () => {
       () => 'report: no run has a finished epoch',
     ],
     [
-      'an --out that holds something else',
-      (root) => (mkdirSync(join(root, 'out')), writeFileSync(join(root, 'out', 'mine.txt'), 'keep'), writeRun(join(root, 'r'), runConfig(18), epochs(1)), [`--runs=${join(root, 'r')}`, `--out=${join(root, 'out')}`]),
+      'an --out that holds a summary.md that is not a report\'s',
+      (root) => (mkdirSync(join(root, 'out')), writeFileSync(join(root, 'out', 'summary.md'), 'keep'), writeRun(join(root, 'r'), runConfig(18), epochs(1)), [`--runs=${join(root, 'r')}`, `--out=${join(root, 'out')}`]),
       2,
-      (root) => `report: --out=${join(root, 'out')} exists and is not a report directory (no report.md)`,
+      (root) => `report: --out=${join(root, 'out')} holds summary.md but no report.md, so they are not a previous report`,
+    ],
+    [
+      'an evaluation.json of another run',
+      (root) => {
+        const dir = writeRun(join(root, 'r'), runConfig(18), epochs(1));
+        writeRunEvaluation(dir, evaluationOf(runConfig(18, { createdAt: '2020-01-01T00:00:00.000Z' }), confusionMatrix([90, 90, 90, 90, 90, 90, 90, 90, 90, 90])));
+        return [`--runs=${dir}`, `--out=${join(root, 'out')}`];
+      },
+      1,
+      (root) => `report: ${join(root, 'r', 'evaluation.json')} belongs to another run`,
+    ],
+    [
+      'a bench.json that is not bench:serve output',
+      (root) => (writeRun(join(root, 'runs', 'r'), runConfig(18), epochs(1)), writeFileSync(join(root, 'runs', 'bench.json'), '{"rows": []}'), [`--runs=${join(root, 'runs')}`, `--out=${join(root, 'out')}`]),
+      1,
+      (root) => `report: ${join(root, 'runs', 'bench.json')}: expected bench:serve --format=json output`,
     ],
   ];
 
@@ -123,6 +162,6 @@ describe('report app', () => {
     expect(r.stderr.split('\n')).toHaveLength(1);
     expect(r.stderr.startsWith(message(root))).toBe(true);
     expect(readdirSync(root).sort()).toEqual(before);
-    if (hadOut) expect(readdirSync(join(root, 'out'))).toEqual(['mine.txt']);
+    if (hadOut) expect(readdirSync(join(root, 'out'))).toEqual(['summary.md']);
   });
 });

@@ -25,7 +25,7 @@ describe('report app, end to end', () => {
     const out = join(dir, 'report');
     const r = run(`--runs=${join(dir, 'runs')},${single}`, `--out=${out}`);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toContain(`wrote ${join(out, 'report.md')} and 8 chart files (3 runs)`);
+    expect(r.stdout).toContain(`wrote ${join(out, 'report.md')}, ${join(out, 'summary.md')} and 8 chart files (3 runs)`);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     // Ordered by depth: 18, 34, 50.
     expect([...md.matchAll(/^### (ResNet-\d+)/gm)].map((m) => m[1])).toEqual(['ResNet-18', 'ResNet-34', 'ResNet-50']);

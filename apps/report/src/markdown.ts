@@ -1,14 +1,17 @@
 /**
  * report.md from the report's rows: how it was made, a summary table (with a note when the
- * runs were not trained alike), one section per run with its epochs and chart, and the
- * comparison with the seed report. Pure: data in, markdown out.
+ * runs were not trained alike) and what it shows, per-class test accuracy, the speed table of a
+ * committed bench:serve output, one section per run with its epochs, chart and confusion matrix,
+ * and the comparison with the seed report. Pure: data in, markdown out.
  */
 import { RESNETS } from '@resnet/variants';
-import type { LoadedRun } from '@resnet/results';
+import { CLASS_NAMES } from '@resnet/fashion-mnist';
+import type { BenchFile, LoadedRun } from '@resnet/results';
 import { RENAMED } from '@resnet/cli';
-import type { RunConfig } from '@resnet/training';
+import { describeWeights, EVALUATION_FILE, type EvaluationFile, type RunConfig } from '@resnet/training';
 import { SEED_EPOCHS, SEED_PROTOCOL, SEED_RESULTS } from './seed.ts';
-import { describeAugment, describeOptimizer, describeSchedule, type Difference, type RunRow } from '@resnet/results';
+import { BENCH_FILE, describeAugment, describeOptimizer, describeSchedule, referenceLabel, type Difference, type RunRow } from '@resnet/results';
+import { findings, formatAccuracy } from './findings.ts';
 import { formatCount, formatDate, formatDuration, formatMacs, markdownTable } from './format.ts';
 
 /** Everything report.md says. */
@@ -22,6 +25,10 @@ export interface ReportInput {
   /** Runs skipped because no epoch has finished. */
   readonly unfinished: readonly LoadedRun[];
   readonly differences: readonly Difference[];
+  /** bench.json files found in the `--runs` folders. */
+  readonly benches: readonly BenchFile[];
+  /** The `--runs` paths, where a bench.json would be looked for. */
+  readonly runsPaths: readonly string[];
 }
 
 /**
@@ -40,9 +47,9 @@ export function renderReport(input: ReportInput): string {
     '## Summary',
     '',
     ...differenceNote(input.differences),
-    summaryTable(rows),
+    renderSummary(rows).trimEnd(),
     '',
-    'Final = last finished epoch. Parameters (trainable) and MACs (multiply-accumulates per image) are computed from the specs for 1 input channel and 10 classes at the run’s input size. examples/s is the mean over epochs (training only); wall time is the sum of the epochs’ training time.',
+    'Final = last finished epoch. Parameters (trainable) and MACs (multiply-accumulates per image) are computed from the specs for 1 input channel and 10 classes at the run’s input size. examples/s is the mean over epochs (training only); wall time is the sum of the epochs’ training time. A run marked “PyTorch reference” was made by tools/torch_reference.py: PyTorch training the same network with the same data pipeline, optimiser and schedule.',
     '',
     ...replanNote(rows),
     ...unfinishedNote(unfinished),
@@ -50,11 +57,22 @@ export function renderReport(input: ReportInput): string {
     '',
     `Charts: [PNG](charts/all.png), [SVG](charts/all.svg).`,
     '',
+    ...perClassSection(rows),
+    ...speedSection(input.benches, input.runsPaths),
     '## Runs',
     '',
     ...rows.flatMap(runSection),
     ...seedSection(rows),
   ].join('\n');
+}
+
+/**
+ * The summary table and what it shows ("What we find"): report.md's summary, and the whole of
+ * summary.md, which the README embeds verbatim.
+ * @example renderSummary(rows) // '| variant | version | … |\n…\n\n**What we find** …\n'
+ */
+export function renderSummary(rows: readonly RunRow[]): string {
+  return [summaryTable(rows), '', '**What we find** (generated from the table’s final test accuracies; runs compared only when trained with the same settings for the same epochs):', '', ...findings(rows), ''].join('\n');
 }
 
 function summaryTable(rows: readonly RunRow[]): string {
@@ -73,8 +91,8 @@ function summaryTable(rows: readonly RunRow[]): string {
         `${r.run.metrics.length} / ${r.plannedEpochs}`,
         r.last.loss.toFixed(3),
         r.last.trainAcc.toFixed(3),
-        r.last.testAcc.toFixed(3),
-        `${r.best.testAcc.toFixed(3)} (epoch ${r.best.epoch})`,
+        formatAccuracy(r.last.testAcc),
+        `${formatAccuracy(r.best.testAcc)} (epoch ${r.best.epoch})`,
         r.meanExamplesPerSec.toFixed(1),
         backendText(c),
         machineText(c),
@@ -122,7 +140,7 @@ function runSection(r: RunRow): readonly string[] {
   return [
     `### ${r.seriesName} — \`${r.run.dir}\``,
     '',
-    c.command === null ? 'Training command: not recorded.' : `Trained with \`${pasteable(c.command)}\`.`,
+    madeBy(c),
     '',
     `- protocol ${c.protocol}; ResNet-${c.variant} ${c.version} (${r.block} blocks), ${c.stem} stem, ${c.zeroInitResidual ? 'zero-initialised' : 'standard'} last batch norm in each block; ${formatCount(r.params)} parameters, ${formatMacs(r.macs)} MACs per image`,
     `- input ${c.imageSize}×${c.imageSize}, batch ${c.batchSize}, augmentation ${describeAugment(c)}, ${c.trainLimit === null ? 'all' : formatCount(c.trainLimit)} training / ${c.testLimit === null ? 'all' : formatCount(c.testLimit)} test images`,
@@ -140,6 +158,108 @@ function runSection(r: RunRow): readonly string[] {
     '',
     `Chart: [PNG](charts/${r.chart}.png), [SVG](charts/${r.chart}.svg).`,
     '',
+    ...confusionSection(r.run.evaluation),
+  ];
+}
+
+/** Who made the run and how: our training command, or the reference script's. */
+function madeBy(c: RunConfig): string {
+  if (c.reference !== null) {
+    const how = c.command === null ? 'its command was not recorded' : `made with \`${c.command}\``;
+    return `A ${referenceLabel(c.reference)} run (${c.reference.script ?? 'script not recorded'}, ${c.reference.framework} ${c.reference.version}): ${how}.`;
+  }
+  return c.command === null ? 'Training command: not recorded.' : `Trained with \`${pasteable(c.command)}\`.`;
+}
+
+/** A class as the tables name it: `0 T-shirt/top`. */
+function className(i: number): string {
+  return `${i} ${CLASS_NAMES[i] ?? `class ${i}`}`;
+}
+
+function perClassSection(rows: readonly RunRow[]): readonly string[] {
+  const evaluated = rows.filter((r) => r.run.evaluation !== null);
+  const missing = rows.filter((r) => r.run.evaluation === null);
+  const how = (r: RunRow) => `\`npx nx run train:evaluate --run=<the directory with its weights> --json=${r.run.dir}/${EVALUATION_FILE}\``;
+  const missingLines = missing.map((r) => `- ${r.seriesName}: no ${EVALUATION_FILE}${r.run.config.reference === null ? ` (${how(r)} writes it; committed runs keep no weights)` : ''}`);
+  if (evaluated.length === 0) {
+    return ['## Per-class test accuracy', '', `No run here has an ${EVALUATION_FILE} (per-class accuracy and confusion matrix of its weights):`, '', ...missingLines, ''];
+  }
+  const classes = Math.max(...evaluated.map((r) => r.run.evaluation?.confusion.length ?? 0));
+  const table = markdownTable(
+    ['class', ...evaluated.map((r) => r.seriesName)],
+    [
+      ...Array.from({ length: classes }, (_, i) => [className(i), ...evaluated.map((r) => optionalAccuracy(r.run.evaluation?.perClassAccuracy[i]))]),
+      ['all', ...evaluated.map((r) => optionalAccuracy(r.run.evaluation?.accuracy))],
+    ],
+    ['l', ...evaluated.map(() => 'r' as const)],
+  );
+  return [
+    '## Per-class test accuracy',
+    '',
+    `Share of each class’s test images classified right, from each run’s ${EVALUATION_FILE} (confusion matrices in the run sections):`,
+    '',
+    table,
+    '',
+    ...evaluated.map((r) => `- ${r.seriesName}: ${evaluationSource(r.run.evaluation)}`),
+    ...missingLines,
+    '',
+  ];
+}
+
+function optionalAccuracy(acc: number | null | undefined): string {
+  return acc === null || acc === undefined ? '—' : formatAccuracy(acc);
+}
+
+function evaluationSource(e: EvaluationFile | null): string {
+  if (e === null) return 'none';
+  return `${describeWeights(e.weights)} on ${formatCount(e.testImages)} test images${e.command === null ? '' : `, by \`${e.command}\``}`;
+}
+
+function confusionSection(e: EvaluationFile | null): readonly string[] {
+  if (e === null) return [];
+  return [
+    `Confusion matrix of ${evaluationSource(e)} (rows: true class, columns: predicted class; test accuracy ${formatAccuracy(e.accuracy)}):`,
+    '',
+    markdownTable(
+      ['true ↓ predicted →', ...e.confusion.map((_, j) => String(j))],
+      e.confusion.map((row, i) => [className(i), ...row.map(String)]),
+      ['l', ...e.confusion.map(() => 'r' as const)],
+    ),
+    '',
+  ];
+}
+
+function speedSection(benches: readonly BenchFile[], runsPaths: readonly string[]): readonly string[] {
+  const head = ['## Speed', ''];
+  if (benches.length === 0) {
+    const where = runsPaths.length === 1 ? runsPaths[0] ?? '.' : '<runs folder>';
+    return [...head, `No ${BENCH_FILE} beside these runs: the epoch times above are the only speeds here, and they may have shared the cores with other work. \`npx nx run bench:serve --format=json --out=${where}/${BENCH_FILE}\` on a quiet machine adds a speed table.`, ''];
+  }
+  return [
+    ...head,
+    'Training throughput measured by `bench:serve` apart from the training runs (whose epoch times above may have shared the cores with other work): whole SGD steps (forward in training mode, cross-entropy, backward, Nesterov update with weight decay) of ResNet v1.5 (ImageNet stem, 1 channel, 10 classes) on a fixed random batch, the median of the timed steps after warm-up; PyTorch (tools/bench_torch.py) measured in the same run, and each backend’s ratio to it.',
+    '',
+    ...benches.flatMap((b) => [
+      `From \`${b.path}\`: machine ${b.machine ?? 'not recorded in the file'}; command ${b.command === null ? 'not recorded in the file' : `\`${b.command}\``}; the device column names threads, library and ISA.`,
+      '',
+      markdownTable(
+        ['variant', 'input', 'batch', 'backend', 'device', 'timed steps (warm-up)', 'fused kernels', 'examples/s', 'step ms', '× PyTorch'],
+        b.measurements.map((m) => [
+          `ResNet-${m.variant}`,
+          `${m.imageSize}×${m.imageSize}`,
+          String(m.batchSize),
+          m.backend === 'pytorch' ? 'pytorch (baseline)' : m.backend,
+          m.device,
+          `${m.steps} (${m.warmup})`,
+          m.fused === null ? '—' : m.fused ? 'yes' : 'no',
+          m.examplesPerSec.toFixed(1),
+          m.medianStepMs.toFixed(0),
+          m.vsPytorch === null ? '—' : `${m.vsPytorch.toFixed(2)}×`,
+        ]),
+        ['l', 'l', 'r', 'l', 'l', 'r', 'l', 'r', 'r', 'r'],
+      ),
+      '',
+    ]),
   ];
 }
 
@@ -148,9 +268,9 @@ function seedSection(rows: readonly RunRow[]): readonly string[] {
     ['variant', 'seed: block', 'seed: loss', 'seed: train acc', 'seed: test acc', 'seed: examples/s (GPU)', 'ours: block', 'ours: final test acc', 'ours: epochs (done / planned)', 'ours: protocol'],
     SEED_RESULTS.flatMap((s) => {
       const seed = [`ResNet-${s.depth}`, s.seedBlock, s.loss.toFixed(3), s.trainAcc.toFixed(3), s.testAcc.toFixed(3), s.examplesPerSec.toFixed(1)];
-      const ours = rows.filter((r) => r.run.config.variant === s.depth);
+      const ours = rows.filter((r) => r.run.config.variant === s.depth && r.run.config.reference === null);
       if (ours.length === 0) return [[...seed, RESNETS[s.depth].block._tag === 'Basic' ? 'basic' : 'bottleneck', 'not run', '—', '—']];
-      return ours.map((r) => [...seed.map((cell, i) => (i === 0 ? r.seriesName : cell)), r.block, r.last.testAcc.toFixed(3), `${r.run.metrics.length} / ${r.plannedEpochs}`, `${r.run.config.protocol}, ${r.run.config.imageSize}×${r.run.config.imageSize}`]);
+      return ours.map((r) => [...seed.map((cell, i) => (i === 0 ? r.seriesName : cell)), r.block, formatAccuracy(r.last.testAcc), `${r.run.metrics.length} / ${r.plannedEpochs}`, `${r.run.config.protocol}, ${r.run.config.imageSize}×${r.run.config.imageSize}`]);
     }),
     ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l'],
   );
@@ -168,7 +288,8 @@ function seedSection(rows: readonly RunRow[]): readonly string[] {
 }
 
 function backendText(c: RunConfig): string {
-  return c.backend === null ? 'not recorded' : `${c.backend.name}, ${c.backend.device}`;
+  const made = c.reference === null ? '' : `${referenceLabel(c.reference)}, `;
+  return c.backend === null ? `${made}not recorded` : `${made}${c.backend.name === c.reference?.framework ? '' : `${c.backend.name}, `}${c.backend.device}`;
 }
 
 function machineText(c: RunConfig): string {

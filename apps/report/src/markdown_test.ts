@@ -1,12 +1,17 @@
 import * as E from 'fp-ts/Either';
-import { memoryRun } from '@resnet/results/testing';
-import { pasteable, renderReport, type ReportInput } from './markdown.ts';
-import { buildRows, protocolDifferences } from '@resnet/results';
+import { confusionMatrix, memoryRun } from '@resnet/results/testing';
+import { pasteable, renderReport, renderSummary, type ReportInput } from './markdown.ts';
+import { buildRows, protocolDifferences, type LoadedRun } from '@resnet/results';
+
+/** The run with its last epoch's test accuracy set to `acc`. */
+function withLastTestAcc(run: LoadedRun, acc: number): LoadedRun {
+  return { ...run, metrics: run.metrics.map((m, i) => (i === run.metrics.length - 1 ? { ...m, testAcc: acc } : m)) };
+}
 
 function report(runs: Parameters<typeof buildRows>[0], extra: Partial<ReportInput> = {}): string {
   const rows = buildRows(runs);
   if (E.isLeft(rows)) throw new Error(rows.left);
-  return renderReport({ title: 'ResNets on Fashion-MNIST', command: 'npx nx run report:serve --runs=runs --out=out', generatedAt: '2026-11-28T06:00:00Z', rows: rows.right, unfinished: [], differences: protocolDifferences(rows.right), ...extra });
+  return renderReport({ title: 'ResNets on Fashion-MNIST', command: 'npx nx run report:serve --runs=runs --out=out', generatedAt: '2026-11-28T06:00:00Z', rows: rows.right, unfinished: [], differences: protocolDifferences(rows.right), benches: [], runsPaths: ['runs'], ...extra });
 }
 
 /** The cells of the markdown table row that starts with `first`. */
@@ -25,8 +30,8 @@ describe('report.md', () => {
 
   test('the summary table has a row per run with spec counts and last-epoch metrics', () => {
     expect(row(text, 'variant')).toEqual(['variant', 'version', 'block', 'params', 'MACs/image', 'protocol', 'input', 'epochs (done / planned)', 'final loss', 'final train acc', 'final test acc', 'best test acc', 'examples/s', 'backend', 'machine', 'wall time']);
-    expect(row(text, 'ResNet-18')).toEqual(['ResNet-18', 'v1.5', 'basic', '11,175,370', expect.stringMatching(/ M$/), 'default', '28×28', '3 / 10', '0.333', '0.730', '0.710', '0.710 (epoch 3)', '40.0', 'onednn, cpu (2 threads, oneDNN 2.6.3, avx2)', '2× AMD EPYC, 24 GiB, linux-x64', '1 h 15 min']);
-    expect(row(text, 'ResNet-50').slice(0, 11)).toEqual(['ResNet-50', 'v1.5', 'bottleneck', '23,522,250', expect.any(String), 'default', '28×28', '2 / 10', '0.500', '0.720', '0.700']);
+    expect(row(text, 'ResNet-18')).toEqual(['ResNet-18', 'v1.5', 'basic', '11,175,370', expect.stringMatching(/ M$/), 'default', '28×28', '3 / 10', '0.333', '0.730', '0.7100', '0.7100 (epoch 3)', '40.0', 'onednn, cpu (2 threads, oneDNN 2.6.3, avx2)', '2× AMD EPYC, 24 GiB, linux-x64', '1 h 15 min']);
+    expect(row(text, 'ResNet-50').slice(0, 11)).toEqual(['ResNet-50', 'v1.5', 'bottleneck', '23,522,250', expect.any(String), 'default', '28×28', '2 / 10', '0.500', '0.720', '0.7000']);
   });
 
   test('each run has its training command, settings, every epoch, and its chart as PNG with the SVG linked', () => {
@@ -87,9 +92,83 @@ describe('report.md', () => {
     const seed = text.slice(text.indexOf('## Comparison with the seed report'));
     expect(seed).toContain('its “ResNet-50” is its ResNet-34');
     expect(seed).toContain('The seed’s speeds are GPU speeds');
-    expect(row(seed, 'ResNet-18')).toEqual(['ResNet-18', 'basic', '0.020', '0.993', '0.898', '2954.3', 'basic', '0.710', '3 / 10', 'default, 28×28']);
-    expect(row(seed, 'ResNet-50')).toEqual(['ResNet-50', 'basic', '0.063', '0.977', '0.901', '1757.2', 'bottleneck', '0.700', '2 / 10', 'default, 28×28']);
+    expect(row(seed, 'ResNet-18')).toEqual(['ResNet-18', 'basic', '0.020', '0.993', '0.898', '2954.3', 'basic', '0.7100', '3 / 10', 'default, 28×28']);
+    expect(row(seed, 'ResNet-50')).toEqual(['ResNet-50', 'basic', '0.063', '0.977', '0.901', '1757.2', 'bottleneck', '0.7000', '2 / 10', 'default, 28×28']);
     expect(row(seed, 'ResNet-152')).toEqual(['ResNet-152', 'basic', '0.154', '0.943', '0.853', '726.4', 'bottleneck', 'not run', '—', '—']);
+  });
+});
+
+describe('report.md with a PyTorch reference run, evaluations and a benchmark', () => {
+  const ours = memoryRun('study/resnet18', 18, { epochs: 3, confusion: confusionMatrix([85, 97, 80, 90, 82, 98, 70, 96, 98, 96]) });
+  const reference = withLastTestAcc(memoryRun('study/pytorch-resnet18', 18, { epochs: 3, reference: true, confusion: confusionMatrix([86, 97, 81, 91, 83, 98, 71, 96, 98, 96]) }), 0.7061);
+  const r34 = withLastTestAcc(memoryRun('study/resnet34', 34, { epochs: 3 }), 0.7234);
+  const bench = {
+    path: 'study/bench.json',
+    machine: '2 × AMD EPYC (avx2), Node v20.20.2',
+    command: 'npx nx run bench:serve --variants=18 --format=json --out=study/bench.json',
+    measurements: [
+      { variant: 18, imageSize: 28, batchSize: 128, backend: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)', examplesPerSec: 153.9, medianStepMs: 832, steps: 10, warmup: 2, fused: null, vsPytorch: 1 },
+      { variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, vsPytorch: 1.471 },
+    ],
+  };
+  const text = report([ours, reference, r34], { benches: [bench], runsPaths: ['study'] });
+
+  test('the reference is a row of its own, marked as the PyTorch reference in the variant and backend columns, with no "settings differ" note', () => {
+    const cells = row(text, 'ResNet-18 (PyTorch reference)');
+    expect(cells[10]).toBe('0.7061');
+    expect(cells[13]).toBe('PyTorch reference, cpu (2 threads, torch 1.13.0a0)');
+    expect(row(text, 'ResNet-18')[13]).toBe('onednn, cpu (2 threads, oneDNN 2.6.3, avx2)');
+    expect(text).not.toContain('Mixed protocols');
+    expect(text).not.toContain('**Note:**');
+    expect(text).toContain('### ResNet-18 (PyTorch reference) — `study/pytorch-resnet18`\n\nA PyTorch reference run (tools/torch_reference.py, pytorch 1.13.0a0): made with `/usr/bin/python3 tools/torch_reference.py --variant 18 --out runs/report/pytorch-resnet18`.');
+    expect(text).toContain('](charts/resnet18-pytorch.png)');
+  });
+
+  test('the seed comparison lists only our runs', () => {
+    const seed = text.slice(text.indexOf('## Comparison with the seed report'));
+    expect(seed).not.toContain('PyTorch reference');
+    expect(row(seed, 'ResNet-18')[7]).toBe('0.7100');
+  });
+
+  test('what we find: depths compared at equal epochs, ours against the reference at the same depth', () => {
+    expect(text).toContain('- **Depth:** after 3 epochs of the same settings (protocol default, 10 planned), final test accuracy is ResNet-18 0.7100, ResNet-34 0.7234: it rises with every step in depth; the highest is ResNet-34’s and the lowest ResNet-18’s, 0.0134 apart.');
+    expect(text).toContain('- **PyTorch reference:** after 3 epochs of the same settings, final test accuracy ResNet-18 0.7100 against 0.7061: ours − reference = +0.0039, within ±0.005.');
+  });
+
+  test('summary.md is the summary table and its findings, verbatim as in report.md', () => {
+    const rowsOf = buildRows([ours, reference, r34]);
+    if (E.isLeft(rowsOf)) throw new Error(rowsOf.left);
+    const summary = renderSummary(rowsOf.right);
+    expect(summary.startsWith('| variant | version |')).toBe(true);
+    expect(summary).toContain('**What we find**');
+    expect(text).toContain(summary.trimEnd());
+  });
+
+  test('per-class test accuracy for every run with an evaluation.json, and how to make the missing one', () => {
+    const section = text.slice(text.indexOf('## Per-class test accuracy'), text.indexOf('## Speed'));
+    expect(row(section, 'class')).toEqual(['class', 'ResNet-18', 'ResNet-18 (PyTorch reference)']);
+    expect(row(section, '0 T-shirt/top')).toEqual(['0 T-shirt/top', '0.8500', '0.8600']);
+    expect(row(section, '6 Shirt')).toEqual(['6 Shirt', '0.7000', '0.7100']);
+    expect(row(section, 'all')).toEqual(['all', '0.8920', '0.8970']);
+    expect(section).toContain('- ResNet-18: the final model (epoch 3) on 1,000 test images, by `npx nx run train:evaluate --run=runs/resnet18 --json=runs/resnet18/evaluation.json`');
+    expect(section).toContain('- ResNet-34: no evaluation.json (`npx nx run train:evaluate --run=<the directory with its weights> --json=study/resnet34/evaluation.json` writes it; committed runs keep no weights)');
+  });
+
+  test('each evaluated run shows its confusion matrix, rows true classes and columns predicted', () => {
+    const section = text.slice(text.indexOf('### ResNet-18 — '), text.indexOf('### ResNet-18 (PyTorch reference)'));
+    expect(section).toContain('Confusion matrix of the final model (epoch 3) on 1,000 test images');
+    expect(row(section, 'true ↓ predicted →')).toEqual(['true ↓ predicted →', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(row(section, '9 Ankle boot')).toEqual(['9 Ankle boot', '4', '0', '0', '0', '0', '0', '0', '0', '0', '96']);
+    expect(text.slice(text.indexOf('### ResNet-34'))).not.toContain('Confusion matrix');
+  });
+
+  test('the speed section shows the committed bench:serve output with its machine and command, apart from the epoch times', () => {
+    const section = text.slice(text.indexOf('## Speed'), text.indexOf('## Runs'));
+    expect(section).toContain('From `study/bench.json`: machine 2 × AMD EPYC (avx2), Node v20.20.2; command `npx nx run bench:serve --variants=18 --format=json --out=study/bench.json`');
+    expect(row(section, 'ResNet-18')).toEqual(['ResNet-18', '28×28', '128', 'pytorch (baseline)', 'cpu (2 threads, torch 1.13.0a0)', '10 (2)', '—', '153.9', '832', '1.00×']);
+    expect(section).toContain('| ResNet-18 | 28×28 | 128 | onednn | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | 1.47× |');
+    const without = report([ours]);
+    expect(without.slice(without.indexOf('## Speed'), without.indexOf('## Runs'))).toContain('No bench.json beside these runs: the epoch times above are the only speeds here, and they may have shared the cores with other work. `npx nx run bench:serve --format=json --out=runs/bench.json` on a quiet machine adds a speed table.');
   });
 });
 

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { openRun, type EpochMetrics, type RunConfig } from '@resnet/training';
+import { openRun, readRunEvaluation, type EpochMetrics, type EvaluationFile, type RunConfig } from '@resnet/training';
 
 /** A run directory, read and checked. */
 export interface LoadedRun {
@@ -15,17 +15,19 @@ export interface LoadedRun {
   readonly config: RunConfig;
   /** Finished epochs, in file order. */
   readonly metrics: readonly EpochMetrics[];
+  /** The run's evaluation.json (per-class accuracy, confusion matrix), or null when it has none. */
+  readonly evaluation: EvaluationFile | null;
 }
 
 /** Why the runs cannot be reported on. `BadPath`/`NoRuns` are usage errors; the rest are bad data. */
 export interface LoadError {
-  readonly _tag: 'BadPath' | 'NoRuns' | 'BadConfig' | 'CorruptMetrics' | 'NoFinishedEpoch';
+  readonly _tag: 'BadPath' | 'NoRuns' | 'BadConfig' | 'CorruptMetrics' | 'BadEvaluation' | 'NoFinishedEpoch';
   readonly message: string;
 }
 
 /** The runs to report on, and the runs skipped because no epoch has finished yet. */
 export interface LoadedRuns {
-  /** Ordered by variant depth, then directory. */
+  /** Ordered by variant depth, ours before reference runs of that depth, then by directory. */
   readonly runs: readonly LoadedRun[];
   readonly unfinished: readonly LoadedRun[];
 }
@@ -57,21 +59,23 @@ export function findRunDirs(paths: readonly string[]): E.Either<LoadError, reado
 }
 
 /**
- * Reads one run directory with the training lib's validating reader: config.json checked
+ * Reads one run directory with the training lib's validating readers: config.json checked
  * field by field, every metrics.jsonl line a complete epoch record (a bad one is reported
- * as `file:line: reason`).
- * @example loadRun('runs/report/resnet18') // Right({ dir, config, metrics: [{ epoch: 1, … }] })
+ * as `file:line: reason`), and evaluation.json when present (it must be this run's).
+ * @example loadRun('runs/report/resnet18') // Right({ dir, config, metrics: [{ epoch: 1, … }], evaluation: null })
  */
 export function loadRun(dir: string): E.Either<LoadError, LoadedRun> {
   const run = openRun(dir);
   if (E.isLeft(run)) return E.left({ _tag: run.left._tag === 'BadConfig' || run.left._tag === 'NotARun' ? 'BadConfig' : 'CorruptMetrics', message: run.left.message });
-  return E.right({ dir, config: run.right.config, metrics: run.right.metrics });
+  const evaluation = readRunEvaluation(dir, run.right.config);
+  if (E.isLeft(evaluation)) return E.left({ _tag: 'BadEvaluation', message: evaluation.left });
+  return E.right({ dir, config: run.right.config, metrics: run.right.metrics, evaluation: evaluation.right });
 }
 
 /**
  * Finds and reads every run; runs with no finished epoch are set aside (the report names
  * them), and it is an error only when no run has one.
- * @example loadRuns(['runs/report']) // Right({ runs: [ResNet-18 run, ResNet-50 run], unfinished: [] })
+ * @example loadRuns(['runs/report']) // Right({ runs: [ResNet-18 run, ResNet-18 PyTorch reference, ResNet-50 run], unfinished: [] })
  */
 export function loadRuns(paths: readonly string[]): E.Either<LoadError, LoadedRuns> {
   const dirs = findRunDirs(paths);
@@ -82,7 +86,9 @@ export function loadRuns(paths: readonly string[]): E.Either<LoadError, LoadedRu
     if (E.isLeft(run)) return run;
     loaded.push(run.right);
   }
-  const ordered = [...loaded].sort((a, b) => a.config.variant - b.config.variant || (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
+  // By depth; at one depth our runs first, then reference runs; then by directory.
+  const isReference = (r: LoadedRun): number => (r.config.reference === null ? 0 : 1);
+  const ordered = [...loaded].sort((a, b) => a.config.variant - b.config.variant || isReference(a) - isReference(b) || (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
   const runs = ordered.filter((r) => r.metrics.length > 0);
   const unfinished = ordered.filter((r) => r.metrics.length === 0);
   if (runs.length === 0) {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { epochs, runConfig, tempDir, writeRun } from './testing.ts';
+import { confusionMatrix, epochs, evaluationOf, referenceConfig, runConfig, tempDir, writeRun, writeRunEvaluation } from './testing.ts';
 import { findRunDirs, loadRun, loadRuns, type LoadError } from './load.ts';
 
 function error<T>(r: E.Either<LoadError, T>): LoadError {
@@ -58,6 +58,29 @@ describe('loading runs', () => {
     if (E.isLeft(loaded)) throw new Error(loaded.left.message);
     expect(loaded.right.runs.map((r) => r.dir)).toEqual([join(root, 'b18'), join(root, 'z18'), join(root, 'a50')]);
     expect(loaded.right.unfinished.map((r) => r.dir)).toEqual([join(root, 'c34'), join(root, 'd34')]);
+  });
+
+  test('a reference run comes after ours at its depth; evaluation.json is read with its run', () => {
+    const root = tempDir();
+    const reference = writeRun(join(root, 'a-pytorch'), referenceConfig(18), epochs(2));
+    writeRunEvaluation(reference, evaluationOf(referenceConfig(18), confusionMatrix([90, 90, 90, 90, 90, 90, 90, 90, 90, 80])));
+    writeRun(join(root, 'z18'), runConfig(18), epochs(2));
+    writeRun(join(root, 'b34'), runConfig(34), epochs(1));
+    const loaded = loadRuns([root]);
+    if (E.isLeft(loaded)) throw new Error(loaded.left.message);
+    expect(loaded.right.runs.map((r) => [r.dir, r.config.reference?.framework ?? 'ours', r.evaluation?.accuracy ?? null])).toEqual([
+      [join(root, 'z18'), 'ours', null],
+      [join(root, 'a-pytorch'), 'pytorch', 0.89],
+      [join(root, 'b34'), 'ours', null],
+    ]);
+  });
+
+  test('an evaluation.json that is damaged or belongs to another run is an error naming the file', () => {
+    const dir = writeRun(join(tempDir(), 'r'), runConfig(18), epochs(1));
+    writeRunEvaluation(dir, evaluationOf(runConfig(34), confusionMatrix([90, 90, 90, 90, 90, 90, 90, 90, 90, 80])));
+    expect(error(loadRun(dir))).toMatchObject({ _tag: 'BadEvaluation', message: expect.stringContaining(`${join(dir, 'evaluation.json')} belongs to another run`) });
+    writeFileSync(join(dir, 'evaluation.json'), JSON.stringify({ ...evaluationOf(runConfig(18), confusionMatrix([90, 90, 90, 90, 90, 90, 90, 90, 90, 80])), correct: 1 }));
+    expect(error(loadRun(dir)).message).toContain(`${join(dir, 'evaluation.json')}: "correct" must be the matrix's diagonal 890, got 1`);
   });
 
   test('no run with a finished epoch is an error naming the metrics files', () => {

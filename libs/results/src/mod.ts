@@ -1,7 +1,8 @@
 /**
  * @resnet/results — training runs as results: finding and reading run directories (through
  * @resnet/training's validating reader), one summary row per run (parameters and MACs from
- * the specs, final and best metrics, speed, protocol differences), and the Vega-Lite chart
+ * the specs, final and best metrics, speed, protocol differences), a runs folder's committed
+ * bench:serve output (bench.json), and the Vega-Lite chart
  * specifications of a run's curves. The report app writes them to markdown and images; the
  * web app draws the same charts in the browser.
  * @module
@@ -9,3 +10,4 @@
 export * from './load.ts';
 export * from './summary.ts';
 export * from './charts.ts';
+export * from './bench_file.ts';

@@ -4,6 +4,7 @@
  * the settings in which runs differ. Pure: loaded runs in, plain data out.
  */
 import * as E from 'fp-ts/Either';
+import { absurd } from 'fp-ts/function';
 import { describeProtocolSchedule, protocolSchedule, runSpec, type EpochMetrics, type RunConfig, type Schedule } from '@resnet/training';
 import { RESNETS, summarize, type ResNetSpec } from '@resnet/variants';
 import type { LoadedRun } from './load.ts';
@@ -13,7 +14,10 @@ export interface RunRow {
   readonly run: LoadedRun;
   /** `ResNet-18`. */
   readonly label: string;
-  /** Unique among the report's runs: `ResNet-18`, or `ResNet-18 (folder)` when two share a depth. */
+  /**
+   * Unique among the report's runs: `ResNet-18`, or `ResNet-18 (folder)` when two of ours share a
+   * depth; a reference run `ResNet-18 (PyTorch reference)`, or `ResNet-18 (PyTorch reference, folder)`.
+   */
   readonly seriesName: string;
   readonly block: 'basic' | 'bottleneck';
   /** Trainable parameters of the spec the run trained (1 input channel, `classes` outputs). */
@@ -50,11 +54,12 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
     const summary = E.flatMap((spec: ResNetSpec) => summarize(spec, config.imageSize))(runSpec(config));
     if (E.isLeft(summary)) return E.left(`${run.dir}: ResNet-${config.variant} at ${config.imageSize}×${config.imageSize}: ${summary.left.message}`);
     const label = `ResNet-${config.variant}`;
-    const shared = runs.filter((r) => r.config.variant === config.variant).length > 1;
+    const shared = runs.filter((r) => sameKind(r, run)).length > 1;
+    const tags = [...(config.reference === null ? [] : [referenceLabel(config.reference)]), ...(shared ? [folderName(run.dir)] : [])];
     rows.push({
       run,
       label,
-      seriesName: shared ? `${label} (${folderName(run.dir)})` : label,
+      seriesName: tags.length === 0 ? label : `${label} (${tags.join(', ')})`,
       block: RESNETS[config.variant].block._tag === 'Basic' ? 'basic' : 'bottleneck',
       params: summary.right.params,
       macs: summary.right.macs,
@@ -70,13 +75,34 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
 }
 
 /**
- * Chart file names: `resnet<depth>`, with the run folder's name added when two runs share
- * a depth, and a counter when even that repeats.
- * @example chartNames([run18, run50]) // ['resnet18', 'resnet50']
+ * Chart file names: `resnet<depth>` (`resnet<depth>-pytorch` for a PyTorch reference run), with
+ * the run folder's name added when two such runs share a depth, and a counter when even that repeats.
+ * @example chartNames([run18, reference18, run50]) // ['resnet18', 'resnet18-pytorch', 'resnet50']
  */
 export function chartNames(runs: readonly LoadedRun[]): readonly string[] {
-  const names = runs.map((r) => (runs.filter((o) => o.config.variant === r.config.variant).length > 1 ? `resnet${r.config.variant}-${safeName(folderName(r.dir))}` : `resnet${r.config.variant}`));
+  const names = runs.map((r) => {
+    const base = `resnet${r.config.variant}${r.config.reference === null ? '' : `-${r.config.reference.framework}`}`;
+    return runs.filter((o) => sameKind(o, r)).length > 1 ? `${base}-${safeName(folderName(r.dir))}` : base;
+  });
   return names.map((n, i) => (names.filter((o) => o === n).length > 1 ? `${n}-${names.slice(0, i + 1).filter((o) => o === n).length}` : n));
+}
+
+/**
+ * What a reference run is called in tables and legends.
+ * @example referenceLabel({ framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' }) // 'PyTorch reference'
+ */
+export function referenceLabel(reference: NonNullable<RunConfig['reference']>): string {
+  switch (reference.framework) {
+    case 'pytorch':
+      return 'PyTorch reference';
+    default:
+      return absurd(reference.framework);
+  }
+}
+
+/** Same depth and made by the same framework (ours, or one reference framework). */
+function sameKind(a: LoadedRun, b: LoadedRun): boolean {
+  return a.config.variant === b.config.variant && (a.config.reference?.framework ?? null) === (b.config.reference?.framework ?? null);
 }
 
 /** A setting in which runs differ: each value with the runs that have it. */

@@ -46,11 +46,25 @@ describe('chart names', () => {
   test('series names tell runs of one depth apart by folder', () => {
     expect(rows(memoryRun('a/seed', 18), memoryRun('b/default', 18)).map((r) => r.seriesName)).toEqual(['ResNet-18 (seed)', 'ResNet-18 (default)']);
   });
+
+  test('a PyTorch reference run is named as one, in its series and its chart, beside our run of its depth', () => {
+    const runs = [memoryRun('s/resnet18', 18), memoryRun('s/pytorch-resnet18', 18, { reference: true }), memoryRun('s/resnet50', 50)];
+    expect(rows(...runs).map((r) => r.seriesName)).toEqual(['ResNet-18', 'ResNet-18 (PyTorch reference)', 'ResNet-50']);
+    expect(chartNames(runs)).toEqual(['resnet18', 'resnet18-pytorch', 'resnet50']);
+    const two = [memoryRun('a/ref', 18, { reference: true }), memoryRun('b/ref2', 18, { reference: true })];
+    expect(rows(...two).map((r) => r.seriesName)).toEqual(['ResNet-18 (PyTorch reference, ref)', 'ResNet-18 (PyTorch reference, ref2)']);
+    expect(chartNames(two)).toEqual(['resnet18-pytorch-ref', 'resnet18-pytorch-ref2']);
+  });
 });
 
 describe('protocol differences', () => {
   test('runs trained alike have none', () => {
     expect(protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 50)))).toEqual([]);
+  });
+
+  test('a PyTorch reference of the same protocol differs from ours in backend only, which is no protocol difference', () => {
+    expect(protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 18, { reference: true })))).toEqual([]);
+    expect(protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 18, { reference: true, overrides: { trainLimit: 256 } }))).map((d) => d.setting)).toEqual(['training images']);
   });
 
   test('each differing setting lists its values with the runs that have them', () => {

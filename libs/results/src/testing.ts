@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { parseRunConfig, type EpochMetrics } from '@resnet/training';
+import { evaluationFile, parseRunConfig, writeEvaluation, type EpochMetrics, type EvaluationFile } from '@resnet/training';
 import type { LoadedRun } from './load.ts';
 
 /** A fresh temporary directory. */
@@ -46,6 +46,41 @@ export function runConfig(variant: number, overrides: Record<string, unknown> = 
   };
 }
 
+/** config.json of a PyTorch reference run of `variant` as tools/torch_reference.py writes it, with `overrides` on top. */
+export function referenceConfig(variant: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return runConfig(variant, {
+    createdAt: '2026-11-29T10:00:00.000Z',
+    backend: { name: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)' },
+    command: `/usr/bin/python3 tools/torch_reference.py --variant ${variant} --out runs/report/pytorch-resnet${variant}`,
+    reference: { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' },
+    ...overrides,
+  });
+}
+
+/**
+ * A 10-class confusion matrix of 100 images per class: `right[i]` of class i predicted right,
+ * the rest as class i + 1 (mod 10).
+ * @example confusionMatrix([90, 80, …])[0] // [90, 10, 0, …]
+ */
+export function confusionMatrix(right: readonly number[]): number[][] {
+  return right.map((r, i) => Array.from({ length: right.length }, (_, j) => (j === i ? r : j === (i + 1) % right.length ? 100 - r : 0)));
+}
+
+/** The evaluation.json of a run's final model with `confusion`, as train:evaluate --json writes it. */
+export function evaluationOf(config: Record<string, unknown>, confusion: readonly (readonly number[])[], epoch = 3): EvaluationFile {
+  return evaluationFile({
+    config: { variant: config['variant'] as number, createdAt: config['createdAt'] as string },
+    weights: { _tag: 'Final', epoch },
+    confusion,
+    command: `npx nx run train:evaluate --run=runs/resnet${String(config['variant'])} --json=runs/resnet${String(config['variant'])}/evaluation.json`,
+  });
+}
+
+/** Writes `evaluation` as the run's evaluation.json. */
+export function writeRunEvaluation(dir: string, evaluation: EvaluationFile): void {
+  writeEvaluation(join(dir, 'evaluation.json'), evaluation);
+}
+
 /** `epochs` epochs of plausible metrics; epoch e has loss 1/e, train acc 0.70 + e/100, test acc 0.68 + e/100, 40 ex/s, 1500 s. */
 export function epochs(count: number): readonly Record<string, number>[] {
   return Array.from({ length: count }, (_, i) => {
@@ -62,9 +97,18 @@ export function writeRun(dir: string, config: Record<string, unknown> | string, 
   return dir;
 }
 
-/** A run as loadRun returns it, without touching the disk. */
-export function memoryRun(dir: string, variant: number, options: { readonly overrides?: Record<string, unknown>; readonly epochs?: number } = {}): LoadedRun {
-  const config = parseRunConfig(runConfig(variant, options.overrides), `${dir}/config.json`);
+/**
+ * A run as loadRun returns it, without touching the disk: ours, or with `reference` a PyTorch
+ * reference run; with `confusion`, its evaluation.json holds that matrix.
+ */
+export function memoryRun(
+  dir: string,
+  variant: number,
+  options: { readonly overrides?: Record<string, unknown>; readonly epochs?: number; readonly reference?: boolean; readonly confusion?: readonly (readonly number[])[] } = {},
+): LoadedRun {
+  const raw = options.reference === true ? referenceConfig(variant, options.overrides) : runConfig(variant, options.overrides);
+  const config = parseRunConfig(raw, `${dir}/config.json`);
   if (E.isLeft(config)) throw new Error(config.left);
-  return { dir, config: config.right, metrics: epochs(options.epochs ?? 3) as unknown as readonly EpochMetrics[] };
+  const count = options.epochs ?? 3;
+  return { dir, config: config.right, metrics: epochs(count) as unknown as readonly EpochMetrics[], evaluation: options.confusion === undefined ? null : evaluationOf(raw, options.confusion, count) };
 }

@@ -1,0 +1,100 @@
+/**
+ * The report's "What we find": sentences generated from the summary table's own numbers and
+ * nothing else — final test accuracy by depth among our runs trained alike for equal epochs,
+ * and ours beside the PyTorch reference at the same depth and settings. Pure: rows in, text out.
+ */
+import { protocolDifferences, PROTOCOL_SETTINGS, type RunRow } from '@resnet/results';
+
+/** The largest |ours − reference| the issue accepts for a reference comparison. */
+export const REFERENCE_TOLERANCE = 0.005;
+
+/** Final test accuracy as the summary table prints it. */
+export function formatAccuracy(acc: number): string {
+  return acc.toFixed(4);
+}
+
+/** Our runs that can be compared across depths: same protocol settings (planned epochs included) and the same epochs done. */
+export interface DepthGroup {
+  /** Ordered by depth (as the rows). */
+  readonly rows: readonly RunRow[];
+  readonly epochs: number;
+}
+
+/** A reference run and our run it can be compared with. */
+export interface ReferencePair {
+  readonly ours: RunRow;
+  readonly reference: RunRow;
+}
+
+/**
+ * Groups of at least two of our runs of different depths with no protocol difference and equal epochs done.
+ * @example depthGroups(rows) // [{ rows: [ResNet-18, ResNet-34], epochs: 10 }]
+ */
+export function depthGroups(rows: readonly RunRow[]): readonly DepthGroup[] {
+  const groups = new Map<string, RunRow[]>();
+  for (const row of rows.filter((r) => r.run.config.reference === null)) {
+    const key = [row.run.metrics.length, ...PROTOCOL_SETTINGS.map((s) => s.show({ ...row.run.config, epochs: row.plannedEpochs }))].join('\u0000');
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()]
+    .filter((g) => new Set(g.map((r) => r.run.config.variant)).size > 1 && protocolDifferences(g).length === 0)
+    .map((g) => ({ rows: g, epochs: g[0]?.run.metrics.length ?? 0 }));
+}
+
+/**
+ * Each reference run with our runs of the same depth, settings and epochs done (none: `ours` absent).
+ * @example referencePairs(rows) // [{ ours: ResNet-18, reference: ResNet-18 (PyTorch reference) }]
+ */
+export function referencePairs(rows: readonly RunRow[]): readonly { readonly reference: RunRow; readonly ours: readonly RunRow[] }[] {
+  return rows
+    .filter((r) => r.run.config.reference !== null)
+    .map((reference) => ({
+      reference,
+      ours: rows.filter((o) => o.run.config.reference === null && o.run.config.variant === reference.run.config.variant && o.run.metrics.length === reference.run.metrics.length && protocolDifferences([o, reference]).length === 0),
+    }));
+}
+
+/**
+ * The paragraph(s) of "What we find", as markdown lines.
+ * @example findings(rows) // ['- **Depth:** after 10 epochs …', '- **PyTorch reference:** …']
+ */
+export function findings(rows: readonly RunRow[]): readonly string[] {
+  return [depthSentence(rows), ...referenceSentences(rows)];
+}
+
+function depthSentence(rows: readonly RunRow[]): string {
+  const groups = depthGroups(rows);
+  if (groups.length === 0) {
+    const ours = rows.filter((r) => r.run.config.reference === null);
+    return `- **Depth:** no two of our runs of different depths share the protocol settings and the epochs done (${ours.map((r) => `${r.seriesName}: ${r.run.metrics.length} of ${r.plannedEpochs} epochs`).join('; ') || 'no runs of ours'}), so the table compares no depths yet.`;
+  }
+  return groups
+    .map((g) => {
+      const list = g.rows.map((r) => `${r.seriesName} ${formatAccuracy(r.last.testAcc)}`).join(', ');
+      const accs = g.rows.map((r) => r.last.testAcc);
+      const best = g.rows.reduce((b, r) => (r.last.testAcc > b.last.testAcc ? r : b));
+      const worst = g.rows.reduce((w, r) => (r.last.testAcc < w.last.testAcc ? r : w));
+      const steps = accs.slice(1).map((a, i) => a - (accs[i] ?? a));
+      const trend = steps.every((d) => d > 0) ? 'rises with every step in depth' : steps.every((d) => d < 0) ? 'falls with every step in depth' : 'does not rise or fall steadily with depth';
+      const c = g.rows[0]?.run.config;
+      const head = `- **Depth:** after ${g.epochs} epoch${g.epochs === 1 ? '' : 's'} of the same settings (protocol ${c?.protocol ?? '?'}, ${g.rows[0]?.plannedEpochs ?? '?'} planned), final test accuracy is ${list}`;
+      if (best.last.testAcc === worst.last.testAcc) return `${head}: the same at every depth.`;
+      return `${head}: it ${trend}; the highest is ${best.seriesName}’s and the lowest ${worst.seriesName}’s, ${formatAccuracy(best.last.testAcc - worst.last.testAcc)} apart.`;
+    })
+    .join('\n');
+}
+
+function referenceSentences(rows: readonly RunRow[]): readonly string[] {
+  const pairs = referencePairs(rows);
+  if (pairs.length === 0) return ['- **PyTorch reference:** none among these runs (tools/torch_reference.py makes one), so the table compares no framework.'];
+  return pairs.map(({ reference, ours }) => {
+    const e = reference.run.metrics.length;
+    if (ours.length === 0) return `- **PyTorch reference:** ${reference.seriesName} (${formatAccuracy(reference.last.testAcc)} after ${e} epoch${e === 1 ? '' : 's'}) has no run of ours with the same depth, settings and epochs done beside it.`;
+    const parts = ours.map((o) => {
+      const diff = o.last.testAcc - reference.last.testAcc;
+      const within = Math.abs(diff) <= REFERENCE_TOLERANCE + 1e-12;
+      return `${o.seriesName} ${formatAccuracy(o.last.testAcc)} against ${formatAccuracy(reference.last.testAcc)}: ours − reference = ${diff >= 0 ? '+' : '−'}${formatAccuracy(Math.abs(diff))}, ${within ? 'within' : 'outside'} ±${REFERENCE_TOLERANCE}`;
+    });
+    return `- **PyTorch reference:** after ${e} epoch${e === 1 ? '' : 's'} of the same settings, final test accuracy ${parts.join('; ')}.`;
+  });
+}

@@ -1,0 +1,50 @@
+import * as E from 'fp-ts/Either';
+import { buildRows, type LoadedRun, type RunRow } from '@resnet/results';
+import { memoryRun } from '@resnet/results/testing';
+import { depthGroups, findings, referencePairs } from './findings.ts';
+
+function rows(...runs: readonly LoadedRun[]): readonly RunRow[] {
+  const r = buildRows(runs);
+  if (E.isLeft(r)) throw new Error(r.left);
+  return r.right;
+}
+
+/** A run of `variant` whose last epoch (of `epochs`) reached test accuracy `acc`. */
+function run(dir: string, variant: number, acc: number, options: { readonly epochs?: number; readonly reference?: boolean; readonly overrides?: Record<string, unknown> } = {}): LoadedRun {
+  const r = memoryRun(dir, variant, { epochs: options.epochs ?? 10, ...(options.reference === undefined ? {} : { reference: options.reference }), ...(options.overrides === undefined ? {} : { overrides: options.overrides }) });
+  return { ...r, metrics: r.metrics.map((m, i) => (i === r.metrics.length - 1 ? { ...m, testAcc: acc } : m)) };
+}
+
+describe('what we find', () => {
+  test('depths are compared only among our runs with equal epochs done and the same settings', () => {
+    const all = rows(run('a/18', 18, 0.91), run('a/34', 34, 0.912), run('a/50', 50, 0.905), run('b/101', 101, 0.82, { epochs: 1 }), run('c/152', 152, 0.8, { overrides: { weightDecay: 0 } }), run('r/18', 18, 0.909, { reference: true }));
+    expect(depthGroups(all).map((g) => g.rows.map((r) => r.label))).toEqual([['ResNet-18', 'ResNet-34', 'ResNet-50']]);
+    expect(findings(all)[0]).toBe(
+      '- **Depth:** after 10 epochs of the same settings (protocol default, 10 planned), final test accuracy is ResNet-18 0.9100, ResNet-34 0.9120, ResNet-50 0.9050: it does not rise or fall steadily with depth; the highest is ResNet-34’s and the lowest ResNet-50’s, 0.0070 apart.',
+    );
+  });
+
+  test('a steady fall with depth is said so; one run per length compares no depths', () => {
+    expect(findings(rows(run('a/18', 18, 0.91), run('a/50', 50, 0.9)))[0]).toContain('it falls with every step in depth');
+    expect(findings(rows(run('a/18', 18, 0.91), run('a/50', 50, 0.8, { epochs: 3 })))[0]).toBe(
+      '- **Depth:** no two of our runs of different depths share the protocol settings and the epochs done (ResNet-18: 10 of 10 epochs; ResNet-50: 3 of 10 epochs), so the table compares no depths yet.',
+    );
+  });
+
+  test('ours against the reference: the signed difference, and whether it is within 0.005', () => {
+    const close = rows(run('a/18', 18, 0.9088), run('r/18', 18, 0.9120, { reference: true }));
+    expect(findings(close)[1]).toBe('- **PyTorch reference:** after 10 epochs of the same settings, final test accuracy ResNet-18 0.9088 against 0.9120: ours − reference = −0.0032, within ±0.005.');
+    const far = rows(run('a/18', 18, 0.9, { epochs: 1 }), run('r/18', 18, 0.8, { epochs: 1, reference: true, overrides: { epochs: 1, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 } } }));
+    // Different planned epochs: not the same settings, so not compared.
+    expect(referencePairs(far)[0]?.ours).toEqual([]);
+    const farSame = rows(run('a/18', 18, 0.9), run('r/18', 18, 0.89, { reference: true }));
+    expect(findings(farSame)[1]).toContain('ours − reference = +0.0100, outside ±0.005');
+  });
+
+  test('a reference without a run of ours beside it, and no reference at all, are said so', () => {
+    expect(findings(rows(run('r/18', 18, 0.91, { reference: true }), run('a/18', 18, 0.9, { epochs: 3 })))[1]).toBe(
+      '- **PyTorch reference:** ResNet-18 (PyTorch reference) (0.9100 after 10 epochs) has no run of ours with the same depth, settings and epochs done beside it.',
+    );
+    expect(findings(rows(run('a/18', 18, 0.9)))[1]).toBe('- **PyTorch reference:** none among these runs (tools/torch_reference.py makes one), so the table compares no framework.');
+  });
+});

@@ -1,0 +1,122 @@
+// The PyTorch scripts the report's comparisons rest on, run for real on a few steps (Debian's
+// python3-torch): tools/torch_reference.py, whose run directory must pass our validating readers
+// and show up in the report beside ours, and tools/bench_torch.py, the baseline of the speed
+// table's "× PyTorch" ratios. Required on CI (CI=true), skipped with a notice elsewhere without torch.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as E from 'fp-ts/Either';
+import { parseCommand } from '@resnet/cli';
+import { openRun, readRunEvaluation } from '@resnet/training';
+import { epochs, runConfig, tempDir, writeRun } from '@resnet/results/testing';
+import { report, REPORT } from './app.ts';
+
+const root = resolve(__dirname, '../../..');
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = join(root, 'tools', 'torch_reference.py');
+const BENCH_SCRIPT = join(root, 'tools', 'bench_torch.py');
+const ON_CI = process.env['CI'] === 'true';
+const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+const hasData = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+const realTest = (hasTorch && hasData) || ON_CI ? test : test.skip;
+const torchTest = hasTorch || ON_CI ? test : test.skip;
+if (!((hasTorch && hasData) || ON_CI)) console.warn(`[report] SKIPPED the PyTorch scripts' tests: ${hasTorch ? 'no Fashion-MNIST in /usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist)' : `${PYTHON} cannot import torch (apt-get install -y python3-torch)`}`);
+
+function python(...args: string[]) {
+  const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', cwd: root, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function runReport(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  try {
+    const parsed = parseCommand(REPORT, args);
+    const code = E.isLeft(parsed) ? parsed.left : await report(parsed.right, args);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+describe('tools/torch_reference.py (PyTorch reference of the default protocol)', () => {
+  realTest(
+    'a 2-step run writes config.json, metrics.jsonl and evaluation.json that our readers accept, and the report shows it beside ours',
+    async () => {
+      const runs = join(tempDir(), 'runs');
+      const dir = join(runs, 'pytorch-resnet18');
+      const r = python('--variant=18', '--epochs=1', '--train-limit=256', '--test-limit=128', '--threads=2', `--out=${dir}`);
+      expect([r.code, r.stderr.split('\n').filter((l) => l.startsWith('torch_reference:'))]).toEqual([0, []]);
+      expect(r.stderr).toContain('epoch 1/1: loss ');
+      expect(readdirSync(dir).sort()).toEqual(['config.json', 'evaluation.json', 'metrics.jsonl']);
+
+      const opened = openRun(dir);
+      if (E.isLeft(opened)) throw new Error(opened.left.message);
+      const { config, metrics } = opened.right;
+      expect(config).toMatchObject({
+        protocol: 'default', variant: 18, version: 'v1.5', stem: 'imagenet', epochs: 1, batchSize: 128, trainLimit: 256, testLimit: 128, zeroInitResidual: true,
+        // The default protocol's rule for a 1-epoch run: warmup a tenth of it.
+        schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 }, momentum: 0.9, nesterov: true, weightDecay: 0.0005, augment: { crop: true, flip: true },
+        backend: { name: 'pytorch', device: expect.stringMatching(/^cpu \(2 threads, torch /) as unknown },
+        reference: { framework: 'pytorch', version: expect.any(String) as unknown, script: 'tools/torch_reference.py' },
+        command: `${PYTHON} ${SCRIPT} --variant=18 --epochs=1 --train-limit=256 --test-limit=128 --threads=2 --out=${dir}`,
+      });
+      expect(metrics).toHaveLength(1);
+      // Exactly the keys our loop writes, in its order; 2 steps of 128: lr 0.1 then the cosine's 0.
+      expect(Object.keys(JSON.parse(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')) as object)).toEqual(['epoch', 'loss', 'trainAcc', 'testAcc', 'examplesPerSec', 'lr', 'seconds']);
+      expect(metrics[0]).toMatchObject({ epoch: 1, lr: 0 });
+      expect(metrics[0]?.loss).toBeGreaterThan(0);
+      expect((metrics[0]?.testAcc ?? -1) * 128).toBeCloseTo(Math.round((metrics[0]?.testAcc ?? -1) * 128), 9);
+
+      const evaluation = readRunEvaluation(dir, config);
+      expect(evaluation).toMatchObject(E.right({ weights: { _tag: 'Final', epoch: 1 }, testImages: 128 }));
+      expect(E.isRight(evaluation) && evaluation.right?.accuracy).toBe(metrics[0]?.testAcc);
+
+      // Beside a run of ours of the same settings, in the report: a row of its own, no "settings differ" note.
+      writeRun(join(runs, 'resnet18'), runConfig(18, { epochs: 1, trainLimit: 256, testLimit: 128, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 } }), epochs(1));
+      const out = join(tempDir(), 'report');
+      const made = await runReport(`--runs=${runs}`, `--out=${out}`);
+      expect([made.code, made.stderr]).toEqual([0, '']);
+      const md = readFileSync(join(out, 'report.md'), 'utf8');
+      expect(md).toMatch(/^\| ResNet-18 \(PyTorch reference\) \| v1\.5 \| basic \| 11,175,370 \|.*\| PyTorch reference, cpu \(2 threads, torch [^|]+\) \|/m);
+      expect(md).not.toContain('Mixed protocols');
+      expect(md).toContain('- **PyTorch reference:** after 1 epoch of the same settings, final test accuracy ResNet-18 ');
+      expect(md).toContain('Confusion matrix of the final model (epoch 1) on 128 test images');
+    },
+    90_000,
+  );
+
+  realTest('refuses an --out that holds something, and a bad number, with one line and nothing written; --help describes the flags', () => {
+    const out = join(tempDir(), 'taken');
+    mkdirSync(out);
+    writeFileSync(join(out, 'mine.txt'), 'keep');
+    const taken = python(`--out=${out}`);
+    expect([taken.code, taken.stderr.trim()]).toEqual([2, `torch_reference: --out=${out} exists and is not empty: choose a new --out, or remove ${out} first`]);
+    expect(readdirSync(out)).toEqual(['mine.txt']);
+    const fresh = join(tempDir(), 'fresh');
+    const bad = python('--test-limit=0', `--out=${fresh}`);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--test-limit must be an integer from 1 to 10000, got 0');
+    const noData = python(`--data-dir=${tempDir()}`, `--out=${fresh}`);
+    expect(noData.code).toBe(1);
+    expect(noData.stderr).toContain('lacks train-images-idx3-ubyte.gz');
+    expect(existsSync(fresh)).toBe(false);
+    const help = python('--help');
+    expect(help.code).toBe(0);
+    for (const flag of ['--variant', '--epochs', '--mini-batch', '--train-limit', '--test-limit', '--seed', '--threads', '--out', '--data-dir']) expect(help.stdout).toContain(flag);
+  });
+});
+
+describe('tools/bench_torch.py (the PyTorch baseline of bench:serve)', () => {
+  torchTest('times 1 step after 1 warm-up of ResNet-18 and prints one JSON measurement', () => {
+    const r = spawnSync(PYTHON, [BENCH_SCRIPT, '--variant', '18', '--image-size', '28', '--batch-size', '8', '--steps', '1', '--warmup', '1', '--threads', '2'], { encoding: 'utf8', cwd: root, timeout: 120_000 });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    const measured = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+    expect(measured).toMatchObject({ variant: 18, imageSize: 28, batchSize: 8, backend: 'pytorch', steps: 1, warmup: 1, device: expect.stringMatching(/^cpu \(2 threads, torch /) as unknown });
+    expect(measured['examplesPerSec']).toBeGreaterThan(0);
+    expect(measured['medianStepMs']).toBeGreaterThan(0);
+  }, 60_000);
+});

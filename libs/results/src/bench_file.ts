@@ -1,0 +1,94 @@
+/**
+ * A committed benchmark beside the runs: `<runs folder>/bench.json`, the output of
+ * `npx nx run bench:serve --format=json --out=<runs folder>/bench.json`, read and checked so the
+ * report can show a speed table measured apart from the training runs (whose epoch times may
+ * have shared the cores). bench:serve writes a JSON array of measurements (apps/bench
+ * render.ts `Measurement`); a file may instead be an object `{ "machine": "…", "command": "…",
+ * "measurements": [ … ] }` that also says where and how it was measured.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+
+/** The file's name in a runs folder. */
+export const BENCH_FILE = 'bench.json';
+
+/** One measurement of bench:serve. */
+export interface BenchMeasurement {
+  readonly variant: number;
+  readonly imageSize: number;
+  readonly batchSize: number;
+  /** `pytorch` for the baseline, else the tfjs backend. */
+  readonly backend: string;
+  /** Device with threads, library version and ISA, e.g. `cpu (2 threads, oneDNN 2.6.3, avx2)`. */
+  readonly device: string;
+  readonly examplesPerSec: number;
+  readonly medianStepMs: number;
+  readonly steps: number;
+  readonly warmup: number;
+  readonly fused: boolean | null;
+  readonly vsPytorch: number | null;
+}
+
+/** A bench.json, checked. */
+export interface BenchFile {
+  readonly path: string;
+  readonly measurements: readonly BenchMeasurement[];
+  /** Where it was measured, when the file says. */
+  readonly machine: string | null;
+  /** The command that measured it, when the file says. */
+  readonly command: string | null;
+}
+
+/**
+ * Checks a parsed bench.json; `path` names the file in errors.
+ * @example parseBench([{ variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', … }], 'runs/bench.json') // Right({ measurements: [...], machine: null, command: null })
+ */
+export function parseBench(value: unknown, path: string): E.Either<string, BenchFile> {
+  const fix = `write it with npx nx run bench:serve --format=json --out=${path}`;
+  const wrapped = typeof value === 'object' && value !== null && !Array.isArray(value);
+  const w = (wrapped ? value : {}) as Record<string, unknown>;
+  const list = wrapped ? w['measurements'] : value;
+  if (!Array.isArray(list) || list.length === 0) return E.left(`${path}: expected bench:serve --format=json output (a non-empty array of measurements, or { "machine", "command", "measurements" }): ${fix}`);
+  for (const field of ['machine', 'command']) {
+    if (wrapped && w[field] !== undefined && w[field] !== null && typeof w[field] !== 'string') return E.left(`${path}: "${field}" must be a string: ${fix}`);
+  }
+  const out: BenchMeasurement[] = [];
+  for (const [i, item] of list.entries()) {
+    const m = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    const missing =
+      ['variant', 'imageSize', 'batchSize', 'examplesPerSec', 'medianStepMs', 'steps', 'warmup'].find((k) => typeof m[k] !== 'number' || !Number.isFinite(m[k])) ??
+      ['backend', 'device'].find((k) => typeof m[k] !== 'string') ??
+      (m['fused'] === null || typeof m['fused'] === 'boolean' ? undefined : 'fused') ??
+      (m['vsPytorch'] === null || (typeof m['vsPytorch'] === 'number' && Number.isFinite(m['vsPytorch'])) ? undefined : 'vsPytorch');
+    if (missing !== undefined) return E.left(`${path}: measurement ${i + 1}: "${missing}" is missing or of the wrong type (got ${JSON.stringify(m[missing]) ?? 'nothing'}): ${fix}`);
+    const pick = m as unknown as BenchMeasurement;
+    out.push({
+      variant: pick.variant, imageSize: pick.imageSize, batchSize: pick.batchSize, backend: pick.backend, device: pick.device, examplesPerSec: pick.examplesPerSec,
+      medianStepMs: pick.medianStepMs, steps: pick.steps, warmup: pick.warmup, fused: pick.fused, vsPytorch: pick.vsPytorch,
+    });
+  }
+  return E.right({ path, measurements: out, machine: typeof w['machine'] === 'string' ? w['machine'] : null, command: typeof w['command'] === 'string' ? w['command'] : null });
+}
+
+/**
+ * The bench.json of each folder that has one, in the order given.
+ * @example readBenches(['docs/results/study']) // Right([{ path: 'docs/results/study/bench.json', … }]) or Right([])
+ */
+export function readBenches(folders: readonly string[]): E.Either<string, readonly BenchFile[]> {
+  const found: BenchFile[] = [];
+  for (const folder of [...new Set(folders)]) {
+    const path = join(folder, BENCH_FILE);
+    if (!existsSync(path)) continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      return E.left(`${path}: not valid JSON (${(e as Error).message}): write it with npx nx run bench:serve --format=json --out=${path}`);
+    }
+    const bench = parseBench(json, path);
+    if (E.isLeft(bench)) return bench;
+    found.push(bench.right);
+  }
+  return E.right(found);
+}

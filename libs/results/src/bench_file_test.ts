@@ -1,0 +1,44 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import { parseBench, readBenches } from './bench_file.ts';
+import { tempDir } from './testing.ts';
+
+// Two rows of `npx nx run bench:serve --variants=18 --image-size=28 --format=json` (README, Speed).
+const MEASUREMENTS = [
+  { variant: 18, imageSize: 28, batchSize: 128, backend: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)', examplesPerSec: 153.9, medianStepMs: 832, steps: 10, warmup: 2, fused: null, vsPytorch: 1 },
+  { variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, vsPytorch: 1.471 },
+];
+
+describe('bench.json', () => {
+  test('bench:serve --format=json output (an array) is read, with machine and command not recorded', () => {
+    expect(parseBench(MEASUREMENTS, 'r/bench.json')).toEqual(E.right({ path: 'r/bench.json', measurements: MEASUREMENTS, machine: null, command: null }));
+  });
+
+  test('an object form also states the machine and the command', () => {
+    const file = { machine: '2 × AMD EPYC', command: 'npx nx run bench:serve --variants=18 --format=json --out=r/bench.json', measurements: MEASUREMENTS };
+    expect(parseBench(file, 'r/bench.json')).toEqual(E.right({ path: 'r/bench.json', ...file }));
+  });
+
+  test.each([
+    ['an empty array', [], 'r/bench.json: expected bench:serve --format=json output'],
+    ['a row without a speed', [{ ...MEASUREMENTS[0], examplesPerSec: 'fast' }], 'r/bench.json: measurement 1: "examplesPerSec" is missing or of the wrong type (got "fast")'],
+    ['a row without a device', [MEASUREMENTS[0], { ...MEASUREMENTS[1], device: undefined }], 'r/bench.json: measurement 2: "device" is missing'],
+    ['a ratio that is not a number or null', [{ ...MEASUREMENTS[1], vsPytorch: '1.4' }], 'measurement 1: "vsPytorch"'],
+    ['a machine that is not text', { machine: 2, measurements: MEASUREMENTS }, 'r/bench.json: "machine" must be a string'],
+  ])('%s is refused, naming the file and how to make a good one', (_name, value, message) => {
+    const r = parseBench(value, 'r/bench.json');
+    expect(r).toEqual(E.left(expect.stringContaining(message)));
+    expect(E.isLeft(r) && r.left).toContain('npx nx run bench:serve --format=json --out=r/bench.json');
+  });
+
+  test('each folder’s bench.json is found; folders without one give nothing; bad JSON is named', () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'a'));
+    mkdirSync(join(root, 'b'));
+    writeFileSync(join(root, 'a', 'bench.json'), JSON.stringify(MEASUREMENTS));
+    expect(readBenches([join(root, 'a'), join(root, 'b'), join(root, 'a')])).toMatchObject(E.right([{ path: join(root, 'a', 'bench.json'), measurements: MEASUREMENTS }]));
+    writeFileSync(join(root, 'b', 'bench.json'), '[{');
+    expect(readBenches([join(root, 'b')])).toEqual(E.left(expect.stringContaining(`${join(root, 'b', 'bench.json')}: not valid JSON`)));
+  });
+});
