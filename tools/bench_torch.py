@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""The PyTorch baseline for `nx run bench:serve`: training throughput of the same ResNet.
+"""The PyTorch baseline for `nx run bench:serve`: training (or inference) throughput of the same ResNet.
 
 Same network as the TypeScript default protocol (tools/torch_resnet.py): ResNet v1.5 (stride
 on the bottleneck's 3x3), ImageNet stem (7x7/2 conv + 3x3/2 max pool), 1 input channel,
 10 classes, batch norm in training mode; SGD with Nesterov momentum 0.9 and weight decay 5e-4 on conv/linear
 weights only; cross-entropy. Random inputs (speed does not depend on the values).
 Times whole steps (forward, backward, update) after warm-up and prints one JSON object.
+With --mode infer: the test pass instead, eval mode under torch.no_grad(), forward and argmax.
 
 Needs Debian's python3-torch (`apt-get install -y python3-torch`), run with /usr/bin/python3.
 
@@ -30,6 +31,8 @@ from torch_resnet import LAYERS, decay_groups, init_like_ours, resnet  # noqa: E
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mode", choices=["train", "infer"], default="train",
+                   help="train: whole SGD steps; infer: eval-mode forward + argmax under torch.no_grad()")
     p.add_argument("--variant", type=int, default=18, choices=sorted(LAYERS))
     p.add_argument("--image-size", type=int, default=28)
     p.add_argument("--batch-size", type=int, default=128)
@@ -46,12 +49,20 @@ def main():
     x = torch.randn(a.batch_size, 1, a.image_size, a.image_size)
     y = torch.randint(0, 10, (a.batch_size,))
 
-    def step():
+    def train_step():
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         return loss.item()  # waits for the step, like the TypeScript side's dataSync
+
+    def infer_step():
+        with torch.no_grad():
+            return model(x).argmax(1).tolist()  # the classes, as the test pass reads them
+
+    if a.mode == "infer":
+        model.eval()
+    step = infer_step if a.mode == "infer" else train_step
 
     for _ in range(a.warmup):
         step()
@@ -62,7 +73,7 @@ def main():
         times.append(time.perf_counter() - t)
     median = statistics.median(times)
     print(json.dumps({
-        "variant": a.variant, "imageSize": a.image_size, "batchSize": a.batch_size, "backend": "pytorch",
+        "mode": a.mode, "variant": a.variant, "imageSize": a.image_size, "batchSize": a.batch_size, "backend": "pytorch",
         "examplesPerSec": a.batch_size / median, "medianStepMs": median * 1000, "steps": a.steps, "warmup": a.warmup,
         "device": f"cpu ({torch.get_num_threads()} threads, torch {torch.__version__})",
     }))

@@ -17,9 +17,10 @@ import { renderProfiles, renderTable, withRatios, type Measurement } from './ren
 const TFJS_BACKENDS = ['tensorflow', 'onednn', 'cpu', 'wasm'] as const;
 
 const FLAGS = {
-  variants: { kind: 'intList', values: DEPTHS, default: [], help: 'depths to measure (default: the suite: 18, 34, 50 at 28×28 batch 128 and 18 at 96×96 batch 64)' },
+  mode: { kind: 'enum', values: ['train', 'infer'], default: 'train', help: 'train: whole SGD steps; infer: the test pass’s forward in inference mode + argmax, beside PyTorch’s no_grad forward (default batch 256)' },
+  variants: { kind: 'intList', values: DEPTHS, default: [], help: 'depths to measure (default: the suite: 18, 34, 50 at 28×28 and 18 at 96×96; batch 128 and 64 for train, 256 for infer)' },
   'image-size': { kind: 'int', min: 8, max: 1024, default: null, help: 'input side in pixels; with --variants or alone, measures every variant at this size (default 28)' },
-  'mini-batch': { kind: 'int', min: 1, max: 4096, default: null, help: 'examples per step (default: 128 up to 32 px, 64 above)' },
+  'mini-batch': { kind: 'int', min: 1, max: 4096, default: null, help: 'examples per step (default: train 128 up to 32 px, 64 above; infer 256)' },
   backends: { kind: 'enumList', values: TFJS_BACKENDS, default: [], help: 'tfjs backends (default: tensorflow and onednn, those present; pure-JS cpu only when named)' },
   steps: { kind: 'int', min: 1, max: 10_000, default: 10, help: 'timed steps per measurement (the median is reported)' },
   warmup: { kind: 'int', min: 0, max: 1000, default: 2, help: 'untimed steps first (primitive creation, caches)' },
@@ -38,6 +39,8 @@ const SUMMARY = [
   'input, 10 classes, random data; the median over the timed steps after warm-up. The PyTorch baseline',
   '(tools/bench_torch.py, same network and optimiser, all cores) runs in the same process tree just before',
   'each configuration, so the ratio compares like with like on the same machine and moment.',
+  '--mode=infer measures the test pass instead: the forward pass in inference mode and its argmax at batch 256,',
+  'beside PyTorch\'s eval-mode forward under torch.no_grad().',
 ].join('\n');
 
 function note(message: string): void {
@@ -52,7 +55,7 @@ export const BENCH: Command<typeof FLAGS> = { target: 'bench:serve', name: 'benc
  * @example await bench({ ...defaults, variants: [18] }) // 0
  */
 export async function bench(f: Parsed<typeof FLAGS>): Promise<number> {
-  const configs = planConfigs({ variants: f.variants, imageSize: f['image-size'], batchSize: f['mini-batch'] });
+  const configs = planConfigs({ mode: f.mode, variants: f.variants, imageSize: f['image-size'], batchSize: f['mini-batch'] });
   const explicit = f.backends.length > 0;
   const backends = (explicit ? f.backends : ['tensorflow', 'onednn']) as BackendName[];
   if (!explicit) note('pure-JS cpu is not measured by default (a ResNet-18 step at batch 128 takes many minutes there); name it in --backends=cpu to include it');
@@ -65,7 +68,7 @@ export async function bench(f: Parsed<typeof FLAGS>): Promise<number> {
   const unavailable = new Map<string, string>();
   let torchNotice: string | null = f.pytorch ? null : 'PyTorch baseline not measured (--pytorch=false)';
   for (const config of configs) {
-    const label = `ResNet-${config.variant} ${config.imageSize}×${config.imageSize} batch ${config.batchSize}`;
+    const label = `ResNet-${config.variant} ${config.imageSize}×${config.imageSize} batch ${config.batchSize}${config.mode === 'infer' ? ' (inference)' : ''}`;
     if (torchNotice === null) {
       note(`${label}: pytorch (baseline), ${timing.warmup} + ${timing.steps} steps…`);
       const t = runTorch(python, torchScript(), config, timing);
@@ -99,7 +102,7 @@ export async function bench(f: Parsed<typeof FLAGS>): Promise<number> {
     f.format === 'json'
       ? JSON.stringify(measured, null, 2)
       : [
-          `Training throughput, ResNet v1.5 (ImageNet stem, 1 channel, 10 classes), median of ${f.steps} timed steps after ${f.warmup} warm-up; ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${loadavg()[0]?.toFixed(2) ?? '?'}.`,
+          `${f.mode === 'infer' ? 'Inference throughput (forward in inference mode + argmax)' : 'Training throughput'}, ResNet v1.5 (ImageNet stem, 1 channel, 10 classes), median of ${f.steps} timed steps after ${f.warmup} warm-up; ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${loadavg()[0]?.toFixed(2) ?? '?'}.`,
           '',
           renderTable(measured),
           ...(torchNotice === null ? [] : ['', torchNotice]),

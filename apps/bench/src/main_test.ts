@@ -13,13 +13,14 @@ describe('bench app', () => {
   test('--help describes every flag and exits 0', () => {
     const { code, stdout } = run('--help');
     expect(code).toBe(0);
-    for (const flag of ['--variants', '--image-size', '--mini-batch', '--backends', '--steps', '--warmup', '--pytorch', '--format']) expect(stdout).toContain(flag);
+    for (const flag of ['--mode', '--variants', '--image-size', '--mini-batch', '--backends', '--steps', '--warmup', '--pytorch', '--format']) expect(stdout).toContain(flag);
   });
 
   test.each([
     [['--variants=19'], '--variants takes a comma-separated list from 18, 34, 50, 101, 152, got "19"'],
     [['--backends=gpu'], '--backends takes a comma-separated list from tensorflow, onednn, cpu, wasm, got "gpu"'],
     [['--mini-batch=0'], '--mini-batch must be between 1 and 4096, got 0'],
+    [['--mode=eval'], '--mode'],
   ])('bad flags %j exit 2 with a message and print nothing on stdout', (args, message) => {
     const { code, stdout, stderr } = run(...args);
     expect(code).toBe(2);
@@ -34,6 +35,13 @@ describe('bench app', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ variant: 18, imageSize: 8, batchSize: 2, backend: 'cpu', vsPytorch: null });
     expect(rows[0]?.['examplesPerSec']).toBeGreaterThan(0);
+  });
+
+  test('--mode=infer measures the inference pass (a tiny real measurement on pure-JS cpu)', () => {
+    const { code, stdout, stderr } = run('--mode=infer', '--variants=18', '--image-size=8', '--mini-batch=2', '--steps=1', '--warmup=0', '--backends=cpu', '--pytorch=false', '--format=json');
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const rows = JSON.parse(stdout) as Record<string, unknown>[];
+    expect(rows.map((r) => [r['mode'], r['batchSize']])).toEqual([['infer', 2]]);
   });
 
   test('an unavailable backend is a notice; nothing measurable at all exits 1', () => {

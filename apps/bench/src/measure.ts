@@ -1,13 +1,15 @@
 /**
- * Timing one training configuration on the active tfjs backend: the training loop's own
- * step (`trainStep`: forward in training mode, cross-entropy, gradients, SGD update) on a
- * fixed random batch, `warmup` untimed steps, then the median of `steps` timed ones.
+ * Timing one configuration on the active tfjs backend, on a fixed random batch, `warmup`
+ * untimed steps, then the median of `steps` timed ones. A training step is the training
+ * loop's own (`trainStep`: forward in training mode, cross-entropy, gradients, SGD update);
+ * an inference step is what the test pass (`evaluate`) does per batch: the forward pass in
+ * inference mode and the argmax, read back.
  */
 import * as tf from '@tensorflow/tfjs';
 import { getKernelsForBackend, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { resnet } from '@resnet/variants';
-import { disposeModel, initModel } from '@resnet/tfjs';
+import { disposeModel, forward, initModel } from '@resnet/tfjs';
 import { createSgdState, disposeSgdState, trainStep, type SgdConfig } from '@resnet/training';
 import { median, type BenchConfig } from './plan.ts';
 
@@ -45,9 +47,9 @@ export interface TfjsResult {
 }
 
 /**
- * Trains `config` for `warmup + steps` steps on the active backend and returns the median
+ * Runs `config` for `warmup + steps` steps on the active backend and returns the median
  * throughput. Leaves no tensor behind (checked: throws if `tf.memory().numTensors` grew).
- * @example const r = await measureTfjs({ variant: 18, imageSize: 28, batchSize: 128 }, { steps: 10, warmup: 2, profile: false, fused: true });
+ * @example const r = await measureTfjs({ mode: 'train', variant: 18, imageSize: 28, batchSize: 128 }, { steps: 10, warmup: 2, profile: false, fused: true });
  */
 export async function measureTfjs(config: BenchConfig, timing: Timing): Promise<TfjsResult> {
   const spec = resnet(config.variant, { version: 'v1.5', inChannels: 1, classes: 10, stem: 'imagenet' });
@@ -60,9 +62,15 @@ export async function measureTfjs(config: BenchConfig, timing: Timing): Promise<
   const options = { sgd: { ...BENCH_SGD, fused: timing.fused }, classes: 10, labelSmoothing: 0, fused: timing.fused };
   const step = (): number => {
     const began = performance.now();
-    const { loss, correct } = trainStep({ model, sgd, x, y, lr: 0.01, options });
-    loss.dataSync(); // wait for the step, as the PyTorch peer's loss.item() does
-    tf.dispose([loss, correct]);
+    if (config.mode === 'infer') {
+      const predicted = tf.tidy(() => tf.argMax(forward(model, x, { training: false, fused: timing.fused }), 1));
+      predicted.dataSync(); // as evaluate reads each batch's classes, and the PyTorch peer its argmax
+      predicted.dispose();
+    } else {
+      const { loss, correct } = trainStep({ model, sgd, x, y, lr: 0.01, options });
+      loss.dataSync(); // wait for the step, as the PyTorch peer's loss.item() does
+      tf.dispose([loss, correct]);
+    }
     return (performance.now() - began) / 1000;
   };
   let result: TfjsResult;

@@ -27,10 +27,10 @@ const FIX = 'Fix: apt-get install -y python3-torch (Debian), or pass --python=/p
 
 /**
  * Measures `config` with PyTorch.
- * @example runTorch('/usr/bin/python3', torchScript(), { variant: 18, imageSize: 28, batchSize: 128 }, { steps: 10, warmup: 2 })
+ * @example runTorch('/usr/bin/python3', torchScript(), { mode: 'train', variant: 18, imageSize: 28, batchSize: 128 }, { steps: 10, warmup: 2 })
  */
 export function runTorch(python: string, script: string, config: BenchConfig, timing: { readonly steps: number; readonly warmup: number; readonly timeoutMs?: number }): TorchOutcome {
-  const args = [script, '--variant', `${config.variant}`, '--image-size', `${config.imageSize}`, '--batch-size', `${config.batchSize}`, '--steps', `${timing.steps}`, '--warmup', `${timing.warmup}`];
+  const args = [script, '--mode', config.mode, '--variant', `${config.variant}`, '--image-size', `${config.imageSize}`, '--batch-size', `${config.batchSize}`, '--steps', `${timing.steps}`, '--warmup', `${timing.warmup}`];
   const r = spawnSync(python, args, { encoding: 'utf8', timeout: timing.timeoutMs ?? 3_600_000 });
   if (r.error !== undefined) {
     const code = (r.error as NodeJS.ErrnoException).code;
@@ -42,7 +42,7 @@ export function runTorch(python: string, script: string, config: BenchConfig, ti
     parsed = JSON.parse(last);
   } catch {
     const why = (r.stderr.trim().split('\n').pop() ?? '') || `exit code ${String(r.status)}`;
-    return { ok: false, notice: `PyTorch baseline failed for ResNet-${config.variant} ${config.imageSize}px batch ${config.batchSize}: ${why}` };
+    return { ok: false, notice: `PyTorch baseline failed for ResNet-${config.variant} ${config.imageSize}px batch ${config.batchSize} (${config.mode}): ${why}` };
   }
   const o = parsed as { error?: unknown; examplesPerSec?: unknown; medianStepMs?: unknown; device?: unknown };
   if (typeof o.error === 'string') return { ok: false, notice: `PyTorch baseline skipped: ${o.error}` };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPython, runTorch, torchScript } from './pytorch.ts';
 
-const config = { variant: 18, imageSize: 28, batchSize: 2 };
+const config = { mode: 'train', variant: 18, imageSize: 28, batchSize: 2 } as const;
 const timing = { steps: 1, warmup: 0 };
 
 function fakePython(body: string): string {
@@ -18,8 +18,8 @@ function fakePython(body: string): string {
 
 describe('runTorch', () => {
   test('passes the configuration as flags and reads the JSON line', () => {
-    const python = fakePython(`echo "warming up"; echo "{\\"examplesPerSec\\": 12.5, \\"medianStepMs\\": 160, \\"device\\": \\"cpu (2 threads) $3 $5 $7\\"}"`);
-    expect(runTorch(python, 'script.py', config, timing)).toEqual({ ok: true, examplesPerSec: 12.5, medianStepMs: 160, device: 'cpu (2 threads) 18 28 2' });
+    const python = fakePython(`echo "warming up"; echo "{\\"examplesPerSec\\": 12.5, \\"medianStepMs\\": 160, \\"device\\": \\"cpu (2 threads) $3 $5 $7 $9\\"}"`);
+    expect(runTorch(python, 'script.py', config, timing)).toEqual({ ok: true, examplesPerSec: 12.5, medianStepMs: 160, device: 'cpu (2 threads) train 18 28 2' });
   });
 
   test('a missing interpreter, a missing torch, or a crash is a notice that says what to do', () => {
@@ -34,6 +34,11 @@ describe('runTorch', () => {
   const hasTorch = spawnSync(defaultPython(), ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
   (hasTorch ? test : test.skip)('the real tools/bench_torch.py measures a step (python3-torch installed)', () => {
     const r = runTorch(defaultPython(), torchScript(), config, timing);
+    expect(r).toMatchObject({ ok: true, device: expect.stringContaining('torch') as unknown });
+    if (r.ok) expect(r.examplesPerSec).toBeGreaterThan(0);
+  });
+  (hasTorch ? test : test.skip)('the real tools/bench_torch.py measures an inference batch with --mode infer', () => {
+    const r = runTorch(defaultPython(), torchScript(), { ...config, mode: 'infer' }, timing);
     expect(r).toMatchObject({ ok: true, device: expect.stringContaining('torch') as unknown });
     if (r.ok) expect(r.examplesPerSec).toBeGreaterThan(0);
   });

@@ -3,9 +3,11 @@
  * the text table with each row's ratio to the PyTorch baseline of the same configuration.
  */
 import type { KernelTime } from './measure.ts';
+import type { BenchMode } from './plan.ts';
 
 /** One measurement, as printed by `--format=json`. */
 export interface Measurement {
+  readonly mode: BenchMode;
   readonly variant: number;
   readonly imageSize: number;
   readonly batchSize: number;
@@ -25,7 +27,7 @@ export interface Measurement {
 
 /** Adds `vsPytorch` to every row whose configuration has a PyTorch row. */
 export function withRatios(rows: readonly Omit<Measurement, 'vsPytorch'>[]): Measurement[] {
-  const key = (r: Omit<Measurement, 'vsPytorch'>): string => `${r.variant}/${r.imageSize}/${r.batchSize}`;
+  const key = (r: Omit<Measurement, 'vsPytorch'>): string => `${r.mode}/${r.variant}/${r.imageSize}/${r.batchSize}`;
   const baseline = new Map(rows.filter((r) => r.backend === 'pytorch').map((r) => [key(r), r.examplesPerSec]));
   return rows.map((r) => {
     const base = baseline.get(key(r));

@@ -1,6 +1,6 @@
 import { renderProfiles, renderTable, withRatios, type Measurement } from './render.ts';
 
-const base = { imageSize: 28, batchSize: 128, device: 'cpu', medianStepMs: 700, steps: 10, warmup: 2 };
+const base = { mode: 'train' as const, imageSize: 28, batchSize: 128, device: 'cpu', medianStepMs: 700, steps: 10, warmup: 2 };
 
 describe('withRatios', () => {
   test('divides each row by the PyTorch row of the same configuration, null without one', () => {
