@@ -237,14 +237,15 @@ function speedSection(benches: readonly BenchFile[], runsPaths: readonly string[
   }
   return [
     ...head,
-    'Training throughput measured by `bench:serve` apart from the training runs (whose epoch times above may have shared the cores with other work): whole SGD steps (forward in training mode, cross-entropy, backward, Nesterov update with weight decay) of ResNet v1.5 (ImageNet stem, 1 channel, 10 classes) on a fixed random batch, the median of the timed steps after warm-up; PyTorch (tools/bench_torch.py) measured in the same run, and each backend’s ratio to it.',
+    'Throughput measured by `bench:serve` apart from the training runs (whose epoch times above may have shared the cores with other work), of ResNet v1.5 (ImageNet stem, 1 channel, 10 classes) on a fixed random batch: mode train times whole SGD steps (forward in training mode, cross-entropy, backward, Nesterov update with weight decay), mode infer the test pass (inference-mode forward and argmax); the median of the timed steps after warm-up, PyTorch (tools/bench_torch.py) measured in the same run, and each backend’s ratio to it.',
     '',
     ...benches.flatMap((b) => [
       `From \`${b.path}\`: machine ${b.machine ?? 'not recorded in the file'}; command ${b.command === null ? 'not recorded in the file' : `\`${b.command}\``}; the device column names threads, library and ISA.`,
       '',
       markdownTable(
-        ['variant', 'input', 'batch', 'backend', 'device', 'timed steps (warm-up)', 'fused kernels', 'examples/s', 'step ms', '× PyTorch'],
+        ['mode', 'variant', 'input', 'batch', 'backend', 'device', 'timed steps (warm-up)', 'fused kernels', 'examples/s', 'step ms', '× PyTorch'],
         b.measurements.map((m) => [
+          m.mode,
           `ResNet-${m.variant}`,
           `${m.imageSize}×${m.imageSize}`,
           String(m.batchSize),
@@ -256,7 +257,7 @@ function speedSection(benches: readonly BenchFile[], runsPaths: readonly string[
           m.medianStepMs.toFixed(0),
           m.vsPytorch === null ? '—' : `${m.vsPytorch.toFixed(2)}×`,
         ]),
-        ['l', 'l', 'r', 'l', 'l', 'r', 'l', 'r', 'r', 'r'],
+        ['l', 'l', 'l', 'r', 'l', 'l', 'r', 'l', 'r', 'r', 'r'],
       ),
       '',
     ]),

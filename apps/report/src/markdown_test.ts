@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either';
 import { confusionMatrix, memoryRun } from '@resnet/results/testing';
 import { pasteable, renderReport, renderSummary, type ReportInput } from './markdown.ts';
-import { buildRows, protocolDifferences, type LoadedRun } from '@resnet/results';
+import { buildRows, protocolDifferences, type BenchFile, type LoadedRun } from '@resnet/results';
 
 /** The run with its last epoch's test accuracy set to `acc`. */
 function withLastTestAcc(run: LoadedRun, acc: number): LoadedRun {
@@ -102,13 +102,13 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
   const ours = memoryRun('study/resnet18', 18, { epochs: 3, confusion: confusionMatrix([85, 97, 80, 90, 82, 98, 70, 96, 98, 96]) });
   const reference = withLastTestAcc(memoryRun('study/pytorch-resnet18', 18, { epochs: 3, reference: true, confusion: confusionMatrix([86, 97, 81, 91, 83, 98, 71, 96, 98, 96]) }), 0.7061);
   const r34 = withLastTestAcc(memoryRun('study/resnet34', 34, { epochs: 3 }), 0.7234);
-  const bench = {
+  const bench: BenchFile = {
     path: 'study/bench.json',
     machine: '2 × AMD EPYC (avx2), Node v20.20.2',
     command: 'npx nx run bench:serve --variants=18 --format=json --out=study/bench.json',
     measurements: [
-      { variant: 18, imageSize: 28, batchSize: 128, backend: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)', examplesPerSec: 153.9, medianStepMs: 832, steps: 10, warmup: 2, fused: null, vsPytorch: 1 },
-      { variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, vsPytorch: 1.471 },
+      { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)', examplesPerSec: 153.9, medianStepMs: 832, steps: 10, warmup: 2, fused: null, vsPytorch: 1 },
+      { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, vsPytorch: 1.471 },
     ],
   };
   const text = report([ours, reference, r34], { benches: [bench], runsPaths: ['study'] });
@@ -165,8 +165,8 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
   test('the speed section shows the committed bench:serve output with its machine and command, apart from the epoch times', () => {
     const section = text.slice(text.indexOf('## Speed'), text.indexOf('## Runs'));
     expect(section).toContain('From `study/bench.json`: machine 2 × AMD EPYC (avx2), Node v20.20.2; command `npx nx run bench:serve --variants=18 --format=json --out=study/bench.json`');
-    expect(row(section, 'ResNet-18')).toEqual(['ResNet-18', '28×28', '128', 'pytorch (baseline)', 'cpu (2 threads, torch 1.13.0a0)', '10 (2)', '—', '153.9', '832', '1.00×']);
-    expect(section).toContain('| ResNet-18 | 28×28 | 128 | onednn | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | 1.47× |');
+    expect(row(section, 'train')).toEqual(['train', 'ResNet-18', '28×28', '128', 'pytorch (baseline)', 'cpu (2 threads, torch 1.13.0a0)', '10 (2)', '—', '153.9', '832', '1.00×']);
+    expect(section).toContain('| train | ResNet-18 | 28×28 | 128 | onednn | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | 1.47× |');
     const without = report([ours]);
     expect(without.slice(without.indexOf('## Speed'), without.indexOf('## Runs'))).toContain('No bench.json beside these runs: the epoch times above are the only speeds here, and they may have shared the cores with other work. `npx nx run bench:serve --format=json --out=runs/bench.json` on a quiet machine adds a speed table.');
   });

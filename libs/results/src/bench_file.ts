@@ -13,8 +13,13 @@ import * as E from 'fp-ts/Either';
 /** The file's name in a runs folder. */
 export const BENCH_FILE = 'bench.json';
 
+/** What bench:serve timed: whole SGD steps, or the test pass (inference-mode forward + argmax). */
+export type BenchMode = 'train' | 'infer';
+
 /** One measurement of bench:serve. */
 export interface BenchMeasurement {
+  /** `train` when the file predates bench:serve's `mode` (it timed only training steps then). */
+  readonly mode: BenchMode;
   readonly variant: number;
   readonly imageSize: number;
   readonly batchSize: number;
@@ -60,10 +65,12 @@ export function parseBench(value: unknown, path: string): E.Either<string, Bench
       ['variant', 'imageSize', 'batchSize', 'examplesPerSec', 'medianStepMs', 'steps', 'warmup'].find((k) => typeof m[k] !== 'number' || !Number.isFinite(m[k])) ??
       ['backend', 'device'].find((k) => typeof m[k] !== 'string') ??
       (m['fused'] === null || typeof m['fused'] === 'boolean' ? undefined : 'fused') ??
-      (m['vsPytorch'] === null || (typeof m['vsPytorch'] === 'number' && Number.isFinite(m['vsPytorch'])) ? undefined : 'vsPytorch');
+      (m['vsPytorch'] === null || (typeof m['vsPytorch'] === 'number' && Number.isFinite(m['vsPytorch'])) ? undefined : 'vsPytorch') ??
+      (m['mode'] === undefined || m['mode'] === 'train' || m['mode'] === 'infer' ? undefined : 'mode');
     if (missing !== undefined) return E.left(`${path}: measurement ${i + 1}: "${missing}" is missing or of the wrong type (got ${JSON.stringify(m[missing]) ?? 'nothing'}): ${fix}`);
     const pick = m as unknown as BenchMeasurement;
     out.push({
+      mode: m['mode'] === 'infer' ? 'infer' : 'train',
       variant: pick.variant, imageSize: pick.imageSize, batchSize: pick.batchSize, backend: pick.backend, device: pick.device, examplesPerSec: pick.examplesPerSec,
       medianStepMs: pick.medianStepMs, steps: pick.steps, warmup: pick.warmup, fused: pick.fused, vsPytorch: pick.vsPytorch,
     });

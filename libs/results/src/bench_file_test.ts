@@ -6,13 +6,21 @@ import { tempDir } from './testing.ts';
 
 // Two rows of `npx nx run bench:serve --variants=18 --image-size=28 --format=json` (README, Speed).
 const MEASUREMENTS = [
-  { variant: 18, imageSize: 28, batchSize: 128, backend: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)', examplesPerSec: 153.9, medianStepMs: 832, steps: 10, warmup: 2, fused: null, vsPytorch: 1 },
-  { variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, vsPytorch: 1.471 },
+  { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)', examplesPerSec: 153.9, medianStepMs: 832, steps: 10, warmup: 2, fused: null, vsPytorch: 1 },
+  { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, vsPytorch: 1.471 },
 ];
 
 describe('bench.json', () => {
   test('bench:serve --format=json output (an array) is read, with machine and command not recorded', () => {
     expect(parseBench(MEASUREMENTS, 'r/bench.json')).toEqual(E.right({ path: 'r/bench.json', measurements: MEASUREMENTS, machine: null, command: null }));
+  });
+
+  test('rows without a mode (bench:serve before --mode) are training steps; an unknown mode is refused', () => {
+    const old = MEASUREMENTS.map(({ mode: _mode, ...rest }) => rest);
+    expect(parseBench(old, 'r/bench.json')).toEqual(E.right({ path: 'r/bench.json', measurements: MEASUREMENTS, machine: null, command: null }));
+    const infer = parseBench([{ ...MEASUREMENTS[1], mode: 'infer', batchSize: 256 }], 'r/bench.json');
+    expect(E.isRight(infer) && infer.right.measurements[0]?.mode).toBe('infer');
+    expect(parseBench([{ ...MEASUREMENTS[1], mode: 'eval' }], 'r/bench.json')).toEqual(E.left(expect.stringContaining('measurement 1: "mode" is missing or of the wrong type (got "eval")')));
   });
 
   test('an object form also states the machine and the command', () => {
