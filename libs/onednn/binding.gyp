@@ -4,7 +4,10 @@
   "targets": [
     {
       "target_name": "onednn",
-      "sources": ["native/onednn.cc", "native/loops.cc"],
+      "sources": [
+        "native/addon.cc", "native/runtime.cc", "native/conv.cc", "native/gemm_conv.cc", "native/matmul.cc",
+        "native/pool.cc", "native/elementwise.cc", "native/fused.cc", "native/loops.cc"
+      ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

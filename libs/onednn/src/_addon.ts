@@ -16,13 +16,72 @@ export interface OnednnInfo {
   readonly gemmConvCalls: number;
 }
 
-/** Conv primitive kinds, in the addon's numbering. */
-export const CONV_FORWARD = 0;
-export const CONV_BACKWARD_DATA = 1;
-export const CONV_BACKWARD_FILTER = 2;
+/**
+ * The names of the addon's op codes, group by group, as native/ops.h declares them. The codes
+ * themselves come only from the addon (`addon.ops`, e.g. `ops.binary.add`): ops.h is the one
+ * source of the numbering. _addon_test.ts checks that the built addon exports exactly these
+ * names, and `loadAddon` refuses an addon built from another table.
+ */
+export const OP_NAMES = {
+  conv: ['forward', 'backwardData', 'backwardFilter'],
+  binary: ['add', 'sub', 'mul', 'div', 'max', 'min'],
+  reduce: ['sum', 'mean', 'max', 'min'],
+  unary: ['relu', 'step', 'square'],
+  pool: ['max', 'avgExcludePadding', 'avgIncludePadding'],
+  /** Fused into conv and matmul as oneDNN post-ops; tfjs's activation names. */
+  activation: ['linear', 'relu', 'relu6', 'leakyrelu', 'elu', 'sigmoid'],
+  /** Bits of `setConvLayout` (OR together), or `auto`. */
+  layout: ['auto', 'plain', 'srcAny', 'weightsAny', 'dstAny'],
+} as const;
 
-/** Raw entry points of native/onednn.cc; all synchronous, all write into `out`. */
+/** The addon's op codes by group and name. @example addon.binary(ops.binary.add, a, b, out, shapes) */
+export type OnednnOps = { readonly [G in keyof typeof OP_NAMES]: { readonly [N in (typeof OP_NAMES)[G][number]]: number } };
+
+/**
+ * How an op table differs from `OP_NAMES`: missing or unknown groups and names, codes that are
+ * not integers, a code used twice in one group. Empty when it matches.
+ *
+ * @example opTableDifferences({ ...ops, unary: { relu: 0, step: 1 } }) // ['unary: square missing']
+ */
+export function opTableDifferences(ops: unknown): string[] {
+  if (typeof ops !== 'object' || ops === null) return ['no op table'];
+  const table = ops as Record<string, unknown>;
+  const expected: Readonly<Record<string, readonly string[]>> = OP_NAMES;
+  const differences = Object.keys(table).filter((g) => !Object.hasOwn(expected, g)).map((g) => `unknown group ${g}`);
+  for (const [group, names] of Object.entries(expected)) {
+    const codes = table[group];
+    if (typeof codes !== 'object' || codes === null) {
+      differences.push(`group ${group} missing`);
+      continue;
+    }
+    const entries = Object.entries(codes as Record<string, unknown>);
+    differences.push(...names.filter((n) => !Object.hasOwn(codes, n)).map((n) => `${group}: ${n} missing`));
+    differences.push(...entries.filter(([n]) => !names.includes(n)).map(([n]) => `${group}: unknown ${n}`));
+    differences.push(...entries.filter(([, c]) => !Number.isInteger(c)).map(([n, c]) => `${group}: ${n} is ${String(c)}, not an integer`));
+    const seen = new Map<unknown, string>();
+    for (const [n, c] of entries) {
+      const first = seen.get(c);
+      if (first !== undefined) differences.push(`${group}: ${n} and ${first} share code ${String(c)}`);
+      else seen.set(c, n);
+    }
+  }
+  return differences;
+}
+
+/**
+ * The code of `name` in one group of the op table, or undefined when the addon has no such op
+ * (tfjs's `prelu` activation, say).
+ *
+ * @example codeOf(addon.ops.activation, 'relu6')
+ */
+export function codeOf(group: Readonly<Record<string, number>>, name: string): number | undefined {
+  return Object.hasOwn(group, name) ? group[name] : undefined;
+}
+
+/** Raw entry points of the addon (native/kernels.h, exported by native/addon.cc); all synchronous, all write into `out`. */
 export interface OnednnAddon {
+  /** Op codes by name, to pass as `kind`, `algorithm`, `op`, the activation in params, and layout bits. */
+  readonly ops: OnednnOps;
   conv(kind: number, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, params: Int32Array, alpha: number): void;
   matmul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, params: Int32Array, alpha: number): void;
   pool(backward: boolean, x: Float32Array | null, dy: Float32Array | null, out: Float32Array, params: Int32Array): void;
@@ -60,7 +119,7 @@ export function addonPath(): string {
   return process.env['ONEDNN_ADDON'] ?? join(libDir(), 'build', 'Release', 'onednn.node');
 }
 
-function isAddon(x: unknown): x is OnednnAddon {
+function hasFunctions(x: unknown): x is Record<string, unknown> {
   const names = ['conv', 'matmul', 'pool', 'binary', 'reduce', 'tile', 'unary', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'sgd', 'sgdMulti', 'reluGrad', 'addRelu', 'info', 'primitives', 'setConvLayout', 'setNumThreads', 'clearCache'];
   return typeof x === 'object' && x !== null && names.every((n) => typeof (x as Record<string, unknown>)[n] === 'function');
 }
@@ -80,7 +139,10 @@ export function loadAddon(path: string): AddonResult {
   } catch (e) {
     return { ok: false, reason: `${path} failed to load (${e instanceof Error ? e.message : String(e)}). Fix: ${FIX}` };
   }
-  return isAddon(exports) ? { ok: true, addon: exports } : { ok: false, reason: `${path} is not the onednn addon (missing functions). Fix: node tools/build_native.cjs` };
+  if (!hasFunctions(exports)) return { ok: false, reason: `${path} is not the onednn addon (missing functions). Fix: node tools/build_native.cjs` };
+  const differences = opTableDifferences(exports['ops']);
+  if (differences.length > 0) return { ok: false, reason: `${path} was built from another op table than this lib's (${differences.join('; ')}). Fix: node tools/build_native.cjs` };
+  return { ok: true, addon: exports as unknown as OnednnAddon };
 }
 
 let cached: AddonResult | undefined;

@@ -12,8 +12,8 @@ import {
   type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD, type OnednnAddon } from './_addon.ts';
-import { ACTIVATION_CODES, convParams } from './_geometry.ts';
+import { codeOf, type OnednnAddon } from './_addon.ts';
+import { convParams } from './_geometry.ts';
 import { floats, outputFloats, native, onednnKernel, sizeOf, type Args, type Outcome } from './_kernel.ts';
 
 type Shape4 = [number, number, number, number];
@@ -35,7 +35,7 @@ function conv(addon: OnednnAddon, args: Args, o: {
   const a = floats(args.backend, o.a);
   const b = floats(args.backend, o.b);
   if (a === undefined || b === undefined) return 'inputs are not float32';
-  const params = convParams(o.info, o.activation ?? 0);
+  const params = convParams(o.info, o.activation ?? addon.ops.activation.linear);
   if (typeof params === 'string') return params;
   const out = outputFloats(args.backend, sizeOf(o.outShape));
   const error = native(() => addon.conv(o.kind, a, b, o.bias ?? null, out, params, o.alpha ?? 0));
@@ -49,7 +49,7 @@ function conv2d(addon: OnednnAddon, args: Args): Outcome {
   if (xs === undefined || fs === undefined) return 'inputs are not rank 4';
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
   const info = backend_util.computeConv2DInfo(xs, fs, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-  return conv(addon, args, { kind: CONV_FORWARD, info, a: x, b: filter, outShape: info.outShape });
+  return conv(addon, args, { kind: addon.ops.conv.forward, info, a: x, b: filter, outShape: info.outShape });
 }
 
 function conv2dBackpropInput(addon: OnednnAddon, args: Args): Outcome {
@@ -60,7 +60,7 @@ function conv2dBackpropInput(addon: OnednnAddon, args: Args): Outcome {
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
   const info = backend_util.computeConv2DInfo(attrs.inputShape, fs, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
   if (dy === undefined || dy.shape.join() !== info.outShape.join()) return 'dy does not have the convolution output shape';
-  return conv(addon, args, { kind: CONV_BACKWARD_DATA, info, a: dy, b: filter, outShape: info.inShape });
+  return conv(addon, args, { kind: addon.ops.conv.backwardData, info, a: dy, b: filter, outShape: info.inShape });
 }
 
 function conv2dBackpropFilter(addon: OnednnAddon, args: Args): Outcome {
@@ -71,7 +71,7 @@ function conv2dBackpropFilter(addon: OnednnAddon, args: Args): Outcome {
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
   const info = backend_util.computeConv2DInfo(xs, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
   if (dy === undefined || dy.shape.join() !== info.outShape.join()) return 'dy does not have the convolution output shape';
-  return conv(addon, args, { kind: CONV_BACKWARD_FILTER, info, a: x, b: dy, outShape: info.filterShape });
+  return conv(addon, args, { kind: addon.ops.conv.backwardFilter, info, a: x, b: dy, outShape: info.filterShape });
 }
 
 /** Bias that adds one value per output channel (shape [C], [1, C], [1, 1, 1, C], …). */
@@ -88,14 +88,14 @@ function fusedConv2d(addon: OnednnAddon, args: Args): Outcome {
   const xs = shape4(x), fs = shape4(filter);
   if (xs === undefined || fs === undefined) return 'inputs are not rank 4';
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
-  const activation = ACTIVATION_CODES[attrs.activation ?? 'linear'];
+  const activation = codeOf(addon.ops.activation, attrs.activation ?? 'linear');
   if (activation === undefined) return `activation "${attrs.activation}"`;
   if (attrs.activation === 'leakyrelu' && typeof attrs.leakyreluAlpha !== 'number') return 'leakyrelu without alpha';
   const info = backend_util.computeConv2DInfo(xs, fs, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
   const b = channelBias(args, bias, info.outChannels);
   if (typeof b === 'string') return b;
   return conv(addon, args, {
-    kind: CONV_FORWARD, info, a: x, b: filter, outShape: info.outShape, activation, alpha: attrs.leakyreluAlpha ?? 0,
+    kind: addon.ops.conv.forward, info, a: x, b: filter, outShape: info.outShape, activation, alpha: attrs.leakyreluAlpha ?? 0,
     ...(b === undefined ? {} : { bias: b }),
   });
 }

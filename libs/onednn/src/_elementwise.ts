@@ -95,7 +95,7 @@ function unary(addon: OnednnAddon, args: Args, op: number): Outcome {
   const xv = floats(args.backend, x);
   if (x === undefined || xv === undefined) return 'input is not float32';
   if (xv.length < Math.max(1, settings.minElementwiseSize)) return 'small tensor';
-  const alpha = op === 1 ? (args.attrs as unknown as StepAttrs).alpha : 0;
+  const alpha = op === addon.ops.unary.step ? (args.attrs as unknown as StepAttrs).alpha : 0;
   const out = outputFloats(args.backend, xv.length);
   const error = native(() => addon.unary(op, xv, out, alpha));
   return error ?? args.backend.makeTensorInfo(x.shape, 'float32', out);
@@ -117,15 +117,16 @@ function batchNorm(addon: OnednnAddon, args: Args): Outcome {
 
 /** Binary, reduction, Tile, unary and batch-norm kernels for the onednn backend (float32; other dtypes use cpu). */
 export function elementwiseKernels(addon: OnednnAddon): KernelConfig[] {
-  const binaries: [string, number, boolean][] = [[Add, 0, true], [Sub, 1, false], [Multiply, 2, true], [RealDiv, 3, false], [Maximum, 4, true], [Minimum, 5, true]];
-  const reductions: [string, number][] = [[Sum, 0], [Mean, 1], [Max, 2], [Min, 3]];
+  const { binary: b, reduce: r, unary: u } = addon.ops;
+  const binaries: [string, number, boolean][] = [[Add, b.add, true], [Sub, b.sub, false], [Multiply, b.mul, true], [RealDiv, b.div, false], [Maximum, b.max, true], [Minimum, b.min, true]];
+  const reductions: [string, number][] = [[Sum, r.sum], [Mean, r.mean], [Max, r.max], [Min, r.min]];
   return [
     ...binaries.map(([name, algorithm, commutative]) => onednnKernel(name, (args) => binary(addon, args, algorithm, commutative))),
     ...reductions.map(([name, algorithm]) => onednnKernel(name, (args) => reduce(addon, args, algorithm))),
     onednnKernel(Tile, (args) => tile(addon, args)),
-    onednnKernel(Relu, (args) => unary(addon, args, 0)),
-    onednnKernel(Step, (args) => unary(addon, args, 1)),
-    onednnKernel(Square, (args) => unary(addon, args, 2)),
+    onednnKernel(Relu, (args) => unary(addon, args, u.relu)),
+    onednnKernel(Step, (args) => unary(addon, args, u.step)),
+    onednnKernel(Square, (args) => unary(addon, args, u.square)),
     onednnKernel(FusedBatchNorm, (args) => batchNorm(addon, args)),
   ];
 }

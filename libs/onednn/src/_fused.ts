@@ -38,7 +38,7 @@ function channelsOf(x: TensorInfo | undefined, scale: TensorInfo | undefined): n
   return c;
 }
 
-// --- JS versions: the fallback for non-float32 inputs, same formulas as native/onednn.cc ---
+// --- JS versions: the fallback for non-float32 inputs, same formulas as native/fused.cc ---
 
 function batchNormTrainJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo[] {
   const cpu = backend as MathBackendCPU;

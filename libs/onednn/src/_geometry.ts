@@ -47,14 +47,12 @@ function empty(info: Geometry): boolean {
   return [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels].some((d) => d <= 0);
 }
 
-/** Activations that oneDNN applies as a post-op, in the addon's numbering. */
-export const ACTIVATION_CODES: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 };
-
 /**
- * Addon parameters of a convolution: N IH IW IC OH OW OC KH KW SH SW DH DW PT PL PB PR ACT,
- * or a reason string when the geometry is not expressible (then the caller uses tfjs-backend-cpu).
+ * Addon parameters of a convolution: N IH IW IC OH OW OC KH KW SH SW DH DW PT PL PB PR ACT
+ * (`activation`, a code of `addon.ops.activation`), or a reason string when the geometry is
+ * not expressible (then the caller uses tfjs-backend-cpu).
  *
- * @example convParams(backend_util.computeConv2DInfo([1, 5, 5, 1], [3, 3, 1, 2], 1, 1, 'same'), 0)
+ * @example convParams(backend_util.computeConv2DInfo([1, 5, 5, 1], [3, 3, 1, 2], 1, 1, 'same'), ops.activation.linear)
  */
 export function convParams(info: Geometry, activation: number): Int32Array | string {
   if (empty(info)) return 'empty tensor';
@@ -68,17 +66,13 @@ export function convParams(info: Geometry, activation: number): Int32Array | str
   );
 }
 
-/** Pool algorithms in the addon's numbering. */
-export const POOL_MAX = 0;
-export const POOL_AVG_EXCLUDE_PADDING = 1;
-export const POOL_AVG_INCLUDE_PADDING = 2;
-
 /**
- * Addon parameters of a pooling: N IH IW C OH OW KH KW SH SW PT PL PB PR ALG, or a reason.
+ * Addon parameters of a pooling: N IH IW C OH OW KH KW SH SW PT PL PB PR ALG (`algorithm`, a
+ * code of `addon.ops.pool`), or a reason.
  * Pads must stay below the window so that no window lies entirely in the padding (tfjs
  * would emit -Infinity or NaN there).
  *
- * @example poolParams(backend_util.computePool2DInfo([1, 4, 4, 3], 2, 2, 1, 'valid'), POOL_MAX)
+ * @example poolParams(backend_util.computePool2DInfo([1, 4, 4, 3], 2, 2, 1, 'valid'), ops.pool.max)
  */
 export function poolParams(info: Geometry, algorithm: number): Int32Array | string {
   if (empty(info)) return 'empty tensor';

@@ -1,8 +1,7 @@
 // BatchMatMul and _FusedMatMul on the oneDNN matmul primitive; transposes are strides.
 import { BatchMatMul, broadcast_util, _FusedMatMul, type BatchMatMulAttrs, type KernelConfig, type TensorInfo, type _FusedMatMulAttrs } from '@tensorflow/tfjs-core';
-import type { OnednnAddon } from './_addon.ts';
+import { codeOf, type OnednnAddon } from './_addon.ts';
 import { channelBias } from './_conv.ts';
-import { ACTIVATION_CODES } from './_geometry.ts';
 import { floats, outputFloats, native, onednnKernel, sizeOf, type Args, type Outcome } from './_kernel.ts';
 
 interface Plan {
@@ -40,7 +39,7 @@ function matmul(addon: OnednnAddon, args: Args, fused: boolean): Outcome {
   const { a, b, bias } = args.inputs;
   const attrs = args.attrs as unknown as _FusedMatMulAttrs | BatchMatMulAttrs;
   const activationName = fused && 'activation' in attrs ? attrs.activation : 'linear';
-  const activation = ACTIVATION_CODES[activationName];
+  const activation = codeOf(addon.ops.activation, activationName);
   if (activation === undefined) return `activation "${activationName}"`;
   const alpha = 'leakyreluAlpha' in attrs ? attrs.leakyreluAlpha : undefined;
   if (activationName === 'leakyrelu' && typeof alpha !== 'number') return 'leakyrelu without alpha';

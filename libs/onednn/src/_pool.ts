@@ -13,7 +13,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { OnednnAddon } from './_addon.ts';
-import { POOL_AVG_EXCLUDE_PADDING, POOL_AVG_INCLUDE_PADDING, POOL_MAX, poolParams } from './_geometry.ts';
+import { poolParams } from './_geometry.ts';
 import { floats, outputFloats, native, onednnKernel, sizeOf, type Args, type Outcome } from './_kernel.ts';
 
 type Shape4 = [number, number, number, number];
@@ -54,10 +54,11 @@ function backward(addon: OnednnAddon, args: Args, algorithm: number): Outcome {
  * by the whole window, as tfjs-backend-cpu does, although AvgPool excludes the padding.
  */
 export function poolKernels(addon: OnednnAddon): KernelConfig[] {
+  const { pool } = addon.ops;
   return [
-    onednnKernel(MaxPool, (args) => forward(addon, args, POOL_MAX)),
-    onednnKernel(MaxPoolGrad, (args) => backward(addon, args, POOL_MAX)),
-    onednnKernel(AvgPool, (args) => forward(addon, args, POOL_AVG_EXCLUDE_PADDING)),
-    onednnKernel(AvgPoolGrad, (args) => backward(addon, args, POOL_AVG_INCLUDE_PADDING)),
+    onednnKernel(MaxPool, (args) => forward(addon, args, pool.max)),
+    onednnKernel(MaxPoolGrad, (args) => backward(addon, args, pool.max)),
+    onednnKernel(AvgPool, (args) => forward(addon, args, pool.avgExcludePadding)),
+    onednnKernel(AvgPoolGrad, (args) => backward(addon, args, pool.avgIncludePadding)),
   ];
 }

@@ -1,5 +1,5 @@
 // What the onednn backend did and how it is tuned: counters, primitive names, layouts, threads.
-import { addon, CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD } from './_addon.ts';
+import { addon, type OnednnOps } from './_addon.ts';
 import { findBackend } from '@tensorflow/tfjs-core';
 import { bufferSettings, PooledCpuBackend, type BufferStats } from './_buffers.ts';
 import { BACKEND as ONEDNN, resetStats, settings, stats } from './_kernel.ts';
@@ -54,7 +54,13 @@ export function onednnPrimitives(): Record<string, number> {
  */
 export type ConvLayout = 'auto' | 'plain' | 'blocked-weights' | 'blocked';
 
-const LAYOUT_BITS: Record<ConvLayout, number> = { auto: -1, plain: 0, 'blocked-weights': 2, blocked: 7 };
+// Each ConvLayout in the addon's layout bits (`ops.layout`).
+const LAYOUT_BITS: Readonly<Record<ConvLayout, (bits: OnednnOps['layout']) => number>> = {
+  auto: (b) => b.auto,
+  plain: (b) => b.plain,
+  'blocked-weights': (b) => b.weightsAny,
+  blocked: (b) => b.srcAny | b.weightsAny | b.dstAny,
+};
 
 /** Tuning knobs; each field is optional and applies to later calls. */
 export interface OnednnOptions {
@@ -84,9 +90,10 @@ export function configureOnednn(options: OnednnOptions): boolean {
   if (options.minElementwiseSize !== undefined) settings.minElementwiseSize = options.minElementwiseSize;
   if (options.reuseBuffers !== undefined) bufferSettings.reuse = options.reuseBuffers;
   const layouts = options.convLayout ?? {};
-  const kinds: [ConvLayout | undefined, number][] = [[layouts.forward, CONV_FORWARD], [layouts.backwardInput, CONV_BACKWARD_DATA], [layouts.backwardFilter, CONV_BACKWARD_FILTER]];
+  const { conv, layout: bits } = loaded.addon.ops;
+  const kinds: [ConvLayout | undefined, number][] = [[layouts.forward, conv.forward], [layouts.backwardInput, conv.backwardData], [layouts.backwardFilter, conv.backwardFilter]];
   for (const [layout, kind] of kinds) {
-    if (layout !== undefined) loaded.addon.setConvLayout(kind, LAYOUT_BITS[layout]);
+    if (layout !== undefined) loaded.addon.setConvLayout(kind, LAYOUT_BITS[layout](bits));
   }
   return true;
 }
