@@ -53,11 +53,11 @@ function binary(addon: OnednnAddon, args: Args, algorithm: number, commutative: 
  *
  * @example reducePlan([2, 3, 4], [0, 2], false) // { outShape: [3], shapes: Int32Array [3, 2, 3, 4, 1, 3, 1] }
  */
-export function reducePlan(shape: readonly number[], axis: number | number[], keepDims: boolean): { outShape: number[]; shapes: Int32Array } | string {
+export function reducePlan(shape: readonly number[], axis: number | number[] | null, keepDims: boolean): { outShape: number[]; shapes: Int32Array } | string {
   if (shape.length === 0) return 'scalar input';
   if (shape.length > MAX_RANK) return `rank ${shape.length} above ${MAX_RANK}`;
   if (sizeOf(shape) === 0) return 'empty tensor';
-  const axes = util.parseAxisParam(axis, [...shape]);
+  const axes = util.parseAxisParam(axis ?? shape.map((_, i) => i), [...shape]); // null: every axis (tf.sum(x))
   const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const outShape = keepDims ? kept : shape.filter((_, i) => !axes.includes(i));
   return { outShape, shapes: Int32Array.of(shape.length, ...shape, ...kept) };
@@ -68,7 +68,7 @@ function reduce(addon: OnednnAddon, args: Args, algorithm: number): Outcome {
   const xv = floats(args.backend, x);
   if (x === undefined || xv === undefined) return 'input is not float32';
   const attrs = args.attrs as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims?: boolean };
-  const plan = reducePlan(x.shape, attrs.axis ?? attrs.reductionIndices ?? [], attrs.keepDims ?? false);
+  const plan = reducePlan(x.shape, attrs.axis ?? attrs.reductionIndices ?? null, attrs.keepDims ?? false);
   if (typeof plan === 'string') return plan;
   if (sizeOf(x.shape) < settings.minElementwiseSize) return 'small tensor';
   const out = outputFloats(args.backend, sizeOf(plan.outShape));

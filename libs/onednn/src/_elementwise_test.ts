@@ -56,6 +56,7 @@ describe('elementwise planning', () => {
     expect(reducePlan([2, 3, 4], [0, 2], false)).toEqual({ outShape: [3], shapes: Int32Array.of(3, 2, 3, 4, 1, 3, 1) });
     expect(reducePlan([2, 3, 4], -1, true)).toEqual({ outShape: [2, 3, 1], shapes: Int32Array.of(3, 2, 3, 4, 2, 3, 1) });
     expect(reducePlan([2, 1], 1, false)).toEqual({ outShape: [2], shapes: Int32Array.of(2, 2, 1, 2, 1) }); // size-1 axes only: a copy
+    expect(reducePlan([2, 3], null, false)).toEqual({ outShape: [], shapes: Int32Array.of(2, 2, 3, 1, 1) }); // no axis: all of them, as tf.sum(x)
   });
 });
 
@@ -80,6 +81,11 @@ describeOnednn('oneDNN elementwise kernels equal tfjs-backend-cpu', () => {
       }),
       { numRuns: 50 },
     );
+  });
+
+  test.each(['Sum', 'Mean', 'Max', 'Min'])('%s with no axis (tf.sum(x)) reduces every axis', (kernel) => {
+    const attrs = kernel === 'Max' ? { reductionIndices: null, keepDims: false } : { axis: null, keepDims: false };
+    expectKernelsAgree(kernel, { x: input([3, 3], 4) }, attrs, { requireNative: true });
   });
 
   test.each(['Sum', 'Mean', 'Max', 'Min'])('%s over size-1 axes only (global pooling of a 1×1 map, NaN included) is native and copies x', (kernel) => {
