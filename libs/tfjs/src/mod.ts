@@ -7,3 +7,4 @@
 export * from './model.ts';
 export * from './forward.ts';
 export * from './layers_model.ts';
+export { mulberry32 } from './random.ts';

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { absurd } from 'fp-ts/function';
 import { children, childPath, type Layer, type Residual } from '@resnet/spec';
-import { normalArray, uniformArray } from './_random.ts';
+import { normalArray, uniformArray } from './random.ts';
 
 /** Spec + variables. Trainable weights and batch-norm statistics are kept apart. */
 export interface Model {

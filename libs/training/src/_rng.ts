@@ -1,5 +1,6 @@
-// Seeded randomness for the input pipeline. Every stream is derived from a tuple
-// such as (seed, epoch) by hashing, so a resumed run reproduces it without saved state.
+// Seeds for the input pipeline's random streams (mulberry32, from @resnet/tfjs). Every stream
+// is derived from a tuple such as (seed, epoch) by hashing, so a resumed run reproduces it
+// without saved state.
 
 // Module-level bindings: global `Math` lookups are many times slower in a vm context (jest).
 const { imul } = Math;
@@ -28,19 +29,4 @@ export function hashSeed(parts: readonly number[]): number {
     h = fmix32((h + imul(high, 0x9e3779b1) + 0x7f4a7c15) >>> 0);
   }
   return h;
-}
-
-/**
- * mulberry32: a small, fast 32-bit PRNG; returns uniform numbers in [0, 1).
- * @example const next = mulberry32(hashSeed([1, 0])); next() // 0.…
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = imul(t ^ (t >>> 15), t | 1);
-    t ^= t + imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

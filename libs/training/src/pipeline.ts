@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '@resnet/fashion-mnist';
-import { hashSeed, mulberry32 } from './_rng.ts';
+import { mulberry32 } from '@resnet/tfjs';
+import { hashSeed } from './_rng.ts';
 
 // Module-level bindings: global `Math` lookups are many times slower in a vm context (jest).
 const { floor, min } = Math;
