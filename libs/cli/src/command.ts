@@ -18,6 +18,16 @@ export interface Command<S extends Schema> {
   readonly flags: S;
 }
 
+/**
+ * A command from its nx target: messages start with the project's name for its `serve` or
+ * `build` target (`train:serve` → `train`), else with the target's (`train:export` → `export`).
+ * @example const TABLE = command('table:serve', { summary: 'Prints Table 1 …', flags: FLAGS }) // TABLE.name === 'table'
+ */
+export function command<S extends Schema>(target: string, spec: { readonly summary: string; readonly flags: S }): Command<S> {
+  const [project = target, name = ''] = target.split(':');
+  return { target, name: name === 'serve' || name === 'build' || name === '' ? project : name, summary: spec.summary, flags: spec.flags };
+}
+
 /** The flag every command has besides `--help`: shows what reached the app through nx. */
 export const PRINT_FLAGS = {
   'print-flags': { kind: 'bool', default: false, help: 'print the flags as the app received and parsed them (JSON) and exit: shows what nx passed on' },

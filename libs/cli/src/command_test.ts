@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/Either';
-import { commandLine, parseCommand, type Command } from './command.ts';
+import { command, commandLine, parseCommand, type Command } from './command.ts';
 import { NX_CLAIMED, nxClaims } from './flags.ts';
 
 const FLAGS = {
@@ -61,5 +61,13 @@ describe('commandLine', () => {
     );
     expect(commandLine('table:serve', [])).toBe('npx nx run table:serve');
     expect(commandLine('table:serve', ['--', '--input=28'])).toBe('npx nx run table:serve --input=28');
+  });
+});
+
+describe('command: an app command from its nx target', () => {
+  test("messages start with the project's name for its serve or build target, else with the target's", () => {
+    const names = ['table:serve', 'train:serve', 'web:build', 'train:export', 'train:sweep', 'web:e2e'].map((t) => command(t, { summary: 's', flags: FLAGS }).name);
+    expect(names).toEqual(['table', 'train', 'web', 'export', 'sweep', 'e2e']);
+    expect(command('demo:serve', { summary: 'A demo.', flags: FLAGS })).toEqual(COMMAND);
   });
 });
