@@ -1,11 +1,11 @@
 // The umbrella package registers tfjs-core's gradients (and chained ops); the backend needs only core and cpu.
 import * as tf from '@tensorflow/tfjs';
-import { getKernelsForBackend } from '@tensorflow/tfjs-core';
-import { loadAddon } from './_addon.ts';
+import { getKernel, getKernelsForBackend } from '@tensorflow/tfjs-core';
+import { addonPath, loadAddon } from './_addon.ts';
 import { FUSED_KERNELS } from '@resnet/kernels';
 import { onednnStats, resetOnednnStats } from './diagnostics.ts';
 import { isOnednnAvailable, onednnStatus, registerOnednn } from './register.ts';
-import { describeOnednn, input, relativeError, status } from './_testing.ts';
+import { describeOnednn, input, relativeError } from './_testing.ts';
 
 // Runs `f` with one environment variable set (or unset), restoring it afterwards.
 function withEnv<T>(name: string, value: string | undefined, f: () => T): T {
@@ -32,10 +32,26 @@ describe('availability', () => {
     expect(result.ok ? '' : result.reason).toMatch(/disabled by ONEDNN_DISABLE=1/);
   });
 
-  test('isOnednnAvailable, onednnStatus and registerOnednn agree', () => {
-    expect(isOnednnAvailable()).toBe(status.ok);
-    expect(onednnStatus().ok).toBe(status.ok);
-    expect(registerOnednn().ok).toBe(status.ok);
+  test('isOnednnAvailable, onednnStatus and registerOnednn agree with loading the addon, whether it loads or not', () => {
+    // This process: all three say what a fresh load of the addon says (not the status cached at import).
+    const fresh = loadAddon(addonPath());
+    expect({ available: isOnednnAvailable(), status: onednnStatus().ok, registered: registerOnednn().ok }).toEqual({ available: fresh.ok, status: fresh.ok, registered: fresh.ok });
+    // A fresh copy of the lib with no addon to load: all three say it is missing, with the same reason, and no backend is registered.
+    const missing = '/nonexistent/onednn.node';
+    // The copy loads tfjs again, which warns that its platform and cpu backend are already set.
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      withEnv('ONEDNN_ADDON', missing, () =>
+        jest.isolateModules(() => {
+          const lib = require('./register.ts') as typeof import('./register.ts');
+          const reason = loadAddon(missing);
+          expect(reason.ok).toBe(false);
+          expect({ available: lib.isOnednnAvailable(), status: lib.onednnStatus(), registered: lib.registerOnednn() }).toEqual({ available: false, status: reason, registered: reason });
+        }),
+      );
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 
@@ -69,10 +85,23 @@ describeOnednn('the registered onednn backend', () => {
     expect(onednn).toEqual([...cpu, ...Object.values(FUSED_KERNELS)].sort());
   });
 
-  test('registering twice is harmless', () => {
-    const before = getKernelsForBackend('onednn').length;
-    expect(registerOnednn().ok).toBe(true);
-    expect(getKernelsForBackend('onednn').length).toBe(before);
+  test('registering twice is harmless: every kernel stays the one first registered, and the backend still computes', () => {
+    const before = new Map(getKernelsForBackend('onednn').map((k) => [k.kernelName, k.kernelFunc]));
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      expect(registerOnednn().ok).toBe(true);
+      // tfjs warns when a kernel is registered again; a second registration must not try.
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+    const after = getKernelsForBackend('onednn');
+    expect(after.length).toBe(before.size);
+    // Same function objects: a second registration that replaced kernels would make new closures.
+    expect(after.filter((k) => before.get(k.kernelName) !== k.kernelFunc).map((k) => k.kernelName)).toEqual([]);
+    expect(getKernel('Conv2D', 'onednn')?.kernelFunc).toBe(before.get('Conv2D'));
+    tf.setBackend('onednn');
+    expect(Array.from(tf.tidy(() => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2])).dataSync()))).toEqual([19, 22, 43, 50]);
   });
 
   test('tf.grads through conv2d, fused conv2d, maxPool, avgPool and matMul agree with cpu', () => {
