@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
+import { absurd } from 'fp-ts/function';
 import { nxClaims, type Flag, type PrintedFlags } from '@resnet/cli';
 import { DEPTHS, resnet, summarize, VERSIONS } from '@resnet/variants';
 
@@ -76,6 +77,8 @@ function otherValue(name: string, flag: Flag, variant: 0 | 1): { readonly typed:
       return flag.default === true || variant === 1 ? { typed: 'false', parsed: false } : { typed: null, parsed: true };
     case 'string':
       return { typed: `${name} value`, parsed: `${name} value` };
+    default:
+      return absurd(flag);
   }
 }
 

@@ -4,6 +4,7 @@
  * and executes the plan with train:serve.
  */
 import * as E from 'fp-ts/Either';
+import { absurd } from 'fp-ts/function';
 import type { Replan } from '@resnet/training';
 import { resolveConfig, SETTING_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
 
@@ -74,6 +75,8 @@ export function planVariant(out: string, variant: number, state: RunState, flags
       if (!state.hasCheckpoint) return E.right({ _tag: 'Restart', variant, dir, args: fresh, epochs: target });
       return E.right({ _tag: 'Resume', variant, dir, args: [`--resume=${dir}`, `--epochs=${target}`, ...resumePassthrough], from: state.epochsDone, planned: state.config.epochs, epochs: target });
     }
+    default:
+      return absurd(state);
   }
 }
 
@@ -91,5 +94,7 @@ export function describeStep(step: SweepStep): string {
             `an epoch-dependent schedule is recomputed for ${step.epochs} from here, so this differs from a run planned for ${step.epochs} from the start`;
     case 'Skip':
       return `ResNet-${step.variant}: ${step.dir} has finished ${step.done} epochs; skipped`;
+    default:
+      return absurd(step);
   }
 }

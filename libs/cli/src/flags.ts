@@ -122,6 +122,8 @@ function parseValue(name: string, flag: Flag, raw: string | undefined): E.Either
     }
     case 'string':
       return raw !== undefined && raw !== '' ? E.right(raw) : bad(`--${name} needs a non-empty value`);
+    default:
+      return absurd(flag);
   }
 }
 
@@ -187,6 +189,8 @@ function placeholder(flag: Flag): string {
       return '';
     case 'string':
       return 'VALUE';
+    default:
+      return absurd(flag);
   }
 }
 

@@ -98,6 +98,38 @@ export type Layer = Conv2d | BatchNorm | Relu | MaxPool | GlobalAvgPool | Dense 
 export type LayerTag = Layer['_tag'];
 
 /**
+ * Whether each kind of layer holds other layers. A new kind must be placed here (the
+ * compiler asks), which decides where the interpreters must handle it: among the leaves,
+ * or beside Sequential and Residual.
+ */
+const HOLDS_LAYERS = {
+  Conv2d: false,
+  BatchNorm: false,
+  Relu: false,
+  MaxPool: false,
+  GlobalAvgPool: false,
+  Dense: false,
+  Sequential: true,
+  Residual: true,
+} as const satisfies Record<LayerTag, boolean>;
+
+type ContainerTag = { [K in LayerTag]: (typeof HOLDS_LAYERS)[K] extends true ? K : never }[LayerTag];
+
+/** The layers that hold other layers: Sequential and Residual. */
+export type Container = Extract<Layer, { readonly _tag: ContainerTag }>;
+
+/** The layers without children, which interpreters handle kind by kind. */
+export type Leaf = Exclude<Layer, Container>;
+
+/**
+ * Whether a layer has no children.
+ * @example isLeaf(relu('r')) // true; isLeaf(sequential('s', [])) // false
+ */
+export function isLeaf(layer: Layer): layer is Leaf {
+  return !HOLDS_LAYERS[layer._tag];
+}
+
+/**
  * A convolution. Defaults: stride 1, padding 0, no bias.
  * @example conv2d('conv1', { inChannels: 64, outChannels: 64, kernel: 3, padding: 1 })
  */
@@ -172,18 +204,12 @@ export function residual(
  * @example children(sequential('s', [relu('a')])) // [relu('a')]
  */
 export function children(layer: Layer): readonly Layer[] {
+  if (isLeaf(layer)) return [];
   switch (layer._tag) {
     case 'Sequential':
       return layer.layers;
     case 'Residual':
       return [...layer.main, ...layer.shortcut];
-    case 'Conv2d':
-    case 'BatchNorm':
-    case 'Relu':
-    case 'MaxPool':
-    case 'GlobalAvgPool':
-    case 'Dense':
-      return [];
     default:
       return absurd(layer);
   }

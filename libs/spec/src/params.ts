@@ -1,6 +1,7 @@
 /**
  * Parameter counting: a pure fold over a spec that needs no input shape.
  */
+import { absurd } from 'fp-ts/function';
 import { children, type Layer } from './layer.ts';
 
 /** Trainable weights, and non-trainable state (batch-norm moving mean and variance). */
@@ -37,5 +38,7 @@ function ownParams(layer: Layer): ParamCount {
     case 'Sequential':
     case 'Residual':
       return { trainable: 0, nonTrainable: 0 };
+    default:
+      return absurd(layer);
   }
 }

@@ -7,7 +7,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { absurd, pipe } from 'fp-ts/function';
-import { childPath, children, type Layer } from './layer.ts';
+import { childPath, children, isLeaf, type Layer, type Leaf } from './layer.ts';
 import { isIntAtLeast, outputSize } from './output_size.ts';
 import { specError, type SpecError } from './spec_error.ts';
 
@@ -98,6 +98,12 @@ function visit(layer: Layer, path: string, depth: number, input: Shape): E.Eithe
 }
 
 function visitBody(layer: Layer, path: string, depth: number, input: Shape): E.Either<SpecError, Visited> {
+  if (isLeaf(layer)) {
+    return pipe(
+      leaf(layer, path, input),
+      E.map(({ output, macs }) => ({ output, macs, entries: [] })),
+    );
+  }
   switch (layer._tag) {
     case 'Sequential':
       return chain(layer.layers, path, depth + 1, input);
@@ -117,16 +123,6 @@ function visitBody(layer: Layer, path: string, depth: number, input: Shape): E.E
                 ),
               ),
         ),
-      );
-    case 'Conv2d':
-    case 'BatchNorm':
-    case 'Relu':
-    case 'MaxPool':
-    case 'GlobalAvgPool':
-    case 'Dense':
-      return pipe(
-        leaf(layer, path, input),
-        E.map(({ output, macs }) => ({ output, macs, entries: [] })),
       );
     default:
       return absurd(layer);
@@ -149,7 +145,7 @@ function chain(layers: readonly Layer[], parent: string, depth: number, input: S
   );
 }
 
-function leaf(layer: Exclude<Layer, { _tag: 'Sequential' | 'Residual' }>, path: string, input: Shape): E.Either<SpecError, { output: Shape; macs: number }> {
+function leaf(layer: Leaf, path: string, input: Shape): E.Either<SpecError, { output: Shape; macs: number }> {
   switch (layer._tag) {
     case 'Conv2d': {
       const bad = firstInvalid(path, [
