@@ -36,7 +36,8 @@ function differences(existingRun: object, wantedRun: object): string[] {
   const existing = existingRun as Record<string, unknown>;
   const wanted = wantedRun as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(existing), ...Object.keys(wanted)])].filter((k) => !IGNORED.has(k));
-  return keys.filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(wanted[k])).sort();
+  // A field the reader fills with null (e.g. `reference` of a run of ours) is the same as one the flags leave unset.
+  return keys.filter((k) => JSON.stringify(existing[k] ?? null) !== JSON.stringify(wanted[k] ?? null)).sort();
 }
 
 /**

@@ -50,6 +50,13 @@ describe('planVariant', () => {
     expect(planVariant('o', 18, { _tag: 'NotARun', reason: 'not empty' }, flags(), [], [])).toEqual(E.left('o/resnet18: not empty'));
   });
 
+  test('a run of ours as the reader returns it (reference: null) matches its flags; a reference run (PyTorch) does not', () => {
+    const c = config(18, '--epochs=2');
+    expect(planVariant('o', 18, run({ ...c, reference: null } as TrainConfig, 2), flags('--epochs=2'), ['--epochs=2'], [])).toMatchObject(E.right({ _tag: 'Skip' }));
+    const reference = { ...c, reference: { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' } } as TrainConfig;
+    expect(planVariant('o', 18, run(reference, 2), flags('--epochs=2'), ['--epochs=2'], [])).toEqual(E.left(expect.stringContaining('made with other settings (reference: {"framework":"pytorch"') as unknown));
+  });
+
   test('bookkeeping fields and the epoch-dependent warmup do not count as other settings', () => {
     const c = { ...config(34, '--epochs=1'), backend: { name: 'onednn' }, machine: { cpus: 2 }, dataSource: '/x', replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 2, at: 'x' }] } as unknown as TrainConfig;
     expect(planVariant('o', 34, run(c, 1), flags('--epochs=4'), ['--epochs=4'], [])).toMatchObject(E.right({ _tag: 'Resume', from: 1, epochs: 4 }));
