@@ -7,6 +7,7 @@ import type { Parsed, Schema } from '@resnet/cli';
 import { DEPTHS, VERSIONS, type Depth } from '@resnet/variants';
 import { BACKEND_CHOICES } from '@resnet/backend';
 import { PROTOCOLS, protocolSchedule, RUN_FORMAT, type RunSettings } from '@resnet/training';
+import type { LoadOptions } from '@resnet/fashion-mnist';
 
 /** Flags of `nx run train:serve`. Flags with a null default take the protocol's value. */
 export const TRAIN_FLAGS = {
@@ -47,7 +48,8 @@ export function resolveConfig(flags: TrainFlags): E.Either<string, TrainConfig> 
   const p = PROTOCOLS[flags.protocol];
   const epochs = flags.epochs ?? p.epochs;
   const schedule = protocolSchedule(flags.protocol, epochs, { schedule: flags.schedule, lr: flags.lr, warmup: flags.warmup });
-  if (E.isLeft(schedule)) return schedule;
+  // The lib reports lengths; the flags that set them are ours to name.
+  if (E.isLeft(schedule)) return E.left(`--warmup (${schedule.left.warmup}) must be shorter than --epochs (${schedule.left.epochs})`);
   const augment = flags.augment ?? p.augment;
   return E.right({
     format: RUN_FORMAT,
@@ -92,4 +94,13 @@ export function checkResumeFlags(args: readonly string[]): E.Either<string, void
   return extra.length === 0
     ? E.right(undefined)
     : E.left(`--resume continues a run with the settings in its config.json; only ${RESUME_FLAGS.filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')} may be given with it, not ${extra.map((f) => `--${f}`).join(', ')}`);
+}
+
+/**
+ * Where the train apps look for Fashion-MNIST: `--data-dir` (so named in the data lib's
+ * messages), else the usual places, downloading when none has it.
+ * @example await loadFashionMnist(dataOptions(flags['data-dir']))
+ */
+export function dataOptions(dataDir: string | null): LoadOptions {
+  return { ...(dataDir === null ? {} : { dataDir }), dataDirName: '--data-dir', download: true };
 }

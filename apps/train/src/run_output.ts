@@ -1,10 +1,12 @@
 /**
- * How train:serve and train:sweep show a run: its events as lines, its failures as messages
- * that name flags and commands, and Ctrl-C turned into a checkpoint. Shared by both apps.
+ * How the train apps show a run: its events as lines, its failures as messages that name
+ * flags and commands (the libs report typed errors without them), and Ctrl-C turned into a
+ * checkpoint. serve and sweep use all of it; evaluate and export use runErrorMessage.
  */
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { absurd } from 'fp-ts/function';
-import type { RunEvent, RunFailure } from '@resnet/training';
+import type { RunError, RunEvent, RunFailure, TrainError } from '@resnet/training';
 import { progressReporter } from './progress.ts';
 
 /** The lines a run prints for its events; the progress bar is ended before each line. */
@@ -29,7 +31,7 @@ export function eventPrinter(stream: NodeJS.WriteStream = process.stdout): { rea
         return say(`epoch ${m.epoch}/${e.planned}: loss ${m.loss.toFixed(4)}, train acc ${m.trainAcc.toFixed(3)}, test acc ${m.testAcc.toFixed(3)}, ${m.examplesPerSec.toFixed(1)} examples/sec, lr ${m.lr.toFixed(4)}, ${m.seconds.toFixed(1)} s`);
       }
       case 'Interrupted':
-        return say(`saved a checkpoint after ${e.progress.step} steps of epoch ${e.progress.epoch + 1}; continue with: npx nx run train:serve --resume=${e.dir}`);
+        return say(`saved a checkpoint after ${e.progress.step} steps of epoch ${e.progress.epoch + 1}; continue with: ${resumeCommand(e.dir)}`);
       case 'SavedModel':
         return e.fromCheckpoint ? say(`${e.dir} had finished training but not saved its final model: saved it from the last checkpoint`) : undefined;
       default:
@@ -43,18 +45,70 @@ export function eventPrinter(stream: NodeJS.WriteStream = process.stdout): { rea
 export function failureMessage(f: RunFailure): { readonly message: string; readonly code: number } {
   switch (f._tag) {
     case 'RunDir':
-      return { message: f.error.message, code: f.error._tag === 'Corrupt' || f.error._tag === 'Io' ? 1 : 2 };
+      return { message: runErrorMessage(f.error), code: f.error._tag === 'Corrupt' || f.error._tag === 'Io' ? 1 : 2 };
     case 'Spec':
       return { message: f.error.message, code: 2 };
     case 'NothingToExtend':
-      return { message: `${f.dir} has not finished an epoch yet, so there is nothing to extend (start a new run for ${f.epochs} epochs); continue it as planned with: npx nx run train:serve --resume=${f.dir}`, code: 2 };
+      return { message: `${f.dir} has not finished an epoch yet, so there is nothing to extend (start a new run for ${f.epochs} epochs); continue it as planned with: ${resumeCommand(f.dir)}`, code: 2 };
     case 'AlreadyTrained':
       return { message: `${f.dir} has already trained ${f.epochsDone} epochs; pass --epochs=N with N > ${f.epochsDone} to train further`, code: 2 };
+    case 'NotResumable':
+      return { message: `${f.dir} is a reference run made by ${f.madeBy}, not by train:serve: it cannot be resumed; train our run into a new directory with npx nx run train:serve --out=<dir>`, code: 2 };
     case 'Training':
-      return { message: f.error.message, code: 1 };
+      return { message: trainErrorMessage(f.error), code: 1 };
     default:
       return absurd(f);
   }
+}
+
+/**
+ * A run directory that cannot be used, as one line with the way out in train's flags and
+ * commands (`--out`, `--resume`); every train app that reads or writes runs words it so.
+ * @example runErrorMessage({ _tag: 'NotARun', dir: 'runs/x', exists: false, message: 'runs/x does not exist' })
+ * // 'runs/x does not exist: pass a directory written by train:serve --out'
+ */
+export function runErrorMessage(e: RunError): string {
+  switch (e._tag) {
+    case 'NotARun':
+      return `${e.message}: pass a directory written by train:serve --out`;
+    case 'NotADirectory':
+      return `--out=${e.dir} is a file, not a directory: choose another --out`;
+    case 'AlreadyStarted':
+      return `${e.message} (choose another --out for a new one); continue it with: ${resumeCommand(e.dir)}`;
+    case 'DifferentRun':
+      return e.holds === 'run' ? `${e.message}: choose another --out, or continue that run with: ${resumeCommand(e.dir)}` : `${e.message}: choose an empty or new --out`;
+    case 'Corrupt':
+      // A damaged metrics line names its file and line, which is the fix; a damaged checkpoint is replaced by training again.
+      return e.part === 'metrics' ? e.message : `${e.message}. ${freshStart(e.dir)}`;
+    case 'BadConfig':
+    case 'NoCheckpoint':
+    case 'Io':
+      return e.message;
+    default:
+      return absurd(e);
+  }
+}
+
+function trainErrorMessage(e: TrainError): string {
+  switch (e._tag) {
+    case 'NonFinite':
+      return `${e.message}. Lower --lr or add warmup (--schedule=cosine)`;
+    default:
+      return absurd(e._tag);
+  }
+}
+
+/**
+ * The command that continues the run in `dir`.
+ * @example resumeCommand('runs/smoke') // 'npx nx run train:serve --resume=runs/smoke'
+ */
+export function resumeCommand(dir: string): string {
+  return `npx nx run train:serve --resume=${dir}`;
+}
+
+/** How to get going again when the latest checkpoint is unusable. */
+function freshStart(dir: string): string {
+  return `To start the run again from scratch, remove ${join(dir, 'latest.json')} and ${join(dir, 'checkpoints')}, then run: ${resumeCommand(dir)}`;
 }
 
 /**

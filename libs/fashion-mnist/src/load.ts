@@ -9,7 +9,7 @@ import { FASHION_MNIST_FILES, gunzipVerified, type FileRole, type Verification }
 import { fromBuffer } from './_bytes.ts';
 import { dataError, type DataError } from './data_error.ts';
 import { parseIdx, type IdxArray } from './idx.ts';
-import { locateFashionMnist, type LocateOptions, type Located, type SourceKind } from './locate.ts';
+import { locateFashionMnist, type LocateOptions, type Located } from './locate.ts';
 import { toSplit, type Split } from './split.ts';
 
 /** Where to look ({@link LocateOptions}) and whether to verify checksums. */
@@ -33,7 +33,7 @@ export interface FashionMnist {
 /**
  * Locates, verifies and parses Fashion-MNIST (60,000 train and 10,000 test images, 28×28).
  * @example
- * const data = await loadFashionMnist({ dataDir: flags.dataDir, download: flags.download });
+ * const data = await loadFashionMnist({ dataDir: flags['data-dir'], dataDirName: '--data-dir', download: true });
  * if (E.isLeft(data)) { console.error(data.left.message); process.exit(1); }
  * console.log(describeSource(data.right.source)); // data: /usr/share/datasets/fashion-mnist (package dataset-fashion-mnist, verified md5)
  */
@@ -77,14 +77,6 @@ interface Opened {
   readonly verification: Verification;
 }
 
-const SOURCE_LABELS: Record<SourceKind, string> = {
-  'data-dir': '--data-dir',
-  env: 'FASHION_MNIST_DIR',
-  workspace: 'workspace cache',
-  system: 'package dataset-fashion-mnist',
-  download: 'downloaded',
-};
-
 /**
  * One line for an app to print: the folder, how it was found, whether MD5s were verified.
  * @example describeSource(data.source) // 'data: /usr/share/datasets/fashion-mnist (package dataset-fashion-mnist, verified md5)'
@@ -92,7 +84,7 @@ const SOURCE_LABELS: Record<SourceKind, string> = {
 export function describeSource(source: DataSource): string {
   const checks = Object.values(source.verification);
   const verified = checks.every((v) => v !== 'off') ? 'verified md5' : 'md5 NOT verified';
-  return `data: ${source.dir} (${SOURCE_LABELS[source.kind]}, ${verified})`;
+  return `data: ${source.dir} (${source.label}, ${verified})`;
 }
 
 async function readBytes(file: string): Promise<E.Either<DataError, Uint8Array>> {

@@ -5,7 +5,7 @@ import { fixtureGz, fixtureIdx, gzip, serveFiles, tempDir, writeFixtureDir, left
 import { FASHION_MNIST_FILES, FILE_ROLES } from './checksums.ts';
 import { encodeIdx } from './idx.ts';
 import { describeSource, loadFashionMnist, type FashionMnist } from './load.ts';
-import { SYSTEM_DIR } from './locate.ts';
+import { DATA_DIR_OPTION, SYSTEM_DIR } from './locate.ts';
 import { CLASS_NAMES } from './split.ts';
 
 const COUNTS = { train: 3, test: 2 };
@@ -35,7 +35,7 @@ describe('loading synthetic fixtures', () => {
     expect(data.train).toEqual({ images: idx.trainImages.subarray(16), labels: idx.trainLabels.subarray(8), count: 3, height: 28, width: 28 });
     expect(data.test).toEqual({ images: idx.testImages.subarray(16), labels: idx.testLabels.subarray(8), count: 2, height: 28, width: 28 });
     expect(data.source.verification).toEqual({ trainImages: 'off', trainLabels: 'off', testImages: 'off', testLabels: 'off' });
-    expect(describeSource(data.source)).toBe(`data: ${temp.dir} (--data-dir, md5 NOT verified)`);
+    expect(describeSource(data.source)).toBe(`data: ${temp.dir} (${DATA_DIR_OPTION}, md5 NOT verified)`);
   });
 
   test('verification is on by default: files that are not the official ones are rejected, naming the file', async () => {
@@ -49,7 +49,7 @@ describe('loading synthetic fixtures', () => {
 
   test('files matching the manifest are reported as verified', async () => {
     await writeFixtureDir(temp.dir, gz);
-    const data = right(await loadFashionMnist({ dataDir: temp.dir, manifest }));
+    const data = right(await loadFashionMnist({ dataDir: temp.dir, dataDirName: '--data-dir', manifest }));
     expect(data.source.verification).toEqual({ trainImages: 'gz-md5', trainLabels: 'gz-md5', testImages: 'gz-md5', testLabels: 'gz-md5' });
     expect(describeSource(data.source)).toBe(`data: ${temp.dir} (--data-dir, verified md5)`);
   });

@@ -1,5 +1,5 @@
 /**
- * Finding the four files, in order: an explicit folder (`--data-dir`), `FASHION_MNIST_DIR`,
+ * Finding the four files, in order: an explicit folder (`dataDir`), `FASHION_MNIST_DIR`,
  * `<workspace>/data/fashion-mnist/`, `/usr/share/datasets/fashion-mnist/` (Debian package
  * `dataset-fashion-mnist`), and, only if allowed, a download into the workspace folder.
  */
@@ -19,20 +19,30 @@ export const SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 /** The workspace's cache folder, relative to the workspace root (git-ignored). */
 export const WORKSPACE_DIR = join('data', 'fashion-mnist');
 
+/** How messages name the `dataDir` option when the caller gives no {@link LocateOptions.dataDirName}. */
+export const DATA_DIR_OPTION = 'the dataDir option';
+
 /** Which rule found the files. */
 export type SourceKind = 'data-dir' | 'env' | 'workspace' | 'system' | 'download';
 
 /** The folder holding all four files, how it was found, and each file's path. */
 export interface Located {
   readonly kind: SourceKind;
+  /** How it was found, in words: e.g. `package dataset-fashion-mnist`, or the caller's {@link LocateOptions.dataDirName}. */
+  readonly label: string;
   readonly dir: string;
   readonly files: Readonly<Record<FileRole, string>>;
 }
 
 /** Where to look; every field has a default, and tests inject all of them. */
 export interface LocateOptions {
-  /** An explicit folder (the app's `--data-dir`); it must hold the files. */
+  /** An explicit folder; it must hold the files. */
   readonly dataDir?: string;
+  /**
+   * How messages name `dataDir`: an app passes the flag that sets it. Default
+   * {@link DATA_DIR_OPTION}; the lib itself names no app's flags.
+   */
+  readonly dataDirName?: string;
   /** Environment to read {@link ENV_VAR} from; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Workspace root holding `data/fashion-mnist/`; default `process.cwd()`. */
@@ -60,8 +70,9 @@ export async function locateFashionMnist(options: LocateOptions = {}): Promise<E
   const workspaceDir = resolve(options.workspaceRoot ?? process.cwd(), WORKSPACE_DIR);
   const systemDir = options.systemDir ?? SYSTEM_DIR;
 
+  const dataDirName = options.dataDirName ?? DATA_DIR_OPTION;
   const explicit: readonly (readonly [SourceKind, string | undefined, string])[] = [
-    ['data-dir', options.dataDir, '--data-dir (option dataDir)'],
+    ['data-dir', options.dataDir, dataDirName],
     ['env', env[ENV_VAR], ENV_VAR],
   ];
   for (const [kind, given, label] of explicit) {
@@ -74,30 +85,30 @@ export async function locateFashionMnist(options: LocateOptions = {}): Promise<E
         dataError('MissingFiles', dir, `the folder given by ${label} ${what}: put the four Fashion-MNIST .gz files (${fileNames(manifest)}) there, or drop ${label} to search ${workspaceDir} and ${systemDir}`),
       );
     }
-    return E.right(located(kind, dir, manifest));
+    return E.right(located(kind, label, dir, manifest));
   }
 
   const workspaceMissing = await missingFiles(workspaceDir, manifest);
-  if (workspaceMissing.length === 0) return E.right(located('workspace', workspaceDir, manifest));
-  if ((await missingFiles(systemDir, manifest)).length === 0) return E.right(located('system', systemDir, manifest));
+  if (workspaceMissing.length === 0) return E.right(located('workspace', 'workspace cache', workspaceDir, manifest));
+  if ((await missingFiles(systemDir, manifest)).length === 0) return E.right(located('system', 'package dataset-fashion-mnist', systemDir, manifest));
 
-  const howTo = howToGet(workspaceDir, systemDir, manifest, options.downloader?.mirror ?? OFFICIAL_MIRROR);
+  const howTo = howToGet(dataDirName, { workspaceDir, systemDir, manifest, mirror: options.downloader?.mirror ?? OFFICIAL_MIRROR });
   if (options.download !== true) {
     return E.left(dataError('NotFound', '', `Fashion-MNIST not found in ${workspaceDir} or ${systemDir}. ${howTo}`));
   }
   const roles = FILE_ROLES.filter((role) => workspaceMissing.includes(manifest[role].name));
   const downloaded = await downloadFashionMnist(workspaceDir, { ...options.downloader, manifest, roles });
   if (E.isLeft(downloaded)) return E.left({ ...downloaded.left, message: `${downloaded.left.message}. ${howTo}` });
-  return E.right(located('download', workspaceDir, manifest));
+  return E.right(located('download', 'downloaded', workspaceDir, manifest));
 }
 
 /** The one message listing the three ways to get the data. */
-function howToGet(workspaceDir: string, systemDir: string, manifest: Manifest, mirror: string): string {
+function howToGet(dataDirName: string, where: { readonly workspaceDir: string; readonly systemDir: string; readonly manifest: Manifest; readonly mirror: string }): string {
   return [
     'Get it one of three ways:',
-    `  1. apt-get install dataset-fashion-mnist (installs ${systemDir});`,
-    `  2. set ${ENV_VAR} (or pass --data-dir) to a folder with the four .gz files: ${fileNames(manifest)};`,
-    `  3. allow the download (network; download: true, e.g. --download) from ${mirror} into ${workspaceDir}.`,
+    `  1. apt-get install dataset-fashion-mnist (installs ${where.systemDir});`,
+    `  2. set ${ENV_VAR} (or pass ${dataDirName}) to a folder with the four .gz files: ${fileNames(where.manifest)};`,
+    `  3. allow the download (network; the download option) from ${where.mirror} into ${where.workspaceDir}.`,
   ].join('\n');
 }
 
@@ -105,9 +116,9 @@ function fileNames(manifest: Manifest): string {
   return FILE_ROLES.map((role) => manifest[role].name).join(', ');
 }
 
-function located(kind: SourceKind, dir: string, manifest: Manifest): Located {
+function located(kind: SourceKind, label: string, dir: string, manifest: Manifest): Located {
   const files = Object.fromEntries(FILE_ROLES.map((role) => [role, join(dir, manifest[role].name)])) as Record<FileRole, string>;
-  return { kind, dir, files };
+  return { kind, label, dir, files };
 }
 
 function isDir(path: string): Promise<boolean> {

@@ -4,7 +4,7 @@ import * as E from 'fp-ts/Either';
 import { fixtureGz, tempDir, writeFiles, writeFixtureDir, left } from './_fixtures.ts';
 import { FASHION_MNIST_FILES, FILE_ROLES } from './checksums.ts';
 import type { FetchLike } from './download.ts';
-import { ENV_VAR, locateFashionMnist, type LocateOptions, type SourceKind } from './locate.ts';
+import { DATA_DIR_OPTION, ENV_VAR, locateFashionMnist, type LocateOptions, type SourceKind } from './locate.ts';
 
 const NAMES = FILE_ROLES.map((role) => FASHION_MNIST_FILES[role].name);
 const ORDER = ['data-dir', 'env', 'workspace', 'system'] as const satisfies readonly SourceKind[];
@@ -47,18 +47,29 @@ describe('locating the files', () => {
     if (winner === undefined) {
       expect(left(result)._tag).toBe('NotFound');
     } else {
-      expect(result).toEqual(E.right({ kind: winner, dir: d[winner], files: Object.fromEntries(FILE_ROLES.map((role) => [role, join(d[winner], FASHION_MNIST_FILES[role].name)])) }));
+      expect(result).toMatchObject(E.right({ kind: winner, dir: d[winner], files: Object.fromEntries(FILE_ROLES.map((role) => [role, join(d[winner], FASHION_MNIST_FILES[role].name)])) }));
     }
   });
 
-  test('an explicit --data-dir lacking files is an error naming the folder and the missing files, not a fall-through', async () => {
+  test('an explicit dataDir lacking files is an error naming the folder and the missing files, not a fall-through', async () => {
     const d = dirs(temp.dir);
     await populate(d['data-dir'], NAMES.slice(0, 2));
     await populate(d.system);
     const error = left(await locateFashionMnist(options(temp.dir, { dataDir: d['data-dir'] })));
     expect(error._tag).toBe('MissingFiles');
     expect(error.file).toBe(d['data-dir']);
-    expect(error.message).toContain(`${d['data-dir']}: the folder given by --data-dir (option dataDir) lacks t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz`);
+    expect(error.message).toContain(`${d['data-dir']}: the folder given by ${DATA_DIR_OPTION} lacks t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz`);
+  });
+
+  test("messages name dataDir as the caller does (an app's flag), and so does the source's label", async () => {
+    const d = dirs(temp.dir);
+    await populate(d['data-dir'], NAMES.slice(0, 2));
+    const error = left(await locateFashionMnist(options(temp.dir, { dataDir: d['data-dir'], dataDirName: '--data-dir' })));
+    expect(error.message).toContain(`${d['data-dir']}: the folder given by --data-dir lacks t10k-images-idx3-ubyte.gz`);
+    expect(error.message).toContain('or drop --data-dir to search');
+    expect(left(await locateFashionMnist(options(temp.dir, { dataDirName: '--data-dir', downloader: { fetch: noNetwork } }))).message).toContain(`set ${ENV_VAR} (or pass --data-dir) to a folder`);
+    await populate(d['data-dir']);
+    expect(await locateFashionMnist(options(temp.dir, { dataDir: d['data-dir'], dataDirName: '--data-dir' }))).toMatchObject(E.right({ kind: 'data-dir', label: '--data-dir' }));
   });
 
   test('FASHION_MNIST_DIR lacking files is an error naming the variable, the folder and the missing files', async () => {
@@ -72,7 +83,7 @@ describe('locating the files', () => {
 
   test('an explicit folder that does not exist is called out as such', async () => {
     const missing = join(temp.dir, 'nope');
-    expect(left(await locateFashionMnist(options(temp.dir, { dataDir: missing }))).message).toContain(`${missing}: the folder given by --data-dir (option dataDir) does not exist`);
+    expect(left(await locateFashionMnist(options(temp.dir, { dataDir: missing }))).message).toContain(`${missing}: the folder given by ${DATA_DIR_OPTION} does not exist`);
   });
 
   test('an empty FASHION_MNIST_DIR counts as unset', async () => {
@@ -95,7 +106,7 @@ describe('locating the files', () => {
     expect(error._tag).toBe('NotFound');
     expect(error.message).toContain(`Fashion-MNIST not found in ${d.workspace} or ${d.system}`);
     expect(error.message).toContain('apt-get install dataset-fashion-mnist');
-    expect(error.message).toContain(`set ${ENV_VAR} (or pass --data-dir) to a folder with the four .gz files: ${NAMES.join(', ')}`);
+    expect(error.message).toContain(`set ${ENV_VAR} (or pass ${DATA_DIR_OPTION}) to a folder with the four .gz files: ${NAMES.join(', ')}`);
     expect(error.message).toContain('allow the download (network');
   });
 

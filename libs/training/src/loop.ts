@@ -187,7 +187,7 @@ function nonFinite(epoch: number, step: number, dispose: tf.Tensor[]): E.Either<
     _tag: 'NonFinite',
     epoch: epoch + 1,
     step: step + 1,
-    message: `the training loss became NaN or infinite in epoch ${epoch + 1} (by step ${step + 1}); stopped without saving, the last checkpoint is the last good state. Lower --lr or add warmup (--schedule=cosine)`,
+    message: `the training loss became NaN or infinite in epoch ${epoch + 1} (by step ${step + 1}); stopped without saving, the last checkpoint is the last good state`,
   });
 }
 

@@ -29,6 +29,14 @@ export interface ScheduleChoice {
   readonly warmup?: number | null;
 }
 
+/** A warmup (`warmup` epochs) that is not shorter than the run (`epochs`). */
+export interface WarmupTooLong {
+  readonly _tag: 'WarmupTooLong';
+  readonly warmup: number;
+  readonly epochs: number;
+  readonly message: string;
+}
+
 /**
  * The schedule of a run planned for `epochs` epochs under `protocol`. The protocol's warmup is
  * at most a tenth of the run; a step schedule decays at thirds. An explicit warmup is taken as
@@ -36,14 +44,14 @@ export interface ScheduleChoice {
  * @example
  * protocolSchedule('default', 10) // Right({ _tag: 'Cosine', lr: 0.1, warmupEpochs: 1, floor: 0 })
  * protocolSchedule('default', 3)  // Right({ _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.3, floor: 0 })
- * protocolSchedule('default', 2, { warmup: 2 }) // Left('--warmup (2) must be shorter than --epochs (2)')
+ * protocolSchedule('default', 2, { warmup: 2 }) // Left({ _tag: 'WarmupTooLong', warmup: 2, epochs: 2, message: 'a warmup of 2 epochs must be shorter than the run (2 epochs)' })
  */
-export function protocolSchedule(protocol: ProtocolName, epochs: number, choice: ScheduleChoice = {}): E.Either<string, Schedule> {
+export function protocolSchedule(protocol: ProtocolName, epochs: number, choice: ScheduleChoice = {}): E.Either<WarmupTooLong, Schedule> {
   const p = PROTOCOLS[protocol];
   const lr = choice.lr ?? p.lr;
   const warmup = choice.warmup ?? Math.min(p.warmup, epochs / 10);
   const name = choice.schedule ?? p.schedule;
-  if (name === 'cosine' && warmup >= epochs) return E.left(`--warmup (${warmup}) must be shorter than --epochs (${epochs})`);
+  if (name === 'cosine' && warmup >= epochs) return E.left({ _tag: 'WarmupTooLong', warmup, epochs, message: `a warmup of ${warmup} epochs must be shorter than the run (${epochs} epochs)` });
   return E.right(
     name === 'constant'
       ? { _tag: 'Constant', lr }

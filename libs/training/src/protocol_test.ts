@@ -16,8 +16,9 @@ describe('protocolSchedule', () => {
     expect(protocolSchedule('default', 10, { warmup: 0.5, lr: null })).toEqual(E.right({ _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.5, floor: 0 }));
   });
 
-  test('an explicit warmup as long as the run is refused, naming both flags', () => {
-    expect(protocolSchedule('default', 2, { warmup: 2 })).toEqual(E.left('--warmup (2) must be shorter than --epochs (2)'));
+  test('an explicit warmup as long as the run is refused, with both lengths', () => {
+    expect(protocolSchedule('default', 2, { warmup: 2 })).toEqual(E.left({ _tag: 'WarmupTooLong', warmup: 2, epochs: 2, message: 'a warmup of 2 epochs must be shorter than the run (2 epochs)' }));
+    expect(protocolSchedule('default', 2, { warmup: 3 })).toMatchObject(E.left({ _tag: 'WarmupTooLong', warmup: 3, epochs: 2 }));
   });
 
   test('the derived warmup is always shorter than the run, for any length', () => {

@@ -65,6 +65,8 @@ export type RunFailure =
   | { readonly _tag: 'Spec'; readonly error: SpecError }
   | { readonly _tag: 'NothingToExtend'; readonly dir: string; readonly epochs: number }
   | { readonly _tag: 'AlreadyTrained'; readonly dir: string; readonly epochsDone: number }
+  /** A reference run, made by another framework (`madeBy`): it has no checkpoints to continue from. */
+  | { readonly _tag: 'NotResumable'; readonly dir: string; readonly madeBy: string }
   | { readonly _tag: 'Training'; readonly error: TrainError };
 
 /** How it ended. */
@@ -102,6 +104,11 @@ export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFa
   if (plan._tag === 'Continue') {
     const run = openRun(plan.dir);
     if (E.isLeft(run)) return E.left({ _tag: 'RunDir', error: run.left });
+    const reference = run.right.config.reference;
+    if (reference !== null) {
+      const by = reference.script === null ? reference.framework : `${reference.script} (${reference.framework} ${reference.version})`;
+      return E.left({ _tag: 'NotResumable', dir: plan.dir, madeBy: by });
+    }
     config = run.right.config;
     if (run.right.latest === null) {
       if (plan.epochs !== null && plan.epochs !== config.epochs) return E.left({ _tag: 'NothingToExtend', dir: plan.dir, epochs: plan.epochs });

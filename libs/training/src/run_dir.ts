@@ -12,7 +12,7 @@
  * Every file is written under a temporary name and renamed into place.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { Model } from '@resnet/tfjs';
 import type { SgdState } from './sgd.ts';
@@ -47,11 +47,37 @@ export interface TrainerProgress {
 /** The progress of a run that has not started. */
 export const FRESH: TrainerProgress = { epoch: 0, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
 
-/** A problem with a run directory, in one sentence with the fix. */
-export interface RunError {
-  readonly _tag: 'NotARun' | 'BadConfig' | 'DifferentRun' | 'AlreadyStarted' | 'Corrupt' | 'Io';
-  readonly message: string;
-}
+/**
+ * A problem with a run directory, as data: which directory (and file), and why. `message`
+ * says what is wrong and where, in one sentence that names no command-line flag; an app adds
+ * the way out in its own flags (train's `runErrorMessage`).
+ * @example { _tag: 'NotARun', dir: 'runs/x', exists: false, message: 'runs/x does not exist' }
+ */
+export type RunError =
+  /** `dir` does not exist (`exists: false`) or has no config.json. */
+  | { readonly _tag: 'NotARun'; readonly dir: string; readonly exists: boolean; readonly message: string }
+  /** `dir`, where a new run was to start, is a file. */
+  | { readonly _tag: 'NotADirectory'; readonly dir: string; readonly message: string }
+  /** `dir` already holds this run, and it has a checkpoint: continue it rather than start it. */
+  | { readonly _tag: 'AlreadyStarted'; readonly dir: string; readonly message: string }
+  /** `dir` holds another run (`holds: 'run'`: its config.json differs) or files that are not a run. */
+  | { readonly _tag: 'DifferentRun'; readonly dir: string; readonly holds: 'run' | 'files'; readonly message: string }
+  /** config.json is not JSON, or not a run's config (`reason` names the field). */
+  | { readonly _tag: 'BadConfig'; readonly dir: string; readonly file: string; readonly reason: string; readonly message: string }
+  /** A damaged metrics line (`line`), latest.json, or the checkpoint it names. */
+  | {
+      readonly _tag: 'Corrupt';
+      readonly dir: string;
+      readonly part: 'metrics' | 'latest' | 'checkpoint';
+      readonly file: string;
+      readonly line?: number;
+      readonly reason: string;
+      readonly message: string;
+    }
+  /** There is no checkpoint to restore (no latest.json). */
+  | { readonly _tag: 'NoCheckpoint'; readonly dir: string; readonly message: string }
+  /** The file system refused (`reason`: its error). */
+  | { readonly _tag: 'Io'; readonly dir: string; readonly reason: string; readonly message: string };
 
 /** What is in a run directory. */
 export interface OpenedRun {
@@ -63,13 +89,13 @@ export interface OpenedRun {
 
 /**
  * Starts a run in `dir`: it must not exist or be empty; a directory holding another run
- * (or this one) is refused with the way out. Writes config.json.
+ * (or this one, with a checkpoint) is refused. Writes config.json.
  * @example createRun('runs/18-2026…', config) // Right(undefined)
  */
 export function createRun(dir: string, config: object): E.Either<RunError, 'Created' | 'Restarted'> {
   try {
     if (existsSync(dir)) {
-      if (!statSync(dir).isDirectory()) return E.left({ _tag: 'Io', message: `--out=${dir} is a file, not a directory: choose another --out` });
+      if (!statSync(dir).isDirectory()) return E.left({ _tag: 'NotADirectory', dir, message: `${dir} is a file, not a directory` });
       if (existsSync(join(dir, 'config.json'))) {
         const existing = safeJson(join(dir, 'config.json'));
         const same = existing !== undefined && sameSettings(existing, config);
@@ -80,18 +106,18 @@ export function createRun(dir: string, config: object): E.Either<RunError, 'Crea
         }
         return E.left(
           same
-            ? { _tag: 'AlreadyStarted', message: `${dir} already holds this run (choose another --out for a new one); continue it with: npx nx run train:serve --resume=${dir}` }
-            : { _tag: 'DifferentRun', message: `${dir} already holds a different run (its config.json differs): choose another --out, or continue that run with: npx nx run train:serve --resume=${dir}` },
+            ? { _tag: 'AlreadyStarted', dir, message: `${dir} already holds this run` }
+            : { _tag: 'DifferentRun', dir, holds: 'run', message: `${dir} already holds a different run (its config.json differs)` },
         );
       }
       // Leftovers of a write killed half-way (`config.json.tmp-<pid>`) do not make a run.
-      if (readdirSync(dir).some((f) => !isTempFile(f))) return E.left({ _tag: 'DifferentRun', message: `${dir} is not empty and is not a run directory: choose an empty or new --out` });
+      if (readdirSync(dir).some((f) => !isTempFile(f))) return E.left({ _tag: 'DifferentRun', dir, holds: 'files', message: `${dir} is not empty and is not a run directory` });
     }
     mkdirSync(dir, { recursive: true });
     writeAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     return E.right('Created');
   } catch (e) {
-    return E.left({ _tag: 'Io', message: `cannot write ${dir}: ${(e as Error).message}` });
+    return E.left(io(dir, `cannot write ${dir}`, e));
   }
 }
 
@@ -105,8 +131,13 @@ export function restartRun(dir: string): E.Either<RunError, void> {
     for (const f of readdirSync(dir)) if (f === 'metrics.jsonl' || f === 'checkpoints' || f === 'model' || isTempFile(f)) rmSync(join(dir, f), { recursive: true, force: true });
     return E.right(undefined);
   } catch (e) {
-    return E.left({ _tag: 'Io', message: `cannot clear ${dir} to start it again: ${(e as Error).message}` });
+    return E.left(io(dir, `cannot clear ${dir} to start it again`, e));
   }
+}
+
+function io(dir: string, what: string, e: unknown): RunError {
+  const reason = (e as Error).message;
+  return { _tag: 'Io', dir, reason, message: `${what}: ${reason}` };
 }
 
 function isTempFile(name: string): boolean {
@@ -122,17 +153,19 @@ function isTempFile(name: string): boolean {
 export function openRun(dir: string): E.Either<RunError, OpenedRun> {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) {
-    const what = existsSync(dir) ? 'is not a run directory (no config.json)' : 'does not exist';
-    return E.left({ _tag: 'NotARun', message: `${dir} ${what}: pass a directory written by train:serve --out` });
+    const exists = existsSync(dir);
+    return E.left({ _tag: 'NotARun', dir, exists, message: `${dir} ${exists ? 'is not a run directory (no config.json)' : 'does not exist'}` });
   }
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(configPath, 'utf8'));
   } catch (e) {
-    return E.left({ _tag: 'BadConfig', message: `${configPath}: not valid JSON (${(e as Error).message}): pass a run directory written by train:serve, or fix the file` });
+    const reason = `not valid JSON (${(e as Error).message})`;
+    // The fix names no flag, and parseRunConfig's messages end in the same words.
+    return E.left({ _tag: 'BadConfig', dir, file: configPath, reason, message: `${configPath}: ${reason}: pass a run directory written by train:serve, or fix the file` });
   }
   const config = parseRunConfig(json, configPath);
-  if (E.isLeft(config)) return E.left({ _tag: 'BadConfig', message: config.left });
+  if (E.isLeft(config)) return E.left({ _tag: 'BadConfig', dir, file: configPath, reason: config.left, message: config.left });
   const metrics = readMetrics(join(dir, 'metrics.jsonl'));
   if (E.isLeft(metrics)) return metrics;
   const latestPath = join(dir, 'latest.json');
@@ -172,14 +205,16 @@ export function readMetrics(path: string): E.Either<RunError, readonly EpochMetr
   const out: EpochMetrics[] = [];
   for (const [i, line] of lines.entries()) {
     if (line.trim() === '') continue;
+    const bad = (reason: string): E.Either<RunError, never> =>
+      E.left({ _tag: 'Corrupt', dir: dirname(path), part: 'metrics', file: path, line: i + 1, reason, message: `${path}:${i + 1}: not a metrics record (${reason})` });
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(line) as Record<string, unknown>;
     } catch (e) {
-      return E.left({ _tag: 'Corrupt', message: `${path}:${i + 1}: not a metrics record (${(e as Error).message})` });
+      return bad((e as Error).message);
     }
     const missing = METRIC_FIELDS.find((f) => typeof m?.[f] !== 'number' || !Number.isFinite(m[f]));
-    if (missing !== undefined) return E.left({ _tag: 'Corrupt', message: `${path}:${i + 1}: not a metrics record ("${missing}" must be a number, got ${JSON.stringify(m?.[missing]) ?? 'nothing'})` });
+    if (missing !== undefined) return bad(`"${missing}" must be a number, got ${JSON.stringify(m?.[missing]) ?? 'nothing'}`);
     out.push(m as unknown as EpochMetrics);
   }
   return E.right(out);
@@ -224,14 +259,17 @@ export async function saveCheckpoint(dir: string, model: Model, sgd: SgdState, p
  * @example await loadCheckpoint('runs/r', model, sgd) // Right({ epoch: 1, step: 0, … })
  */
 export function loadCheckpoint(dir: string, model: Model, sgd: SgdState): E.Either<RunError, TrainerProgress> {
-  if (!existsSync(join(dir, 'latest.json'))) return E.left({ _tag: 'NotARun', message: `${dir} has no checkpoint yet (no latest.json)` });
+  if (!existsSync(join(dir, 'latest.json'))) return E.left({ _tag: 'NoCheckpoint', dir, message: `${dir} has no checkpoint yet (no latest.json)` });
   const latest = readLatest(dir);
   if (E.isLeft(latest)) return latest;
   const checkpoint = join(dir, 'checkpoints', latest.right.checkpoint);
   const meta = restoreTensors(checkpoint, { params: model.params, state: model.state, velocity: sgd.velocity });
-  if (E.isLeft(meta)) return E.left({ _tag: 'Corrupt', message: `the latest checkpoint is damaged: ${meta.left}. ${freshStart(dir)}` });
+  if (E.isLeft(meta)) return E.left({ _tag: 'Corrupt', dir, part: 'checkpoint', file: checkpoint, reason: meta.left, message: `the latest checkpoint is damaged: ${meta.left}` });
   const progress = (meta.right as { progress?: TrainerProgress }).progress;
-  if (progress === undefined) return E.left({ _tag: 'Corrupt', message: `${checkpoint}/manifest.json has no progress` });
+  if (progress === undefined) {
+    const file = join(checkpoint, 'manifest.json');
+    return E.left({ _tag: 'Corrupt', dir, part: 'checkpoint', file, reason: 'no progress', message: `${file} has no progress` });
+  }
   return E.right(progress);
 }
 
@@ -251,27 +289,18 @@ export function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-/** How to get going again when the latest checkpoint is unusable. */
-function freshStart(dir: string): string {
-  return `To start the run again from scratch, remove ${join(dir, 'latest.json')} and ${join(dir, 'checkpoints')}, then run: npx nx run train:serve --resume=${dir}`;
-}
-
 /** latest.json, checked: it names a checkpoint directory that exists, and its progress. */
 function readLatest(dir: string): E.Either<RunError, { readonly checkpoint: string; readonly epoch: number; readonly step: number }> {
   const path = join(dir, 'latest.json');
-  const json = safeJson(path) as { checkpoint?: unknown; epoch?: unknown; step?: unknown } | undefined;
-  const problem =
-    json === undefined || typeof json !== 'object' || json === null
-      ? 'not valid JSON'
-      : typeof json.checkpoint !== 'string' || !/^[\w.-]+$/.test(json.checkpoint)
-        ? 'no valid "checkpoint" name'
-        : !Number.isInteger(json.epoch) || !Number.isInteger(json.step)
-          ? 'no whole-number "epoch" and "step"'
-          : !existsSync(join(dir, 'checkpoints', json.checkpoint, 'manifest.json'))
-            ? `it names checkpoints/${json.checkpoint}, which does not exist`
-            : null;
-  if (problem !== null || json === undefined) return E.left({ _tag: 'Corrupt', message: `${path} is damaged (${problem ?? 'unreadable'}). ${freshStart(dir)}` });
-  return E.right({ checkpoint: json.checkpoint as string, epoch: json.epoch as number, step: json.step as number });
+  const damaged = (reason: string): E.Either<RunError, never> => E.left({ _tag: 'Corrupt', dir, part: 'latest', file: path, reason, message: `${path} is damaged (${reason})` });
+  const json = safeJson(path);
+  if (json === undefined) return damaged('not valid JSON');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return damaged('not a JSON object');
+  const { checkpoint, epoch, step } = json as { checkpoint?: unknown; epoch?: unknown; step?: unknown };
+  if (typeof checkpoint !== 'string' || !/^[\w.-]+$/.test(checkpoint)) return damaged('no valid "checkpoint" name');
+  if (typeof epoch !== 'number' || typeof step !== 'number' || !Number.isInteger(epoch) || !Number.isInteger(step)) return damaged('no whole-number "epoch" and "step"');
+  if (!existsSync(join(dir, 'checkpoints', checkpoint, 'manifest.json'))) return damaged(`it names checkpoints/${checkpoint}, which does not exist`);
+  return E.right({ checkpoint, epoch, step });
 }
 
 function safeJson(path: string): unknown {

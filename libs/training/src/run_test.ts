@@ -1,5 +1,5 @@
 // trainRun in-process: start, re-plan, refuse, interrupt and continue; every tensor disposed.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
@@ -28,7 +28,7 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'trainrun-'));
 function settings(epochs: number): RunSettings {
   const p = PROTOCOLS.default;
   const schedule = protocolSchedule('default', epochs);
-  if (E.isLeft(schedule)) throw new Error(schedule.left);
+  if (E.isLeft(schedule)) throw new Error(schedule.left.message);
   return {
     format: RUN_FORMAT, protocol: 'default', variant: 18, version: p.version, stem: p.stem, epochs, batchSize: 8, schedule: schedule.right,
     momentum: p.momentum, nesterov: p.nesterov, weightDecay: p.weightDecay, labelSmoothing: 0, imageSize: 8, augment: { crop: true, flip: true },
@@ -80,5 +80,17 @@ describeOnednn('trainRun (onednn backend)', () => {
     expect(again).toMatchObject(E.right({ interrupted: false }));
     expect(events[0]).toBe('Restarted');
     expect(existsSync(join(fromZero, 'model', 'manifest.json'))).toBe(true);
+  });
+
+  test('a reference run (tools/torch_reference.py) is not continued: the refusal names it and its directory is left as it was', async () => {
+    const dir = join(tmp(), 'pytorch-resnet18');
+    mkdirSync(dir);
+    const config = { ...settings(1), createdAt: '2026-12-02T13:00:00.000Z', reference: { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' } };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    writeFileSync(join(dir, 'metrics.jsonl'), '');
+    const r = await trainRun({ _tag: 'Continue', dir, epochs: null }, { data });
+    expect(r).toEqual(E.left({ _tag: 'NotResumable', dir, madeBy: 'tools/torch_reference.py (pytorch 1.13.0a0)' }));
+    expect(readdirSync(dir).sort()).toEqual(['config.json', 'metrics.jsonl']);
+    expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')).toBe('');
   });
 });

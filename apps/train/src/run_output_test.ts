@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import { createRun, openRun, type RunError } from '@resnet/training';
+import { failureMessage, runErrorMessage } from './run_output.ts';
+
+const dir = 'runs/r';
+const resume = `npx nx run train:serve --resume=${dir}`;
+const fresh = `To start the run again from scratch, remove ${dir}/latest.json and ${dir}/checkpoints, then run: ${resume}`;
+
+describe("runErrorMessage: a run directory's problem in train's flags", () => {
+  test.each<[string, RunError, string]>([
+    ['no such directory', { _tag: 'NotARun', dir, exists: false, message: `${dir} does not exist` }, `${dir} does not exist: pass a directory written by train:serve --out`],
+    ['a directory with no config.json', { _tag: 'NotARun', dir, exists: true, message: `${dir} is not a run directory (no config.json)` }, `${dir} is not a run directory (no config.json): pass a directory written by train:serve --out`],
+    ['an --out that is a file', { _tag: 'NotADirectory', dir, message: `${dir} is a file, not a directory` }, `--out=${dir} is a file, not a directory: choose another --out`],
+    ['this run, already started', { _tag: 'AlreadyStarted', dir, message: `${dir} already holds this run` }, `${dir} already holds this run (choose another --out for a new one); continue it with: ${resume}`],
+    [
+      'another run',
+      { _tag: 'DifferentRun', dir, holds: 'run', message: `${dir} already holds a different run (its config.json differs)` },
+      `${dir} already holds a different run (its config.json differs): choose another --out, or continue that run with: ${resume}`,
+    ],
+    ['other files', { _tag: 'DifferentRun', dir, holds: 'files', message: `${dir} is not empty and is not a run directory` }, `${dir} is not empty and is not a run directory: choose an empty or new --out`],
+    [
+      'a damaged latest.json',
+      { _tag: 'Corrupt', dir, part: 'latest', file: `${dir}/latest.json`, reason: 'not valid JSON', message: `${dir}/latest.json is damaged (not valid JSON)` },
+      `${dir}/latest.json is damaged (not valid JSON). ${fresh}`,
+    ],
+    [
+      'a damaged checkpoint',
+      { _tag: 'Corrupt', dir, part: 'checkpoint', file: `${dir}/checkpoints/c`, reason: 'x', message: 'the latest checkpoint is damaged: x' },
+      `the latest checkpoint is damaged: x. ${fresh}`,
+    ],
+    [
+      'a damaged metrics line (its file and line are the fix)',
+      { _tag: 'Corrupt', dir, part: 'metrics', file: `${dir}/metrics.jsonl`, line: 2, reason: 'x', message: `${dir}/metrics.jsonl:2: not a metrics record (x)` },
+      `${dir}/metrics.jsonl:2: not a metrics record (x)`,
+    ],
+    ['a bad config.json (its field is the fix)', { _tag: 'BadConfig', dir, file: `${dir}/config.json`, reason: 'r', message: `${dir}/config.json: r` }, `${dir}/config.json: r`],
+    ['no checkpoint', { _tag: 'NoCheckpoint', dir, message: `${dir} has no checkpoint yet (no latest.json)` }, `${dir} has no checkpoint yet (no latest.json)`],
+    ['a refusing file system', { _tag: 'Io', dir, reason: 'EACCES', message: `cannot write ${dir}: EACCES` }, `cannot write ${dir}: EACCES`],
+  ])('%s', (_, error, message) => {
+    expect(runErrorMessage(error)).toBe(message);
+  });
+
+  test("the lib's own errors come out with the way out", () => {
+    const root = mkdtempSync(join(tmpdir(), 'run-output-'));
+    const file = join(root, 'notes.txt');
+    writeFileSync(file, 'x');
+    const created = createRun(file, {});
+    expect(E.isLeft(created) && runErrorMessage(created.left)).toBe(`--out=${file} is a file, not a directory: choose another --out`);
+    const opened = openRun(join(root, 'nope'));
+    expect(E.isLeft(opened) && runErrorMessage(opened.left)).toBe(`${join(root, 'nope')} does not exist: pass a directory written by train:serve --out`);
+  });
+});
+
+describe('failureMessage: why a run could not be trained, and the exit code', () => {
+  test('a damaged run is a data problem (1); a run that cannot be continued is a command-line problem (2)', () => {
+    expect(failureMessage({ _tag: 'RunDir', error: { _tag: 'Corrupt', dir, part: 'latest', file: `${dir}/latest.json`, reason: 'r', message: 'm' } })).toEqual({ message: `m. ${fresh}`, code: 1 });
+    expect(failureMessage({ _tag: 'RunDir', error: { _tag: 'NotARun', dir, exists: false, message: 'm' } })).toEqual({ message: 'm: pass a directory written by train:serve --out', code: 2 });
+    expect(failureMessage({ _tag: 'NotResumable', dir, madeBy: 'tools/torch_reference.py (pytorch 1.13.0a0)' })).toEqual({
+      message: `${dir} is a reference run made by tools/torch_reference.py (pytorch 1.13.0a0), not by train:serve: it cannot be resumed; train our run into a new directory with npx nx run train:serve --out=<dir>`,
+      code: 2,
+    });
+  });
+
+  test('a loss that became NaN names the flags that help', () => {
+    expect(failureMessage({ _tag: 'Training', error: { _tag: 'NonFinite', epoch: 2, step: 3, message: 'the training loss became NaN' } })).toEqual({
+      message: 'the training loss became NaN. Lower --lr or add warmup (--schedule=cosine)',
+      code: 1,
+    });
+  });
+});
