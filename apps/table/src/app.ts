@@ -5,7 +5,7 @@
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import * as E from 'fp-ts/Either';
-import type { Command, Parsed, Schema } from '@resnet/cli';
+import { command, type Parsed, type Schema } from '@resnet/cli';
 import { DEPTHS, resnet, summarize, VERSIONS, type VariantSummary } from '@resnet/variants';
 import { renderTable } from './render.ts';
 
@@ -21,12 +21,7 @@ const FLAGS = {
 } as const satisfies Schema;
 
 /** `npx nx run table:serve`. */
-export const TABLE: Command<typeof FLAGS> = {
-  target: 'table:serve',
-  name: 'table',
-  summary: 'Prints Table 1 of He et al. 2016 (ResNet-18/34/50/101/152) regenerated from the specs.',
-  flags: FLAGS,
-};
+export const TABLE = command('table:serve', { summary: 'Prints Table 1 of He et al. 2016 (ResNet-18/34/50/101/152) regenerated from the specs.', flags: FLAGS });
 
 /**
  * Prints (or writes to --out) the table; returns the exit code.

@@ -1,15 +1,10 @@
 // The app as a user runs it: a child process, its stdout, stderr and exit code.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { runMain } from '@resnet/cli/testing';
 
-const root = resolve(__dirname, '../../..');
-
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'apps/table/src/main.ts'), ...args], { encoding: 'utf8', cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runMain('apps/table/src/main.ts', args);
 
 describe('table app', () => {
   test('--format=json prints one array with the documented keys and torchvision’s counts', () => {

@@ -2,31 +2,27 @@
 // (before its first checkpoint, while a checkpoint is being written, at random moments),
 // restarted each time with the command the app tells the user to run, and must finish with
 // exactly the weights and metrics of a run that was never interrupted.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { APP_ENV, mainArgs, runMain, WORKSPACE } from '@resnet/cli/testing';
 
-const root = resolve(__dirname, '../../..');
 const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 const ON_CI = process.env['CI'] === 'true';
-const ENV = { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') };
-const ENTRY = join(root, 'apps/train/src/main.ts');
+const ENTRY = 'apps/train/src/main.ts';
 
 // 8 epochs of 2 steps on 8×8 images: a checkpoint (≈90 MB with the SGD velocities) every two steps.
 const TINY = ['--variant=18', '--image-size=8', '--train-limit=32', '--test-limit=16', '--mini-batch=16', '--epochs=8', '--seed=7'];
 
-function runToEnd(args: readonly string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', ENTRY, ...args], { encoding: 'utf8', cwd: root, env: ENV });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const runToEnd = (args: readonly string[]) => runMain(ENTRY, args);
 
 type Moment = 'early' | 'training' | 'checkpoint' | 'random';
 
 /** Starts the app and SIGKILLs it at `moment`; resolves with whether it was killed (false: it finished first). */
 function runAndKill(args: readonly string[], dir: string, moment: Moment, delayMs: number): Promise<{ readonly killed: boolean; readonly code: number | null; readonly output: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: root, env: ENV });
+    const child = spawn(process.execPath, mainArgs(ENTRY, args), { cwd: WORKSPACE, env: APP_ENV });
     let output = '';
     let killed = false;
     const kill = () => {

@@ -9,12 +9,13 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
-import type { Command, Parsed, Schema } from '@resnet/cli';
+import { command, type Parsed, type Schema } from '@resnet/cli';
 import { selectBackend } from '@resnet/backend';
 import { CLASS_NAMES } from '@resnet/fashion-mnist';
 import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, toOnnx } from '@resnet/onnx';
 import { toLayersModel } from '@resnet/tfjs';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, modelTensors, openRun, runSpec, runWeights } from '@resnet/training';
+import { resumeCommand, runErrorMessage } from './run_output.ts';
 
 /** Export formats. */
 export const EXPORT_FORMATS = ['onnx', 'tfjs'] as const;
@@ -28,12 +29,10 @@ export const EXPORT_FLAGS = {
 } as const satisfies Schema;
 
 /** `npx nx run train:export`. */
-export const EXPORT: Command<typeof EXPORT_FLAGS> = {
-  target: 'train:export',
-  name: 'export',
+export const EXPORT = command('train:export', {
   summary: "Exports a run's final model (else its latest checkpoint, with a notice) as ONNX (model.onnx) or as a TensorFlow.js layers model (model.json + weights.bin), with export.json describing input and output.",
   flags: EXPORT_FLAGS,
-};
+});
 
 /** The marker file of an export folder: what it holds and how to feed it. */
 export const EXPORT_FORMAT = 'resnet-ts/export@1';
@@ -65,10 +64,10 @@ export async function exportRun(flags: Parsed<typeof EXPORT_FLAGS>): Promise<num
   if (flags.out === null) return fail('--out=<dir> is required: the folder to write the export to', 2);
   const format: ExportFormat = flags.format === 'tfjs' ? 'tfjs' : 'onnx';
   const run = openRun(flags.run);
-  if (E.isLeft(run)) return fail(run.left.message, 2);
+  if (E.isLeft(run)) return fail(runErrorMessage(run.left), 2);
   const config = run.right.config;
   const weights = runWeights(flags.run, run.right);
-  if (weights === null) return fail(`${flags.run} has no saved model or checkpoint yet, so there are no weights to export: let it finish an epoch (npx nx run train:serve --resume=${flags.run})`, 2);
+  if (weights === null) return fail(`${flags.run} has no saved model or checkpoint yet, so there are no weights to export: let it finish an epoch (${resumeCommand(flags.run)})`, 2);
   const outProblem = checkOut(flags.out, flags.run);
   if (outProblem !== null) return fail(outProblem, 2);
   const spec = runSpec(config);

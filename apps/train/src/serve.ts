@@ -5,23 +5,21 @@
  */
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { commandLine, type Command } from '@resnet/cli';
+import { command, commandLine } from '@resnet/cli';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { runSpec, trainRun, type RunPlan } from '@resnet/training';
-import { checkResumeFlags, resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
+import { checkResumeFlags, dataOptions, resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
 import { describeMachine, eventPrinter, failureMessage, stopOnSignals } from './run_output.ts';
 
 /** `npx nx run train:serve`. */
-export const SERVE: Command<typeof TRAIN_FLAGS> = {
-  target: 'train:serve',
-  name: 'train',
+export const SERVE = command('train:serve', {
   summary: [
     'Trains ResNet-18/34/50/101/152 (He et al. 2016) on Fashion-MNIST and writes a run directory (config.json, metrics.jsonl, checkpoints, model/).',
     'Interrupted (Ctrl-C, a crash, a kill)? Continue with --resume=<dir>; a run stopped before its first checkpoint starts again from scratch.',
   ].join('\n'),
   flags: TRAIN_FLAGS,
-};
+});
 
 /**
  * Trains (or resumes) a run; returns the exit code: 0 done, 1 failure, 2 bad command line, 130 interrupted.
@@ -46,7 +44,7 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
   const backend = await selectBackend(flags.backend, { purpose: 'training' });
   if (E.isLeft(backend)) return fail(`${backend.left.message} (choose one with --backend)`, 1);
   console.log(`backend: ${backend.right.reason}`);
-  const data = await loadFashionMnist({ ...(flags['data-dir'] === null ? {} : { dataDir: flags['data-dir'] }), download: true });
+  const data = await loadFashionMnist(dataOptions(flags['data-dir']));
   if (E.isLeft(data)) return fail(data.left.message, 1);
   console.log(describeSource(data.right.source));
 

@@ -8,13 +8,13 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
+import { command, commandLine, type Parsed, type Schema } from '@resnet/cli';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { openRun, trainRun, type RunPlan } from '@resnet/training';
 import { DEPTHS } from '@resnet/variants';
-import { RESUME_FLAGS, resolveConfig, TRAIN_FLAGS, type TrainFlags } from './config.ts';
-import { describeMachine, eventPrinter, failureMessage, stopOnSignals } from './run_output.ts';
+import { dataOptions, RESUME_FLAGS, resolveConfig, TRAIN_FLAGS, type TrainFlags } from './config.ts';
+import { describeMachine, eventPrinter, failureMessage, runErrorMessage, stopOnSignals } from './run_output.ts';
 import { describeStep, planVariant, variantDir, type RunState, type SweepStep } from './sweep_plan.ts';
 
 const OWN = {
@@ -39,7 +39,7 @@ export function readState(dir: string): RunState {
   const entries = readdirSync(dir);
   if (!entries.includes('config.json')) return entries.length === 0 ? { _tag: 'Absent' } : { _tag: 'NotARun', reason: 'not empty and not a run directory (no config.json): move it away or choose another --out' };
   const run = openRun(dir);
-  if (E.isLeft(run)) return { _tag: 'NotARun', reason: run.left.message };
+  if (E.isLeft(run)) return { _tag: 'NotARun', reason: runErrorMessage(run.left) };
   if (run.right.latest === null && run.right.metrics.length === 0 && entries.every((f) => f === 'config.json' || f === 'metrics.jsonl')) {
     return { _tag: 'Unstarted', config: run.right.config };
   }
@@ -47,7 +47,7 @@ export function readState(dir: string): RunState {
 }
 
 /** `npx nx run train:sweep`. */
-export const SWEEP: Command<typeof FLAGS> = { target: 'train:sweep', name: 'sweep', summary: SUMMARY, flags: FLAGS };
+export const SWEEP = command('train:sweep', { summary: SUMMARY, flags: FLAGS });
 
 /**
  * The train:serve flags that reproduce `flags`: every passed-on flag whose value is not its default.
@@ -94,7 +94,7 @@ export async function sweep(parsed: Parsed<typeof FLAGS>): Promise<number> {
     return 1;
   }
   console.log(`backend: ${backend.right.reason}`);
-  const data = await loadFashionMnist({ ...(rest['data-dir'] === null ? {} : { dataDir: rest['data-dir'] }), download: true });
+  const data = await loadFashionMnist(dataOptions(rest['data-dir']));
   if (E.isLeft(data)) {
     console.error(`sweep: ${data.left.message}`);
     return 1;

@@ -1,21 +1,13 @@
 // train:sweep as a user runs it: a tiny sweep, the same command again (skips), a longer one (resumes).
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { runMain } from '@resnet/cli/testing';
 
-const root = resolve(__dirname, '../../..');
 const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 const ON_CI = process.env['CI'] === 'true';
 
-function sweep(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'apps/train/src/sweep_main.ts'), ...args], {
-    encoding: 'utf8',
-    cwd: root,
-    env: { ...process.env, NX_TASK_TARGET_PROJECT: '', TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sweep = (...args: string[]) => runMain('apps/train/src/sweep_main.ts', args);
 
 const epochsIn = (dir: string): number => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
 

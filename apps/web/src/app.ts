@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { InlineConfig } from 'vite';
-import type { Command, Parsed, Schema } from '@resnet/cli';
+import { command, type Parsed, type Schema } from '@resnet/cli';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '@resnet/training';
 import { runCharts } from './run_charts.ts';
 import { toBase64, type SiteData, type SiteModel } from './site_data.ts';
-import { exportModel } from './model.ts';
+import { exportModel, RUN_HINT } from './model.ts';
 
 const WORKSPACE = resolve(__dirname, '../../..');
 const APP_ROOT = resolve(__dirname, '..');
@@ -39,20 +39,10 @@ const BUILD_FLAGS = {
 type Common = { readonly run: string | null; readonly images: number; readonly 'data-dir': string | null };
 
 /** `npx nx run web:build --run=<dir> --out=<dir>`. */
-export const BUILD: Command<typeof BUILD_FLAGS> = {
-  target: 'web:build',
-  name: 'web',
-  summary: 'Builds the web app (architecture explorer, classifier, run viewer) as static files that any web server can host.',
-  flags: BUILD_FLAGS,
-};
+export const BUILD = command('web:build', { summary: 'Builds the web app (architecture explorer, classifier, run viewer) as static files that any web server can host.', flags: BUILD_FLAGS });
 
 /** `npx nx run web:serve --run=<dir>`. */
-export const SERVE: Command<typeof SERVE_FLAGS> = {
-  target: 'web:serve',
-  name: 'web',
-  summary: 'Serves the web app (architecture explorer, classifier, run viewer) on 127.0.0.1 with vite, its data from local files; prints the URL.',
-  flags: SERVE_FLAGS,
-};
+export const SERVE = command('web:serve', { summary: 'Serves the web app (architecture explorer, classifier, run viewer) on 127.0.0.1 with vite, its data from local files; prints the URL.', flags: SERVE_FLAGS });
 
 /**
  * Builds the static site; returns the exit code (0 done, 1 bad data, 2 bad command line).
@@ -74,7 +64,9 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
     try {
       // import(): vite 8 misbuilds when loaded through require(), as tsx does for this CommonJS app.
       const { build: viteBuild } = await import('vite');
-      await viteBuild({ ...viteConfig(join(work, 'public')), build: { outDir: staging, emptyOutDir: true, reportCompressedSize: false, chunkSizeWarningLimit: 2048 } });
+      // No timing warnings: on a busy machine rolldown reports slow plugins on stderr, which says nothing about the site.
+      const rolldownOptions = { checks: { bundlerTimings: false } };
+      await viteBuild({ ...viteConfig(join(work, 'public')), build: { outDir: staging, emptyOutDir: true, reportCompressedSize: false, chunkSizeWarningLimit: 2048, rolldownOptions } });
       const bundle = bundleBytes(staging);
       writeFileSync(join(staging, BUILD_MARKER), `${JSON.stringify({ format: 'resnet-ts/web-build@1', builtAt: new Date().toISOString(), runs: data.right.runs.map((r) => r.dir), bundleBytes: bundle }, null, 2)}\n`);
       if (existsSync(out)) rmSync(out, { recursive: true });
@@ -146,9 +138,9 @@ async function gatherData(flags: Common, dir: string): Promise<E.Either<string, 
   const notes: string[] = [];
   const paths = (flags.run ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
   if (flags.run !== null && paths.length === 0) return E.left(`--run needs at least one directory, got "${flags.run}"`);
-  for (const p of paths) if (!existsSync(p)) return E.left(`--run: ${p} does not exist: pass a run directory written by train:serve (e.g. --run=runs/smoke)`);
+  for (const p of paths) if (!existsSync(p)) return E.left(`--run: ${p} does not exist: ${RUN_HINT}`);
 
-  const data = await loadFashionMnist({ ...(flags['data-dir'] === null ? {} : { dataDir: flags['data-dir'] }), download: false });
+  const data = await loadFashionMnist({ ...(flags['data-dir'] === null ? {} : { dataDir: flags['data-dir'] }), dataDirName: '--data-dir', download: false });
   if (E.isLeft(data)) return E.left(data.left.message);
   const test = data.right.test;
   const count = Math.min(flags.images, test.count);

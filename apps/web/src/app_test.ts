@@ -1,18 +1,15 @@
 // web:build as a user runs it: a child process, its output, exit code and files.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { APP_ENV, mainArgs, runMain, WORKSPACE } from '@resnet/cli/testing';
 import type { SiteData } from './site_data.ts';
 
-const root = resolve(__dirname, '../../..');
 const REAL = existsSync('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz');
 const ON_CI = process.env['CI'] === 'true';
 
-function build(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'apps/web/src/build_main.ts'), ...args], { encoding: 'utf8', cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const build = (...args: string[]) => runMain('apps/web/src/build_main.ts', args);
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'web-app-'));
 
@@ -66,7 +63,7 @@ describe('web:build', () => {
 
 describe('web:serve', () => {
   (REAL || ON_CI ? test : test.skip)('prints its URL on 127.0.0.1, serves the page and site.json, and stops cleanly on Ctrl-C', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/web/src/main.ts'), '--port=0', '--images=2'], { cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') } });
+    const child = spawn(process.execPath, mainArgs('apps/web/src/main.ts', ['--port=0', '--images=2']), { cwd: WORKSPACE, env: APP_ENV });
     let stdout = '';
     const url = await new Promise<string>((done, fail) => {
       child.stdout.on('data', (d: Buffer) => {

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
-import type { Command, Parsed, Schema } from '@resnet/cli';
+import { command, type Parsed, type Schema } from '@resnet/cli';
 import { DEPTHS } from '@resnet/variants';
 import { BUILD_MARKER } from './app.ts';
 import type { SiteData } from './site_data.ts';
@@ -26,12 +26,10 @@ const FLAGS = {
 } as const satisfies Schema;
 
 /** `npx nx run web:e2e`. */
-export const E2E: Command<typeof FLAGS> = {
-  target: 'web:e2e',
-  name: 'e2e',
+export const E2E = command('web:e2e', {
   summary: 'Builds the site from a tiny train:serve run and checks it in headless Chromium against table:serve and train:evaluate; writes a screenshot per view.',
   flags: FLAGS,
-};
+});
 
 /** The explorer's two settings under test: 224×224×3 (1000 classes) and 28×28×1 (10 classes). */
 const SETTINGS = [

@@ -7,8 +7,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { toOnnx, ONNX_INPUT, ONNX_OUTPUT } from '@resnet/onnx';
-import { modelTensors, openRun, runSpec, runWeights } from '@resnet/training';
+import { modelTensors, openRun, runSpec, runWeights, type RunError } from '@resnet/training';
 import type { SiteModel } from './site_data.ts';
+
+/** The way out when --run does not name a run, in the web app's flags. */
+export const RUN_HINT = 'pass a run directory written by train:serve (e.g. --run=runs/smoke)';
+
+/**
+ * A run the web app cannot read, as one line in its own flags (the lib's errors name none).
+ * @example runProblem({ _tag: 'NotARun', dir: 'x', exists: false, message: 'x does not exist' }) // 'x does not exist: pass a run directory written by train:serve (e.g. --run=runs/smoke)'
+ */
+export function runProblem(e: RunError): string {
+  return e._tag === 'NotARun' ? `${e.message}: ${RUN_HINT}` : e.message;
+}
 
 /** The file name of the model in the site. */
 export const MODEL_FILE = 'model.onnx';
@@ -20,7 +31,7 @@ export const MODEL_FILE = 'model.onnx';
 export function exportModel(runs: readonly string[], dir: string): E.Either<string, Omit<SiteModel, 'mean' | 'std'>> {
   for (const run of runs) {
     const opened = openRun(run);
-    if (E.isLeft(opened)) return E.left(opened.left.message);
+    if (E.isLeft(opened)) return E.left(runProblem(opened.left));
     const weights = runWeights(run, opened.right);
     if (weights === null) continue;
     const config = opened.right.config;
