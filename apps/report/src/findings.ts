@@ -66,7 +66,7 @@ function depthSentence(rows: readonly RunRow[]): string {
   const groups = depthGroups(rows);
   if (groups.length === 0) {
     const ours = rows.filter((r) => r.run.config.reference === null);
-    return `- **Depth:** no two of our runs of different depths share the protocol settings and the epochs done (${ours.map((r) => `${r.seriesName}: ${r.run.metrics.length} of ${r.plannedEpochs} epochs`).join('; ') || 'no runs of ours'}), so the table compares no depths yet.`;
+    return `- **Depth:** no two of our runs of different depths share the protocol settings and the epochs done (${ours.map((r) => `${r.seriesName}: ${r.run.metrics.length} of ${r.plannedEpochs} epoch${r.plannedEpochs === 1 ? '' : 's'}`).join('; ') || 'no runs of ours'}), so the table compares no depths yet.`;
   }
   return groups
     .map((g) => {

@@ -15,7 +15,8 @@ const RUN_DASHES = [[1, 0], [6, 3], [6, 3, 1, 3]];
 
 // DejaVu Sans first (Debian's fonts-dejavu-core): resvg finds it among the system fonts.
 const CONFIG = { font: 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif', background: 'white', view: { stroke: '#888' }, axis: { gridColor: '#e6e6e6' }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 300 } } as const;
-const LEGEND = { orient: 'right', symbolType: 'stroke' } as const;
+// Wide enough for a series such as 'ResNet-152 (PyTorch reference, folder)' (vega-lite cuts labels at 160 px by default).
+const LEGEND = { orient: 'right', symbolType: 'stroke', labelLimit: 360 } as const;
 
 /**
  * A run's chart: x = epoch, three lines with a legend.
