@@ -5,7 +5,9 @@
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
-import { allChart, buildRows, loadRuns, protocolDifferences, readBenches, runChart } from '@resnet/results';
+import { absurd } from 'fp-ts/function';
+import type { EvaluationError } from '@resnet/training';
+import { allChart, buildRows, loadRuns, protocolDifferences, readBenches, runChart, type LoadError } from '@resnet/results';
 import { renderReport, renderSummary } from './markdown.ts';
 import { checkOut, writeOutput, type OutputFile } from './output.ts';
 import { renderChart } from './render.ts';
@@ -38,12 +40,12 @@ export async function report(flags: Parsed<typeof FLAGS>, args: readonly string[
   const paths = runs.split(',').map((p) => p.trim()).filter((p) => p !== '');
   if (paths.length === 0) return fail(`--runs needs at least one directory, got "${runs}"`, 2);
   const loaded = loadRuns(paths);
-  if (E.isLeft(loaded)) return fail(loaded.left.message, loaded.left._tag === 'BadPath' || loaded.left._tag === 'NoRuns' ? 2 : 1);
+  if (E.isLeft(loaded)) return fail(loadErrorMessage(loaded.left), loaded.left._tag === 'BadPath' || loaded.left._tag === 'NoRuns' ? 2 : 1);
   for (const run of loaded.right.unfinished) console.error(`report: warning: skipping ${run.dir} (ResNet-${run.config.variant}): no finished epoch (${join(run.dir, 'metrics.jsonl')} missing or empty)`);
   const rows = buildRows(loaded.right.runs);
   if (E.isLeft(rows)) return fail(rows.left, 1);
   const benches = readBenches(paths);
-  if (E.isLeft(benches)) return fail(benches.left, 1);
+  if (E.isLeft(benches)) return fail(`${benches.left.message}: write it with npx nx run bench:serve --format=json --out=${benches.left.file}, or remove it`, 1);
 
   const files: OutputFile[] = [];
   for (const [name, spec] of [...rows.right.map((r) => [r.chart, runChart(r)] as const), ['all', allChart(rows.right)] as const]) {
@@ -65,6 +67,34 @@ export async function report(flags: Parsed<typeof FLAGS>, args: readonly string[
   if (E.isLeft(written)) return fail(written.left, 1);
   console.log(`report: wrote ${join(out, 'report.md')}, ${join(out, 'summary.md')} and ${files.length - 2} chart files (${rows.right.length} run${rows.right.length === 1 ? '' : 's'})`);
   return 0;
+}
+
+/** A run that cannot be read, in one line with the way out in this workspace's commands. */
+function loadErrorMessage(e: LoadError): string {
+  switch (e._tag) {
+    case 'BadEvaluation':
+      return evaluationErrorMessage(e.error);
+    case 'BadPath':
+    case 'NoRuns':
+    case 'BadConfig':
+    case 'CorruptMetrics':
+    case 'NoFinishedEpoch':
+      return e.message;
+    default:
+      return absurd(e);
+  }
+}
+
+function evaluationErrorMessage(e: EvaluationError): string {
+  const write = `npx nx run train:evaluate --run=<the run's directory with its weights> --json=${e.file}`;
+  switch (e._tag) {
+    case 'BadEvaluation':
+      return `${e.message}: write it again with ${write}, or remove it`;
+    case 'OtherRun':
+      return `${e.message}: remove it, or write this run's own with ${write}`;
+    default:
+      return absurd(e);
+  }
 }
 
 function fail(message: string, code: number): number {

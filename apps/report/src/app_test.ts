@@ -141,13 +141,26 @@ describe('report app', () => {
         return [`--runs=${dir}`, `--out=${join(root, 'out')}`];
       },
       1,
-      (root) => `report: ${join(root, 'r', 'evaluation.json')} belongs to another run`,
+      (root) =>
+        `report: ${join(root, 'r', 'evaluation.json')} belongs to another run (ResNet-18 created 2020-01-01T00:00:00.000Z; this run: ResNet-18 created 2026-11-28T05:49:03.368Z): remove it, or write this run's own with npx nx run train:evaluate --run=<the run's directory with its weights> --json=${join(root, 'r', 'evaluation.json')}`,
+    ],
+    [
+      'an evaluation.json that disagrees with itself',
+      (root) => {
+        const dir = writeRun(join(root, 'r'), runConfig(18), epochs(1));
+        writeFileSync(join(dir, 'evaluation.json'), JSON.stringify({ ...evaluationOf(runConfig(18), confusionMatrix([90, 90, 90, 90, 90, 90, 90, 90, 90, 90])), testImages: 999 }));
+        return [`--runs=${dir}`, `--out=${join(root, 'out')}`];
+      },
+      1,
+      (root) =>
+        `report: ${join(root, 'r', 'evaluation.json')}: "testImages" must be the matrix's total 1000, got 999: write it again with npx nx run train:evaluate --run=<the run's directory with its weights> --json=${join(root, 'r', 'evaluation.json')}, or remove it`,
     ],
     [
       'a bench.json that is not bench:serve output',
       (root) => (writeRun(join(root, 'runs', 'r'), runConfig(18), epochs(1)), writeFileSync(join(root, 'runs', 'bench.json'), '{"rows": []}'), [`--runs=${join(root, 'runs')}`, `--out=${join(root, 'out')}`]),
       1,
-      (root) => `report: ${join(root, 'runs', 'bench.json')}: expected bench:serve --format=json output`,
+      (root) =>
+        `report: ${join(root, 'runs', 'bench.json')}: expected bench:serve --format=json output (a non-empty array of measurements, or { "machine", "command", "measurements" }): write it with npx nx run bench:serve --format=json --out=${join(root, 'runs', 'bench.json')}, or remove it`,
     ],
   ];
 

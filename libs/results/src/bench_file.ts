@@ -45,18 +45,29 @@ export interface BenchFile {
   readonly command: string | null;
 }
 
+/** Why a bench.json cannot be used; `message` says what and where (the app adds the way out). */
+export interface BenchError {
+  readonly _tag: 'BadBench';
+  readonly file: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
+function badBench(file: string, reason: string): E.Either<BenchError, never> {
+  return E.left({ _tag: 'BadBench', file, reason, message: `${file}: ${reason}` });
+}
+
 /**
  * Checks a parsed bench.json; `path` names the file in errors.
  * @example parseBench([{ variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', … }], 'runs/bench.json') // Right({ measurements: [...], machine: null, command: null })
  */
-export function parseBench(value: unknown, path: string): E.Either<string, BenchFile> {
-  const fix = `write it with npx nx run bench:serve --format=json --out=${path}`;
+export function parseBench(value: unknown, path: string): E.Either<BenchError, BenchFile> {
   const wrapped = typeof value === 'object' && value !== null && !Array.isArray(value);
   const w = (wrapped ? value : {}) as Record<string, unknown>;
   const list = wrapped ? w['measurements'] : value;
-  if (!Array.isArray(list) || list.length === 0) return E.left(`${path}: expected bench:serve --format=json output (a non-empty array of measurements, or { "machine", "command", "measurements" }): ${fix}`);
+  if (!Array.isArray(list) || list.length === 0) return badBench(path, 'expected bench:serve --format=json output (a non-empty array of measurements, or { "machine", "command", "measurements" })');
   for (const field of ['machine', 'command']) {
-    if (wrapped && w[field] !== undefined && w[field] !== null && typeof w[field] !== 'string') return E.left(`${path}: "${field}" must be a string: ${fix}`);
+    if (wrapped && w[field] !== undefined && w[field] !== null && typeof w[field] !== 'string') return badBench(path, `"${field}" must be a string`);
   }
   const out: BenchMeasurement[] = [];
   for (const [i, item] of list.entries()) {
@@ -67,7 +78,7 @@ export function parseBench(value: unknown, path: string): E.Either<string, Bench
       (m['fused'] === null || typeof m['fused'] === 'boolean' ? undefined : 'fused') ??
       (m['vsPytorch'] === null || (typeof m['vsPytorch'] === 'number' && Number.isFinite(m['vsPytorch'])) ? undefined : 'vsPytorch') ??
       (m['mode'] === undefined || m['mode'] === 'train' || m['mode'] === 'infer' ? undefined : 'mode');
-    if (missing !== undefined) return E.left(`${path}: measurement ${i + 1}: "${missing}" is missing or of the wrong type (got ${JSON.stringify(m[missing]) ?? 'nothing'}): ${fix}`);
+    if (missing !== undefined) return badBench(path, `measurement ${i + 1}: "${missing}" is missing or of the wrong type (got ${JSON.stringify(m[missing]) ?? 'nothing'})`);
     const pick = m as unknown as BenchMeasurement;
     out.push({
       mode: m['mode'] === 'infer' ? 'infer' : 'train',
@@ -82,7 +93,7 @@ export function parseBench(value: unknown, path: string): E.Either<string, Bench
  * The bench.json of each folder that has one, in the order given.
  * @example readBenches(['docs/results/study']) // Right([{ path: 'docs/results/study/bench.json', … }]) or Right([])
  */
-export function readBenches(folders: readonly string[]): E.Either<string, readonly BenchFile[]> {
+export function readBenches(folders: readonly string[]): E.Either<BenchError, readonly BenchFile[]> {
   const found: BenchFile[] = [];
   for (const folder of [...new Set(folders)]) {
     const path = join(folder, BENCH_FILE);
@@ -91,7 +102,7 @@ export function readBenches(folders: readonly string[]): E.Either<string, readon
     try {
       json = JSON.parse(readFileSync(path, 'utf8'));
     } catch (e) {
-      return E.left(`${path}: not valid JSON (${(e as Error).message}): write it with npx nx run bench:serve --format=json --out=${path}`);
+      return badBench(path, `not valid JSON (${(e as Error).message})`);
     }
     const bench = parseBench(json, path);
     if (E.isLeft(bench)) return bench;

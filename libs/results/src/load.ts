@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { openRun, readRunEvaluation, type EpochMetrics, type EvaluationFile, type RunConfig } from '@resnet/training';
+import { openRun, readRunEvaluation, type EpochMetrics, type EvaluationError, type EvaluationFile, type RunConfig } from '@resnet/training';
 
 /** A run directory, read and checked. */
 export interface LoadedRun {
@@ -20,10 +20,10 @@ export interface LoadedRun {
 }
 
 /** Why the runs cannot be reported on. `BadPath`/`NoRuns` are usage errors; the rest are bad data. */
-export interface LoadError {
-  readonly _tag: 'BadPath' | 'NoRuns' | 'BadConfig' | 'CorruptMetrics' | 'BadEvaluation' | 'NoFinishedEpoch';
-  readonly message: string;
-}
+export type LoadError =
+  | { readonly _tag: 'BadPath' | 'NoRuns' | 'BadConfig' | 'CorruptMetrics' | 'NoFinishedEpoch'; readonly message: string }
+  /** A run's evaluation.json, with the training lib's typed error (the app words the way out). */
+  | { readonly _tag: 'BadEvaluation'; readonly error: EvaluationError; readonly message: string };
 
 /** The runs to report on, and the runs skipped because no epoch has finished yet. */
 export interface LoadedRuns {
@@ -68,7 +68,7 @@ export function loadRun(dir: string): E.Either<LoadError, LoadedRun> {
   const run = openRun(dir);
   if (E.isLeft(run)) return E.left({ _tag: run.left._tag === 'BadConfig' || run.left._tag === 'NotARun' ? 'BadConfig' : 'CorruptMetrics', message: run.left.message });
   const evaluation = readRunEvaluation(dir, run.right.config);
-  if (E.isLeft(evaluation)) return E.left({ _tag: 'BadEvaluation', message: evaluation.left });
+  if (E.isLeft(evaluation)) return E.left({ _tag: 'BadEvaluation', error: evaluation.left, message: evaluation.left.message });
   return E.right({ dir, config: run.right.config, metrics: run.right.metrics, evaluation: evaluation.right });
 }
 

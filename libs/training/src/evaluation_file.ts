@@ -92,13 +92,31 @@ export function writeEvaluation(path: string, file: EvaluationFile): void {
 }
 
 /**
+ * Why an evaluation.json cannot be used; `message` says what and where (the app adds the way out).
+ */
+export type EvaluationError =
+  /** Not JSON, or a field that is missing, of the wrong kind, or disagrees with the matrix. */
+  | { readonly _tag: 'BadEvaluation'; readonly file: string; readonly reason: string; readonly message: string }
+  /** A valid file of another run: its variant or createdAt is not the run's. */
+  | {
+      readonly _tag: 'OtherRun';
+      readonly file: string;
+      readonly evaluated: EvaluationFile['run'];
+      readonly run: EvaluationFile['run'];
+      readonly message: string;
+    };
+
+function badEvaluation(file: string, reason: string): EvaluationError {
+  return { _tag: 'BadEvaluation', file, reason, message: `${file}: ${reason}` };
+}
+
+/**
  * Checks a parsed evaluation.json; `path` names the file in the error. The numbers must agree
  * with each other (counts with the matrix, accuracies with the counts).
  * @example parseEvaluation({ format: 'resnet-ts/evaluation@1', … }, 'runs/a/evaluation.json') // Right({ … })
  */
-export function parseEvaluation(value: unknown, path: string): E.Either<string, EvaluationFile> {
-  const bad = (field: string, expected: string, got: unknown) =>
-    E.left(`${path}: "${field}" must be ${expected}, got ${JSON.stringify(got)?.slice(0, 120) ?? 'nothing'}: write it again with npx nx run train:evaluate --run=<run> --json=${path}, or remove it`);
+export function parseEvaluation(value: unknown, path: string): E.Either<EvaluationError, EvaluationFile> {
+  const bad = (field: string, expected: string, got: unknown) => E.left(badEvaluation(path, `"${field}" must be ${expected}, got ${JSON.stringify(got)?.slice(0, 120) ?? 'nothing'}`));
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('(the whole file)', 'a JSON object', value);
   const f = value as Record<string, unknown>;
   if (f['format'] !== EVALUATION_FORMAT) return bad('format', `"${EVALUATION_FORMAT}"`, f['format']);
@@ -131,21 +149,22 @@ export function parseEvaluation(value: unknown, path: string): E.Either<string, 
  * run: same variant and `createdAt` as its config.json (a file copied from another run is refused).
  * @example readRunEvaluation('docs/results/study/resnet18', config) // Right({ accuracy: 0.9088, … }) or Right(null)
  */
-export function readRunEvaluation(dir: string, config: Pick<RunConfig, 'variant' | 'createdAt'>): E.Either<string, EvaluationFile | null> {
+export function readRunEvaluation(dir: string, config: Pick<RunConfig, 'variant' | 'createdAt'>): E.Either<EvaluationError, EvaluationFile | null> {
   const path = join(dir, EVALUATION_FILE);
   if (!existsSync(path)) return E.right(null);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    return E.left(`${path}: not valid JSON (${(e as Error).message}): write it again with npx nx run train:evaluate --run=${dir} --json=${path}, or remove it`);
+    return E.left(badEvaluation(path, `not valid JSON (${(e as Error).message})`));
   }
   const file = parseEvaluation(json, path);
   if (E.isLeft(file)) return file;
-  if (file.right.run.variant !== config.variant || file.right.run.createdAt !== config.createdAt) {
-    return E.left(
-      `${path} belongs to another run (ResNet-${file.right.run.variant} created ${file.right.run.createdAt ?? 'at an unrecorded time'}; this run: ResNet-${config.variant} created ${config.createdAt ?? 'at an unrecorded time'}): remove it, or write this run's with npx nx run train:evaluate --run=${dir} --json=${path}`,
-    );
+  const evaluated = file.right.run;
+  if (evaluated.variant !== config.variant || evaluated.createdAt !== config.createdAt) {
+    const what = (r: EvaluationFile['run']) => `ResNet-${r.variant} created ${r.createdAt ?? 'at an unrecorded time'}`;
+    const run = { variant: config.variant, createdAt: config.createdAt };
+    return E.left({ _tag: 'OtherRun', file: path, evaluated, run, message: `${path} belongs to another run (${what(evaluated)}; this run: ${what(run)})` });
   }
   return E.right(file.right);
 }

@@ -15,7 +15,7 @@ const file = evaluationFile({ config: run, weights: { _tag: 'Final', epoch: 10 }
 
 function message(value: unknown): string {
   const r = parseEvaluation(value, 'runs/a/evaluation.json');
-  return E.isLeft(r) ? r.left : 'accepted';
+  return E.isLeft(r) ? r.left.message : 'accepted';
 }
 
 describe('evaluation.json', () => {
@@ -36,12 +36,21 @@ describe('evaluation.json', () => {
   test('a run without the file has none; a file of another run is refused with both runs named', () => {
     const dir = mkdtempSync(join(tmpdir(), 'evaluation-'));
     expect(readRunEvaluation(dir, run)).toEqual(E.right(null));
-    writeEvaluation(join(dir, EVALUATION_FILE), file);
+    const path = join(dir, EVALUATION_FILE);
+    writeEvaluation(path, file);
     const other = readRunEvaluation(dir, { variant: 18, createdAt: '2026-12-03T00:00:00.000Z' });
-    expect(other).toEqual(E.left(expect.stringContaining(`${join(dir, EVALUATION_FILE)} belongs to another run (ResNet-18 created 2026-12-02T08:09:31.467Z; this run: ResNet-18 created 2026-12-03T00:00:00.000Z)`)));
-    expect(readRunEvaluation(dir, { variant: 34, createdAt: run.createdAt })).toEqual(E.left(expect.stringContaining('belongs to another run')));
-    writeFileSync(join(dir, EVALUATION_FILE), '{ not json');
-    expect(readRunEvaluation(dir, run)).toEqual(E.left(expect.stringContaining(`${join(dir, EVALUATION_FILE)}: not valid JSON`)));
+    expect(other).toEqual(
+      E.left({
+        _tag: 'OtherRun',
+        file: path,
+        evaluated: run,
+        run: { variant: 18, createdAt: '2026-12-03T00:00:00.000Z' },
+        message: `${path} belongs to another run (ResNet-18 created 2026-12-02T08:09:31.467Z; this run: ResNet-18 created 2026-12-03T00:00:00.000Z)`,
+      }),
+    );
+    expect(readRunEvaluation(dir, { variant: 34, createdAt: run.createdAt })).toMatchObject(E.left({ _tag: 'OtherRun' }));
+    writeFileSync(path, '{ not json');
+    expect(readRunEvaluation(dir, run)).toMatchObject(E.left({ _tag: 'BadEvaluation', file: path, message: expect.stringContaining(`${path}: not valid JSON`) as unknown }));
   });
 
   test.each<[string, Partial<Record<keyof EvaluationFile, unknown>>, string]>([
@@ -54,10 +63,11 @@ describe('evaluation.json', () => {
     ['per-class accuracies that do not match the rows', { perClassAccuracy: [0.75, 0.5, 0] }, '"perClassAccuracy" must be each class\'s diagonal / row sum'],
     ['unknown weights', { weights: { _tag: 'Latest' } }, '"weights" must be { "_tag": "Final", "epoch": N } or { "_tag": "Checkpoint", "epoch": N, "step": S }'],
     ['no run identity', { run: { variant: 18 } }, '"run" must be { "variant": <depth>'],
-  ])('%s is refused, naming the file and the field', (_name, override, expected) => {
+  ])('%s is refused, naming the file and the field (and no command: the app words the way out)', (_name, override, expected) => {
     const text = message({ ...JSON.parse(JSON.stringify(file)), ...override });
     expect(text).toContain('runs/a/evaluation.json: ');
     expect(text).toContain(expected);
+    expect(text).not.toContain('npx nx');
   });
 
   test('the weights are described in words', () => {
