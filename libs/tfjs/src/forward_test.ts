@@ -82,6 +82,34 @@ describe('tfjs interpreter agrees with the spec folds', () => {
     disposeModel(model);
   });
 
+  test.each([
+    ['basic', basic],
+    ['bottleneck', bottleneck],
+  ] as const)('inference folds each batch norm into the convolution before it: the %s ResNet gives the layer-by-layer logits, with one FusedConv2D per convolution and no batch-norm kernel', async (_name, kind) => {
+    const model = initModel(tinyResNet(kind, { stem: 'imagenet' }), { seed: 4 });
+    // Batch-norm parameters and running statistics away from their initial 1s and 0s, so the fold has work to do.
+    for (const [key, v] of [...model.params, ...model.state]) {
+      if (key.endsWith('running_var')) v.assign(tf.randomUniform(v.shape, 0.5, 2, 'float32', 1));
+      else if (v.rank === 1) v.assign(tf.randomNormal(v.shape, 0, 1, 'float32', 2));
+    }
+    const x = tf.randomNormal([3, 16, 16, 1], 0, 1, 'float32', 9);
+    const run = async (fused: boolean): Promise<{ logits: Float32Array; kernels: string[] }> => {
+      let logits: Float32Array = new Float32Array(0);
+      const profile = await tf.profile(() => {
+        logits = tf.tidy(() => forward(model, x, { training: false, fused })).dataSync() as Float32Array;
+      });
+      return { logits, kernels: profile.kernels.map((k) => k.name) };
+    };
+    const [folded, plain] = [await run(true), await run(false)];
+    const count = (kernels: string[], name: string): number => kernels.filter((k) => k === name).length;
+    expect(count(plain.kernels, 'Conv2D')).toBeGreaterThan(5);
+    expect({ fused: count(folded.kernels, 'FusedConv2D'), conv: count(folded.kernels, 'Conv2D'), bn: count(folded.kernels, 'FusedBatchNorm') }).toEqual({ fused: count(plain.kernels, 'Conv2D'), conv: 0, bn: 0 });
+    const scale = Math.max(...plain.logits.map(Math.abs));
+    expect(Math.max(...folded.logits.map((v, i) => Math.abs(v - (plain.logits[i] ?? NaN))))).toBeLessThanOrEqual(1e-5 * scale);
+    tf.dispose(x);
+    disposeModel(model);
+  });
+
   test('the same seed gives the same weights; another seed gives others', () => {
     const net = tinyResNet(basic);
     const [a, b, c] = [1, 1, 2].map((seed) => initModel(net, { seed }));
