@@ -7,7 +7,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import * as E from 'fp-ts/Either';
 import { selectBackend, type BackendName } from '@resnet/backend';
-import type { Command, Parsed, Schema } from '@resnet/cli';
+import { commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
 import { DEPTHS } from '@resnet/variants';
 import { measureTfjs } from './measure.ts';
 import { planConfigs, type BenchConfig } from './plan.ts';
@@ -29,7 +29,7 @@ const FLAGS = {
   fused: { kind: 'bool', default: true, help: 'allow the fused kernels where the backend has them: batch norm, ReLU gradient, add+ReLU, SGD (--fused=false: tfjs ops only)' },
   profile: { kind: 'bool', default: false, help: 'also time each tfjs kernel and print the top 15 per measurement' },
   'profile-shapes': { kind: 'bool', default: false, help: 'with --profile: time convolutions per input shape' },
-  format: { kind: 'enum', values: ['text', 'json'], default: 'text', help: 'text table, or one JSON array with an object per measurement' },
+  format: { kind: 'enum', values: ['text', 'json'], default: 'text', help: 'text table, or one JSON object: machine, command and measurements (report:serve reads it as bench.json)' },
   out: { kind: 'string', default: null, help: 'also write the output to this file' },
 } as const satisfies Schema;
 
@@ -51,10 +51,11 @@ function note(message: string): void {
 export const BENCH: Command<typeof FLAGS> = { target: 'bench:serve', name: 'bench', summary: SUMMARY, flags: FLAGS };
 
 /**
- * Measures and prints the table; returns the exit code.
- * @example await bench({ ...defaults, variants: [18] }) // 0
+ * Measures and prints the table; returns the exit code. `args` (the command line as given)
+ * are recorded in the JSON output.
+ * @example await bench({ ...defaults, variants: [18] }, ['--variants=18']) // 0
  */
-export async function bench(f: Parsed<typeof FLAGS>): Promise<number> {
+export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = []): Promise<number> {
   const configs = planConfigs({ mode: f.mode, variants: f.variants, imageSize: f['image-size'], batchSize: f['mini-batch'] });
   const explicit = f.backends.length > 0;
   const backends = (explicit ? f.backends : ['tensorflow', 'onednn']) as BackendName[];
@@ -98,11 +99,12 @@ export async function bench(f: Parsed<typeof FLAGS>): Promise<number> {
     return 1;
   }
   const measured = withRatios(rows);
+  const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${loadavg()[0]?.toFixed(2) ?? '?'}`;
   const text =
     f.format === 'json'
-      ? JSON.stringify(measured, null, 2)
+      ? JSON.stringify({ machine, command: commandLine('bench:serve', args), measurements: measured }, null, 2)
       : [
-          `${f.mode === 'infer' ? 'Inference throughput (forward in inference mode + argmax)' : 'Training throughput'}, ResNet v1.5 (ImageNet stem, 1 channel, 10 classes), median of ${f.steps} timed steps after ${f.warmup} warm-up; ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${loadavg()[0]?.toFixed(2) ?? '?'}.`,
+          `${f.mode === 'infer' ? 'Inference throughput (forward in inference mode + argmax)' : 'Training throughput'}, ResNet v1.5 (ImageNet stem, 1 channel, 10 classes), median of ${f.steps} timed steps after ${f.warmup} warm-up; ${machine}.`,
           '',
           renderTable(measured),
           ...(torchNotice === null ? [] : ['', torchNotice]),

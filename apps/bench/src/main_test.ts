@@ -1,6 +1,8 @@
 // The app as a user runs it: a child process, its stdout, stderr and exit code.
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import * as E from 'fp-ts/Either';
+import { parseBench } from '@resnet/results';
 
 const root = resolve(__dirname, '../../..');
 
@@ -28,10 +30,15 @@ describe('bench app', () => {
     expect(stderr).toContain(message);
   });
 
-  test('--format=json prints one array with the keys scripts rely on (a tiny real measurement on pure-JS cpu)', () => {
+  test('--format=json prints one object (machine, command, measurements with the keys scripts rely on) that report:serve accepts as bench.json (a tiny real measurement on pure-JS cpu)', () => {
     const { code, stdout, stderr } = run('--variants=18', '--image-size=8', '--mini-batch=2', '--steps=1', '--warmup=0', '--backends=cpu', '--pytorch=false', '--format=json');
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
-    const rows = JSON.parse(stdout) as Record<string, unknown>[];
+    const parsed = JSON.parse(stdout) as { machine: string; command: string; measurements: Record<string, unknown>[] };
+    expect(parsed.command).toBe('npx nx run bench:serve --variants=18 --image-size=8 --mini-batch=2 --steps=1 --warmup=0 --backends=cpu --pytorch=false --format=json');
+    expect(parsed.machine).toMatch(/^\d+ × .*, Node v\d+/);
+    const file = parseBench(parsed, 'bench.json');
+    expect(E.isRight(file) ? file.right.command : file.left.message).toBe(parsed.command);
+    const rows = parsed.measurements;
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ variant: 18, imageSize: 8, batchSize: 2, backend: 'cpu', vsPytorch: null });
     expect(rows[0]?.['examplesPerSec']).toBeGreaterThan(0);
@@ -40,7 +47,7 @@ describe('bench app', () => {
   test('--mode=infer measures the inference pass (a tiny real measurement on pure-JS cpu)', () => {
     const { code, stdout, stderr } = run('--mode=infer', '--variants=18', '--image-size=8', '--mini-batch=2', '--steps=1', '--warmup=0', '--backends=cpu', '--pytorch=false', '--format=json');
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
-    const rows = JSON.parse(stdout) as Record<string, unknown>[];
+    const rows = (JSON.parse(stdout) as { measurements: Record<string, unknown>[] }).measurements;
     expect(rows.map((r) => [r['mode'], r['batchSize']])).toEqual([['infer', 2]]);
   });
 

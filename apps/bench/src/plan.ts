@@ -2,11 +2,9 @@
  * What `bench:serve` measures: pure planning from flags, so it is tested without timing anything.
  */
 
-/**
- * What a measurement times: `train`, whole SGD steps (forward in training mode, loss,
- * backward, update); `infer`, the test pass's forward in inference mode and its argmax.
- */
-export type BenchMode = 'train' | 'infer';
+import type { BenchMode } from '@resnet/results';
+
+export type { BenchMode };
 
 /** One measurement's shape: a variant trained (or run for inference) at one image size and batch size. */
 export interface BenchConfig {

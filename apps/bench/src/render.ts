@@ -3,25 +3,13 @@
  * the text table with each row's ratio to the PyTorch baseline of the same configuration.
  */
 import type { KernelTime } from './measure.ts';
-import type { BenchMode } from './plan.ts';
+import type { BenchMeasurement } from '@resnet/results';
 
-/** One measurement, as printed by `--format=json`. */
-export interface Measurement {
-  readonly mode: BenchMode;
-  readonly variant: number;
-  readonly imageSize: number;
-  readonly batchSize: number;
-  /** `pytorch` for the baseline, else the tfjs backend name. */
-  readonly backend: string;
-  readonly device: string;
-  readonly examplesPerSec: number;
-  readonly medianStepMs: number;
-  readonly steps: number;
-  readonly warmup: number;
-  /** Whether fused kernels were allowed (tfjs rows), null for PyTorch. */
-  readonly fused: boolean | null;
-  /** examplesPerSec divided by PyTorch's for the same configuration in this run, or null. */
-  readonly vsPytorch: number | null;
+/**
+ * One measurement, as printed by `--format=json`: the bench.json record report:serve reads
+ * (its one home is `BenchMeasurement` in @resnet/results), plus the kernel profile with `--profile`.
+ */
+export interface Measurement extends BenchMeasurement {
   readonly kernels?: readonly KernelTime[];
 }
 
