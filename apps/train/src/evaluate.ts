@@ -14,6 +14,8 @@ import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-m
 import { initModel } from '@resnet/tfjs';
 import { EVALUATION_FILE, evaluate, evaluationFile, limitSplit, openRun, perClassAccuracy, restoreTensors, runSpec, runWeights, writeEvaluation, type EvaluatedWeights } from '@resnet/training';
 import { duration } from './progress.ts';
+import { dataOptions } from './config.ts';
+import { runErrorMessage } from './run_output.ts';
 
 const FLAGS = {
   run: { kind: 'string', default: null, help: 'run directory written by train:serve (required)' },
@@ -52,7 +54,7 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly st
     if (path !== null && !existsSync(dirname(path) || '.')) return fail(`--${flag}=${path}: the folder ${dirname(path)} does not exist`, 2);
   }
   const run = openRun(flags.run);
-  if (E.isLeft(run)) return fail(run.left.message, 2);
+  if (E.isLeft(run)) return fail(runErrorMessage(run.left), 2);
   const config = run.right.config;
   if (config.reference !== null) return fail(`${flags.run} is a reference run made by ${config.reference.script ?? config.reference.framework}: it keeps no weights for train:evaluate; its ${EVALUATION_FILE} holds the final model's evaluation`, 2);
   const weights = runWeights(flags.run, run.right);
@@ -62,7 +64,7 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly st
 
   const backend = await selectBackend(flags.backend, { purpose: 'inference' });
   if (E.isLeft(backend)) return fail(backend.left.message, 1);
-  const data = await loadFashionMnist({ ...(flags['data-dir'] === null ? {} : { dataDir: flags['data-dir'] }), download: true });
+  const data = await loadFashionMnist(dataOptions(flags['data-dir']));
   if (E.isLeft(data)) return fail(data.left.message, 1);
   const testSet = limitSplit(data.right.test, flags['test-limit']);
 

@@ -78,6 +78,12 @@ describe('train app: bad input gets a clear error, a non-zero exit and nothing w
     }
   });
 
+  test('evaluate: a --run that is not a run says which directory train:serve writes', () => {
+    const r = run('evaluate_main', `--run=${tmp()}`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('is not a run directory (no config.json): pass a directory written by train:serve --out');
+  });
+
   test('--help lists the flags and exits 0', () => {
     const r = run('main', '--help');
     expect(r.code).toBe(0);

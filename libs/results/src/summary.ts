@@ -180,6 +180,8 @@ export function describeSchedule(c: Pick<RunConfig, 'schedule'>): string {
       return `step: lr ${s.lr}, ×${s.gamma} every ${s.stepEvery} epoch${s.stepEvery === 1 ? '' : 's'}`;
     case 'Cosine':
       return `cosine from lr ${s.lr} to ${s.floor}, ${s.warmupEpochs} epoch${s.warmupEpochs === 1 ? '' : 's'} warmup`;
+    default:
+      return absurd(s);
   }
 }
 
