@@ -1,26 +1,10 @@
 // The app in-process: exit codes, messages, and what is (not) written. main_test.ts runs it as a user does.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as E from 'fp-ts/Either';
-import { parseCommand } from '@resnet/cli';
-import { report, REPORT } from './app.ts';
 import { confusionMatrix, epochs, evaluationOf, referenceConfig, runConfig, tempDir, writeRun, writeRunEvaluation } from '@resnet/results/testing';
 import { pngSize } from './_test_png.ts';
+import { runReport as run } from './_test_support.ts';
 
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    const parsed = parseCommand(REPORT, args);
-    const code = E.isLeft(parsed) ? parsed.left : await report(parsed.right, args);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 /** A folder with a 3-epoch ResNet-18 run and a 2-epoch ResNet-50 run. */
 function runsFolder(): string {

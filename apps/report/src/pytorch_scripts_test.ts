@@ -6,10 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { parseCommand } from '@resnet/cli';
 import { openRun, readRunEvaluation } from '@resnet/training';
 import { epochs, runConfig, tempDir, writeRun } from '@resnet/results/testing';
-import { report, REPORT } from './app.ts';
+import { runReport } from './_test_support.ts';
 
 const root = resolve(__dirname, '../../..');
 const PYTHON = '/usr/bin/python3';
@@ -27,20 +26,6 @@ function python(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function runReport(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    const parsed = parseCommand(REPORT, args);
-    const code = E.isLeft(parsed) ? parsed.left : await report(parsed.right, args);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 describe('tools/torch_reference.py (PyTorch reference of the default protocol)', () => {
   realTest(
