@@ -75,7 +75,9 @@ function loadErrorMessage(e: LoadError): string {
     case 'BadEvaluation':
       return evaluationErrorMessage(e.error);
     case 'BadPath':
+      return `--runs: ${e.message}: pass run directories (with config.json) or folders of them${e.problem === 'missing' ? ', comma-separated' : ''}`;
     case 'NoRuns':
+      return `${e.message}; train one with npx nx run train:serve --out=${join(e.path, 'resnet18')}`;
     case 'BadConfig':
     case 'CorruptMetrics':
     case 'NoFinishedEpoch':

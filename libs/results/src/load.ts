@@ -21,7 +21,11 @@ export interface LoadedRun {
 
 /** Why the runs cannot be reported on. `BadPath`/`NoRuns` are usage errors; the rest are bad data. */
 export type LoadError =
-  | { readonly _tag: 'BadPath' | 'NoRuns' | 'BadConfig' | 'CorruptMetrics' | 'NoFinishedEpoch'; readonly message: string }
+  /** A path to read runs from that does not exist, or is a file. */
+  | { readonly _tag: 'BadPath'; readonly path: string; readonly problem: 'missing' | 'file'; readonly message: string }
+  /** A folder with no run directory in it or below it. */
+  | { readonly _tag: 'NoRuns'; readonly path: string; readonly message: string }
+  | { readonly _tag: 'BadConfig' | 'CorruptMetrics' | 'NoFinishedEpoch'; readonly message: string }
   /** A run's evaluation.json, with the training lib's typed error (the app words the way out). */
   | { readonly _tag: 'BadEvaluation'; readonly error: EvaluationError; readonly message: string };
 
@@ -40,8 +44,8 @@ export interface LoadedRuns {
 export function findRunDirs(paths: readonly string[]): E.Either<LoadError, readonly string[]> {
   const dirs: string[] = [];
   for (const path of paths) {
-    if (!existsSync(path)) return E.left({ _tag: 'BadPath', message: `--runs: ${path} does not exist: pass run directories (with config.json) or folders of them, comma-separated` });
-    if (!statSync(path).isDirectory()) return E.left({ _tag: 'BadPath', message: `--runs: ${path} is a file, not a directory: pass run directories (with config.json) or folders of them` });
+    if (!existsSync(path)) return E.left({ _tag: 'BadPath', path, problem: 'missing', message: `${path} does not exist` });
+    if (!statSync(path).isDirectory()) return E.left({ _tag: 'BadPath', path, problem: 'file', message: `${path} is a file, not a directory` });
     if (existsSync(join(path, 'config.json'))) {
       dirs.push(path);
       continue;
@@ -51,7 +55,7 @@ export function findRunDirs(paths: readonly string[]): E.Either<LoadError, reado
       .map((d) => join(path, d.name))
       .sort();
     if (children.length === 0) {
-      return E.left({ _tag: 'NoRuns', message: `no run directories in ${path}: expected config.json in ${path} or its subfolders; train one with npx nx run train:serve --out=${join(path, 'resnet18')}` });
+      return E.left({ _tag: 'NoRuns', path, message: `no run directories in ${path}: expected config.json in ${path} or its subfolders` });
     }
     dirs.push(...children);
   }
