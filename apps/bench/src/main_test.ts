@@ -1,14 +1,10 @@
 // The app as a user runs it: a child process, its stdout, stderr and exit code.
-import { spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
+import { runMain } from '@resnet/cli/testing';
 import { parseBench } from '@resnet/results';
 
-const root = resolve(__dirname, '../../..');
-
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'apps/bench/src/main.ts'), ...args], { encoding: 'utf8', cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runMain('apps/bench/src/main.ts', args);
 }
 
 describe('bench app', () => {
