@@ -1,9 +1,11 @@
 /**
  * The report's "What we find": sentences generated from the summary table's own numbers and
  * nothing else — final test accuracy by depth among our runs trained alike for equal epochs,
- * and ours beside the PyTorch reference at the same depth and settings. Pure: rows in, text out.
+ * ours beside the PyTorch reference at the same depth and settings, and ours beside the seed
+ * report's test accuracy for the same depth. Pure: rows in, text out.
  */
 import { protocolDifferences, PROTOCOL_SETTINGS, type RunRow } from '@resnet/results';
+import { SEED_EPOCHS, SEED_RESULTS } from './seed.ts';
 
 /** The largest |ours − reference| the issue accepts for a reference comparison. */
 export const REFERENCE_TOLERANCE = 0.005;
@@ -59,7 +61,43 @@ export function referencePairs(rows: readonly RunRow[]): readonly { readonly ref
  * @example findings(rows) // ['- **Depth:** after 10 epochs …', '- **PyTorch reference:** …']
  */
 export function findings(rows: readonly RunRow[]): readonly string[] {
-  return [depthSentence(rows), ...referenceSentences(rows)];
+  return [depthSentence(rows), ...referenceSentences(rows), seedSentence(rows)];
+}
+
+/** A signed accuracy difference as the findings print it: +0.0108, −0.0060. */
+function signed(diff: number): string {
+  return `${diff >= 0 ? '+' : '−'}${formatAccuracy(Math.abs(diff))}`;
+}
+
+/**
+ * Our runs planned for and done with the seed's epochs, each against the seed's test accuracy at
+ * its depth; one below it is set beside the PyTorch reference of our recipe at that depth, if any
+ * (the issue's rule: below the seed is acceptable only where that reference is below it too).
+ */
+function seedSentence(rows: readonly RunRow[]): string {
+  const ours = rows.filter((r) => r.run.config.reference === null && r.run.metrics.length === SEED_EPOCHS && r.plannedEpochs === SEED_EPOCHS);
+  const head = `- **Seed report** (its recipe differs: see “Comparison with the seed report”):`;
+  if (ours.length === 0) return `${head} none of our runs was planned for and finished the seed’s ${SEED_EPOCHS} epochs, so none is set against its numbers.`;
+  const pairs = referencePairs(rows);
+  const parts = ours.map((o) => {
+    const seed = SEED_RESULTS.find((s) => s.depth === o.run.config.variant);
+    if (seed === undefined) return `${o.seriesName} ${formatAccuracy(o.last.testAcc)} (the seed has no ResNet-${o.run.config.variant})`;
+    const diff = o.last.testAcc - seed.testAcc;
+    const mine = `${o.seriesName} ${formatAccuracy(o.last.testAcc)} against the seed’s ${seed.testAcc.toFixed(3)} (${signed(diff)})`;
+    if (diff >= 0) return mine;
+    const references = pairs.filter((p) => p.ours.includes(o)).map((p) => p.reference);
+    if (references.length === 0) return `${mine}, below it, with no PyTorch reference of our recipe at this depth to say whether the recipe falls short too`;
+    return `${mine}, below it; ${references
+      .map((r) => {
+        const fromRef = o.last.testAcc - r.last.testAcc;
+        const within = Math.abs(fromRef) <= REFERENCE_TOLERANCE + 1e-12;
+        return r.last.testAcc < seed.testAcc
+          ? `the PyTorch reference of our recipe is below it too (${formatAccuracy(r.last.testAcc)}), and ours − reference = ${signed(fromRef)}, ${within ? 'within' : 'outside'} ±${REFERENCE_TOLERANCE}`
+          : `the PyTorch reference of our recipe is not (${formatAccuracy(r.last.testAcc)}): ours − reference = ${signed(fromRef)}`;
+      })
+      .join('; ')}`;
+  });
+  return `${head} after ${SEED_EPOCHS} epochs, final test accuracy ${parts.join('; ')}.`;
 }
 
 function depthSentence(rows: readonly RunRow[]): string {
@@ -93,7 +131,7 @@ function referenceSentences(rows: readonly RunRow[]): readonly string[] {
     const parts = ours.map((o) => {
       const diff = o.last.testAcc - reference.last.testAcc;
       const within = Math.abs(diff) <= REFERENCE_TOLERANCE + 1e-12;
-      return `${o.seriesName} ${formatAccuracy(o.last.testAcc)} against ${formatAccuracy(reference.last.testAcc)}: ours − reference = ${diff >= 0 ? '+' : '−'}${formatAccuracy(Math.abs(diff))}, ${within ? 'within' : 'outside'} ±${REFERENCE_TOLERANCE}`;
+      return `${o.seriesName} ${formatAccuracy(o.last.testAcc)} against ${formatAccuracy(reference.last.testAcc)}: ours − reference = ${signed(diff)}, ${within ? 'within' : 'outside'} ±${REFERENCE_TOLERANCE}`;
     });
     return `- **PyTorch reference:** after ${e} epoch${e === 1 ? '' : 's'} of the same settings, final test accuracy ${parts.join('; ')}.`;
   });

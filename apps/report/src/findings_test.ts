@@ -47,4 +47,26 @@ describe('what we find', () => {
     );
     expect(findings(rows(run('a/18', 18, 0.9)))[1]).toBe('- **PyTorch reference:** none among these runs (tools/torch_reference.py makes one), so the table compares no framework.');
   });
+
+  test('ours against the seed: above it, or below it beside the reference of our recipe at that depth', () => {
+    expect(findings(rows(run('a/18', 18, 0.9088), run('a/34', 34, 0.8, { epochs: 3 })))[2]).toBe(
+      '- **Seed report** (its recipe differs: see “Comparison with the seed report”): after 10 epochs, final test accuracy ResNet-18 0.9088 against the seed’s 0.898 (+0.0108).',
+    );
+    expect(findings(rows(run('a/50', 50, 0.895)))[2]).toBe(
+      '- **Seed report** (its recipe differs: see “Comparison with the seed report”): after 10 epochs, final test accuracy ResNet-50 0.8950 against the seed’s 0.901 (−0.0060), below it, with no PyTorch reference of our recipe at this depth to say whether the recipe falls short too.',
+    );
+    expect(findings(rows(run('a/50', 50, 0.895), run('r/50', 50, 0.898, { reference: true })))[2]).toContain(
+      'ResNet-50 0.8950 against the seed’s 0.901 (−0.0060), below it; the PyTorch reference of our recipe is below it too (0.8980), and ours − reference = −0.0030, within ±0.005.',
+    );
+    expect(findings(rows(run('a/50', 50, 0.895), run('r/50', 50, 0.905, { reference: true })))[2]).toContain(
+      'below it; the PyTorch reference of our recipe is not (0.9050): ours − reference = −0.0100.',
+    );
+  });
+
+  test('runs not planned for, or not done with, the seed’s 10 epochs are not set against it', () => {
+    const none = '- **Seed report** (its recipe differs: see “Comparison with the seed report”): none of our runs was planned for and finished the seed’s 10 epochs, so none is set against its numbers.';
+    expect(findings(rows(run('a/18', 18, 0.8, { epochs: 3 })))[2]).toBe(none);
+    expect(findings(rows(run('a/18', 18, 0.8, { overrides: { epochs: 20 } })))[2]).toBe(none);
+    expect(findings(rows(run('r/18', 18, 0.91, { reference: true })))[2]).toBe(none);
+  });
 });

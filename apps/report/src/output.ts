@@ -1,6 +1,6 @@
 /**
  * The report's files in `--out`: report.md, summary.md and charts/, and nothing else there is
- * touched, so a report can sit beside the runs it reports on (docs/results/study holds both).
+ * touched, so a report can sit beside the runs it reports on (docs/results holds both).
  * Everything is written to a temporary folder inside `--out` first and moved into place only
  * when every file is written, replacing a previous report's files (report.md last).
  */

@@ -91,7 +91,7 @@ export function parseBench(value: unknown, path: string): E.Either<BenchError, B
 
 /**
  * The bench.json of each folder that has one, in the order given.
- * @example readBenches(['docs/results/study']) // Right([{ path: 'docs/results/study/bench.json', … }]) or Right([])
+ * @example readBenches(['docs/results']) // Right([{ path: 'docs/results/bench.json', … }]) or Right([])
  */
 export function readBenches(folders: readonly string[]): E.Either<BenchError, readonly BenchFile[]> {
   const found: BenchFile[] = [];

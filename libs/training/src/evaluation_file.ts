@@ -147,7 +147,7 @@ export function parseEvaluation(value: unknown, path: string): E.Either<Evaluati
 /**
  * The evaluation.json of the run in `dir`, or null when there is none. It must belong to that
  * run: same variant and `createdAt` as its config.json (a file copied from another run is refused).
- * @example readRunEvaluation('docs/results/study/resnet18', config) // Right({ accuracy: 0.9088, … }) or Right(null)
+ * @example readRunEvaluation('docs/results/resnet18', config) // Right({ accuracy: 0.9088, … }) or Right(null)
  */
 export function readRunEvaluation(dir: string, config: Pick<RunConfig, 'variant' | 'createdAt'>): E.Either<EvaluationError, EvaluationFile | null> {
   const path = join(dir, EVALUATION_FILE);
