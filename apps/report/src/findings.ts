@@ -64,6 +64,11 @@ export function findings(rows: readonly RunRow[]): readonly string[] {
   return [depthSentence(rows), ...referenceSentences(rows), seedSentence(rows)];
 }
 
+/** Whether ours − reference is within the tolerance, in words (the epsilon absorbs float rounding of 4-digit accuracies). */
+function withinTolerance(diff: number): string {
+  return `${Math.abs(diff) <= REFERENCE_TOLERANCE + 1e-12 ? 'within' : 'outside'} ±${REFERENCE_TOLERANCE}`;
+}
+
 /** A signed accuracy difference as the findings print it: +0.0108, −0.0060. */
 function signed(diff: number): string {
   return `${diff >= 0 ? '+' : '−'}${formatAccuracy(Math.abs(diff))}`;
@@ -90,9 +95,8 @@ function seedSentence(rows: readonly RunRow[]): string {
     return `${mine}, below it; ${references
       .map((r) => {
         const fromRef = o.last.testAcc - r.last.testAcc;
-        const within = Math.abs(fromRef) <= REFERENCE_TOLERANCE + 1e-12;
         return r.last.testAcc < seed.testAcc
-          ? `the PyTorch reference of our recipe is below it too (${formatAccuracy(r.last.testAcc)}), and ours − reference = ${signed(fromRef)}, ${within ? 'within' : 'outside'} ±${REFERENCE_TOLERANCE}`
+          ? `the PyTorch reference of our recipe is below it too (${formatAccuracy(r.last.testAcc)}), and ours − reference = ${signed(fromRef)}, ${withinTolerance(fromRef)}`
           : `the PyTorch reference of our recipe is not (${formatAccuracy(r.last.testAcc)}): ours − reference = ${signed(fromRef)}`;
       })
       .join('; ')}`;
@@ -130,8 +134,7 @@ function referenceSentences(rows: readonly RunRow[]): readonly string[] {
     if (ours.length === 0) return `- **PyTorch reference:** ${reference.seriesName} (${formatAccuracy(reference.last.testAcc)} after ${e} epoch${e === 1 ? '' : 's'}) has no run of ours with the same depth, settings and epochs done beside it.`;
     const parts = ours.map((o) => {
       const diff = o.last.testAcc - reference.last.testAcc;
-      const within = Math.abs(diff) <= REFERENCE_TOLERANCE + 1e-12;
-      return `${o.seriesName} ${formatAccuracy(o.last.testAcc)} against ${formatAccuracy(reference.last.testAcc)}: ours − reference = ${signed(diff)}, ${within ? 'within' : 'outside'} ±${REFERENCE_TOLERANCE}`;
+      return `${o.seriesName} ${formatAccuracy(o.last.testAcc)} against ${formatAccuracy(reference.last.testAcc)}: ours − reference = ${signed(diff)}, ${withinTolerance(diff)}`;
     });
     return `- **PyTorch reference:** after ${e} epoch${e === 1 ? '' : 's'} of the same settings, final test accuracy ${parts.join('; ')}.`;
   });
