@@ -57,14 +57,16 @@ export default [
             { sourceTag: 'type:kernels', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
             // Exporters (ONNX): spec + tensors → bytes; no tfjs, no I/O (protobuf encoding only).
             { sourceTag: 'type:export', onlyDependOnLibsWithTags: ['type:spec'], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
-            { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:kernels'] },
+            { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:kernels', 'type:files'] },
             // Runs as results: reading run directories, summary rows, chart specifications.
-            { sourceTag: 'type:results', onlyDependOnLibsWithTags: ['type:spec', 'type:training'] },
+            { sourceTag: 'type:results', onlyDependOnLibsWithTags: ['type:spec', 'type:training', 'type:files'] },
             // Small pure helpers for apps (flag parsing).
-            { sourceTag: 'type:util', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:files'] },
+            // Writing files safely (atomic writes, output-path checks, system errors): Node fs only.
+            { sourceTag: 'type:files', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*'] },
             // End-to-end tests of the apps through nx: they read the apps' project.json, import only pure libs.
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:spec', 'type:util'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util', 'type:export', 'type:results'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util', 'type:export', 'type:results', 'type:files'] },
           ],
         },
       ],

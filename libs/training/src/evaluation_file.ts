@@ -18,8 +18,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
+import { writeFileAtomic } from '@resnet/files';
 import type { RunConfig } from './run_config.ts';
-import { writeAtomic } from './run_dir.ts';
 
 /** Format tag of evaluation.json. */
 export const EVALUATION_FORMAT = 'resnet-ts/evaluation@1';
@@ -88,7 +88,7 @@ export function evaluationFile(args: { readonly config: { readonly variant: numb
  * @example writeEvaluation('runs/smoke/evaluation.json', file)
  */
 export function writeEvaluation(path: string, file: EvaluationFile): void {
-  writeAtomic(path, `{\n${Object.entries(file).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(',\n')}\n}\n`);
+  writeFileAtomic(path, `{\n${Object.entries(file).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(',\n')}\n}\n`);
 }
 
 /**

@@ -13,5 +13,6 @@ export * from './tensor_file.ts';
 export * from './run_config.ts';
 export * from './evaluation_file.ts';
 export * from './run_dir.ts';
+export * from './stop_record.ts';
 export * from './loop.ts';
 export * from './run.ts';

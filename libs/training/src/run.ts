@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
+import { writeFileAtomic } from '@resnet/files';
 import { CLASS_NAMES, type FashionMnist, type Split } from '@resnet/fashion-mnist';
 import { disposeModel, initModel } from '@resnet/tfjs';
 import { resnet, type ResNetSpec } from '@resnet/variants';
@@ -24,12 +25,12 @@ import {
   saveCheckpoint,
   saveModel,
   truncateMetrics,
-  writeAtomic,
   type EpochMetrics,
   type RunError,
   type TrainerProgress,
 } from './run_dir.ts';
 import { withReplan, type RunConfig, type RunSettings } from './run_config.ts';
+import { clearStopRecord } from './stop_record.ts';
 
 /**
  * The network a run trains: its variant, block version, stem and classes on 1-channel
@@ -148,7 +149,7 @@ export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFa
       if (target !== config.epochs) {
         // The new plan is written to config.json with when it changed (reports read both).
         config = withReplan(config, { afterEpoch: start.epoch, afterStep: start.step, from: config.epochs, to: target, at: new Date().toISOString() });
-        writeAtomic(join(plan.dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+        writeFileAtomic(join(plan.dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
       }
       emit({ _tag: 'Resumed', dir: plan.dir, epoch: start.epoch, step: start.step, planned: config.epochs });
     } else if (plan._tag === 'Start') {
@@ -156,6 +157,8 @@ export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFa
       if (E.isLeft(created)) return E.left({ _tag: 'RunDir', error: created.left });
       if (created.right === 'Restarted') emit({ _tag: 'Restarted', dir: plan.dir });
     }
+    // This process continues the run: the record of the last stop no longer holds.
+    clearStopRecord(plan.dir);
     emit({ _tag: 'Started', dir: plan.dir, config, trainCount: trainSet.count, testCount: testSet.count });
 
     // 2. Train: metrics, then a checkpoint, after every epoch. A crash before the checkpoint

@@ -11,9 +11,10 @@
  *
  * Every file is written under a temporary name and renamed into place.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/Either';
+import { writeFileAtomic } from '@resnet/files';
 import type { Model } from '@resnet/tfjs';
 import type { SgdState } from './sgd.ts';
 import { restoreTensors, saveTensors } from './tensor_file.ts';
@@ -114,7 +115,7 @@ export function createRun(dir: string, config: object): E.Either<RunError, 'Crea
       if (readdirSync(dir).some((f) => !isTempFile(f))) return E.left({ _tag: 'DifferentRun', dir, holds: 'files', message: `${dir} is not empty and is not a run directory` });
     }
     mkdirSync(dir, { recursive: true });
-    writeAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     return E.right('Created');
   } catch (e) {
     return E.left(io(dir, `cannot write ${dir}`, e));
@@ -227,7 +228,7 @@ export function readMetrics(path: string): E.Either<RunError, readonly EpochMetr
 export function appendMetrics(dir: string, metrics: EpochMetrics): void {
   const path = join(dir, 'metrics.jsonl');
   const before = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  writeAtomic(path, `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${JSON.stringify(metrics)}\n`);
+  writeFileAtomic(path, `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${JSON.stringify(metrics)}\n`);
 }
 
 /**
@@ -237,7 +238,7 @@ export function appendMetrics(dir: string, metrics: EpochMetrics): void {
 export function truncateMetrics(dir: string, epoch: number): void {
   const metrics = readMetrics(join(dir, 'metrics.jsonl'));
   if (E.isLeft(metrics)) return;
-  writeAtomic(join(dir, 'metrics.jsonl'), metrics.right.filter((m) => m.epoch <= epoch).map((m) => `${JSON.stringify(m)}\n`).join(''));
+  writeFileAtomic(join(dir, 'metrics.jsonl'), metrics.right.filter((m) => m.epoch <= epoch).map((m) => `${JSON.stringify(m)}\n`).join(''));
 }
 
 /**
@@ -250,7 +251,7 @@ export async function saveCheckpoint(dir: string, model: Model, sgd: SgdState, p
   const root = join(dir, 'checkpoints');
   mkdirSync(root, { recursive: true });
   await saveTensors(join(root, id), { params: model.params, state: model.state, velocity: sgd.velocity }, { progress });
-  writeAtomic(join(dir, 'latest.json'), `${JSON.stringify({ checkpoint: id, epoch: progress.epoch, step: progress.step })}\n`);
+  writeFileAtomic(join(dir, 'latest.json'), `${JSON.stringify({ checkpoint: id, epoch: progress.epoch, step: progress.step })}\n`);
   for (const other of readdirSync(root)) if (other !== id) rmSync(join(root, other), { recursive: true, force: true });
 }
 
@@ -282,12 +283,6 @@ export async function saveModel(dir: string, model: Model, meta: { readonly [k: 
   await saveTensors(join(dir, 'model'), { params: model.params, state: model.state }, meta);
 }
 
-/** Writes a file under a temporary name, then renames it into place. */
-export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 /** latest.json, checked: it names a checkpoint directory that exists, and its progress. */
 function readLatest(dir: string): E.Either<RunError, { readonly checkpoint: string; readonly epoch: number; readonly step: number }> {

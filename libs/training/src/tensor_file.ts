@@ -12,8 +12,9 @@
  * A directory is written under a temporary name and renamed into place, so a reader
  * (or a resumed run) never sees a half-written one.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { join, dirname, basename } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { replaceDirectory } from '@resnet/files';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 
@@ -59,15 +60,11 @@ export async function saveTensors(dir: string, groups: TensorGroups, meta: unkno
     buffer.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), at * 4);
     at += c.length;
   }
-  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  writeDurable(join(tmp, 'weights.bin'), buffer);
-  writeDurable(join(tmp, 'manifest.json'), `${JSON.stringify({ format: TENSOR_FORMAT, meta, tensors: entries } satisfies Manifest, null, 1)}\n`);
-  const old = `${tmp}.old`;
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
+  mkdirSync(dirname(dir), { recursive: true });
+  replaceDirectory(dir, new Map<string, string | Uint8Array>([
+    ['weights.bin', buffer],
+    ['manifest.json', `${JSON.stringify({ format: TENSOR_FORMAT, meta, tensors: entries } satisfies Manifest, null, 1)}\n`],
+  ]));
 }
 
 /** Values read back from a tensor directory. */
@@ -163,14 +160,4 @@ export function restoreTensors(dir: string, targets: TensorGroups): E.Either<str
     if (E.isLeft(assigned)) return E.left(`${dir}: ${assigned.left}`);
   }
   return E.right(loaded.right.meta);
-}
-
-function writeDurable(path: string, data: string | Uint8Array): void {
-  writeFileSync(path, data);
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
