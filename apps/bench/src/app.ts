@@ -3,11 +3,11 @@
  * present, beside the PyTorch baseline measured in the same run (tools/bench_torch.py on
  * Debian's python3-torch), with each backend's ratio to PyTorch.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import * as E from 'fp-ts/Either';
 import { selectBackend, type BackendName } from '@resnet/backend';
-import { commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
+import { command, commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
+import { writeFileAtomic } from '@resnet/files';
 import { DEPTHS } from '@resnet/variants';
 import { measureTfjs } from './measure.ts';
 import { planConfigs, type BenchConfig } from './plan.ts';
@@ -30,7 +30,7 @@ const FLAGS = {
   profile: { kind: 'bool', default: false, help: 'also time each tfjs kernel and print the top 15 per measurement' },
   'profile-shapes': { kind: 'bool', default: false, help: 'with --profile: time convolutions per input shape' },
   format: { kind: 'enum', values: ['text', 'json'], default: 'text', help: 'text table, or one JSON object: machine, command and measurements (report:serve reads it as bench.json)' },
-  out: { kind: 'string', default: null, help: 'also write the output to this file' },
+  out: { kind: 'string', default: null, help: 'also write the output to this file', output: 'file' },
 } as const satisfies Schema;
 
 const SUMMARY = [
@@ -48,7 +48,7 @@ function note(message: string): void {
 }
 
 /** `npx nx run bench:serve`. */
-export const BENCH: Command<typeof FLAGS> = { target: 'bench:serve', name: 'bench', summary: SUMMARY, flags: FLAGS };
+export const BENCH: Command<typeof FLAGS> = command('bench:serve', { summary: SUMMARY, flags: FLAGS });
 
 /**
  * Measures and prints the table; returns the exit code. `args` (the command line as given)
@@ -112,8 +112,7 @@ export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = [
         ].join('\n');
   console.log(text);
   if (f.out !== null) {
-    writeFileSync(`${f.out}.tmp`, `${text}\n`);
-    renameSync(`${f.out}.tmp`, f.out);
+    writeFileAtomic(f.out, `${text}\n`);
     note(`wrote ${f.out}`);
   }
   return 0;

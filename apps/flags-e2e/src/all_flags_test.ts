@@ -83,6 +83,8 @@ function otherValue(name: string, flag: Flag, variant: 0 | 1): { readonly typed:
 }
 
 const targets = appTargets();
+/** The names our apps give flags whose value is a file or folder they write. */
+const OUTPUT_FLAGS = ['out', 'json', 'predictions', 'screenshots', 'resume'];
 
 describe('every flag of every app arrives through npx nx run', () => {
   test('the apps are found: train, table, report and bench targets', () => {
@@ -95,6 +97,11 @@ describe('every flag of every app arrives through npx nx run', () => {
 
     test('no flag has a name that nx takes for itself', () => {
       expect(Object.keys(flagsOf()).filter(nxClaims)).toEqual([]);
+    });
+
+    test('every flag that names a path the app writes is checked before the work starts (declares `output`)', () => {
+      const writes = Object.entries(flagsOf()).filter(([name]) => OUTPUT_FLAGS.includes(name));
+      expect(writes.filter(([, flag]) => flag.kind !== 'string' || flag.output === undefined).map(([name]) => name)).toEqual([]);
     });
 
     test.each([

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
+import { command, commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
 import { absurd } from 'fp-ts/function';
 import type { EvaluationError } from '@resnet/training';
 import { allChart, buildRows, loadRuns, protocolDifferences, readBenches, runChart, type LoadError } from '@resnet/results';
@@ -15,7 +15,7 @@ import { renderChart } from './render.ts';
 /** The flags of report:serve. */
 export const FLAGS = {
   runs: { kind: 'string', default: null, help: 'run directories (with config.json) or folders of them, comma-separated' },
-  out: { kind: 'string', default: null, help: 'directory to write report.md, summary.md and charts/ to (new, or any folder without another summary.md or charts/, e.g. the runs folder; a previous report there is replaced)' },
+  out: { kind: 'string', default: null, help: 'directory to write report.md, summary.md and charts/ to (new, or any folder without another summary.md or charts/, e.g. the runs folder; a previous report there is replaced)', output: 'directory' },
   title: { kind: 'string', default: 'ResNets on Fashion-MNIST', help: 'title of report.md' },
 } as const satisfies Schema;
 
@@ -23,7 +23,7 @@ const SUMMARY =
   'Writes a report on training runs: report.md with a summary table and what it shows, per-class test accuracy and confusion matrices (from evaluation.json), a speed table (from a bench.json in a --runs folder), every epoch, the comparison with the seed report, and charts (SVG + PNG); summary.md holds the summary table and its findings alone (the README embeds it).';
 
 /** `npx nx run report:serve`. */
-export const REPORT: Command<typeof FLAGS> = { target: 'report:serve', name: 'report', summary: SUMMARY, flags: FLAGS };
+export const REPORT: Command<typeof FLAGS> = command('report:serve', { summary: SUMMARY, flags: FLAGS });
 
 /**
  * Runs report:serve; returns the exit code (0 done, 1 bad run data, 2 bad command line).

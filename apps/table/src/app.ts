@@ -3,9 +3,9 @@
  * the specs in @resnet/variants (per-stage output sizes, block brackets × counts, parameters,
  * MACs). main.ts runs it; tests call it in-process.
  */
-import { writeFileSync, renameSync } from 'node:fs';
 import * as E from 'fp-ts/Either';
 import { command, type Parsed, type Schema } from '@resnet/cli';
+import { writeFileAtomic } from '@resnet/files';
 import { DEPTHS, resnet, summarize, VERSIONS, type VariantSummary } from '@resnet/variants';
 import { renderTable } from './render.ts';
 
@@ -17,7 +17,7 @@ const FLAGS = {
   stem: { kind: 'enum', values: ['imagenet', 'small'], default: 'imagenet', help: 'imagenet: 7×7/2 conv + 3×3/2 max pool; small: 3×3/1 conv, no pool' },
   variants: { kind: 'intList', values: DEPTHS, default: DEPTHS, help: 'which depths, comma-separated' },
   format: { kind: 'enum', values: ['text', 'json'], default: 'text', help: 'text table, or one JSON array with an object per variant' },
-  out: { kind: 'string', default: null, help: 'write to this file instead of stdout' },
+  out: { kind: 'string', default: null, help: 'write to this file instead of stdout', output: 'file' },
 } as const satisfies Schema;
 
 /** `npx nx run table:serve`. */
@@ -46,8 +46,7 @@ export function table(flags: Parsed<typeof FLAGS>): number {
     console.log(text);
   } else {
     // Temp file + rename: a reader never sees a half-written file.
-    writeFileSync(`${out}.tmp`, `${text}\n`);
-    renameSync(`${out}.tmp`, out);
+    writeFileAtomic(out, `${text}\n`);
     console.error(`table: wrote ${out}`);
   }
   return 0;

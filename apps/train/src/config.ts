@@ -29,8 +29,8 @@ export const TRAIN_FLAGS = {
   'train-limit': { kind: 'int', min: 1, max: 60_000, default: null, help: 'use only the first N training images (smoke runs)' },
   'test-limit': { kind: 'int', min: 1, max: 10_000, default: null, help: 'use only the first N test images' },
   seed: { kind: 'int', min: 0, max: 2 ** 31 - 1, default: 0, help: 'seed for initialisation, shuffling and augmentation' },
-  out: { kind: 'string', default: null, help: 'run directory (default runs/<variant>-<timestamp>)' },
-  resume: { kind: 'string', default: null, help: 'continue the run in this directory from its last checkpoint' },
+  out: { kind: 'string', default: null, help: 'run directory (default runs/<variant>-<timestamp>)', output: 'directory' },
+  resume: { kind: 'string', default: null, help: 'continue the run in this directory from its last checkpoint', output: 'directory' },
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files' },
   backend: { kind: 'enum', values: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend: auto picks tensorflow > onednn > cpu' },
 } as const satisfies Schema;

@@ -5,10 +5,11 @@
  * report:serve shows), and optionally every image's prediction as JSON.
  * evaluate_main.ts runs it.
  */
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
+import { command, commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
+import { writeFileAtomic } from '@resnet/files';
 import { selectBackend, BACKEND_CHOICES } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
@@ -21,19 +22,17 @@ const FLAGS = {
   run: { kind: 'string', default: null, help: 'run directory written by train:serve (required)' },
   'mini-batch': { kind: 'int', min: 1, max: 65_536, default: 256, help: 'examples per inference batch' },
   'test-limit': { kind: 'int', min: 1, max: 10_000, default: null, help: 'evaluate only the first N test images (default: all 10,000)' },
-  json: { kind: 'string', default: null, help: `also write the accuracy, per-class accuracy and confusion matrix to this JSON file; report:serve shows <run>/${EVALUATION_FILE}` },
-  predictions: { kind: 'string', default: null, help: 'also write every evaluated image\'s label, predicted class and class probabilities to this JSON file' },
+  json: { kind: 'string', default: null, help: `also write the accuracy, per-class accuracy and confusion matrix to this JSON file; report:serve shows <run>/${EVALUATION_FILE}`, output: 'file' },
+  predictions: { kind: 'string', default: null, help: 'also write every evaluated image\'s label, predicted class and class probabilities to this JSON file', output: 'file' },
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files' },
   backend: { kind: 'enum', values: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend' },
 } as const satisfies Schema;
 
 /** `npx nx run train:evaluate`. */
-export const EVALUATE: Command<typeof FLAGS> = {
-  target: 'train:evaluate',
-  name: 'evaluate',
+export const EVALUATE: Command<typeof FLAGS> = command('train:evaluate', {
   summary: "Evaluates a run's saved model (or its last checkpoint) on the Fashion-MNIST test set: accuracy, per class, confusion matrix.",
   flags: FLAGS,
-};
+});
 
 /** What `--predictions` writes. */
 export interface PredictionsFile {
@@ -50,6 +49,7 @@ export interface PredictionsFile {
  */
 export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly string[] = []): Promise<number> {
   if (flags.run === null) return fail('--run=<dir> is required: the run directory written by train:serve', 2);
+  // --json and --predictions were checked with the flags (a folder that can take the file); their folder must exist.
   for (const [flag, path] of [['predictions', flags.predictions], ['json', flags.json]] as const) {
     if (path !== null && !existsSync(dirname(path) || '.')) return fail(`--${flag}=${path}: the folder ${dirname(path)} does not exist`, 2);
   }
@@ -75,7 +75,8 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly st
   console.log(`backend: ${backend.right.reason}`);
   console.log(describeSource(data.right.source));
   console.log(`model: ResNet-${config.variant} ${config.version} from ${weights.dir}${weights.final ? '' : ' (the run has no final model yet: its last checkpoint)'}`);
-  if (config.testLimit !== flags['test-limit']) {
+  // A run that has not finished an epoch has no test accuracy of its own to compare with.
+  if (run.right.metrics.length > 0 && config.testLimit !== flags['test-limit']) {
     const theirs = config.testLimit === null ? 'all 10,000 test images' : `the first ${config.testLimit} test images`;
     console.log(`note: the run's test accuracy was measured on ${theirs} (--test-limit); this evaluation uses ${flags['test-limit'] === null ? 'all 10,000' : `the first ${flags['test-limit']}`}, so the numbers can differ`);
   }
@@ -118,9 +119,7 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly st
   }
   if (flags.predictions !== null && result.predictions !== null) {
     const file: PredictionsFile = { run: flags.run, weights: weights.dir, classNames: CLASS_NAMES, predictions: result.predictions };
-    const tmp = `${flags.predictions}.tmp-${process.pid}`;
-    writeFileSync(tmp, `${JSON.stringify(file)}\n`);
-    renameSync(tmp, flags.predictions);
+    writeFileAtomic(flags.predictions, `${JSON.stringify(file)}\n`);
     console.log(`\npredictions of ${result.predictions.length} images: ${flags.predictions}`);
   }
   return 0;

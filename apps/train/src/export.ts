@@ -6,10 +6,11 @@
  * The lowering is in the libs (@resnet/onnx, @resnet/tfjs's toLayersModel): this file
  * reads the run, checks the flags and writes the files atomically.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { command, type Parsed, type Schema } from '@resnet/cli';
+import { replaceDirectory } from '@resnet/files';
 import { selectBackend } from '@resnet/backend';
 import { CLASS_NAMES } from '@resnet/fashion-mnist';
 import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, toOnnx } from '@resnet/onnx';
@@ -25,7 +26,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export const EXPORT_FLAGS = {
   run: { kind: 'string', default: null, help: 'run directory written by train:serve (required)' },
   format: { kind: 'enum', values: EXPORT_FORMATS, default: 'onnx', help: 'onnx: model.onnx for ONNX Runtime (NCHW input); tfjs: model.json + weights.bin for tf.loadLayersModel (NHWC input)' },
-  out: { kind: 'string', default: null, help: 'folder to write (required): created, or a previous export replaced; anything else is refused' },
+  out: { kind: 'string', default: null, help: 'folder to write (required): created, or a previous export replaced; anything else is refused', output: 'directory' },
 } as const satisfies Schema;
 
 /** `npx nx run train:export`. */
@@ -111,7 +112,7 @@ export async function exportRun(flags: Parsed<typeof EXPORT_FLAGS>): Promise<num
   };
   files.set('export.json', new TextEncoder().encode(`${JSON.stringify(record, null, 2)}\n`));
   try {
-    writeFolderAtomic(flags.out, files);
+    replaceDirectory(flags.out, files);
   } catch (e) {
     return fail(`cannot write ${flags.out}: ${(e as Error).message}`, 1);
   }
@@ -142,22 +143,4 @@ function isPreviousExport(dir: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Writes every file into a temporary sibling folder, then swaps it into place. */
-function writeFolderAtomic(dir: string, files: ReadonlyMap<string, Uint8Array>): void {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  const old = `${dir}.old-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  try {
-    mkdirSync(tmp);
-    for (const [name, bytes] of files) writeFileSync(join(tmp, name), bytes);
-    if (existsSync(dir)) renameSync(dir, old);
-    renameSync(tmp, dir);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (!existsSync(dir) && existsSync(old)) renameSync(old, dir);
-    throw e;
-  }
-  rmSync(old, { recursive: true, force: true });
 }

@@ -1,20 +1,26 @@
 /**
  * How the train apps show a run: its events as lines, its failures as messages that name
  * flags and commands (the libs report typed errors without them), and Ctrl-C turned into a
- * checkpoint. serve and sweep use all of it; evaluate and export use runErrorMessage.
+ * checkpoint record. serve and sweep use all of it; evaluate and export use runErrorMessage.
  */
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { absurd } from 'fp-ts/function';
-import type { RunError, RunEvent, RunFailure, TrainError } from '@resnet/training';
+import type { StopRequests } from '@resnet/cli';
+import { writeStopRecord, type RunError, type RunEvent, type RunFailure, type TrainError } from '@resnet/training';
 import { progressReporter } from './progress.ts';
 
-/** The lines a run prints for its events; the progress bar is ended before each line. */
-export function eventPrinter(stream: NodeJS.WriteStream = process.stdout): { readonly onEvent: (e: RunEvent) => void; readonly bar: ReturnType<typeof progressReporter> } {
+/**
+ * The lines a run prints for its events; the progress bar is ended before each line. A stop
+ * goes to stderr with `continueWith(dir)`, the one command that continues (a sweep's own, in a sweep).
+ */
+export function eventPrinter(options: { readonly stream?: NodeJS.WriteStream; readonly continueWith?: (dir: string) => string } = {}): { readonly onEvent: (e: RunEvent) => void; readonly bar: ReturnType<typeof progressReporter> } {
+  const stream = options.stream ?? process.stdout;
+  const continueWith = options.continueWith ?? resumeCommand;
   const bar = progressReporter(stream);
-  const say = (line: string) => {
+  const say = (line: string, to: NodeJS.WriteStream = stream) => {
     bar.done();
-    stream.write(`${line}\n`);
+    to.write(`${line}\n`);
   };
   const onEvent = (e: RunEvent): void => {
     switch (e._tag) {
@@ -31,7 +37,7 @@ export function eventPrinter(stream: NodeJS.WriteStream = process.stdout): { rea
         return say(`epoch ${m.epoch}/${e.planned}: loss ${m.loss.toFixed(4)}, train acc ${m.trainAcc.toFixed(3)}, test acc ${m.testAcc.toFixed(3)}, ${m.examplesPerSec.toFixed(1)} examples/sec, lr ${m.lr.toFixed(4)}, ${m.seconds.toFixed(1)} s`);
       }
       case 'Interrupted':
-        return say(`saved a checkpoint after ${e.progress.step} steps of epoch ${e.progress.epoch + 1}; continue with: ${resumeCommand(e.dir)}`);
+        return say(`saved a checkpoint after ${e.progress.step} steps of epoch ${e.progress.epoch + 1} in ${e.dir}; continue with: ${continueWith(e.dir)}`, process.stderr);
       case 'SavedModel':
         return e.fromCheckpoint ? say(`${e.dir} had finished training but not saved its final model: saved it from the last checkpoint`) : undefined;
       default:
@@ -39,6 +45,23 @@ export function eventPrinter(stream: NodeJS.WriteStream = process.stdout): { rea
     }
   };
   return { onEvent, bar };
+}
+
+/** The exit codes of the apps that train, beyond every app's. */
+export const INTERRUPTED_EXIT: Readonly<Record<number, string>> = {
+  130: "stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) or by its launcher's death (npx or nx killed), after saving a checkpoint; the run's stopped.json says how to continue",
+};
+
+/**
+ * `onEvent` that also writes the run's stopped.json when the run stops on request: why
+ * (`stop.reason()`), where, and `continueWith(dir)`.
+ * @example const onEvent = recordingStops(printer.onEvent, stop, resumeCommand)
+ */
+export function recordingStops(onEvent: (e: RunEvent) => void, stop: Pick<StopRequests, 'reason'>, continueWith: (dir: string) => string): (e: RunEvent) => void {
+  return (e) => {
+    if (e._tag === 'Interrupted') writeStopRecord(e.dir, { reason: stop.reason() ?? 'a stop request', epoch: e.progress.epoch, step: e.progress.step, continueWith: continueWith(e.dir) });
+    onEvent(e);
+  };
 }
 
 /** A failure as one line that says what to do, and its exit code (2: the command line, 1: the data). */
@@ -109,34 +132,6 @@ export function resumeCommand(dir: string): string {
 /** How to get going again when the latest checkpoint is unusable. */
 function freshStart(dir: string): string {
   return `To start the run again from scratch, remove ${join(dir, 'latest.json')} and ${join(dir, 'checkpoints')}, then run: ${resumeCommand(dir)}`;
-}
-
-/**
- * Ctrl-C (or SIGTERM) asks the run to stop after the current step and save a checkpoint; a
- * second one more than 2 s later quits at once (nx and the terminal may deliver one Ctrl-C
- * twice: SIGINT, then SIGTERM). Apps run under `node --import tsx`: the tsx CLI wrapper
- * SIGKILLs a child that does not answer a relayed signal within 30 ms, which a busy step cannot.
- * @example const signals = stopOnSignals(); … trainRun(plan, { shouldStop: signals.requested }); signals.release();
- */
-export function stopOnSignals(): { readonly requested: () => boolean; readonly release: () => void } {
-  let stop = false;
-  let stoppedAt = 0;
-  const onSignal = () => {
-    if (stop && Date.now() - stoppedAt > 2000) process.exit(130);
-    if (stop) return;
-    stop = true;
-    stoppedAt = Date.now();
-    console.error('\ninterrupted: finishing this step and saving a checkpoint (Ctrl-C again to quit without saving)');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    requested: () => stop,
-    release: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }
 
 /** The machine a run was made on, for reports: CPU model and count, memory, OS. */

@@ -5,20 +5,22 @@
  */
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { command, commandLine } from '@resnet/cli';
+import { command, commandLine, stopRequests } from '@resnet/cli';
+import { checkOutputPath, describeOutputPathError } from '@resnet/files';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { runSpec, trainRun, type RunPlan } from '@resnet/training';
 import { checkResumeFlags, dataOptions, resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
-import { describeMachine, eventPrinter, failureMessage, stopOnSignals } from './run_output.ts';
+import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, resumeCommand } from './run_output.ts';
 
 /** `npx nx run train:serve`. */
 export const SERVE = command('train:serve', {
   summary: [
     'Trains ResNet-18/34/50/101/152 (He et al. 2016) on Fashion-MNIST and writes a run directory (config.json, metrics.jsonl, checkpoints, model/).',
-    'Interrupted (Ctrl-C, a crash, a kill)? Continue with --resume=<dir>; a run stopped before its first checkpoint starts again from scratch.',
+    'Interrupted (Ctrl-C, SIGTERM, SIGHUP, npx or nx killed, a crash)? Continue with --resume=<dir>; a run stopped before its first checkpoint starts again from scratch.',
   ].join('\n'),
   flags: TRAIN_FLAGS,
+  exitCodes: INTERRUPTED_EXIT,
 });
 
 /**
@@ -38,6 +40,9 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
     const spec = runSpec(resolved.right);
     if (E.isLeft(spec)) return fail(spec.left.message, 2);
     plan = { _tag: 'New', dir: flags.out ?? join('runs', `${resolved.right.variant}-${new Date().toISOString().replace(/[:.]/g, '-')}`), config: resolved.right };
+    // --out was checked with the flags; the default under runs/ is checked here, before any work.
+    const problem = flags.out === null ? checkOutputPath(plan.dir, 'directory') : null;
+    if (problem !== null) return fail(`cannot create the run directory ${plan.dir}: ${describeOutputPathError(problem)}; choose one with --out`, 2);
   }
 
   // 2. Backend and data, before anything is written.
@@ -48,15 +53,16 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
   if (E.isLeft(data)) return fail(data.left.message, 1);
   console.log(describeSource(data.right.source));
 
-  // 3. Train; Ctrl-C stops after the current step with a checkpoint.
+  // 3. Train; a signal (or npx/nx killed) stops after the current step with a checkpoint.
   const run: RunPlan =
     plan._tag === 'New'
       ? { _tag: 'Start', dir: plan.dir, config: plan.config, bookkeeping: { createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command: commandLine('train:serve', args) } }
       : plan;
-  const signals = stopOnSignals();
+  const stop = stopRequests('train', 'finishing this step and saving a checkpoint');
   const printer = eventPrinter();
-  const result = await trainRun(run, { data: data.right, onEvent: printer.onEvent, onProgress: printer.bar.update, shouldStop: signals.requested });
-  signals.release();
+  const onEvent = recordingStops(printer.onEvent, stop, resumeCommand);
+  const result = await trainRun(run, { data: data.right, onEvent, onProgress: printer.bar.update, shouldStop: stop.requested });
+  stop.release();
   printer.bar.done();
   if (E.isLeft(result)) {
     const failure = failureMessage(result.left);

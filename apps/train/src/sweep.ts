@@ -8,18 +8,18 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { command, commandLine, type Parsed, type Schema } from '@resnet/cli';
+import { command, commandLine, stopRequests, type Parsed, type Schema } from '@resnet/cli';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { openRun, trainRun, type RunPlan } from '@resnet/training';
 import { DEPTHS } from '@resnet/variants';
 import { dataOptions, RESUME_FLAGS, resolveConfig, TRAIN_FLAGS, type TrainFlags } from './config.ts';
-import { describeMachine, eventPrinter, failureMessage, runErrorMessage, stopOnSignals } from './run_output.ts';
+import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, runErrorMessage } from './run_output.ts';
 import { describeStep, planVariant, variantDir, type RunState, type SweepStep } from './sweep_plan.ts';
 
 const OWN = {
   variants: { kind: 'intList', values: DEPTHS, default: DEPTHS, help: 'depths to train, in order' },
-  out: { kind: 'string', default: 'runs/sweep', help: 'sweep folder; ResNet-N trains in <out>/resnetN' },
+  out: { kind: 'string', default: 'runs/sweep', help: 'sweep folder; ResNet-N trains in <out>/resnetN', output: 'directory' },
 } as const satisfies Schema;
 
 // Every train:serve flag but those the sweep decides per variant.
@@ -47,7 +47,7 @@ export function readState(dir: string): RunState {
 }
 
 /** `npx nx run train:sweep`. */
-export const SWEEP = command('train:sweep', { summary: SUMMARY, flags: FLAGS });
+export const SWEEP = command('train:sweep', { summary: SUMMARY, flags: FLAGS, exitCodes: INTERRUPTED_EXIT });
 
 /**
  * The train:serve flags that reproduce `flags`: every passed-on flag whose value is not its default.
@@ -62,9 +62,9 @@ export function passedOn(flags: Parsed<typeof FLAGS>): readonly string[] {
 
 /**
  * Plans and runs the sweep; returns the exit code.
- * @example await sweep(flags) // 0
+ * @example await sweep(flags, ['--variants=18,34']) // 0
  */
-export async function sweep(parsed: Parsed<typeof FLAGS>): Promise<number> {
+export async function sweep(parsed: Parsed<typeof FLAGS>, args: readonly string[]): Promise<number> {
   const { variants, out, ...rest } = parsed;
   const flags = { ...rest, variant: '18', out: null, resume: null } as TrainFlags;
   const passthrough = passedOn(parsed);
@@ -101,9 +101,11 @@ export async function sweep(parsed: Parsed<typeof FLAGS>): Promise<number> {
   }
   console.log(describeSource(data.right.source));
 
-  // Ctrl-C stops the current variant after its step, with a checkpoint, and ends the sweep.
-  const signals = stopOnSignals();
-  const printer = eventPrinter();
+  // A signal (or npx/nx killed) stops the current variant after its step, with a checkpoint, and ends the sweep.
+  const again = commandLine('train:sweep', args);
+  const stop = stopRequests('sweep', 'finishing this step, saving a checkpoint and ending the sweep');
+  const printer = eventPrinter({ continueWith: () => again });
+  const onEvent = recordingStops(printer.onEvent, stop, () => again);
   try {
     for (const step of steps) {
       if (step._tag === 'Skip') continue;
@@ -121,20 +123,18 @@ export async function sweep(parsed: Parsed<typeof FLAGS>): Promise<number> {
         if (E.isLeft(config)) throw new Error(`planned ResNet-${step.variant} has no config: ${config.left}`);
         plan = { _tag: 'Start', dir: step.dir, config: config.right, bookkeeping: { createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command } };
       }
-      const result = await trainRun(plan, { data: data.right, onEvent: printer.onEvent, onProgress: printer.bar.update, shouldStop: signals.requested });
+      const result = await trainRun(plan, { data: data.right, onEvent, onProgress: printer.bar.update, shouldStop: stop.requested });
       printer.bar.done();
       if (E.isLeft(result)) {
         const failure = failureMessage(result.left);
-        console.error(`sweep: ResNet-${step.variant} failed: ${failure.message}; run the same command again to continue the sweep`);
+        console.error(`sweep: ResNet-${step.variant} failed: ${failure.message}; then continue the sweep with: ${again}`);
         return failure.code;
       }
-      if (result.right.interrupted) {
-        console.error(`sweep: ResNet-${step.variant} was interrupted; run the same command again to continue the sweep`);
-        return 130;
-      }
+      // The stop's line (stderr) already said how to continue: the sweep's command.
+      if (result.right.interrupted) return 130;
     }
   } finally {
-    signals.release();
+    stop.release();
   }
   console.log(`\nsweep: done: ${variants.map((v) => `ResNet-${v}`).join(', ')} in ${out}. Report: npx nx run report:serve --runs=${out} --out=${out}/report`);
   return 0;

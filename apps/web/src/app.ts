@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { InlineConfig } from 'vite';
-import { command, type Parsed, type Schema } from '@resnet/cli';
+import { command, onCleanup, stopRequests, type Parsed, type Schema } from '@resnet/cli';
+import { describeSystemError, systemError } from '@resnet/files';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '@resnet/training';
 import { runCharts } from './run_charts.ts';
@@ -33,7 +34,7 @@ const SERVE_FLAGS = {
 
 const BUILD_FLAGS = {
   ...COMMON,
-  out: { kind: 'string', default: null, help: 'folder for the static site (new, empty, or a previous web:build); required' },
+  out: { kind: 'string', default: null, help: 'folder for the static site (new, empty, or a previous web:build); required', output: 'directory' },
 } as const satisfies Schema;
 
 type Common = { readonly run: string | null; readonly images: number; readonly 'data-dir': string | null };
@@ -42,7 +43,11 @@ type Common = { readonly run: string | null; readonly images: number; readonly '
 export const BUILD = command('web:build', { summary: 'Builds the web app (architecture explorer, classifier, run viewer) as static files that any web server can host.', flags: BUILD_FLAGS });
 
 /** `npx nx run web:serve --run=<dir>`. */
-export const SERVE = command('web:serve', { summary: 'Serves the web app (architecture explorer, classifier, run viewer) on 127.0.0.1 with vite, its data from local files; prints the URL.', flags: SERVE_FLAGS });
+export const SERVE = command('web:serve', {
+  summary: 'Serves the web app (architecture explorer, classifier, run viewer) on 127.0.0.1 with vite, its data from local files; prints the URL.',
+  flags: SERVE_FLAGS,
+  exitCodes: { 0: 'stopped by Ctrl-C, SIGTERM or SIGHUP (the server\'s normal end; a second signal quits at once with 128 + its number)' },
+});
 
 /**
  * Builds the static site; returns the exit code (0 done, 1 bad data, 2 bad command line).
@@ -54,6 +59,7 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
   const outOk = checkOut(out);
   if (E.isLeft(outOk)) return fail(outOk.left, 2);
   const work = mkdtempSync(join(tmpdir(), 'resnet-web-'));
+  const forgetWork = onCleanup(() => rmSync(work, { recursive: true, force: true }));
   try {
     const data = await gatherData(flags, join(work, 'public'));
     if (E.isLeft(data)) return fail(data.left, 1);
@@ -61,6 +67,7 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
     const parent = dirname(resolve(out));
     mkdirSync(parent, { recursive: true });
     const staging = mkdtempSync(join(parent, `.${basename(out)}.tmp-`));
+    const forgetStaging = onCleanup(() => rmSync(staging, { recursive: true, force: true }));
     try {
       // import(): vite 8 misbuilds when loaded through require(), as tsx does for this CommonJS app.
       const { build: viteBuild } = await import('vite');
@@ -74,10 +81,12 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
       console.log(summaryLine(data.right, out, bundle));
     } finally {
       rmSync(staging, { recursive: true, force: true });
+      forgetStaging();
     }
     return 0;
   } finally {
     rmSync(work, { recursive: true, force: true });
+    forgetWork();
   }
 }
 
@@ -87,26 +96,34 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
  */
 export async function serve(flags: Parsed<typeof SERVE_FLAGS>): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'resnet-web-'));
-  const cleanup = () => rmSync(work, { recursive: true, force: true });
+  // Removed however the server ends: Ctrl-C, SIGTERM, SIGHUP, a port it may not bind, an error.
+  const forget = onCleanup(() => rmSync(work, { recursive: true, force: true }));
   const data = await gatherData(flags, join(work, 'public'));
-  if (E.isLeft(data)) {
-    cleanup();
-    return fail(data.left, 1);
-  }
+  if (E.isLeft(data)) return fail(data.left, 1);
   const { createServer } = await import('vite');
   const server = await createServer({ ...viteConfig(join(work, 'public')), server: { host: '127.0.0.1', port: flags.port, strictPort: false } });
-  await server.listen();
+  try {
+    await server.listen();
+  } catch (e) {
+    // A port it may not bind (EACCES below 1024): vite's watchers would keep the process alive.
+    await server.close();
+    const system = systemError(e);
+    if (system === null) throw e;
+    return fail(`cannot serve: ${describeSystemError(system)}; choose another --port (1024 or above, or 0 for any free one)`, 1);
+  }
   console.log(summaryLine(data.right, null, null));
   console.log(`web: ${server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${flags.port}/`}  (Ctrl-C stops)`);
   return new Promise((done) => {
-    const stop = () => {
-      void server.close().then(() => {
-        cleanup();
-        done(0);
-      });
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    const stop = stopRequests('web', 'stopping the server', {
+      onRequest: () => {
+        void server.close().then(() => {
+          stop.release();
+          rmSync(work, { recursive: true, force: true });
+          forget();
+          done(0);
+        });
+      },
+    });
   });
 }
 

@@ -20,7 +20,7 @@ const WORKSPACE = resolve(__dirname, '../../..');
 
 const FLAGS = {
   run: { kind: 'string', default: null, help: 'use this run directory instead of training a tiny one (faster when iterating)' },
-  screenshots: { kind: 'string', default: 'dist/web-e2e', help: 'folder for the screenshots of the three views' },
+  screenshots: { kind: 'string', default: 'dist/web-e2e', help: 'folder for the screenshots of the three views', output: 'directory' },
   chromium: { kind: 'string', default: '/usr/bin/chromium', help: "Chromium executable (Debian's package: apt-get install chromium)" },
   keep: { kind: 'bool', default: false, help: 'keep the temporary folder (run, site, tool outputs) and print where it is' },
 } as const satisfies Schema;

@@ -4,6 +4,7 @@
  * An app's main.ts is one line: `runCommand(COMMAND, app)`.
  */
 import * as E from 'fp-ts/Either';
+import { checkOutputPath, describeOutputPathError } from '@resnet/files';
 import { helpText, parseFlags, type Parsed, type Schema } from './flags.ts';
 import { runApp } from './run_app.ts';
 
@@ -16,16 +17,26 @@ export interface Command<S extends Schema> {
   /** What the command does, for `--help` (may span lines). */
   readonly summary: string;
   readonly flags: S;
+  /** Exit codes beyond {@link EXIT_CODES} (e.g. 130: interrupted, checkpoint saved), for `--help`. */
+  readonly exitCodes: Readonly<Record<number, string>>;
 }
+
+/** What every app's exit code means. */
+export const EXIT_CODES: Readonly<Record<number, string>> = {
+  0: 'done',
+  1: 'failed (the data, a file, the machine); the message says what and how to go on',
+  2: 'bad command line (a flag, or a path that cannot be used); nothing was written',
+  129: 'stopped by SIGHUP (130: SIGINT, Ctrl-C; 143: SIGTERM); nothing half-written is left',
+};
 
 /**
  * A command from its nx target: messages start with the project's name for its `serve` or
  * `build` target (`train:serve` → `train`), else with the target's (`train:export` → `export`).
  * @example const TABLE = command('table:serve', { summary: 'Prints Table 1 …', flags: FLAGS }) // TABLE.name === 'table'
  */
-export function command<S extends Schema>(target: string, spec: { readonly summary: string; readonly flags: S }): Command<S> {
+export function command<S extends Schema>(target: string, spec: { readonly summary: string; readonly flags: S; readonly exitCodes?: Readonly<Record<number, string>> }): Command<S> {
   const [project = target, name = ''] = target.split(':');
-  return { target, name: name === 'serve' || name === 'build' || name === '' ? project : name, summary: spec.summary, flags: spec.flags };
+  return { target, name: name === 'serve' || name === 'build' || name === '' ? project : name, summary: spec.summary, flags: spec.flags, exitCodes: spec.exitCodes ?? {} };
 }
 
 /** The flag every command has besides `--help`: shows what reached the app through nx. */
@@ -61,6 +72,16 @@ export function parseCommand<S extends Schema>(command: Command<S>, args: readon
     out.log(JSON.stringify({ target: command.target, args, flags, schema: command.flags } satisfies PrintedFlags, null, 2));
     return E.left(0);
   }
+  // Every output path is checked before any work: a bad one is found in a second, not after minutes.
+  for (const [name, flag] of Object.entries(command.flags)) {
+    const value = (flags as Readonly<Record<string, unknown>>)[name];
+    if (flag.kind !== 'string' || flag.output === undefined || typeof value !== 'string') continue;
+    const problem = checkOutputPath(value, flag.output);
+    if (problem !== null) {
+      out.error(`${command.name}: --${name}=${value}: ${describeOutputPathError(problem)}`);
+      return E.left(2);
+    }
+  }
   return E.right(flags as unknown as Parsed<S>);
 }
 
@@ -69,10 +90,14 @@ export function parseCommand<S extends Schema>(command: Command<S>, args: readon
  * @example console.log(usage(TABLE))
  */
 export function usage<S extends Schema>(command: Command<S>): string {
+  const codes = { ...EXIT_CODES, ...command.exitCodes };
   const notes = [
     command.summary,
     '',
     `Give flags after the target as --name=value, or all of them after \`--\` (nx drops flags that come before a \`--\`, and shows its own help for --help before it).`,
+    '',
+    'Exit codes of the app (`npx nx run` reports any but 0 as a failed task and exits 1, or 130 when nx itself got the signal):',
+    ...Object.entries(codes).map(([code, meaning]) => `  ${code.padStart(3)}  ${meaning}`),
   ].join('\n');
   return helpText(`npx nx run ${command.target}`, notes, { ...command.flags, ...PRINT_FLAGS });
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { command, commandLine, parseCommand, type Command } from './command.ts';
 import { NX_CLAIMED, nxClaims } from './flags.ts';
@@ -7,7 +10,7 @@ const FLAGS = {
   'mini-batch': { kind: 'int', min: 1, default: 128, help: 'mini-batch size' },
   title: { kind: 'string', default: 'Runs', help: 'title' },
 } as const;
-const COMMAND: Command<typeof FLAGS> = { target: 'demo:serve', name: 'demo', summary: 'A demo.', flags: FLAGS };
+const COMMAND: Command<typeof FLAGS> = command('demo:serve', { summary: 'A demo.', flags: FLAGS });
 
 function capture(args: readonly string[]) {
   const out: string[] = [];
@@ -69,5 +72,34 @@ describe('command: an app command from its nx target', () => {
     const names = ['table:serve', 'train:serve', 'web:build', 'train:export', 'train:sweep', 'web:e2e'].map((t) => command(t, { summary: 's', flags: FLAGS }).name);
     expect(names).toEqual(['table', 'train', 'web', 'export', 'sweep', 'e2e']);
     expect(command('demo:serve', { summary: 'A demo.', flags: FLAGS })).toEqual(COMMAND);
+  });
+});
+
+describe('parseCommand: output paths are checked before the app runs', () => {
+  const OUT_FLAGS = {
+    json: { kind: 'string', default: null, help: 'a file to write', output: 'file' },
+    out: { kind: 'string', default: null, help: 'a folder to write', output: 'directory' },
+  } as const;
+  const OUT = command('demo:serve', { summary: 'A demo.', flags: OUT_FLAGS });
+  const scratch = mkdtempSync(join(tmpdir(), 'command-'));
+  writeFileSync(join(scratch, 'a.txt'), 'x');
+
+  function errorOf(args: readonly string[]): { readonly result: E.Either<number, unknown>; readonly err: string } {
+    const err: string[] = [];
+    const result = parseCommand(OUT, args, { log: () => undefined, error: (m: string) => void err.push(m) });
+    return { result, err: err.join('\n') };
+  }
+
+  test('a path that can be written passes; a folder where a file goes, a file where a folder goes, a path under a file: one line naming the flag, exit 2', () => {
+    expect(errorOf([`--json=${join(scratch, 'new.json')}`, `--out=${join(scratch, 'new', 'deep')}`]).result).toEqual(E.right({ json: join(scratch, 'new.json'), out: join(scratch, 'new', 'deep') }));
+    expect(errorOf([`--json=${scratch}`])).toEqual({ result: E.left(2), err: `demo: --json=${scratch}: a folder is there, where a file goes; give the path of a file` });
+    expect(errorOf([`--out=${join(scratch, 'a.txt')}`])).toEqual({ result: E.left(2), err: `demo: --out=${join(scratch, 'a.txt')}: a file is there, where a folder goes; give the path of a folder (new or existing)` });
+    expect(errorOf([`--json=${join(scratch, 'a.txt', 'x.json')}`])).toEqual({ result: E.left(2), err: `demo: --json=${join(scratch, 'a.txt', 'x.json')}: ${join(scratch, 'a.txt')} is a file, so nothing can be created under it` });
+  });
+
+  test('--help lists every app\'s exit codes and the command\'s own', () => {
+    const help: string[] = [];
+    parseCommand(command('demo:serve', { summary: 'A demo.', flags: OUT_FLAGS, exitCodes: { 130: 'interrupted, saved' } }), ['--help'], { log: (m: string) => void help.push(m), error: () => undefined });
+    for (const line of ['    0  done', '    2  bad command line', '  129  stopped by SIGHUP (130: SIGINT, Ctrl-C; 143: SIGTERM)', '  130  interrupted, saved']) expect(help.join('\n')).toContain(line);
   });
 });

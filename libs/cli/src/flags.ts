@@ -5,8 +5,12 @@
  */
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
+import type { OutputKind } from '@resnet/files';
 
-/** One flag's type, default and help text. */
+/**
+ * One flag's type, default and help text. A string flag with `output` names a file or folder
+ * the app writes: the preamble checks that it can be written before the app starts.
+ */
 export type Flag =
   | { readonly kind: 'int'; readonly min: number; readonly max?: number; readonly default: number | null; readonly help: string }
   | { readonly kind: 'number'; readonly min: number; readonly max?: number; readonly default: number | null; readonly help: string }
@@ -14,7 +18,7 @@ export type Flag =
   | { readonly kind: 'intList'; readonly values: readonly number[]; readonly default: readonly number[]; readonly help: string }
   | { readonly kind: 'enumList'; readonly values: readonly string[]; readonly default: readonly string[]; readonly help: string }
   | { readonly kind: 'bool'; readonly default: boolean | null; readonly help: string }
-  | { readonly kind: 'string'; readonly default: string | null; readonly help: string };
+  | { readonly kind: 'string'; readonly default: string | null; readonly help: string; readonly output?: OutputKind };
 
 /** A schema: flag names (kebab-case, as typed) to flags. */
 export type Schema = Readonly<Record<string, Flag>>;

@@ -1,13 +1,17 @@
 /**
- * The end of every app's main.ts: run it, set the exit code, and turn an unexpected
- * exception into one line on stderr with exit code 1.
+ * The end of every app's main.ts: run it, set the exit code, remove what it left half-written,
+ * and turn a system error (a full disk, a read-only mount, a port in use) into one line on
+ * stderr with exit code 1. Only a bug prints a stack trace.
  */
+import { describeSystemError, systemError } from '@resnet/files';
+import { installLifecycle, runCleanups } from './lifecycle.ts';
 
 /**
  * Runs an app's `main` and sets `process.exitCode` from what it returns.
  * @example runApp('train', () => main(process.argv.slice(2)))
  */
 export function runApp(name: string, main: () => number | Promise<number>): void {
+  installLifecycle(name);
   Promise.resolve()
     .then(main)
     .then(
@@ -15,8 +19,11 @@ export function runApp(name: string, main: () => number | Promise<number>): void
         process.exitCode = code;
       },
       (e: unknown) => {
-        console.error(`${name}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        const system = systemError(e);
+        if (system !== null) console.error(`${name}: ${describeSystemError(system)}`);
+        else console.error(`${name}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         process.exitCode = 1;
       },
-    );
+    )
+    .finally(runCleanups);
 }
