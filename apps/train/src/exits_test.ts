@@ -120,3 +120,30 @@ async function stoppedAtFirstStep(main: string, args: readonly string[], signal:
     expect(existsSync(join(out, 'stopped.json'))).toBe(false);
   }, 180_000);
 });
+
+(REAL || ON_CI ? describe : describe.skip)('one process owns a run', () => {
+  test('a second training of the same --out, or a --resume of it, while the first trains: refused with the owner, the first unharmed; killed hard, its lock is taken over', async () => {
+    const out = join(tmp(), 'run');
+    const args = ['--variant=18', '--epochs=1', '--image-size=16', '--train-limit=2048', '--test-limit=64', '--mini-batch=32', `--out=${out}`];
+    const first = spawn(process.execPath, mainArgs('apps/train/src/main.ts', args), { cwd: WORKSPACE, env: APP_ENV });
+    let stdout = '';
+    first.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const firstEnded = new Promise<number | null>((done) => first.on('close', done));
+    await new Promise<void>((training) => first.stdout.on('data', () => /epoch 1 \[/.test(stdout) && training()));
+
+    for (const second of [args, [`--resume=${out}`]]) {
+      const r = runMain('apps/train/src/main.ts', second);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toMatch(new RegExp(`^train: ${out} is being trained by pid ${first.pid} on this host since \\S+ \\(npx nx run train:serve .*\\): wait for it to end, or stop it \\(kill ${first.pid} saves a checkpoint\\), then continue with: npx nx run train:serve --resume=${out}$`));
+    }
+    // Killed hard mid-epoch: its lock stays, names a dead process, and the next training takes it over.
+    first.kill('SIGKILL');
+    await firstEnded;
+    expect(readdirSync(out)).toContain('.lock');
+    const again = runMain('apps/train/src/main.ts', args);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`^${out} was locked by pid ${first.pid} \\(.*\\), which is no longer running: taking the run over$`, 'm'));
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { epoch: number }).epoch)).toEqual([1]);
+    expect(readdirSync(out)).not.toContain('.lock');
+  }, 180_000);
+});

@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { absurd } from 'fp-ts/function';
 import type { StopRequests } from '@resnet/cli';
+import { LOCK_DIR } from '@resnet/files';
 import { writeStopRecord, type RunError, type RunEvent, type RunFailure, type TrainError } from '@resnet/training';
 import { progressReporter } from './progress.ts';
 
@@ -24,6 +25,8 @@ export function eventPrinter(options: { readonly stream?: NodeJS.WriteStream; re
   };
   const onEvent = (e: RunEvent): void => {
     switch (e._tag) {
+      case 'TookOver':
+        return say(`${e.dir} was locked by pid ${e.from.pid} (${e.from.command}, since ${e.from.startedAt}), which is no longer running: taking the run over`);
       case 'Restarted':
         return say(`${e.dir} has no checkpoint yet (it stopped before its first epoch ended): starting it again from scratch with the settings in its config.json`);
       case 'Resumed':
@@ -68,7 +71,7 @@ export function recordingStops(onEvent: (e: RunEvent) => void, stop: Pick<StopRe
 export function failureMessage(f: RunFailure): { readonly message: string; readonly code: number } {
   switch (f._tag) {
     case 'RunDir':
-      return { message: runErrorMessage(f.error), code: f.error._tag === 'Corrupt' || f.error._tag === 'Io' ? 1 : 2 };
+      return { message: runErrorMessage(f.error), code: f.error._tag === 'Corrupt' || f.error._tag === 'Io' || f.error._tag === 'Busy' ? 1 : 2 };
     case 'Spec':
       return { message: f.error.message, code: 2 };
     case 'NothingToExtend':
@@ -103,6 +106,11 @@ export function runErrorMessage(e: RunError): string {
     case 'Corrupt':
       // A damaged metrics line names its file and line, which is the fix; a damaged checkpoint is replaced by training again.
       return e.part === 'metrics' ? e.message : `${e.message}. ${freshStart(e.dir)}`;
+    case 'Busy':
+      if (e.owner === null) return `${e.message}: try again in a moment`;
+      return e.sameHost
+        ? `${e.message}: wait for it to end, or stop it (kill ${e.owner.pid} saves a checkpoint), then continue with: ${resumeCommand(e.dir)}`
+        : `${e.message}: if that process is gone (its machine restarted, its job killed), release the run with rm -r ${join(e.dir, LOCK_DIR)} and continue with: ${resumeCommand(e.dir)}`;
     case 'BadConfig':
     case 'NoCheckpoint':
     case 'Io':

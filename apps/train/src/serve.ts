@@ -61,7 +61,7 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
   const stop = stopRequests('train', 'finishing this step and saving a checkpoint');
   const printer = eventPrinter();
   const onEvent = recordingStops(printer.onEvent, stop, resumeCommand);
-  const result = await trainRun(run, { data: data.right, onEvent, onProgress: printer.bar.update, shouldStop: stop.requested });
+  const result = await trainRun(run, { data: data.right, onEvent, onProgress: printer.bar.update, shouldStop: stop.requested, command: commandLine('train:serve', args) });
   stop.release();
   printer.bar.done();
   if (E.isLeft(result)) {

@@ -5,13 +5,14 @@
  * again and finished variants are skipped, an interrupted one resumes from its checkpoint.
  * sweep_main.ts runs it.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import * as E from 'fp-ts/Either';
 import { command, commandLine, stopRequests, type Parsed, type Schema } from '@resnet/cli';
+import { isAlive, lockOwner } from '@resnet/files';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
-import { openRun, trainRun, type RunPlan } from '@resnet/training';
+import { isRunBookkeeping, openRun, trainRun, type RunPlan } from '@resnet/training';
 import { DEPTHS } from '@resnet/variants';
 import { dataOptions, RESUME_FLAGS, resolveConfig, TRAIN_FLAGS, type TrainFlags } from './config.ts';
 import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, runErrorMessage } from './run_output.ts';
@@ -36,7 +37,7 @@ const SUMMARY = [
 /** Reads what a variant's directory holds. */
 export function readState(dir: string): RunState {
   if (!existsSync(dir)) return { _tag: 'Absent' };
-  const entries = readdirSync(dir);
+  const entries = readdirSync(dir).filter((f) => !isRunBookkeeping(f));
   if (!entries.includes('config.json')) return entries.length === 0 ? { _tag: 'Absent' } : { _tag: 'NotARun', reason: 'not empty and not a run directory (no config.json): move it away or choose another --out' };
   const run = openRun(dir);
   if (E.isLeft(run)) return { _tag: 'NotARun', reason: runErrorMessage(run.left) };
@@ -73,6 +74,12 @@ export async function sweep(parsed: Parsed<typeof FLAGS>, args: readonly string[
   // Plan everything first: a bad folder is reported before hours of training, not after.
   const steps: SweepStep[] = [];
   for (const variant of variants) {
+    // A run another process trains now is not planned around (nor its files touched): say who.
+    const owner = lockOwner(variantDir(out, variant));
+    if (owner !== null && (owner.host !== hostname() || isAlive(owner))) {
+      console.error(`sweep: ${variantDir(out, variant)} is being trained by pid ${owner.pid} on ${owner.host === hostname() ? 'this host' : `host ${owner.host}`} since ${owner.startedAt} (${owner.command}): wait for it to end or stop it, then run this sweep again`);
+      return 1;
+    }
     const step = planVariant(out, variant, readState(variantDir(out, variant)), flags, passthrough, resumePassthrough);
     if (E.isLeft(step)) {
       console.error(`sweep: ${step.left}`);
@@ -109,9 +116,6 @@ export async function sweep(parsed: Parsed<typeof FLAGS>, args: readonly string[
   try {
     for (const step of steps) {
       if (step._tag === 'Skip') continue;
-      if (step._tag === 'Restart') {
-        for (const f of ['config.json', 'metrics.jsonl']) rmSync(join(step.dir, f), { force: true });
-      }
       // The same run as this train:serve command (which is recorded as the run's command).
       const command = commandLine('train:serve', step.args);
       console.log(`\nsweep: ${describeStep(step)}\nsweep: as ${command}`);
@@ -121,9 +125,10 @@ export async function sweep(parsed: Parsed<typeof FLAGS>, args: readonly string[
       } else {
         const config = resolveConfig({ ...flags, variant: `${step.variant}` as TrainFlags['variant'] });
         if (E.isLeft(config)) throw new Error(`planned ResNet-${step.variant} has no config: ${config.left}`);
-        plan = { _tag: 'Start', dir: step.dir, config: config.right, bookkeeping: { createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command } };
+        // A Restart's leftover config.json (no checkpoint yet) is replaced by trainRun, once it owns the run.
+        plan = { _tag: 'Start', dir: step.dir, config: config.right, replaceUnstarted: step._tag === 'Restart', bookkeeping: { createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command } };
       }
-      const result = await trainRun(plan, { data: data.right, onEvent, onProgress: printer.bar.update, shouldStop: stop.requested });
+      const result = await trainRun(plan, { data: data.right, onEvent, onProgress: printer.bar.update, shouldStop: stop.requested, command: again });
       printer.bar.done();
       if (E.isLeft(result)) {
         const failure = failureMessage(result.left);

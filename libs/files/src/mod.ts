@@ -6,5 +6,6 @@
  * @module
  */
 export * from './atomic.ts';
+export * from './dir_lock.ts';
 export * from './output_path.ts';
 export * from './system_error.ts';

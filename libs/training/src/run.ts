@@ -5,10 +5,10 @@
  * final model. train:serve, train:sweep and tests call it in-process. It talks through
  * events and typed failures; the apps turn those into lines that name flags.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { writeFileAtomic } from '@resnet/files';
+import { writeFileAtomic, type LockOwner } from '@resnet/files';
 import { CLASS_NAMES, type FashionMnist, type Split } from '@resnet/fashion-mnist';
 import { disposeModel, initModel } from '@resnet/tfjs';
 import { resnet, type ResNetSpec } from '@resnet/variants';
@@ -17,6 +17,7 @@ import { createSgdState, disposeSgdState } from './sgd.ts';
 import { train, type StepProgress, type TrainError } from './loop.ts';
 import {
   appendMetrics,
+  claimRun,
   createRun,
   FRESH,
   loadCheckpoint,
@@ -47,12 +48,21 @@ export type RunPlan =
    * A new run in `dir` (absent or empty; or this same run, stopped before its first checkpoint).
    * config.json gets `config` and the `bookkeeping` fields (createdAt, backend, machine, command, …).
    */
-  | { readonly _tag: 'Start'; readonly dir: string; readonly config: RunSettings; readonly bookkeeping?: Readonly<Record<string, unknown>> }
+  | {
+      readonly _tag: 'Start';
+      readonly dir: string;
+      readonly config: RunSettings;
+      readonly bookkeeping?: Readonly<Record<string, unknown>>;
+      /** A run in `dir` that has no checkpoint yet is replaced, whatever its settings (a sweep re-planning it). */
+      readonly replaceUnstarted?: boolean;
+    }
   /** Continue the run in `dir`; `epochs` re-plans its length (null: as planned). */
   | { readonly _tag: 'Continue'; readonly dir: string; readonly epochs: number | null };
 
 /** What happens, in order, for the app to report. */
 export type RunEvent =
+  /** The run's lock was left by a process that is gone (killed hard): this one took it over. */
+  | { readonly _tag: 'TookOver'; readonly dir: string; readonly from: LockOwner }
   | { readonly _tag: 'Restarted'; readonly dir: string }
   | { readonly _tag: 'Resumed'; readonly dir: string; readonly epoch: number; readonly step: number; readonly planned: number }
   | { readonly _tag: 'Started'; readonly dir: string; readonly config: RunSettings; readonly trainCount: number; readonly testCount: number }
@@ -87,6 +97,8 @@ export interface RunIo {
   readonly onProgress?: (progress: StepProgress) => void;
   /** Asked between steps: true saves a checkpoint and returns `interrupted`. */
   readonly shouldStop?: () => boolean;
+  /** The command line that trains, recorded in the run's lock for a second process to see (default: this process's argv). */
+  readonly command?: string;
 }
 
 /**
@@ -97,6 +109,19 @@ export interface RunIo {
  */
 export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFailure, RunResult>> {
   const emit = io.onEvent ?? (() => undefined);
+  // 0. One process owns a run: claimed before anything in it is read for writing, released at the end.
+  if (plan._tag === 'Continue' && !existsSync(plan.dir)) return E.left({ _tag: 'RunDir', error: { _tag: 'NotARun', dir: plan.dir, exists: false, message: `${plan.dir} does not exist` } });
+  const claim = claimRun(plan.dir, io.command ?? process.argv.join(' '));
+  if (E.isLeft(claim)) return E.left({ _tag: 'RunDir', error: claim.left });
+  if (claim.right.tookOverFrom !== null) emit({ _tag: 'TookOver', dir: plan.dir, from: claim.right.tookOverFrom });
+  try {
+    return await trainClaimed(plan, io, emit);
+  } finally {
+    claim.right.release();
+  }
+}
+
+async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => void): Promise<E.Either<RunFailure, RunResult>> {
   // 1. The config, and where training starts.
   // A continued run's config.json as read (bookkeeping included), kept whole for a re-plan.
   let config: RunSettings | RunConfig;
@@ -153,6 +178,9 @@ export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFa
       }
       emit({ _tag: 'Resumed', dir: plan.dir, epoch: start.epoch, step: start.step, planned: config.epochs });
     } else if (plan._tag === 'Start') {
+      if (plan.replaceUnstarted === true && !existsSync(join(plan.dir, 'latest.json'))) {
+        for (const f of ['config.json', 'metrics.jsonl']) rmSync(join(plan.dir, f), { force: true });
+      }
       const created = createRun(plan.dir, { ...plan.config, ...plan.bookkeeping });
       if (E.isLeft(created)) return E.left({ _tag: 'RunDir', error: created.left });
       if (created.right === 'Restarted') emit({ _tag: 'Restarted', dir: plan.dir });

@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { writeFileAtomic } from '@resnet/files';
+import { lockDirectory, LOCK_DIR, writeFileAtomic, type DirLock, type LockOwner } from '@resnet/files';
 import type { Model } from '@resnet/tfjs';
 import type { SgdState } from './sgd.ts';
 import { restoreTensors, saveTensors } from './tensor_file.ts';
@@ -78,7 +78,9 @@ export type RunError =
   /** There is no checkpoint to restore (no latest.json). */
   | { readonly _tag: 'NoCheckpoint'; readonly dir: string; readonly message: string }
   /** The file system refused (`reason`: its error). */
-  | { readonly _tag: 'Io'; readonly dir: string; readonly reason: string; readonly message: string };
+  | { readonly _tag: 'Io'; readonly dir: string; readonly reason: string; readonly message: string }
+  /** Another process owns the run (`sameHost`: a live one here; else one on another host), or its lock names no owner (`owner` null). */
+  | { readonly _tag: 'Busy'; readonly dir: string; readonly owner: LockOwner | null; readonly sameHost: boolean; readonly message: string };
 
 /** What is in a run directory. */
 export interface OpenedRun {
@@ -112,7 +114,7 @@ export function createRun(dir: string, config: object): E.Either<RunError, 'Crea
         );
       }
       // Leftovers of a write killed half-way (`config.json.tmp-<pid>`) do not make a run.
-      if (readdirSync(dir).some((f) => !isTempFile(f))) return E.left({ _tag: 'DifferentRun', dir, holds: 'files', message: `${dir} is not empty and is not a run directory` });
+      if (readdirSync(dir).some((f) => !isRunBookkeeping(f))) return E.left({ _tag: 'DifferentRun', dir, holds: 'files', message: `${dir} is not empty and is not a run directory` });
     }
     mkdirSync(dir, { recursive: true });
     writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
@@ -143,6 +145,50 @@ function io(dir: string, what: string, e: unknown): RunError {
 
 function isTempFile(name: string): boolean {
   return /\.tmp-\d+$/.test(name);
+}
+
+/**
+ * Entries of a run directory that are no part of the run: temporary files of a write, and the
+ * lock of the process that owns it.
+ * @example isRunBookkeeping('.lock') // true
+ */
+export function isRunBookkeeping(name: string): boolean {
+  return isTempFile(name) || name === LOCK_DIR || name.startsWith(`${LOCK_DIR}.stale-`);
+}
+
+/**
+ * Makes this process the run's only owner before it writes anything there (creating `dir` if
+ * needed): a second training of the same run, here or on another host sharing the disk, is
+ * refused with the owner; a lock left by a dead process on this host is taken over
+ * (`tookOverFrom`). `release` also removes `dir` again if this claim created it and nothing
+ * was written.
+ * @example const claim = claimRun('runs/r', 'npx nx run train:serve --out=runs/r'); … claim.right.release();
+ */
+export function claimRun(dir: string, command: string): E.Either<RunError, DirLock> {
+  let created = false;
+  try {
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true });
+      created = true;
+    } else if (!statSync(dir).isDirectory()) {
+      return E.left({ _tag: 'NotADirectory', dir, message: `${dir} is a file, not a directory` });
+    }
+    const lock = lockDirectory(dir, command);
+    if (E.isRight(lock)) {
+      const release = () => {
+        lock.right.release();
+        if (created && readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+      };
+      return E.right({ tookOverFrom: lock.right.tookOverFrom, release });
+    }
+    if (created) rmSync(dir, { recursive: true, force: true });
+    const e = lock.left;
+    if (e._tag === 'Unreadable') return E.left({ _tag: 'Busy', dir, owner: null, sameHost: true, message: `${dir} is being claimed by another process right now (${e.lock} names no owner yet)` });
+    const o = e.owner;
+    return E.left({ _tag: 'Busy', dir, owner: o, sameHost: e.sameHost, message: `${dir} is being trained by pid ${o.pid} on ${e.sameHost ? 'this host' : `host ${o.host}`} since ${o.startedAt} (${o.command})` });
+  } catch (e) {
+    return E.left(io(dir, `cannot claim ${dir}`, e));
+  }
 }
 
 /**

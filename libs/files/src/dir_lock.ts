@@ -1,0 +1,156 @@
+/**
+ * One process owns a folder at a time (as git's index.lock owns an index): the owner creates
+ * `<dir>/.lock/` — `mkdir` is atomic on a local disk and on NFS — and writes who it is (host,
+ * pid, when, the command) into `owner.json` there. A second process is refused with that owner;
+ * a lock left by a dead process on the same host is taken over; a lock from another host is
+ * never taken over (its process cannot be checked from here) but says how to release it.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/Either';
+import { writeFileAtomic } from './atomic.ts';
+
+/** The lock's folder name inside the locked folder. */
+export const LOCK_DIR = '.lock';
+
+/** Who holds a lock. */
+export interface LockOwner {
+  readonly host: string;
+  readonly pid: number;
+  /** ISO time the lock was taken. */
+  readonly startedAt: string;
+  /** The owner's process start time (Linux clock ticks since boot, as a string), to tell a reused pid; null off Linux. */
+  readonly processStart: string | null;
+  readonly command: string;
+}
+
+/** Why a folder cannot be locked. */
+export type LockError =
+  /** A live process holds it (`sameHost`), or a process on another host whose state is unknown. */
+  | { readonly _tag: 'Locked'; readonly dir: string; readonly owner: LockOwner; readonly sameHost: boolean }
+  /** `.lock/` exists but names no owner (a lock being taken right now, or a damaged one). */
+  | { readonly _tag: 'Unreadable'; readonly dir: string; readonly lock: string };
+
+/** A held lock. */
+export interface DirLock {
+  /** The dead owner whose lock this one replaced, or null. */
+  readonly tookOverFrom: LockOwner | null;
+  /** Removes the lock if it is still this process's. */
+  readonly release: () => void;
+}
+
+/**
+ * Locks `dir` (which must exist) for this process, recording `command`.
+ * @example const lock = lockDirectory('runs/r', 'npx nx run train:serve --out=runs/r'); if (E.isRight(lock)) { …; lock.right.release(); }
+ */
+export function lockDirectory(dir: string, command: string): E.Either<LockError, DirLock> {
+  const lock = join(dir, LOCK_DIR);
+  const me: LockOwner = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString(), processStart: processStart(process.pid), command };
+  let tookOverFrom: LockOwner | null = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      mkdirSync(lock);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = readOwnerPatiently(lock);
+      if (owner === null) {
+        if (!existsSync(lock)) continue;
+        // A lock without owner.json for 10 s is the leftover of a process killed while taking it.
+        if (Date.now() - statSync(lock).mtimeMs < 10_000) return E.left({ _tag: 'Unreadable', dir, lock });
+        moveAside(lock, null);
+        continue;
+      }
+      const sameHost = owner.host === me.host;
+      if (!sameHost || isAlive(owner)) return E.left({ _tag: 'Locked', dir, owner, sameHost });
+      if (moveAside(lock, owner)) tookOverFrom = owner;
+      continue;
+    }
+    writeFileAtomic(join(lock, 'owner.json'), `${JSON.stringify(me, null, 2)}\n`);
+    return E.right({
+      tookOverFrom,
+      release: () => {
+        const now = readOwner(lock);
+        if (now !== null && now.pid === me.pid && now.startedAt === me.startedAt && now.host === me.host) rmSync(lock, { recursive: true, force: true });
+      },
+    });
+  }
+  const owner = readOwner(lock);
+  return owner === null ? E.left({ _tag: 'Unreadable', dir, lock }) : E.left({ _tag: 'Locked', dir, owner, sameHost: owner.host === me.host });
+}
+
+/**
+ * The owner of `dir`'s lock, or null when it is not locked (or the lock names no owner).
+ * @example lockOwner('runs/r') // { host: 'vm', pid: 4242, … } while a training holds it
+ */
+export function lockOwner(dir: string): LockOwner | null {
+  return readOwner(join(dir, LOCK_DIR));
+}
+
+/**
+ * Whether `owner` (on this host) is still running: its pid exists, and is the same process
+ * (same start time), not a later one that got the pid again.
+ */
+export function isAlive(owner: LockOwner): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  const start = processStart(owner.pid);
+  return owner.processStart === null || start === null || start === owner.processStart;
+}
+
+/**
+ * Moves a stale lock out of the way, atomically (one of several processes taking over wins),
+ * and checks that what it moved is the lock it judged stale; if another process took over
+ * first, its lock is put back. True when the stale lock is gone.
+ */
+function moveAside(lock: string, stale: LockOwner | null): boolean {
+  const aside = `${lock}.stale-${process.pid}-${Date.now()}`;
+  try {
+    renameSync(lock, aside);
+  } catch {
+    return false;
+  }
+  const moved = readOwner(aside);
+  const same = stale === null ? moved === null : moved !== null && moved.pid === stale.pid && moved.startedAt === stale.startedAt && moved.host === stale.host;
+  if (!same && !existsSync(lock)) {
+    renameSync(aside, lock);
+    return false;
+  }
+  rmSync(aside, { recursive: true, force: true });
+  return same;
+}
+
+function readOwnerPatiently(lock: string): LockOwner | null {
+  // Between another process's mkdir and its owner.json there is a moment without an owner.
+  for (let i = 0; i < 20; i++) {
+    const owner = readOwner(lock);
+    if (owner !== null) return owner;
+    if (!existsSync(lock)) return null;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
+  return null;
+}
+
+function readOwner(lock: string): LockOwner | null {
+  try {
+    const o = JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8')) as Partial<Record<keyof LockOwner, unknown>>;
+    if (typeof o.host !== 'string' || typeof o.pid !== 'number' || typeof o.startedAt !== 'string' || typeof o.command !== 'string') return null;
+    if (o.processStart !== null && typeof o.processStart !== 'string') return null;
+    return { host: o.host, pid: o.pid, startedAt: o.startedAt, processStart: o.processStart ?? null, command: o.command };
+  } catch {
+    return null;
+  }
+}
+
+/** A process's start time from /proc (field 22 of stat), or null (gone, or not Linux). */
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
