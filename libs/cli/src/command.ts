@@ -17,16 +17,22 @@ export interface Command<S extends Schema> {
   /** What the command does, for `--help` (may span lines). */
   readonly summary: string;
   readonly flags: S;
-  /** Exit codes beyond {@link EXIT_CODES} (e.g. 130: interrupted, checkpoint saved), for `--help`. */
+  /** Exit codes beyond {@link EXIT_CODES}, for `--help`, in place of {@link SIGNAL_EXIT_CODES} when not empty (e.g. 130: interrupted, checkpoint saved). */
   readonly exitCodes: Readonly<Record<number, string>>;
 }
 
 /** What every app's exit code means. */
 export const EXIT_CODES: Readonly<Record<number, string>> = {
   0: 'done',
-  1: 'failed (the data, a file, the machine); the message says what and how to go on',
+  1: 'failed (the data, a file, the machine, or a second Ctrl-C that quit at once); the message says what and how to go on',
   2: 'bad command line (a flag, or a path that cannot be used); nothing was written',
-  129: 'stopped by SIGHUP (130: SIGINT, Ctrl-C; 143: SIGTERM); nothing half-written is left',
+};
+
+/** The codes of an app that a signal ends at once (those of a command that has `exitCodes` of its own replace them). */
+export const SIGNAL_EXIT_CODES: Readonly<Record<number, string>> = {
+  129: 'stopped by SIGHUP (a closed terminal); nothing half-written is left',
+  130: 'stopped by SIGINT (Ctrl-C); nothing half-written is left',
+  143: 'stopped by SIGTERM; nothing half-written is left',
 };
 
 /**
@@ -90,7 +96,7 @@ export function parseCommand<S extends Schema>(command: Command<S>, args: readon
  * @example console.log(usage(TABLE))
  */
 export function usage<S extends Schema>(command: Command<S>): string {
-  const codes = { ...EXIT_CODES, ...command.exitCodes };
+  const codes = { ...EXIT_CODES, ...(Object.keys(command.exitCodes).length > 0 ? command.exitCodes : SIGNAL_EXIT_CODES) };
   const notes = [
     command.summary,
     '',

@@ -90,7 +90,7 @@ export interface StopRequests {
  * From now until `release`, a signal or the death of the app's launcher (see
  * {@link launcherChain}) asks the app to stop at its next safe point instead of exiting (the
  * app polls `requested`, or is called back by `onRequest`); a second signal more than 2 s
- * later (a terminal may deliver one Ctrl-C twice) quits at once, cleanups still run.
+ * later (a terminal may deliver one Ctrl-C twice) quits at once with exit code 1, cleanups still run.
  * @example const stop = stopRequests('train', 'finishing this step and saving a checkpoint'); … trainRun(plan, { shouldStop: stop.requested }); stop.release();
  */
 export function stopRequests(name: string, whatNow: string, options: { readonly watchEveryMs?: number; readonly onRequest?: () => void } = {}): StopRequests {
@@ -99,8 +99,8 @@ export function stopRequests(name: string, whatNow: string, options: { readonly 
   const request = (why: string, signal: StopSignal | null): void => {
     if (reason !== null) {
       if (signal !== null && Date.now() - at > 2000) {
-        say(`${name}: ${why} again: quitting at once`);
-        process.exit(128 + constants.signals[signal]);
+        say(`${name}: ${why} again: quitting at once, without saving`);
+        process.exit(1);
       }
       return;
     }
