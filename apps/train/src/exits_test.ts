@@ -1,11 +1,10 @@
 // The train apps at their edges, as a user meets them: output paths refused before any work, a
 // read-only or full file system in one line (no stack trace, nothing half-written left), the
 // exit codes their --help states.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { APP_ENV, mainArgs, runMain, WORKSPACE } from '@resnet/cli/testing';
+import { runMain, startMain, type AppRun } from '@resnet/cli/testing';
 import { describeTmpfs, withTmpfs } from '@resnet/files/testing';
 
 const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
@@ -62,21 +61,11 @@ describeTmpfs('a read-only or full file system (a tmpfs mounted for the test)', 
 });
 
 /** Starts `main` with `args`, sends `signal` once the first progress line is out; resolves with how it ended. */
-async function stoppedAtFirstStep(main: string, args: readonly string[], signal: NodeJS.Signals): Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }> {
-  const child = spawn(process.execPath, mainArgs(main, args), { cwd: WORKSPACE, env: APP_ENV });
-  let stdout = '';
-  let stderr = '';
-  let sent = false;
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-    if (!sent && /epoch 1 \[/.test(stdout)) {
-      sent = true;
-      child.kill(signal);
-    }
-  });
-  const code = await new Promise<number | null>((done) => child.on('close', done));
-  return { code, stdout, stderr };
+async function stoppedAtFirstStep(main: string, args: readonly string[], signal: NodeJS.Signals): Promise<AppRun> {
+  const app = startMain(main, args);
+  await app.waitFor(/epoch 1 \[/);
+  app.child.kill(signal);
+  return app.ended;
 }
 
 (REAL || ON_CI ? describe : describe.skip)('a training stopped by a signal in its first epoch', () => {
@@ -92,19 +81,8 @@ async function stoppedAtFirstStep(main: string, args: readonly string[], signal:
 
   test('SIGTERM: checkpoint saved, the continue line on stderr and in stopped.json, exit 130; evaluating it claims no test accuracy of the run', async () => {
     const out = join(tmp(), 'run');
-    const child = spawn(process.execPath, mainArgs('apps/train/src/main.ts', ['--variant=18', '--epochs=1', '--image-size=16', '--train-limit=2048', '--test-limit=64', '--mini-batch=32', `--out=${out}`]), { cwd: WORKSPACE, env: APP_ENV });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = new Promise<number | null>((done) => child.on('close', done));
-    await new Promise<void>((started) =>
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        if (/epoch 1 \[/.test(stdout)) started();
-      }),
-    );
-    child.kill('SIGTERM');
-    expect(await code).toBe(130);
+    const { code, stderr } = await stoppedAtFirstStep('apps/train/src/main.ts', ['--variant=18', '--epochs=1', '--image-size=16', '--train-limit=2048', '--test-limit=64', '--mini-batch=32', `--out=${out}`], 'SIGTERM');
+    expect(code).toBe(130);
     expect(stderr).toContain('train: SIGTERM: finishing this step and saving a checkpoint');
     expect(stderr).toMatch(new RegExp(`saved a checkpoint after \\d+ steps of epoch 1 in ${out}; continue with: npx nx run train:serve --resume=${out}`));
     expect(JSON.parse(readFileSync(join(out, 'stopped.json'), 'utf8'))).toMatchObject({ format: 'resnet-ts/stopped@1', reason: 'SIGTERM', epoch: 0, continueWith: `npx nx run train:serve --resume=${out}` });
@@ -125,24 +103,21 @@ async function stoppedAtFirstStep(main: string, args: readonly string[], signal:
   test('a second training of the same --out, or a --resume of it, while the first trains: refused with the owner, the first unharmed; killed hard, its lock is taken over', async () => {
     const out = join(tmp(), 'run');
     const args = ['--variant=18', '--epochs=1', '--image-size=16', '--train-limit=2048', '--test-limit=64', '--mini-batch=32', `--out=${out}`];
-    const first = spawn(process.execPath, mainArgs('apps/train/src/main.ts', args), { cwd: WORKSPACE, env: APP_ENV });
-    let stdout = '';
-    first.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const firstEnded = new Promise<number | null>((done) => first.on('close', done));
-    await new Promise<void>((training) => first.stdout.on('data', () => /epoch 1 \[/.test(stdout) && training()));
+    const first = startMain('apps/train/src/main.ts', args);
+    await first.waitFor(/epoch 1 \[/);
 
     for (const second of [args, [`--resume=${out}`]]) {
       const r = runMain('apps/train/src/main.ts', second);
       expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toMatch(new RegExp(`^train: ${out} is being trained by pid ${first.pid} on this host since \\S+ \\(npx nx run train:serve .*\\): wait for it to end, or stop it \\(kill ${first.pid} saves a checkpoint\\), then continue with: npx nx run train:serve --resume=${out}$`));
+      expect(r.stderr.trim()).toMatch(new RegExp(`^train: ${out} is being trained by pid ${first.child.pid} on this host since \\S+ \\(npx nx run train:serve .*\\): wait for it to end, or stop it \\(kill ${first.child.pid} saves a checkpoint\\), then continue with: npx nx run train:serve --resume=${out}$`));
     }
     // Killed hard mid-epoch: its lock stays, names a dead process, and the next training takes it over.
-    first.kill('SIGKILL');
-    await firstEnded;
+    first.child.kill('SIGKILL');
+    await first.ended;
     expect(readdirSync(out)).toContain('.lock');
     const again = runMain('apps/train/src/main.ts', args);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(new RegExp(`^${out} was locked by pid ${first.pid} \\(.*\\), which is no longer running: taking the run over$`, 'm'));
+    expect(again.stdout).toMatch(new RegExp(`^${out} was locked by pid ${first.child.pid} \\(.*\\), which is no longer running: taking the run over$`, 'm'));
     expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { epoch: number }).epoch)).toEqual([1]);
     expect(readdirSync(out)).not.toContain('.lock');
   }, 180_000);

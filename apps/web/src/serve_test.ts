@@ -1,11 +1,11 @@
 // web:serve's ends, as a user meets them: a signal stops the server and removes its temporary
 // folder (43 MB with a model); a port it may not bind is one line and an exit, not a stack
 // trace and a process that hangs.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { APP_ENV, mainArgs, WORKSPACE } from '@resnet/cli/testing';
+import { APP_ENV, mainArgs, startMain, WORKSPACE } from '@resnet/cli/testing';
 
 const ON_CI = process.env['CI'] === 'true';
 const REAL = existsSync('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz');
@@ -14,22 +14,14 @@ const IS_ROOT = process.getuid?.() === 0;
 (REAL || ON_CI ? describe : describe.skip)('web:serve ends cleanly', () => {
   test.each([['SIGTERM'], ['SIGINT'], ['SIGHUP']] as const)('%s stops the server: exit 0, its temporary folder removed', async (signal) => {
     const before = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('resnet-web-')));
-    const child = spawn(process.execPath, mainArgs('apps/web/src/main.ts', ['--port=0', '--images=2']), { cwd: WORKSPACE, env: APP_ENV });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((done) => child.on('close', done));
-    await new Promise<void>((ready) =>
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        if (/web: http:\/\/127\.0\.0\.1:\d+\//.test(stdout)) ready();
-      }),
-    );
+    const app = startMain('apps/web/src/main.ts', ['--port=0', '--images=2']);
+    await app.waitFor(/web: http:\/\/127\.0\.0\.1:\d+\//);
     const made = readdirSync(tmpdir()).filter((f) => f.startsWith('resnet-web-') && !before.has(f));
     expect(made).toHaveLength(1);
-    child.kill(signal);
-    expect(await exited).toBe(0);
-    expect(stderr).toContain(`web: ${signal}`);
+    app.child.kill(signal);
+    const r = await app.ended;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`web: ${signal}`);
     expect(made.filter((f) => existsSync(join(tmpdir(), f)))).toEqual([]);
   });
 
