@@ -71,7 +71,7 @@ async function stoppedAtFirstStep(main: string, args: readonly string[], signal:
 (REAL || ON_CI ? describe : describe.skip)('a training stopped by a signal in its first epoch', () => {
   test('a sweep stopped by Ctrl-C names one way to continue: the same sweep command', async () => {
     const out = join(tmp(), 'sweep');
-    const args = ['--variants=18', '--epochs=1', '--image-size=16', '--train-limit=2048', '--test-limit=64', '--mini-batch=32', `--out=${out}`];
+    const args = ['--variants=18', '--epochs=1', '--image-size=16', '--train-limit=512', '--test-limit=64', '--mini-batch=16', `--out=${out}`];
     const r = await stoppedAtFirstStep('apps/train/src/sweep_main.ts', args, 'SIGINT');
     expect(r.code).toBe(130);
     const lines = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /continue/.test(l));
@@ -81,7 +81,7 @@ async function stoppedAtFirstStep(main: string, args: readonly string[], signal:
 
   test('SIGTERM: checkpoint saved, the continue line on stderr and in stopped.json, exit 130; evaluating it claims no test accuracy of the run', async () => {
     const out = join(tmp(), 'run');
-    const { code, stderr } = await stoppedAtFirstStep('apps/train/src/main.ts', ['--variant=18', '--epochs=1', '--image-size=16', '--train-limit=2048', '--test-limit=64', '--mini-batch=32', `--out=${out}`], 'SIGTERM');
+    const { code, stderr } = await stoppedAtFirstStep('apps/train/src/main.ts', ['--variant=18', '--epochs=1', '--image-size=16', '--train-limit=512', '--test-limit=64', '--mini-batch=16', `--out=${out}`], 'SIGTERM');
     expect(code).toBe(130);
     expect(stderr).toContain('train: SIGTERM: finishing this step and saving a checkpoint');
     expect(stderr).toMatch(new RegExp(`saved a checkpoint after \\d+ steps of epoch 1 in ${out}; continue with: npx nx run train:serve --resume=${out}`));
@@ -102,7 +102,7 @@ async function stoppedAtFirstStep(main: string, args: readonly string[], signal:
 (REAL || ON_CI ? describe : describe.skip)('one process owns a run', () => {
   test('a second training of the same --out, or a --resume of it, while the first trains: refused with the owner, the first unharmed; killed hard, its lock is taken over', async () => {
     const out = join(tmp(), 'run');
-    const args = ['--variant=18', '--epochs=1', '--image-size=16', '--train-limit=2048', '--test-limit=64', '--mini-batch=32', `--out=${out}`];
+    const args = ['--variant=18', '--epochs=1', '--image-size=16', '--train-limit=2048', '--test-limit=64', '--mini-batch=16', `--out=${out}`];
     const first = startMain('apps/train/src/main.ts', args);
     await first.waitFor(/epoch 1 \[/);
 
@@ -111,11 +111,11 @@ async function stoppedAtFirstStep(main: string, args: readonly string[], signal:
       expect(r.code).toBe(1);
       expect(r.stderr.trim()).toMatch(new RegExp(`^train: ${out} is being trained by pid ${first.child.pid} on this host since \\S+ \\(npx nx run train:serve .*\\): wait for it to end, or stop it \\(kill ${first.child.pid} saves a checkpoint\\), then continue with: npx nx run train:serve --resume=${out}$`));
     }
-    // Killed hard mid-epoch: its lock stays, names a dead process, and the next training takes it over.
+    // Killed hard: its lock stays, names a dead process, and the next training of the run takes it over.
     first.child.kill('SIGKILL');
     await first.ended;
     expect(readdirSync(out)).toContain('.lock');
-    const again = runMain('apps/train/src/main.ts', args);
+    const again = runMain('apps/train/src/main.ts', [`--resume=${out}`]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`^${out} was locked by pid ${first.child.pid} \\(.*\\), which is no longer running: taking the run over$`, 'm'));
     expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { epoch: number }).epoch)).toEqual([1]);
