@@ -9,9 +9,9 @@ import { command, commandLine, stopRequests } from '@resnet/cli';
 import { checkOutputPath, describeOutputPathError } from '@resnet/files';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
-import { runSpec, trainRun, type RunPlan } from '@resnet/training';
+import { checkUnowned, runSpec, trainRun, type RunPlan } from '@resnet/training';
 import { checkResumeFlags, dataOptions, resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
-import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, resumeCommand } from './run_output.ts';
+import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, resumeCommand, runErrorMessage } from './run_output.ts';
 
 /** `npx nx run train:serve`. */
 export const SERVE = command('train:serve', {
@@ -44,6 +44,10 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
     const problem = flags.out === null ? checkOutputPath(plan.dir, 'directory') : null;
     if (problem !== null) return fail(`cannot create the run directory ${plan.dir}: ${describeOutputPathError(problem)}; choose one with --out`, 2);
   }
+
+  // A run another process trains is refused now, not after the data is loaded.
+  const unowned = checkUnowned(plan.dir);
+  if (E.isLeft(unowned)) return fail(runErrorMessage(unowned.left), 1);
 
   // 2. Backend and data, before anything is written.
   const backend = await selectBackend(flags.backend, { purpose: 'training' });

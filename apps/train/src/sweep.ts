@@ -6,13 +6,11 @@
  * sweep_main.ts runs it.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import * as E from 'fp-ts/Either';
 import { command, commandLine, stopRequests, type Parsed, type Schema } from '@resnet/cli';
-import { isAlive, lockOwner } from '@resnet/files';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
-import { isRunBookkeeping, openRun, trainRun, type RunPlan } from '@resnet/training';
+import { checkUnowned, isRunBookkeeping, openRun, trainRun, type RunPlan } from '@resnet/training';
 import { DEPTHS } from '@resnet/variants';
 import { dataOptions, RESUME_FLAGS, resolveConfig, TRAIN_FLAGS, type TrainFlags } from './config.ts';
 import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, runErrorMessage } from './run_output.ts';
@@ -75,9 +73,9 @@ export async function sweep(parsed: Parsed<typeof FLAGS>, args: readonly string[
   const steps: SweepStep[] = [];
   for (const variant of variants) {
     // A run another process trains now is not planned around (nor its files touched): say who.
-    const owner = lockOwner(variantDir(out, variant));
-    if (owner !== null && (owner.host !== hostname() || isAlive(owner))) {
-      console.error(`sweep: ${variantDir(out, variant)} is being trained by pid ${owner.pid} on ${owner.host === hostname() ? 'this host' : `host ${owner.host}`} since ${owner.startedAt} (${owner.command}): wait for it to end or stop it, then run this sweep again`);
+    const unowned = checkUnowned(variantDir(out, variant));
+    if (E.isLeft(unowned)) {
+      console.error(`sweep: ${runErrorMessage(unowned.left)}`);
       return 1;
     }
     const step = planVariant(out, variant, readState(variantDir(out, variant)), flags, passthrough, resumePassthrough);

@@ -58,7 +58,7 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
   if (out === null) return fail('--out=<dir> is required: the folder for the static site (e.g. --out=dist/web)', 2);
   const outOk = checkOut(out);
   if (E.isLeft(outOk)) return fail(outOk.left, 2);
-  const work = mkdtempSync(join(tmpdir(), 'resnet-web-'));
+  const work = mkdtempSync(join(tmpdir(), `resnet-web-${process.pid}-`));
   const forgetWork = onCleanup(() => rmSync(work, { recursive: true, force: true }));
   try {
     const data = await gatherData(flags, join(work, 'public'));
@@ -95,7 +95,7 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
  * @example await serve({ run: 'runs/smoke', port: 5173, images: 20, 'data-dir': null }) // prints "web: http://127.0.0.1:5173/"
  */
 export async function serve(flags: Parsed<typeof SERVE_FLAGS>): Promise<number> {
-  const work = mkdtempSync(join(tmpdir(), 'resnet-web-'));
+  const work = mkdtempSync(join(tmpdir(), `resnet-web-${process.pid}-`));
   // Removed however the server ends: Ctrl-C, SIGTERM, SIGHUP, a port it may not bind, an error.
   const forget = onCleanup(() => rmSync(work, { recursive: true, force: true }));
   const data = await gatherData(flags, join(work, 'public'));

@@ -13,8 +13,9 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { hostname } from 'node:os';
 import * as E from 'fp-ts/Either';
-import { lockDirectory, LOCK_DIR, writeFileAtomic, type DirLock, type LockOwner } from '@resnet/files';
+import { isAlive, lockDirectory, lockOwner, LOCK_DIR, writeFileAtomic, type DirLock, type LockOwner } from '@resnet/files';
 import type { Model } from '@resnet/tfjs';
 import type { SgdState } from './sgd.ts';
 import { restoreTensors, saveTensors } from './tensor_file.ts';
@@ -157,6 +158,22 @@ export function isRunBookkeeping(name: string): boolean {
 }
 
 /**
+ * Left(Busy) when a live process (or one on another host) owns the run in `dir`: for apps to
+ * refuse in a second, before loading data, what {@link claimRun} would refuse later.
+ * @example checkUnowned('runs/r') // Right(undefined), or Left({ _tag: 'Busy', owner: { pid: 4242, … }, … })
+ */
+export function checkUnowned(dir: string): E.Either<RunError, void> {
+  const owner = lockOwner(dir);
+  if (owner === null) return E.right(undefined);
+  const sameHost = owner.host === hostname();
+  return sameHost && !isAlive(owner) ? E.right(undefined) : E.left(busy(dir, owner, sameHost));
+}
+
+function busy(dir: string, o: LockOwner, sameHost: boolean): RunError {
+  return { _tag: 'Busy', dir, owner: o, sameHost, message: `${dir} is being trained by pid ${o.pid} on ${sameHost ? 'this host' : `host ${o.host}`} since ${o.startedAt} (${o.command})` };
+}
+
+/**
  * Makes this process the run's only owner before it writes anything there (creating `dir` if
  * needed): a second training of the same run, here or on another host sharing the disk, is
  * refused with the owner; a lock left by a dead process on this host is taken over
@@ -184,8 +201,7 @@ export function claimRun(dir: string, command: string): E.Either<RunError, DirLo
     if (created) rmSync(dir, { recursive: true, force: true });
     const e = lock.left;
     if (e._tag === 'Unreadable') return E.left({ _tag: 'Busy', dir, owner: null, sameHost: true, message: `${dir} is being claimed by another process right now (${e.lock} names no owner yet)` });
-    const o = e.owner;
-    return E.left({ _tag: 'Busy', dir, owner: o, sameHost: e.sameHost, message: `${dir} is being trained by pid ${o.pid} on ${e.sameHost ? 'this host' : `host ${o.host}`} since ${o.startedAt} (${o.command})` });
+    return E.left(busy(dir, e.owner, e.sameHost));
   } catch (e) {
     return E.left(io(dir, `cannot claim ${dir}`, e));
   }
