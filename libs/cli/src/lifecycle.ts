@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { procStat } from '@resnet/files';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type StopSignal = (typeof SIGNALS)[number];
@@ -187,12 +188,11 @@ function brokenLink(chain: readonly Launcher[]): Launcher | null {
 
 /** argv, parent and state of a process from /proc, or null (gone, or not Linux). */
 function readProcess(pid: number): { readonly argv: readonly string[]; readonly ppid: number; readonly state: string } | null {
+  const stat = procStat(pid);
+  if (stat === null) return null;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (2nd field) is in parentheses and may hold spaces: parse after the last ')'.
-    const [state = '', ppid = ''] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
-    return { argv, ppid: Number(ppid), state };
+    return { argv, ppid: stat.ppid, state: stat.state };
   } catch {
     return null;
   }

@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { writeFileAtomic } from './atomic.ts';
+import { procStat } from './proc_stat.ts';
 
 /** The lock's folder name inside the locked folder. */
 export const LOCK_DIR = '.lock';
@@ -145,12 +146,6 @@ function readOwner(lock: string): LockOwner | null {
   }
 }
 
-/** A process's start time from /proc (field 22 of stat), or null (gone, or not Linux). */
 function processStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+  return procStat(pid)?.start ?? null;
 }

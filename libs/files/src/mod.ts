@@ -8,4 +8,5 @@
 export * from './atomic.ts';
 export * from './dir_lock.ts';
 export * from './output_path.ts';
+export * from './proc_stat.ts';
 export * from './system_error.ts';
