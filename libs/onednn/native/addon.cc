@@ -2,7 +2,7 @@
 // are in conv.cc, gemm_conv.cc, matmul.cc, pool.cc, elementwise.cc and fused.cc, on the
 // shared runtime of runtime.cc; the op codes they take are the table of ops.h, exported
 // here as `ops`. Below: introspection (info, primitives) and tuning (setConvLayout,
-// setNumThreads, clearCache).
+// setPrecision, setNumThreads, clearCache).
 #include "conv.h"
 #include "kernels.h"
 #include "ops.h"
@@ -28,19 +28,9 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
   o.Set("version", version.str());
   o.Set("cpuRuntime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : v->cpu_runtime == DNNL_RUNTIME_TBB ? "TBB" : v->cpu_runtime == DNNL_RUNTIME_SEQ ? "sequential" : "other");
   o.Set("threads", omp_get_max_threads());
-  const char *isa = "unknown";
-  switch (dnnl::get_effective_cpu_isa()) {
-    case dnnl::cpu_isa::sse41: isa = "sse41"; break;
-    case dnnl::cpu_isa::avx: isa = "avx"; break;
-    case dnnl::cpu_isa::avx2: isa = "avx2"; break;
-    case dnnl::cpu_isa::avx2_vnni: isa = "avx2_vnni"; break;
-    case dnnl::cpu_isa::avx512_core: isa = "avx512_core"; break;
-    case dnnl::cpu_isa::avx512_core_vnni: isa = "avx512_core_vnni"; break;
-    case dnnl::cpu_isa::avx512_core_bf16: isa = "avx512_core_bf16"; break;
-    case dnnl::cpu_isa::avx512_core_amx: isa = "avx512_core_amx"; break;
-    default: break;
-  }
-  o.Set("isa", isa);
+  o.Set("isa", IsaName());
+  o.Set("bf16", Bf16Supported());
+  o.Set("precision", g_precision == kBf16 ? "bf16" : "fp32");
   Napi::Array layouts = Napi::Array::New(env, kConvKinds);
   for (uint32_t i = 0; i < kConvKinds; ++i) layouts.Set(i, g_conv_layout[i]);
   o.Set("convLayouts", layouts);
@@ -69,6 +59,17 @@ Napi::Value SetConvLayout(const Napi::CallbackInfo &info) {
   }
   g_conv_layout[kind] = bits;
   DropCache();
+  return info.Env().Undefined();
+}
+
+// setPrecision(code): kFp32 or kBf16 (ops.h); bf16 only where Bf16Supported().
+Napi::Value SetPrecision(const Napi::CallbackInfo &info) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  const Precision p = Args{info, info.Env()}.Code<Precision>(0, "precision");
+  if (p == kBf16 && !Bf16Supported()) {
+    throw Napi::Error::New(info.Env(), std::string("bf16 needs a CPU with avx512_core_bf16 or AMX; oneDNN runs on ") + IsaName() + " here");
+  }
+  g_precision = p;
   return info.Env().Undefined();
 }
 
@@ -125,6 +126,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("primitives", Napi::Function::New(env, Primitives, "primitives"));
   exports.Set("setConvLayout", Napi::Function::New(env, SetConvLayout, "setConvLayout"));
+  exports.Set("setPrecision", Napi::Function::New(env, SetPrecision, "setPrecision"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("clearCache", Napi::Function::New(env, ClearCache, "clearCache"));
   return exports;

@@ -28,7 +28,20 @@ int AutoLayout(ConvKind kind, const ConvGeom &g) {
   return kSrcAny | kWeightsAny | kDstAny;
 }
 
-std::unique_ptr<Entry> MakeConv(ConvKind kind, const ConvGeom &g, bool has_bias, float alpha) {
+// Where bf16 pays, measured per shape and direction in whole training steps
+// (tools/bench_precision.ts; the table is in libs/onednn/README.md, Precision). Slower in bf16
+// were: convolutions reading one channel (the stem: nothing to pair in bf16's dot products;
+// its filter gradient 0.6-0.7x), and filter gradients of pointwise, strided or 1x1-map
+// convolutions (0.65-0.95x: small reductions over N*OH*OW, where converting both inputs costs
+// more than the faster dot products return). Everything else ran 1.1-2.2x faster.
+bool Bf16Pays(ConvKind kind, const ConvGeom &g) {
+  if (g.ic < 16) return false;
+  if (kind != kConvBwdWeights) return true;
+  const bool pointwise = g.kh == 1 && g.kw == 1, strided = g.sh > 1 || g.sw > 1;
+  return !pointwise && !strided && g.oh * g.ow > 1;
+}
+
+std::unique_ptr<Entry> MakeConv(ConvKind kind, const ConvGeom &g, bool has_bias, float alpha, bool bf16) {
   using dnnl::algorithm;
   using dnnl::prop_kind;
   const memory::dims src_d{g.n, g.ic, g.ih, g.iw}, wei_d{g.oc, g.ic, g.kh, g.kw}, dst_d{g.n, g.oc, g.oh, g.ow};
@@ -39,9 +52,13 @@ std::unique_ptr<Entry> MakeConv(ConvKind kind, const ConvGeom &g, bool has_bias,
   // strided 1x1 convolutions on NHWC activations (found by _conv_test.ts); all-plain
   // layouts route it to gemm, which is correct and measured faster on this shape anyway.
   if (kind == kConvBwdWeights && g.kh == 1 && g.kw == 1 && (g.sh > 1 || g.sw > 1) && !(policy & kSrcAny)) policy = kPlain;
-  const memory::desc src_q = (policy & kSrcAny) ? memory::desc(src_d, dt::f32, tag::any) : src_u;
-  const memory::desc wei_q = (policy & kWeightsAny) ? memory::desc(wei_d, dt::f32, tag::any) : wei_u;
-  const memory::desc dst_q = (policy & kDstAny) ? memory::desc(dst_d, dt::f32, tag::any) : dst_u;
+  // In bf16 a primitive's inputs are bf16 and its output fp32 (fp32 accumulation inside).
+  const dt lo = InputType(bf16);
+  const dt src_t = kind == kConvBwdData ? dt::f32 : lo, wei_t = kind == kConvBwdWeights ? dt::f32 : lo;
+  const dt dst_t = kind == kConvFwd ? dt::f32 : lo;
+  const memory::desc src_q(src_d, src_t, (policy & kSrcAny) ? tag::any : tag::nhwc);
+  const memory::desc wei_q(wei_d, wei_t, (policy & kWeightsAny) ? tag::any : tag::hwio);
+  const memory::desc dst_q(dst_d, dst_t, (policy & kDstAny) ? tag::any : tag::nhwc);
   const memory::desc bias_md({g.oc}, dt::f32, tag::a);
   auto e = std::make_unique<Entry>();
   dnnl::primitive_attr attr = UserScratchpad();
@@ -65,8 +82,12 @@ std::unique_ptr<Entry> MakeConv(ConvKind kind, const ConvGeom &g, bool has_bias,
     e->impl = pd.impl_info_str();
     return e;
   }
-  auto hint_d = dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, src_q, wei_q,
-                                                dst_q, strides, dil, pad_l, pad_r);
+  // The forward hint in the inputs' type throughout (a bf16 forward's destination is bf16).
+  const memory::desc src_h(src_d, lo, (policy & kSrcAny) ? tag::any : tag::nhwc);
+  const memory::desc wei_h(wei_d, lo, (policy & kWeightsAny) ? tag::any : tag::hwio);
+  const memory::desc dst_h(dst_d, lo, (policy & kDstAny) ? tag::any : tag::nhwc);
+  auto hint_d = dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, src_h, wei_h,
+                                                dst_h, strides, dil, pad_l, pad_r);
   dnnl::convolution_forward::primitive_desc hint(hint_d, Engine());
   if (kind == kConvBwdData) {
     auto d = dnnl::convolution_backward_data::desc(algorithm::convolution_direct, src_q, wei_q, dst_q, strides, dil, pad_l,
@@ -95,6 +116,10 @@ std::unique_ptr<Entry> MakeConv(ConvKind kind, const ConvGeom &g, bool has_bias,
 }
 
 }  // namespace
+
+bool ConvInBf16(ConvKind kind, const ConvGeom &g) {
+  return g_precision == kBf16Everywhere || (g_precision == kBf16 && Bf16Pays(kind, g));
+}
 
 // conv(kind, a, b, bias|null, out, params, alpha)
 //   fwd:         a = x  [N,IH,IW,IC], b = filter [KH,KW,IC,OC], out = y  [N,OH,OW,OC]
@@ -128,10 +153,11 @@ Napi::Value Conv(const Napi::CallbackInfo &info) {
       ConvIm2Col(kind, g, in0, in1, out);
       return info.Env().Undefined();
     }
-    const int extra = (kind << 1) | (bias != nullptr ? 1 : 0);
+    const bool bf16 = ConvInBf16(kind, g);
+    const int extra = (kind << 2) | (bf16 ? 2 : 0) | (bias != nullptr ? 1 : 0);
     Key key = MakeKey(kKeyConv, p, kConvParams, extra);
     if (g.act == kActLeakyRelu) key.append(reinterpret_cast<const char *>(&alpha), sizeof(alpha));
-    Entry &e = Lookup(std::move(key), [&] { return MakeConv(kind, g, bias != nullptr, alpha); });
+    Entry &e = Lookup(std::move(key), [&] { return MakeConv(kind, g, bias != nullptr, alpha, bf16); });
     Run(e, {in0, in1}, bias, out);
     return info.Env().Undefined();
   });

@@ -29,6 +29,10 @@ constexpr int kConvKinds = 3;
 static_assert(kConvFwd == 0 && kConvBwdData == 1 && kConvBwdWeights == kConvKinds - 1, "ConvKind codes index g_conv_layout");
 extern int g_conv_layout[kConvKinds];
 
+// Whether this convolution computes in bf16 under the current precision (g_precision and
+// the per-primitive rule of conv.cc, measured per kind and shape).
+bool ConvInBf16(ConvKind kind, const ConvGeom &g);
+
 // The GEMM path of gemm_conv.cc: whether it takes this convolution (when no bias, activation
 // or forced layout asks for oneDNN's convolution), and the convolution run that way, with
 // kind, a, b and out as conv() documents them.

@@ -60,10 +60,10 @@ void ForEachPatch(const ConvGeom &g, const std::vector<Tap> &taps, memory::dim n
   }
 }
 
-Entry &GemmEntry(memory::dim m, memory::dim k, memory::dim n, bool ta, bool tb) {
+Entry &GemmEntry(memory::dim m, memory::dim k, memory::dim n, bool ta, bool tb, bool bf16) {
   // matmul params: BA BB M K N TA TB ACT
   const int32_t p[kMatMulParams] = {1, 1, static_cast<int32_t>(m), static_cast<int32_t>(k), static_cast<int32_t>(n), ta ? 1 : 0, tb ? 1 : 0, kActLinear};
-  return Lookup(MakeKey(kKeyMatMul, p, kMatMulParams, 0), [&] { return MakeMatMul(p, false, 0.0F); });
+  return Lookup(MakeKey(kKeyMatMul, p, kMatMulParams, bf16 ? 2 : 0), [&] { return MakeMatMul(p, false, 0.0F, bf16); });
 }
 
 }  // namespace
@@ -75,6 +75,7 @@ uint64_t g_gemm_conv_calls = 0;
 // kind as in Conv (conv.cc); a, b, out as documented there.
 void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b, float *out) {
   ++g_gemm_conv_calls;
+  const bool bf16 = ConvInBf16(kind, g);
   const std::vector<Tap> taps = UsedTaps(g);
   const memory::dim rows = g.n * g.oh * g.ow, tic = static_cast<memory::dim>(taps.size()) * g.ic;
   const size_t ic_bytes = static_cast<size_t>(g.ic) * sizeof(float), ocic = static_cast<size_t>(g.ic * g.oc);
@@ -93,12 +94,12 @@ void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b
   };
   if (kind == kConvBwdData) {
     if (direct) {
-      Run(GemmEntry(rows, g.oc, tic, false, true), {const_cast<float *>(a), const_cast<float *>(b)}, nullptr, out);  // dx = dy * W^T
+      Run(GemmEntry(rows, g.oc, tic, false, true, bf16), {const_cast<float *>(a), const_cast<float *>(b)}, nullptr, out);  // dx = dy * W^T
       return;
     }
     std::memset(out, 0, g.Src() * sizeof(float));
     if (taps.empty()) return;
-    Run(GemmEntry(rows, g.oc, tic, false, true), {const_cast<float *>(a), gather(b)}, nullptr, col);  // dcol = dy * Wt^T
+    Run(GemmEntry(rows, g.oc, tic, false, true, bf16), {const_cast<float *>(a), gather(b)}, nullptr, col);  // dcol = dy * Wt^T
 #pragma omp parallel for schedule(static) if (rows * tic >= 65536)
     for (memory::dim n = 0; n < g.n; ++n) {
       ForEachPatch(g, taps, n, [&](memory::dim row, size_t t, memory::dim at) {
@@ -125,16 +126,16 @@ void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b
       std::memset(out, 0, g.Dst() * sizeof(float));
       return;
     }
-    Run(GemmEntry(rows, tic, g.oc, false, false), {col, gather(b)}, nullptr, out);  // y = col * Wt
+    Run(GemmEntry(rows, tic, g.oc, false, false, bf16), {col, gather(b)}, nullptr, out);  // y = col * Wt
     return;
   }
   if (all_taps) {
-    Run(GemmEntry(tic, rows, g.oc, true, false), {col, const_cast<float *>(b)}, nullptr, out);  // dW = col^T * dy
+    Run(GemmEntry(tic, rows, g.oc, true, false, bf16), {col, const_cast<float *>(b)}, nullptr, out);  // dW = col^T * dy
     return;
   }
   std::memset(out, 0, g.Weights() * sizeof(float));
   if (taps.empty()) return;
-  Run(GemmEntry(tic, rows, g.oc, true, false), {col, const_cast<float *>(b)}, nullptr, wt);  // dWt = col^T * dy
+  Run(GemmEntry(tic, rows, g.oc, true, false, bf16), {col, const_cast<float *>(b)}, nullptr, wt);  // dWt = col^T * dy
   for (size_t t = 0; t < taps.size(); ++t) std::memcpy(const_cast<float *>(tap_weights(out, t)), wt + t * ocic, ocic * sizeof(float));
 }
 

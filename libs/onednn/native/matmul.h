@@ -12,6 +12,7 @@ namespace onednn {
 // params: BA BB M K N TA TB ACT; a is [BA,M,K] (or [BA,K,M] if TA), b is [BB,K,N] (or
 // [BB,N,K] if TB), out is [max(BA,BB),M,N]; a batch of 1 broadcasts.
 constexpr size_t kMatMulParams = 8;
-std::unique_ptr<Entry> MakeMatMul(const int32_t *p, bool has_bias, float alpha);
+// bf16: a and b are read as bf16 (reordered from fp32), out stays fp32.
+std::unique_ptr<Entry> MakeMatMul(const int32_t *p, bool has_bias, float alpha, bool bf16);
 
 }  // namespace onednn

@@ -64,6 +64,15 @@
   X(kWeightsAny, weightsAny, 2) \
   X(kDstAny, dstAny, 4)
 
+// setPrecision(code): what convolutions and matmuls compute in. bf16 is mixed precision:
+// inputs rounded to bf16, fp32 accumulation and fp32 outputs, per primitive where measured
+// faster (Bf16Pays in conv.cc); everything else stays fp32.
+// bf16Everywhere ignores the rule (every conv and matmul in bf16), for measuring it.
+#define ONEDNN_PRECISIONS(X) \
+  X(kFp32, fp32, 0)          \
+  X(kBf16, bf16, 1)          \
+  X(kBf16Everywhere, bf16Everywhere, 2)
+
 // G(exported group name, enum type, list): every group of `addon.ops`.
 #define ONEDNN_OP_GROUPS(G)                         \
   G(conv, ConvKind, ONEDNN_CONV_KINDS)              \
@@ -72,7 +81,8 @@
   G(unary, UnaryOp, ONEDNN_UNARY_OPS)               \
   G(pool, PoolAlg, ONEDNN_POOL_ALGS)                \
   G(activation, Activation, ONEDNN_ACTIVATIONS)     \
-  G(layout, ConvLayout, ONEDNN_CONV_LAYOUTS)
+  G(layout, ConvLayout, ONEDNN_CONV_LAYOUTS)       \
+  G(precision, Precision, ONEDNN_PRECISIONS)
 
 namespace onednn {
 

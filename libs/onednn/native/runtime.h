@@ -81,6 +81,20 @@ std::unordered_map<std::string, double> CallsPerImpl();
 
 dnnl::primitive_attr UserScratchpad();
 
+// ---------------------------------------------------------------------------
+// Precision (setPrecision): kFp32, or kBf16 only where Bf16Supported(). Under kBf16 a
+// primitive whose rule says bf16 pays takes bf16 inputs (reordered from the fp32 tfjs
+// tensors, which Run does like any layout change) and writes fp32 outputs; its cache key
+// carries the choice, so switching precision never reuses a primitive of the other.
+extern Precision g_precision;
+// Whether oneDNN has native bf16 instructions here (avx512_core_bf16 or AMX); it would
+// otherwise emulate bf16 or refuse it, so setPrecision refuses bf16 without them.
+bool Bf16Supported();
+// The ISA oneDNN runs on ("avx2", "avx512_core_bf16", ...), for info() and error messages.
+const char *IsaName();
+// The data type of a primitive's low-precision operands: bf16 when `bf16` is set, else f32.
+inline dt InputType(bool bf16) { return bf16 ? dt::bf16 : dt::f32; }
+
 // Runs one cached primitive on caller memory; inputs/outputs are reordered through the
 // arena only when the primitive chose a different layout.
 void Run(Entry &e, const std::vector<float *> &in, float *bias, float *out);

@@ -9,6 +9,10 @@ export interface OnednnInfo {
   readonly cpuRuntime: string;
   readonly threads: number;
   readonly isa: string;
+  /** Whether oneDNN has native bf16 here (avx512_core_bf16 or AMX): `setPrecision(bf16)` works. */
+  readonly bf16: boolean;
+  /** What convolutions and matmuls compute in now (`setPrecision`). */
+  readonly precision: 'fp32' | 'bf16';
   readonly convLayouts: readonly number[];
   readonly cacheEntries: number;
   readonly arenaBytes: number;
@@ -32,6 +36,8 @@ export const OP_NAMES = {
   activation: ['linear', 'relu', 'relu6', 'leakyrelu', 'elu', 'sigmoid'],
   /** Bits of `setConvLayout` (OR together), or `auto`. */
   layout: ['auto', 'plain', 'srcAny', 'weightsAny', 'dstAny'],
+  /** `setPrecision`: bf16 where the per-primitive rule says it pays; bf16Everywhere for measuring the rule. */
+  precision: ['fp32', 'bf16', 'bf16Everywhere'],
 } as const;
 
 /** The addon's op codes by group and name. @example addon.binary(ops.binary.add, a, b, out, shapes) */
@@ -99,6 +105,8 @@ export interface OnednnAddon {
   info(): OnednnInfo;
   primitives(): Record<string, number>;
   setConvLayout(kind: number, bits: number): void;
+  /** Throws (naming the ISA) for bf16 where `info().bf16` is false. */
+  setPrecision(precision: number): void;
   setNumThreads(threads: number): void;
   clearCache(): void;
 }
@@ -119,9 +127,11 @@ export function addonPath(): string {
   return process.env['ONEDNN_ADDON'] ?? join(libDir(), 'build', 'Release', 'onednn.node');
 }
 
+/** The addon's functions (every member of {@link OnednnAddon} but `ops`); an addon missing one is refused. */
+export const ADDON_FUNCTIONS = ['conv', 'matmul', 'pool', 'binary', 'reduce', 'tile', 'unary', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'sgd', 'sgdMulti', 'reluGrad', 'addRelu', 'info', 'primitives', 'setConvLayout', 'setPrecision', 'setNumThreads', 'clearCache'] as const satisfies readonly Exclude<keyof OnednnAddon, 'ops'>[];
+
 function hasFunctions(x: unknown): x is Record<string, unknown> {
-  const names = ['conv', 'matmul', 'pool', 'binary', 'reduce', 'tile', 'unary', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'sgd', 'sgdMulti', 'reluGrad', 'addRelu', 'info', 'primitives', 'setConvLayout', 'setNumThreads', 'clearCache'];
-  return typeof x === 'object' && x !== null && names.every((n) => typeof (x as Record<string, unknown>)[n] === 'function');
+  return typeof x === 'object' && x !== null && ADDON_FUNCTIONS.every((n) => typeof (x as Record<string, unknown>)[n] === 'function');
 }
 
 /** Loads the addon from `path` without throwing. */

@@ -75,11 +75,21 @@ export interface OnednnOptions {
    * true; false: every output is a fresh allocation, as on tfjs-backend-cpu). See _buffers.ts.
    */
   readonly reuseBuffers?: boolean;
+  /**
+   * What convolutions and matmuls compute in (default fp32). `bf16` is mixed precision: bf16
+   * inputs, fp32 accumulation and outputs, per primitive where measured faster (README,
+   * Precision); `bf16-everywhere` ignores that rule, for measuring it. bf16 throws on a CPU
+   * without native bf16 (`onednnInfo().bf16`), naming its ISA.
+   */
+  readonly precision?: OnednnPrecision;
 }
 
+/** `configureOnednn`'s precision choices. */
+export type OnednnPrecision = 'fp32' | 'bf16' | 'bf16-everywhere';
+
 /**
- * Sets threads, convolution layouts and the elementwise size threshold; returns false when
- * the addon is unavailable. Changing threads or a layout empties the primitive cache.
+ * Sets threads, precision, convolution layouts and the elementwise size threshold; returns
+ * false when the addon is unavailable. Changing threads or a layout empties the primitive cache.
  *
  * @example configureOnednn({ threads: 1, convLayout: { forward: 'blocked' } });
  */
@@ -87,6 +97,10 @@ export function configureOnednn(options: OnednnOptions): boolean {
   const loaded = addon();
   if (!loaded.ok) return false;
   if (options.threads !== undefined) loaded.addon.setNumThreads(options.threads);
+  if (options.precision !== undefined) {
+    const { precision } = loaded.addon.ops;
+    loaded.addon.setPrecision({ fp32: precision.fp32, bf16: precision.bf16, 'bf16-everywhere': precision.bf16Everywhere }[options.precision]);
+  }
   if (options.minElementwiseSize !== undefined) settings.minElementwiseSize = options.minElementwiseSize;
   if (options.reuseBuffers !== undefined) bufferSettings.reuse = options.reuseBuffers;
   const layouts = options.convLayout ?? {};
