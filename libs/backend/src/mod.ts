@@ -15,12 +15,15 @@
 export {
   BACKEND_CHOICES,
   CPU_DEVICE,
+  PRECISIONS,
+  activePrecision,
   WASM_DEVICE,
   onednnDevice,
   selectBackend,
   type BackendChoice,
   type BackendError,
   type BackendName,
+  type Precision,
   type Purpose,
   type SelectOptions,
 } from './select.ts';

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
-import { ONEDNN_BACKEND, type OnednnInfo } from '@resnet/onednn';
+import { configureOnednn, ONEDNN_BACKEND, onednnStatus, type OnednnInfo } from '@resnet/onednn';
 import { defaultLoaders, firstLine, isMissingModule, shimIsNullOrUndefined, type BackendLoaders } from './_loaders.ts';
 
 /** Every accepted `--backend` value, in the order `--help` lists them. */
@@ -15,6 +15,16 @@ export const BACKEND_CHOICES = ['auto', 'tensorflow', 'onednn', 'wasm', 'cpu'] a
 
 /** A `--backend` value. */
 export type BackendName = (typeof BACKEND_CHOICES)[number];
+
+/**
+ * What convolutions compute in: `fp32`, or `bf16` mixed precision (bf16 inputs, fp32
+ * accumulation, outputs, weights, optimizer state and batch-norm statistics), which only the
+ * onednn backend runs, on a CPU with native bf16 (avx512_core_bf16 or AMX).
+ */
+export const PRECISIONS = ['fp32', 'bf16'] as const;
+
+/** A `--precision` value. */
+export type Precision = (typeof PRECISIONS)[number];
 
 /** What the run does with the backend; only inference may use `wasm`. */
 export type Purpose = 'training' | 'inference';
@@ -27,11 +37,13 @@ export interface BackendChoice {
   readonly device: string;
   /** One line: which backend and why, e.g. `auto: onednn (tfjs-node-gpu and tfjs-node not installed)`. */
   readonly reason: string;
+  /** What it computes in (`bf16` only on onednn with native bf16). */
+  readonly precision: Precision;
 }
 
 /** Why a backend could not be selected; the message names the fix. */
 export interface BackendError {
-  readonly _tag: 'UnknownBackend' | 'NotInstalled' | 'LoadFailed' | 'Unavailable' | 'CannotTrain';
+  readonly _tag: 'UnknownBackend' | 'NotInstalled' | 'LoadFailed' | 'Unavailable' | 'CannotTrain' | 'NoBf16';
   readonly message: string;
 }
 
@@ -39,6 +51,8 @@ export interface BackendError {
 export interface SelectOptions {
   /** Default `training`, which rules out `wasm`. */
   readonly purpose?: Purpose;
+  /** Default `fp32`. `bf16` accepts only onednn on a CPU with native bf16 (`auto` skips the rest); never a silent fp32. */
+  readonly precision?: Precision;
   /** Replaces the real loaders (for tests). */
   readonly loaders?: Partial<BackendLoaders>;
 }
@@ -58,10 +72,56 @@ export interface SelectOptions {
 export async function selectBackend(choice: BackendName, options: SelectOptions = {}): Promise<E.Either<BackendError, BackendChoice>> {
   const loaders: BackendLoaders = { ...defaultLoaders, ...options.loaders };
   const purpose = options.purpose ?? 'training';
+  const precision = options.precision ?? 'fp32';
   // Guards callers that bypass the type (a value from JSON or JavaScript).
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
     return E.left({ _tag: 'UnknownBackend', message: `Unknown backend "${String(choice)}": expected one of ${BACKEND_CHOICES.join(', ')}` });
   }
+  if (!(PRECISIONS as readonly string[]).includes(precision)) {
+    return E.left({ _tag: 'UnknownBackend', message: `Unknown precision "${String(precision)}": expected one of ${PRECISIONS.join(', ')}` });
+  }
+  if (precision === 'bf16') return selectBf16(choice, loaders);
+  const chosen = await selectFp32(choice, loaders, purpose);
+  // onednn keeps its precision per process: a choice of fp32 sets it back.
+  if (E.isRight(chosen) && chosen.right.name === ONEDNN_BACKEND) configureOnednn({ precision: 'fp32' });
+  return chosen;
+}
+
+/**
+ * What the active backend computes in: `bf16` when it is onednn set to bf16, else `fp32`.
+ * Training checks it against the run's config.json, so a run never trains in another precision than it records.
+ */
+export function activePrecision(): Precision {
+  if ((tf.getBackend() as string | null | undefined) !== ONEDNN_BACKEND) return 'fp32';
+  const status = onednnStatus();
+  return status.ok && status.info.precision === 'bf16' ? 'bf16' : 'fp32';
+}
+
+// bf16: only onednn, only with native bf16; refused before anything else is activated.
+async function selectBf16(choice: BackendName, loaders: BackendLoaders): Promise<E.Either<BackendError, BackendChoice>> {
+  if (choice !== 'onednn' && choice !== 'auto') {
+    return E.left({ _tag: 'NoBf16', message: `--precision=bf16 runs on the onednn backend only (tfjs's ${choice} backend has no bf16 training): use --backend=onednn, or --precision=fp32` });
+  }
+  let status: ReturnType<BackendLoaders['registerOnednn']>;
+  try {
+    status = loaders.registerOnednn();
+  } catch (e) {
+    return E.left({ _tag: 'LoadFailed', message: `onednn failed to register (${firstLine(e)}), and --precision=bf16 needs it; use --precision=fp32` });
+  }
+  if (!status.ok) return E.left({ _tag: 'Unavailable', message: `--precision=bf16 needs the onednn backend, which is unavailable: ${status.reason}; or use --precision=fp32` });
+  if (!status.info.bf16) {
+    return E.left({ _tag: 'NoBf16', message: `--precision=bf16 needs a CPU with native bf16 (avx512_core_bf16 or AMX); oneDNN runs on ${status.info.isa} here: use --precision=fp32` });
+  }
+  const failure = await activate(ONEDNN_BACKEND);
+  if (failure !== null) return E.left({ _tag: 'LoadFailed', message: `onednn backend did not start: ${failure}; --precision=bf16 needs it` });
+  configureOnednn({ precision: 'bf16' });
+  const info = onednnStatus();
+  const device = onednnDevice(info.ok ? info.info : status.info);
+  const why = choice === 'auto' ? 'auto: onednn (--precision=bf16: only onednn runs bf16)' : 'onednn (requested)';
+  return E.right({ name: ONEDNN_BACKEND, device, reason: `${why}; bf16 mixed precision on ${status.info.isa}`, precision: 'bf16' });
+}
+
+async function selectFp32(choice: BackendName, loaders: BackendLoaders, purpose: Purpose): Promise<E.Either<BackendError, BackendChoice>> {
   switch (choice) {
     case 'tensorflow':
       return explicit(choice, await tryTensorflow(loaders));
@@ -88,7 +148,7 @@ type Attempt = E.Either<
 function explicit(choice: BackendName, attempt: Attempt): E.Either<BackendError, BackendChoice> {
   if (E.isLeft(attempt)) return E.left(attempt.left.error);
   const { name, device, via, skipped } = attempt.right;
-  return E.right({ name, device, reason: `${choice}${via === null ? '' : ` via ${via}`} (${['requested', ...skipped].join('; ')})` });
+  return E.right({ name, device, reason: `${choice}${via === null ? '' : ` via ${via}`} (${['requested', ...skipped].join('; ')})`, precision: 'fp32' });
 }
 
 async function auto(loaders: BackendLoaders): Promise<E.Either<BackendError, BackendChoice>> {
@@ -101,7 +161,7 @@ async function auto(loaders: BackendLoaders): Promise<E.Either<BackendError, Bac
     }
     const { name, device, via } = result.right;
     const why = [...skipped, ...result.right.skipped];
-    return E.right({ name, device, reason: `auto: ${name}${via === null ? '' : ` via ${via}`} (${why.length === 0 ? 'first choice' : why.join('; ')})` });
+    return E.right({ name, device, reason: `auto: ${name}${via === null ? '' : ` via ${via}`} (${why.length === 0 ? 'first choice' : why.join('; ')})`, precision: 'fp32' });
   }
   return E.left({ _tag: 'LoadFailed', message: `no tfjs backend could be activated (${skipped.join('; ')})` });
 }
