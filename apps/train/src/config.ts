@@ -5,7 +5,7 @@
 import * as E from 'fp-ts/Either';
 import type { Parsed, Schema } from '@resnet/cli';
 import { DEPTHS, VERSIONS, type Depth } from '@resnet/variants';
-import { BACKEND_CHOICES } from '@resnet/backend';
+import { BACKEND_CHOICES, PRECISIONS } from '@resnet/backend';
 import { PROTOCOLS, protocolSchedule, RUN_FORMAT, type RunSettings } from '@resnet/training';
 import type { LoadOptions } from '@resnet/fashion-mnist';
 
@@ -33,6 +33,7 @@ export const TRAIN_FLAGS = {
   resume: { kind: 'string', default: null, help: 'continue the run in this directory from its last checkpoint', output: 'directory' },
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files' },
   backend: { kind: 'enum', values: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend: auto picks tensorflow > onednn > cpu' },
+  precision: { kind: 'enum', values: PRECISIONS, default: 'fp32', help: 'bf16: mixed precision (bf16 convolutions, fp32 weights, optimizer, batch norm and loss) on the onednn backend, CPUs with avx512_core_bf16 or AMX only' },
 } as const satisfies Schema;
 
 export type TrainFlags = Parsed<typeof TRAIN_FLAGS>;
@@ -71,6 +72,7 @@ export function resolveConfig(flags: TrainFlags): E.Either<string, TrainConfig> 
     testLimit: flags['test-limit'],
     seed: flags.seed,
     classes: 10,
+    precision: flags.precision,
   });
 }
 
@@ -79,6 +81,7 @@ export const SETTING_FLAGS: Readonly<Record<string, string>> = {
   protocol: '--protocol', variant: '--variant', version: '--block-version', stem: '--stem', epochs: '--epochs', batchSize: '--mini-batch',
   schedule: '--schedule/--lr/--warmup', momentum: '--momentum', nesterov: '--nesterov', weightDecay: '--weight-decay', labelSmoothing: '--label-smoothing',
   imageSize: '--image-size', augment: '--augment', trainLimit: '--train-limit', testLimit: '--test-limit', seed: '--seed', zeroInitResidual: '--protocol',
+  precision: '--precision',
 };
 
 /** Flags a resumed run may change; every other setting comes from its config.json. */

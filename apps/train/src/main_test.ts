@@ -36,6 +36,29 @@ describe('train app: bad input gets a clear error, a non-zero exit and nothing w
     expect(existsSync(out)).toBe(false);
   });
 
+  test('--precision=bf16 on a CPU without native bf16 (simulated: ONEDNN_MAX_CPU_ISA=AVX2) or on a backend without bf16 is refused in one line, nothing written', () => {
+    const out = join(tmp(), 'run');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'apps/train/src/main.ts'), '--precision=bf16', `--out=${out}`], {
+      encoding: 'utf8',
+      cwd: root,
+      env: { ...process.env, ONEDNN_MAX_CPU_ISA: 'AVX2', TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') },
+    });
+    expect(r.status).toBe(1);
+    // Without the addon (no libdnnl-dev) the refusal names that instead; CI has the addon.
+    expect(r.stderr.trim()).toMatch(/^train: --precision=bf16 needs (a CPU with native bf16 \(avx512_core_bf16 or AMX\); oneDNN runs on avx2 here: use --precision=fp32|the onednn backend, which is unavailable: .*)$/);
+    expect(existsSync(out)).toBe(false);
+    const cpu = run('main', '--precision=bf16', '--backend=cpu', `--out=${out}`);
+    expect(cpu.code).toBe(1);
+    expect(cpu.stderr.trim()).toBe("train: --precision=bf16 runs on the onednn backend only (tfjs's cpu backend has no bf16 training): use --backend=onednn, or --precision=fp32");
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test('--resume keeps the run\'s precision: --precision with --resume is refused', () => {
+    const r = run('main', `--resume=${tmp()}`, '--precision=bf16');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('only --epochs, --backend, --data-dir may be given with it, not --precision');
+  });
+
   test('a --data-dir without the files names the folder and the missing files', () => {
     const out = join(tmp(), 'run');
     const empty = tmp();

@@ -80,6 +80,8 @@ export function failureMessage(f: RunFailure): { readonly message: string; reado
       return { message: `${f.dir} has already trained ${f.epochsDone} epochs; pass --epochs=N with N > ${f.epochsDone} to train further`, code: 2 };
     case 'NotResumable':
       return { message: `${f.dir} is a reference run made by ${f.madeBy}, not by train:serve: it cannot be resumed; train our run into a new directory with npx nx run train:serve --out=<dir>`, code: 2 };
+    case 'Precision':
+      return { message: `${f.dir} trains in ${f.recorded} (its config.json), but the backend computes in ${f.active}: select the backend with precision ${f.recorded} (train:serve and train:sweep do so from the run's config.json)`, code: 1 };
     case 'Training':
       return { message: trainErrorMessage(f.error), code: 1 };
     default:

@@ -9,7 +9,7 @@ import { command, commandLine, stopRequests } from '@resnet/cli';
 import { checkOutputPath, describeOutputPathError } from '@resnet/files';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
-import { checkUnowned, runSpec, trainRun, type RunPlan } from '@resnet/training';
+import { checkUnowned, openRun, runSpec, trainRun, type RunPlan } from '@resnet/training';
 import { checkResumeFlags, dataOptions, resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
 import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, resumeCommand, runErrorMessage } from './run_output.ts';
 
@@ -49,9 +49,12 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
   const unowned = checkUnowned(plan.dir);
   if (E.isLeft(unowned)) return fail(runErrorMessage(unowned.left), 1);
 
-  // 2. Backend and data, before anything is written.
-  const backend = await selectBackend(flags.backend, { purpose: 'training' });
-  if (E.isLeft(backend)) return fail(`${backend.left.message} (choose one with --backend)`, 1);
+  // 2. Backend and data, before anything is written. A resumed run keeps the precision its
+  // config.json records (a run that cannot be read fails in trainRun, which names the file).
+  const resumed = plan._tag === 'Continue' ? openRun(plan.dir) : null;
+  const precision = plan._tag === 'New' ? plan.config.precision : resumed !== null && E.isRight(resumed) ? resumed.right.config.precision : 'fp32';
+  const backend = await selectBackend(flags.backend, { purpose: 'training', precision });
+  if (E.isLeft(backend)) return fail(`${backend.left.message}${backend.left._tag === 'NoBf16' ? '' : ' (choose one with --backend)'}`, 1);
   console.log(`backend: ${backend.right.reason}`);
   const data = await loadFashionMnist(dataOptions(flags['data-dir']));
   if (E.isLeft(data)) return fail(data.left.message, 1);

@@ -93,9 +93,10 @@ export async function sweep(parsed: Parsed<typeof FLAGS>, args: readonly string[
   }
 
   // Backend and data once, for every variant.
-  const backend = await selectBackend(rest.backend, { purpose: 'training' });
+  // Every planned run has --precision (the plan refused runs recorded with another).
+  const backend = await selectBackend(rest.backend, { purpose: 'training', precision: rest.precision });
   if (E.isLeft(backend)) {
-    console.error(`sweep: ${backend.left.message} (choose one with --backend)`);
+    console.error(`sweep: ${backend.left.message}${backend.left._tag === 'NoBf16' ? '' : ' (choose one with --backend)'}`);
     return 1;
   }
   console.log(`backend: ${backend.right.reason}`);

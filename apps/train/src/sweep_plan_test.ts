@@ -50,6 +50,13 @@ describe('planVariant', () => {
     expect(planVariant('o', 18, { _tag: 'NotARun', reason: 'not empty' }, flags(), [], [])).toEqual(E.left('o/resnet18: not empty'));
   });
 
+  test('another precision is other settings: a bf16 run is not resumed or skipped by an fp32 sweep, nor the reverse', () => {
+    const bf16 = config(18, '--epochs=2', '--precision=bf16');
+    expect(planVariant('o', 18, run(bf16, 1), flags('--epochs=2'), ['--epochs=2'], [])).toEqual(E.left(expect.stringContaining('made with other settings (--precision: "bf16" in the run, "fp32" here)') as unknown));
+    expect(planVariant('o', 18, run(config(18, '--epochs=2'), 2), flags('--epochs=2', '--precision=bf16'), ['--epochs=2', '--precision=bf16'], [])).toEqual(E.left(expect.stringContaining('(--precision: "fp32" in the run, "bf16" here)') as unknown));
+    expect(planVariant('o', 18, run(bf16, 2), flags('--epochs=2', '--precision=bf16'), ['--epochs=2', '--precision=bf16'], [])).toMatchObject(E.right({ _tag: 'Skip' }));
+  });
+
   test('a run of ours as the reader returns it (reference: null) matches its flags; a reference run (PyTorch) does not', () => {
     const c = config(18, '--epochs=2');
     expect(planVariant('o', 18, run({ ...c, reference: null } as TrainConfig, 2), flags('--epochs=2'), ['--epochs=2'], [])).toMatchObject(E.right({ _tag: 'Skip' }));

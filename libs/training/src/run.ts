@@ -9,6 +9,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { writeFileAtomic, type LockOwner } from '@resnet/files';
+import { activePrecision, type Precision } from '@resnet/backend';
 import { CLASS_NAMES, type FashionMnist, type Split } from '@resnet/fashion-mnist';
 import { disposeModel, initModel } from '@resnet/tfjs';
 import { resnet, type ResNetSpec } from '@resnet/variants';
@@ -78,6 +79,8 @@ export type RunFailure =
   | { readonly _tag: 'AlreadyTrained'; readonly dir: string; readonly epochsDone: number }
   /** A reference run, made by another framework (`madeBy`): it has no checkpoints to continue from. */
   | { readonly _tag: 'NotResumable'; readonly dir: string; readonly madeBy: string }
+  /** The active backend computes in `active`, the run records `recorded`: never trained under the wrong label. */
+  | { readonly _tag: 'Precision'; readonly dir: string; readonly recorded: Precision; readonly active: Precision }
   | { readonly _tag: 'Training'; readonly error: TrainError };
 
 /** How it ended. */
@@ -136,6 +139,8 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
       return E.left({ _tag: 'NotResumable', dir: plan.dir, madeBy: by });
     }
     config = run.right.config;
+    const mismatch = precisionMismatch(plan.dir, config);
+    if (mismatch !== null) return E.left(mismatch);
     if (run.right.latest === null) {
       if (plan.epochs !== null && plan.epochs !== config.epochs) return E.left({ _tag: 'NothingToExtend', dir: plan.dir, epochs: plan.epochs });
       const restarted = restartRun(plan.dir);
@@ -147,6 +152,8 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
     }
   } else {
     config = plan.config;
+    const mismatch = precisionMismatch(plan.dir, config);
+    if (mismatch !== null) return E.left(mismatch);
   }
   const spec = runSpec(config);
   if (E.isLeft(spec)) return E.left({ _tag: 'Spec', error: spec.left });
@@ -233,6 +240,12 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
     disposeModel(model);
     disposeSgdState(sgd);
   }
+}
+
+// The run's recorded precision against what the active backend computes in; checked before anything is written.
+function precisionMismatch(dir: string, config: RunSettings): RunFailure | null {
+  const active = activePrecision();
+  return active === config.precision ? null : { _tag: 'Precision', dir, recorded: config.precision, active };
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { DEPTHS, VERSIONS, type Depth, type Version } from '@resnet/variants';
+import { PRECISIONS, type Precision } from '@resnet/backend';
 import { checkSchedule, type Schedule } from './schedule.ts';
 
 /** Format tag of config.json. */
@@ -36,6 +37,8 @@ export interface RunSettings {
   readonly testLimit: number | null;
   readonly seed: number;
   readonly classes: number;
+  /** What convolutions computed in (`--precision`); runs made before it was recorded are fp32. */
+  readonly precision: Precision;
 }
 
 /**
@@ -152,6 +155,8 @@ export function parseRunConfig(value: unknown, path: string): E.Either<string, R
   if (!Array.isArray(replanned) || !replanned.every(isReplan)) return bad('replanned', 'a list of { "afterEpoch", "afterStep", "from", "to", "at" } as train:serve --resume writes it', replanned);
   const reference = c['reference'] ?? null;
   if (reference !== null && !isReference(reference)) return bad('reference', `absent, null or { "framework": ${REFERENCE_FRAMEWORKS.map((f) => `"${f}"`).join(' | ')}, "version": "…", "script": "…" } as tools/torch_reference.py writes it`, reference);
+  const precision = c['precision'] ?? 'fp32';
+  if (!(PRECISIONS as readonly unknown[]).includes(precision)) return bad('precision', PRECISIONS.map((p) => `"${p}"`).join(' or '), precision);
   const backend = c['backend'] as Partial<RunBackend> | undefined;
   const machine = c['machine'] as Partial<RunMachine> | undefined;
   return E.right({
@@ -175,6 +180,7 @@ export function parseRunConfig(value: unknown, path: string): E.Either<string, R
     testLimit: c['testLimit'] as number | null,
     seed: c['seed'] as number,
     classes: c['classes'] as number,
+    precision: precision as Precision,
     createdAt: typeof c['createdAt'] === 'string' ? c['createdAt'] : null,
     backend: typeof backend?.name === 'string' && typeof backend.device === 'string' ? (backend as RunBackend) : null,
     machine: typeof machine?.cpus === 'number' && typeof machine.cpuModel === 'string' && typeof machine.memoryGiB === 'number' && typeof machine.platform === 'string' ? (machine as RunMachine) : null,

@@ -29,6 +29,12 @@ describe('parseRunConfig', () => {
     expect(parseRunConfig(JSON.parse(JSON.stringify(old)), 'x')).toMatchObject(E.right({ machine: null, backend: null, command: null }));
   });
 
+  test('the precision is kept; runs made before it was recorded are fp32 (they were); anything else names the field', () => {
+    expect(parseRunConfig(runConfig(18, { precision: 'bf16' }), 'x')).toMatchObject(E.right({ precision: 'bf16' }));
+    expect(parseRunConfig(runConfig(18), 'x')).toMatchObject(E.right({ precision: 'fp32' }));
+    expect(message(runConfig(18, { precision: 'fp16' }))).toBe('runs/a/config.json: "precision" must be "fp32" or "bf16", got "fp16": pass a run directory written by train:serve, or fix the file');
+  });
+
   test('re-plans written by --resume --epochs=N are kept; runs without them get an empty list', () => {
     const change = { afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: '2026-11-28T09:00:00Z' };
     expect(parseRunConfig(runConfig(34, { epochs: 3, replanned: [change] }), 'x')).toMatchObject(E.right({ epochs: 3, replanned: [change] }));

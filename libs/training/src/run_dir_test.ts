@@ -17,7 +17,7 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'run-'));
 const config: RunSettings = {
   format: RUN_FORMAT, protocol: 'default', variant: 18, version: 'v1.5', stem: 'imagenet', epochs: 2, batchSize: 8, schedule: { _tag: 'Constant', lr: 0.1 },
   momentum: 0.9, nesterov: true, weightDecay: 5e-4, labelSmoothing: 0, imageSize: 28, augment: { crop: true, flip: true }, zeroInitResidual: true,
-  trainLimit: null, testLimit: null, seed: 0, classes: 10,
+  trainLimit: null, testLimit: null, seed: 0, classes: 10, precision: 'fp32',
 };
 const metric = (epoch: number) => ({ epoch, loss: 1 / epoch, trainAcc: 0.5, testAcc: 0.5, examplesPerSec: 10, lr: 0.1, seconds: 1 });
 

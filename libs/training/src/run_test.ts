@@ -32,7 +32,7 @@ function settings(epochs: number): RunSettings {
   return {
     format: RUN_FORMAT, protocol: 'default', variant: 18, version: p.version, stem: p.stem, epochs, batchSize: 8, schedule: schedule.right,
     momentum: p.momentum, nesterov: p.nesterov, weightDecay: p.weightDecay, labelSmoothing: 0, imageSize: 8, augment: { crop: true, flip: true },
-    zeroInitResidual: true, trainLimit: null, testLimit: null, seed: 3, classes: 10,
+    zeroInitResidual: true, trainLimit: null, testLimit: null, seed: 3, classes: 10, precision: 'fp32',
   };
 }
 
@@ -92,5 +92,19 @@ describeOnednn('trainRun (onednn backend)', () => {
     expect(r).toEqual(E.left({ _tag: 'NotResumable', dir, madeBy: 'tools/torch_reference.py (pytorch 1.13.0a0)' }));
     expect(readdirSync(dir).sort()).toEqual(['config.json', 'metrics.jsonl']);
     expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')).toBe('');
+  });
+
+  test('a run whose config.json records another precision than the backend computes in is refused before anything is written (never trained under the wrong label)', async () => {
+    const fresh = join(tmp(), 'bf16-run');
+    const started = await trainRun({ _tag: 'Start', dir: fresh, config: { ...settings(1), precision: 'bf16' }, bookkeeping: {} }, { data });
+    expect(started).toEqual(E.left({ _tag: 'Precision', dir: fresh, recorded: 'bf16', active: 'fp32' }));
+    expect(existsSync(fresh) ? readdirSync(fresh).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+    const dir = join(tmp(), 'recorded-bf16');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...settings(1), precision: 'bf16' }));
+    writeFileSync(join(dir, 'metrics.jsonl'), '');
+    const continued = await trainRun({ _tag: 'Continue', dir, epochs: null }, { data });
+    expect(continued).toEqual(E.left({ _tag: 'Precision', dir, recorded: 'bf16', active: 'fp32' }));
+    expect(readdirSync(dir).filter((f) => !f.startsWith('.')).sort()).toEqual(['config.json', 'metrics.jsonl']);
   });
 });
