@@ -35,7 +35,7 @@ export function fakeRequire(packages: Readonly<Record<string, FakePackage>>, cal
   };
 }
 
-export const FAKE_INFO: OnednnInfo = { version: '2.6.3', cpuRuntime: 'OpenMP', threads: 2, isa: 'avx2', bf16: false, precision: 'fp32', convLayouts: [-1, -1, -1], cacheEntries: 0, arenaBytes: 0, gemmConvCalls: 0 };
+export const FAKE_INFO: OnednnInfo = { version: '2.6.3', cpuRuntime: 'OpenMP', threads: 2, isa: 'avx2', bf16: false, precision: 'fp32', convLayouts: [-1, -1, -1], cacheEntries: 0, arenaBytes: 0, gemmConvCalls: 0, convertedBytes: 0, convertedEntries: 0 };
 
 export const UNAVAILABLE_REASON =
   'libs/onednn/build/Release/onednn.node not found: libdnnl-dev is not installed, so the addon was not built. Fix: apt-get install -y libdnnl-dev && node tools/build_native.cjs';

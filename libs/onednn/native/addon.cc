@@ -37,6 +37,8 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
   o.Set("cacheEntries", static_cast<double>(CacheEntries()));
   o.Set("arenaBytes", static_cast<double>(ArenaBytes()));
   o.Set("gemmConvCalls", static_cast<double>(g_gemm_conv_calls));
+  o.Set("convertedBytes", static_cast<double>(ConvertedBytes()));
+  o.Set("convertedEntries", static_cast<double>(ConvertedEntries()));
   return o;
 }
 
@@ -82,8 +84,16 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// forget(key): frees the converted copy of a disposed tensor's data (no-op without one).
+Napi::Value Forget(const Napi::CallbackInfo &info) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (info[0].IsNumber()) ForgetConverted(info[0].As<Napi::Number>().DoubleValue());
+  return info.Env().Undefined();
+}
+
 Napi::Value ClearCache(const Napi::CallbackInfo &info) {
   std::lock_guard<std::mutex> lock(g_mutex);
+  DropConverted();
   DropCache();
   FreeArena();
   return info.Env().Undefined();
@@ -128,6 +138,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setConvLayout", Napi::Function::New(env, SetConvLayout, "setConvLayout"));
   exports.Set("setPrecision", Napi::Function::New(env, SetPrecision, "setPrecision"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("forget", Napi::Function::New(env, Forget, "forget"));
   exports.Set("clearCache", Napi::Function::New(env, ClearCache, "clearCache"));
   return exports;
 }

@@ -31,14 +31,16 @@ int AutoLayout(ConvKind kind, const ConvGeom &g) {
 // Where bf16 pays, measured per shape and direction in whole training steps
 // (tools/bench_precision.ts; the table is in libs/onednn/README.md, Precision). Slower in bf16
 // were: convolutions reading one channel (the stem: nothing to pair in bf16's dot products;
-// its filter gradient 0.6-0.7x), and filter gradients of pointwise, strided or 1x1-map
-// convolutions (0.65-0.95x: small reductions over N*OH*OW, where converting both inputs costs
-// more than the faster dot products return). Everything else ran 1.1-2.2x faster.
+// its filter gradient 0.6-0.7x), filter gradients of strided or 1x1-map 3x3 convolutions
+// (0.65-0.95x: small reductions over N*OH*OW, where converting both inputs costs more than the
+// faster dot products return) and of pointwise ones reading 64 channels or fewer (1x1 64->256
+// at 7x7: 0.76x; with more channels 1.1-1.5x). Everything else ran 1.1-2.2x faster.
 bool Bf16Pays(ConvKind kind, const ConvGeom &g) {
   if (g.ic < 16) return false;
   if (kind != kConvBwdWeights) return true;
   const bool pointwise = g.kh == 1 && g.kw == 1, strided = g.sh > 1 || g.sw > 1;
-  return !pointwise && !strided && g.oh * g.ow > 1;
+  if (pointwise) return g.ic > 64;
+  return !strided && g.oh * g.ow > 1;
 }
 
 std::unique_ptr<Entry> MakeConv(ConvKind kind, const ConvGeom &g, bool has_bias, float alpha, bool bf16) {
@@ -121,7 +123,7 @@ bool ConvInBf16(ConvKind kind, const ConvGeom &g) {
   return g_precision == kBf16Everywhere || (g_precision == kBf16 && Bf16Pays(kind, g));
 }
 
-// conv(kind, a, b, bias|null, out, params, alpha)
+// conv(kind, a, b, bias|null, out, params, alpha, keyA?, keyB?)
 //   fwd:         a = x  [N,IH,IW,IC], b = filter [KH,KW,IC,OC], out = y  [N,OH,OW,OC]
 //   bwd data:    a = dy [N,OH,OW,OC], b = filter,               out = dx [N,IH,IW,IC]
 //   bwd weights: a = x,               b = dy,                   out = dw [KH,KW,IC,OC]
@@ -149,8 +151,11 @@ Napi::Value Conv(const Napi::CallbackInfo &info) {
       out = a.Floats(4, g.Weights(), "dw");
     }
     const float alpha = a.Number(6);
+    // Keys of a and b (0 or absent: none): see Run's converted inputs.
+    const double key0 = info.Length() > 7 && info[7].IsNumber() ? info[7].As<Napi::Number>().DoubleValue() : 0.0;
+    const double key1 = info.Length() > 8 && info[8].IsNumber() ? info[8].As<Napi::Number>().DoubleValue() : 0.0;
     if (UseIm2Col(g) && bias == nullptr && g.act == kActLinear && g_conv_layout[kind] == kAuto) {
-      ConvIm2Col(kind, g, in0, in1, out);
+      ConvIm2Col(kind, g, in0, in1, out, key0, key1);
       return info.Env().Undefined();
     }
     const bool bf16 = ConvInBf16(kind, g);
@@ -158,7 +163,7 @@ Napi::Value Conv(const Napi::CallbackInfo &info) {
     Key key = MakeKey(kKeyConv, p, kConvParams, extra);
     if (g.act == kActLeakyRelu) key.append(reinterpret_cast<const char *>(&alpha), sizeof(alpha));
     Entry &e = Lookup(std::move(key), [&] { return MakeConv(kind, g, bias != nullptr, alpha, bf16); });
-    Run(e, {in0, in1}, bias, out);
+    Run(e, {in0, in1}, bias, out, {key0, key1});
     return info.Env().Undefined();
   });
 }

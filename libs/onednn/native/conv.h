@@ -37,7 +37,8 @@ bool ConvInBf16(ConvKind kind, const ConvGeom &g);
 // or forced layout asks for oneDNN's convolution), and the convolution run that way, with
 // kind, a, b and out as conv() documents them.
 bool UseIm2Col(const ConvGeom &g);
-void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b, float *out);
+// key_a, key_b: the tfjs tensors' keys (0 = none), for Run's converted inputs.
+void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b, float *out, double key_a, double key_b);
 extern uint64_t g_gemm_conv_calls;  // reported by info() as gemmConvCalls, so tests see this path ran
 
 }  // namespace onednn

@@ -73,7 +73,7 @@ bool UseIm2Col(const ConvGeom &g) { return (g.oh * g.ow <= kIm2ColMaxOutput && g
 uint64_t g_gemm_conv_calls = 0;
 
 // kind as in Conv (conv.cc); a, b, out as documented there.
-void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b, float *out) {
+void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b, float *out, double key_a, double key_b) {
   ++g_gemm_conv_calls;
   const bool bf16 = ConvInBf16(kind, g);
   const std::vector<Tap> taps = UsedTaps(g);
@@ -87,6 +87,8 @@ void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b
   auto tap_weights = [&](const float *w, size_t t) { return w + static_cast<size_t>(taps[t].kh * g.kw + taps[t].kw) * ocic; };
   // With every tap used, HWIO weights already are the [T*IC, OC] matrix: no gather/scatter.
   const bool all_taps = static_cast<memory::dim>(taps.size()) == g.kh * g.kw;
+  // The weights' key holds only when the GEMM reads them as they are (every tap used).
+  const double key_w = all_taps ? key_b : 0.0;
   auto gather = [&](const float *w) -> float * {
     if (all_taps) return const_cast<float *>(w);
     for (size_t t = 0; t < taps.size(); ++t) std::memcpy(wt + t * ocic, tap_weights(w, t), ocic * sizeof(float));
@@ -94,12 +96,12 @@ void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b
   };
   if (kind == kConvBwdData) {
     if (direct) {
-      Run(GemmEntry(rows, g.oc, tic, false, true, bf16), {const_cast<float *>(a), const_cast<float *>(b)}, nullptr, out);  // dx = dy * W^T
+      Run(GemmEntry(rows, g.oc, tic, false, true, bf16), {const_cast<float *>(a), const_cast<float *>(b)}, nullptr, out, {key_a, key_w});  // dx = dy * W^T
       return;
     }
     std::memset(out, 0, g.Src() * sizeof(float));
     if (taps.empty()) return;
-    Run(GemmEntry(rows, g.oc, tic, false, true, bf16), {const_cast<float *>(a), gather(b)}, nullptr, col);  // dcol = dy * Wt^T
+    Run(GemmEntry(rows, g.oc, tic, false, true, bf16), {const_cast<float *>(a), gather(b)}, nullptr, col, {key_a, key_w});  // dcol = dy * Wt^T
 #pragma omp parallel for schedule(static) if (rows * tic >= 65536)
     for (memory::dim n = 0; n < g.n; ++n) {
       ForEachPatch(g, taps, n, [&](memory::dim row, size_t t, memory::dim at) {
@@ -126,16 +128,16 @@ void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b
       std::memset(out, 0, g.Dst() * sizeof(float));
       return;
     }
-    Run(GemmEntry(rows, tic, g.oc, false, false, bf16), {col, gather(b)}, nullptr, out);  // y = col * Wt
+    Run(GemmEntry(rows, tic, g.oc, false, false, bf16), {col, gather(b)}, nullptr, out, {direct ? key_a : 0.0, key_w});  // y = col * Wt
     return;
   }
   if (all_taps) {
-    Run(GemmEntry(tic, rows, g.oc, true, false, bf16), {col, const_cast<float *>(b)}, nullptr, out);  // dW = col^T * dy
+    Run(GemmEntry(tic, rows, g.oc, true, false, bf16), {col, const_cast<float *>(b)}, nullptr, out, {direct ? key_a : 0.0, key_b});  // dW = col^T * dy
     return;
   }
   std::memset(out, 0, g.Weights() * sizeof(float));
   if (taps.empty()) return;
-  Run(GemmEntry(tic, rows, g.oc, true, false, bf16), {col, const_cast<float *>(b)}, nullptr, wt);  // dWt = col^T * dy
+  Run(GemmEntry(tic, rows, g.oc, true, false, bf16), {col, const_cast<float *>(b)}, nullptr, wt, {direct ? key_a : 0.0, key_b});  // dWt = col^T * dy
   for (size_t t = 0; t < taps.size(); ++t) std::memcpy(const_cast<float *>(tap_weights(out, t)), wt + t * ocic, ocic * sizeof(float));
 }
 

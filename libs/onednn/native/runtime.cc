@@ -110,14 +110,97 @@ dnnl::primitive_attr UserScratchpad() {
   return attr;
 }
 
-void Run(Entry &e, const std::vector<float *> &in, float *bias, float *out) {
+namespace {
+
+struct Converted {
+  void *ptr = nullptr;
+  size_t bytes = 0;
+};
+std::unordered_map<double, Converted> g_converted;
+size_t g_converted_bytes = 0;
+// Buffers of forgotten copies, by size, for the next copy of that size: fresh memory would be
+// faulted in page by page on every conversion (measured: the conversions then took longer than
+// with no copies kept at all). At most kSpareBytes are kept.
+std::unordered_multimap<size_t, void *> g_spare;
+size_t g_spare_bytes = 0;
+constexpr size_t kSpareBytes = size_t{512} << 20;
+
+void *TakeBuffer(size_t bytes) {
+  auto it = g_spare.find(bytes);
+  if (it != g_spare.end()) {
+    void *ptr = it->second;
+    g_spare.erase(it);
+    g_spare_bytes -= bytes;
+    return ptr;
+  }
+  void *ptr = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (ptr == nullptr) throw std::bad_alloc();
+  return ptr;
+}
+
+void GiveBack(void *ptr, size_t bytes) {
+  if (g_spare_bytes + bytes > kSpareBytes) {
+    std::free(ptr);
+    return;
+  }
+  g_spare.emplace(bytes, ptr);
+  g_spare_bytes += bytes;
+}
+
+// Whether impl is user with only the data type changed (same dims, strides, blocking).
+bool OnlyTypeDiffers(const memory::desc &user, const memory::desc &impl) {
+  dnnl_memory_desc_t d = user.data;
+  d.data_type = impl.data.data_type;
+  return memory::desc(d) == impl;
+}
+
+// The converted copy of input `key`, made now if it is not there yet.
+void *ConvertedInput(double key, Operand &op, memory &user) {
+  auto it = g_converted.find(key);
+  const size_t bytes = op.impl.get_size();
+  if (it != g_converted.end() && it->second.bytes == bytes) return it->second.ptr;
+  if (it != g_converted.end()) ForgetConverted(key);
+  void *ptr = TakeBuffer(bytes);
+  memory m(op.impl, Engine(), ptr);
+  op.reorder->execute(Stream(), user, m);
+  g_converted.emplace(key, Converted{ptr, bytes});
+  g_converted_bytes += bytes;
+  return ptr;
+}
+
+}  // namespace
+
+void ForgetConverted(double key) {
+  auto it = g_converted.find(key);
+  if (it == g_converted.end()) return;
+  g_converted_bytes -= it->second.bytes;
+  GiveBack(it->second.ptr, it->second.bytes);
+  g_converted.erase(it);
+}
+
+void DropConverted() {
+  for (auto &[_, c] : g_converted) std::free(c.ptr);
+  g_converted.clear();
+  g_converted_bytes = 0;
+  for (auto &[_, ptr] : g_spare) std::free(ptr);
+  g_spare.clear();
+  g_spare_bytes = 0;
+}
+
+size_t ConvertedBytes() { return g_converted_bytes; }
+size_t ConvertedEntries() { return g_converted.size(); }
+
+void Run(Entry &e, const std::vector<float *> &in, float *bias, float *out, const std::vector<double> &keys) {
   auto &eng = Engine();
   auto &s = Stream();
   std::unordered_map<int, memory> args;
   for (size_t i = 0; i < e.inputs.size(); ++i) {
     Operand &op = e.inputs[i];
     memory user(op.user, eng, in[i]);
-    if (op.reorder) {
+    const double key = i < keys.size() ? keys[i] : 0.0;
+    if (op.reorder && key != 0.0 && OnlyTypeDiffers(op.user, op.impl)) {
+      args.emplace(op.arg, memory(op.impl, eng, ConvertedInput(key, op, user)));
+    } else if (op.reorder) {
       memory m(op.impl, eng, Arena(static_cast<int>(i), op.impl.get_size()));
       op.reorder->execute(s, user, m);
       args.emplace(op.arg, m);

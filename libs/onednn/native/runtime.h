@@ -96,8 +96,21 @@ const char *IsaName();
 inline dt InputType(bool bf16) { return bf16 ? dt::bf16 : dt::f32; }
 
 // Runs one cached primitive on caller memory; inputs/outputs are reordered through the
-// arena only when the primitive chose a different layout.
-void Run(Entry &e, const std::vector<float *> &in, float *bias, float *out);
+// arena only when the primitive chose a different layout or data type. `keys` (optional, one
+// per input, 0 = none) name immutable tfjs tensor data: an input whose reorder only changes its
+// data type (fp32 -> bf16 in the same memory order, as on the GEMM path) is converted once per
+// key and kept (see Converted below), so a filter's bf16 copy made for the forward serves the
+// backward-data GEMM too, and dy's made for one gradient serves the other.
+void Run(Entry &e, const std::vector<float *> &in, float *bias, float *out, const std::vector<double> &keys = {});
+
+// ---------------------------------------------------------------------------
+// Converted inputs: bf16 copies of tfjs tensors by key (a number the TypeScript side gives
+// each tensor's data once; tfjs data never changes, so a key's copy never goes stale). Freed
+// by ForgetConverted when the tensor is disposed (addon.forget), or all by DropConverted.
+void ForgetConverted(double key);
+void DropConverted();
+size_t ConvertedBytes();
+size_t ConvertedEntries();
 
 // Appends ACT (conv's and matmul's fused activation) as an eltwise post-op; alpha is
 // leaky relu's slope.

@@ -18,6 +18,9 @@ export interface OnednnInfo {
   readonly arenaBytes: number;
   /** Convolutions run as one GEMM over a patch matrix (tiny outputs, pointwise kernels) so far. */
   readonly gemmConvCalls: number;
+  /** bf16 copies of tensors kept for reuse under bf16 (bytes, count): freed as their tensors are disposed. */
+  readonly convertedBytes: number;
+  readonly convertedEntries: number;
 }
 
 /**
@@ -88,7 +91,8 @@ export function codeOf(group: Readonly<Record<string, number>>, name: string): n
 export interface OnednnAddon {
   /** Op codes by name, to pass as `kind`, `algorithm`, `op`, the activation in params, and layout bits. */
   readonly ops: OnednnOps;
-  conv(kind: number, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, params: Int32Array, alpha: number): void;
+  /** keyA, keyB: names of a's and b's data under which the addon may keep their bf16 copies (0: none); see forget. */
+  conv(kind: number, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, params: Int32Array, alpha: number, keyA?: number, keyB?: number): void;
   matmul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, params: Int32Array, alpha: number): void;
   pool(backward: boolean, x: Float32Array | null, dy: Float32Array | null, out: Float32Array, params: Int32Array): void;
   binary(algorithm: number, a: Float32Array, b: Float32Array, out: Float32Array, shapes: Int32Array): void;
@@ -108,6 +112,8 @@ export interface OnednnAddon {
   /** Throws (naming the ISA) for bf16 where `info().bf16` is false. */
   setPrecision(precision: number): void;
   setNumThreads(threads: number): void;
+  /** Frees the bf16 copy kept under `key` (its tensor was disposed); no-op without one. */
+  forget(key: number): void;
   clearCache(): void;
 }
 
@@ -128,7 +134,7 @@ export function addonPath(): string {
 }
 
 /** The addon's functions (every member of {@link OnednnAddon} but `ops`); an addon missing one is refused. */
-export const ADDON_FUNCTIONS = ['conv', 'matmul', 'pool', 'binary', 'reduce', 'tile', 'unary', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'sgd', 'sgdMulti', 'reluGrad', 'addRelu', 'info', 'primitives', 'setConvLayout', 'setPrecision', 'setNumThreads', 'clearCache'] as const satisfies readonly Exclude<keyof OnednnAddon, 'ops'>[];
+export const ADDON_FUNCTIONS = ['conv', 'matmul', 'pool', 'binary', 'reduce', 'tile', 'unary', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'sgd', 'sgdMulti', 'reluGrad', 'addRelu', 'info', 'primitives', 'setConvLayout', 'setPrecision', 'setNumThreads', 'forget', 'clearCache'] as const satisfies readonly Exclude<keyof OnednnAddon, 'ops'>[];
 
 function hasFunctions(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && ADDON_FUNCTIONS.every((n) => typeof (x as Record<string, unknown>)[n] === 'function');

@@ -129,6 +129,24 @@ function isWhole(values: BackendValues): boolean {
  */
 export class PooledCpuBackend extends MathBackendCPU {
   readonly buffers = new BufferPool();
+  /** Keys of tensor data the addon may hold a converted (bf16) copy of; see {@link inputKey}. */
+  private readonly keys = new WeakMap<DataId, number>();
+  private nextKey = 1;
+  /** Told when a keyed tensor's data is disposed (the addon's `forget`), set by registerOnednn. */
+  forgetKey: (key: number) => void = () => undefined;
+
+  /**
+   * A number naming `dataId`'s data for as long as the process runs (tfjs data never changes,
+   * so a converted copy made under this key never goes stale), for the addon's conv calls.
+   */
+  inputKey(dataId: DataId): number {
+    let key = this.keys.get(dataId);
+    if (key === undefined) {
+      key = this.nextKey++;
+      this.keys.set(dataId, key);
+    }
+    return key;
+  }
 
   constructor() {
     super();
@@ -163,6 +181,11 @@ export class PooledCpuBackend extends MathBackendCPU {
     const values = this.data.get(dataId)?.values;
     const disposed = super.disposeData(dataId, force);
     if (disposed && values !== undefined && !this.data.has(dataId)) this.buffers.released(values);
+    const key = this.keys.get(dataId);
+    if (key !== undefined && !this.data.has(dataId)) {
+      this.keys.delete(dataId);
+      this.forgetKey(key);
+    }
     return disposed;
   }
 

@@ -14,7 +14,8 @@ import {
 } from '@tensorflow/tfjs-core';
 import { codeOf, type OnednnAddon } from './_addon.ts';
 import { convParams } from './_geometry.ts';
-import { floats, outputFloats, native, onednnKernel, sizeOf, type Args, type Outcome } from './_kernel.ts';
+import { PooledCpuBackend } from './_buffers.ts';
+import { floats, outputFloats, native, onednnKernel, settings, sizeOf, type Args, type Outcome } from './_kernel.ts';
 
 type Shape4 = [number, number, number, number];
 
@@ -38,7 +39,11 @@ function conv(addon: OnednnAddon, args: Args, o: {
   const params = convParams(o.info, o.activation ?? addon.ops.activation.linear);
   if (typeof params === 'string') return params;
   const out = outputFloats(args.backend, sizeOf(o.outShape));
-  const error = native(() => addon.conv(o.kind, a, b, o.bias ?? null, out, params, o.alpha ?? 0));
+  // Under bf16 the addon keeps each input's bf16 copy by key (a filter converted for the forward
+  // serves the backward too); fp32 converts nothing, so no keys.
+  const keyed = settings.precision !== 'fp32' && args.backend instanceof PooledCpuBackend ? args.backend : undefined;
+  const [keyA, keyB] = keyed === undefined || o.a === undefined || o.b === undefined ? [0, 0] : [keyed.inputKey(o.a.dataId), keyed.inputKey(o.b.dataId)];
+  const error = native(() => addon.conv(o.kind, a, b, o.bias ?? null, out, params, o.alpha ?? 0, keyA, keyB));
   return error ?? args.backend.makeTensorInfo(o.outShape, 'float32', out);
 }
 

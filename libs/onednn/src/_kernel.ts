@@ -21,7 +21,7 @@ export type Outcome = TensorInfo | TensorInfo[] | string;
  * Elementwise kernels below this many output elements stay on tfjs-backend-cpu: a native
  * call costs microseconds, plus an OpenMP hand-off that a busy machine can stretch to ms.
  */
-export const settings = { minElementwiseSize: 16384 };
+export const settings: { minElementwiseSize: number; precision: 'fp32' | 'bf16' | 'bf16-everywhere' } = { minElementwiseSize: 16384, precision: 'fp32' };
 
 const nativeCalls = new Map<string, number>();
 const fallbacks = new Map<string, Map<string, number>>();

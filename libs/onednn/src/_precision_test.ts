@@ -12,6 +12,7 @@
 // stayed fp32 would give equal outputs, which the test also rules out where bf16 is expected.
 // Where the rule (native/conv.cc, Bf16Pays) keeps fp32, the outputs must be bit-identical.
 import { execFileSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs-core';
 import { addon, addonPath, type OnednnAddon } from './_addon.ts';
 import { configureOnednn, type OnednnPrecision } from './diagnostics.ts';
 import { describeOnednn, randomValues, status } from './_testing.ts';
@@ -121,6 +122,38 @@ describeOnednn('bf16 mixed precision against fp32', () => {
       const fp32 = product('fp32');
       expect(product('bf16')).toEqual(fp32);
       expect(product('bf16-everywhere')).not.toEqual(fp32);
+    });
+
+    test('bf16 copies kept per tensor (the GEMM path) give the results of converting afresh, are reused for the gradient, and are freed with their tensors', async () => {
+      const previous = tf.getBackend() as string | undefined;
+      await tf.setBackend('onednn');
+      try {
+        configureOnednn({ precision: 'bf16' });
+        const entries = (): number => native.info().convertedEntries;
+        const before = entries();
+        const fresh = (x: Float32Array, w: Float32Array): Float32Array => {
+          const out = new Float32Array(8 * 5 * 5 * 64);
+          native.conv(native.ops.conv.forward, x, w, null, out, Int32Array.from([8, 5, 5, 32, 5, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]), 0);
+          return out;
+        };
+        for (const seed of [1, 2, 3]) {
+          // Each round's tensors reuse the storage the previous round's disposed ones had.
+          const xv = randomValues(8 * 5 * 5 * 32, seed), wv = randomValues(32 * 64, seed + 10);
+          const x = tf.tensor4d(Float32Array.from(xv), [8, 5, 5, 32]), w = tf.tensor4d(Float32Array.from(wv), [1, 1, 32, 64]);
+          const y = tf.conv2d(x, w, 1, 'valid');
+          expect(entries()).toBeGreaterThan(before);
+          expect(y.dataSync()).toEqual(fresh(xv, wv));
+          const kept = entries();
+          const dy = tf.onesLike(y);
+          const dx = tf.conv2dTranspose(dy, w, [8, 5, 5, 32], 1, 'valid');
+          expect(entries()).toBeLessThanOrEqual(kept + 2); // the filter's copy served again
+          tf.dispose([x, w, y, dy, dx]);
+          expect(entries()).toBe(before);
+        }
+      } finally {
+        configureOnednn({ precision: 'fp32' });
+        if (previous !== undefined) await tf.setBackend(previous);
+      }
     });
 
     test('a CPU without native bf16 is refused, naming its ISA (simulated: ONEDNN_MAX_CPU_ISA=AVX2 in a child process)', () => {

@@ -100,6 +100,7 @@ export function configureOnednn(options: OnednnOptions): boolean {
   if (options.precision !== undefined) {
     const { precision } = loaded.addon.ops;
     loaded.addon.setPrecision({ fp32: precision.fp32, bf16: precision.bf16, 'bf16-everywhere': precision.bf16Everywhere }[options.precision]);
+    settings.precision = options.precision;
   }
   if (options.minElementwiseSize !== undefined) settings.minElementwiseSize = options.minElementwiseSize;
   if (options.reuseBuffers !== undefined) bufferSettings.reuse = options.reuseBuffers;

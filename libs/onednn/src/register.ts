@@ -48,7 +48,10 @@ export function onednnKernelConfigs(native: OnednnAddon): KernelConfig[] {
 }
 
 function newBackend(): MathBackendCPU {
-  return new PooledCpuBackend();
+  const backend = new PooledCpuBackend();
+  const loaded = addon();
+  if (loaded.ok) backend.forgetKey = (key) => loaded.addon.forget(key);
+  return backend;
 }
 
 /**
