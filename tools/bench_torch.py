@@ -7,6 +7,8 @@ on the bottleneck's 3x3), ImageNet stem (7x7/2 conv + 3x3/2 max pool), 1 input c
 weights only; cross-entropy. Random inputs (speed does not depend on the values).
 Times whole steps (forward, backward, update) after warm-up and prints one JSON object.
 With --mode infer: the test pass instead, eval mode under torch.no_grad(), forward and argmax.
+With --precision bf16: PyTorch's own mixed precision on the CPU, the forward and the loss under
+torch.autocast("cpu", dtype=torch.bfloat16) (weights, gradients and the update stay fp32).
 
 Needs Debian's python3-torch (`apt-get install -y python3-torch`), run with /usr/bin/python3.
 
@@ -38,6 +40,8 @@ def main():
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--steps", type=int, default=10, help="timed steps")
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: forward and loss under torch.autocast('cpu', dtype=torch.bfloat16)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="intra-op threads (default: all cores)")
     a = p.parse_args()
 
@@ -49,15 +53,18 @@ def main():
     x = torch.randn(a.batch_size, 1, a.image_size, a.image_size)
     y = torch.randint(0, 10, (a.batch_size,))
 
+    autocast = a.precision == "bf16"
+
     def train_step():
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         return loss.item()  # waits for the step, like the TypeScript side's dataSync
 
     def infer_step():
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
             return model(x).argmax(1).tolist()  # the classes, as the test pass reads them
 
     if a.mode == "infer":
@@ -75,7 +82,8 @@ def main():
     print(json.dumps({
         "mode": a.mode, "variant": a.variant, "imageSize": a.image_size, "batchSize": a.batch_size, "backend": "pytorch",
         "examplesPerSec": a.batch_size / median, "medianStepMs": median * 1000, "steps": a.steps, "warmup": a.warmup,
-        "device": f"cpu ({torch.get_num_threads()} threads, torch {torch.__version__})",
+        "precision": a.precision,
+        "device": f"cpu ({torch.get_num_threads()} threads, torch {torch.__version__}{', bf16 autocast' if autocast else ''})",
     }))
 
 

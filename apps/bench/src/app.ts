@@ -5,14 +5,14 @@
  */
 import { cpus, loadavg } from 'node:os';
 import * as E from 'fp-ts/Either';
-import { selectBackend, type BackendName } from '@resnet/backend';
+import { PRECISIONS, selectBackend, type BackendName, type Precision } from '@resnet/backend';
 import { command, commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
 import { writeFileAtomic } from '@resnet/files';
 import { DEPTHS } from '@resnet/variants';
 import { measureTfjs } from './measure.ts';
 import { planConfigs, type BenchConfig } from './plan.ts';
 import { defaultPython, runTorch, torchScript } from './pytorch.ts';
-import { renderProfiles, renderTable, withRatios, type Measurement } from './render.ts';
+import { renderProfiles, renderTable, withRatios, type Unrated } from './render.ts';
 
 const TFJS_BACKENDS = ['tensorflow', 'onednn', 'cpu', 'wasm'] as const;
 
@@ -26,6 +26,7 @@ const FLAGS = {
   warmup: { kind: 'int', min: 0, max: 1000, default: 2, help: 'untimed steps first (primitive creation, caches)' },
   pytorch: { kind: 'bool', default: true, help: 'also measure the PyTorch baseline (--pytorch=false to skip)' },
   python: { kind: 'string', default: null, help: 'python with torch for the baseline (default /usr/bin/python3, Debian python3-torch)' },
+  precision: { kind: 'enumList', values: PRECISIONS, default: ['fp32'], help: 'what the tfjs backends compute in, each measured (bf16: onednn on a CPU with avx512_core_bf16 or AMX); bf16 also measures PyTorch with torch.autocast(bf16) beside its fp32 baseline (default: fp32)' },
   fused: { kind: 'bool', default: true, help: 'allow the fused kernels where the backend has them: batch norm, ReLU gradient, add+ReLU, SGD (--fused=false: tfjs ops only)' },
   profile: { kind: 'bool', default: false, help: 'also time each tfjs kernel and print the top 15 per measurement' },
   'profile-shapes': { kind: 'bool', default: false, help: 'with --profile: time convolutions per input shape' },
@@ -65,32 +66,39 @@ export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = [
   const cpu = cpus();
   note(`machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown cpu'}, Node ${process.version}, load average ${loadavg()[0]?.toFixed(2) ?? '?'}`);
 
-  const rows: Omit<Measurement, 'vsPytorch'>[] = [];
+  const rows: Unrated[] = [];
   const unavailable = new Map<string, string>();
   let torchNotice: string | null = f.pytorch ? null : 'PyTorch baseline not measured (--pytorch=false)';
+  // PyTorch fp32 is the baseline of every row; with bf16 asked for, its autocast is measured too.
+  const precisions = f.precision as readonly Precision[];
+  const torchPrecisions: readonly Precision[] = precisions.includes('bf16') ? ['fp32', 'bf16'] : ['fp32'];
   for (const config of configs) {
     const label = `ResNet-${config.variant} ${config.imageSize}×${config.imageSize} batch ${config.batchSize}${config.mode === 'infer' ? ' (inference)' : ''}`;
-    if (torchNotice === null) {
-      note(`${label}: pytorch (baseline), ${timing.warmup} + ${timing.steps} steps…`);
-      const t = runTorch(python, torchScript(), config, timing);
+    for (const precision of torchPrecisions) {
+      if (torchNotice !== null) break;
+      const name = precision === 'fp32' ? 'pytorch (baseline)' : 'pytorch bf16 autocast';
+      note(`${label}: ${name}, ${timing.warmup} + ${timing.steps} steps…`);
+      const t = runTorch(python, torchScript(), config, { ...timing, precision });
       if (t.ok) {
-        rows.push({ ...config, backend: 'pytorch', device: t.device, examplesPerSec: t.examplesPerSec, medianStepMs: t.medianStepMs, ...timing, fused: null });
-        note(`${label}: pytorch ${t.examplesPerSec.toFixed(1)} examples/s`);
+        rows.push({ ...config, backend: 'pytorch', device: t.device, examplesPerSec: t.examplesPerSec, medianStepMs: t.medianStepMs, ...timing, fused: null, precision });
+        note(`${label}: ${name} ${t.examplesPerSec.toFixed(1)} examples/s`);
       } else {
         torchNotice = t.notice;
         note(t.notice);
       }
     }
     for (const backend of backends) {
-      if (unavailable.has(backend)) continue;
-      const chosen = await selectBackend(backend, { purpose: 'training' });
-      if (E.isLeft(chosen)) {
-        unavailable.set(backend, chosen.left.message);
-        note(`${backend}: not measured: ${chosen.left.message} (choose backends with --backends)`);
-        continue;
+      for (const precision of precisions) {
+        const which = precisions.length > 1 ? `${backend} ${precision}` : backend;
+        if (unavailable.has(which)) continue;
+        const chosen = await selectBackend(backend, { purpose: 'training', precision });
+        if (E.isLeft(chosen)) {
+          unavailable.set(which, chosen.left.message);
+          note(`${which}: not measured: ${chosen.left.message} (choose with --backends and --precision)`);
+          continue;
+        }
+        rows.push(await measureOne(config, chosen.right.name, chosen.right.device, precision, label, f));
       }
-      const row = await measureOne(config, chosen.right.name, chosen.right.device, label, f);
-      rows.push(row);
     }
   }
 
@@ -118,7 +126,8 @@ export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = [
   return 0;
 }
 
-async function measureOne(config: BenchConfig, backend: string, device: string, label: string, f: { readonly steps: number; readonly warmup: number; readonly profile: boolean; readonly 'profile-shapes': boolean; readonly fused: boolean }): Promise<Omit<Measurement, 'vsPytorch'>> {
+async function measureOne(config: BenchConfig, backend: string, device: string, precision: Precision, label: string, f: { readonly steps: number; readonly warmup: number; readonly profile: boolean; readonly 'profile-shapes': boolean; readonly fused: boolean }): Promise<Unrated> {
+  label = `${label} ${precision}`;
   note(`${label}: ${backend}, ${f.warmup} + ${f.steps} steps…`);
   let last = performance.now();
   const result = await measureTfjs(config, {
@@ -134,5 +143,5 @@ async function measureOne(config: BenchConfig, backend: string, device: string, 
     },
   });
   note(`${label}: ${backend} ${result.examplesPerSec.toFixed(1)} examples/s`);
-  return { ...config, backend, device, examplesPerSec: result.examplesPerSec, medianStepMs: result.medianStepMs, steps: f.steps, warmup: f.warmup, fused: f.fused, ...(result.kernels === undefined ? {} : { kernels: result.kernels }) };
+  return { ...config, backend, device, examplesPerSec: result.examplesPerSec, medianStepMs: result.medianStepMs, steps: f.steps, warmup: f.warmup, fused: f.fused, precision, ...(result.kernels === undefined ? {} : { kernels: result.kernels }) };
 }

@@ -26,11 +26,11 @@ export type TorchOutcome =
 const FIX = 'Fix: apt-get install -y python3-torch (Debian), or pass --python=/path/to/python3 with torch, or --pytorch=false';
 
 /**
- * Measures `config` with PyTorch.
+ * Measures `config` with PyTorch (`precision` bf16: its forward and loss under torch.autocast).
  * @example runTorch('/usr/bin/python3', torchScript(), { mode: 'train', variant: 18, imageSize: 28, batchSize: 128 }, { steps: 10, warmup: 2 })
  */
-export function runTorch(python: string, script: string, config: BenchConfig, timing: { readonly steps: number; readonly warmup: number; readonly timeoutMs?: number }): TorchOutcome {
-  const args = [script, '--mode', config.mode, '--variant', `${config.variant}`, '--image-size', `${config.imageSize}`, '--batch-size', `${config.batchSize}`, '--steps', `${timing.steps}`, '--warmup', `${timing.warmup}`];
+export function runTorch(python: string, script: string, config: BenchConfig, timing: { readonly steps: number; readonly warmup: number; readonly timeoutMs?: number; readonly precision?: 'fp32' | 'bf16' }): TorchOutcome {
+  const args = [script, '--mode', config.mode, '--variant', `${config.variant}`, '--image-size', `${config.imageSize}`, '--batch-size', `${config.batchSize}`, '--steps', `${timing.steps}`, '--warmup', `${timing.warmup}`, '--precision', timing.precision ?? 'fp32'];
   const r = spawnSync(python, args, { encoding: 'utf8', timeout: timing.timeoutMs ?? 3_600_000 });
   if (r.error !== undefined) {
     const code = (r.error as NodeJS.ErrnoException).code;

@@ -13,14 +13,21 @@ export interface Measurement extends BenchMeasurement {
   readonly kernels?: readonly KernelTime[];
 }
 
-/** Adds `vsPytorch` to every row whose configuration has a PyTorch row. */
-export function withRatios(rows: readonly Omit<Measurement, 'vsPytorch'>[]): Measurement[] {
-  const key = (r: Omit<Measurement, 'vsPytorch'>): string => `${r.mode}/${r.variant}/${r.imageSize}/${r.batchSize}`;
-  const baseline = new Map(rows.filter((r) => r.backend === 'pytorch').map((r) => [key(r), r.examplesPerSec]));
-  return rows.map((r) => {
-    const base = baseline.get(key(r));
-    return { ...r, vsPytorch: base === undefined || base <= 0 ? null : r.examplesPerSec / base };
-  });
+/** A measurement before its ratios to PyTorch are known. */
+export type Unrated = Omit<Measurement, 'vsPytorch' | 'vsPytorchBf16'>;
+
+/**
+ * Adds `vsPytorch` (over PyTorch fp32) and `vsPytorchBf16` (over PyTorch bf16 autocast) to
+ * every row whose configuration has such a PyTorch row.
+ */
+export function withRatios(rows: readonly Unrated[]): Measurement[] {
+  const key = (r: Unrated, precision: string): string => `${r.mode}/${r.variant}/${r.imageSize}/${r.batchSize}/${precision}`;
+  const baseline = new Map(rows.filter((r) => r.backend === 'pytorch').map((r) => [key(r, r.precision), r.examplesPerSec]));
+  const ratio = (r: Unrated, precision: string): number | null => {
+    const base = baseline.get(key(r, precision));
+    return base === undefined || base <= 0 ? null : r.examplesPerSec / base;
+  };
+  return rows.map((r) => ({ ...r, vsPytorch: ratio(r, 'fp32'), vsPytorchBf16: ratio(r, 'bf16') }));
 }
 
 /**
@@ -28,19 +35,23 @@ export function withRatios(rows: readonly Omit<Measurement, 'vsPytorch'>[]): Mea
  * @example console.log(renderTable(rows))
  */
 export function renderTable(rows: readonly Measurement[]): string {
-  const header = ['variant', 'input', 'batch', 'backend', 'device', 'examples/s', 'step ms', '× PyTorch'];
+  const bf16 = rows.some((r) => r.precision === 'bf16');
+  const header = ['variant', 'input', 'batch', 'backend', 'precision', 'device', 'examples/s', 'step ms', '× PyTorch', ...(bf16 ? ['× PyTorch bf16'] : [])];
+  const times = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)}×`);
   const body = rows.map((r) => [
     `ResNet-${r.variant}`,
     `${r.imageSize}×${r.imageSize}`,
     `${r.batchSize}`,
     r.backend === 'pytorch' ? 'pytorch (baseline)' : r.fused === false ? `${r.backend} (unfused)` : r.backend,
+    r.backend === 'pytorch' && r.precision === 'bf16' ? 'bf16 (autocast)' : r.precision,
     r.device,
     r.examplesPerSec.toFixed(1),
     r.medianStepMs.toFixed(0),
-    r.vsPytorch === null ? '–' : `${r.vsPytorch.toFixed(2)}×`,
+    times(r.vsPytorch),
+    ...(bf16 ? [times(r.vsPytorchBf16)] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const numeric = new Set([2, 5, 6, 7]);
+  const numeric = new Set([2, 6, 7, 8, 9]);
   const line = (cells: readonly string[]): string => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
@@ -53,7 +64,7 @@ export function renderProfiles(rows: readonly Measurement[], n: number): string 
       const kernels = r.kernels ?? [];
       const total = kernels.reduce((a, k) => a + k.msPerStep, 0);
       const lines = kernels.slice(0, n).map((k) => `  ${k.kernel.padEnd(28)} ${k.msPerStep.toFixed(1).padStart(8)} ms/step  ${((100 * k.msPerStep) / r.medianStepMs).toFixed(1).padStart(5)}% of the step  ${k.callsPerStep.toFixed(0).padStart(5)} calls`);
-      return [`Kernel profile: ResNet-${r.variant} ${r.imageSize}×${r.imageSize} batch ${r.batchSize} on ${r.backend}${r.fused === false ? ' (unfused)' : ''}: kernels ${total.toFixed(0)} of ${r.medianStepMs.toFixed(0)} ms per step`, ...lines].join('\n');
+      return [`Kernel profile: ResNet-${r.variant} ${r.imageSize}×${r.imageSize} batch ${r.batchSize} on ${r.backend}${r.fused === false ? ' (unfused)' : ''}, ${r.precision}: kernels ${total.toFixed(0)} of ${r.medianStepMs.toFixed(0)} ms per step`, ...lines].join('\n');
     })
     .join('\n\n');
 }

@@ -32,7 +32,12 @@ export interface BenchMeasurement {
   readonly steps: number;
   readonly warmup: number;
   readonly fused: boolean | null;
+  /** What the convolutions computed in; PyTorch's `bf16` is torch.autocast. `fp32` in files that predate it. */
+  readonly precision: 'fp32' | 'bf16';
+  /** examples/s over PyTorch fp32's of the same configuration (null without that row). */
   readonly vsPytorch: number | null;
+  /** examples/s over PyTorch bf16 autocast's of the same configuration (null without that row). */
+  readonly vsPytorchBf16: number | null;
 }
 
 /** A bench.json, checked. */
@@ -77,13 +82,16 @@ export function parseBench(value: unknown, path: string): E.Either<BenchError, B
       ['backend', 'device'].find((k) => typeof m[k] !== 'string') ??
       (m['fused'] === null || typeof m['fused'] === 'boolean' ? undefined : 'fused') ??
       (m['vsPytorch'] === null || (typeof m['vsPytorch'] === 'number' && Number.isFinite(m['vsPytorch'])) ? undefined : 'vsPytorch') ??
+      (m['vsPytorchBf16'] === undefined || m['vsPytorchBf16'] === null || (typeof m['vsPytorchBf16'] === 'number' && Number.isFinite(m['vsPytorchBf16'])) ? undefined : 'vsPytorchBf16') ??
+      (m['precision'] === undefined || m['precision'] === 'fp32' || m['precision'] === 'bf16' ? undefined : 'precision') ??
       (m['mode'] === undefined || m['mode'] === 'train' || m['mode'] === 'infer' ? undefined : 'mode');
     if (missing !== undefined) return badBench(path, `measurement ${i + 1}: "${missing}" is missing or of the wrong type (got ${JSON.stringify(m[missing]) ?? 'nothing'})`);
     const pick = m as unknown as BenchMeasurement;
     out.push({
       mode: m['mode'] === 'infer' ? 'infer' : 'train',
       variant: pick.variant, imageSize: pick.imageSize, batchSize: pick.batchSize, backend: pick.backend, device: pick.device, examplesPerSec: pick.examplesPerSec,
-      medianStepMs: pick.medianStepMs, steps: pick.steps, warmup: pick.warmup, fused: pick.fused, vsPytorch: pick.vsPytorch,
+      medianStepMs: pick.medianStepMs, steps: pick.steps, warmup: pick.warmup, fused: pick.fused, precision: m['precision'] === 'bf16' ? 'bf16' : 'fp32',
+      vsPytorch: pick.vsPytorch, vsPytorchBf16: typeof m['vsPytorchBf16'] === 'number' ? m['vsPytorchBf16'] : null,
     });
   }
   return E.right({ path, measurements: out, machine: typeof w['machine'] === 'string' ? w['machine'] : null, command: typeof w['command'] === 'string' ? w['command'] : null });

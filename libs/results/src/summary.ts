@@ -16,7 +16,8 @@ export interface RunRow {
   readonly label: string;
   /**
    * Unique among the report's runs: `ResNet-18`, or `ResNet-18 (folder)` when two of ours share a
-   * depth; a reference run `ResNet-18 (PyTorch reference)`, or `ResNet-18 (PyTorch reference, folder)`.
+   * depth and precision; a bf16 run `ResNet-18 (bf16)`; a reference run `ResNet-18 (PyTorch
+   * reference)`, or `ResNet-18 (PyTorch reference, folder)`.
    */
   readonly seriesName: string;
   readonly block: 'basic' | 'bottleneck';
@@ -55,7 +56,7 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
     if (E.isLeft(summary)) return E.left(`${run.dir}: ResNet-${config.variant} at ${config.imageSize}×${config.imageSize}: ${summary.left.message}`);
     const label = `ResNet-${config.variant}`;
     const shared = runs.filter((r) => sameKind(r, run)).length > 1;
-    const tags = [...(config.reference === null ? [] : [referenceLabel(config.reference)]), ...(shared ? [folderName(run.dir)] : [])];
+    const tags = [...(config.reference === null ? [] : [referenceLabel(config.reference)]), ...(config.precision === 'bf16' ? ['bf16'] : []), ...(shared ? [folderName(run.dir)] : [])];
     rows.push({
       run,
       label,
@@ -75,13 +76,13 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
 }
 
 /**
- * Chart file names: `resnet<depth>` (`resnet<depth>-pytorch` for a PyTorch reference run), with
+ * Chart file names: `resnet<depth>` (`resnet<depth>-pytorch` for a PyTorch reference run, `-bf16` added for bf16), with
  * the run folder's name added when two such runs share a depth, and a counter when even that repeats.
  * @example chartNames([run18, reference18, run50]) // ['resnet18', 'resnet18-pytorch', 'resnet50']
  */
 export function chartNames(runs: readonly LoadedRun[]): readonly string[] {
   const names = runs.map((r) => {
-    const base = `resnet${r.config.variant}${r.config.reference === null ? '' : `-${r.config.reference.framework}`}`;
+    const base = `resnet${r.config.variant}${r.config.reference === null ? '' : `-${r.config.reference.framework}`}${r.config.precision === 'bf16' ? '-bf16' : ''}`;
     return runs.filter((o) => sameKind(o, r)).length > 1 ? `${base}-${safeName(folderName(r.dir))}` : base;
   });
   return names.map((n, i) => (names.filter((o) => o === n).length > 1 ? `${n}-${names.slice(0, i + 1).filter((o) => o === n).length}` : n));
@@ -100,9 +101,9 @@ export function referenceLabel(reference: NonNullable<RunConfig['reference']>): 
   }
 }
 
-/** Same depth and made by the same framework (ours, or one reference framework). */
+/** Same depth and precision, made by the same framework (ours, or one reference framework). */
 function sameKind(a: LoadedRun, b: LoadedRun): boolean {
-  return a.config.variant === b.config.variant && (a.config.reference?.framework ?? null) === (b.config.reference?.framework ?? null);
+  return a.config.variant === b.config.variant && a.config.precision === b.config.precision && (a.config.reference?.framework ?? null) === (b.config.reference?.framework ?? null);
 }
 
 /** A setting in which runs differ: each value with the runs that have it. */
@@ -127,6 +128,7 @@ export const PROTOCOL_SETTINGS: readonly { readonly name: string; readonly show:
   { name: 'training images', show: (c) => (c.trainLimit === null ? 'all' : String(c.trainLimit)) },
   { name: 'test images', show: (c) => (c.testLimit === null ? 'all' : String(c.testLimit)) },
   { name: 'planned epochs', show: (c) => String(c.epochs) },
+  { name: 'precision', show: (c) => c.precision },
 ];
 
 /**
