@@ -1,7 +1,8 @@
 /**
  * The report's "What we find": sentences generated from the summary table's own numbers and
  * nothing else — final test accuracy by depth among our runs trained alike for equal epochs,
- * ours beside the PyTorch reference at the same depth and settings, and ours beside the seed
+ * ours beside the PyTorch reference at the same depth and settings, bf16 runs beside fp32 ones
+ * of the same settings, and ours beside the seed
  * report's test accuracy for the same depth. Pure: rows in, text out.
  */
 import { protocolDifferences, PROTOCOL_SETTINGS, type RunRow } from '@resnet/results';
@@ -61,7 +62,35 @@ export function referencePairs(rows: readonly RunRow[]): readonly { readonly ref
  * @example findings(rows) // ['- **Depth:** after 10 epochs …', '- **PyTorch reference:** …']
  */
 export function findings(rows: readonly RunRow[]): readonly string[] {
-  return [depthSentence(rows), ...referenceSentences(rows), seedSentence(rows)];
+  return [depthSentence(rows), ...referenceSentences(rows), ...precisionSentences(rows), seedSentence(rows)];
+}
+
+/**
+ * Each bf16 run of ours with our fp32 runs of the same depth, every other setting and the epochs
+ * done (none: `fp32` empty). Mixed precision is held to the reference tolerance.
+ * @example precisionPairs(rows) // [{ bf16: ResNet-18 (bf16), fp32: [ResNet-18] }]
+ */
+export function precisionPairs(rows: readonly RunRow[]): readonly { readonly bf16: RunRow; readonly fp32: readonly RunRow[] }[] {
+  const ours = rows.filter((r) => r.run.config.reference === null);
+  return ours
+    .filter((r) => r.run.config.precision === 'bf16')
+    .map((bf16) => ({
+      bf16,
+      fp32: ours.filter((o) => o.run.config.precision === 'fp32' && o.run.config.variant === bf16.run.config.variant && o.run.metrics.length === bf16.run.metrics.length && protocolDifferences([o, { ...bf16, run: { ...bf16.run, config: { ...bf16.run.config, precision: 'fp32' } } }]).length === 0),
+    }));
+}
+
+/** bf16 against fp32, or nothing when no run is bf16. */
+function precisionSentences(rows: readonly RunRow[]): readonly string[] {
+  return precisionPairs(rows).map(({ bf16, fp32 }) => {
+    const e = bf16.run.metrics.length;
+    if (fp32.length === 0) return `- **Precision:** ${bf16.seriesName} (${formatAccuracy(bf16.last.testAcc)} after ${e} epoch${e === 1 ? '' : 's'}) has no fp32 run of ours with the same depth, settings and epochs done beside it.`;
+    const parts = fp32.map((o) => {
+      const diff = bf16.last.testAcc - o.last.testAcc;
+      return `${bf16.seriesName} ${formatAccuracy(bf16.last.testAcc)} against ${o.seriesName} in fp32 ${formatAccuracy(o.last.testAcc)}: bf16 − fp32 = ${signed(diff)}, ${withinTolerance(diff)}`;
+    });
+    return `- **Precision:** after ${e} epoch${e === 1 ? '' : 's'} of the same settings but the precision, final test accuracy ${parts.join('; ')}.`;
+  });
 }
 
 /** Whether ours − reference is within the tolerance, in words (the epsilon absorbs float rounding of 4-digit accuracies). */

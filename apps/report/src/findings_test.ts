@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either';
 import { buildRows, type LoadedRun, type RunRow } from '@resnet/results';
 import { memoryRun } from '@resnet/results/testing';
-import { depthGroups, findings, referencePairs } from './findings.ts';
+import { depthGroups, findings, precisionPairs, referencePairs } from './findings.ts';
 
 function rows(...runs: readonly LoadedRun[]): readonly RunRow[] {
   const r = buildRows(runs);
@@ -39,6 +39,18 @@ describe('what we find', () => {
     expect(referencePairs(far)[0]?.ours).toEqual([]);
     const farSame = rows(run('a/18', 18, 0.9), run('r/18', 18, 0.89, { reference: true }));
     expect(findings(farSame)[1]).toContain('ours − reference = +0.0100, outside ±0.005');
+  });
+
+  test('a bf16 run against the fp32 run of the same settings, within or outside 0.005; not a depth of its own; no bf16 run, no sentence', () => {
+    const all = rows(run('a/18', 18, 0.9088), run('a/34', 34, 0.912), run('b/18', 18, 0.9079, { overrides: { precision: 'bf16' } }));
+    expect(depthGroups(all).map((g) => g.rows.map((r) => r.seriesName))).toEqual([['ResNet-18', 'ResNet-34']]);
+    expect(precisionPairs(all).map((p) => [p.bf16.seriesName, p.fp32.map((r) => r.seriesName)])).toEqual([['ResNet-18 (bf16)', ['ResNet-18']]]);
+    expect(findings(all)).toContain('- **Precision:** after 10 epochs of the same settings but the precision, final test accuracy ResNet-18 (bf16) 0.9079 against ResNet-18 in fp32 0.9088: bf16 − fp32 = −0.0009, within ±0.005.');
+    const far = rows(run('a/18', 18, 0.9088), run('b/18', 18, 0.89, { overrides: { precision: 'bf16' } }));
+    expect(findings(far).find((l) => l.startsWith('- **Precision:**'))).toContain('bf16 − fp32 = −0.0188, outside ±0.005');
+    const alone = rows(run('b/18', 18, 0.9, { overrides: { precision: 'bf16', weightDecay: 0 } }), run('a/18', 18, 0.91));
+    expect(findings(alone).find((l) => l.startsWith('- **Precision:**'))).toBe('- **Precision:** ResNet-18 (bf16) (0.9000 after 10 epochs) has no fp32 run of ours with the same depth, settings and epochs done beside it.');
+    expect(findings(rows(run('a/18', 18, 0.9))).some((l) => l.startsWith('- **Precision:**'))).toBe(false);
   });
 
   test('a reference without a run of ours beside it, and no reference at all, are said so', () => {
