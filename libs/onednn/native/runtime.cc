@@ -4,6 +4,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <iterator>
+#include <utility>
 #include <new>
 #include <sstream>
 #include <stdexcept>
@@ -118,18 +121,19 @@ struct Converted {
 };
 std::unordered_map<double, Converted> g_converted;
 size_t g_converted_bytes = 0;
-// Buffers of forgotten copies, by size, for the next copy of that size: fresh memory would be
-// faulted in page by page on every conversion (measured: the conversions then took longer than
-// with no copies kept at all). At most kSpareBytes are kept.
-std::unordered_multimap<size_t, void *> g_spare;
+// Buffers of forgotten copies, oldest first, for the next copy of the same size: fresh memory
+// would be faulted in page by page on every conversion (measured: the conversions then took
+// longer than with no copies kept at all). Beyond kSpareBytes the oldest are freed, so the
+// spares follow the sizes the current network uses.
+std::deque<std::pair<size_t, void *>> g_spare;
 size_t g_spare_bytes = 0;
 constexpr size_t kSpareBytes = size_t{512} << 20;
 
 void *TakeBuffer(size_t bytes) {
-  auto it = g_spare.find(bytes);
-  if (it != g_spare.end()) {
+  for (auto it = g_spare.rbegin(); it != g_spare.rend(); ++it) {
+    if (it->first != bytes) continue;
     void *ptr = it->second;
-    g_spare.erase(it);
+    g_spare.erase(std::next(it).base());
     g_spare_bytes -= bytes;
     return ptr;
   }
@@ -139,12 +143,13 @@ void *TakeBuffer(size_t bytes) {
 }
 
 void GiveBack(void *ptr, size_t bytes) {
-  if (g_spare_bytes + bytes > kSpareBytes) {
-    std::free(ptr);
-    return;
-  }
-  g_spare.emplace(bytes, ptr);
+  g_spare.emplace_back(bytes, ptr);
   g_spare_bytes += bytes;
+  while (g_spare_bytes > kSpareBytes && !g_spare.empty()) {
+    g_spare_bytes -= g_spare.front().first;
+    std::free(g_spare.front().second);
+    g_spare.pop_front();
+  }
 }
 
 // Whether impl is user with only the data type changed (same dims, strides, blocking).
@@ -182,7 +187,7 @@ void DropConverted() {
   for (auto &[_, c] : g_converted) std::free(c.ptr);
   g_converted.clear();
   g_converted_bytes = 0;
-  for (auto &[_, ptr] : g_spare) std::free(ptr);
+  for (auto &spare : g_spare) std::free(spare.second);
   g_spare.clear();
   g_spare_bytes = 0;
 }
