@@ -69,7 +69,7 @@ describe('report app', () => {
     const md = readFileSync(join(runs, 'report.md'), 'utf8');
     expect(md).toMatch(/\| ResNet-18 \(PyTorch reference\) \| v1\.5 \| basic \|.*\| PyTorch reference, cpu \(2 threads, torch 1\.13\.0a0\) \|/);
     expect(md).toContain('| 6 Shirt | 0.7100 |');
-    expect(md).toContain('| train | ResNet-18 | 28×28 | 128 | onednn | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | — |');
+    expect(md).toContain('| train | ResNet-18 | 28×28 | 128 | onednn | fp32 | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | — |');
     expect(md).toContain(readFileSync(join(runs, 'summary.md'), 'utf8').trimEnd());
     expect(readFileSync(join(runs, 'charts', 'all.svg'), 'utf8')).toContain('ResNet-18 (PyTorch reference)');
   });

@@ -165,8 +165,9 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
   test('the speed section shows the committed bench:serve output with its machine and command, apart from the epoch times', () => {
     const section = text.slice(text.indexOf('## Speed'), text.indexOf('## Runs'));
     expect(section).toContain('From `study/bench.json`: machine 2 × AMD EPYC (avx2), Node v20.20.2; command `npx nx run bench:serve --variants=18 --format=json --out=study/bench.json`');
-    expect(row(section, 'train')).toEqual(['train', 'ResNet-18', '28×28', '128', 'pytorch (baseline)', 'cpu (2 threads, torch 1.13.0a0)', '10 (2)', '—', '153.9', '832', '1.00×']);
-    expect(section).toContain('| train | ResNet-18 | 28×28 | 128 | onednn | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | 1.47× |');
+    expect(row(section, 'train')).toEqual(['train', 'ResNet-18', '28×28', '128', 'pytorch (baseline)', 'fp32', 'cpu (2 threads, torch 1.13.0a0)', '10 (2)', '—', '153.9', '832', '1.00×']);
+    expect(section).toContain('| train | ResNet-18 | 28×28 | 128 | onednn | fp32 | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | 1.47× |');
+    expect(section).not.toContain('× PyTorch bf16'); // only when a row is bf16
     const without = report([ours]);
     expect(without.slice(without.indexOf('## Speed'), without.indexOf('## Runs'))).toContain('No bench.json beside these runs: the epoch times above are the only speeds here, and they may have shared the cores with other work. `npx nx run bench:serve --format=json --out=runs/bench.json` on a quiet machine adds a speed table.');
   });
