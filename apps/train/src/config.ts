@@ -31,6 +31,7 @@ export const TRAIN_FLAGS = {
   seed: { kind: 'int', min: 0, max: 2 ** 31 - 1, default: 0, help: 'seed for initialisation, shuffling and augmentation' },
   out: { kind: 'string', default: null, help: 'run directory (default runs/<variant>-<timestamp>)', output: 'directory' },
   resume: { kind: 'string', default: null, help: 'continue the run in this directory from its last checkpoint', output: 'directory' },
+  'repair-metrics': { kind: 'bool', default: false, help: "with --resume: first cut metrics.jsonl back to the last checkpoint's epochs, dropping damaged lines and later epochs (it says which)" },
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files' },
   backend: { kind: 'enum', values: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend: auto picks tensorflow > onednn > cpu' },
   precision: { kind: 'enum', values: PRECISIONS, default: 'fp32', help: 'bf16: mixed precision (bf16 convolutions, fp32 weights, optimizer, batch norm and loss) on the onednn backend, CPUs with avx512_core_bf16 or AMX only' },
@@ -85,7 +86,7 @@ export const SETTING_FLAGS: Readonly<Record<string, string>> = {
 };
 
 /** Flags a resumed run may change; every other setting comes from its config.json. */
-export const RESUME_FLAGS: readonly (keyof TrainFlags)[] = ['resume', 'epochs', 'backend', 'data-dir'];
+export const RESUME_FLAGS: readonly (keyof TrainFlags)[] = ['resume', 'epochs', 'backend', 'data-dir', 'repair-metrics'];
 
 /**
  * Checks that a `--resume` command line only changes what a resume may change.

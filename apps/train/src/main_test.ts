@@ -56,7 +56,7 @@ describe('train app: bad input gets a clear error, a non-zero exit and nothing w
   test('--resume keeps the run\'s precision: --precision with --resume is refused', () => {
     const r = run('main', `--resume=${tmp()}`, '--precision=bf16');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('only --epochs, --backend, --data-dir may be given with it, not --precision');
+    expect(r.stderr).toContain('only --epochs, --backend, --data-dir, --repair-metrics may be given with it, not --precision');
   });
 
   test('a --data-dir without the files names the folder and the missing files', () => {
@@ -164,5 +164,24 @@ describe('train app end to end on real data (tiny: 8×8 images, 32 examples)', (
     const accuracy = /test acc (\d\.\d{4}) \((\d+)\/16\)/.exec(written.stdout);
     expect(E.isRight(file) && file.right !== null && [file.right.accuracy.toFixed(4), String(file.right.correct)]).toEqual([accuracy?.[1], accuracy?.[2]]);
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  realTest('a damaged metrics line behind an intact checkpoint: --resume names --repair-metrics, which cuts the file back, says what it dropped, and the run continues', () => {
+    const out = join(tmp(), 'run');
+    const first = run('main', '--variant=18', '--image-size=8', '--train-limit=32', '--test-limit=16', '--mini-batch=16', '--epochs=1', `--out=${out}`);
+    expect(first.code).toBe(0);
+    const metrics = join(out, 'metrics.jsonl');
+    writeFileSync(metrics, `${readFileSync(metrics, 'utf8')}{"epoch": 2, "lo\n`);
+    const refused = run('main', `--resume=${out}`, '--epochs=2');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(new RegExp(`^train: ${metrics.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: not a metrics record \\(.+\\); to cut the file back to the run's last checkpoint and continue: npx nx run train:serve --resume=.+ --repair-metrics$`));
+    const repaired = run('main', `--resume=${out}`, '--epochs=2', '--repair-metrics');
+    expect(repaired.stderr).toBe('');
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toContain(`${out}/metrics.jsonl cut back to the checkpoint's 1 epoch; dropped line 2: `);
+    expect(readFileSync(metrics, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { epoch: number }).epoch)).toEqual([1, 2]);
+    const alone = run('main', '--repair-metrics', `--out=${join(tmp(), 'other')}`);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr.trim()).toBe('train: --repair-metrics repairs a run being continued: give it with --resume=<run directory>');
   });
 });

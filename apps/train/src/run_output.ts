@@ -29,6 +29,8 @@ export function eventPrinter(options: { readonly stream?: NodeJS.WriteStream; re
         return say(`${e.dir} was locked by pid ${e.from.pid} (${e.from.command}, since ${e.from.startedAt}), which is no longer running: taking the run over`);
       case 'Restarted':
         return say(`${e.dir} has no checkpoint yet (it stopped before its first epoch ended): starting it again from scratch with the settings in its config.json`);
+      case 'RepairedMetrics':
+        return say(e.dropped.length === 0 ? `${e.dir}/metrics.jsonl: nothing to cut (it holds the checkpoint's ${e.kept} epochs)` : `${e.dir}/metrics.jsonl cut back to the checkpoint's ${e.kept} epoch${e.kept === 1 ? '' : 's'}; dropped ${e.dropped.join('; ')}`);
       case 'Resumed':
         return say(`resuming ${e.dir} at epoch ${e.epoch + 1}${e.step > 0 ? `, step ${e.step + 1}` : ''} (${e.planned} epochs planned)`);
       case 'Started': {
@@ -80,6 +82,8 @@ export function failureMessage(f: RunFailure): { readonly message: string; reado
       return { message: `${f.dir} has already trained ${f.epochsDone} epochs; pass --epochs=N with N > ${f.epochsDone} to train further`, code: 2 };
     case 'NotResumable':
       return { message: `${f.dir} is a reference run made by ${f.madeBy}, not by train:serve: it cannot be resumed; train our run into a new directory with npx nx run train:serve --out=<dir>`, code: 2 };
+    case 'Unrepairable':
+      return { message: f.message, code: 1 };
     case 'Precision':
       return { message: `${f.dir} trains in ${f.recorded} (its config.json), but the backend computes in ${f.active}: select the backend with precision ${f.recorded} (train:serve and train:sweep do so from the run's config.json)`, code: 1 };
     case 'Training':

@@ -33,8 +33,9 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
   if (flags.resume !== null) {
     const allowed = checkResumeFlags(args);
     if (E.isLeft(allowed)) return fail(allowed.left, 2);
-    plan = { _tag: 'Continue', dir: flags.resume, epochs: flags.epochs };
+    plan = { _tag: 'Continue', dir: flags.resume, epochs: flags.epochs, repairMetrics: flags['repair-metrics'] };
   } else {
+    if (flags['repair-metrics']) return fail('--repair-metrics repairs a run being continued: give it with --resume=<run directory>', 2);
     const resolved = resolveConfig(flags);
     if (E.isLeft(resolved)) return fail(resolved.left, 2);
     const spec = runSpec(resolved.right);

@@ -21,15 +21,15 @@ const OWN = {
   out: { kind: 'string', default: 'runs/sweep', help: 'sweep folder; ResNet-N trains in <out>/resnetN', output: 'directory' },
 } as const satisfies Schema;
 
-// Every train:serve flag but those the sweep decides per variant.
-const PASSED = Object.fromEntries(Object.entries(TRAIN_FLAGS).filter(([name]) => !['variant', 'out', 'resume'].includes(name))) as Omit<typeof TRAIN_FLAGS, 'variant' | 'out' | 'resume'>;
+// Every train:serve flag but those the sweep decides per variant (and the repair of one run's metrics, which train:serve does).
+const PASSED = Object.fromEntries(Object.entries(TRAIN_FLAGS).filter(([name]) => !['variant', 'out', 'resume', 'repair-metrics'].includes(name))) as Omit<typeof TRAIN_FLAGS, 'variant' | 'out' | 'resume' | 'repair-metrics'>;
 const FLAGS = { ...OWN, ...PASSED } as const satisfies Schema;
 
 const SUMMARY = [
   'Trains each of --variants with the same train:serve flags into <out>/resnetN, one after the other.',
   'Run the same command again to continue: finished variants are skipped, an interrupted one resumes',
   'from its checkpoint, and a larger --epochs extends finished ones. Then: npx nx run report:serve --runs=<out> --out=<dir>.',
-  'Every train:serve flag except --variant, --out and --resume is accepted and passed on.',
+  'Every train:serve flag except --variant, --out, --resume and --repair-metrics is accepted and passed on.',
 ].join('\n');
 
 /** Reads what a variant's directory holds. */
@@ -65,7 +65,7 @@ export function passedOn(flags: Parsed<typeof FLAGS>): readonly string[] {
  */
 export async function sweep(parsed: Parsed<typeof FLAGS>, args: readonly string[]): Promise<number> {
   const { variants, out, ...rest } = parsed;
-  const flags = { ...rest, variant: '18', out: null, resume: null } as TrainFlags;
+  const flags = { ...rest, variant: '18', out: null, resume: null, 'repair-metrics': false } as TrainFlags;
   const passthrough = passedOn(parsed);
   const resumePassthrough = passthrough.filter((a) => (RESUME_FLAGS as readonly string[]).includes(a.slice(2).split('=')[0] ?? '') && !a.startsWith('--epochs'));
 

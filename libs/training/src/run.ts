@@ -23,6 +23,7 @@ import {
   FRESH,
   loadCheckpoint,
   openRun,
+  repairMetrics,
   restartRun,
   saveCheckpoint,
   saveModel,
@@ -58,13 +59,16 @@ export type RunPlan =
       readonly replaceUnstarted?: boolean;
     }
   /** Continue the run in `dir`; `epochs` re-plans its length (null: as planned). */
-  | { readonly _tag: 'Continue'; readonly dir: string; readonly epochs: number | null };
+  /** `repairMetrics`: first cut metrics.jsonl back to the last checkpoint (`--repair-metrics`). */
+  | { readonly _tag: 'Continue'; readonly dir: string; readonly epochs: number | null; readonly repairMetrics?: boolean };
 
 /** What happens, in order, for the app to report. */
 export type RunEvent =
   /** The run's lock was left by a process that is gone (killed hard): this one took it over. */
   | { readonly _tag: 'TookOver'; readonly dir: string; readonly from: LockOwner }
   | { readonly _tag: 'Restarted'; readonly dir: string }
+  /** metrics.jsonl was cut back to the checkpoint's `kept` epochs; `dropped` says which lines went and why. */
+  | { readonly _tag: 'RepairedMetrics'; readonly dir: string; readonly kept: number; readonly dropped: readonly string[] }
   | { readonly _tag: 'Resumed'; readonly dir: string; readonly epoch: number; readonly step: number; readonly planned: number }
   | { readonly _tag: 'Started'; readonly dir: string; readonly config: RunSettings; readonly trainCount: number; readonly testCount: number }
   | { readonly _tag: 'Epoch'; readonly metrics: EpochMetrics; readonly planned: number }
@@ -79,6 +83,8 @@ export type RunFailure =
   | { readonly _tag: 'AlreadyTrained'; readonly dir: string; readonly epochsDone: number }
   /** A reference run, made by another framework (`madeBy`): it has no checkpoints to continue from. */
   | { readonly _tag: 'NotResumable'; readonly dir: string; readonly madeBy: string }
+  /** `--repair-metrics` could not keep what the checkpoint needs (`message` says what is lost and the way out). */
+  | { readonly _tag: 'Unrepairable'; readonly dir: string; readonly message: string }
   /** The active backend computes in `active`, the run records `recorded`: never trained under the wrong label. */
   | { readonly _tag: 'Precision'; readonly dir: string; readonly recorded: Precision; readonly active: Precision }
   | { readonly _tag: 'Training'; readonly error: TrainError };
@@ -131,6 +137,11 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
   let history: EpochMetrics[] = [];
   let resume = false;
   if (plan._tag === 'Continue') {
+    if (plan.repairMetrics === true) {
+      const repaired = repairMetrics(plan.dir);
+      if (E.isLeft(repaired)) return E.left({ _tag: 'Unrepairable', dir: plan.dir, message: repaired.left });
+      emit({ _tag: 'RepairedMetrics', dir: plan.dir, ...repaired.right });
+    }
     const run = openRun(plan.dir);
     if (E.isLeft(run)) return E.left({ _tag: 'RunDir', error: run.left });
     const reference = run.right.config.reference;

@@ -259,28 +259,76 @@ export function runWeights(dir: string, opened: OpenedRun): RunWeights | null {
 }
 
 /**
- * Parses metrics.jsonl; a bad line is reported with file and line number.
+ * Parses metrics.jsonl: one record per finished epoch, epochs 1..n in order, each once. A bad
+ * line (not JSON, a field missing, or an epoch out of that order) is reported with file and line
+ * number, and the message names the way out: cutting the file back to the last checkpoint.
  * @example readMetrics('runs/r/metrics.jsonl') // Right([{ epoch: 1, loss: 0.41, … }])
  */
 export function readMetrics(path: string): E.Either<RunError, readonly EpochMetrics[]> {
-  if (!existsSync(path)) return E.right([]);
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const out: EpochMetrics[] = [];
-  for (const [i, line] of lines.entries()) {
+  const parsed = parseMetricsLines(path);
+  const bad = parsed.find((l) => !l.ok);
+  if (bad !== undefined && !bad.ok) {
+    const dir = dirname(path);
+    return E.left({ _tag: 'Corrupt', dir, part: 'metrics', file: path, line: bad.line, reason: bad.reason, message: `${path}:${bad.line}: not a metrics record (${bad.reason}); to cut the file back to the run's last checkpoint and continue: npx nx run train:serve --resume=${dir} --repair-metrics` });
+  }
+  return E.right(parsed.flatMap((l) => (l.ok ? [l.metrics] : [])));
+}
+
+type MetricsLine = { readonly ok: true; readonly line: number; readonly metrics: EpochMetrics } | { readonly ok: false; readonly line: number; readonly reason: string };
+
+// Every non-empty line of metrics.jsonl, checked: a record of epoch k must be the k-th record.
+function parseMetricsLines(path: string): readonly MetricsLine[] {
+  if (!existsSync(path)) return [];
+  const out: MetricsLine[] = [];
+  for (const [i, line] of readFileSync(path, 'utf8').split('\n').entries()) {
     if (line.trim() === '') continue;
-    const bad = (reason: string): E.Either<RunError, never> =>
-      E.left({ _tag: 'Corrupt', dir: dirname(path), part: 'metrics', file: path, line: i + 1, reason, message: `${path}:${i + 1}: not a metrics record (${reason})` });
+    const bad = (reason: string): void => void out.push({ ok: false, line: i + 1, reason });
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(line) as Record<string, unknown>;
     } catch (e) {
-      return bad((e as Error).message);
+      bad((e as Error).message);
+      continue;
     }
     const missing = METRIC_FIELDS.find((f) => typeof m?.[f] !== 'number' || !Number.isFinite(m[f]));
-    if (missing !== undefined) return bad(`"${missing}" must be a number, got ${JSON.stringify(m?.[missing]) ?? 'nothing'}`);
-    out.push(m as unknown as EpochMetrics);
+    if (missing !== undefined) {
+      bad(`"${missing}" must be a number, got ${JSON.stringify(m?.[missing]) ?? 'nothing'}`);
+      continue;
+    }
+    const expected = out.filter((l) => l.ok).length + 1;
+    if (m['epoch'] !== expected) {
+      bad(`epoch ${String(m['epoch'])} where epoch ${expected} was expected: epochs run 1, 2, … each once, so this line repeats, skips or misorders one`);
+      continue;
+    }
+    out.push({ ok: true, line: i + 1, metrics: m as unknown as EpochMetrics });
   }
-  return E.right(out);
+  return out;
+}
+
+/**
+ * `--repair-metrics`: cuts metrics.jsonl back to the epochs the run's last checkpoint has
+ * finished (`epochs`): keeps the intact records of epochs 1..epochs, drops every other line
+ * (damaged ones, and epochs after the checkpoint), and says what it dropped (line numbers and
+ * why). Refused, with the reason, when a record of epochs 1..epochs is missing or damaged: its
+ * numbers are gone.
+ * @example repairMetrics('runs/r') // Right({ kept: 2, dropped: ['line 3: Unexpected token …'] })
+ */
+export function repairMetrics(dir: string): E.Either<string, { readonly kept: number; readonly dropped: readonly string[] }> {
+  const latest = existsSync(join(dir, 'latest.json')) ? readLatest(dir) : E.right(null);
+  if (E.isLeft(latest)) return E.left(`${latest.left.message}, so the epochs to keep are unknown`);
+  const epochs = latest.right?.epoch ?? 0;
+  const path = join(dir, 'metrics.jsonl');
+  const lines = parseMetricsLines(path);
+  // Records are checked to run 1, 2, … in order, so the first `epochs` intact ones are epochs 1..epochs.
+  const keep = lines.flatMap((l) => (l.ok && l.metrics.epoch <= epochs ? [l.metrics] : []));
+  if (keep.length < epochs) {
+    const lost = lines.find((l) => !l.ok);
+    const why = lost === undefined || lost.ok ? `it has ${keep.length} epochs of metrics` : `line ${lost.line} is damaged (${lost.reason})`;
+    return E.left(`${path}: ${why}, and the last checkpoint has finished epoch ${epochs}, so the metrics of epoch ${keep.length + 1} are lost: restore the file from a copy, or train the run again into a new directory`);
+  }
+  const dropped = lines.filter((l) => !(l.ok && l.metrics.epoch <= epochs)).map((l) => (l.ok ? `line ${l.line}: epoch ${l.metrics.epoch}, after the checkpoint` : `line ${l.line}: ${l.reason}`));
+  writeFileAtomic(path, keep.map((m) => `${JSON.stringify(m)}\n`).join(''));
+  return E.right({ kept: epochs, dropped });
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import { disposeModel, initModel } from '@resnet/tfjs';
-import { appendMetrics, createRun, loadCheckpoint, openRun, readMetrics, saveCheckpoint, truncateMetrics } from './run_dir.ts';
+import { appendMetrics, createRun, loadCheckpoint, openRun, readMetrics, repairMetrics, saveCheckpoint, truncateMetrics } from './run_dir.ts';
 import { RUN_FORMAT, type RunSettings } from './run_config.ts';
 import { createSgdState, disposeSgdState } from './sgd.ts';
 import { tinyNet } from './_test_support.ts';
@@ -70,6 +70,55 @@ describe('run directory', () => {
     expect(readMetrics(join(dir, 'metrics.jsonl'))).toEqual(E.right([metric(1)]));
     writeFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify(metric(1))}\n{oops\n`);
     expect(readMetrics(join(dir, 'metrics.jsonl'))).toMatchObject(E.left({ _tag: 'Corrupt', dir, part: 'metrics', file: join(dir, 'metrics.jsonl'), line: 2, message: expect.stringContaining('metrics.jsonl:2:') }));
+  });
+
+  test.each([
+    ['a repeated epoch (two processes once appended to one run: 1, 1, 2, 2)', [1, 1, 2, 2], 2, 'epoch 1 where epoch 2 was expected'],
+    ['a skipped epoch (1, 3)', [1, 3], 2, 'epoch 3 where epoch 2 was expected'],
+    ['epochs out of order (2, 1)', [2, 1], 1, 'epoch 2 where epoch 1 was expected'],
+    ['a fractional epoch', [1, 1.5], 2, 'epoch 1.5 where epoch 2 was expected'],
+  ])('metrics with %s are refused at the first line out of order, and the message names the repair', (_, epochs, line, reason) => {
+    const dir = join(tmp(), 'r');
+    createRun(dir, config);
+    writeFileSync(join(dir, 'metrics.jsonl'), epochs.map((e) => `${JSON.stringify(metric(e))}\n`).join(''));
+    const r = readMetrics(join(dir, 'metrics.jsonl'));
+    expect(r).toMatchObject(E.left({ _tag: 'Corrupt', part: 'metrics', line, reason: expect.stringContaining(reason) as unknown }));
+    expect(E.isLeft(r) && r.left.message).toContain(`--resume=${dir} --repair-metrics`);
+  });
+
+  // A run directory whose latest.json names a checkpoint after `epochs` finished epochs (the
+  // checkpoint's tensors are not read by the repair).
+  function withCheckpoint(epochs: number, lines: readonly string[]): string {
+    const dir = join(tmp(), 'r');
+    createRun(dir, config);
+    const id = `epoch-${String(epochs).padStart(4, '0')}-step-000000`;
+    mkdirSync(join(dir, 'checkpoints', id), { recursive: true });
+    writeFileSync(join(dir, 'checkpoints', id, 'manifest.json'), '{}');
+    writeFileSync(join(dir, 'latest.json'), JSON.stringify({ checkpoint: id, epoch: epochs, step: 0 }));
+    writeFileSync(join(dir, 'metrics.jsonl'), lines.map((l) => `${l}\n`).join(''));
+    return dir;
+  }
+
+  test('repairMetrics keeps the checkpoint\'s epochs and says what it dropped: damaged lines, repeats, epochs after the checkpoint', () => {
+    const line = (e: number): string => JSON.stringify(metric(e));
+    const dir = withCheckpoint(2, [line(1), '{oops', line(2), line(2), line(3)]);
+    const r = repairMetrics(dir);
+    expect(r).toMatchObject(E.right({ kept: 2 }));
+    const dropped = E.isRight(r) ? r.right.dropped : [];
+    expect(dropped).toHaveLength(3);
+    expect(dropped[0]).toMatch(/^line 2: /);
+    expect(dropped[1]).toBe('line 4: epoch 2 where epoch 3 was expected: epochs run 1, 2, … each once, so this line repeats, skips or misorders one');
+    expect(dropped[2]).toBe('line 5: epoch 3, after the checkpoint');
+    expect(readMetrics(join(dir, 'metrics.jsonl'))).toEqual(E.right([metric(1), metric(2)]));
+    expect(repairMetrics(dir)).toEqual(E.right({ kept: 2, dropped: [] }));
+  });
+
+  test('repairMetrics refuses when an epoch the checkpoint has finished lost its line, and leaves the file as it was', () => {
+    const lines = [JSON.stringify(metric(1)), '{oops'];
+    const dir = withCheckpoint(2, lines);
+    const r = repairMetrics(dir);
+    expect(E.isLeft(r) && r.left).toMatch(/: line 2 is damaged \(.+\), and the last checkpoint has finished epoch 2, so the metrics of epoch 2 are lost: restore the file from a copy, or train the run again into a new directory$/);
+    expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')).toBe(lines.map((l) => `${l}\n`).join(''));
   });
 
   test('a checkpoint restores params, batch-norm state and velocities exactly and keeps only the latest', async () => {
@@ -197,7 +246,7 @@ describe('openRun: the one validating reader of a run directory', () => {
     createRun(dir, config);
     appendMetrics(dir, metric(1));
     writeFileSync(join(dir, 'metrics.jsonl'), `${readFileSync(join(dir, 'metrics.jsonl'), 'utf8')}${JSON.stringify({ ...metric(2), testAcc: null })}\n`);
-    expect(openRun(dir)).toMatchObject(E.left({ _tag: 'Corrupt', message: `${join(dir, 'metrics.jsonl')}:2: not a metrics record ("testAcc" must be a number, got null)` }));
+    expect(openRun(dir)).toMatchObject(E.left({ _tag: 'Corrupt', message: `${join(dir, 'metrics.jsonl')}:2: not a metrics record ("testAcc" must be a number, got null); to cut the file back to the run's last checkpoint and continue: npx nx run train:serve --resume=${dir} --repair-metrics` }));
   });
 
   test.each([
