@@ -37,7 +37,7 @@ describe('loading runs', () => {
   test('a record without a number the report shows names the field and the line, counting blank lines', () => {
     const [first, second] = epochs(2);
     const dir = writeRun(join(tempDir(), 'r'), runConfig(18), `${JSON.stringify(first)}\n\n${JSON.stringify({ ...second, testAcc: undefined })}\n`);
-    expect(error(loadRun(dir)).message).toBe(`${join(dir, 'metrics.jsonl')}:3: not a metrics record ("testAcc" must be a number, got nothing)`);
+    expect(error(loadRun(dir)).message).toBe(`${join(dir, 'metrics.jsonl')}:3: not a metrics record ("testAcc" must be a number, got nothing); to cut the file back to the run's last checkpoint and continue: npx nx run train:serve --resume=${dir} --repair-metrics`);
   });
 
   test('config.json that is not JSON, or not a run config, is named', () => {
