@@ -9,7 +9,7 @@ import { command, commandLine, stopRequests } from '@resnet/cli';
 import { checkOutputPath, describeOutputPathError } from '@resnet/files';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
-import { checkUnowned, openRun, runSpec, trainRun, type RunPlan } from '@resnet/training';
+import { checkUnowned, readRunConfig, runSpec, trainRun, type RunPlan } from '@resnet/training';
 import { checkResumeFlags, dataOptions, resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
 import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, resumeCommand, runErrorMessage } from './run_output.ts';
 
@@ -52,8 +52,8 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
 
   // 2. Backend and data, before anything is written. A resumed run keeps the precision its
   // config.json records (a run that cannot be read fails in trainRun, which names the file).
-  const resumed = plan._tag === 'Continue' ? openRun(plan.dir) : null;
-  const precision = plan._tag === 'New' ? plan.config.precision : resumed !== null && E.isRight(resumed) ? resumed.right.config.precision : 'fp32';
+  const resumed = plan._tag === 'Continue' ? readRunConfig(plan.dir) : null;
+  const precision = plan._tag === 'New' ? plan.config.precision : resumed !== null && E.isRight(resumed) ? resumed.right.precision : 'fp32';
   const backend = await selectBackend(flags.backend, { purpose: 'training', precision });
   if (E.isLeft(backend)) return fail(`${backend.left.message}${backend.left._tag === 'NoBf16' ? '' : ' (choose one with --backend)'}`, 1);
   console.log(`backend: ${backend.right.reason}`);

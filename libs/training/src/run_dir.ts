@@ -208,12 +208,11 @@ export function claimRun(dir: string, command: string): E.Either<RunError, DirLo
 }
 
 /**
- * Reads a run directory for resuming, reporting, evaluation or export: config.json checked
- * field by field ({@link parseRunConfig}), every metrics line, and latest.json. The one
- * reader of the format; errors name the file (and the field).
- * @example openRun('runs/18-…') // Right({ config, metrics, latest })
+ * A run's config.json alone, checked field by field ({@link parseRunConfig}): what a run is,
+ * before its metrics and checkpoint are read (train:serve picks the backend's precision by it).
+ * @example readRunConfig('runs/18-…') // Right({ variant: 18, precision: 'fp32', … })
  */
-export function openRun(dir: string): E.Either<RunError, OpenedRun> {
+export function readRunConfig(dir: string): E.Either<RunError, RunConfig> {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) {
     const exists = existsSync(dir);
@@ -228,7 +227,18 @@ export function openRun(dir: string): E.Either<RunError, OpenedRun> {
     return E.left({ _tag: 'BadConfig', dir, file: configPath, reason, message: `${configPath}: ${reason}: pass a run directory written by train:serve, or fix the file` });
   }
   const config = parseRunConfig(json, configPath);
-  if (E.isLeft(config)) return E.left({ _tag: 'BadConfig', dir, file: configPath, reason: config.left, message: config.left });
+  return E.isLeft(config) ? E.left({ _tag: 'BadConfig', dir, file: configPath, reason: config.left, message: config.left }) : config;
+}
+
+/**
+ * Reads a run directory for resuming, reporting, evaluation or export: config.json checked
+ * field by field ({@link parseRunConfig}), every metrics line, and latest.json. The one
+ * reader of the format; errors name the file (and the field).
+ * @example openRun('runs/18-…') // Right({ config, metrics, latest })
+ */
+export function openRun(dir: string): E.Either<RunError, OpenedRun> {
+  const config = readRunConfig(dir);
+  if (E.isLeft(config)) return config;
   const metrics = readMetrics(join(dir, 'metrics.jsonl'));
   if (E.isLeft(metrics)) return metrics;
   const latestPath = join(dir, 'latest.json');
