@@ -115,10 +115,8 @@ async function selectBf16(choice: BackendName, loaders: BackendLoaders): Promise
   const failure = await activate(ONEDNN_BACKEND);
   if (failure !== null) return E.left({ _tag: 'LoadFailed', message: `onednn backend did not start: ${failure}; --precision=bf16 needs it` });
   configureOnednn({ precision: 'bf16' });
-  const info = onednnStatus();
-  const device = onednnDevice(info.ok ? info.info : status.info);
   const why = choice === 'auto' ? 'auto: onednn (--precision=bf16: only onednn runs bf16)' : 'onednn (requested)';
-  return E.right({ name: ONEDNN_BACKEND, device, reason: `${why}; bf16 mixed precision on ${status.info.isa}`, precision: 'bf16' });
+  return E.right({ name: ONEDNN_BACKEND, device: onednnDevice(status.info), reason: `${why}; bf16 mixed precision on ${status.info.isa}`, precision: 'bf16' });
 }
 
 async function selectFp32(choice: BackendName, loaders: BackendLoaders, purpose: Purpose): Promise<E.Either<BackendError, BackendChoice>> {
