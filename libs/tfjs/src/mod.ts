@@ -6,5 +6,6 @@
  */
 export * from './model.ts';
 export * from './forward.ts';
+export * from './gradients.ts';
 export * from './layers_model.ts';
 export { mulberry32 } from './random.ts';

@@ -6,8 +6,8 @@
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '@resnet/fashion-mnist';
-import { forward, type Model } from '@resnet/tfjs';
-import { accuracyCount, crossEntropy } from './loss.ts';
+import { forward, modelGradients, type Model } from '@resnet/tfjs';
+import { accuracyCount, crossEntropy, crossEntropyWithGradient } from './loss.ts';
 import { epochOrder, makeBatch, planBatches } from './pipeline.ts';
 import { learningRate, type Schedule } from './schedule.ts';
 import { sgdStep, type SgdConfig, type SgdState } from './sgd.ts';
@@ -80,22 +80,34 @@ export function trainStep(args: {
   readonly x: tf.Tensor4D;
   readonly y: tf.Tensor1D;
   readonly lr: number;
-  /** `fused: false` makes the interpreter compose batch norm from tfjs ops even where the backend has fused kernels. */
-  readonly options: Pick<TrainOptions, 'sgd' | 'classes' | 'labelSmoothing'> & { readonly fused?: boolean };
+  /**
+   * `fused: false` makes the interpreter compose batch norm from tfjs ops even where the backend has fused kernels.
+   * `tape: true` takes the gradients from tfjs's tape (`tf.variableGrads`) instead of the interpreter's own backward pass
+   * (`modelGradients`, which frees each intermediate once used): the reference the tests compare against.
+   */
+  readonly options: Pick<TrainOptions, 'sgd' | 'classes' | 'labelSmoothing'> & { readonly fused?: boolean; readonly tape?: boolean };
 }): StepResult {
   const { model, sgd, x, y, lr, options } = args;
-  const keys = [...model.params.keys()];
-  const vars = [...model.params.values()];
-  let logits: tf.Tensor2D | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const out = forward(model, x, { training: true, fused: options.fused !== false }) as tf.Tensor2D;
-    logits = tf.keep(out);
-    return crossEntropy(out, y, { numClasses: options.classes, labelSmoothing: options.labelSmoothing });
-  }, vars);
-  sgdStep(model.params, new Map(keys.map((k, i) => [k, grads[vars[i]?.name ?? ''] as tf.Tensor])), sgd, lr, options.sgd);
-  const correct = tf.tidy(() => tf.cast(accuracyCount(logits as tf.Tensor2D, y), 'float32') as tf.Scalar);
-  tf.dispose([logits as tf.Tensor, ...Object.values(grads)]);
-  return { loss: value, correct };
+  const lossOptions = { numClasses: options.classes, labelSmoothing: options.labelSmoothing };
+  let loss: tf.Scalar;
+  let logits: tf.Tensor2D;
+  let grads: ReadonlyMap<string, tf.Tensor>;
+  if (options.tape === true) {
+    const keys = [...model.params.keys()];
+    const vars = [...model.params.values()];
+    let out: tf.Tensor2D | undefined;
+    const taped = tf.variableGrads(() => {
+      out = tf.keep(forward(model, x, { training: true, fused: options.fused !== false }) as tf.Tensor2D);
+      return crossEntropy(out, y, lossOptions);
+    }, vars);
+    [loss, logits, grads] = [taped.value, out as tf.Tensor2D, new Map(keys.map((k, i) => [k, taped.grads[vars[i]?.name ?? ''] as tf.Tensor]))];
+  } else {
+    ({ loss, logits, grads } = modelGradients(model, x, (z) => crossEntropyWithGradient(z, y, lossOptions), { fused: options.fused !== false }));
+  }
+  sgdStep(model.params, grads, sgd, lr, options.sgd);
+  const correct = tf.tidy(() => tf.cast(accuracyCount(logits, y), 'float32') as tf.Scalar);
+  tf.dispose([logits, ...grads.values()]);
+  return { loss, correct };
 }
 
 /**

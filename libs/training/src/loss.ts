@@ -31,6 +31,24 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: 
 }
 
 /**
+ * {@link crossEntropy} and its gradient with respect to the logits, `(softmax(z) − target)/B`
+ * (the target's rows sum to 1), in one pass: the loss head of `modelGradients`.
+ * @example
+ * const { loss, dlogits } = crossEntropyWithGradient(logits, y, { numClasses: 10, labelSmoothing: 0 });
+ */
+export function crossEntropyWithGradient(logits: tf.Tensor2D, labels: tf.Tensor1D, options: CrossEntropyOptions): { readonly loss: tf.Scalar; readonly dlogits: tf.Tensor2D } {
+  const { numClasses, labelSmoothing: epsilon } = options;
+  if (logits.shape[1] !== numClasses) throw new Error(`crossEntropy: logits have ${logits.shape[1]} classes but numClasses is ${numClasses}; the model's head must match the dataset`);
+  if (!(epsilon >= 0 && epsilon <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${epsilon}`);
+  const [loss, dlogits] = tf.tidy(() => {
+    const logProbs = tf.logSoftmax(logits);
+    const target = tf.oneHot(labels, numClasses, 1 - epsilon + epsilon / numClasses, epsilon / numClasses, 'float32');
+    return [tf.neg(tf.mean(tf.sum(tf.mul(target, logProbs), 1))) as tf.Scalar, tf.div(tf.sub(tf.exp(logProbs), target), logits.shape[0]) as tf.Tensor2D];
+  });
+  return { loss, dlogits };
+}
+
+/**
  * How many rows of `logits` `[B, K]` have their largest value at the row's label (int32 scalar).
  * @example accuracyCount(tf.tensor2d([[2, 1], [0, 3]]), tf.tensor1d([0, 0], 'int32')) // 1
  */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
-import { accuracyCount, crossEntropy } from './loss.ts';
+import { accuracyCount, crossEntropy, crossEntropyWithGradient } from './loss.ts';
 
 const { exp, log } = Math;
 
@@ -102,6 +102,33 @@ describe('crossEntropy', () => {
 
   test('a head that does not match numClasses is rejected with the fix', () => {
     expect(() => tf.tidy(() => crossEntropy(tf.zeros([1, 3]) as tf.Tensor2D, tf.tensor1d([0], 'int32'), { numClasses: 10, labelSmoothing: 0 }))).toThrow(/3 classes but numClasses is 10/);
+  });
+});
+
+describe('crossEntropyWithGradient', () => {
+  test('gives crossEntropy’s value and tfjs’s gradient of it for any logits, labels and smoothing', () => {
+    fc.assert(
+      fc.property(problem, fc.double({ min: 0, max: 1, noNaN: true }), ({ k, logits, labels }, epsilon) => {
+        const options = { numClasses: k, labelSmoothing: epsilon };
+        const z = tf.tensor2d(logits);
+        const y = tf.tensor1d(labels, 'int32');
+        const { loss, dlogits } = crossEntropyWithGradient(z, y, options);
+        const expected = tf.valueAndGrad((t: tf.Tensor) => crossEntropy(t as tf.Tensor2D, y, options))(z);
+        expect(loss.dataSync()[0]).toBeCloseTo(expected.value.dataSync()[0] ?? NaN, 5);
+        const [got, want] = [dlogits.dataSync(), expected.grad.dataSync()];
+        expect(got.length).toBe(want.length);
+        want.forEach((w, i) => expect(got[i]).toBeCloseTo(w, 6));
+        tf.dispose([z, y, loss, dlogits, expected.value, expected.grad]);
+      }),
+    );
+  });
+
+  test('refuses a head of the wrong width and a smoothing outside [0, 1], as crossEntropy does', () => {
+    const z = tf.zeros([2, 3]) as tf.Tensor2D;
+    const y = tf.tensor1d([0, 1], 'int32');
+    expect(() => crossEntropyWithGradient(z, y, { numClasses: 10, labelSmoothing: 0 })).toThrow('logits have 3 classes but numClasses is 10');
+    expect(() => crossEntropyWithGradient(z, y, { numClasses: 3, labelSmoothing: 1.5 })).toThrow('labelSmoothing must be in [0, 1]');
+    tf.dispose([z, y]);
   });
 });
 

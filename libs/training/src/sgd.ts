@@ -74,8 +74,9 @@ export function sgdStep(
     return;
   }
   const fused = has(FUSED_KERNELS.sgdMomentum);
-  tf.tidy(() => {
-    for (const [key, p] of params) {
+  // One tidy per parameter: the temporaries of one update at a time.
+  for (const [key, p] of params) {
+    tf.tidy(() => {
       const { g, v } = gradAndVelocity(key, grads, state);
       if (fused) {
         const weightDecay = config.weightDecay > 0 && isDecayed(key, p, config) ? config.weightDecay : 0;
@@ -83,19 +84,19 @@ export function sgdStep(
         if (newP === undefined || newV === undefined) throw new Error(`${FUSED_KERNELS.sgdMomentum} returned fewer than 2 outputs`);
         v.assign(newV);
         p.assign(newP);
-        continue;
+        return;
       }
       const d = config.weightDecay > 0 && isDecayed(key, p, config) ? tf.add(g, tf.mul(p, config.weightDecay)) : g;
       if (config.momentum === 0) {
         p.assign(tf.sub(p, tf.mul(d, lr)));
-        continue;
+        return;
       }
       const velocity = tf.add(tf.mul(v, config.momentum), d);
       v.assign(velocity);
       const step = config.nesterov ? tf.add(d, tf.mul(velocity, config.momentum)) : velocity;
       p.assign(tf.sub(p, tf.mul(step, lr)));
-    }
-  });
+    });
+  }
 }
 
 function gradAndVelocity(key: string, grads: ReadonlyMap<string, tf.Tensor>, state: SgdState): { g: tf.Tensor; v: tf.Variable } {
@@ -105,27 +106,50 @@ function gradAndVelocity(key: string, grads: ReadonlyMap<string, tf.Tensor>, sta
   return { g, v };
 }
 
-// Every parameter in one `ResNetSgdMomentumMulti` kernel: one native multithreaded pass
-// instead of a kernel call (and an OpenMP fork/join) per tensor; same per-element formula.
+/**
+ * Parameters per `ResNetSgdMomentumMulti` call, at most this many elements (then one more
+ * call): each call's new weights and velocities exist beside the old ones until assigned, so
+ * one call for all of ResNet-152's 60M parameters would add 2×240 MB at the step's end.
+ */
+export const SGD_CHUNK_ELEMENTS = 2 ** 22;
+
+// Parameters in `ResNetSgdMomentumMulti` kernels of up to SGD_CHUNK_ELEMENTS elements each:
+// one native multithreaded pass per chunk instead of a kernel call (and an OpenMP fork/join)
+// per tensor, and the new values of one chunk at a time; same per-element formula.
 function sgdStepMulti(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, state: SgdState, lr: number, config: SgdConfig): void {
-  const inputs: Record<string, tf.Tensor> = {};
-  const weightDecays: number[] = [];
-  const vars: [tf.Variable, tf.Variable][] = [];
-  for (const [key, p] of params) {
-    const { g, v } = gradAndVelocity(key, grads, state);
-    const i = vars.length;
-    inputs[`p${i}`] = p;
-    inputs[`g${i}`] = g;
-    inputs[`v${i}`] = v;
-    weightDecays.push(config.weightDecay > 0 && isDecayed(key, p, config) ? config.weightDecay : 0);
-    vars.push([p, v]);
+  const chunks: [string, tf.Variable][][] = [[]];
+  let elements = 0;
+  for (const entry of params) {
+    const last = chunks[chunks.length - 1] as [string, tf.Variable][];
+    if (last.length > 0 && elements + entry[1].size > SGD_CHUNK_ELEMENTS) {
+      chunks.push([entry]);
+      elements = entry[1].size;
+    } else {
+      last.push(entry);
+      elements += entry[1].size;
+    }
   }
-  tf.tidy(() => {
-    const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, inputs, { lr, momentum: config.momentum, nesterov: config.nesterov, weightDecays }) as tf.Tensor[];
-    if (out.length !== 2 * vars.length) throw new Error(`${FUSED_KERNELS.sgdMomentumMulti} returned ${out.length} outputs for ${vars.length} parameters`);
-    vars.forEach(([p, v], i) => {
-      p.assign(out[2 * i] as tf.Tensor);
-      v.assign(out[2 * i + 1] as tf.Tensor);
+  for (const chunk of chunks) {
+    const inputs: Record<string, tf.Tensor> = {};
+    const weightDecays: number[] = [];
+    const vars: [tf.Variable, tf.Variable][] = [];
+    for (const [key, p] of chunk) {
+      const { g, v } = gradAndVelocity(key, grads, state);
+      const i = vars.length;
+      inputs[`p${i}`] = p;
+      inputs[`g${i}`] = g;
+      inputs[`v${i}`] = v;
+      weightDecays.push(config.weightDecay > 0 && isDecayed(key, p, config) ? config.weightDecay : 0);
+      vars.push([p, v]);
+    }
+    if (vars.length === 0) continue;
+    tf.tidy(() => {
+      const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, inputs, { lr, momentum: config.momentum, nesterov: config.nesterov, weightDecays }) as tf.Tensor[];
+      if (out.length !== 2 * vars.length) throw new Error(`${FUSED_KERNELS.sgdMomentumMulti} returned ${out.length} outputs for ${vars.length} parameters`);
+      vars.forEach(([p, v], i) => {
+        p.assign(out[2 * i] as tf.Tensor);
+        v.assign(out[2 * i + 1] as tf.Tensor);
+      });
     });
-  });
+  }
 }
