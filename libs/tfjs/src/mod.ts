@@ -9,3 +9,4 @@ export * from './forward.ts';
 export * from './gradients.ts';
 export * from './layers_model.ts';
 export { mulberry32 } from './random.ts';
+export * from './memory.ts';
