@@ -17,6 +17,7 @@ Needs Debian's python3-torch (`apt-get install -y python3-torch`), run with /usr
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -83,6 +84,8 @@ def main():
         "mode": a.mode, "variant": a.variant, "imageSize": a.image_size, "batchSize": a.batch_size, "backend": "pytorch",
         "examplesPerSec": a.batch_size / median, "medianStepMs": median * 1000, "steps": a.steps, "warmup": a.warmup,
         "precision": a.precision,
+        # this process's resident-memory high-water mark (Linux reports kilobytes)
+        "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "device": f"cpu ({torch.get_num_threads()} threads, torch {torch.__version__}{', bf16 autocast' if autocast else ''})",
     }))
 

@@ -5,7 +5,8 @@
  */
 import { cpus, loadavg } from 'node:os';
 import * as E from 'fp-ts/Either';
-import { PRECISIONS, selectBackend, type BackendName, type Precision } from '@resnet/backend';
+import { PRECISIONS, formatGb, processMemory, resetPeakRss, selectBackend, type BackendName, type Precision } from '@resnet/backend';
+import { clearOnednnCache } from '@resnet/onednn';
 import { command, commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
 import { writeFileAtomic } from '@resnet/files';
 import { DEPTHS } from '@resnet/variants';
@@ -80,7 +81,7 @@ export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = [
       note(`${label}: ${name}, ${timing.warmup} + ${timing.steps} steps…`);
       const t = runTorch(python, torchScript(), config, { ...timing, precision });
       if (t.ok) {
-        rows.push({ ...config, backend: 'pytorch', device: t.device, examplesPerSec: t.examplesPerSec, medianStepMs: t.medianStepMs, ...timing, fused: null, precision });
+        rows.push({ ...config, backend: 'pytorch', device: t.device, examplesPerSec: t.examplesPerSec, medianStepMs: t.medianStepMs, ...timing, fused: null, precision, peakRssBytes: t.peakRssBytes, peakTensorBytes: null, estimatedRssBytes: null });
         note(`${label}: ${name} ${t.examplesPerSec.toFixed(1)} examples/s`);
       } else {
         torchNotice = t.notice;
@@ -129,6 +130,9 @@ export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = [
 async function measureOne(config: BenchConfig, backend: string, device: string, precision: Precision, label: string, f: { readonly steps: number; readonly warmup: number; readonly profile: boolean; readonly 'profile-shapes': boolean; readonly fused: boolean }): Promise<Unrated> {
   label = `${label} ${precision}`;
   note(`${label}: ${backend}, ${f.warmup} + ${f.steps} steps…`);
+  // This row's peak is its own: the last row's spare buffers and cached primitives go first.
+  if (backend === 'onednn') clearOnednnCache();
+  const peakReset = resetPeakRss();
   let last = performance.now();
   const result = await measureTfjs(config, {
     steps: f.steps,
@@ -142,6 +146,7 @@ async function measureOne(config: BenchConfig, backend: string, device: string, 
       note(`${label}: ${backend} ${step < 0 ? `warm-up ${step + f.warmup + 1}/${f.warmup}` : `step ${step + 1}/${f.steps}`}: ${seconds.toFixed(2)} s`);
     },
   });
-  note(`${label}: ${backend} ${result.examplesPerSec.toFixed(1)} examples/s`);
-  return { ...config, backend, device, examplesPerSec: result.examplesPerSec, medianStepMs: result.medianStepMs, steps: f.steps, warmup: f.warmup, fused: f.fused, precision, ...(result.kernels === undefined ? {} : { kernels: result.kernels }) };
+  const peakRssBytes = peakReset ? (processMemory()?.peakRssBytes ?? null) : null;
+  note(`${label}: ${backend} ${result.examplesPerSec.toFixed(1)} examples/s, peak RSS ${peakRssBytes === null ? 'unknown (no /proc/self/clear_refs)' : formatGb(peakRssBytes)}`);
+  return { ...config, backend, device, examplesPerSec: result.examplesPerSec, medianStepMs: result.medianStepMs, steps: f.steps, warmup: f.warmup, fused: f.fused, precision, peakRssBytes, peakTensorBytes: result.peakTensorBytes, estimatedRssBytes: result.estimatedRssBytes, ...(result.kernels === undefined ? {} : { kernels: result.kernels }) };
 }

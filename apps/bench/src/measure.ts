@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getKernelsForBackend, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { resnet } from '@resnet/variants';
-import { disposeModel, forward, initModel } from '@resnet/tfjs';
+import { disposeModel, estimateStepMemory, forward, initModel } from '@resnet/tfjs';
 import { createSgdState, disposeSgdState, trainStep, type SgdConfig } from '@resnet/training';
 import { median, type BenchConfig } from './plan.ts';
 
@@ -44,11 +44,15 @@ export interface TfjsResult {
   readonly stepMs: readonly number[];
   /** Present with `profile`: kernels by time, largest first. */
   readonly kernels?: readonly KernelTime[];
+  /** tfjs's count of tensor bytes at its highest during one more (untimed) step, model and optimizer state included. */
+  readonly peakTensorBytes: number;
+  /** What `estimateStepMemory` predicts for the process's peak, before any tensor exists (training steps only, else null). */
+  readonly estimatedRssBytes: number | null;
 }
 
 /**
  * Runs `config` for `warmup + steps` steps on the active backend and returns the median
- * throughput. Leaves no tensor behind (checked: throws if `tf.memory().numTensors` grew).
+ * throughput, then one more step for tfjs's peak tensor bytes. Leaves no tensor behind (checked: throws if `tf.memory().numTensors` grew).
  * @example const r = await measureTfjs({ mode: 'train', variant: 18, imageSize: 28, batchSize: 128 }, { steps: 10, warmup: 2, profile: false, fused: true });
  */
 export async function measureTfjs(config: BenchConfig, timing: Timing): Promise<TfjsResult> {
@@ -88,7 +92,11 @@ export async function measureTfjs(config: BenchConfig, timing: Timing): Promise<
       timer?.stop();
     }
     const mid = median(seconds);
-    result = { examplesPerSec: config.batchSize / mid, medianStepMs: mid * 1000, stepMs: seconds.map((s) => s * 1000), ...(timer === undefined ? {} : { kernels: timer.totals(timing.steps) }) };
+    // tf.profile hands back one shared object: keep the number.
+    const peakTensorBytes = (await tf.profile(() => void step())).peakBytes;
+    const estimate = config.mode === 'train' ? estimateStepMemory(spec.right.net, [config.batchSize, config.imageSize, config.imageSize, 1]) : null;
+    const estimatedRssBytes = estimate !== null && E.isRight(estimate) ? estimate.right.peakRssBytes : null;
+    result = { examplesPerSec: config.batchSize / mid, medianStepMs: mid * 1000, stepMs: seconds.map((s) => s * 1000), peakTensorBytes, estimatedRssBytes, ...(timer === undefined ? {} : { kernels: timer.totals(timing.steps) }) };
   } finally {
     tf.dispose([x, y]);
     disposeSgdState(sgd);

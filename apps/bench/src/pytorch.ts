@@ -20,7 +20,7 @@ export function torchScript(): string {
 
 /** What the script measured, or why there is no baseline (a notice, not an error). */
 export type TorchOutcome =
-  | { readonly ok: true; readonly examplesPerSec: number; readonly medianStepMs: number; readonly device: string }
+  | { readonly ok: true; readonly examplesPerSec: number; readonly medianStepMs: number; readonly device: string; readonly peakRssBytes: number | null }
   | { readonly ok: false; readonly notice: string };
 
 const FIX = 'Fix: apt-get install -y python3-torch (Debian), or pass --python=/path/to/python3 with torch, or --pytorch=false';
@@ -44,10 +44,10 @@ export function runTorch(python: string, script: string, config: BenchConfig, ti
     const why = (r.stderr.trim().split('\n').pop() ?? '') || `exit code ${String(r.status)}`;
     return { ok: false, notice: `PyTorch baseline failed for ResNet-${config.variant} ${config.imageSize}px batch ${config.batchSize} (${config.mode}): ${why}` };
   }
-  const o = parsed as { error?: unknown; examplesPerSec?: unknown; medianStepMs?: unknown; device?: unknown };
+  const o = parsed as { error?: unknown; examplesPerSec?: unknown; medianStepMs?: unknown; device?: unknown; peakRssBytes?: unknown };
   if (typeof o.error === 'string') return { ok: false, notice: `PyTorch baseline skipped: ${o.error}` };
   if (r.status !== 0 || typeof o.examplesPerSec !== 'number' || typeof o.medianStepMs !== 'number') {
     return { ok: false, notice: `PyTorch baseline gave no measurement (exit code ${String(r.status)}): ${last.slice(0, 200)}` };
   }
-  return { ok: true, examplesPerSec: o.examplesPerSec, medianStepMs: o.medianStepMs, device: typeof o.device === 'string' ? o.device : 'cpu' };
+  return { ok: true, examplesPerSec: o.examplesPerSec, medianStepMs: o.medianStepMs, device: typeof o.device === 'string' ? o.device : 'cpu', peakRssBytes: typeof o.peakRssBytes === 'number' && o.peakRssBytes > 0 ? o.peakRssBytes : null };
 }

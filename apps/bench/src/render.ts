@@ -4,6 +4,7 @@
  */
 import type { KernelTime } from './measure.ts';
 import type { BenchMeasurement } from '@resnet/results';
+import { formatGb } from '@resnet/backend';
 
 /**
  * One measurement, as printed by `--format=json`: the bench.json record report:serve reads
@@ -14,20 +15,25 @@ export interface Measurement extends BenchMeasurement {
 }
 
 /** A measurement before its ratios to PyTorch are known. */
-export type Unrated = Omit<Measurement, 'vsPytorch' | 'vsPytorchBf16'>;
+export type Unrated = Omit<Measurement, 'vsPytorch' | 'vsPytorchBf16' | 'memoryVsPytorch'>;
 
 /**
  * Adds `vsPytorch` (over PyTorch fp32) and `vsPytorchBf16` (over PyTorch bf16 autocast) to
- * every row whose configuration has such a PyTorch row.
+ * every row whose configuration has such a PyTorch row, and `memoryVsPytorch` (peak resident
+ * memory over PyTorch fp32's).
  */
 export function withRatios(rows: readonly Unrated[]): Measurement[] {
   const key = (r: Unrated, precision: string): string => `${r.mode}/${r.variant}/${r.imageSize}/${r.batchSize}/${precision}`;
-  const baseline = new Map(rows.filter((r) => r.backend === 'pytorch').map((r) => [key(r, r.precision), r.examplesPerSec]));
+  const baseline = new Map(rows.filter((r) => r.backend === 'pytorch').map((r) => [key(r, r.precision), r]));
   const ratio = (r: Unrated, precision: string): number | null => {
-    const base = baseline.get(key(r, precision));
+    const base = baseline.get(key(r, precision))?.examplesPerSec;
     return base === undefined || base <= 0 ? null : r.examplesPerSec / base;
   };
-  return rows.map((r) => ({ ...r, vsPytorch: ratio(r, 'fp32'), vsPytorchBf16: ratio(r, 'bf16') }));
+  const memory = (r: Unrated): number | null => {
+    const base = baseline.get(key(r, 'fp32'))?.peakRssBytes ?? null;
+    return base === null || base <= 0 || r.peakRssBytes === null ? null : r.peakRssBytes / base;
+  };
+  return rows.map((r) => ({ ...r, vsPytorch: ratio(r, 'fp32'), vsPytorchBf16: ratio(r, 'bf16'), memoryVsPytorch: memory(r) }));
 }
 
 /**
@@ -36,8 +42,9 @@ export function withRatios(rows: readonly Unrated[]): Measurement[] {
  */
 export function renderTable(rows: readonly Measurement[]): string {
   const bf16 = rows.some((r) => r.precision === 'bf16');
-  const header = ['variant', 'input', 'batch', 'backend', 'precision', 'device', 'examples/s', 'step ms', '× PyTorch', ...(bf16 ? ['× PyTorch bf16'] : [])];
+  const header = ['variant', 'input', 'batch', 'backend', 'precision', 'device', 'examples/s', 'step ms', '× PyTorch', ...(bf16 ? ['× PyTorch bf16'] : []), 'peak RSS', 'mem × PyTorch', 'estimate'];
   const times = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)}×`);
+  const gb = (x: number | null): string => (x === null ? '–' : formatGb(x));
   const body = rows.map((r) => [
     `ResNet-${r.variant}`,
     `${r.imageSize}×${r.imageSize}`,
@@ -49,9 +56,12 @@ export function renderTable(rows: readonly Measurement[]): string {
     r.medianStepMs.toFixed(0),
     times(r.vsPytorch),
     ...(bf16 ? [times(r.vsPytorchBf16)] : []),
+    gb(r.peakRssBytes),
+    times(r.memoryVsPytorch),
+    gb(r.estimatedRssBytes),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const numeric = new Set([2, 6, 7, 8, 9]);
+  const numeric = new Set([2, ...header.keys()].filter((i) => i >= 6 || i === 2));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

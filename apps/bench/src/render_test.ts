@@ -1,6 +1,6 @@
 import { renderProfiles, renderTable, withRatios, type Measurement } from './render.ts';
 
-const base = { mode: 'train' as const, imageSize: 28, batchSize: 128, device: 'cpu', medianStepMs: 700, steps: 10, warmup: 2 };
+const base = { mode: 'train' as const, imageSize: 28, batchSize: 128, device: 'cpu', medianStepMs: 700, steps: 10, warmup: 2, peakRssBytes: null, peakTensorBytes: null, estimatedRssBytes: null };
 
 describe('withRatios', () => {
   test('divides each row by the PyTorch row of the same configuration, null without one', () => {
@@ -23,9 +23,22 @@ describe('withRatios', () => {
     ]);
     expect(rows.map((r) => [r.vsPytorch, r.vsPytorchBf16])).toEqual([[1, 1.25], [0.8, 1], [1.2, 1.5], [2, 2.5]]);
     const lines = renderTable(rows).split('\n');
-    expect(lines[0]).toMatch(/× PyTorch\s+× PyTorch bf16$/);
+    expect(lines[0]).toMatch(/× PyTorch\s+× PyTorch bf16\s+peak RSS\s+mem × PyTorch\s+estimate$/);
     expect(lines[3]).toMatch(/pytorch \(baseline\)\s+bf16 \(autocast\)/);
-    expect(lines[5]).toMatch(/onednn\s+bf16\s+cpu\s+200\.0\s+700\s+2\.00×\s+2\.50×$/);
+    expect(lines[5]).toMatch(/onednn\s+bf16\s+cpu\s+200\.0\s+700\s+2\.00×\s+2\.50×\s+–\s+–\s+–$/);
+  });
+
+  test('peak memory is divided by PyTorch fp32’s of the same configuration, null where either is unknown', () => {
+    const rows = withRatios([
+      { ...base, variant: 18, backend: 'pytorch', examplesPerSec: 100, fused: null, precision: 'fp32' as const, peakRssBytes: 0.4e9 },
+      { ...base, variant: 18, backend: 'pytorch', examplesPerSec: 80, fused: null, precision: 'bf16' as const, peakRssBytes: 0.5e9 },
+      { ...base, variant: 18, backend: 'onednn', examplesPerSec: 120, fused: true, precision: 'fp32' as const, peakRssBytes: 0.5e9, peakTensorBytes: 0.2e9 },
+      { ...base, variant: 18, backend: 'onednn', examplesPerSec: 200, fused: true, precision: 'bf16' as const, peakRssBytes: 0.3e9 },
+      { ...base, variant: 34, backend: 'onednn', examplesPerSec: 200, fused: true, precision: 'fp32' as const, peakRssBytes: 0.9e9 },
+      { ...base, variant: 34, backend: 'pytorch', examplesPerSec: 100, fused: null, precision: 'fp32' as const },
+    ]);
+    expect(rows.map((r) => r.memoryVsPytorch)).toEqual([1, 1.25, 1.25, 0.75, null, null]);
+    expect(renderTable(rows).split('\n')[4]).toMatch(/0\.50 GB\s+1\.25×\s+–$/);
   });
 });
 
@@ -38,8 +51,9 @@ describe('renderTable', () => {
     ]);
     const lines = renderTable(rows).split('\n');
     expect(lines).toHaveLength(5);
-    expect(lines[2]).toMatch(/^ResNet-18\s+28×28\s+128\s+pytorch \(baseline\)\s+fp32\s+cpu\s+171\.8\s+700\s+1\.00×$/);
-    expect(lines[3]).toMatch(/onednn\s+fp32\s+cpu\s+192\.7\s+700\s+1\.12×$/);
+    expect(lines[0]).toMatch(/× PyTorch\s+peak RSS\s+mem × PyTorch\s+estimate$/);
+    expect(lines[2]).toMatch(/^ResNet-18\s+28×28\s+128\s+pytorch \(baseline\)\s+fp32\s+cpu\s+171\.8\s+700\s+1\.00×\s+–\s+–\s+–$/);
+    expect(lines[3]).toMatch(/onednn\s+fp32\s+cpu\s+192\.7\s+700\s+1\.12×\s+–\s+–\s+–$/);
     expect(lines[4]).toContain('onednn (unfused)');
   });
 });

@@ -107,8 +107,8 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
     machine: '2 × AMD EPYC (avx2), Node v20.20.2',
     command: 'npx nx run bench:serve --variants=18 --format=json --out=study/bench.json',
     measurements: [
-      { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)', examplesPerSec: 153.9, medianStepMs: 832, steps: 10, warmup: 2, fused: null, precision: 'fp32', vsPytorchBf16: null, vsPytorch: 1 },
-      { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, precision: 'fp32', vsPytorchBf16: null, vsPytorch: 1.471 },
+      { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)', examplesPerSec: 153.9, medianStepMs: 832, steps: 10, warmup: 2, fused: null, precision: 'fp32', vsPytorchBf16: null, vsPytorch: 1, peakRssBytes: null, peakTensorBytes: null, memoryVsPytorch: null, estimatedRssBytes: null },
+      { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, precision: 'fp32', vsPytorchBf16: null, vsPytorch: 1.471, peakRssBytes: null, peakTensorBytes: null, memoryVsPytorch: null, estimatedRssBytes: null },
     ],
   };
   const text = report([ours, reference, r34], { benches: [bench], runsPaths: ['study'] });

@@ -29,3 +29,4 @@ export {
 } from './select.ts';
 export { describeBackend, type BackendDescription } from './describe.ts';
 export type { BackendLoaders } from './_loaders.ts';
+export { formatGb, machineMemory, processMemory, resetPeakRss, type MachineMemory, type ProcessMemory } from './memory.ts';

@@ -113,8 +113,9 @@ export function configureOnednn(options: OnednnOptions): boolean {
   return true;
 }
 
-/** Drops cached primitives and scratch buffers (they are rebuilt on demand). @example clearOnednnCache(); */
+/** Drops cached primitives, scratch buffers and the output-buffer pool's spare arrays (all rebuilt on demand). @example clearOnednnCache(); */
 export function clearOnednnCache(): void {
   const loaded = addon();
   if (loaded.ok) loaded.addon.clearCache();
+  pooledBackend()?.buffers.clear();
 }

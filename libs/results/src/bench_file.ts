@@ -38,6 +38,18 @@ export interface BenchMeasurement {
   readonly vsPytorch: number | null;
   /** examples/s over PyTorch bf16 autocast's of the same configuration (null without that row). */
   readonly vsPytorchBf16: number | null;
+  /**
+   * The process's resident-memory high-water mark over the measurement (warm-up included),
+   * bytes: Linux's `VmHWM` for tfjs, `ru_maxrss` of its own process for PyTorch. Null in files
+   * that predate it or where the OS does not say.
+   */
+  readonly peakRssBytes: number | null;
+  /** tfjs's own count of tensor bytes at the step's peak (null for PyTorch and in older files). */
+  readonly peakTensorBytes: number | null;
+  /** peakRssBytes over PyTorch fp32's of the same configuration (null without both). */
+  readonly memoryVsPytorch: number | null;
+  /** The peak `estimateStepMemory` predicted from the spec before the row ran (tfjs training rows; else null). */
+  readonly estimatedRssBytes: number | null;
 }
 
 /** A bench.json, checked. */
@@ -56,6 +68,10 @@ export interface BenchError {
   readonly file: string;
   readonly reason: string;
   readonly message: string;
+}
+
+function orNull(value: unknown): number | null {
+  return typeof value === 'number' ? value : null;
 }
 
 function badBench(file: string, reason: string): E.Either<BenchError, never> {
@@ -83,6 +99,7 @@ export function parseBench(value: unknown, path: string): E.Either<BenchError, B
       (m['fused'] === null || typeof m['fused'] === 'boolean' ? undefined : 'fused') ??
       (m['vsPytorch'] === null || (typeof m['vsPytorch'] === 'number' && Number.isFinite(m['vsPytorch'])) ? undefined : 'vsPytorch') ??
       (m['vsPytorchBf16'] === undefined || m['vsPytorchBf16'] === null || (typeof m['vsPytorchBf16'] === 'number' && Number.isFinite(m['vsPytorchBf16'])) ? undefined : 'vsPytorchBf16') ??
+      ['peakRssBytes', 'peakTensorBytes', 'memoryVsPytorch', 'estimatedRssBytes'].find((k) => !(m[k] === undefined || m[k] === null || (typeof m[k] === 'number' && Number.isFinite(m[k])))) ??
       (m['precision'] === undefined || m['precision'] === 'fp32' || m['precision'] === 'bf16' ? undefined : 'precision') ??
       (m['mode'] === undefined || m['mode'] === 'train' || m['mode'] === 'infer' ? undefined : 'mode');
     if (missing !== undefined) return badBench(path, `measurement ${i + 1}: "${missing}" is missing or of the wrong type (got ${JSON.stringify(m[missing]) ?? 'nothing'})`);
@@ -92,6 +109,7 @@ export function parseBench(value: unknown, path: string): E.Either<BenchError, B
       variant: pick.variant, imageSize: pick.imageSize, batchSize: pick.batchSize, backend: pick.backend, device: pick.device, examplesPerSec: pick.examplesPerSec,
       medianStepMs: pick.medianStepMs, steps: pick.steps, warmup: pick.warmup, fused: pick.fused, precision: m['precision'] === 'bf16' ? 'bf16' : 'fp32',
       vsPytorch: pick.vsPytorch, vsPytorchBf16: typeof m['vsPytorchBf16'] === 'number' ? m['vsPytorchBf16'] : null,
+      peakRssBytes: orNull(m['peakRssBytes']), peakTensorBytes: orNull(m['peakTensorBytes']), memoryVsPytorch: orNull(m['memoryVsPytorch']), estimatedRssBytes: orNull(m['estimatedRssBytes']),
     });
   }
   return E.right({ path, measurements: out, machine: typeof w['machine'] === 'string' ? w['machine'] : null, command: typeof w['command'] === 'string' ? w['command'] : null });

@@ -6,8 +6,8 @@ import { tempDir } from './testing.ts';
 
 // Two rows of `npx nx run bench:serve --variants=18 --image-size=28 --format=json` (README, Speed).
 const MEASUREMENTS = [
-  { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)', examplesPerSec: 153.9, medianStepMs: 832, steps: 10, warmup: 2, fused: null, precision: 'fp32', vsPytorch: 1, vsPytorchBf16: null },
-  { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, precision: 'fp32', vsPytorch: 1.471, vsPytorchBf16: null },
+  { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)', examplesPerSec: 153.9, medianStepMs: 832, steps: 10, warmup: 2, fused: null, precision: 'fp32', vsPytorch: 1, vsPytorchBf16: null, peakRssBytes: null, peakTensorBytes: null, memoryVsPytorch: null, estimatedRssBytes: null },
+  { mode: 'train', variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, precision: 'fp32', vsPytorch: 1.471, vsPytorchBf16: null, peakRssBytes: null, peakTensorBytes: null, memoryVsPytorch: null, estimatedRssBytes: null },
 ];
 
 describe('bench.json', () => {
@@ -16,7 +16,7 @@ describe('bench.json', () => {
   });
 
   test('rows without a mode, precision or bf16 ratio (bench:serve before those) are fp32 training steps; an unknown mode is refused', () => {
-    const old = MEASUREMENTS.map(({ mode: _mode, precision: _precision, vsPytorchBf16: _bf16, ...rest }) => rest);
+    const old = MEASUREMENTS.map(({ mode: _mode, precision: _precision, vsPytorchBf16: _bf16, peakRssBytes: _rss, peakTensorBytes: _tensors, memoryVsPytorch: _memory, estimatedRssBytes: _estimate, ...rest }) => rest);
     expect(parseBench(old, 'r/bench.json')).toEqual(E.right({ path: 'r/bench.json', measurements: MEASUREMENTS, machine: null, command: null }));
     const infer = parseBench([{ ...MEASUREMENTS[1], mode: 'infer', batchSize: 256 }], 'r/bench.json');
     expect(E.isRight(infer) && infer.right.measurements[0]?.mode).toBe('infer');
@@ -28,6 +28,12 @@ describe('bench.json', () => {
     expect(parseBench([bf16], 'r/bench.json')).toMatchObject(E.right({ measurements: [bf16] }));
     expect(parseBench([{ ...bf16, precision: 'fp16' }], 'r/bench.json')).toMatchObject(E.left({ message: 'r/bench.json: measurement 1: "precision" is missing or of the wrong type (got "fp16")' }));
     expect(parseBench([{ ...bf16, vsPytorchBf16: 'x' }], 'r/bench.json')).toMatchObject(E.left({ message: expect.stringContaining('"vsPytorchBf16"') as unknown }));
+  });
+
+  test('rows keep their peak memory and its ratio to PyTorch’s; a figure that is not a number is refused', () => {
+    const measured = { ...MEASUREMENTS[1], peakRssBytes: 5.1e8, peakTensorBytes: 2.2e8, memoryVsPytorch: 1.18 };
+    expect(parseBench([measured], 'r/bench.json')).toMatchObject(E.right({ measurements: [measured] }));
+    expect(parseBench([{ ...measured, peakRssBytes: '0.5 GB' }], 'r/bench.json')).toMatchObject(E.left({ message: 'r/bench.json: measurement 1: "peakRssBytes" is missing or of the wrong type (got "0.5 GB")' }));
   });
 
   test('an object form also states the machine and the command', () => {
