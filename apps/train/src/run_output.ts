@@ -6,6 +6,7 @@
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { absurd } from 'fp-ts/function';
+import { formatGb } from '@resnet/backend';
 import type { StopRequests } from '@resnet/cli';
 import { LOCK_DIR } from '@resnet/files';
 import { writeStopRecord, type RunError, type RunEvent, type RunFailure, type TrainError } from '@resnet/training';
@@ -39,7 +40,7 @@ export function eventPrinter(options: { readonly stream?: NodeJS.WriteStream; re
       }
       case 'Epoch': {
         const m = e.metrics;
-        return say(`epoch ${m.epoch}/${e.planned}: loss ${m.loss.toFixed(4)}, train acc ${m.trainAcc.toFixed(3)}, test acc ${m.testAcc.toFixed(3)}, ${m.examplesPerSec.toFixed(1)} examples/sec, lr ${m.lr.toFixed(4)}, ${m.seconds.toFixed(1)} s`);
+        return say(`epoch ${m.epoch}/${e.planned}: loss ${m.loss.toFixed(4)}, train acc ${m.trainAcc.toFixed(3)}, test acc ${m.testAcc.toFixed(3)}, ${m.examplesPerSec.toFixed(1)} examples/sec, lr ${m.lr.toFixed(4)}, ${m.seconds.toFixed(1)} s${m.peakRssBytes === undefined ? '' : `, peak memory ${formatGb(m.peakRssBytes)}`}`);
       }
       case 'Interrupted':
         return say(`saved a checkpoint after ${e.progress.step} steps of epoch ${e.progress.epoch + 1} in ${e.dir}; continue with: ${continueWith(e.dir)}`, process.stderr);
@@ -86,6 +87,10 @@ export function failureMessage(f: RunFailure): { readonly message: string; reado
       return { message: f.message, code: 1 };
     case 'Precision':
       return { message: `${f.dir} trains in ${f.recorded} (its config.json), but the backend computes in ${f.active}: select the backend with precision ${f.recorded} (train:serve and train:sweep do so from the run's config.json)`, code: 1 };
+    case 'Memory': {
+      const fix = f.fits > 0 ? `batch ${f.fits} fits: add --mini-batch=${f.fits} (or a smaller --image-size)` : 'not even batch 1 fits: use a smaller --image-size or a shallower --variant';
+      return { message: `ResNet-${f.variant} at ${f.imageSize}×${f.imageSize}, batch ${f.batchSize}: a training step needs about ${formatGb(f.estimateBytes)} (estimated from the spec), more than this machine's ${formatGb(f.machineBytes)}; ${fix}. Nothing was written to ${f.dir}`, code: 1 };
+    }
     case 'Training':
       return { message: trainErrorMessage(f.error), code: 1 };
     default:

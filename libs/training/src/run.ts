@@ -9,9 +9,9 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { writeFileAtomic, type LockOwner } from '@resnet/files';
-import { activePrecision, type Precision } from '@resnet/backend';
+import { activePrecision, machineMemory, processMemory, type Precision } from '@resnet/backend';
 import { CLASS_NAMES, type FashionMnist, type Split } from '@resnet/fashion-mnist';
-import { disposeModel, initModel } from '@resnet/tfjs';
+import { disposeModel, estimateStepMemory, initModel, largestBatch } from '@resnet/tfjs';
 import { resnet, type ResNetSpec } from '@resnet/variants';
 import type { SpecError } from '@resnet/spec';
 import { createSgdState, disposeSgdState } from './sgd.ts';
@@ -87,6 +87,8 @@ export type RunFailure =
   | { readonly _tag: 'Unrepairable'; readonly dir: string; readonly message: string }
   /** The active backend computes in `active`, the run records `recorded`: never trained under the wrong label. */
   | { readonly _tag: 'Precision'; readonly dir: string; readonly recorded: Precision; readonly active: Precision }
+  /** The step's estimated peak (`estimateStepMemory`) exceeds the machine's memory; `fits` is the largest batch that does not (0: none). */
+  | { readonly _tag: 'Memory'; readonly dir: string; readonly variant: number; readonly imageSize: number; readonly batchSize: number; readonly estimateBytes: number; readonly machineBytes: number; readonly fits: number }
   | { readonly _tag: 'Training'; readonly error: TrainError };
 
 /** How it ended. */
@@ -108,6 +110,8 @@ export interface RunIo {
   readonly shouldStop?: () => boolean;
   /** The command line that trains, recorded in the run's lock for a second process to see (default: this process's argv). */
   readonly command?: string;
+  /** The memory a step may take, bytes (default: the machine's, `machineMemory().totalBytes`). */
+  readonly memoryBytes?: number;
 }
 
 /**
@@ -168,6 +172,8 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
   }
   const spec = runSpec(config);
   if (E.isLeft(spec)) return E.left({ _tag: 'Spec', error: spec.left });
+  const tooBig = memoryShortfall(plan.dir, config, spec.right, io.memoryBytes ?? machineMemory().totalBytes);
+  if (tooBig !== null) return E.left(tooBig);
   const trainSet = limitSplit(io.data.train, config.trainLimit);
   const testSet = limitSplit(io.data.test, config.testLimit);
 
@@ -230,7 +236,9 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
       hooks: {
         ...(io.onProgress === undefined ? {} : { onProgress: io.onProgress }),
         ...(io.shouldStop === undefined ? {} : { shouldStop: io.shouldStop }),
-        onEpoch: async (metrics, progress) => {
+        onEpoch: async (trained, progress) => {
+          const memory = processMemory();
+          const metrics = memory === null ? trained : { ...trained, rssBytes: memory.rssBytes, peakRssBytes: memory.peakRssBytes };
           appendMetrics(plan.dir, metrics);
           await saveCheckpoint(plan.dir, model, sgd, progress);
           history.push(metrics);
@@ -254,6 +262,14 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
 }
 
 // The run's recorded precision against what the active backend computes in; checked before anything is written.
+// A step that would not fit: refused before anything is written, with the batch that fits.
+function memoryShortfall(dir: string, config: RunSettings, spec: ResNetSpec, memoryBytes: number): RunFailure | null {
+  const input = [config.batchSize, config.imageSize, config.imageSize, 1];
+  const estimate = estimateStepMemory(spec.net, input);
+  if (E.isLeft(estimate) || estimate.right.peakRssBytes <= memoryBytes) return null;
+  return { _tag: 'Memory', dir, variant: config.variant, imageSize: config.imageSize, batchSize: config.batchSize, estimateBytes: estimate.right.peakRssBytes, machineBytes: memoryBytes, fits: largestBatch(spec.net, input, memoryBytes) };
+}
+
 function precisionMismatch(dir: string, config: RunSettings): RunFailure | null {
   const active = activePrecision();
   return active === config.precision ? null : { _tag: 'Precision', dir, recorded: config.precision, active };

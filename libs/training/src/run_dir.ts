@@ -36,6 +36,10 @@ export interface EpochMetrics {
   readonly lr: number;
   /** Wall time of the epoch's training, in seconds. */
   readonly seconds: number;
+  /** The training process's resident memory after the epoch, bytes (absent in runs that predate it, or without Linux's /proc). */
+  readonly rssBytes?: number;
+  /** The training process's resident-memory high-water mark so far (since it started, or resumed), bytes. */
+  readonly peakRssBytes?: number;
 }
 
 /** Where training stands: `epoch` epochs done, plus `step` batches of the next one. */
@@ -303,6 +307,11 @@ function parseMetricsLines(path: string): readonly MetricsLine[] {
     const missing = METRIC_FIELDS.find((f) => typeof m?.[f] !== 'number' || !Number.isFinite(m[f]));
     if (missing !== undefined) {
       bad(`"${missing}" must be a number, got ${JSON.stringify(m?.[missing]) ?? 'nothing'}`);
+      continue;
+    }
+    const optional = (['rssBytes', 'peakRssBytes'] as const).find((f) => m[f] !== undefined && (typeof m[f] !== 'number' || !Number.isFinite(m[f])));
+    if (optional !== undefined) {
+      bad(`"${optional}" must be a number when present, got ${JSON.stringify(m[optional])}`);
       continue;
     }
     const expected = out.filter((l) => l.ok).length + 1;

@@ -8,7 +8,8 @@ import type { FashionMnist } from '@resnet/fashion-mnist';
 import { registerOnednn } from '@resnet/onednn';
 import { PROTOCOLS, protocolSchedule } from './protocol.ts';
 import { RUN_FORMAT, type RunSettings } from './run_config.ts';
-import { trainRun, type RunEvent } from './run.ts';
+import { estimateStepMemory } from '@resnet/tfjs';
+import { runSpec, trainRun, type RunEvent } from './run.ts';
 import { smallSplits } from './_test_support.ts';
 
 // A real ResNet-18 (what runSpec builds) is too slow for a test on the pure-JS backend.
@@ -92,6 +93,25 @@ describeOnednn('trainRun (onednn backend)', () => {
     expect(r).toEqual(E.left({ _tag: 'NotResumable', dir, madeBy: 'tools/torch_reference.py (pytorch 1.13.0a0)' }));
     expect(readdirSync(dir).sort()).toEqual(['config.json', 'metrics.jsonl']);
     expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')).toBe('');
+  });
+
+  test('each epoch’s metrics line records the process’s resident memory and its peak; a step estimated beyond the memory given is refused before anything is written, naming the batch that fits', async () => {
+    const dir = join(tmp(), 'memory');
+    const done = await trainRun({ _tag: 'Start', dir, config: settings(1) }, { data });
+    expect(E.isRight(done)).toBe(true);
+    const [line] = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(line?.['peakRssBytes']).toBeGreaterThan(1e8);
+    expect(line?.['rssBytes']).toBeGreaterThan(1e8);
+    expect(line?.['rssBytes']).toBeLessThanOrEqual(line?.['peakRssBytes'] ?? 0);
+
+    const big = join(tmp(), 'too-big');
+    const spec = runSpec(settings(1));
+    if (E.isLeft(spec)) throw new Error(spec.left.message);
+    const estimate = estimateStepMemory(spec.right.net, [8, 8, 8, 1]);
+    const needed = E.isRight(estimate) ? estimate.right.peakRssBytes : NaN;
+    const refused = await trainRun({ _tag: 'Start', dir: big, config: settings(1) }, { data, memoryBytes: needed - 1 });
+    expect(refused).toMatchObject(E.left({ _tag: 'Memory', dir: big, variant: 18, imageSize: 8, batchSize: 8, estimateBytes: needed, machineBytes: needed - 1, fits: 7 }));
+    expect(existsSync(big)).toBe(false);
   });
 
   test('a run whose config.json records another precision than the backend computes in is refused before anything is written (never trained under the wrong label)', async () => {
