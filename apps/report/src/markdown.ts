@@ -8,6 +8,7 @@ import { RESNETS } from '@resnet/variants';
 import { CLASS_NAMES } from '@resnet/fashion-mnist';
 import type { BenchFile, LoadedRun } from '@resnet/results';
 import { RENAMED } from '@resnet/cli';
+import { formatGb } from '@resnet/backend';
 import { describeWeights, EVALUATION_FILE, type EvaluationFile, type RunConfig } from '@resnet/training';
 import { SEED_EPOCHS, SEED_PROTOCOL, SEED_RESULTS } from './seed.ts';
 import { BENCH_FILE, describeAugment, describeOptimizer, describeSchedule, referenceLabel, type Difference, type RunRow } from '@resnet/results';
@@ -76,8 +77,10 @@ export function renderSummary(rows: readonly RunRow[]): string {
 }
 
 function summaryTable(rows: readonly RunRow[]): string {
+  // Peak memory is shown once a run has recorded it (train:serve does since it measures it).
+  const memory = rows.some((r) => r.peakRssBytes !== null);
   return markdownTable(
-    ['variant', 'version', 'block', 'params', 'MACs/image', 'protocol', 'input', 'epochs (done / planned)', 'final loss', 'final train acc', 'final test acc', 'best test acc', 'examples/s', 'backend', 'machine', 'wall time'],
+    ['variant', 'version', 'block', 'params', 'MACs/image', 'protocol', 'input', 'epochs (done / planned)', 'final loss', 'final train acc', 'final test acc', 'best test acc', 'examples/s', ...(memory ? ['peak memory'] : []), 'backend', 'machine', 'wall time'],
     rows.map((r) => {
       const c = r.run.config;
       return [
@@ -94,12 +97,13 @@ function summaryTable(rows: readonly RunRow[]): string {
         formatAccuracy(r.last.testAcc),
         `${formatAccuracy(r.best.testAcc)} (epoch ${r.best.epoch})`,
         r.meanExamplesPerSec.toFixed(1),
+        ...(memory ? [r.peakRssBytes === null ? '–' : formatGb(r.peakRssBytes)] : []),
         backendText(c),
         machineText(c),
         formatDuration(r.wallSeconds),
       ];
     }),
-    ['l', 'l', 'l', 'r', 'r', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l', 'r'],
+    ['l', 'l', 'l', 'r', 'r', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', ...(memory ? ['r' as const] : []), 'l', 'l', 'r'],
   );
 }
 

@@ -135,6 +135,20 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
     expect(text).toContain('- **PyTorch reference:** after 3 epochs of the same settings, final test accuracy ResNet-18 0.7100 against 0.7061: ours − reference = +0.0039, within ±0.005.');
   });
 
+  test('a peak memory column once a run has recorded its peak (the largest over its epochs), a dash for runs that have not; none before', () => {
+    expect(text).not.toContain('peak memory');
+    const measured = memoryRun('runs/resnet34', 34, { epochs: 2 });
+    const withPeak = { ...measured, metrics: measured.metrics.map((m, i) => ({ ...m, rssBytes: 0.5e9, peakRssBytes: [0.61e9, 0.59e9][i] ?? 0 })) };
+    const rowsOf = buildRows([memoryRun('runs/resnet18', 18, { epochs: 2 }), withPeak]);
+    if (E.isLeft(rowsOf)) throw new Error(rowsOf.left);
+    const summary = renderSummary(rowsOf.right);
+    const header = row(summary, 'variant');
+    const column = header.indexOf('peak memory');
+    expect(column).toBe(header.indexOf('examples/s') + 1);
+    expect(row(summary, 'ResNet-34')[column]).toBe('0.61 GB');
+    expect(row(summary, 'ResNet-18')[column]).toBe('–');
+  });
+
   test('summary.md is the summary table and its findings, verbatim as in report.md', () => {
     const rowsOf = buildRows([ours, reference, r34]);
     if (E.isLeft(rowsOf)) throw new Error(rowsOf.left);

@@ -32,6 +32,8 @@ export interface RunRow {
   readonly meanExamplesPerSec: number;
   /** Sum of the epochs' training seconds. */
   readonly wallSeconds: number;
+  /** The training process's largest resident-memory peak over the epochs' records, bytes (null when no record has one: runs before it was recorded). */
+  readonly peakRssBytes: number | null;
   /**
    * Planned epochs: config.json's, or the epochs done when more (a run continued with
    * `--resume --epochs=N` keeps its original config.json).
@@ -68,6 +70,7 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
       best: metrics.reduce((b, m) => (m.testAcc > b.testAcc ? m : b), last),
       meanExamplesPerSec: metrics.reduce((s, m) => s + m.examplesPerSec, 0) / metrics.length,
       wallSeconds: metrics.reduce((s, m) => s + m.seconds, 0),
+      peakRssBytes: metrics.reduce<number | null>((peak, m) => (m.peakRssBytes === undefined ? peak : Math.max(peak ?? 0, m.peakRssBytes)), null),
       plannedEpochs: Math.max(config.epochs, metrics.length),
       chart: charts[i] ?? `resnet${config.variant}-${i + 1}`,
     });
