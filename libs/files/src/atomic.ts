@@ -35,12 +35,13 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 }
 
 /**
- * Replaces the folder `dir` by one holding exactly `files` (name → contents), atomically and
+ * Replaces the folder `dir` by one holding exactly `files` (name → contents; a list of byte
+ * arrays is written one after another, so large files need not be joined in memory first), atomically and
  * durably: written under a temporary sibling name, then swapped in; the previous folder is put
  * back if the swap fails. `dir`'s parent must exist.
  * @example replaceDirectory('runs/r/model', new Map([['manifest.json', '{…}'], ['weights.bin', bytes]]))
  */
-export function replaceDirectory(dir: string, files: ReadonlyMap<string, string | Uint8Array>): void {
+export function replaceDirectory(dir: string, files: ReadonlyMap<string, string | Uint8Array | readonly Uint8Array[]>): void {
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`);
   const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
@@ -63,12 +64,14 @@ export function replaceDirectory(dir: string, files: ReadonlyMap<string, string 
   rmSync(old, { recursive: true, force: true });
 }
 
-function writeDurable(path: string, data: string | Uint8Array): void {
+function writeDurable(path: string, data: string | Uint8Array | readonly Uint8Array[]): void {
   const fd = openSync(path, 'w');
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let at = 0;
-    while (at < bytes.byteLength) at += writeSync(fd, bytes, at, bytes.byteLength - at);
+    const parts = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+    for (const bytes of parts) {
+      let at = 0;
+      while (at < bytes.byteLength) at += writeSync(fd, bytes, at, bytes.byteLength - at);
+    }
     fsyncSync(fd);
   } catch (e) {
     // write and fsync errors name no file: name it, so the message says where the disk is full.

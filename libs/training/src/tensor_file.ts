@@ -54,15 +54,11 @@ export async function saveTensors(dir: string, groups: TensorGroups, meta: unkno
       offset += values.length;
     }
   }
-  const buffer = new Uint8Array(offset * 4);
-  let at = 0;
-  for (const c of chunks) {
-    buffer.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), at * 4);
-    at += c.length;
-  }
+  // Written tensor by tensor: no second copy of the whole model in memory.
+  const parts = chunks.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
   mkdirSync(dirname(dir), { recursive: true });
-  replaceDirectory(dir, new Map<string, string | Uint8Array>([
-    ['weights.bin', buffer],
+  replaceDirectory(dir, new Map<string, string | readonly Uint8Array[]>([
+    ['weights.bin', parts],
     ['manifest.json', `${JSON.stringify({ format: TENSOR_FORMAT, meta, tensors: entries } satisfies Manifest, null, 1)}\n`],
   ]));
 }
