@@ -243,30 +243,37 @@ function speedSection(benches: readonly BenchFile[], runsPaths: readonly string[
     ...head,
     'Throughput measured by `bench:serve` apart from the training runs (whose epoch times above may have shared the cores with other work), of ResNet v1.5 (ImageNet stem, 1 channel, 10 classes) on a fixed random batch: mode train times whole SGD steps (forward in training mode, cross-entropy, backward, Nesterov update with weight decay), mode infer the test pass (inference-mode forward and argmax); the median of the timed steps after warm-up, PyTorch (tools/bench_torch.py) measured in the same run, and each backend’s ratio to it.',
     '',
-    ...benches.flatMap((b) => [
-      `From \`${b.path}\`: machine ${b.machine ?? 'not recorded in the file'}; command ${b.command === null ? 'not recorded in the file' : `\`${b.command}\``}; the device column names threads, library and ISA.`,
-      '',
-      markdownTable(
-        ['mode', 'variant', 'input', 'batch', 'backend', 'precision', 'device', 'timed steps (warm-up)', 'fused kernels', 'examples/s', 'step ms', '× PyTorch', ...(b.measurements.some((m) => m.precision === 'bf16') ? ['× PyTorch bf16'] : [])],
-        b.measurements.map((m) => [
-          m.mode,
-          `ResNet-${m.variant}`,
-          `${m.imageSize}×${m.imageSize}`,
-          String(m.batchSize),
-          m.backend === 'pytorch' ? 'pytorch (baseline)' : m.backend,
-          m.backend === 'pytorch' && m.precision === 'bf16' ? 'bf16 (autocast)' : m.precision,
-          m.device,
-          `${m.steps} (${m.warmup})`,
-          m.fused === null ? '—' : m.fused ? 'yes' : 'no',
-          m.examplesPerSec.toFixed(1),
-          m.medianStepMs.toFixed(0),
-          m.vsPytorch === null ? '—' : `${m.vsPytorch.toFixed(2)}×`,
-          ...(b.measurements.some((x) => x.precision === 'bf16') ? [m.vsPytorchBf16 === null ? '—' : `${m.vsPytorchBf16.toFixed(2)}×`] : []),
-        ]),
-        ['l', 'l', 'l', 'r', 'l', 'l', 'l', 'r', 'l', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-    ]),
+    ...benches.flatMap((b) => {
+      const bf16 = b.measurements.some((m) => m.precision === 'bf16');
+      // Memory columns once the file has them (bench:serve records them since it measures memory).
+      const memory = b.measurements.some((m) => m.peakRssBytes !== null);
+      const gb = (x: number | null): string => (x === null ? '—' : formatGb(x));
+      return [
+        `From \`${b.path}\`: machine ${b.machine ?? 'not recorded in the file'}; command ${b.command === null ? 'not recorded in the file' : `\`${b.command}\``}; the device column names threads, library and ISA.${memory ? ' Peak RSS: the process’s resident-memory high-water mark over the row (PyTorch: its own process’s); estimate: what the spec predicted beforehand (`estimateStepMemory`).' : ''}`,
+        '',
+        markdownTable(
+          ['mode', 'variant', 'input', 'batch', 'backend', 'precision', 'device', 'timed steps (warm-up)', 'fused kernels', 'examples/s', 'step ms', '× PyTorch', ...(bf16 ? ['× PyTorch bf16'] : []), ...(memory ? ['peak RSS', 'memory × PyTorch', 'estimate'] : [])],
+          b.measurements.map((m) => [
+            m.mode,
+            `ResNet-${m.variant}`,
+            `${m.imageSize}×${m.imageSize}`,
+            String(m.batchSize),
+            m.backend === 'pytorch' ? 'pytorch (baseline)' : m.backend,
+            m.backend === 'pytorch' && m.precision === 'bf16' ? 'bf16 (autocast)' : m.precision,
+            m.device,
+            `${m.steps} (${m.warmup})`,
+            m.fused === null ? '—' : m.fused ? 'yes' : 'no',
+            m.examplesPerSec.toFixed(1),
+            m.medianStepMs.toFixed(0),
+            m.vsPytorch === null ? '—' : `${m.vsPytorch.toFixed(2)}×`,
+            ...(bf16 ? [m.vsPytorchBf16 === null ? '—' : `${m.vsPytorchBf16.toFixed(2)}×`] : []),
+            ...(memory ? [gb(m.peakRssBytes), m.memoryVsPytorch === null ? '—' : `${m.memoryVsPytorch.toFixed(2)}×`, gb(m.estimatedRssBytes)] : []),
+          ]),
+          ['l', 'l', 'l', 'r', 'l', 'l', 'l', 'r', 'l', 'r', 'r', 'r', ...(bf16 ? ['r' as const] : []), ...(memory ? ['r' as const, 'r' as const, 'r' as const] : [])],
+        ),
+        '',
+      ];
+    }),
   ];
 }
 

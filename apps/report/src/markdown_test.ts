@@ -182,6 +182,16 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
     expect(row(section, 'train')).toEqual(['train', 'ResNet-18', '28×28', '128', 'pytorch (baseline)', 'fp32', 'cpu (2 threads, torch 1.13.0a0)', '10 (2)', '—', '153.9', '832', '1.00×']);
     expect(section).toContain('| train | ResNet-18 | 28×28 | 128 | onednn | fp32 | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | 1.47× |');
     expect(section).not.toContain('× PyTorch bf16'); // only when a row is bf16
+    expect(section).not.toContain('peak RSS'); // only when the file has memory figures
+    const measured: BenchFile = {
+      ...bench,
+      measurements: bench.measurements.map((m, i) => ({ ...m, peakRssBytes: [0.49e9, 0.45e9][i] ?? null, memoryVsPytorch: [1, 0.918][i] ?? null, estimatedRssBytes: i === 1 ? 0.5e9 : null })),
+    };
+    const withMemory = report([ours], { benches: [measured], runsPaths: ['study'] });
+    const memorySection = withMemory.slice(withMemory.indexOf('## Speed'), withMemory.indexOf('## Runs'));
+    expect(row(memorySection, 'mode').slice(-3)).toEqual(['peak RSS', 'memory × PyTorch', 'estimate']);
+    expect(memorySection).toContain('| 565 | 1.47× | 0.45 GB | 0.92× | 0.50 GB |');
+    expect(memorySection).toContain('| 832 | 1.00× | 0.49 GB | 1.00× | — |');
     const without = report([ours]);
     expect(without.slice(without.indexOf('## Speed'), without.indexOf('## Runs'))).toContain('No bench.json beside these runs: the epoch times above are the only speeds here, and they may have shared the cores with other work. `npx nx run bench:serve --format=json --out=runs/bench.json` on a quiet machine adds a speed table.');
   });
