@@ -19,17 +19,22 @@ export interface StepMemory {
   readonly savedBytes: number;
   /** tfjs's tensor bytes at the step's highest point: model, batch, saved activations, gradients in flight. */
   readonly peakTensorBytes: number;
+  /** The largest single activation of the step (one layer's output), bytes. */
+  readonly largestActivationBytes: number;
   /** The whole process at its peak (resident memory): tensors plus what the process holds beside them ({@link PROCESS_OVERHEAD}). */
   readonly peakRssBytes: number;
 }
 
 /**
  * What a training process holds beside its tensors, fitted to measured peaks (bench:serve's
- * `peak RSS` against this replay, ResNet-18 to 152 at 28×28 and 96×96; libs/onednn/README.md,
- * Memory): Node, tfjs and the addon (~0.2 GB), the dataset, spare output buffers of the
- * onednn backend's pool and oneDNN's scratch arena, which grow with the activations.
+ * `peak RSS` against this replay, ResNet-18 to 152 at 28×28 batch 128 and 96×96 batch 256;
+ * libs/onednn/README.md, Memory): Node, tfjs and the addon (`fixedBytes`); spare output
+ * buffers of the onednn backend's pool, which are reused by exact length, so some wait while
+ * others are allocated (`perTensorByte` of the tensor peak); and oneDNN's scratch arena, whose
+ * slots (blocked copies, workspaces, im2col) grow to a few of the largest activations
+ * (`perLargestActivation`).
  */
-export const PROCESS_OVERHEAD = { fixedBytes: 0.3e9, perTensorByte: 0.15 } as const;
+export const PROCESS_OVERHEAD = { fixedBytes: 0.25e9, perTensorByte: 0.1, perLargestActivation: 4 } as const;
 
 /** Elements per SGD kernel call; sgd.ts's `SGD_CHUNK_ELEMENTS` (the training lib imports this lib, not the reverse). */
 const SGD_CHUNK = 2 ** 22;
@@ -44,6 +49,7 @@ export function estimateStepMemory(spec: Layer, input: Shape): E.Either<SpecErro
     const shapes = new Map<string, Shape>();
     const traced = trace(spec, input);
     if (E.isRight(traced)) for (const entry of traced.right.entries) shapes.set(entry.path, entry.output);
+    const largestActivationBytes = Math.max(4 * input.reduce((a, b) => a * b, 1), ...[...shapes.values()].map((shape) => 4 * shape.reduce((a, b) => a * b, 1)));
     const params = countParams(spec);
     const paramBytes = 4 * params.trainable;
     const modelBytes = 4 * (2 * params.trainable + params.nonTrainable);
@@ -58,7 +64,9 @@ export function estimateStepMemory(spec: Layer, input: Shape): E.Either<SpecErro
     // SGD: each chunk's new weights and velocities exist beside the old ones until assigned.
     replay.peakWith(Math.min(SGD_CHUNK, Math.max(params.trainable, 1)) * 2 * 4);
     const peakTensorBytes = replay.peak;
-    return { paramBytes, modelBytes, savedBytes, peakTensorBytes, peakRssBytes: PROCESS_OVERHEAD.fixedBytes + (1 + PROCESS_OVERHEAD.perTensorByte) * peakTensorBytes };
+    const { fixedBytes, perTensorByte, perLargestActivation } = PROCESS_OVERHEAD;
+    const peakRssBytes = fixedBytes + (1 + perTensorByte) * peakTensorBytes + perLargestActivation * largestActivationBytes;
+    return { paramBytes, modelBytes, savedBytes, peakTensorBytes, largestActivationBytes, peakRssBytes };
   })(trace(spec, input));
 }
 
