@@ -64,6 +64,15 @@ describe('failureMessage: why a run could not be trained, and the exit code', ()
     });
   });
 
+  test('a step too big for the machine: one line with the estimate, the machine’s memory and the batch that fits (or what to change when none does)', () => {
+    const memory = { _tag: 'Memory', dir, variant: 152, imageSize: 96, batchSize: 512, estimateBytes: 20.4e9, machineBytes: 16e9, fits: 384 } as const;
+    expect(failureMessage(memory)).toEqual({
+      message: `ResNet-152 at 96×96, batch 512: a training step needs about 20.4 GB (estimated from the spec), more than this machine's 16.0 GB; batch 384 fits: add --mini-batch=384 (or a smaller --image-size). Nothing was written to ${dir}`,
+      code: 1,
+    });
+    expect(failureMessage({ ...memory, fits: 0 }).message).toContain('not even batch 1 fits: use a smaller --image-size or a shallower --variant');
+  });
+
   test('a loss that became NaN names the flags that help', () => {
     expect(failureMessage({ _tag: 'Training', error: { _tag: 'NonFinite', epoch: 2, step: 3, message: 'the training loss became NaN' } })).toEqual({
       message: 'the training loss became NaN. Lower --lr or add warmup (--schedule=cosine)',
