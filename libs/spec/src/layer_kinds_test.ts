@@ -16,6 +16,8 @@ const LEAF_PLACES = {
   'libs/variants/src/summary.ts': ['describe', 'weightedLayers'],
   'libs/tfjs/src/model.ts': ['initModel/visit'],
   'libs/tfjs/src/forward.ts': ['apply'],
+  'libs/tfjs/src/gradients.ts': ['pass'],
+  'libs/tfjs/src/memory.ts': ['pass'],
   'libs/tfjs/src/layers_model.ts': ['lower'],
   'libs/onnx/src/to_onnx.ts': ['expectedTensors', 'lower', 'outFeatures'],
 };
