@@ -19,7 +19,14 @@ function fakePython(body: string): string {
 describe('runTorch', () => {
   test('passes the configuration as flags and reads the JSON line', () => {
     const python = fakePython(`echo "warming up"; echo "{\\"examplesPerSec\\": 12.5, \\"medianStepMs\\": 160, \\"device\\": \\"cpu (2 threads) $3 $5 $7 $9\\"}"`);
-    expect(runTorch(python, 'script.py', config, timing)).toEqual({ ok: true, examplesPerSec: 12.5, medianStepMs: 160, device: 'cpu (2 threads) train 18 28 2' });
+    expect(runTorch(python, 'script.py', config, timing)).toEqual({ ok: true, examplesPerSec: 12.5, medianStepMs: 160, device: 'cpu (2 threads) train 18 28 2', peakRssBytes: null });
+  });
+
+  test('reads the peak memory PyTorch reports; a missing or non-positive one is null', () => {
+    const python = fakePython(`echo "{\\"examplesPerSec\\": 12.5, \\"medianStepMs\\": 160, \\"device\\": \\"cpu\\", \\"peakRssBytes\\": 512000000}"`);
+    expect(runTorch(python, 'script.py', config, timing)).toMatchObject({ ok: true, peakRssBytes: 512000000 });
+    const zero = fakePython(`echo "{\\"examplesPerSec\\": 12.5, \\"medianStepMs\\": 160, \\"device\\": \\"cpu\\", \\"peakRssBytes\\": 0}"`);
+    expect(runTorch(zero, 'script.py', config, timing)).toMatchObject({ ok: true, peakRssBytes: null });
   });
 
   test('a missing interpreter, a missing torch, or a crash is a notice that says what to do', () => {
