@@ -31,7 +31,7 @@ function run(kind: BlockKind, options: { strideOn: '1x1' | '3x3'; stem: 'imagene
   const model = initModel(tinyResNet(kind, options), { seed: 11 });
   // Random batch-norm scales (not the initial ones) so every gradient term matters.
   for (const [key, v] of model.params) if (key.endsWith('/weight') && v.rank === 1) v.assign(tf.tidy(() => tf.randomUniform(v.shape, 0.5, 1.5, 'float32', 3)));
-  const size = options.stem === 'imagenet' ? 32 : 12;
+  const size = options.stem === 'imagenet' ? 20 : 10;
   const x = tf.randomNormal([BATCH, size, size, 1], 0, 1, 'float32', 7) as tf.Tensor4D;
   const labels = tf.oneHot(tf.tensor1d(LABELS, 'int32'), 10) as tf.Tensor2D;
   let result: { loss: tf.Scalar; logits: tf.Tensor; grads: ReadonlyMap<string, tf.Tensor> };
@@ -69,10 +69,12 @@ function relativeError(a: Float32Array | undefined, b: Float32Array | undefined)
   return Number.isNaN(diff) ? Infinity : diff / Math.max(scale, 1e-30);
 }
 
-const CASES = [basic, bottleneck].flatMap((kind) => (['1x1', '3x3'] as const).flatMap((strideOn) => (['imagenet', 'small'] as const).flatMap((stem) => [true, false].map((fused) => ({ kind, strideOn, stem, fused })))));
+// On this lib's backend (cpu: no fused kernels) `fused` changes nothing; the fused kernels'
+// path is compared with the tape on onednn in libs/training/src/fused_test.ts (ResNet-50).
+const CASES = [basic, bottleneck].flatMap((kind) => (['1x1', '3x3'] as const).flatMap((strideOn) => (['imagenet', 'small'] as const).map((stem) => ({ kind, strideOn, stem, fused: true }))));
 
 describe('modelGradients', () => {
-  test.each(CASES)('$kind._tag, stride on $strideOn, $stem stem, fused $fused: the tape’s loss, logits, gradients and running statistics', ({ kind, strideOn, stem, fused }) => {
+  test.each(CASES)('$kind._tag, stride on $strideOn, $stem stem: the tape’s loss, logits, gradients and running statistics', ({ kind, strideOn, stem, fused }) => {
     const explicit = run(kind, { strideOn, stem }, fused, 'explicit');
     const tape = run(kind, { strideOn, stem }, fused, 'tape');
     expect(Math.abs(explicit.loss - tape.loss)).toBeLessThan(1e-5 * Math.abs(tape.loss));
