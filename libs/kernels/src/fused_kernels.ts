@@ -26,5 +26,14 @@ export const FUSED_KERNELS = {
   addRelu: 'ResNetAddRelu',
 } as const;
 
+/**
+ * Parameters per `ResNetSgdMomentumMulti` call, at most this many elements (a larger tensor
+ * alone): each call's new weights and velocities exist beside the old ones until assigned, so
+ * one call for all of ResNet-152's 60M parameters would add 2×240 MB at a step's end. The
+ * optimiser (@resnet/training's sgd.ts) calls it so; the memory estimate (@resnet/tfjs's
+ * memory.ts) counts it.
+ */
+export const SGD_CHUNK_ELEMENTS = 2 ** 22;
+
 /** One of {@link FUSED_KERNELS}' names. */
 export type FusedKernelName = (typeof FUSED_KERNELS)[keyof typeof FUSED_KERNELS];

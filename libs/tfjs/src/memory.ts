@@ -7,6 +7,7 @@
  * real steps.
  */
 import * as E from 'fp-ts/Either';
+import { SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
 import { childPath, countParams, trace, type Layer, type Shape, type SpecError } from '@resnet/spec';
 
 /** What one training step needs, bytes. */
@@ -36,9 +37,6 @@ export interface StepMemory {
  */
 export const PROCESS_OVERHEAD = { fixedBytes: 0.25e9, perTensorByte: 0.1, perLargestActivation: 4 } as const;
 
-/** Elements per SGD kernel call; sgd.ts's `SGD_CHUNK_ELEMENTS` (the training lib imports this lib, not the reverse). */
-const SGD_CHUNK = 2 ** 22;
-
 /**
  * Estimates a training step's memory for `spec` on `[batch, height, width, channels]` inputs
  * (fused kernels, as on the onednn backend).
@@ -62,7 +60,7 @@ export function estimateStepMemory(spec: Layer, input: Shape): E.Either<SpecErro
     replay.make([]); // the loss
     backward(dlogits);
     // SGD: each chunk's new weights and velocities exist beside the old ones until assigned.
-    replay.peakWith(Math.min(SGD_CHUNK, Math.max(params.trainable, 1)) * 2 * 4);
+    replay.peakWith(Math.min(SGD_CHUNK_ELEMENTS, Math.max(params.trainable, 1)) * 2 * 4);
     const peakTensorBytes = replay.peak;
     const { fixedBytes, perTensorByte, perLargestActivation } = PROCESS_OVERHEAD;
     const peakRssBytes = fixedBytes + (1 + perTensorByte) * peakTensorBytes + perLargestActivation * largestActivationBytes;

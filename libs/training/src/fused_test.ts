@@ -3,7 +3,7 @@
 // steps: same weights, velocities and running statistics, and no tensor left behind.
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
-import { FUSED_KERNELS } from '@resnet/kernels';
+import { FUSED_KERNELS, SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
 import { configureOnednn, onednnStats, registerOnednn, resetOnednnStats } from '@resnet/onednn';
 import { disposeModel, forward, initModel, type Model } from '@resnet/tfjs';
 import { checkGradients } from '@resnet/tfjs/testing';
@@ -157,6 +157,39 @@ describeOnednn('fused kernels: gradients, the multi-tensor SGD, real widths', ()
     const before = tf.memory().numTensors;
     const [m, e] = [run(true), run(false)];
     expect(m).toEqual(e);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('sgdStep splits the multi-tensor kernel at SGD_CHUNK_ELEMENTS and gives bit for bit the per-tensor kernel’s weights and velocities', async () => {
+    await tf.setBackend('onednn');
+    const sizes = [SGD_CHUNK_ELEMENTS - 5, 7, SGD_CHUNK_ELEMENTS + 3, 1000];
+    // Cheap deterministic values in [-1, 1) (tf.randomNormal of 8M elements takes seconds).
+    const pattern = (n: number, seed: number) => Float32Array.from({ length: n }, (_, j) => (((j + 1) * 2654435761 + seed * 40503) % 1000) / 500 - 1);
+    const run = (chunked: boolean): Float32Array[] => {
+      const params = new Map(sizes.map((n, i) => [`p${i}/weight`, tf.tidy(() => tf.variable(tf.tensor1d(pattern(n, 10 + i))))]));
+      const sgd = createSgdState(params);
+      for (let step = 0; step < 2; step++) {
+        const grads = new Map([...params].map(([k, p], i) => [k, tf.tensor1d(pattern(p.size, 100 + 10 * step + i))]));
+        if (chunked) sgdStep(params, grads, sgd, 0.1, SGD);
+        else {
+          for (const [k, p] of params) {
+            const v = sgd.velocity.get(k) as tf.Variable;
+            const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: p, grad: grads.get(k) as tf.Tensor, velocity: v }, { lr: 0.1, momentum: SGD.momentum, weightDecay: isDecayed(k, p, {}) ? SGD.weightDecay : 0, nesterov: SGD.nesterov }) as tf.Tensor[];
+            p.assign(out[0] as tf.Tensor);
+            v.assign(out[1] as tf.Tensor);
+            tf.dispose(out);
+          }
+        }
+        tf.dispose([...grads.values()]);
+      }
+      const values = [...params.values(), ...sgd.velocity.values()].map((t) => Float32Array.from(t.dataSync()));
+      disposeSgdState(sgd);
+      tf.dispose([...params.values()]);
+      return values;
+    };
+    const before = tf.memory().numTensors;
+    const [chunked, perTensor] = [run(true), run(false)];
+    expect(chunked.every((a, i) => Buffer.compare(Buffer.from(a.buffer), Buffer.from((perTensor[i] as Float32Array).buffer)) === 0)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
   });
 

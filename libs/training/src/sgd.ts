@@ -10,7 +10,7 @@
  * scales/shifts or biases (unless `decayAll`), the usual practice for ResNets.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FUSED_KERNELS } from '@resnet/kernels';
+import { FUSED_KERNELS, SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
 import { backendHasKernel } from '@resnet/tfjs';
 
 /** Hyper-parameters that do not change during a run (the learning rate does). */
@@ -105,13 +105,6 @@ function gradAndVelocity(key: string, grads: ReadonlyMap<string, tf.Tensor>, sta
   if (g === undefined || v === undefined) throw new Error(`sgdStep: no ${g === undefined ? 'gradient' : 'velocity'} for parameter "${key}"`);
   return { g, v };
 }
-
-/**
- * Parameters per `ResNetSgdMomentumMulti` call, at most this many elements (then one more
- * call): each call's new weights and velocities exist beside the old ones until assigned, so
- * one call for all of ResNet-152's 60M parameters would add 2×240 MB at the step's end.
- */
-export const SGD_CHUNK_ELEMENTS = 2 ** 22;
 
 // Parameters in `ResNetSgdMomentumMulti` kernels of up to SGD_CHUNK_ELEMENTS elements each:
 // one native multithreaded pass per chunk instead of a kernel call (and an OpenMP fork/join)
