@@ -166,7 +166,7 @@ describeOnednn('fused kernels: gradients, the multi-tensor SGD, real widths', ()
     // Cheap deterministic values in [-1, 1) (tf.randomNormal of 8M elements takes seconds).
     const pattern = (n: number, seed: number) => Float32Array.from({ length: n }, (_, j) => (((j + 1) * 2654435761 + seed * 40503) % 1000) / 500 - 1);
     const run = (chunked: boolean): Float32Array[] => {
-      const params = new Map(sizes.map((n, i) => [`p${i}/weight`, tf.tidy(() => tf.variable(tf.tensor1d(pattern(n, 10 + i))))]));
+      const params = new Map<string, tf.Variable>(sizes.map((n, i) => [`p${i}/weight`, tf.tidy(() => tf.variable(tf.tensor1d(pattern(n, 10 + i))))]));
       const sgd = createSgdState(params);
       for (let step = 0; step < 2; step++) {
         const grads = new Map([...params].map(([k, p], i) => [k, tf.tensor1d(pattern(p.size, 100 + 10 * step + i))]));
