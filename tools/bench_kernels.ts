@@ -1,10 +1,10 @@
 // Kernel micro-benchmark: Conv2D and its two gradients on ResNet-18-at-28×28 shapes,
 // `cpu` (tfjs-backend-cpu, pure JS) vs `onednn`, measured in the same process.
 //
-//   npx tsx tools/bench_kernels.ts                      # batch 128 on onednn, 2 on cpu
-//   npx tsx tools/bench_kernels.ts --layouts            # also compare oneDNN memory layouts
-//   npx tsx tools/bench_kernels.ts --batch 64 --cpu-batch 1 --seconds 2 --no-cpu --threads 1
-//   npx tsx tools/bench_kernels.ts --block              # also a whole residual-block training step
+//   TSX_TSCONFIG_PATH=tsconfig.base.json npx tsx tools/bench_kernels.ts                      # batch 128 on onednn, 2 on cpu
+//   TSX_TSCONFIG_PATH=tsconfig.base.json npx tsx tools/bench_kernels.ts --layouts            # also compare oneDNN memory layouts
+//   TSX_TSCONFIG_PATH=tsconfig.base.json npx tsx tools/bench_kernels.ts --batch 64 --cpu-batch 1 --seconds 2 --no-cpu --threads 1
+//   TSX_TSCONFIG_PATH=tsconfig.base.json npx tsx tools/bench_kernels.ts --block              # also a whole residual-block training step
 //
 // The pure-JS cpu kernels need minutes per call at batch 128 (the filter gradient runs at
 // ~0.01 GFLOP/s), so cpu runs a smaller batch; GFLOP/s is per-example work, so the ratio

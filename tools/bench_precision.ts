@@ -5,8 +5,8 @@
 // convolution's fp32 and bf16 ms per step and their ratio, slowest first; the rule in
 // native/conv.cc (Bf16Pays) and libs/onednn/README.md (Precision) come from this table.
 //
-//   npx tsx tools/bench_precision.ts                          # R18, R34, R50 at 28 px b128; R18 at 96 px b64
-//   npx tsx tools/bench_precision.ts --configs 50@28x128 --rounds 3
+//   TSX_TSCONFIG_PATH=tsconfig.base.json npx tsx tools/bench_precision.ts                          # R18, R34, R50 at 28 px b128; R18 at 96 px b64
+//   TSX_TSCONFIG_PATH=tsconfig.base.json npx tsx tools/bench_precision.ts --configs 50@28x128 --rounds 3
 //
 // Needs a CPU with native bf16 (onednn's info().bf16); refuses otherwise.
 import * as tf from '@tensorflow/tfjs';

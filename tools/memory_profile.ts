@@ -4,8 +4,8 @@
 // as the replay predicts it), the onednn backend's spare output buffers, oneDNN's scratch arena
 // and bf16 copies, and the process's resident peak. libs/onednn/README.md (Memory) quotes it.
 //
-//   npx tsx tools/memory_profile.ts --variant 152 --image-size 96 --mini-batch 256
-//   npx tsx tools/memory_profile.ts --variant 18 --precision bf16
+//   TSX_TSCONFIG_PATH=tsconfig.base.json npx tsx tools/memory_profile.ts --variant 152 --image-size 96 --mini-batch 256
+//   TSX_TSCONFIG_PATH=tsconfig.base.json npx tsx tools/memory_profile.ts --variant 18 --precision bf16
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import { formatGb, processMemory, resetPeakRss, selectBackend, type Precision } from '../libs/backend/src/mod.ts';
