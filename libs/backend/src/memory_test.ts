@@ -9,12 +9,16 @@ const linux = process.platform === 'linux';
     if (before === null) throw new Error('no /proc/self/status');
     let block: Uint8Array | null = new Uint8Array(256 * 2 ** 20).fill(1); // 256 MiB, touched
     const during = processMemory();
-    expect(during?.peakRssBytes ?? 0).toBeGreaterThanOrEqual(before.rssBytes + 250 * 2 ** 20);
+    // 200 of the 256 MiB: the rest of the heap may shrink meanwhile (jest's own garbage).
+    expect(during?.peakRssBytes ?? 0).toBeGreaterThanOrEqual(before.rssBytes + 200 * 2 ** 20);
+    expect(during?.peakRssBytes ?? 0).toBeGreaterThanOrEqual(during?.rssBytes ?? Infinity);
     expect(block[block.length - 1]).toBe(1);
     block = null;
+    // After a reset the high-water mark is what is resident then (whether or not V8 has
+    // returned the block yet), far below the peak that held the block.
     expect(resetPeakRss()).toBe(true);
     const after = processMemory();
-    expect(after?.peakRssBytes ?? Infinity).toBeLessThan((during?.peakRssBytes ?? 0) - 200 * 2 ** 20);
+    expect(after?.peakRssBytes ?? Infinity).toBeLessThanOrEqual((after?.rssBytes ?? 0) + 16 * 2 ** 20);
   });
 
   test('the machine has memory, and no more is available than it has', () => {
