@@ -8,7 +8,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
-import { childPath, countParams, trace, type Layer, type Shape, type SpecError } from '@resnet/spec';
+import { childPath, countParams, trace, type Layer, type Shape, type SpecError, type Trace } from '@resnet/spec';
 
 /** What one training step needs, bytes. */
 export interface StepMemory {
@@ -43,10 +43,8 @@ export const PROCESS_OVERHEAD = { fixedBytes: 0.25e9, perTensorByte: 0.1, perLar
  * @example estimateStepMemory(resnet152Net, [256, 96, 96, 1]) // Right({ peakRssBytes: 9.9e9, … })
  */
 export function estimateStepMemory(spec: Layer, input: Shape): E.Either<SpecError, StepMemory> {
-  return E.map(() => {
-    const shapes = new Map<string, Shape>();
-    const traced = trace(spec, input);
-    if (E.isRight(traced)) for (const entry of traced.right.entries) shapes.set(entry.path, entry.output);
+  return E.map((traced: Trace) => {
+    const shapes = new Map<string, Shape>(traced.entries.map((entry) => [entry.path, entry.output]));
     const largestActivationBytes = Math.max(4 * input.reduce((a, b) => a * b, 1), ...[...shapes.values()].map((shape) => 4 * shape.reduce((a, b) => a * b, 1)));
     const params = countParams(spec);
     const paramBytes = 4 * params.trainable;

@@ -21,8 +21,7 @@ export interface CrossEntropyOptions {
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: CrossEntropyOptions): tf.Scalar {
   const { numClasses, labelSmoothing: epsilon } = options;
-  if (logits.shape[1] !== numClasses) throw new Error(`crossEntropy: logits have ${logits.shape[1]} classes but numClasses is ${numClasses}; the model's head must match the dataset`);
-  if (!(epsilon >= 0 && epsilon <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${epsilon}`);
+  checkArguments(logits, options);
   return tf.tidy(() => {
     const logProbs = tf.logSoftmax(logits);
     const target = tf.oneHot(labels, numClasses, 1 - epsilon + epsilon / numClasses, epsilon / numClasses, 'float32');
@@ -38,8 +37,7 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: 
  */
 export function crossEntropyWithGradient(logits: tf.Tensor2D, labels: tf.Tensor1D, options: CrossEntropyOptions): { readonly loss: tf.Scalar; readonly dlogits: tf.Tensor2D } {
   const { numClasses, labelSmoothing: epsilon } = options;
-  if (logits.shape[1] !== numClasses) throw new Error(`crossEntropy: logits have ${logits.shape[1]} classes but numClasses is ${numClasses}; the model's head must match the dataset`);
-  if (!(epsilon >= 0 && epsilon <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${epsilon}`);
+  checkArguments(logits, options);
   const [loss, dlogits] = tf.tidy(() => {
     const logProbs = tf.logSoftmax(logits);
     const target = tf.oneHot(labels, numClasses, 1 - epsilon + epsilon / numClasses, epsilon / numClasses, 'float32');
@@ -54,4 +52,10 @@ export function crossEntropyWithGradient(logits: tf.Tensor2D, labels: tf.Tensor1
  */
 export function accuracyCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, 'int32')), 'int32')));
+}
+
+// What both losses refuse: a head of the wrong width, a smoothing outside [0, 1].
+function checkArguments(logits: tf.Tensor2D, { numClasses, labelSmoothing: epsilon }: CrossEntropyOptions): void {
+  if (logits.shape[1] !== numClasses) throw new Error(`crossEntropy: logits have ${logits.shape[1]} classes but numClasses is ${numClasses}; the model's head must match the dataset`);
+  if (!(epsilon >= 0 && epsilon <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${epsilon}`);
 }
