@@ -3,7 +3,10 @@
  * `<dir>/.lock/` — `mkdir` is atomic on a local disk and on NFS — and writes who it is (host,
  * pid, when, the command) into `owner.json` there. A second process is refused with that owner;
  * a lock left by a dead process on the same host is taken over; a lock from another host is
- * never taken over (its process cannot be checked from here) but says how to release it.
+ * never taken over (its process cannot be checked from here) but says how to release it —
+ * unless it was left by an earlier attempt of this same Slurm job (requeued after preemption
+ * or a node failure, perhaps onto another node): Slurm starts a job again only after its last
+ * attempt has ended, so that owner is gone wherever it ran.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -24,6 +27,26 @@ export interface LockOwner {
   /** The owner's process start time (Linux clock ticks since boot, as a string), to tell a reused pid; null off Linux. */
   readonly processStart: string | null;
   readonly command: string;
+  /** The Slurm job the owner ran in (`SLURM_CLUSTER_NAME`/`SLURM_JOB_ID`) and which attempt (`SLURM_RESTART_COUNT`); null outside Slurm. */
+  readonly slurm: SlurmAttempt | null;
+}
+
+/** One attempt of a Slurm job: a requeued job keeps its id and counts its restarts. */
+export interface SlurmAttempt {
+  readonly cluster: string;
+  readonly jobId: string;
+  readonly restart: number;
+}
+
+/**
+ * The Slurm job attempt this process runs in, from the environment Slurm gives a job; null outside one.
+ * @example slurmAttempt({ SLURM_JOB_ID: '42', SLURM_CLUSTER_NAME: 'c', SLURM_RESTART_COUNT: '1' }) // { cluster: 'c', jobId: '42', restart: 1 }
+ */
+export function slurmAttempt(env: NodeJS.ProcessEnv = process.env): SlurmAttempt | null {
+  const jobId = env['SLURM_JOB_ID'];
+  if (jobId === undefined || jobId === '') return null;
+  const restart = Number(env['SLURM_RESTART_COUNT'] ?? '0');
+  return { cluster: env['SLURM_CLUSTER_NAME'] ?? '', jobId, restart: Number.isInteger(restart) && restart >= 0 ? restart : 0 };
 }
 
 /** Why a folder cannot be locked. */
@@ -47,7 +70,7 @@ export interface DirLock {
  */
 export function lockDirectory(dir: string, command: string): E.Either<LockError, DirLock> {
   const lock = join(dir, LOCK_DIR);
-  const me: LockOwner = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString(), processStart: processStart(process.pid), command };
+  const me: LockOwner = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString(), processStart: processStart(process.pid), command, slurm: slurmAttempt() };
   let tookOverFrom: LockOwner | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
@@ -63,7 +86,7 @@ export function lockDirectory(dir: string, command: string): E.Either<LockError,
         continue;
       }
       const sameHost = owner.host === me.host;
-      if (!sameHost || isAlive(owner)) return E.left({ _tag: 'Locked', dir, owner, sameHost });
+      if (!isGone(owner)) return E.left({ _tag: 'Locked', dir, owner, sameHost });
       if (moveAside(lock, owner)) tookOverFrom = owner;
       continue;
     }
@@ -86,6 +109,17 @@ export function lockDirectory(dir: string, command: string): E.Either<LockError,
  */
 export function lockOwner(dir: string): LockOwner | null {
   return readOwner(join(dir, LOCK_DIR));
+}
+
+/**
+ * Whether `owner` has certainly ended: a process on this host that no longer runs, or an
+ * earlier attempt of the Slurm job this process runs in (`me`, by default this process's).
+ * A live owner, or one on another host in another job, is not known to have ended.
+ * @example isGone(lockOwner('runs/r')!) // true when the process that held it was killed
+ */
+export function isGone(owner: LockOwner, me: SlurmAttempt | null = slurmAttempt()): boolean {
+  if (me !== null && owner.slurm !== null && owner.slurm.cluster === me.cluster && owner.slurm.jobId === me.jobId && owner.slurm.restart < me.restart) return true;
+  return owner.host === hostname() && !isAlive(owner);
 }
 
 /**
@@ -140,7 +174,10 @@ function readOwner(lock: string): LockOwner | null {
     const o = JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8')) as Partial<Record<keyof LockOwner, unknown>>;
     if (typeof o.host !== 'string' || typeof o.pid !== 'number' || typeof o.startedAt !== 'string' || typeof o.command !== 'string') return null;
     if (o.processStart !== null && typeof o.processStart !== 'string') return null;
-    return { host: o.host, pid: o.pid, startedAt: o.startedAt, processStart: o.processStart ?? null, command: o.command };
+    // Locks written before the Slurm field have none.
+    const slurm = o.slurm as Partial<Record<keyof SlurmAttempt, unknown>> | null | undefined;
+    const attempt = slurm !== null && typeof slurm === 'object' && typeof slurm.cluster === 'string' && typeof slurm.jobId === 'string' && typeof slurm.restart === 'number' ? { cluster: slurm.cluster, jobId: slurm.jobId, restart: slurm.restart } : null;
+    return { host: o.host, pid: o.pid, startedAt: o.startedAt, processStart: o.processStart ?? null, command: o.command, slurm: attempt };
   } catch {
     return null;
   }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileS
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { lockDirectory, lockOwner, LOCK_DIR, type LockOwner } from './dir_lock.ts';
+import { isGone, lockDirectory, lockOwner, LOCK_DIR, slurmAttempt, type LockOwner } from './dir_lock.ts';
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'lock-'));
 
@@ -58,6 +58,32 @@ describe('lockDirectory: one process owns a folder', () => {
     const remote = scratch();
     writeOwner(remote, { host: 'node-17.cluster', pid: deadPid() });
     expect(lockDirectory(remote, 'new')).toEqual(E.left({ _tag: 'Locked', dir: remote, sameHost: false, owner: expect.objectContaining({ host: 'node-17.cluster' }) as unknown }));
+  });
+
+  test('a lock left by an earlier attempt of this Slurm job (requeued onto another node) is taken over; one of another job or the same attempt is not', () => {
+    const job = { cluster: 'lab', jobId: '4242', restart: 0 };
+    const remote = { host: 'node-17.cluster', pid: deadPid(), startedAt: '2026-12-01T00:00:00.000Z', processStart: null, command: 'old', slurm: job };
+    expect(isGone(remote, { ...job, restart: 1 })).toBe(true);
+    expect(isGone(remote, job)).toBe(false);
+    expect(isGone(remote, { ...job, restart: 1, jobId: '4243' })).toBe(false);
+    expect(isGone(remote, { ...job, restart: 1, cluster: 'other' })).toBe(false);
+    expect(isGone(remote, null)).toBe(false);
+    expect(isGone({ ...remote, slurm: null }, { ...job, restart: 1 })).toBe(false);
+
+    // As a requeued task meets it: Slurm's environment names the job and its restart count.
+    const dir = scratch();
+    writeOwner(dir, remote);
+    const saved = { ...process.env };
+    Object.assign(process.env, { SLURM_CLUSTER_NAME: 'lab', SLURM_JOB_ID: '4242', SLURM_RESTART_COUNT: '1' });
+    try {
+      expect(slurmAttempt()).toEqual({ ...job, restart: 1 });
+      const taken = lockDirectory(dir, 'requeued');
+      expect(E.isRight(taken) && taken.right.tookOverFrom?.host).toBe('node-17.cluster');
+      expect(lockOwner(dir)?.slurm).toEqual({ ...job, restart: 1 });
+    } finally {
+      for (const key of ['SLURM_CLUSTER_NAME', 'SLURM_JOB_ID', 'SLURM_RESTART_COUNT']) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
   });
 
   test('a reused pid is not the owner: same pid, another process start time → taken over', () => {

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import * as E from 'fp-ts/Either';
-import { isAlive, lockDirectory, lockOwner, LOCK_DIR, writeFileAtomic, type DirLock, type LockOwner } from '@resnet/files';
+import { isGone, lockDirectory, lockOwner, LOCK_DIR, writeFileAtomic, type DirLock, type LockOwner } from '@resnet/files';
 import type { Model } from '@resnet/tfjs';
 import type { SgdState } from './sgd.ts';
 import { restoreTensors, saveTensors } from './tensor_file.ts';
@@ -169,8 +169,7 @@ export function isRunBookkeeping(name: string): boolean {
 export function checkUnowned(dir: string): E.Either<RunError, void> {
   const owner = lockOwner(dir);
   if (owner === null) return E.right(undefined);
-  const sameHost = owner.host === hostname();
-  return sameHost && !isAlive(owner) ? E.right(undefined) : E.left(busy(dir, owner, sameHost));
+  return isGone(owner) ? E.right(undefined) : E.left(busy(dir, owner, owner.host === hostname()));
 }
 
 function busy(dir: string, o: LockOwner, sameHost: boolean): RunError {
