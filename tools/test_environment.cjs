@@ -2,7 +2,7 @@
 // What the machine lends the tests, as one line: an nx `runtime` input of every cached test
 // target (nx.json, namedInputs.testEnvironment). A test result replayed from the cache must have
 // been produced with the same optional pieces present: a pass recorded while PyTorch, the ONNX
-// checker, the dataset or the oneDNN addon was missing (their tests skipped) is not a pass on a
+// checker, the dataset, Slurm or the oneDNN addon was missing (their tests skipped) is not a pass on a
 // machine that has them, nor is a pass recorded with another addon build or another CPU ISA.
 // Reads only: file sizes and times, a hash of the addon, /proc/cpuinfo flags, one python3 probe.
 //
@@ -62,6 +62,8 @@ const environment = {
   libdnnl: stamp('/usr/include/oneapi/dnnl/dnnl.hpp'),
   python: python(),
   chromium: stamp('/usr/bin/chromium'),
+  // The Slurm tests start a one-node cluster when Slurm and munge are installed and we are root.
+  slurm: [stamp('/usr/sbin/slurmctld'), stamp('/usr/sbin/munged'), process.getuid?.() === 0].join(','),
   fonts: stamp('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'),
   datasets: datasets.map((dir) => files.map((f) => stamp(path.join(dir, f))).join(',')),
 };

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either';
 import { parseFlags } from '@resnet/cli';
 import { resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
-import { describeStep, planVariant, variantDir, type RunState } from './sweep_plan.ts';
+import { describeStep, parseSeeds, planRun, runDir, sweepRuns, type RunState } from './sweep_plan.ts';
 
 function flags(...args: string[]): TrainFlags {
   const parsed = parseFlags(args, TRAIN_FLAGS);
@@ -15,22 +15,59 @@ function config(variant: number, ...args: string[]): TrainConfig {
   return { ...c.right, createdAt: '2026-01-01', command: 'train:serve …' } as TrainConfig;
 }
 
+/** planRun for a sweep without --seeds, positional for brevity. */
+const planVariant = (out: string, variant: number, state: RunState, f: TrainFlags, passthrough: readonly string[], resumePassthrough: readonly string[]) =>
+  planRun({ variant, seed: null, dir: runDir(out, variant, null) }, state, { flags: f, passthrough, resumePassthrough });
+
 const run = (c: TrainConfig, epochsDone: number, hasCheckpoint = true): RunState => ({ _tag: 'Run', config: c, epochsDone, hasCheckpoint });
 
-describe('planVariant', () => {
+describe('sweepRuns and --seeds', () => {
+  test('a sweep over seeds is seed by seed, each in --variants order, one directory per (variant, seed)', () => {
+    expect(sweepRuns('o/', [50, 18], [2, 1])).toEqual([
+      { variant: 50, seed: 2, dir: 'o/resnet50-seed2' },
+      { variant: 18, seed: 2, dir: 'o/resnet18-seed2' },
+      { variant: 50, seed: 1, dir: 'o/resnet50-seed1' },
+      { variant: 18, seed: 1, dir: 'o/resnet18-seed1' },
+    ]);
+    expect(sweepRuns('o', [18, 34], null)).toEqual([
+      { variant: 18, seed: null, dir: 'o/resnet18' },
+      { variant: 34, seed: null, dir: 'o/resnet34' },
+    ]);
+  });
+
+  test('--seeds takes distinct non-negative integers, and says what is wrong otherwise', () => {
+    expect(parseSeeds('1, 2,3')).toEqual(E.right([1, 2, 3]));
+    expect(parseSeeds('1,x')).toEqual(E.left('--seeds takes comma-separated integers from 0 to 2147483647, got "x"'));
+    expect(parseSeeds('-1')).toEqual(E.left('--seeds takes comma-separated integers from 0 to 2147483647, got "-1"'));
+    expect(parseSeeds('2147483648')).toMatchObject(E.left(expect.stringContaining('got "2147483648"') as unknown));
+    expect(parseSeeds('1,2,1')).toEqual(E.left('--seeds lists 1 twice: each seed is one run per variant'));
+  });
+
+  test('a seeded run trains with its seed, and a run of another seed in its directory is refused', () => {
+    const target = { variant: 18, seed: 3, dir: 'o/resnet18-seed3' };
+    const context = { flags: flags('--epochs=2'), passthrough: ['--epochs=2'], resumePassthrough: [] };
+    const fresh = planRun(target, { _tag: 'Absent' }, context);
+    expect(fresh).toEqual(E.right({ _tag: 'Fresh', ...target, args: ['--variant=18', '--out=o/resnet18-seed3', '--epochs=2', '--seed=3'], epochs: 2 }));
+    if (E.isRight(fresh)) expect(describeStep(fresh.right)).toBe('ResNet-18 seed 3: new run in o/resnet18-seed3 (2 epochs)');
+    expect(planRun(target, run(config(18, '--epochs=2', '--seed=3'), 2), context)).toMatchObject(E.right({ _tag: 'Skip', done: 2 }));
+    expect(planRun(target, run(config(18, '--epochs=2', '--seed=4'), 2), context)).toEqual(E.left(expect.stringContaining('(--seed: 4 in the run, 3 here)') as unknown));
+  });
+});
+
+describe('planRun', () => {
   test('an absent directory is a fresh run with the given flags', () => {
     expect(planVariant('runs/s/', 34, { _tag: 'Absent' }, flags('--epochs=2'), ['--epochs=2'], [])).toEqual(
-      E.right({ _tag: 'Fresh', variant: 34, dir: 'runs/s/resnet34', args: ['--variant=34', '--out=runs/s/resnet34', '--epochs=2'], epochs: 2 }),
+      E.right({ _tag: 'Fresh', variant: 34, seed: null, dir: 'runs/s/resnet34', args: ['--variant=34', '--out=runs/s/resnet34', '--epochs=2'], epochs: 2 }),
     );
-    expect(variantDir('runs/s', 152)).toBe('runs/s/resnet152');
+    expect(runDir('runs/s', 152, null)).toBe('runs/s/resnet152');
   });
 
   test('a finished run is skipped; one with fewer epochs than asked resumes to the new total', () => {
     const c = config(50, '--epochs=2');
-    expect(planVariant('o', 50, run(c, 2), flags('--epochs=2'), ['--epochs=2'], [])).toEqual(E.right({ _tag: 'Skip', variant: 50, dir: 'o/resnet50', done: 2 }));
+    expect(planVariant('o', 50, run(c, 2), flags('--epochs=2'), ['--epochs=2'], [])).toEqual(E.right({ _tag: 'Skip', variant: 50, seed: null, dir: 'o/resnet50', done: 2 }));
     expect(planVariant('o', 50, run(c, 2), flags(), [], [])).toMatchObject(E.right({ _tag: 'Skip' }));
     expect(planVariant('o', 50, run(c, 2), flags('--epochs=5', '--backend=onednn'), ['--epochs=5', '--backend=onednn'], ['--backend=onednn'])).toEqual(
-      E.right({ _tag: 'Resume', variant: 50, dir: 'o/resnet50', args: ['--resume=o/resnet50', '--epochs=5', '--backend=onednn'], from: 2, planned: 2, epochs: 5 }),
+      E.right({ _tag: 'Resume', variant: 50, seed: null, dir: 'o/resnet50', args: ['--resume=o/resnet50', '--epochs=5', '--backend=onednn'], from: 2, planned: 2, epochs: 5 }),
     );
   });
 
@@ -80,8 +117,8 @@ describe('planVariant', () => {
   });
 
   test('every step has a one-line description', () => {
-    expect(describeStep({ _tag: 'Skip', variant: 18, dir: 'o/resnet18', done: 10 })).toBe('ResNet-18: o/resnet18 has finished 10 epochs; skipped');
-    expect(describeStep({ _tag: 'Resume', variant: 34, dir: 'o/resnet34', args: [], from: 1, planned: 1, epochs: 3 })).toContain(
+    expect(describeStep({ _tag: 'Skip', variant: 18, seed: null, dir: 'o/resnet18', done: 10 })).toBe('ResNet-18: o/resnet18 has finished 10 epochs; skipped');
+    expect(describeStep({ _tag: 'Resume', variant: 34, seed: null, dir: 'o/resnet34', args: [], from: 1, planned: 1, epochs: 3 })).toContain(
       'resuming o/resnet34 from its checkpoint (1 epochs done), re-planned from 1 to 3 epochs; an epoch-dependent schedule is recomputed',
     );
   });
