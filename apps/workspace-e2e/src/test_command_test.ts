@@ -63,7 +63,7 @@ describe('npx nx test never replays a pass', () => {
       ['report:test', ['README.md', 'docs/results/summary.md', 'docs/results/resnet18/metrics.jsonl', 'tools/torch_reference.py', 'tools/bench_torch.py', 'libs/results/src/mod.ts', 'libs/training/src/run.ts']],
       ['bench:test', ['tools/bench_torch.py', 'tools/torch_resnet.py']],
       ['onednn:test', ['tools/build_native.cjs', 'libs/onednn/native/conv.cc']],
-      ['train:test', ['libs/spec/src/mod.ts', 'libs/files/src/atomic.ts', 'tools/test_environment.cjs']],
+      ['train:test', ['libs/spec/src/mod.ts', 'libs/files/src/atomic.ts', 'tools/test_environment.cjs', 'tools/slurm_cluster.sh']],
     ];
     for (const [task, files] of checks) {
       const r = spawnSync('npx', ['nx', 'show', 'target', 'inputs', task, '--check', ...files], { encoding: 'utf8', cwd: root, env: ENV, timeout: 120_000 });
