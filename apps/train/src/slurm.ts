@@ -16,6 +16,9 @@ export const STOP_LEAD_SECONDS = 300;
 /** The environment variable that tells a sweep it runs as a Slurm task, naming its outcome file. */
 export const OUTCOME_ENV = 'RESNET_SWEEP_OUTCOME';
 
+/** The command that submitted a task's sweep, which continues it after a stop (the task's own command would train locally). */
+export const SUBMITTED_BY_ENV = 'RESNET_SWEEP_SUBMITTED_BY';
+
 /** One array task of a submission: the run it trains. */
 export interface SlurmTask {
   readonly index: number;
@@ -91,6 +94,7 @@ export function batchScript(tasks: readonly SlurmTask[], options: ScriptOptions)
     '# oneDNN takes every core it sees; a task has the CPUs Slurm gave it.',
     'export OMP_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}"',
     `export ${OUTCOME_ENV}=${outcome}`,
+    `export ${SUBMITTED_BY_ENV}=${quote(options.command)}`,
     `exec ${quote(options.node)} --import tsx apps/train/src/sweep_main.ts ${[`--out=${options.out}`, ...options.passthrough].map(quote).join(' ')} "\${run[@]}"`,
     '',
   ].join('\n');

@@ -20,7 +20,7 @@ import { checkUnowned, runSpec, trainRun, type RunPlan } from '@resnet/training'
 import { DEPTHS } from '@resnet/variants';
 import { dataOptions, RESUME_FLAGS, resolveConfig, TRAIN_FLAGS, type TrainFlags } from './config.ts';
 import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, runErrorMessage } from './run_output.ts';
-import { batchScript, OUTCOME_ENV, sbatchArgs, splitOptions, SUBMISSION_FORMAT, type SlurmTask } from './slurm.ts';
+import { batchScript, OUTCOME_ENV, sbatchArgs, splitOptions, SUBMISSION_FORMAT, SUBMITTED_BY_ENV, type SlurmTask } from './slurm.ts';
 import { findTool, queuedTasks, readSubmissions, slurmDirs, submit, writeOutcome, writeSubmission } from './slurm_io.ts';
 import { describeStep, parseSeeds, planRun, runLabel, sweepRuns, type SweepStep } from './sweep_plan.ts';
 import { formatStatus, readState, sweepStatus } from './sweep_status.ts';
@@ -194,7 +194,7 @@ function submitSweep(steps: readonly SweepStep[], o: Submit): number {
   writeSubmission(o.out, { format: SUBMISSION_FORMAT, jobId: job.right, submittedAt: new Date().toISOString(), command: o.command, script, log: join(logs, `${job.right}_%a.log`), tasks });
   console.log(
     [
-      `\nsweep: submitted Slurm job ${job.right}: ${tasks.length} task${tasks.length > 1 ? 's' : ''}, ${cpus} CPU${cpus > 1 ? 's' : ''} and ${mem} each${o.time === null ? '' : `, ${o.time} each`}`,
+      `\nsweep: submitted Slurm job ${job.right}: ${tasks.length} task${tasks.length > 1 ? 's' : ''}, ${cpus} CPU${cpus > 1 ? 's' : ''} and ${mem} each${o.time === null ? "" : `, time limit ${o.time}`}`,
       ...tasks.map((t) => `  task ${job.right}_${t.index}: ${runLabel(t)} in ${t.dir} (log: ${join(logs, `${job.right}_${t.index}.log`)})`),
       `Watch:  npx nx run train:sweep --status --out=${o.out}   (or: squeue --array --jobs=${job.right})`,
       `Then:   npx nx run report:serve --runs=${o.out} --out=${o.out}/report`,
@@ -226,7 +226,8 @@ async function trainHere(steps: readonly SweepStep[], { out, rest, flags, args, 
   const allocated = Number(process.env['SLURM_MEM_PER_NODE'] ?? 'NaN') * 2 ** 20;
 
   // A signal (or npx/nx killed) stops the current run after its step, with a checkpoint, and ends the sweep.
-  const again = commandLine('train:sweep', args);
+  // In a Slurm task, what continues the sweep after a stop is submitting it again.
+  const again = process.env[SUBMITTED_BY_ENV] ?? commandLine('train:sweep', args);
   const stop = stopRequests('sweep', 'finishing this step, saving a checkpoint and ending the sweep');
   const printer = eventPrinter({ continueWith: () => again });
   const onEvent = recordingStops(printer.onEvent, stop, () => again);

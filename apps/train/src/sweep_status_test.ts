@@ -50,6 +50,7 @@ describe('the Slurm job, as text', () => {
     expect(script).toContain("cd '/w s'\n");
     expect(script).toContain('export OMP_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}"\n');
     expect(script).toContain('export RESNET_SWEEP_OUTCOME="/w s/o/.slurm/logs/${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}.outcome.json"\n');
+    expect(script).toContain("export RESNET_SWEEP_SUBMITTED_BY='npx nx run train:sweep …'\n");
     expect(script).toContain(`exec /usr/bin/node --import tsx apps/train/src/sweep_main.ts --out=o --epochs=2 '--data-dir=/d/it'\\''s' "\${run[@]}"\n`);
   });
 
