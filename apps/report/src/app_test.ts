@@ -35,6 +35,29 @@ describe('report app', () => {
     expect(md).toContain(`- \`${join(runs, 'resnet34')}\` (ResNet-34): no finished epoch`);
   });
 
+  test('seeds of the same settings: a spread table in report.md and summary.md, and a chart of mean ± std bands', async () => {
+    const root = join(tempDir(), 'sweep');
+    const shifted = (d: number) => epochs(3).map((m) => ({ ...m, testAcc: (m['testAcc'] ?? 0) + d, loss: (m['loss'] ?? 0) + d }));
+    writeRun(join(root, 'resnet18-seed1'), runConfig(18, { seed: 1 }), shifted(0));
+    writeRun(join(root, 'resnet18-seed2'), runConfig(18, { seed: 2 }), shifted(0.02));
+    writeRun(join(root, 'resnet50-seed1'), runConfig(50, { seed: 1 }), shifted(-0.05));
+    const out = join(tempDir(), 'out');
+    const r = await run(`--runs=${root}`, `--out=${out}`);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(readdirSync(join(out, 'charts')).filter((f) => f.startsWith('spread'))).toEqual(['spread.png', 'spread.svg']);
+    // The bands are drawn: one area per group with two seeds or more (ResNet-50 has one and no band).
+    const svg = readFileSync(join(out, 'charts', 'spread.svg'), 'utf8');
+    expect(svg).toContain('ResNet-18 (n = 2)');
+    expect(svg).not.toContain('ResNet-50 (n = 1)');
+    for (const file of ['report.md', 'summary.md']) {
+      const md = readFileSync(join(out, file), 'utf8');
+      expect(md).toContain('| ResNet-18 | default | 3 | 1, 2 | 2 | 0.7200 ± 0.0141 | 0.7100–0.7300 | 0.7200 ± 0.0141 |');
+      expect(md).toContain('| ResNet-50 | default | 3 | 1 | 1 | 0.6600 | 0.6600–0.6600 | 0.6600 |');
+      expect(md).toContain('- **Depth (over seeds):** after 3 epochs');
+    }
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('![Seeds: mean ± standard deviation of test accuracy and training loss per epoch](charts/spread.png)');
+  });
+
   test('two runs of one depth get charts named after their folders; --title sets the title; a previous report is replaced', async () => {
     const root = tempDir();
     const a = writeRun(join(root, 'seed'), runConfig(18, { protocol: 'seed', imageSize: 96, batchSize: 256 }), epochs(1));

@@ -5,8 +5,11 @@
  * of the same settings, and ours beside the seed
  * report's test accuracy for the same depth. Pure: rows in, text out.
  */
-import { protocolDifferences, PROTOCOL_SETTINGS, type RunRow } from '@resnet/results';
+import { holm, protocolDifferences, PROTOCOL_SETTINGS, seedGroups, welch, type RunRow, type SeedGroup } from '@resnet/results';
 import { SEED_EPOCHS, SEED_RESULTS } from './seed.ts';
+
+/** The level at which a difference between depths is said to hold (Welch's t-test, Holm-corrected). */
+export const SIGNIFICANCE = 0.05;
 
 /** The largest |ours − reference| the issue accepts for a reference comparison. */
 export const REFERENCE_TOLERANCE = 0.005;
@@ -141,6 +144,9 @@ function depthSentence(rows: readonly RunRow[]): string {
   }
   return groups
     .map((g) => {
+      // Several seeds of a depth: compare the samples, not single runs.
+      const bySeed = seedGroups(g.rows);
+      if (bySeed.length < g.rows.length) return spreadDepthSentence(g, bySeed);
       const list = g.rows.map((r) => `${r.seriesName} ${formatAccuracy(r.last.testAcc)}`).join(', ');
       const accs = g.rows.map((r) => r.last.testAcc);
       const best = g.rows.reduce((b, r) => (r.last.testAcc > b.last.testAcc ? r : b));
@@ -167,4 +173,43 @@ function referenceSentences(rows: readonly RunRow[]): readonly string[] {
     });
     return `- **PyTorch reference:** after ${e} epoch${e === 1 ? '' : 's'} of the same settings, final test accuracy ${parts.join('; ')}.`;
   });
+}
+
+/** A mean ± std over seeds, as the findings print it: `0.9121 ± 0.0020 (n = 3)`, or `0.9121 (n = 1)`. */
+export function formatSpread(g: Pick<SeedGroup, 'final'>): string {
+  return `${formatAccuracy(g.final.mean)}${g.final.std === null ? '' : ` ± ${formatAccuracy(g.final.std)}`} (n = ${g.final.n})`;
+}
+
+/**
+ * Depths compared as samples of seeds: each depth's mean ± std, then Welch's t-test between every
+ * two depths with at least two runs each, Holm-corrected over those pairs; a difference holds
+ * when its corrected p is below {@link SIGNIFICANCE}.
+ */
+function spreadDepthSentence(g: { readonly rows: readonly RunRow[]; readonly epochs: number }, groups: readonly SeedGroup[]): string {
+  const c = g.rows[0]?.run.config;
+  const head = `- **Depth (over seeds):** after ${g.epochs} epoch${g.epochs === 1 ? '' : 's'} of the same settings (protocol ${c?.protocol ?? '?'}, ${g.rows[0]?.plannedEpochs ?? '?'} planned), final test accuracy (mean ± sample standard deviation over seeds) is ${groups.map((x) => `${x.label} ${formatSpread(x)}`).join(', ')}.`;
+  const testable = groups.filter((x) => x.final.n >= 2);
+  const untestable = groups.filter((x) => x.final.n < 2).map((x) => x.label);
+  const pairs = testable.flatMap((a, i) => testable.slice(i + 1).map((b) => ({ a, b, test: welch(a.rows.map((r) => r.last.testAcc), b.rows.map((r) => r.last.testAcc)) })));
+  const tested = pairs.filter((p): p is typeof p & { readonly test: NonNullable<(typeof p)['test']> } => p.test !== null);
+  const adjusted = holm(tested.map((p) => p.test.p));
+  const describe = (p: (typeof tested)[number], i: number) => {
+    const [hi, lo] = p.test.difference >= 0 ? [p.a, p.b] : [p.b, p.a];
+    return { holds: (adjusted[i] ?? 1) < SIGNIFICANCE, text: `${hi.label} above ${lo.label} by ${formatAccuracy(Math.abs(p.test.difference))} (p = ${formatP(adjusted[i] ?? 1)})` };
+  };
+  const described = tested.map(describe);
+  const method = `Welch’s t-test on final test accuracy between every two depths with at least two seeds (two-sided, Holm-corrected over the ${tested.length} pair${tested.length === 1 ? '' : 's'}, α = ${SIGNIFICANCE})`;
+  const holds = described.filter((d) => d.holds).map((d) => d.text);
+  const not = described.filter((d) => !d.holds).map((d) => d.text);
+  const verdict =
+    tested.length === 0
+      ? 'No two depths have two seeds each with any spread, so no difference can be tested yet.'
+      : `${method}: ${holds.length === 0 ? 'no difference holds beyond the run-to-run noise' : `holds for ${holds.join('; ')}`}${not.length === 0 ? '' : `; ${holds.length === 0 ? '' : 'does not hold for '}${not.join('; ')}`}.`;
+  const one = untestable.length === 0 ? '' : ` ${untestable.join(', ')} ${untestable.length === 1 ? 'has' : 'have'} one run only and ${untestable.length === 1 ? 'is' : 'are'} not tested.`;
+  return `${head} ${verdict}${one}`;
+}
+
+/** A p-value with two significant digits: p = 0.0031, p = 0.62, p < 0.0001. */
+function formatP(p: number): string {
+  return p < 1e-4 ? '< 0.0001' : p >= 0.1 ? p.toFixed(2) : p.toPrecision(2);
 }

@@ -82,3 +82,22 @@ describe('what we find', () => {
     expect(findings(rows(run('r/18', 18, 0.91, { reference: true })))[2]).toBe(none);
   });
 });
+
+describe('what we find over seeds', () => {
+  // Expected p-values: scipy.stats.ttest_ind(x, y, equal_var=False) (scipy 1.17.1): 18 vs 50 p = 0.00173, 34 vs 50 p = 0.0900, 18 vs 34 p = 0.361;
+  // Holm multiplies them by 3, 2 and 1: 0.0052, 0.18, 0.36.
+  const seeds = (variant: number, accs: readonly number[]) => accs.map((acc, i) => run(`s/${variant}-seed${i + 1}`, variant, acc, { overrides: { seed: i + 1 } }));
+  test("depths with several seeds are compared by Welch's t-test, Holm-corrected over the pairs; a depth with one run is not tested", () => {
+    const all = rows(...seeds(18, [0.9121, 0.9093, 0.914]), ...seeds(34, [0.905, 0.915, 0.8975]), ...seeds(50, [0.8882, 0.895, 0.8911]), run('s/101-seed1', 101, 0.9, { overrides: { seed: 1 } }));
+    expect(findings(all)[0]).toBe(
+      '- **Depth (over seeds):** after 10 epochs of the same settings (protocol default, 10 planned), final test accuracy (mean ± sample standard deviation over seeds) is ResNet-18 0.9118 ± 0.0024 (n = 3), ResNet-34 0.9058 ± 0.0088 (n = 3), ResNet-50 0.8914 ± 0.0034 (n = 3), ResNet-101 0.9000 (n = 1). ' +
+        'Welch’s t-test on final test accuracy between every two depths with at least two seeds (two-sided, Holm-corrected over the 3 pairs, α = 0.05): holds for ResNet-18 above ResNet-50 by 0.0204 (p = 0.0052); does not hold for ResNet-18 above ResNet-34 by 0.0060 (p = 0.36); ResNet-34 above ResNet-50 by 0.0144 (p = 0.18). ResNet-101 has one run only and is not tested.',
+    );
+  });
+
+  test('two seeds each with no difference beyond the noise says so; single-seed runs keep the one-run sentence', () => {
+    const close = rows(...seeds(18, [0.91, 0.9]), ...seeds(34, [0.905, 0.91]));
+    expect(findings(close)[0]).toContain('(two-sided, Holm-corrected over the 1 pair, α = 0.05): no difference holds beyond the run-to-run noise; ResNet-34 above ResNet-18 by 0.0025 (p = ');
+    expect(findings(rows(run('a/18', 18, 0.91), run('a/50', 50, 0.9)))[0]).toMatch(/^- \*\*Depth:\*\* after 10 epochs/);
+  });
+});

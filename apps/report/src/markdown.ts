@@ -11,7 +11,7 @@ import { RENAMED } from '@resnet/cli';
 import { formatGb } from '@resnet/backend';
 import { describeWeights, EVALUATION_FILE, type EvaluationFile, type RunConfig } from '@resnet/training';
 import { SEED_EPOCHS, SEED_PROTOCOL, SEED_RESULTS } from './seed.ts';
-import { BENCH_FILE, describeAugment, describeOptimizer, describeSchedule, referenceLabel, type Difference, type RunRow } from '@resnet/results';
+import { BENCH_FILE, describeAugment, describeOptimizer, describeSchedule, referenceLabel, seedGroups, type Difference, type RunRow } from '@resnet/results';
 import { findings, formatAccuracy } from './findings.ts';
 import { formatCount, formatDate, formatDuration, formatMacs, markdownTable } from './format.ts';
 
@@ -58,6 +58,7 @@ export function renderReport(input: ReportInput): string {
     '',
     `Charts: [PNG](charts/all.png), [SVG](charts/all.svg).`,
     '',
+    ...(hasSpread(rows) ? ['![Seeds: mean ± standard deviation of test accuracy and training loss per epoch](charts/spread.png)', '', 'Charts: [PNG](charts/spread.png), [SVG](charts/spread.svg).', ''] : []),
     ...perClassSection(rows),
     ...speedSection(input.benches, input.runsPaths),
     '## Runs',
@@ -67,13 +68,18 @@ export function renderReport(input: ReportInput): string {
   ].join('\n');
 }
 
+/** Whether some setting has two seeds or more (the report then draws charts/spread). */
+export function hasSpread(rows: readonly RunRow[]): boolean {
+  return seedGroups(rows).some((g) => g.rows.length >= 2);
+}
+
 /**
  * The summary table and what it shows ("What we find"): report.md's summary, and the whole of
  * summary.md, which the README embeds verbatim.
  * @example renderSummary(rows) // '| variant | version | … |\n…\n\n**What we find** …\n'
  */
 export function renderSummary(rows: readonly RunRow[]): string {
-  return [summaryTable(rows), '', '**What we find** (generated from the table’s final test accuracies; runs compared only when trained with the same settings for the same epochs):', '', ...findings(rows), ''].join('\n');
+  return [summaryTable(rows), '', ...spreadTable(rows), '**What we find** (generated from the table’s final test accuracies; runs compared only when trained with the same settings for the same epochs):', '', ...findings(rows), ''].join('\n');
 }
 
 function summaryTable(rows: readonly RunRow[]): string {
@@ -105,6 +111,19 @@ function summaryTable(rows: readonly RunRow[]): string {
     }),
     ['l', 'l', 'l', 'r', 'r', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', ...(memory ? ['r' as const] : []), 'l', 'l', 'r'],
   );
+}
+
+/** Runs of the same settings but the seed, as samples: shown when some setting has two seeds or more. */
+function spreadTable(rows: readonly RunRow[]): readonly string[] {
+  const groups = seedGroups(rows);
+  if (groups.every((g) => g.rows.length < 2)) return [];
+  const ms = (s: { readonly mean: number; readonly std: number | null }) => `${formatAccuracy(s.mean)}${s.std === null ? '' : ` ± ${formatAccuracy(s.std)}`}`;
+  const table = markdownTable(
+    ['variant', 'protocol', 'epochs', 'seeds', 'n', 'final test acc (mean ± std)', 'final min–max', 'best test acc (mean ± std)'],
+    groups.map((g) => [g.label, g.rows[0]?.run.config.protocol ?? '', String(g.epochs), g.seeds.join(', '), String(g.final.n), ms(g.final), `${formatAccuracy(g.final.min)}–${formatAccuracy(g.final.max)}`, ms(g.best)]),
+    ['l', 'l', 'r', 'l', 'r', 'r', 'r', 'r'],
+  );
+  return ['**Seeds** (our runs of the same settings but the seed, as one sample each; std is the sample standard deviation, n − 1):', '', table.trimEnd(), ''];
 }
 
 /** The visible note when runs differ in protocol-defining settings. */

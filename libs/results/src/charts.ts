@@ -4,6 +4,7 @@
  * accuracy and training loss per epoch, one line per run. Pure: rows in, specs out.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { epochBands, type SeedGroup } from './spread.ts';
 import type { RunRow } from './summary.ts';
 
 /** The per-run series, named as d2l's legend names them. */
@@ -66,6 +67,48 @@ export function allChart(rows: readonly RunRow[]): TopLevelSpec {
       { width: 420, height: 220, mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: { field: 'testAcc', type: 'quantitative', title: 'test accuracy', scale: { zero: false } }, color } },
       { width: 420, height: 180, mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: true } }, color } },
     ],
+    resolve: { scale: { color: 'shared' } },
+  };
+}
+
+/**
+ * Seeds of the same settings as one band each: the mean per epoch (line) and mean ± sample std
+ * (band) of test accuracy (top) and training loss (bottom), one colour per group of at least two runs.
+ * @example spreadChart(groups) // { vconcat: [test accuracy bands, training loss bands], … }
+ */
+export function spreadChart(groups: readonly SeedGroup[]): TopLevelSpec {
+  const shown = groups.filter((g) => g.rows.length >= 2);
+  const name = (g: SeedGroup) => `${g.label} (n = ${g.rows.length})`;
+  const values = shown.flatMap((g) =>
+    epochBands(g).map((b) => ({
+      epoch: b.epoch,
+      group: name(g),
+      testAcc: b.testAcc.mean,
+      testLow: b.testAcc.mean - (b.testAcc.std ?? 0),
+      testHigh: b.testAcc.mean + (b.testAcc.std ?? 0),
+      loss: b.loss.mean,
+      lossLow: b.loss.mean - (b.loss.std ?? 0),
+      lossHigh: b.loss.mean + (b.loss.std ?? 0),
+    })),
+  );
+  const order = shown.map(name);
+  const most = Math.max(2, ...shown.map((g) => g.epochs));
+  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, most] as [number, number] }, axis: { tickMinStep: 1, format: 'd' } } as const;
+  const color = { field: 'group', type: 'nominal', title: 'variant (seeds)', scale: { domain: order, scheme: 'category10' }, sort: order, legend: LEGEND } as const;
+  const panel = (mean: string, low: string, high: string, title: string, height: number, zero: boolean) => ({
+    width: 420,
+    height,
+    layer: [
+      { mark: { type: 'area', opacity: 0.2 } as const, encoding: { x, y: { field: low, type: 'quantitative', title, scale: { zero } } as const, y2: { field: high }, color } },
+      { mark: { type: 'line', point: true, strokeWidth: 2 } as const, encoding: { x, y: { field: mean, type: 'quantitative', title } as const, color } },
+    ],
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Seeds: mean ± standard deviation', subtitle: 'runs of the same settings but the seed; line = mean, band = ± sample std per epoch' },
+    config: CONFIG,
+    data: { values },
+    vconcat: [panel('testAcc', 'testLow', 'testHigh', 'test accuracy', 220, false), panel('loss', 'lossLow', 'lossHigh', 'training loss', 180, true)],
     resolve: { scale: { color: 'shared' } },
   };
 }

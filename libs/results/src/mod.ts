@@ -11,3 +11,4 @@ export * from './load.ts';
 export * from './summary.ts';
 export * from './charts.ts';
 export * from './bench_file.ts';
+export * from './spread.ts';
