@@ -14,5 +14,6 @@ export * from './run_config.ts';
 export * from './evaluation_file.ts';
 export * from './run_dir.ts';
 export * from './stop_record.ts';
+export * from './progress_file.ts';
 export * from './loop.ts';
 export * from './run.ts';

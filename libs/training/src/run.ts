@@ -34,6 +34,7 @@ import {
 } from './run_dir.ts';
 import { withReplan, type RunConfig, type RunSettings } from './run_config.ts';
 import { clearStopRecord } from './stop_record.ts';
+import { PROGRESS_INTERVAL_MS, progressRecord, writeProgress, type ProgressState, type StepReport } from './progress_file.ts';
 
 /**
  * The network a run trains: its variant, block version, stem and classes on 1-channel
@@ -216,6 +217,12 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
     // 2. Train: metrics, then a checkpoint, after every epoch. A crash before the checkpoint
     // resumes from the previous one, which drops the metrics line and trains the epoch again.
     const planned = config.epochs;
+    // progress.json: replaced at most every PROGRESS_INTERVAL_MS while training, and at the end.
+    let lastStep: StepReport | null = null;
+    let lastWrite = 0;
+    const record = (state: ProgressState, error: string | null = null) => {
+      if (lastStep !== null) writeProgress(plan.dir, progressRecord(state, lastStep, error));
+    };
     const outcome = await train({
       model,
       sgd,
@@ -234,7 +241,15 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
         classes: config.classes,
       },
       hooks: {
-        ...(io.onProgress === undefined ? {} : { onProgress: io.onProgress }),
+        onProgress: (p) => {
+          io.onProgress?.(p);
+          lastStep = { ...p, epochs: planned };
+          const now = Date.now();
+          if (now - lastWrite >= PROGRESS_INTERVAL_MS || p.step === p.steps) {
+            lastWrite = now;
+            record('training');
+          }
+        },
         ...(io.shouldStop === undefined ? {} : { shouldStop: io.shouldStop }),
         onEpoch: async (trained, progress) => {
           const memory = processMemory();
@@ -246,13 +261,22 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
         },
         onInterrupt: async (progress) => {
           await saveCheckpoint(plan.dir, model, sgd, progress);
+          // Where the checkpoint stands (the last report may be from before the latest steps).
+          if (lastStep !== null) lastStep = { ...lastStep, epoch: progress.epoch + 1, step: progress.step };
           emit({ _tag: 'Interrupted', dir: plan.dir, progress });
         },
       },
     });
-    if (E.isLeft(outcome)) return E.left({ _tag: 'Training', error: outcome.left });
-    if (outcome.right.interrupted) return E.right({ dir: plan.dir, config, history, interrupted: true });
+    if (E.isLeft(outcome)) {
+      record('failed', outcome.left.message);
+      return E.left({ _tag: 'Training', error: outcome.left });
+    }
+    if (outcome.right.interrupted) {
+      record('stopped');
+      return E.right({ dir: plan.dir, config, history, interrupted: true });
+    }
     await saveModel(plan.dir, model, { spec: spec.right, classNames: CLASS_NAMES, imageSize: config.imageSize, epochs: config.epochs });
+    record('finished');
     emit({ _tag: 'SavedModel', dir: plan.dir, fromCheckpoint: false });
     return E.right({ dir: plan.dir, config, history, interrupted: false });
   } finally {

@@ -11,6 +11,7 @@ import { RUN_FORMAT, type RunSettings } from './run_config.ts';
 import { estimateStepMemory } from '@resnet/tfjs';
 import { runSpec, trainRun, type RunEvent } from './run.ts';
 import { smallSplits } from './_test_support.ts';
+import { readProgress } from './progress_file.ts';
 
 // A real ResNet-18 (what runSpec builds) is too slow for a test on the pure-JS backend.
 const status = registerOnednn();
@@ -53,9 +54,12 @@ describeOnednn('trainRun (onednn backend)', () => {
     const events: RunEvent['_tag'][] = [];
     const first = await trainRun({ _tag: 'Start', dir: split, config: settings(2) }, { data, onEvent: (e) => events.push(e._tag), shouldStop: () => ++asked > 4 });
     expect(first).toMatchObject(E.right({ interrupted: true }));
+    // progress.json says where it stopped: after step 1 of epoch 2 (of 3 steps, 2 epochs).
+    expect(readProgress(split)).toMatchObject(E.right({ state: 'stopped', epoch: 2, epochs: 2, step: 1, steps: 3, pid: process.pid, error: null }));
     const second = await trainRun({ _tag: 'Continue', dir: split, epochs: null }, { data, onEvent: (e) => events.push(e._tag) });
     expect(second).toMatchObject(E.right({ interrupted: false }));
     expect(events).toEqual(['Started', 'Epoch', 'Interrupted', 'Resumed', 'Started', 'Epoch', 'SavedModel']);
+    expect(readProgress(split)).toMatchObject(E.right({ state: 'finished', epoch: 2, step: 3, steps: 3, etaSeconds: 0 }));
     // The resumed epoch's line too, with a learning rate that changed every step.
     expect(metricsOf(split)).toEqual(metricsOf(whole));
     expect(new Set(metricsOf(whole).map((m) => m.lr)).size).toBe(2);
