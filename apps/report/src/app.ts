@@ -7,8 +7,8 @@ import * as E from 'fp-ts/Either';
 import { command, commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
 import { absurd } from 'fp-ts/function';
 import type { EvaluationError } from '@resnet/training';
-import { allChart, buildRows, loadRuns, protocolDifferences, readBenches, runChart, seedGroups, spreadChart, type LoadError } from '@resnet/results';
-import { hasSpread, renderReport, renderSummary } from './markdown.ts';
+import { allChart, buildRows, loadRuns, protocolDifferences, readBenches, runChart, hasSeeds, seedGroups, spreadChart, type LoadError } from '@resnet/results';
+import { renderReport, renderSummary } from './markdown.ts';
 import { checkOut, writeOutput, type OutputFile } from './output.ts';
 import { renderChart } from './render.ts';
 
@@ -48,7 +48,7 @@ export async function report(flags: Parsed<typeof FLAGS>, args: readonly string[
   if (E.isLeft(benches)) return fail(`${benches.left.message}: write it with npx nx run bench:serve --format=json --out=${benches.left.file}, or remove it`, 1);
 
   const files: OutputFile[] = [];
-  const spread = hasSpread(rows.right) ? [['spread', spreadChart(seedGroups(rows.right))] as const] : [];
+  const spread = hasSeeds(rows.right) ? [['spread', spreadChart(seedGroups(rows.right))] as const] : [];
   for (const [name, spec] of [...rows.right.map((r) => [r.chart, runChart(r)] as const), ['all', allChart(rows.right)] as const, ...spread]) {
     const chart = await renderChart(spec);
     files.push({ path: `charts/${name}.svg`, data: chart.svg }, { path: `charts/${name}.png`, data: chart.png });

@@ -11,7 +11,7 @@ import { RENAMED } from '@resnet/cli';
 import { formatGb } from '@resnet/backend';
 import { describeWeights, EVALUATION_FILE, type EvaluationFile, type RunConfig } from '@resnet/training';
 import { SEED_EPOCHS, SEED_PROTOCOL, SEED_RESULTS } from './seed.ts';
-import { BENCH_FILE, describeAugment, describeOptimizer, describeSchedule, referenceLabel, seedGroups, type Difference, type RunRow } from '@resnet/results';
+import { BENCH_FILE, describeAugment, describeOptimizer, describeSchedule, referenceLabel, hasSeeds, seedGroups, type Difference, type RunRow } from '@resnet/results';
 import { findings, formatAccuracy } from './findings.ts';
 import { formatCount, formatDate, formatDuration, formatMacs, markdownTable } from './format.ts';
 
@@ -58,7 +58,7 @@ export function renderReport(input: ReportInput): string {
     '',
     `Charts: [PNG](charts/all.png), [SVG](charts/all.svg).`,
     '',
-    ...(hasSpread(rows) ? ['![Seeds: mean ± standard deviation of test accuracy and training loss per epoch](charts/spread.png)', '', 'Charts: [PNG](charts/spread.png), [SVG](charts/spread.svg).', ''] : []),
+    ...(hasSeeds(rows) ? ['![Seeds: mean ± standard deviation of test accuracy and training loss per epoch](charts/spread.png)', '', 'Charts: [PNG](charts/spread.png), [SVG](charts/spread.svg).', ''] : []),
     ...perClassSection(rows),
     ...speedSection(input.benches, input.runsPaths),
     '## Runs',
@@ -66,11 +66,6 @@ export function renderReport(input: ReportInput): string {
     ...rows.flatMap(runSection),
     ...seedSection(rows),
   ].join('\n');
-}
-
-/** Whether some setting has two seeds or more (the report then draws charts/spread). */
-export function hasSpread(rows: readonly RunRow[]): boolean {
-  return seedGroups(rows).some((g) => g.rows.length >= 2);
 }
 
 /**
@@ -115,8 +110,8 @@ function summaryTable(rows: readonly RunRow[]): string {
 
 /** Runs of the same settings but the seed, as samples: shown when some setting has two seeds or more. */
 function spreadTable(rows: readonly RunRow[]): readonly string[] {
+  if (!hasSeeds(rows)) return [];
   const groups = seedGroups(rows);
-  if (groups.every((g) => g.rows.length < 2)) return [];
   const ms = (s: { readonly mean: number; readonly std: number | null }) => `${formatAccuracy(s.mean)}${s.std === null ? '' : ` ± ${formatAccuracy(s.std)}`}`;
   const table = markdownTable(
     ['variant', 'protocol', 'epochs', 'seeds', 'n', 'final test acc (mean ± std)', 'final min–max', 'best test acc (mean ± std)'],

@@ -12,6 +12,9 @@ import { command, onCleanup, stopRequests, type Parsed, type Schema } from '@res
 import { describeSystemError, systemError } from '@resnet/files';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '@resnet/training';
+import { discoverRuns, liveRun } from '@resnet/results';
+import type { AddressInfo } from 'node:net';
+import { startLiveServer, type LiveServer } from './live_server.ts';
 import { runCharts } from './run_charts.ts';
 import { toBase64, type SiteData, type SiteModel } from './site_data.ts';
 import { exportModel, RUN_HINT } from './model.ts';
@@ -22,14 +25,16 @@ const APP_ROOT = resolve(__dirname, '..');
 export const BUILD_MARKER = 'resnet-web.json';
 
 const COMMON = {
-  run: { kind: 'string', default: null, help: 'run directories written by train:serve, or folders of them, comma-separated; the classifier uses the first run with a saved model' },
+  runs: { kind: 'string', default: null, help: 'runs written by train:serve or train:sweep: run directories, sweeps or folders of sweeps, comma-separated; the classifier uses the first run with a saved model' },
   images: { kind: 'int', min: 1, max: 10_000, default: 20, help: 'how many Fashion-MNIST test images the classifier shows (the first N)' },
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files (default: as train:serve finds them)' },
 } as const satisfies Schema;
 
 const SERVE_FLAGS = {
   ...COMMON,
-  port: { kind: 'int', min: 0, max: 65_535, default: 5173, help: 'port on 127.0.0.1 (0: any free port; a busy port moves to the next free one)' },
+  port: { kind: 'int', min: 0, max: 65_535, default: 5173, help: 'port (0: any free port; a busy port moves to the next free one)' },
+  host: { kind: 'string', default: '127.0.0.1', help: "address to listen on: 127.0.0.1 (this machine only); 0.0.0.0 shows the site and the --runs' curves, states and models to every machine that can reach this one" },
+  'stale-after': { kind: 'int', min: 1, max: 86_400, default: 300, help: 'seconds a run training on another host may stay silent before it shows as stale (on this host a killed process shows at once)' },
 } as const satisfies Schema;
 
 const BUILD_FLAGS = {
@@ -37,21 +42,21 @@ const BUILD_FLAGS = {
   out: { kind: 'string', default: null, help: 'folder for the static site (new, empty, or a previous web:build); required', output: 'directory' },
 } as const satisfies Schema;
 
-type Common = { readonly run: string | null; readonly images: number; readonly 'data-dir': string | null };
+type Common = { readonly runs: string | null; readonly images: number; readonly 'data-dir': string | null };
 
-/** `npx nx run web:build --run=<dir> --out=<dir>`. */
+/** `npx nx run web:build --runs=<dir> --out=<dir>`. */
 export const BUILD = command('web:build', { summary: 'Builds the web app (architecture explorer, classifier, run viewer) as static files that any web server can host.', flags: BUILD_FLAGS });
 
-/** `npx nx run web:serve --run=<dir>`. */
+/** `npx nx run web:serve --runs=<dir>`. */
 export const SERVE = command('web:serve', {
-  summary: 'Serves the web app (architecture explorer, classifier, run viewer) on 127.0.0.1 with vite, its data from local files; prints the URL.',
+  summary: 'Builds the web app (architecture explorer, classifier, live run viewer) and serves it on 127.0.0.1 with the --runs as they train: new epochs, steps and run directories appear within a second or two; prints the URL.',
   flags: SERVE_FLAGS,
   exitCodes: { 0: 'stopped by Ctrl-C, SIGTERM or SIGHUP (the server\'s normal end; a second signal quits at once with 128 + its number)' },
 });
 
 /**
  * Builds the static site; returns the exit code (0 done, 1 bad data, 2 bad command line).
- * @example await build({ run: 'runs/smoke', out: 'dist/web', images: 20, 'data-dir': null }) // 0
+ * @example await build({ runs: 'runs/smoke', out: 'dist/web', images: 20, 'data-dir': null }) // 0
  */
 export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> {
   const { out } = flags;
@@ -61,7 +66,7 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
   const work = mkdtempSync(join(tmpdir(), `resnet-web-${process.pid}-`));
   const forgetWork = onCleanup(() => rmSync(work, { recursive: true, force: true }));
   try {
-    const data = await gatherData(flags, join(work, 'public'));
+    const data = await gatherData(flags, join(work, 'public'), { live: false });
     if (E.isLeft(data)) return fail(data.left, 1);
     // Build next to --out, then rename: a reader never sees a half-written site.
     const parent = dirname(resolve(out));
@@ -69,11 +74,7 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
     const staging = mkdtempSync(join(parent, `.${basename(out)}.tmp-`));
     const forgetStaging = onCleanup(() => rmSync(staging, { recursive: true, force: true }));
     try {
-      // import(): vite 8 misbuilds when loaded through require(), as tsx does for this CommonJS app.
-      const { build: viteBuild } = await import('vite');
-      // No timing warnings: on a busy machine rolldown reports slow plugins on stderr, which says nothing about the site.
-      const rolldownOptions = { checks: { bundlerTimings: false } };
-      await viteBuild({ ...viteConfig(join(work, 'public')), build: { outDir: staging, emptyOutDir: true, reportCompressedSize: false, chunkSizeWarningLimit: 2048, rolldownOptions } });
+      await buildSite(join(work, 'public'), staging);
       const bundle = bundleBytes(staging);
       writeFileSync(join(staging, BUILD_MARKER), `${JSON.stringify({ format: 'resnet-ts/web-build@1', builtAt: new Date().toISOString(), runs: data.right.runs.map((r) => r.dir), bundleBytes: bundle }, null, 2)}\n`);
       if (existsSync(out)) rmSync(out, { recursive: true });
@@ -91,28 +92,42 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
 }
 
 /**
- * Starts the dev server on 127.0.0.1 and prints its URL; resolves when it stops (Ctrl-C).
- * @example await serve({ run: 'runs/smoke', port: 5173, images: 20, 'data-dir': null }) // prints "web: http://127.0.0.1:5173/"
+ * Builds the site into a temporary folder, then serves it and the runs, live, on `--host`
+ * (127.0.0.1) and prints the URL; resolves when it stops (Ctrl-C).
+ * @example await serve({ runs: 'runs/sweep', port: 5173, host: '127.0.0.1', 'stale-after': 300, images: 20, 'data-dir': null }) // prints "web: http://127.0.0.1:5173/"
  */
 export async function serve(flags: Parsed<typeof SERVE_FLAGS>): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), `resnet-web-${process.pid}-`));
   // Removed however the server ends: Ctrl-C, SIGTERM, SIGHUP, a port it may not bind, an error.
   const forget = onCleanup(() => rmSync(work, { recursive: true, force: true }));
-  const data = await gatherData(flags, join(work, 'public'));
+  const data = await gatherData(flags, join(work, 'public'), { live: true });
   if (E.isLeft(data)) return fail(data.left, 1);
-  const { createServer } = await import('vite');
-  const server = await createServer({ ...viteConfig(join(work, 'public')), server: { host: '127.0.0.1', port: flags.port, strictPort: false } });
-  try {
-    await server.listen();
-  } catch (e) {
-    // A port it may not bind (EACCES below 1024): vite's watchers would keep the process alive.
-    await server.close();
-    const system = systemError(e);
-    if (system === null) throw e;
-    return fail(`cannot serve: ${describeSystemError(system)}; choose another --port (1024 or above, or 0 for any free one)`, 1);
+  // A built site, not vite's dev server: that one serves any file of the workspace (/@fs/…) to whoever asks.
+  const started = Date.now();
+  await buildSite(join(work, 'public'), join(work, 'site'));
+  const buildSeconds = (Date.now() - started) / 1000;
+  const paths = runPaths(flags.runs);
+  let live: LiveServer | null = null;
+  let port = flags.port;
+  for (let attempt = 0; live === null; attempt++) {
+    try {
+      live = await startLiveServer({ site: join(work, 'site'), runs: paths, staleSeconds: flags['stale-after'] }, flags.host, port);
+    } catch (e) {
+      const system = systemError(e);
+      // A busy port moves to the next one, as vite's did (10 tries).
+      if (system?.code === 'EADDRINUSE' && port !== 0 && attempt < 10) {
+        port++;
+        continue;
+      }
+      if (system === null) throw e;
+      return fail(`cannot serve: ${describeSystemError(system)}; choose another --port (1024 or above, or 0 for any free one)${system.code === 'EADDRNOTAVAIL' ? ' or another --host' : ''}`, 1);
+    }
   }
+  const address = live.server.address() as AddressInfo;
   console.log(summaryLine(data.right, null, null));
-  console.log(`web: ${server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${flags.port}/`}  (Ctrl-C stops)`);
+  console.log(`web: built in ${buildSeconds.toFixed(1)} s; watching ${paths.length === 0 ? 'no runs (give --runs=<dir>)' : paths.join(', ')} (new epochs and runs appear on the page as they are written)`);
+  console.log(`web: http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${address.port}/  (Ctrl-C stops)`);
+  const server = live;
   return new Promise((done) => {
     const stop = stopRequests('web', 'stopping the server', {
       onRequest: () => {
@@ -125,6 +140,20 @@ export async function serve(flags: Parsed<typeof SERVE_FLAGS>): Promise<number> 
       },
     });
   });
+}
+
+/** vite's production build of the page over `publicDir` (site.json, the model) into `outDir`. */
+async function buildSite(publicDir: string, outDir: string): Promise<void> {
+  // import(): vite 8 misbuilds when loaded through require(), as tsx does for this CommonJS app.
+  const { build: viteBuild } = await import('vite');
+  // No timing warnings: on a busy machine rolldown reports slow plugins on stderr, which says nothing about the site.
+  const rolldownOptions = { checks: { bundlerTimings: false } };
+  await viteBuild({ ...viteConfig(publicDir), build: { outDir, emptyOutDir: true, reportCompressedSize: false, chunkSizeWarningLimit: 2048, rolldownOptions } });
+}
+
+/** `--runs` as paths. */
+function runPaths(runs: string | null): readonly string[] {
+  return (runs ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
 }
 
 /** vite over the app's index.html, @resnet/* resolved like tsconfig.base.json, `publicDir` the gathered data. */
@@ -149,13 +178,16 @@ function tsconfigAliases(): { find: RegExp; replacement: string }[] {
   return Object.entries(paths).flatMap(([name, [target]]) => (target === undefined ? [] : [{ find: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`), replacement: join(WORKSPACE, target) }]));
 }
 
-/** Writes site.json and the model into `dir`. */
-async function gatherData(flags: Common, dir: string): Promise<E.Either<string, SiteData>> {
+/**
+ * Writes site.json and the model into `dir`. `live` (web:serve): runs that do not exist yet or
+ * have no finished epoch are watched, not refused; the page asks the server for their state.
+ */
+async function gatherData(flags: Common, dir: string, options: { readonly live: boolean }): Promise<E.Either<string, SiteData>> {
   mkdirSync(dir, { recursive: true });
   const notes: string[] = [];
-  const paths = (flags.run ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
-  if (flags.run !== null && paths.length === 0) return E.left(`--run needs at least one directory, got "${flags.run}"`);
-  for (const p of paths) if (!existsSync(p)) return E.left(`--run: ${p} does not exist: ${RUN_HINT}`);
+  const paths = runPaths(flags.runs);
+  if (flags.runs !== null && paths.length === 0) return E.left(`--runs needs at least one directory, got "${flags.runs}"`);
+  if (!options.live) for (const p of paths) if (!existsSync(p)) return E.left(`--runs: ${p} does not exist: ${RUN_HINT}`);
 
   const data = await loadFashionMnist({ ...(flags['data-dir'] === null ? {} : { dataDir: flags['data-dir'] }), dataDirName: '--data-dir', download: false });
   if (E.isLeft(data)) return E.left(data.left.message);
@@ -167,18 +199,21 @@ async function gatherData(flags: Common, dir: string): Promise<E.Either<string, 
   let charts: Pick<SiteData, 'runs' | 'charts'> = { runs: [], charts: [] };
   let model: SiteModel | null = null;
   if (paths.length === 0) {
-    notes.push('No run given: build or serve with --run=<dir> (a run directory written by train:serve) to see its curves and classify with its model.');
+    notes.push('No run given: build or serve with --runs=<dir> (a run directory written by train:serve, or a sweep) to see its curves and classify with its model.');
   } else {
-    const loaded = await runCharts(paths);
-    if (E.isLeft(loaded)) return E.left(loaded.left);
-    charts = loaded.right;
+    const loaded = await runCharts(paths.filter((p) => existsSync(p)));
+    // Served live, runs without a finished epoch (or not there yet) are shown as they come.
+    if (E.isLeft(loaded) && !options.live) return E.left(loaded.left);
+    charts = E.isLeft(loaded) ? { runs: [], charts: [] } : loaded.right;
     const exported = exportModel(charts.runs.map((r) => r.dir), dir);
     if (E.isLeft(exported)) notes.push(exported.left);
     else {
       model = { ...exported.right, mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD };
     }
   }
-  const site: SiteData = { format: 'resnet-ts/web@1', classes: [...CLASS_NAMES], images, model, ...charts, notes };
+  // The runs' states when the site was made: a static build's table (web:serve's page asks the server instead).
+  const runStates = discoverRuns(paths).map((d) => liveRun(d, { staleSeconds: 300 }));
+  const site: SiteData = { format: 'resnet-ts/web@1', classes: [...CLASS_NAMES], images, model, ...charts, mode: options.live ? 'live' : 'static', runStates, notes };
   writeFileSync(join(dir, 'site.json'), JSON.stringify(site));
   return E.right(site);
 }

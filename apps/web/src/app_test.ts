@@ -23,18 +23,18 @@ describe('web:build', () => {
     expect(readdirSync(out)).toEqual(['notes.txt']);
   });
 
-  test('a missing --run is refused and nothing is written', () => {
+  test('a missing --runs is refused and nothing is written', () => {
     const parent = tmp();
-    const r = build(`--run=${join(parent, 'nope')}`, `--out=${join(parent, 'site')}`);
+    const r = build(`--runs=${join(parent, 'nope')}`, `--out=${join(parent, 'site')}`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`--run: ${join(parent, 'nope')} does not exist`);
+    expect(r.stderr).toContain(`--runs: ${join(parent, 'nope')} does not exist`);
     expect(readdirSync(parent)).toEqual([]);
   });
 
   test('a folder that is not a run is refused and nothing is written', () => {
     const parent = tmp();
     mkdirSync(join(parent, 'empty'));
-    const r = build(`--run=${join(parent, 'empty')}`, `--out=${join(parent, 'site')}`);
+    const r = build(`--runs=${join(parent, 'empty')}`, `--out=${join(parent, 'site')}`);
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(readdirSync(parent)).toEqual(['empty']);

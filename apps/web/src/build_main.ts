@@ -1,4 +1,4 @@
-/** `npx nx run web:build --run=<dir> --out=<dir>` — the site as static files (see app.ts). */
+/** `npx nx run web:build --runs=<dir> --out=<dir>` — the site as static files (see app.ts). */
 import { runCommand } from '@resnet/cli';
 import { build, BUILD } from './app.ts';
 

@@ -2,7 +2,8 @@
  * `nx run web:e2e` — the built site in headless Chromium (Debian's, through playwright-core),
  * checked against the command-line tools: a tiny run trained by train:serve, the explorer's
  * totals against table:serve --format=json, the classifier against train:evaluate
- * --predictions, a drawn run chart, no console errors. Writes a screenshot per view and
+ * --predictions, a drawn run chart, no console errors; then web:serve live over runs training
+ * while the page is open (e2e_live.ts). Writes a screenshot per view and
  * ends with the measured bundle size, load time and classification time per image.
  */
 import { spawn } from 'node:child_process';
@@ -14,6 +15,7 @@ import { extname, join, resolve } from 'node:path';
 import { command, type Parsed, type Schema } from '@resnet/cli';
 import { DEPTHS } from '@resnet/variants';
 import { BUILD_MARKER } from './app.ts';
+import { liveChecks } from './e2e_live.ts';
 import type { SiteData } from './site_data.ts';
 
 const WORKSPACE = resolve(__dirname, '../../..');
@@ -73,7 +75,7 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
       },
     );
     const site = join(work, 'site');
-    await nx('web:build', [`--run=${run}`, `--out=${site}`]);
+    await nx('web:build', [`--runs=${run}`, `--out=${site}`]);
     await tables;
     const evaluated = await evaluating;
     const siteData = JSON.parse(readFileSync(join(site, 'site.json'), 'utf8')) as SiteData;
@@ -158,6 +160,9 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
       checks.push({ name: 'run viewer draws a chart', ok: lines > 0, detail: `${lines} SVG paths` });
       await page.locator('#runs').screenshot({ path: join(flags.screenshots, 'runs.png') });
       checks.push({ name: 'no console errors', ok: errors.length === 0, detail: errors.length === 0 ? 'none' : errors.join(' | ') });
+
+      // web:serve, live, over runs that train while the page is open.
+      checks.push(...(await liveChecks(browser, work, run, flags.screenshots)));
 
       for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
       const failed = checks.filter((c) => !c.ok).length;

@@ -10,12 +10,12 @@ import { toOnnx, ONNX_INPUT, ONNX_OUTPUT } from '@resnet/onnx';
 import { modelTensors, openRun, runSpec, runWeights, type RunError } from '@resnet/training';
 import type { SiteModel } from './site_data.ts';
 
-/** The way out when --run does not name a run, in the web app's flags. */
-export const RUN_HINT = 'pass a run directory written by train:serve (e.g. --run=runs/smoke)';
+/** The way out when --runs does not name a run, in the web app's flags. */
+export const RUN_HINT = 'pass a run directory written by train:serve (e.g. --runs=runs/smoke)';
 
 /**
  * A run the web app cannot read, as one line in its own flags (the lib's errors name none).
- * @example runProblem({ _tag: 'NotARun', dir: 'x', exists: false, message: 'x does not exist' }) // 'x does not exist: pass a run directory written by train:serve (e.g. --run=runs/smoke)'
+ * @example runProblem({ _tag: 'NotARun', dir: 'x', exists: false, message: 'x does not exist' }) // 'x does not exist: pass a run directory written by train:serve (e.g. --runs=runs/smoke)'
  */
 export function runProblem(e: RunError): string {
   return e._tag === 'NotARun' ? `${e.message}: ${RUN_HINT}` : e.message;
@@ -47,5 +47,6 @@ export function exportModel(runs: readonly string[], dir: string): E.Either<stri
     const source = weights.final ? run : `${run} (latest checkpoint: epoch ${weights.latest?.epoch ?? '?'}, step ${weights.latest?.step ?? '?'})`;
     return E.right({ file: MODEL_FILE, run: source, label: `ResNet-${config.variant} ${config.version}`, imageSize: 28, input: ONNX_INPUT, output: ONNX_OUTPUT });
   }
+  if (runs.length === 0) return E.left('No classifier: no run with a finished epoch yet (its model or checkpoint is what the page classifies with; restart web:serve once one has).');
   return E.left(`No classifier: ${runs.join(', ')} has no saved model or checkpoint yet (train:serve writes one per epoch).`);
 }

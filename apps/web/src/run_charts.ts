@@ -25,7 +25,7 @@ export interface RunCharts {
  */
 export async function runCharts(paths: readonly string[]): Promise<E.Either<string, RunCharts>> {
   const loaded = loadRuns(paths);
-  if (E.isLeft(loaded)) return E.left(loaded.left._tag === 'BadPath' ? `--run: ${loaded.left.message}: pass run directories (with config.json) or folders of them` : loaded.left.message);
+  if (E.isLeft(loaded)) return E.left(loaded.left._tag === 'BadPath' ? `--runs: ${loaded.left.message}: pass run directories (with config.json) or folders of them` : loaded.left.message);
   const rows = buildRows(loaded.right.runs);
   if (E.isLeft(rows)) return E.left(rows.left);
   const specs: [string, TopLevelSpec][] = rows.right.map((r) => [r.seriesName, runChart(r)]);

@@ -1,3 +1,5 @@
+import type { LiveRun } from '@resnet/results';
+
 /**
  * What the page loads besides its code, produced from local files at build/serve time and
  * never committed: `site.json` (test images, run charts, model facts) and the model.
@@ -45,7 +47,11 @@ export interface SiteData {
   readonly model: SiteModel | null;
   readonly runs: readonly { readonly dir: string; readonly label: string; readonly epochs: number; readonly testAcc: number }[];
   readonly charts: readonly SiteChart[];
-  /** Why a view is empty (no --run given, no model in the run, …), shown on the page. */
+  /** `live`: served by web:serve, which answers api/runs, api/charts and api/events; `static`: a web:build snapshot. */
+  readonly mode: 'live' | 'static';
+  /** Where each run stood when the site was made (web:serve's page asks the server for now). */
+  readonly runStates: readonly LiveRun[];
+  /** Why a view is empty (no --runs given, no model in the run, …), shown on the page. */
   readonly notes: readonly string[];
 }
 

@@ -12,3 +12,5 @@ export * from './summary.ts';
 export * from './charts.ts';
 export * from './bench_file.ts';
 export * from './spread.ts';
+export * from './format.ts';
+export * from './live.ts';

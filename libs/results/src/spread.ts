@@ -66,6 +66,14 @@ export function seedGroups(rows: readonly RunRow[]): readonly SeedGroup[] {
 }
 
 /**
+ * Whether some setting among the rows has two seeds or more (a spread to show).
+ * @example hasSeeds(rows) // true for a sweep with --seeds=1,2
+ */
+export function hasSeeds(rows: readonly RunRow[]): boolean {
+  return seedGroups(rows).some((g) => g.rows.length >= 2);
+}
+
+/**
  * Per-epoch mean ± std of a group's test accuracy and training loss (epochs every run has).
  * @example epochBands(group) // [{ epoch: 1, testAcc: { mean: 0.81, std: 0.01, … }, loss: { … } }, …]
  */
