@@ -69,7 +69,8 @@ export async function liveChecks(browser: Browser, work: string, finished: strin
 
     // A run started after the page opened: running, then finished, its chart growing.
     const run = join(folder, 'resnet18');
-    const training = start('apps/train/src/main.ts', ['--variant=18', '--image-size=16', '--train-limit=2048', '--test-limit=64', '--mini-batch=32', '--epochs=3', '--seed=1', `--out=${run}`]);
+    // 28×28, the classifier's input, so that its model can classify below.
+    const training = start('apps/train/src/main.ts', ['--variant=18', '--train-limit=2048', '--test-limit=64', '--mini-batch=32', '--epochs=3', '--seed=1', `--out=${run}`]);
     children.push(training.child);
     const row = `#runs-table tr[data-dir="${run}"]`;
     const seen = new Set<string>();
@@ -101,6 +102,14 @@ export async function liveChecks(browser: Browser, work: string, finished: strin
     });
     checks.push({ name: 'live: an epoch reaches the page within 2 s', ok: latencies.every((l) => l <= 2000), detail: `metrics line on disk → row updated: ${latencies.map((l) => `${l} ms`).join(', ')}` });
     await page.locator('#runs').screenshot({ path: join(screenshots, 'runs-live.png') });
+
+    // The finished run's model in the classifier (the page started without one: no run had weights).
+    await page.click(`#runs-table button[data-dir="${run}"]`);
+    const classified = await page.waitForFunction((dir) => document.querySelector('#classifier-status')?.getAttribute('data-run') === dir, run, { timeout: 60_000 }).then(
+      () => page.$eval('#classifier-status', (el) => `${el.textContent ?? ''} (${document.querySelectorAll('#classifier-images figure').length} images shown)`),
+      () => null,
+    );
+    checks.push({ name: 'live: a finished run chosen in the table classifies in the classifier', ok: classified !== null && classified.includes('test images right') && classified.includes('(2 images shown)'), detail: classified ?? 'the classifier did not take the model within 60 s' });
 
     // A run killed with SIGKILL: its process is gone, its record says training: stale.
     const killedDir = join(folder, 'resnet18-killed');

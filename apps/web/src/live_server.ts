@@ -1,16 +1,20 @@
 /**
  * web:serve's server: the built site (static files of one folder, nothing else) and the runs it
  * was given, live — `api/runs` (where each run stands), `api/charts?dirs=[…]` (the report's
- * charts of the chosen runs, compiled to Vega) and `api/events` (server-sent events: the runs
+ * charts of the chosen runs, compiled to Vega), `api/model?dir=…` (a run's model as ONNX for the
+ * classifier) and `api/events` (server-sent events: the runs
  * again whenever one of them changes; checked every 500 ms). No other file of the workspace or
  * the machine is served: a path is looked up inside the site folder only, after decoding,
  * and anything that leaves it, or is not a regular file there, is refused.
  */
-import { createReadStream, realpathSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { extname, resolve, sep } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { TopLevelSpec } from 'vega-lite';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '@resnet/training';
+import { exportModel } from './model.ts';
+import type { SiteModel } from './site_data.ts';
 import { allChart, buildRows, discoverRuns, hasSeeds, liveRun, loadRun, runChart, runSignature, seedGroups, spreadChart, type LoadedRun } from '@resnet/results';
 
 /** How often the runs' files are checked for a change. */
@@ -53,6 +57,7 @@ export async function startLiveServer(options: LiveOptions, host: string, port: 
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/api/runs') return json(res, current());
     if (url.pathname === '/api/charts') return json(res, await chartsOf(url.searchParams.get('dirs'), new Set(discoverRuns(options.runs))));
+    if (url.pathname === '/api/model') return json(res, modelOf(url.searchParams.get('dir'), new Set(discoverRuns(options.runs)), site));
     if (url.pathname === '/api/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       res.write(`event: runs\ndata: ${JSON.stringify(current())}\n\n`);
@@ -130,6 +135,19 @@ async function chartsOf(param: string | null, known: ReadonlySet<string>): Promi
   if (hasSeeds(rows.right)) specs.push(['Seeds', spreadChart(seedGroups(rows.right))]);
   const { compile } = await import('vega-lite');
   return { charts: specs.map(([title, spec]) => ({ title, vega: compile(spec).spec })), skipped };
+}
+
+let exported = 0;
+
+/**
+ * A served run's model (final, or its latest checkpoint) exported to ONNX into the site's
+ * `models/` folder for the page's classifier, or why it cannot be.
+ */
+function modelOf(dir: string | null, known: ReadonlySet<string>, site: string): { readonly model: SiteModel } | { readonly error: string } {
+  if (dir === null || !known.has(dir)) return { error: `${dir ?? '(no dir)'} is not one of the runs served` };
+  mkdirSync(join(site, 'models'), { recursive: true });
+  const model = exportModel([dir], site, { file: `models/${++exported}.onnx` });
+  return E.isLeft(model) ? { error: model.left } : { model: { ...model.right, mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD } };
 }
 
 /**

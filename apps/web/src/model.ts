@@ -25,10 +25,11 @@ export function runProblem(e: RunError): string {
 export const MODEL_FILE = 'model.onnx';
 
 /**
- * Exports the first run that has weights to `dir/model.onnx`, or says why none can be.
+ * Exports the first run that has weights to `dir/model.onnx` (or `options.file`, a path inside `dir`), or says why none can be.
  * @example exportModel(['runs/smoke'], 'public') // Right({ file: 'model.onnx', label: 'ResNet-18 v1.5', imageSize: 28, … })
  */
-export function exportModel(runs: readonly string[], dir: string): E.Either<string, Omit<SiteModel, 'mean' | 'std'>> {
+export function exportModel(runs: readonly string[], dir: string, options: { readonly file?: string } = {}): E.Either<string, Omit<SiteModel, 'mean' | 'std'>> {
+  const file = options.file ?? MODEL_FILE;
   for (const run of runs) {
     const opened = openRun(run);
     if (E.isLeft(opened)) return E.left(runProblem(opened.left));
@@ -43,9 +44,9 @@ export function exportModel(runs: readonly string[], dir: string): E.Either<stri
     if (E.isLeft(tensors)) return E.left(tensors.left);
     const bytes = toOnnx(spec.right.net, tensors.right, { inChannels: 1, imageSize: 28, metadata: { run, variant: String(config.variant), version: config.version } });
     if (E.isLeft(bytes)) return E.left(`${weights.dir}: ONNX export failed: ${bytes.left.message}`);
-    writeFileSync(join(dir, MODEL_FILE), bytes.right);
+    writeFileSync(join(dir, file), bytes.right);
     const source = weights.final ? run : `${run} (latest checkpoint: epoch ${weights.latest?.epoch ?? '?'}, step ${weights.latest?.step ?? '?'})`;
-    return E.right({ file: MODEL_FILE, run: source, label: `ResNet-${config.variant} ${config.version}`, imageSize: 28, input: ONNX_INPUT, output: ONNX_OUTPUT });
+    return E.right({ file, run: source, label: `ResNet-${config.variant} ${config.version}`, imageSize: 28, input: ONNX_INPUT, output: ONNX_OUTPUT });
   }
   if (runs.length === 0) return E.left('No classifier: no run with a finished epoch yet (its model or checkpoint is what the page classifies with; restart web:serve once one has).');
   return E.left(`No classifier: ${runs.join(', ')} has no saved model or checkpoint yet (train:serve writes one per epoch).`);

@@ -7,9 +7,15 @@ import { normalise, softmax, topK, toFashionMnist } from '../classify.ts';
 
 type Ort = typeof import('onnxruntime-web/wasm');
 
-/** Loads the model, classifies the test images, wires the drawing canvas. */
+// The drawing canvas's listeners of the classifier shown now: a new model replaces them.
+let drawingListeners: AbortController | null = null;
+
+/** Loads the model, classifies the test images, wires the drawing canvas (again for another model). */
 export async function startClassifier(section: HTMLElement, site: SiteData): Promise<void> {
   const status = section.querySelector('#classifier-status') as HTMLElement;
+  drawingListeners?.abort();
+  drawingListeners = new AbortController();
+  section.querySelector('.draw')?.removeAttribute('hidden');
   const model = site.model;
   const images = site.images;
   if (model === null || images === null) {
@@ -49,7 +55,8 @@ export async function startClassifier(section: HTMLElement, site: SiteData): Pro
       return figure;
     }),
   );
-  startDrawing(section, async (grey) => (await classify(ort, session, model, grey, 1))[0] ?? [], site.classes);
+  startDrawing(section, async (grey) => (await classify(ort, session, model, grey, 1))[0] ?? [], site.classes, drawingListeners.signal);
+  status.dataset['run'] = model.run;
 }
 
 async function classify(ort: Ort, session: import('onnxruntime-web/wasm').InferenceSession, model: SiteModel, grey: Uint8Array, count: number): Promise<number[][]> {
@@ -82,7 +89,7 @@ function topList(top: readonly { readonly index: number; readonly p: number }[],
 }
 
 /** Pointer drawing on the canvas; classifies when a stroke ends. */
-function startDrawing(section: HTMLElement, predict: (grey: Uint8Array) => Promise<number[]>, classes: readonly string[]): void {
+function startDrawing(section: HTMLElement, predict: (grey: Uint8Array) => Promise<number[]>, classes: readonly string[], signal: AbortSignal): void {
   const canvas = section.querySelector('#draw-canvas') as HTMLCanvasElement;
   const list = section.querySelector('#draw-top3') as HTMLElement;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
@@ -102,24 +109,32 @@ function startDrawing(section: HTMLElement, predict: (grey: Uint8Array) => Promi
     const r = canvas.getBoundingClientRect();
     return [((e.clientX - r.left) * canvas.width) / r.width, ((e.clientY - r.top) * canvas.height) / r.height] as const;
   };
-  canvas.addEventListener('pointerdown', (e) => {
-    drawing = true;
-    canvas.setPointerCapture(e.pointerId);
-    ctx.beginPath();
-    ctx.moveTo(...at(e));
-  });
-  canvas.addEventListener('pointermove', (e) => {
-    if (!drawing) return;
-    ctx.lineTo(...at(e));
-    ctx.stroke();
-  });
+  canvas.addEventListener(
+    'pointerdown',
+    (e) => {
+      drawing = true;
+      canvas.setPointerCapture(e.pointerId);
+      ctx.beginPath();
+      ctx.moveTo(...at(e));
+    },
+    { signal },
+  );
+  canvas.addEventListener(
+    'pointermove',
+    (e) => {
+      if (!drawing) return;
+      ctx.lineTo(...at(e));
+      ctx.stroke();
+    },
+    { signal },
+  );
   const end = () => {
     if (!drawing) return;
     drawing = false;
     const grey = toFashionMnist(ctx.getImageData(0, 0, canvas.width, canvas.height).data, canvas.width);
     void predict(grey).then((p) => list.replaceChildren(...topList(topK(p, 3), classes).children));
   };
-  canvas.addEventListener('pointerup', end);
-  canvas.addEventListener('pointercancel', end);
-  section.querySelector('#draw-clear')?.addEventListener('click', clear);
+  canvas.addEventListener('pointerup', end, { signal });
+  canvas.addEventListener('pointercancel', end, { signal });
+  section.querySelector('#draw-clear')?.addEventListener('click', clear, { signal });
 }

@@ -13,7 +13,13 @@ async function start(): Promise<void> {
   const response = await fetch('site.json');
   if (!response.ok) throw new Error(`site.json: HTTP ${response.status}`);
   const site = (await response.json()) as SiteData;
-  await Promise.all([startRuns(element('runs'), site), startClassifier(element('classifier'), site)]);
+  const classifier = element('classifier');
+  // A run chosen in the viewer replaces the classifier's model.
+  const useModel = async (model: NonNullable<SiteData['model']>) => {
+    await startClassifier(classifier, { ...site, model });
+    classifier.scrollIntoView();
+  };
+  await Promise.all([startRuns(element('runs'), site, useModel), startClassifier(classifier, site)]);
   document.body.dataset['readyMs'] = performance.now().toFixed(0);
   document.body.dataset['ready'] = 'true';
 }

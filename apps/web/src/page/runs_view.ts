@@ -6,7 +6,7 @@
  * shows the runs and charts as they were when it was made.
  */
 import type { LiveRun } from '@resnet/results';
-import type { SiteChart, SiteData } from '../site_data.ts';
+import type { SiteChart, SiteData, SiteModel } from '../site_data.ts';
 
 interface Column {
   readonly name: string;
@@ -30,8 +30,11 @@ const COLUMNS: readonly Column[] = [
   { name: 'examples/s', numeric: true, value: (r) => r.examplesPerSec, text: (r) => (r.examplesPerSec === null ? '–' : r.examplesPerSec.toFixed(1)) },
 ];
 
-/** Starts the viewer: live when the page is served by web:serve, else the build's snapshot. */
-export async function startRuns(section: HTMLElement, site: SiteData): Promise<void> {
+/**
+ * Starts the viewer: live when the page is served by web:serve, else the build's snapshot. Live,
+ * a run with weights can be given to the classifier (`useModel`).
+ */
+export async function startRuns(section: HTMLElement, site: SiteData, useModel: (model: SiteModel) => Promise<void>): Promise<void> {
   const table = section.querySelector('#runs-table') as HTMLElement;
   const charts = section.querySelector('#runs-charts') as HTMLElement;
   const status = document.createElement('p');
@@ -68,6 +71,7 @@ export async function startRuns(section: HTMLElement, site: SiteData): Promise<v
       });
       head.append(th);
     }
+    if (live) head.append(Object.assign(document.createElement('th'), { textContent: 'classifier' }));
     const body = t.createTBody();
     for (const r of visible) {
       const row = body.insertRow();
@@ -86,6 +90,28 @@ export async function startRuns(section: HTMLElement, site: SiteData): Promise<v
         cell.textContent = c.text(r);
         if (c.numeric) cell.className = 'num';
         if (c.name === 'progress' && (r.state === 'error' || r.state === 'failed' || r.state === 'stale')) cell.className = 'error';
+      }
+      // Live, a run with a finished epoch can classify: its model (or latest checkpoint) exported on the server.
+      const use = live ? row.insertCell() : null;
+      if (use !== null && r.epochsDone > 0 && r.state !== 'error') {
+        const button = Object.assign(document.createElement('button'), { type: 'button', textContent: 'classify', title: 'use this run\'s model in the classifier' });
+        button.dataset['dir'] = r.dir;
+        button.addEventListener('click', () => {
+          button.disabled = true;
+          void fetch(`api/model?dir=${encodeURIComponent(r.dir)}`)
+            .then(async (res) => (await res.json()) as { readonly model?: SiteModel; readonly error?: string })
+            .then(async (got) => {
+              if (got.model === undefined) throw new Error(got.error ?? 'no model');
+              await useModel(got.model);
+            })
+            .catch((e: unknown) => {
+              // Why this run cannot classify (e.g. trained at another size), where the viewer says things.
+              status.textContent = `Classifier: ${e instanceof Error ? e.message : String(e)}`;
+              status.className = 'error';
+            })
+            .finally(() => (button.disabled = false));
+        });
+        use.append(button);
       }
     }
     table.replaceChildren(t);
