@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { writeFileAtomic } from '@resnet/files';
+import type { StepProgress } from './loop.ts';
 
 /** The record's file name in a run directory. */
 export const PROGRESS_FILE = 'progress.json';
@@ -45,19 +46,8 @@ export interface ProgressRecord {
   readonly error: string | null;
 }
 
-/** One step's progress, as the training loop reports it. */
-export interface StepReport {
-  readonly epoch: number;
-  readonly epochs: number;
-  readonly step: number;
-  readonly steps: number;
-  readonly loss: number;
-  readonly trainAcc: number;
-  readonly examplesPerSec: number;
-  readonly lr: number;
-  /** Seconds spent on this epoch so far. */
-  readonly seconds: number;
-}
+/** One step's progress as the training loop reports it, with the epochs planned. */
+export type StepReport = StepProgress & { readonly epochs: number };
 
 /**
  * The record of `report` in `state`.
