@@ -12,12 +12,15 @@
 import { buffer, type BackendValues, type DataId, type DataType, type Rank, type TensorBuffer, type TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
+/** The pool's default size threshold (elements): shorter outputs are plain allocations (not worth tracking). */
+export const DEFAULT_BUFFER_MIN_LENGTH = 4096;
+
 /** Tunables of the pool (tests poison and shrink it). */
 export const bufferSettings = {
   /** Reuse storage at all (false: every output is a fresh allocation, as tfjs-backend-cpu does). */
   reuse: true,
   /** Arrays shorter than this are plain allocations (cheap, and not worth tracking). */
-  minLength: 4096,
+  minLength: DEFAULT_BUFFER_MIN_LENGTH,
   /** At most this many bytes wait in the pool; beyond, disposed storage is left to the GC. */
   maxPooledBytes: 2 ** 31,
   /**

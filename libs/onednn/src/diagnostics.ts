@@ -1,7 +1,9 @@
 // What the onednn backend did and how it is tuned: counters, primitive names, layouts, threads.
 import { addon, type OnednnOps } from './_addon.ts';
 import { findBackend } from '@tensorflow/tfjs-core';
-import { bufferSettings, PooledCpuBackend, type BufferStats } from './_buffers.ts';
+import { bufferSettings, DEFAULT_BUFFER_MIN_LENGTH, PooledCpuBackend, type BufferStats } from './_buffers.ts';
+
+export { DEFAULT_BUFFER_MIN_LENGTH };
 import { BACKEND as ONEDNN, resetStats, settings, stats } from './_kernel.ts';
 
 /**
@@ -75,6 +77,8 @@ export interface OnednnOptions {
    * true; false: every output is a fresh allocation, as on tfjs-backend-cpu). See _buffers.ts.
    */
   readonly reuseBuffers?: boolean;
+  /** Outputs shorter than this many elements are never pooled (default {@link DEFAULT_BUFFER_MIN_LENGTH}; tests set 0 to pool every output). */
+  readonly bufferMinLength?: number;
   /**
    * What convolutions and matmuls compute in (default fp32). `bf16` is mixed precision: bf16
    * inputs, fp32 accumulation and outputs, per primitive where measured faster (README,
@@ -104,6 +108,7 @@ export function configureOnednn(options: OnednnOptions): boolean {
   }
   if (options.minElementwiseSize !== undefined) settings.minElementwiseSize = options.minElementwiseSize;
   if (options.reuseBuffers !== undefined) bufferSettings.reuse = options.reuseBuffers;
+  if (options.bufferMinLength !== undefined) bufferSettings.minLength = options.bufferMinLength;
   const layouts = options.convLayout ?? {};
   const { conv, layout: bits } = loaded.addon.ops;
   const kinds: [ConvLayout | undefined, number][] = [[layouts.forward, conv.forward], [layouts.backwardInput, conv.backwardData], [layouts.backwardFilter, conv.backwardFilter]];

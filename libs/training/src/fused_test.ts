@@ -4,7 +4,7 @@
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNELS, SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
-import { configureOnednn, onednnStats, registerOnednn, resetOnednnStats } from '@resnet/onednn';
+import { configureOnednn, DEFAULT_BUFFER_MIN_LENGTH, onednnStats, registerOnednn, resetOnednnStats } from '@resnet/onednn';
 import { disposeModel, forward, initModel, type Model } from '@resnet/tfjs';
 import { checkGradients } from '@resnet/tfjs/testing';
 import type { Layer } from '@resnet/spec';
@@ -25,17 +25,18 @@ interface Snapshot {
   readonly losses: number[];
 }
 
-/** Three steps of tinyNet on fixed batches; every parameter, velocity and running statistic afterwards. */
-async function threeSteps(backend: string, fused: boolean): Promise<Snapshot> {
+/** Three steps of tinyNet (or `net`, `steps` steps at `imageSize`) on fixed batches of 16; every parameter, velocity and running statistic afterwards. */
+async function threeSteps(backend: string, fused: boolean, options: { readonly net?: Layer; readonly steps?: number; readonly imageSize?: number } = {}): Promise<Snapshot> {
   await tf.setBackend(backend);
   (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
-  const model: Model = initModel(tinyNet(), { seed: 5 });
+  const model: Model = initModel(options.net ?? tinyNet(), { seed: 5 });
   const sgd = createSgdState(model.params);
-  const { train } = smallSplits(48, 1);
+  const steps = options.steps ?? 3;
+  const { train } = smallSplits(16 * steps, 1);
   const losses: number[] = [];
-  for (let step = 0; step < 3; step++) {
+  for (let step = 0; step < steps; step++) {
     const indices = Int32Array.from({ length: 16 }, (_, i) => step * 16 + i);
-    const { x, y } = makeBatch(train, indices, { imageSize: 28, augment: NO_AUGMENT, seed: 0, epoch: 0, step });
+    const { x, y } = makeBatch(train, indices, { imageSize: options.imageSize ?? 28, augment: NO_AUGMENT, seed: 0, epoch: 0, step });
     // `fused: false` also switches the interpreter to tfjs ops (see forward's Mode.fused).
     const result = trainStep({ model, sgd, x, y, lr: 0.1, options: { sgd: { ...SGD, fused }, classes: 10, labelSmoothing: 0, fused } });
     losses.push(result.loss.dataSync()[0] ?? NaN);
@@ -83,6 +84,31 @@ describeOnednn('training steps on onednn with fused kernels', () => {
     expect(reused.losses).toEqual(fresh.losses);
     expect(buffers.reused).toBeGreaterThan(buffers.allocated);
   });
+
+  test('pooling every output (size threshold 0) changes no bit of a ResNet-18: 4 steps give the parameters, velocities, running statistics and losses of fresh storage, reusing storage of every kind', async () => {
+    // Stage activations, gradients, parameters and SGD velocities all go through the pool here
+    // (at the default threshold a tiny net pools only its stem's tensors); storage reused while
+    // still live would change a number, and jest.preset.js poisons reused storage with NaN.
+    const spec = resnet(18, { version: 'v1.5', inChannels: 1, classes: 10, stem: 'small' });
+    if (E.isLeft(spec)) throw new Error(spec.left.message);
+    const options = { net: spec.right.net, steps: 4, imageSize: 12 };
+    try {
+      configureOnednn({ reuseBuffers: false, bufferMinLength: 0 });
+      const fresh = await threeSteps('onednn', true, options);
+      configureOnednn({ reuseBuffers: true, bufferMinLength: 0 });
+      resetOnednnStats();
+      const reused = await threeSteps('onednn', true, options);
+      const { buffers } = onednnStats();
+      expect(Object.keys(reused.weights).length).toBeGreaterThan(100);
+      const differing = Object.keys(fresh.weights).filter((k) => !Buffer.from((reused.weights[k] ?? new Float32Array()).buffer).equals(Buffer.from((fresh.weights[k] ?? new Float32Array()).buffer)));
+      expect(differing).toEqual([]);
+      expect(reused.losses).toEqual(fresh.losses);
+      expect(reused.losses.every(Number.isFinite)).toBe(true);
+      expect(buffers.reused).toBeGreaterThan(buffers.allocated);
+    } finally {
+      configureOnednn({ reuseBuffers: true, bufferMinLength: DEFAULT_BUFFER_MIN_LENGTH });
+    }
+  }, 120_000);
 
   test('really use the fused kernels, and leave no tensor behind', async () => {
     await tf.setBackend('onednn');
