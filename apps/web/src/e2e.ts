@@ -155,9 +155,10 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
         await page.locator('#classifier').screenshot({ path: join(flags.screenshots, 'classifier.png') });
       }
 
-      // Run viewer: a drawn chart with line marks.
-      const lines = await page.$$eval('#runs-charts figure[data-rendered] svg path', (els) => els.length);
-      checks.push({ name: 'run viewer draws a chart', ok: lines > 0, detail: `${lines} SVG paths` });
+      // Run viewer: the run's chart with a data point per epoch and series (not any SVG path: an empty chart has some too).
+      const points = await page.$eval('#runs-charts figure[data-rendered]', (el) => Number(el.getAttribute('data-points'))).catch(() => -1);
+      const wanted = 3 * (siteData.runs[0]?.epochs ?? 0);
+      checks.push({ name: 'run viewer draws the run\'s points', ok: wanted > 0 && points === wanted, detail: `${points} data points drawn for ${siteData.runs[0]?.epochs ?? 0} epoch(s) × 3 series` });
       await page.locator('#runs').screenshot({ path: join(flags.screenshots, 'runs.png') });
       checks.push({ name: 'no console errors', ok: errors.length === 0, detail: errors.length === 0 ? 'none' : errors.join(' | ') });
 
