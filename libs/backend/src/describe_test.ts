@@ -31,7 +31,10 @@ describe('describeBackend', () => {
   });
 
   const status = onednnStatus();
-  (status.ok ? test : test.skip)('adds oneDNN info when the backend is onednn (needs the built addon)', async () => {
+  // CI builds the addon: there a missing addon is a failure, not a skip.
+  if (!status.ok && process.env['CI'] !== 'true') console.warn(`SKIPPED: describeBackend's oneDNN info: ${status.reason}`);
+  (status.ok || process.env['CI'] === 'true' ? test : test.skip)('adds oneDNN info when the backend is onednn (needs the built addon; required when CI=true)', async () => {
+    if (!status.ok) throw new Error(`the oneDNN addon did not load: ${status.reason}`);
     const chosen = await selectBackend('onednn');
     const description = describeBackend();
     expect(E.isRight(chosen) && description.device === chosen.right.device).toBe(true);

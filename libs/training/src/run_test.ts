@@ -19,7 +19,8 @@ const describeOnednn = status.ok || process.env['CI'] === 'true' ? describe : de
 if (!status.ok) console.warn(`[onednn] ${process.env['CI'] === 'true' ? 'REQUIRED' : 'SKIPPED'}: ${status.reason}`);
 
 beforeAll(async () => {
-  await tf.setBackend('onednn');
+  // Not silently on another backend: setBackend returns false when onednn cannot start.
+  if (status.ok && !(await tf.setBackend('onednn'))) throw new Error('tf.setBackend("onednn") failed');
 });
 
 const splits = smallSplits(24, 8);
