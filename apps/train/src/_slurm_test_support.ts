@@ -1,7 +1,7 @@
 // A real one-node Slurm cluster for the sweep's tests (tools/slurm_cluster.sh), and the sweep
 // run against it as a user runs it. Not a mock: sbatch, squeue and scontrol talk to slurmctld.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APP_ENV, mainArgs, WORKSPACE, type AppRun } from '@resnet/cli/testing';
@@ -26,7 +26,14 @@ export function startCluster(): Cluster | string {
   const r = spawnSync('bash', [join(WORKSPACE, 'tools/slurm_cluster.sh'), 'start', dir], { encoding: 'utf8', env: { ...process.env, SLURM_CLUSTER_KILL_WAIT: '20' } });
   if (r.status !== 0) return `tools/slurm_cluster.sh start failed (exit ${r.status}): ${r.stderr.trim()}`;
   const env = { ...APP_ENV, SLURM_CONF: join(dir, 'slurm.conf') };
-  return { env, dir, stop: () => void spawnSync('bash', [join(WORKSPACE, 'tools/slurm_cluster.sh'), 'stop', dir], { encoding: 'utf8' }) };
+  return {
+    env,
+    dir,
+    stop: () => {
+      spawnSync('bash', [join(WORKSPACE, 'tools/slurm_cluster.sh'), 'stop', dir], { encoding: 'utf8' });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Runs train:sweep (its main file, as nx runs it) with `env`. */

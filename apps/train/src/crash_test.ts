@@ -3,7 +3,7 @@
 // restarted each time with the command the app tells the user to run, and must finish with
 // exactly the weights and metrics of a run that was never interrupted.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APP_ENV, mainArgs, runMain, WORKSPACE } from '@resnet/cli/testing';
@@ -76,11 +76,16 @@ const metricsOf = (dir: string) =>
 const realTest = REAL || ON_CI ? test : test.skip;
 if (!REAL && !ON_CI) console.warn('SKIPPED: the crash-safety test needs the real Fashion-MNIST: apt-get install dataset-fashion-mnist');
 
+const cleanups: (() => void)[] = [];
+afterAll(() => cleanups.forEach((clean) => clean()));
+
 describe('train:serve survives SIGKILL at any moment', () => {
   realTest(
     'killed at least 10 times (before the first checkpoint, during checkpoint writes, at random), restarted as told, it ends with the weights of an uninterrupted run',
     async () => {
       const base = mkdtempSync(join(tmpdir(), 'crash-'));
+      // Two runs with checkpoints (257 MB): removed however the test ends.
+      cleanups.push(() => rmSync(base, { recursive: true, force: true }));
       const reference = join(base, 'reference');
       expect(runToEnd([...TINY, `--out=${reference}`]).code).toBe(0);
 

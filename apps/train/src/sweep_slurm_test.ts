@@ -2,7 +2,7 @@
 // a 2 × 2 sweep equals the same sweep run locally, a requeued task resumes from its checkpoint
 // and ends as an uninterrupted one, a failing task shows as failed with its log, and the status
 // and the report read the finished sweep. Without Slurm on PATH the flag fails in one line.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APP_ENV, runMain } from '@resnet/cli/testing';
@@ -14,7 +14,16 @@ const ON_CI = process.env['CI'] === 'true';
 const TINY = ['--image-size=8', '--train-limit=64', '--test-limit=32', '--mini-batch=32', '--epochs=2', '--cpus-per-task=1'];
 const LOCAL_ENV = { ...APP_ENV, OMP_NUM_THREADS: '1' };
 
-const scratch = () => mkdtempSync(join(tmpdir(), 'sweep-slurm-'));
+// Every folder a test makes (runs with checkpoints: 1.5 GB in all) goes when the file ends.
+const made: string[] = [];
+const scratch = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sweep-slurm-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const status = (cluster: Cluster, out: string) => sweepWith(cluster.env, ['--status', `--out=${out}`]);
 const jobOf = (stdout: string): string => /submitted Slurm job (\d+)/.exec(stdout)?.[1] ?? 'none';
 
