@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { writeFileAtomic } from '@resnet/files';
+import { slurmAttempt, writeFileAtomic } from '@resnet/files';
 import { parseJobId, parseOutcome, parseQueue, parseSubmission, SLURM_DIR, type QueuedTask, type Submission, type TaskOutcome } from './slurm.ts';
 
 /**
@@ -116,8 +116,7 @@ export function readOutcome(path: string): TaskOutcome | null {
 
 /** Records how this task's sweep ended, when it runs as a Slurm task (slurm.ts's OUTCOME_ENV names the file). */
 export function writeOutcome(path: string, code: number): void {
-  const restart = Number(process.env['SLURM_RESTART_COUNT'] ?? '0');
-  const outcome: TaskOutcome = { code, endedAt: new Date().toISOString(), restart: Number.isInteger(restart) ? restart : 0 };
+  const outcome: TaskOutcome = { code, endedAt: new Date().toISOString(), restart: slurmAttempt()?.restart ?? 0 };
   try {
     writeFileAtomic(path, `${JSON.stringify(outcome)}\n`);
   } catch (e) {

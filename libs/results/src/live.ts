@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { isGone, lockOwner, LOCK_DIR } from '@resnet/files';
 import { formatDuration } from './format.ts';
+import { referenceLabel } from './summary.ts';
 import { openRun, PROGRESS_FILE, readProgress, readStopRecord, STOP_RECORD_FILE, type ProgressRecord } from '@resnet/training';
 
 /** Where a run stands. */
@@ -88,7 +89,7 @@ export function liveRun(dir: string, options: { readonly staleSeconds: number; r
   const planned = Math.max(config.epochs, metrics.length);
   const base = {
     ...blank,
-    label: `ResNet-${config.variant}${config.reference === null ? '' : ` (${config.reference.framework})`}`,
+    label: `ResNet-${config.variant}${config.reference === null ? '' : ` (${referenceLabel(config.reference)})`}`,
     variant: config.variant,
     seed: config.seed,
     protocol: config.protocol,
