@@ -59,14 +59,16 @@ export default [
             { sourceTag: 'type:export', onlyDependOnLibsWithTags: ['type:spec'], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
             { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:kernels', 'type:files'] },
             // Runs as results: reading run directories, summary rows, chart specifications.
-            { sourceTag: 'type:results', onlyDependOnLibsWithTags: ['type:spec', 'type:training', 'type:files'] },
+            { sourceTag: 'type:results', onlyDependOnLibsWithTags: ['type:spec', 'type:training', 'type:files', 'type:format'] },
+            // How numbers are shown (durations, counts, MACs, memory): pure, so the browser page may use it too.
+            { sourceTag: 'type:format', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
             // Small pure helpers for apps (flag parsing).
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:files'] },
             // Writing files safely (atomic writes, output-path checks, system errors): Node fs only.
             { sourceTag: 'type:files', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*'] },
             // End-to-end tests of the apps through nx: they read the apps' project.json, import only pure libs.
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:spec', 'type:util'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util', 'type:export', 'type:results', 'type:files'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util', 'type:export', 'type:results', 'type:files', 'type:format'] },
           ],
         },
       ],
