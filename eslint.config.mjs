@@ -52,14 +52,19 @@ export default [
             // Datasets: parsing is pure, locating and reading files is allowed here.
             { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:data'] },
             // tfjs backends (e.g. native kernels): independent of specs.
-            { sourceTag: 'type:backend', onlyDependOnLibsWithTags: ['type:backend', 'type:kernels'] },
+            { sourceTag: 'type:backend', onlyDependOnLibsWithTags: ['type:backend', 'type:kernels', 'type:recipe'] },
+            // How a network is trained, as data (schedules, protocols, precision): pure, like specs.
+            { sourceTag: 'type:recipe', onlyDependOnLibsWithTags: ['type:spec'], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
+            // The run directory: its layout, records (codecs), lifecycle and raw tensors. Node fs, no tfjs,
+            // so every reader of runs (results, report, web, sweep) reads them without loading tensors.
+            { sourceTag: 'type:run-dir', onlyDependOnLibsWithTags: ['type:spec', 'type:recipe', 'type:files'], bannedExternalImports: ['@tensorflow/*'] },
             // The names of fused kernels: a contract between backends, the interpreter and the optimiser.
             { sourceTag: 'type:kernels', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
             // Exporters (ONNX): spec + tensors → bytes; no tfjs, no I/O (protobuf encoding only).
             { sourceTag: 'type:export', onlyDependOnLibsWithTags: ['type:spec'], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
-            { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:kernels', 'type:files'] },
+            { sourceTag: 'type:training', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:kernels', 'type:files', 'type:recipe', 'type:run-dir'] },
             // Runs as results: reading run directories, summary rows, chart specifications.
-            { sourceTag: 'type:results', onlyDependOnLibsWithTags: ['type:spec', 'type:training', 'type:files', 'type:format'] },
+            { sourceTag: 'type:results', onlyDependOnLibsWithTags: ['type:spec', 'type:recipe', 'type:run-dir', 'type:files', 'type:format'], bannedExternalImports: ['@tensorflow/*'] },
             // How numbers are shown (durations, counts, MACs, memory): pure, so the browser page may use it too.
             { sourceTag: 'type:format', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*', ...NODE_BUILTINS] },
             // Small pure helpers for apps (flag parsing).
@@ -68,7 +73,7 @@ export default [
             { sourceTag: 'type:files', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@tensorflow/*'] },
             // End-to-end tests of the apps through nx: they read the apps' project.json, import only pure libs.
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:spec', 'type:util'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util', 'type:export', 'type:results', 'type:files', 'type:format'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter', 'type:data', 'type:backend', 'type:training', 'type:util', 'type:export', 'type:results', 'type:files', 'type:format', 'type:recipe', 'type:run-dir'] },
           ],
         },
       ],

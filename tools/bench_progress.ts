@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROGRESS_INTERVAL_MS, progressRecord, writeProgress } from '@resnet/training';
+import { PROGRESS_INTERVAL_MS, progressRecord, writeProgress } from '@resnet/run-dir';
 
 const WRITES = 200;
 const report = { epoch: 2, epochs: 10, step: 100, steps: 469, loss: 0.5, trainAcc: 0.8, examplesPerSec: 500, lr: 0.05, seconds: 25 };

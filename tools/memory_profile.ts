@@ -8,7 +8,9 @@
 //   TSX_TSCONFIG_PATH=tsconfig.base.json npx tsx tools/memory_profile.ts --variant 18 --precision bf16
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
-import { formatGb, processMemory, resetPeakRss, selectBackend, type Precision } from '../libs/backend/src/mod.ts';
+import { processMemory, resetPeakRss, selectBackend } from '../libs/backend/src/mod.ts';
+import { formatGb } from '../libs/format/src/mod.ts';
+import type { Precision } from '../libs/recipe/src/mod.ts';
 import { onednnStats, onednnStatus } from '../libs/onednn/src/mod.ts';
 import { disposeModel, estimateStepMemory, initModel } from '../libs/tfjs/src/mod.ts';
 import { createSgdState, disposeSgdState, trainStep } from '../libs/training/src/mod.ts';

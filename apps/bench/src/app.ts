@@ -5,7 +5,9 @@
  */
 import { cpus, loadavg } from 'node:os';
 import * as E from 'fp-ts/Either';
-import { PRECISIONS, formatGb, processMemory, resetPeakRss, selectBackend, type BackendName, type Precision } from '@resnet/backend';
+import { processMemory, resetPeakRss, selectBackend, type BackendName } from '@resnet/backend';
+import { formatGb } from '@resnet/format';
+import { PRECISIONS, type Precision } from '@resnet/recipe';
 import { clearOnednnCache } from '@resnet/onednn';
 import { command, commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
 import { writeFileAtomic } from '@resnet/files';

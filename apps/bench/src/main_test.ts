@@ -1,7 +1,7 @@
 // The app as a user runs it: a child process, its stdout, stderr and exit code.
 import * as E from 'fp-ts/Either';
 import { runMain } from '@resnet/cli/testing';
-import { parseBench } from '@resnet/results';
+import { parseBench } from '@resnet/run-dir';
 
 function run(...args: string[]) {
   return runMain('apps/bench/src/main.ts', args);

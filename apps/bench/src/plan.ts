@@ -2,7 +2,7 @@
  * What `bench:serve` measures: pure planning from flags, so it is tested without timing anything.
  */
 
-import type { BenchMode } from '@resnet/results';
+import type { BenchMode } from '@resnet/run-dir';
 
 export type { BenchMode };
 

@@ -3,8 +3,8 @@
  * the text table with each row's ratio to the PyTorch baseline of the same configuration.
  */
 import type { KernelTime } from './measure.ts';
-import type { BenchMeasurement } from '@resnet/results';
-import { formatGb } from '@resnet/backend';
+import type { BenchMeasurement } from '@resnet/run-dir';
+import { formatGb, formatPercent, formatRatio } from '@resnet/format';
 
 /**
  * One measurement, as printed by `--format=json`: the bench.json record report:serve reads
@@ -43,7 +43,7 @@ export function withRatios(rows: readonly Unrated[]): Measurement[] {
 export function renderTable(rows: readonly Measurement[]): string {
   const bf16 = rows.some((r) => r.precision === 'bf16');
   const header = ['variant', 'input', 'batch', 'backend', 'precision', 'device', 'examples/s', 'step ms', '× PyTorch', ...(bf16 ? ['× PyTorch bf16'] : []), 'peak RSS', 'mem × PyTorch', 'estimate'];
-  const times = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)}×`);
+  const times = (x: number | null): string => (x === null ? '–' : formatRatio(x));
   const gb = (x: number | null): string => (x === null ? '–' : formatGb(x));
   const body = rows.map((r) => [
     `ResNet-${r.variant}`,
@@ -73,7 +73,12 @@ export function renderProfiles(rows: readonly Measurement[], n: number): string 
     .map((r) => {
       const kernels = r.kernels ?? [];
       const total = kernels.reduce((a, k) => a + k.msPerStep, 0);
-      const lines = kernels.slice(0, n).map((k) => `  ${k.kernel.padEnd(28)} ${k.msPerStep.toFixed(1).padStart(8)} ms/step  ${((100 * k.msPerStep) / r.medianStepMs).toFixed(1).padStart(5)}% of the step  ${k.callsPerStep.toFixed(0).padStart(5)} calls`);
+      const lines = kernels.slice(0, n).map((k) => {
+        const ms = k.msPerStep.toFixed(1).padStart(8);
+        const share = formatPercent(k.msPerStep / r.medianStepMs).padStart(6);
+        const calls = k.callsPerStep.toFixed(0).padStart(5);
+        return `  ${k.kernel.padEnd(28)} ${ms} ms/step  ${share} of the step  ${calls} calls`;
+      });
       return [`Kernel profile: ResNet-${r.variant} ${r.imageSize}×${r.imageSize} batch ${r.batchSize} on ${r.backend}${r.fused === false ? ' (unfused)' : ''}, ${r.precision}: kernels ${total.toFixed(0)} of ${r.medianStepMs.toFixed(0)} ms per step`, ...lines].join('\n');
     })
     .join('\n\n');

@@ -5,6 +5,7 @@
  * of the same settings, and ours beside the seed
  * report's test accuracy for the same depth. Pure: rows in, text out.
  */
+import { formatAccuracy } from '@resnet/format';
 import { holm, protocolDifferences, PROTOCOL_SETTINGS, seedGroups, welch, type RunRow, type SeedGroup } from '@resnet/results';
 import { SEED_EPOCHS, SEED_RESULTS } from './seed.ts';
 
@@ -13,11 +14,6 @@ export const SIGNIFICANCE = 0.05;
 
 /** The largest |ours − reference| the issue accepts for a reference comparison. */
 export const REFERENCE_TOLERANCE = 0.005;
-
-/** Final test accuracy as the summary table prints it. */
-export function formatAccuracy(acc: number): string {
-  return acc.toFixed(4);
-}
 
 /** Our runs that can be compared across depths: same protocol settings (planned epochs included) and the same epochs done. */
 export interface DepthGroup {

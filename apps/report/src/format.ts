@@ -1,26 +1,7 @@
 /**
- * Number and text formatting for the report. Pure.
+ * Markdown tables and dates for the report. Pure. Numbers (durations, counts, MACs, memory,
+ * accuracies) are shown as everywhere else, by @resnet/format.
  */
-
-// Durations have one home, @resnet/results (the web app's live view shows them too).
-export { formatDuration } from '@resnet/results';
-
-/**
- * An integer with thousands separators.
- * @example formatCount(11175370) // '11,175,370'
- */
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-/**
- * Multiply-accumulates, in millions or billions.
- * @example formatMacs(29_571_584) // '29.6 M'
- * @example formatMacs(1_814_073_344) // '1.81 G'
- */
-export function formatMacs(macs: number): string {
-  return macs >= 1e9 ? `${(macs / 1e9).toFixed(2)} G` : `${(macs / 1e6).toFixed(1)} M`;
-}
 
 /**
  * A markdown table: a header row, a separator, then the rows; `|` inside cells is escaped.

@@ -6,14 +6,16 @@
  */
 import { RESNETS } from '@resnet/variants';
 import { CLASS_NAMES } from '@resnet/fashion-mnist';
-import type { BenchFile, LoadedRun } from '@resnet/results';
+import type { LoadedRun } from '@resnet/results';
+import type { BenchFile } from '@resnet/run-dir';
 import { RENAMED } from '@resnet/cli';
-import { formatGb } from '@resnet/backend';
-import { describeWeights, EVALUATION_FILE, type EvaluationFile, type RunConfig } from '@resnet/training';
+import { formatAccuracy, formatCount, formatDuration, formatGb, formatMacs, formatRatio } from '@resnet/format';
+import { describeWeights, EVALUATION_FILE, type EvaluationFile, type RunConfig } from '@resnet/run-dir';
 import { SEED_EPOCHS, SEED_PROTOCOL, SEED_RESULTS } from './seed.ts';
-import { BENCH_FILE, describeAugment, describeOptimizer, describeSchedule, referenceLabel, hasSeeds, seedGroups, type Difference, type RunRow } from '@resnet/results';
-import { findings, formatAccuracy } from './findings.ts';
-import { formatCount, formatDate, formatDuration, formatMacs, markdownTable } from './format.ts';
+import { describeAugment, describeOptimizer, describeSchedule, referenceLabel, hasSeeds, seedGroups, type Difference, type RunRow } from '@resnet/results';
+import { BENCH_FILE } from '@resnet/run-dir';
+import { findings } from './findings.ts';
+import { formatDate, markdownTable } from './format.ts';
 
 /** Everything report.md says. */
 export interface ReportInput {
@@ -262,6 +264,7 @@ function speedSection(benches: readonly BenchFile[], runsPaths: readonly string[
       // Memory columns once the file has them (bench:serve records them since it measures memory).
       const memory = b.measurements.some((m) => m.peakRssBytes !== null);
       const gb = (x: number | null): string => (x === null ? '—' : formatGb(x));
+      const times = (x: number | null): string => (x === null ? '—' : formatRatio(x));
       return [
         `From \`${b.path}\`: machine ${b.machine ?? 'not recorded in the file'}; command ${b.command === null ? 'not recorded in the file' : `\`${b.command}\``}; the device column names threads, library and ISA.${memory ? ' Peak RSS: the process’s resident-memory high-water mark over the row (PyTorch: its own process’s); estimate: what the spec predicted beforehand (`estimateStepMemory`).' : ''}`,
         '',
@@ -279,9 +282,9 @@ function speedSection(benches: readonly BenchFile[], runsPaths: readonly string[
             m.fused === null ? '—' : m.fused ? 'yes' : 'no',
             m.examplesPerSec.toFixed(1),
             m.medianStepMs.toFixed(0),
-            m.vsPytorch === null ? '—' : `${m.vsPytorch.toFixed(2)}×`,
-            ...(bf16 ? [m.vsPytorchBf16 === null ? '—' : `${m.vsPytorchBf16.toFixed(2)}×`] : []),
-            ...(memory ? [gb(m.peakRssBytes), m.memoryVsPytorch === null ? '—' : `${m.memoryVsPytorch.toFixed(2)}×`, gb(m.estimatedRssBytes)] : []),
+            times(m.vsPytorch),
+            ...(bf16 ? [times(m.vsPytorchBf16)] : []),
+            ...(memory ? [gb(m.peakRssBytes), times(m.memoryVsPytorch), gb(m.estimatedRssBytes)] : []),
           ]),
           ['l', 'l', 'l', 'r', 'l', 'l', 'l', 'r', 'l', 'r', 'r', 'r', ...(bf16 ? ['r' as const] : []), ...(memory ? ['r' as const, 'r' as const, 'r' as const] : [])],
         ),

@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/Either';
 import { confusionMatrix, memoryRun } from '@resnet/results/testing';
 import { pasteable, renderReport, renderSummary, type ReportInput } from './markdown.ts';
-import { buildRows, protocolDifferences, type BenchFile, type LoadedRun } from '@resnet/results';
+import { buildRows, protocolDifferences, type LoadedRun } from '@resnet/results';
+import { type BenchFile } from '@resnet/run-dir';
 
 /** The run with its last epoch's test accuracy set to `acc`. */
 function withLastTestAcc(run: LoadedRun, acc: number): LoadedRun {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { openRun, readRunEvaluation } from '@resnet/training';
+import { openRun, readRunEvaluation } from '@resnet/run-dir';
 import { epochs, runConfig, tempDir, writeRun } from '@resnet/results/testing';
 import { runReport } from './_test_support.ts';
 

@@ -2,6 +2,7 @@
  * Renders variant summaries as the paper's Table 1: one row group per stage, one
  * column per variant, then parameters and MACs. Pure: strings in, string out.
  */
+import { formatCount, formatMacs } from '@resnet/format';
 import type { StageSummary, VariantSummary } from '@resnet/variants';
 
 /**
@@ -25,8 +26,8 @@ export function renderTable(summaries: readonly VariantSummary[]): string {
     }
     rows.push([]);
   });
-  rows.push(['params', '', ...summaries.map((s) => s.params.toLocaleString('en-US'))]);
-  rows.push(['MACs', '', ...summaries.map((s) => `${(s.macs / 1e9).toFixed(3)}×10⁹`)]);
+  rows.push(['params', '', ...summaries.map((s) => formatCount(s.params))]);
+  rows.push(['MACs', '', ...summaries.map((s) => formatMacs(s.macs))]);
   return layout([headers, [], ...rows]);
 }
 

@@ -5,8 +5,10 @@
 import * as E from 'fp-ts/Either';
 import type { Parsed, Schema } from '@resnet/cli';
 import { DEPTHS, VERSIONS, type Depth } from '@resnet/variants';
-import { BACKEND_CHOICES, PRECISIONS } from '@resnet/backend';
-import { PROTOCOLS, protocolSchedule, RUN_FORMAT, type RunSettings } from '@resnet/training';
+import { BACKEND_CHOICES } from '@resnet/backend';
+import { PRECISIONS } from '@resnet/recipe';
+import { PROTOCOLS, protocolSchedule } from '@resnet/recipe';
+import { RUN_FORMAT, type RunSettings } from '@resnet/run-dir';
 import type { LoadOptions } from '@resnet/fashion-mnist';
 
 /** Flags of `nx run train:serve`. Flags with a null default take the protocol's value. */

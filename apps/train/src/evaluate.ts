@@ -13,8 +13,10 @@ import { writeFileAtomic } from '@resnet/files';
 import { selectBackend, BACKEND_CHOICES } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
-import { EVALUATION_FILE, evaluate, evaluationFile, limitSplit, openRun, perClassAccuracy, restoreTensors, runSpec, runWeights, writeEvaluation, type EvaluatedWeights } from '@resnet/training';
-import { duration } from './progress.ts';
+import { runSpec } from '@resnet/recipe';
+import { EVALUATION_FILE, evaluationFile, openRun, perClassAccuracy, runWeights, writeEvaluation, type EvaluatedWeights } from '@resnet/run-dir';
+import { evaluate, limitSplit, restoreTensors } from '@resnet/training';
+import { formatDuration } from '@resnet/format';
 import { dataOptions } from './config.ts';
 import { runErrorMessage } from './run_output.ts';
 
@@ -91,7 +93,8 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly st
     predictions: flags.predictions !== null,
     onProgress: (done, total) => {
       const seconds = (Date.now() - started) / 1000;
-      const line = `evaluating ${done}/${total} images, ${(done / Math.max(seconds, 1e-3)).toFixed(0)} images/s, ETA ${duration((seconds / done) * (total - done))}`;
+      const eta = formatDuration((seconds / done) * (total - done), { style: 'compact' });
+      const line = `evaluating ${done}/${total} images, ${(done / Math.max(seconds, 1e-3)).toFixed(0)} images/s, ETA ${eta}`;
       if (tty) process.stderr.write(`\r${line}\x1b[K${done === total ? '\n' : ''}`);
       else if (Math.floor((done / total) * 10) !== lastDecile) {
         lastDecile = Math.floor((done / total) * 10);

@@ -12,10 +12,11 @@ import * as E from 'fp-ts/Either';
 import { command, type Parsed, type Schema } from '@resnet/cli';
 import { replaceDirectory } from '@resnet/files';
 import { selectBackend } from '@resnet/backend';
-import { CLASS_NAMES } from '@resnet/fashion-mnist';
+import { CLASS_NAMES, FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '@resnet/fashion-mnist';
 import { ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, toOnnx } from '@resnet/onnx';
 import { toLayersModel } from '@resnet/tfjs';
-import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, modelTensors, openRun, runSpec, runWeights } from '@resnet/training';
+import { runSpec } from '@resnet/recipe';
+import { modelTensors, openRun, runWeights } from '@resnet/run-dir';
 import { resumeCommand, runErrorMessage } from './run_output.ts';
 
 /** Export formats. */

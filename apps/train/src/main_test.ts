@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { openRun, readRunEvaluation } from '@resnet/training';
+import { openRun, readRunEvaluation } from '@resnet/run-dir';
 
 const root = resolve(__dirname, '../../..');
 const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');

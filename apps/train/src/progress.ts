@@ -2,6 +2,7 @@
  * Progress display: a bar with ETA redrawn in place on a terminal, plain lines
  * (about every 10% of an epoch) when the output is a file or a pipe.
  */
+import { formatDuration } from '@resnet/format';
 import type { StepProgress } from '@resnet/training';
 
 /**
@@ -14,19 +15,8 @@ export function formatProgress(p: StepProgress, barWidth: number): string {
   const bar = `[${'#'.repeat(filled)}${'·'.repeat(barWidth - filled)}]`;
   const count = `${String(p.step).padStart(String(p.steps).length)}/${p.steps}`;
   const eta = p.step > 0 ? (p.seconds / p.step) * (p.steps - p.step) : NaN;
-  return `epoch ${p.epoch} ${bar} ${count} loss ${p.loss.toFixed(4)} acc ${p.trainAcc.toFixed(3)} ${p.examplesPerSec.toFixed(1)} ex/s lr ${p.lr.toFixed(4)} ETA ${duration(eta)}`;
-}
-
-/**
- * `75` → `1m15s`, `3725` → `1h02m`.
- * @example duration(75) // '1m15s'
- */
-export function duration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  const metrics = `loss ${p.loss.toFixed(4)} acc ${p.trainAcc.toFixed(3)} ${p.examplesPerSec.toFixed(1)} ex/s lr ${p.lr.toFixed(4)}`;
+  return `epoch ${p.epoch} ${bar} ${count} ${metrics} ETA ${formatDuration(eta, { style: 'compact' })}`;
 }
 
 /** A progress reporter writing to a stream; `done()` ends the in-place line. */

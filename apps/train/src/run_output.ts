@@ -6,10 +6,11 @@
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { absurd } from 'fp-ts/function';
-import { formatGb } from '@resnet/backend';
+import { formatGb } from '@resnet/format';
 import type { StopRequests } from '@resnet/cli';
 import { LOCK_DIR } from '@resnet/files';
-import { writeStopRecord, type RunError, type RunEvent, type RunFailure, type TrainError } from '@resnet/training';
+import { writeStopRecord, type RunError } from '@resnet/run-dir';
+import { type RunEvent, type RunFailure, type TrainError } from '@resnet/training';
 import { progressReporter } from './progress.ts';
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { createRun, openRun, type RunError } from '@resnet/training';
+import { createRun, openRun, type RunError } from '@resnet/run-dir';
 import { failureMessage, runErrorMessage } from './run_output.ts';
 
 const dir = 'runs/r';

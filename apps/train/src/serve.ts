@@ -9,7 +9,9 @@ import { command, commandLine, stopRequests } from '@resnet/cli';
 import { checkOutputPath, describeOutputPathError } from '@resnet/files';
 import { describeBackend, selectBackend } from '@resnet/backend';
 import { describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
-import { checkUnowned, readRunConfig, runSpec, trainRun, type RunPlan } from '@resnet/training';
+import { runSpec } from '@resnet/recipe';
+import { checkUnowned, readRunConfig } from '@resnet/run-dir';
+import { trainRun, type RunPlan } from '@resnet/training';
 import { checkResumeFlags, dataOptions, resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
 import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, resumeCommand, runErrorMessage } from './run_output.ts';
 

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
-import type { Replan } from '@resnet/training';
+import type { Replan } from '@resnet/run-dir';
 import { resolveConfig, SETTING_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
 
 /** What a variant's directory holds. */

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { isGone, lockOwner, type LockOwner } from '@resnet/files';
-import { isRunBookkeeping, openRun } from '@resnet/training';
+import { isRunBookkeeping, openRun } from '@resnet/run-dir';
 import { runErrorMessage } from './run_output.ts';
 import { queuedTasks, readOutcome, readSubmissions, lastMessage, taskFiles } from './slurm_io.ts';
 import type { QueuedTask, SlurmTask, TaskOutcome } from './slurm.ts';

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, normalisePixel } from '@resnet/training';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '@resnet/fashion-mnist';
+import { normalisePixel } from '@resnet/training';
 import { normalise, softmax, topK, toFashionMnist } from './classify.ts';
 
 describe('classifier arithmetic', () => {

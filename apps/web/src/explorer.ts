@@ -69,11 +69,3 @@ export function explore(choice: Choice): E.Either<string, Explored> {
     E.mapLeft((e) => e.message),
   );
 }
-
-/**
- * A MAC count for the page: `1.814×10⁹` (as table:serve prints every count), or `33.0 M` below a billion.
- * @example formatMacs(1814073344) // '1.814×10⁹'
- */
-export function formatMacs(macs: number): string {
-  return macs >= 1e9 ? `${(macs / 1e9).toFixed(3)}×10⁹` : macs >= 1e6 ? `${(macs / 1e6).toFixed(1)} M` : macs >= 1e3 ? `${(macs / 1e3).toFixed(1)} k` : String(macs);
-}

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either';
 import fc from 'fast-check';
 import { DEPTHS, resnet, summarize, VERSIONS } from '@resnet/variants';
-import { explore, formatMacs, PAPER_CHOICE, type Choice } from './explorer.ts';
+import { explore, PAPER_CHOICE, type Choice } from './explorer.ts';
 
 const TORCHVISION = { 18: 11_689_512, 34: 21_797_672, 50: 25_557_032, 101: 44_549_160, 152: 60_192_808 } as const;
 
@@ -47,10 +47,5 @@ describe('explorer', () => {
   ])('an invalid choice %j is the spec’s readable error, not an exception', (change, message) => {
     const result = explore({ ...PAPER_CHOICE, ...change });
     expect(E.isLeft(result) ? result.left : 'no error').toContain(message);
-  });
-
-  test('MACs are printed ×10⁹ from a billion up (as table:serve), in M below', () => {
-    expect(formatMacs(1_814_073_344)).toBe('1.814×10⁹');
-    expect(formatMacs(33_000_000)).toBe('33.0 M');
   });
 });

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname, join, resolve, sep } from 'node:path';
 import * as E from 'fp-ts/Either';
 import type { TopLevelSpec } from 'vega-lite';
-import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '@resnet/training';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '@resnet/fashion-mnist';
 import { exportModel } from './model.ts';
 import type { SiteModel } from './site_data.ts';
 import { allChart, buildRows, discoverRuns, hasSeeds, liveRun, loadRun, runChart, runSignature, seedGroups, spreadChart, type LoadedRun } from '@resnet/results';

@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { toOnnx, ONNX_INPUT, ONNX_OUTPUT } from '@resnet/onnx';
-import { modelTensors, openRun, runSpec, runWeights, type RunError } from '@resnet/training';
+import { runSpec } from '@resnet/recipe';
+import { modelTensors, openRun, runWeights, type RunError } from '@resnet/run-dir';
 import type { SiteModel } from './site_data.ts';
 
 /** The way out when --runs does not name a run, in the web app's flags. */

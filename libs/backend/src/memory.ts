@@ -55,11 +55,6 @@ export function machineMemory(): MachineMemory {
   return { totalBytes: totalmem(), availableBytes: info === null ? null : kilobytes(info, 'MemAvailable') };
 }
 
-/** Bytes as gigabytes with one or two decimals, the unit every memory figure is shown in: `formatGb(1.7e9)` → "1.70 GB". */
-export function formatGb(bytes: number): string {
-  return `${(bytes / 1e9).toFixed(bytes < 10e9 ? 2 : 1)} GB`;
-}
-
 // A full garbage collection. Node exposes `gc` only with --expose-gc; the flag can be set at
 // run time and the function taken from a fresh context.
 function collectGarbage(): void {

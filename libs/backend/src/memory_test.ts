@@ -1,4 +1,4 @@
-import { formatGb, machineMemory, processMemory, resetPeakRss } from './memory.ts';
+import { machineMemory, processMemory, resetPeakRss } from './memory.ts';
 
 const linux = process.platform === 'linux';
 
@@ -27,9 +27,4 @@ const linux = process.platform === 'linux';
     expect(m.availableBytes).not.toBeNull();
     expect(m.availableBytes ?? Infinity).toBeLessThanOrEqual(m.totalBytes);
   });
-});
-
-test('formatGb', () => {
-  expect(formatGb(1.7e9)).toBe('1.70 GB');
-  expect(formatGb(23.24e9)).toBe('23.2 GB');
 });

@@ -15,7 +15,6 @@
 export {
   BACKEND_CHOICES,
   CPU_DEVICE,
-  PRECISIONS,
   activePrecision,
   WASM_DEVICE,
   onednnDevice,
@@ -23,10 +22,9 @@ export {
   type BackendChoice,
   type BackendError,
   type BackendName,
-  type Precision,
   type Purpose,
   type SelectOptions,
 } from './select.ts';
 export { describeBackend, type BackendDescription } from './describe.ts';
 export type { BackendLoaders } from './_loaders.ts';
-export { formatGb, machineMemory, processMemory, resetPeakRss, type MachineMemory, type ProcessMemory } from './memory.ts';
+export { machineMemory, processMemory, resetPeakRss, type MachineMemory, type ProcessMemory } from './memory.ts';

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
+import { PRECISIONS, type Precision } from '@resnet/recipe';
 import { configureOnednn, ONEDNN_BACKEND, onednnStatus, type OnednnInfo } from '@resnet/onednn';
 import { defaultLoaders, firstLine, isMissingModule, shimIsNullOrUndefined, type BackendLoaders } from './_loaders.ts';
 
@@ -16,15 +17,6 @@ export const BACKEND_CHOICES = ['auto', 'tensorflow', 'onednn', 'wasm', 'cpu'] a
 /** A `--backend` value. */
 export type BackendName = (typeof BACKEND_CHOICES)[number];
 
-/**
- * What convolutions compute in: `fp32`, or `bf16` mixed precision (bf16 inputs, fp32
- * accumulation, outputs, weights, optimizer state and batch-norm statistics), which only the
- * onednn backend runs, on a CPU with native bf16 (avx512_core_bf16 or AMX).
- */
-export const PRECISIONS = ['fp32', 'bf16'] as const;
-
-/** A `--precision` value. */
-export type Precision = (typeof PRECISIONS)[number];
 
 /** What the run does with the backend; only inference may use `wasm`. */
 export type Purpose = 'training' | 'inference';

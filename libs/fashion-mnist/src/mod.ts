@@ -11,3 +11,4 @@ export * from './checksums.ts';
 export * from './download.ts';
 export * from './locate.ts';
 export * from './load.ts';
+export * from './statistics.ts';

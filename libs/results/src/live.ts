@@ -10,9 +10,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { isGone, lockOwner, LOCK_DIR } from '@resnet/files';
-import { formatDuration } from './format.ts';
+import { formatDuration } from '@resnet/format';
 import { referenceLabel } from './summary.ts';
-import { openRun, PROGRESS_FILE, readProgress, readStopRecord, STOP_RECORD_FILE, type ProgressRecord } from '@resnet/training';
+import { openRun, PROGRESS_FILE, readProgress, readStopRecord, STOP_RECORD_FILE, type ProgressRecord } from '@resnet/run-dir';
 
 /** Where a run stands. */
 export type LiveState = 'starting' | 'running' | 'finished' | 'stopped' | 'failed' | 'stale' | 'error';

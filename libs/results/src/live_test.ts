@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LOCK_DIR } from '@resnet/files';
-import { progressRecord, writeProgress, writeStopRecord } from '@resnet/training';
+import { progressRecord, writeProgress, writeStopRecord } from '@resnet/run-dir';
 import { discoverRuns, liveRun } from './live.ts';
 import { epochs, runConfig, tempDir, writeRun } from './testing.ts';
 

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { openRun, readRunEvaluation, type EpochMetrics, type EvaluationError, type EvaluationFile, type RunConfig } from '@resnet/training';
+import { openRun, readRunEvaluation, type EpochMetrics, type EvaluationError, type EvaluationFile, type RunConfig } from '@resnet/run-dir';
 
 /** A run directory, read and checked. */
 export interface LoadedRun {

@@ -1,6 +1,6 @@
 /**
  * @resnet/results — training runs as results: finding and reading run directories (through
- * @resnet/training's validating reader), one summary row per run (parameters and MACs from
+ * @resnet/run-dir's validating readers; no tensor library is loaded), one summary row per run (parameters and MACs from
  * the specs, final and best metrics, speed, protocol differences), a runs folder's committed
  * bench:serve output (bench.json), and the Vega-Lite chart
  * specifications of a run's curves. The report app writes them to markdown and images; the
@@ -10,7 +10,5 @@
 export * from './load.ts';
 export * from './summary.ts';
 export * from './charts.ts';
-export * from './bench_file.ts';
 export * from './spread.ts';
-export * from './format.ts';
 export * from './live.ts';

@@ -5,7 +5,8 @@
  */
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
-import { describeProtocolSchedule, protocolSchedule, runSpec, type EpochMetrics, type RunConfig, type Schedule } from '@resnet/training';
+import { describeProtocolSchedule, protocolSchedule, runSpec, type Schedule } from '@resnet/recipe';
+import { type EpochMetrics, type RunConfig } from '@resnet/run-dir';
 import { RESNETS, summarize, type ResNetSpec } from '@resnet/variants';
 import type { LoadedRun } from './load.ts';
 

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { evaluationFile, parseRunConfig, writeEvaluation, type EpochMetrics, type EvaluationFile } from '@resnet/training';
+import { evaluationFile, parseRunConfig, writeEvaluation, type EpochMetrics, type EvaluationFile } from '@resnet/run-dir';
 import type { LoadedRun } from './load.ts';
 
 /** A fresh temporary directory. */

@@ -9,9 +9,9 @@ import type { Split } from '@resnet/fashion-mnist';
 import { forward, modelGradients, type Model } from '@resnet/tfjs';
 import { accuracyCount, crossEntropy, crossEntropyWithGradient } from './loss.ts';
 import { epochOrder, makeBatch, planBatches } from './pipeline.ts';
-import { learningRate, type Schedule } from './schedule.ts';
+import { learningRate, type Schedule } from '@resnet/recipe';
 import { sgdStep, type SgdConfig, type SgdState } from './sgd.ts';
-import type { EpochMetrics, TrainerProgress } from './run_dir.ts';
+import type { EpochMetrics, TrainerProgress } from '@resnet/run-dir';
 
 /** Everything that shapes the optimisation (the rest of a run's config is bookkeeping). */
 export interface TrainOptions {
@@ -104,7 +104,7 @@ export function trainStep(args: {
   } else {
     ({ loss, logits, grads } = modelGradients(model, x, (z) => crossEntropyWithGradient(z, y, lossOptions), { fused: options.fused !== false }));
   }
-  sgdStep(model.params, grads, sgd, lr, options.sgd);
+  sgdStep(model, grads, sgd, lr, options.sgd);
   const correct = tf.tidy(() => tf.cast(accuracyCount(logits, y), 'float32') as tf.Scalar);
   tf.dispose([logits, ...grads.values()]);
   return { loss, correct };

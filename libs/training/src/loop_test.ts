@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { disposeModel, initModel, type Model } from '@resnet/tfjs';
 import { evaluate, train, type TrainOptions } from './loop.ts';
 import { createSgdState, disposeSgdState, type SgdState } from './sgd.ts';
-import { FRESH, loadCheckpoint, saveCheckpoint, type EpochMetrics, type TrainerProgress } from './run_dir.ts';
+import { FRESH, type EpochMetrics, type TrainerProgress } from '@resnet/run-dir';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { smallSplits, tinyNet } from './_test_support.ts';
 
 beforeAll(async () => {

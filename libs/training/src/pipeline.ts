@@ -5,18 +5,13 @@
  * same orders and augmentations without saving any RNG state.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Split } from '@resnet/fashion-mnist';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, type Split } from '@resnet/fashion-mnist';
 import { mulberry32 } from '@resnet/tfjs';
 import { hashSeed } from './_rng.ts';
 
 // Module-level bindings: global `Math` lookups are many times slower in a vm context (jest).
 const { floor, min } = Math;
 
-/** Mean of Fashion-MNIST's training pixels, scaled to [0, 1]. */
-export const FASHION_MNIST_MEAN = 0.286;
-
-/** Standard deviation of Fashion-MNIST's training pixels, scaled to [0, 1]. */
-export const FASHION_MNIST_STD = 0.353;
 
 /** Zero padding of the random crop, in pixels on every side (the CIFAR recipe of He et al. 2016). */
 export const CROP_PADDING = 4;

@@ -1,12 +1,10 @@
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
-import type { Split } from '@resnet/fashion-mnist';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, type Split } from '@resnet/fashion-mnist';
 import {
   augmentImage,
   CROP_PADDING,
   epochOrder,
-  FASHION_MNIST_MEAN,
-  FASHION_MNIST_STD,
   IDENTITY,
   makeBatch,
   NO_AUGMENT,

@@ -5,45 +5,42 @@
  * final model. train:serve, train:sweep and tests call it in-process. It talks through
  * events and typed failures; the apps turn those into lines that name flags.
  */
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import * as E from 'fp-ts/Either';
-import { writeFileAtomic, type LockOwner } from '@resnet/files';
-import { activePrecision, machineMemory, processMemory, type Precision } from '@resnet/backend';
+import type { LockOwner } from '@resnet/files';
+import { activePrecision, machineMemory, processMemory } from '@resnet/backend';
 import { CLASS_NAMES, type FashionMnist, type Split } from '@resnet/fashion-mnist';
 import { disposeModel, estimateStepMemory, initModel, largestBatch } from '@resnet/tfjs';
-import { resnet, type ResNetSpec } from '@resnet/variants';
+import type { ResNetSpec } from '@resnet/variants';
 import type { SpecError } from '@resnet/spec';
-import { createSgdState, disposeSgdState } from './sgd.ts';
-import { train, type StepProgress, type TrainError } from './loop.ts';
+import { runSpec, type Precision } from '@resnet/recipe';
 import {
   appendMetrics,
   claimRun,
+  clearStopRecord,
   createRun,
+  hasFinalModel,
   FRESH,
-  loadCheckpoint,
   openRun,
+  PROGRESS_INTERVAL_MS,
+  progressRecord,
   repairMetrics,
   restartRun,
-  saveCheckpoint,
-  saveModel,
   truncateMetrics,
+  withReplan,
+  writeProgress,
+  writeRunConfig,
   type EpochMetrics,
+  type ProgressState,
+  type RunConfig,
   type RunError,
+  type RunSettings,
+  type StepReport,
   type TrainerProgress,
-} from './run_dir.ts';
-import { withReplan, type RunConfig, type RunSettings } from './run_config.ts';
-import { clearStopRecord } from './stop_record.ts';
-import { PROGRESS_INTERVAL_MS, progressRecord, writeProgress, type ProgressState, type StepReport } from './progress_file.ts';
-
-/**
- * The network a run trains: its variant, block version, stem and classes on 1-channel
- * Fashion-MNIST images. The one place a run's settings become a spec.
- * @example runSpec({ variant: 18, version: 'v1.5', stem: 'imagenet', classes: 10 }) // Right(ResNet-18 spec)
- */
-export function runSpec(settings: Pick<RunSettings, 'variant' | 'version' | 'stem' | 'classes'>): E.Either<SpecError, ResNetSpec> {
-  return resnet(settings.variant, { version: settings.version, inChannels: 1, classes: settings.classes, stem: settings.stem });
-}
+} from '@resnet/run-dir';
+import { createSgdState, disposeSgdState } from './sgd.ts';
+import { train, type StepProgress, type TrainError } from './loop.ts';
+import { loadCheckpoint, saveCheckpoint, saveModel } from './checkpoint.ts';
 
 /** What to train. */
 export type RunPlan =
@@ -189,7 +186,7 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
       truncateMetrics(plan.dir, start.epoch);
       history = history.filter((m) => m.epoch <= start.epoch);
       const target = (plan._tag === 'Continue' ? plan.epochs : null) ?? config.epochs;
-      if (start.epoch >= target && start.epoch === config.epochs && !existsSync(join(plan.dir, 'model', 'manifest.json'))) {
+      if (start.epoch >= target && start.epoch === config.epochs && !hasFinalModel(plan.dir)) {
         // Stopped after its last checkpoint, before the final model was written.
         await saveModel(plan.dir, model, { spec: spec.right, classNames: CLASS_NAMES, imageSize: config.imageSize, epochs: config.epochs });
         emit({ _tag: 'SavedModel', dir: plan.dir, fromCheckpoint: true });
@@ -199,14 +196,11 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
       if (target !== config.epochs) {
         // The new plan is written to config.json with when it changed (reports read both).
         config = withReplan(config, { afterEpoch: start.epoch, afterStep: start.step, from: config.epochs, to: target, at: new Date().toISOString() });
-        writeFileAtomic(join(plan.dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+        writeRunConfig(plan.dir, config);
       }
       emit({ _tag: 'Resumed', dir: plan.dir, epoch: start.epoch, step: start.step, planned: config.epochs });
     } else if (plan._tag === 'Start') {
-      if (plan.replaceUnstarted === true && !existsSync(join(plan.dir, 'latest.json'))) {
-        for (const f of ['config.json', 'metrics.jsonl']) rmSync(join(plan.dir, f), { force: true });
-      }
-      const created = createRun(plan.dir, { ...plan.config, ...plan.bookkeeping });
+      const created = createRun(plan.dir, { ...plan.config, ...plan.bookkeeping }, { replaceUnstarted: plan.replaceUnstarted === true });
       if (E.isLeft(created)) return E.left({ _tag: 'RunDir', error: created.left });
       if (created.right === 'Restarted') emit({ _tag: 'Restarted', dir: plan.dir });
     }

@@ -6,12 +6,11 @@ import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import type { FashionMnist } from '@resnet/fashion-mnist';
 import { registerOnednn } from '@resnet/onednn';
-import { PROTOCOLS, protocolSchedule } from './protocol.ts';
-import { RUN_FORMAT, type RunSettings } from './run_config.ts';
+import { readProgress, RUN_FORMAT, type RunSettings } from '@resnet/run-dir';
 import { estimateStepMemory } from '@resnet/tfjs';
-import { runSpec, trainRun, type RunEvent } from './run.ts';
+import { trainRun, type RunEvent } from './run.ts';
+import { PROTOCOLS, protocolSchedule, runSpec } from '@resnet/recipe';
 import { smallSplits } from './_test_support.ts';
-import { readProgress } from './progress_file.ts';
 
 // A real ResNet-18 (what runSpec builds) is too slow for a test on the pure-JS backend.
 const status = registerOnednn();

@@ -2,6 +2,7 @@
  * The classifier: the run's ONNX model in onnxruntime-web (wasm, served from this site),
  * the first test images with their top-3 classes, and a canvas to draw on.
  */
+import { formatPercent } from '@resnet/format';
 import { fromBase64, type SiteData, type SiteModel } from '../site_data.ts';
 import { normalise, softmax, topK, toFashionMnist } from '../classify.ts';
 
@@ -84,7 +85,9 @@ function imageCanvas(grey: Uint8Array, width: number, height: number): HTMLCanva
 
 function topList(top: readonly { readonly index: number; readonly p: number }[], classes: readonly string[]): HTMLOListElement {
   const ol = document.createElement('ol');
-  for (const t of top) ol.append(Object.assign(document.createElement('li'), { textContent: `${classes[t.index] ?? t.index} ${(100 * t.p).toFixed(1)}%` }));
+  for (const t of top) {
+    ol.append(Object.assign(document.createElement('li'), { textContent: `${classes[t.index] ?? t.index} ${formatPercent(t.p)}` }));
+  }
   return ol;
 }
 

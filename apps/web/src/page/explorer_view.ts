@@ -1,7 +1,8 @@
 /** The architecture explorer: a form, and Table 1 for the choice computed by {@link explore}. */
 import * as E from 'fp-ts/Either';
 import { DEPTHS, VERSIONS, type Depth, type StemName, type Version } from '@resnet/variants';
-import { explore, formatMacs, PAPER_CHOICE, type Choice, type Explored } from '../explorer.ts';
+import { formatCount, formatMacs } from '@resnet/format';
+import { explore, PAPER_CHOICE, type Choice, type Explored } from '../explorer.ts';
 
 const PRESETS: Record<string, Pick<Choice, 'input' | 'channels' | 'classes'>> = {
   imagenet: { input: 224, channels: 3, classes: 1000 },
@@ -73,7 +74,7 @@ function renderTable(x: Explored): HTMLTableElement {
     cell(row, stage.name);
     cell(row, stage.name === 'head' ? '1×1' : `${stage.outputSize[0]}×${stage.outputSize[1]}`);
     cell(row, layerLines(stage).join('\n'), 'bracket');
-    cell(row, stage.params.toLocaleString('en-US'), 'num');
+    cell(row, formatCount(stage.params), 'num');
     cell(row, formatMacs(stage.macs), 'num');
   }
   const total = body.insertRow();
@@ -83,9 +84,9 @@ function renderTable(x: Explored): HTMLTableElement {
   total.dataset['macs'] = String(x.macs);
   cell(total, 'total');
   cell(total, '');
-  cell(total, `${x.nonTrainableParams.toLocaleString('en-US')} batch-norm statistics besides`);
-  cell(total, x.params.toLocaleString('en-US'), 'num');
-  cell(total, `${formatMacs(x.macs)} (${x.macs.toLocaleString('en-US')})`, 'num');
+  cell(total, `${formatCount(x.nonTrainableParams)} batch-norm statistics besides`);
+  cell(total, formatCount(x.params), 'num');
+  cell(total, `${formatMacs(x.macs)} (${formatCount(x.macs)})`, 'num');
   return table;
 }
 

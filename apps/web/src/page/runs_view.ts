@@ -5,6 +5,7 @@
  * and the charts are redrawn when a chosen run finishes an epoch. A static build (web:build)
  * shows the runs and charts as they were when it was made.
  */
+import { formatAccuracy } from '@resnet/format';
 import type { LiveRun } from '@resnet/results';
 import type { SiteChart, SiteData, SiteModel } from '../site_data.ts';
 
@@ -15,7 +16,7 @@ interface Column {
   readonly text: (r: LiveRun) => string;
 }
 
-const acc = (v: number | null) => (v === null ? '–' : v.toFixed(4));
+const acc = (v: number | null) => (v === null ? '–' : formatAccuracy(v));
 const COLUMNS: readonly Column[] = [
   { name: 'run', numeric: false, value: (r) => r.label, text: (r) => r.label },
   { name: 'directory', numeric: false, value: (r) => r.dir, text: (r) => r.dir },

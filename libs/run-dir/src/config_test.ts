@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/Either';
-import { parseRunConfig, RUN_FORMAT } from './run_config.ts';
+import { parseRunConfig, RUN_FORMAT } from './config.ts';
 
 /** config.json of a default-protocol run as train:serve writes it, with `overrides` on top. */
 function runConfig(variant: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {

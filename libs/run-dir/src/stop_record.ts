@@ -6,7 +6,10 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import * as t from 'io-ts';
+import * as E from 'fp-ts/Either';
 import { writeFileAtomic } from '@resnet/files';
+import { decodeJson, int, named } from './codec.ts';
 
 /** The record's file name in a run directory. */
 export const STOP_RECORD_FILE = 'stopped.json';
@@ -14,18 +17,19 @@ export const STOP_RECORD_FILE = 'stopped.json';
 export const STOP_RECORD_FORMAT = 'resnet-ts/stopped@1';
 
 /** Why and where a run stopped, and how to continue it. */
-export interface StopRecord {
-  readonly format: typeof STOP_RECORD_FORMAT;
+export const StopRecordCodec = t.type({
+  format: named(t.literal(STOP_RECORD_FORMAT), `"${STOP_RECORD_FORMAT}"`),
   /** ISO time of the stop. */
-  readonly at: string;
+  at: t.string,
   /** What stopped it, e.g. `SIGTERM` or `its launcher npx (pid 41) exited`. */
-  readonly reason: string;
+  reason: t.string,
   /** Epochs finished, and steps into the next one, at the saved checkpoint. */
-  readonly epoch: number;
-  readonly step: number;
+  epoch: int(0),
+  step: int(0),
   /** The command that continues the run. */
-  readonly continueWith: string;
-}
+  continueWith: t.string,
+});
+export type StopRecord = Readonly<t.TypeOf<typeof StopRecordCodec>>;
 
 /**
  * Writes `<dir>/stopped.json`.
@@ -41,15 +45,14 @@ export function writeStopRecord(dir: string, stop: Omit<StopRecord, 'format' | '
  * @example readStopRecord('runs/r')?.continueWith // 'npx nx run train:serve --resume=runs/r'
  */
 export function readStopRecord(dir: string): StopRecord | null {
+  let text: string;
   try {
-    const json = JSON.parse(readFileSync(join(dir, STOP_RECORD_FILE), 'utf8')) as Partial<Record<keyof StopRecord, unknown>>;
-    const { format, at, reason, epoch, step, continueWith } = json;
-    if (format !== STOP_RECORD_FORMAT || typeof at !== 'string' || typeof reason !== 'string' || typeof continueWith !== 'string') return null;
-    if (typeof epoch !== 'number' || typeof step !== 'number' || !Number.isInteger(epoch) || !Number.isInteger(step)) return null;
-    return { format, at, reason, epoch, step, continueWith };
+    text = readFileSync(join(dir, STOP_RECORD_FILE), 'utf8');
   } catch {
     return null;
   }
+  const record = decodeJson(StopRecordCodec, text);
+  return E.isRight(record) ? record.right : null;
 }
 
 /** Removes `<dir>/stopped.json`: the run is being continued. */

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { describeWeights, EVALUATION_FILE, evaluationFile, parseEvaluation, perClassAccuracy, readRunEvaluation, writeEvaluation, type EvaluationFile } from './evaluation_file.ts';
+import { describeWeights, EVALUATION_FILE, evaluationFile, parseEvaluation, perClassAccuracy, readRunEvaluation, writeEvaluation, type EvaluationFile } from './evaluation.ts';
 
 const run = { variant: 18, createdAt: '2026-12-02T08:09:31.467Z' } as const;
 // 3 classes: 4 + 2 + 0 images, 3 + 1 right.

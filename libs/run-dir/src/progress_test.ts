@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { PROGRESS_FILE, progressRecord, readProgress, writeProgress } from './progress_file.ts';
+import { PROGRESS_FILE, progressRecord, readProgress, writeProgress } from './progress.ts';
 
 const report = { epoch: 2, epochs: 4, step: 10, steps: 40, loss: 0.5, trainAcc: 0.8, examplesPerSec: 100, lr: 0.05, seconds: 20 };
 
@@ -23,6 +23,6 @@ describe('progress.json', () => {
     writeFileSync(join(dir, PROGRESS_FILE), '{"format":"resnet-ts/progress@1","state":"training"');
     expect(readProgress(dir)).toMatchObject(E.left({ _tag: 'Invalid', message: expect.stringContaining(`${join(dir, PROGRESS_FILE)}: `) as unknown }));
     writeFileSync(join(dir, PROGRESS_FILE), JSON.stringify({ ...record, epoch: '2' }));
-    expect(readProgress(dir)).toEqual(E.left({ _tag: 'Invalid', message: `${join(dir, PROGRESS_FILE)}: "epoch" must be a finite number` }));
+    expect(readProgress(dir)).toEqual(E.left({ _tag: 'Invalid', message: `${join(dir, PROGRESS_FILE)}: "epoch" must be a number, got "2"` }));
   });
 });

@@ -16,10 +16,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
 import { writeFileAtomic } from '@resnet/files';
-import type { RunConfig } from './run_config.ts';
+import { decode, describeFailure, finite, int, named, withDefault } from './codec.ts';
+import type { RunConfig } from './config.ts';
 
 /** Format tag of evaluation.json. */
 export const EVALUATION_FORMAT = 'resnet-ts/evaluation@1';
@@ -28,28 +30,46 @@ export const EVALUATION_FORMAT = 'resnet-ts/evaluation@1';
 export const EVALUATION_FILE = 'evaluation.json';
 
 /** Which of a run's weights were evaluated. */
-export type EvaluatedWeights =
-  /** The final model, after `epoch` epochs. */
-  | { readonly _tag: 'Final'; readonly epoch: number }
-  /** A checkpoint after `epoch` epochs and `step` steps of the next. */
-  | { readonly _tag: 'Checkpoint'; readonly epoch: number; readonly step: number };
+export const EvaluatedWeightsCodec = named(
+  t.union([
+    /** The final model, after `epoch` epochs. */
+    t.type({ _tag: t.literal('Final'), epoch: int(0) }),
+    /** A checkpoint after `epoch` epochs and `step` steps of the next. */
+    t.type({ _tag: t.literal('Checkpoint'), epoch: int(0), step: int(0) }),
+  ]),
+  '{ "_tag": "Final", "epoch": N } or { "_tag": "Checkpoint", "epoch": N, "step": S }',
+);
+export type EvaluatedWeights = Readonly<t.TypeOf<typeof EvaluatedWeightsCodec>>;
 
-/** evaluation.json, checked. */
-export interface EvaluationFile {
-  readonly format: typeof EVALUATION_FORMAT;
-  /** The run evaluated: its variant and config.json's `createdAt`, which tell one run from another. */
-  readonly run: { readonly variant: number; readonly createdAt: string | null };
-  readonly weights: EvaluatedWeights;
-  readonly testImages: number;
-  readonly correct: number;
-  readonly accuracy: number;
-  /** Per true class: correct / images of that class; null when the evaluated images hold none. */
-  readonly perClassAccuracy: readonly (number | null)[];
-  /** `confusion[true][predicted]` counts. */
-  readonly confusion: readonly (readonly number[])[];
-  /** The command that made the file, or null. */
-  readonly command: string | null;
-}
+const isSquareCounts = (u: unknown): u is readonly (readonly number[])[] =>
+  Array.isArray(u) && u.length > 0 && u.every((row) => Array.isArray(row) && row.length === u.length && row.every((n) => Number.isInteger(n) && (n as number) >= 0));
+
+/**
+ * evaluation.json as written; {@link parseEvaluation} also checks that its numbers agree with
+ * each other (counts with the matrix, accuracies with the counts).
+ */
+export const EvaluationFileCodec = named(
+  t.type({
+    format: named(t.literal(EVALUATION_FORMAT), `"${EVALUATION_FORMAT}"`),
+    /** The run evaluated: its variant and config.json's `createdAt`, which tell one run from another. */
+    run: named(t.type({ variant: int(1), createdAt: t.union([t.string, t.null]) }), '{ "variant": <depth>, "createdAt": <config.json\'s createdAt or null> }'),
+    weights: EvaluatedWeightsCodec,
+    testImages: finite,
+    correct: finite,
+    accuracy: finite,
+    /** Per true class: correct / images of that class; null when the evaluated images hold none. */
+    perClassAccuracy: named(t.readonlyArray(t.union([finite, t.null])), "each class's diagonal / row sum (null for an empty row)"),
+    /** `confusion[true][predicted]` counts. */
+    confusion: named(
+      new t.Type<readonly (readonly number[])[], readonly (readonly number[])[], unknown>('counts', isSquareCounts, (u, c) => (isSquareCounts(u) ? t.success(u) : t.failure(u, c)), t.identity),
+      'a square matrix of counts (rows: true class, columns: predicted)',
+    ),
+    /** The command that made the file, or null. */
+    command: withDefault(named(t.union([t.string, t.null]), 'a string or null'), null),
+  }),
+  'a JSON object',
+);
+export type EvaluationFile = Readonly<t.TypeOf<typeof EvaluationFileCodec>>;
 
 /**
  * Per true class, the share of its images predicted right (null for a class with no image).
@@ -116,32 +136,19 @@ function badEvaluation(file: string, reason: string): EvaluationError {
  * @example parseEvaluation({ format: 'resnet-ts/evaluation@1', … }, 'runs/a/evaluation.json') // Right({ … })
  */
 export function parseEvaluation(value: unknown, path: string): E.Either<EvaluationError, EvaluationFile> {
-  const bad = (field: string, expected: string, got: unknown) => E.left(badEvaluation(path, `"${field}" must be ${expected}, got ${JSON.stringify(got)?.slice(0, 120) ?? 'nothing'}`));
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('(the whole file)', 'a JSON object', value);
-  const f = value as Record<string, unknown>;
-  if (f['format'] !== EVALUATION_FORMAT) return bad('format', `"${EVALUATION_FORMAT}"`, f['format']);
-  const run = f['run'] as { variant?: unknown; createdAt?: unknown } | null | undefined;
-  if (typeof run !== 'object' || run === null || !isInt(run.variant, 1) || !(run.createdAt === null || typeof run.createdAt === 'string')) {
-    return bad('run', '{ "variant": <depth>, "createdAt": <config.json\'s createdAt or null> }', run);
-  }
-  const weights = parseWeights(f['weights']);
-  if (weights === null) return bad('weights', '{ "_tag": "Final", "epoch": N } or { "_tag": "Checkpoint", "epoch": N, "step": S }', f['weights']);
-  const confusion = f['confusion'];
-  if (!Array.isArray(confusion) || confusion.length === 0 || !confusion.every((row) => Array.isArray(row) && row.length === confusion.length && row.every((n) => isInt(n, 0)))) {
-    return bad('confusion', 'a square matrix of counts (rows: true class, columns: predicted)', confusion);
-  }
-  const matrix = confusion as number[][];
-  const expected = evaluationFile({ config: { variant: run.variant as number, createdAt: run.createdAt as string | null }, weights, confusion: matrix, command: null });
-  if (f['testImages'] !== expected.testImages) return bad('testImages', `the matrix's total ${expected.testImages}`, f['testImages']);
-  if (f['correct'] !== expected.correct) return bad('correct', `the matrix's diagonal ${expected.correct}`, f['correct']);
-  if (!close(f['accuracy'], expected.accuracy)) return bad('accuracy', `correct / testImages = ${expected.accuracy}`, f['accuracy']);
-  const perClass = f['perClassAccuracy'];
-  if (!Array.isArray(perClass) || perClass.length !== matrix.length || !perClass.every((a, i) => (a === null ? expected.perClassAccuracy[i] === null : close(a, expected.perClassAccuracy[i])))) {
+  const decoded = decode(EvaluationFileCodec, value);
+  if (E.isLeft(decoded)) return E.left(badEvaluation(path, describeFailure(decoded.left)));
+  const f = decoded.right;
+  const bad = (field: string, expected: string, got: unknown) => E.left(badEvaluation(path, describeFailure({ field, expected, got })));
+  const expected = evaluationFile({ config: f.run, weights: f.weights, confusion: f.confusion, command: f.command });
+  if (f.testImages !== expected.testImages) return bad('testImages', `the matrix's total ${expected.testImages}`, f.testImages);
+  if (f.correct !== expected.correct) return bad('correct', `the matrix's diagonal ${expected.correct}`, f.correct);
+  if (!close(f.accuracy, expected.accuracy)) return bad('accuracy', `correct / testImages = ${expected.accuracy}`, f.accuracy);
+  const perClass = f.perClassAccuracy;
+  if (perClass.length !== f.confusion.length || !perClass.every((a, i) => (a === null ? expected.perClassAccuracy[i] === null : close(a, expected.perClassAccuracy[i])))) {
     return bad('perClassAccuracy', "each class's diagonal / row sum (null for an empty row)", perClass);
   }
-  const command = f['command'];
-  if (command !== undefined && command !== null && typeof command !== 'string') return bad('command', 'a string or null', command);
-  return E.right({ ...expected, command: typeof command === 'string' ? command : null });
+  return E.right(expected);
 }
 
 /**
@@ -184,18 +191,6 @@ export function describeWeights(weights: EvaluatedWeights): string {
   }
 }
 
-function parseWeights(value: unknown): EvaluatedWeights | null {
-  if (typeof value !== 'object' || value === null) return null;
-  const w = value as Record<string, unknown>;
-  if (w['_tag'] === 'Final' && isInt(w['epoch'], 0)) return { _tag: 'Final', epoch: w['epoch'] };
-  if (w['_tag'] === 'Checkpoint' && isInt(w['epoch'], 0) && isInt(w['step'], 0)) return { _tag: 'Checkpoint', epoch: w['epoch'], step: w['step'] };
-  return null;
-}
-
 function close(a: unknown, b: number | null | undefined): boolean {
   return typeof a === 'number' && typeof b === 'number' && Math.abs(a - b) <= 1e-9;
-}
-
-function isInt(v: unknown, min: number): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= min;
 }

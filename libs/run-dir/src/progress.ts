@@ -8,9 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { writeFileAtomic } from '@resnet/files';
-import type { StepProgress } from './loop.ts';
+import { decodeJson, finite, named, oneOf } from './codec.ts';
 
 /** The record's file name in a run directory. */
 export const PROGRESS_FILE = 'progress.json';
@@ -20,34 +21,47 @@ export const PROGRESS_FORMAT = 'resnet-ts/progress@1';
 export const PROGRESS_INTERVAL_MS = 2000;
 
 /** What the training process was doing when it last wrote. */
-export type ProgressState = 'training' | 'finished' | 'stopped' | 'failed';
+export const PROGRESS_STATES = ['training', 'finished', 'stopped', 'failed'] as const;
+export type ProgressState = (typeof PROGRESS_STATES)[number];
 
 /** A run's live record. */
-export interface ProgressRecord {
-  readonly format: typeof PROGRESS_FORMAT;
-  readonly state: ProgressState;
-  readonly host: string;
-  readonly pid: number;
+export const ProgressRecordCodec = t.type({
+  format: named(t.literal(PROGRESS_FORMAT), `"${PROGRESS_FORMAT}"`),
+  state: oneOf(PROGRESS_STATES, 'training, finished, stopped or failed'),
+  host: named(t.string, 'a string'),
+  pid: finite,
   /** ISO time of this record. */
-  readonly updatedAt: string;
+  updatedAt: named(t.string, 'a string'),
   /** The epoch being trained (1-based) of `epochs`, and the step in it of `steps`. */
+  epoch: finite,
+  epochs: finite,
+  step: finite,
+  steps: finite,
+  /** Running means over the epoch so far (loss null when it is not finite: a diverged run). */
+  loss: named(t.union([finite, t.null]), 'a finite number or null'),
+  trainAcc: finite,
+  examplesPerSec: finite,
+  lr: finite,
+  /** Seconds left at this pace, training steps only (evaluations and checkpoints add to it). */
+  etaSeconds: finite,
+  /** With `failed`: what went wrong. */
+  error: named(t.union([t.string, t.null]), 'a string or null'),
+});
+export type ProgressRecord = Readonly<t.TypeOf<typeof ProgressRecordCodec>>;
+
+/** One step's progress as the training loop reports it, with the epochs planned. */
+export interface StepReport {
   readonly epoch: number;
   readonly epochs: number;
   readonly step: number;
   readonly steps: number;
-  /** Running means over the epoch so far (loss null when it is not finite: a diverged run). */
-  readonly loss: number | null;
+  readonly loss: number;
   readonly trainAcc: number;
   readonly examplesPerSec: number;
   readonly lr: number;
-  /** Seconds left at this pace, training steps only (evaluations and checkpoints add to it). */
-  readonly etaSeconds: number;
-  /** With `failed`: what went wrong. */
-  readonly error: string | null;
+  /** Seconds spent on this epoch so far. */
+  readonly seconds: number;
 }
-
-/** One step's progress as the training loop reports it, with the epochs planned. */
-export type StepReport = StepProgress & { readonly epochs: number };
 
 /**
  * The record of `report` in `state`.
@@ -92,20 +106,11 @@ export type ProgressError = { readonly _tag: 'Missing' } | { readonly _tag: 'Inv
  */
 export function readProgress(dir: string): E.Either<ProgressError, ProgressRecord> {
   const path = join(dir, PROGRESS_FILE);
-  let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     return E.left((e as NodeJS.ErrnoException).code === 'ENOENT' ? { _tag: 'Missing' } : { _tag: 'Invalid', message: `${path}: ${(e as Error).message}` });
   }
-  const bad = (what: string) => E.left<ProgressError>({ _tag: 'Invalid', message: `${path}: ${what}` });
-  if (typeof value !== 'object' || value === null) return bad('not a JSON object');
-  const v = value as Record<string, unknown>;
-  if (v['format'] !== PROGRESS_FORMAT) return bad(`"format" must be "${PROGRESS_FORMAT}"`);
-  if (!['training', 'finished', 'stopped', 'failed'].includes(v['state'] as string)) return bad('"state" must be training, finished, stopped or failed');
-  for (const k of ['host', 'updatedAt'] as const) if (typeof v[k] !== 'string') return bad(`"${k}" must be a string`);
-  for (const k of ['pid', 'epoch', 'epochs', 'step', 'steps', 'trainAcc', 'examplesPerSec', 'lr', 'etaSeconds'] as const) if (typeof v[k] !== 'number' || !Number.isFinite(v[k])) return bad(`"${k}" must be a finite number`);
-  if (v['loss'] !== null && (typeof v['loss'] !== 'number' || !Number.isFinite(v['loss']))) return bad('"loss" must be a finite number or null');
-  if (v['error'] !== null && typeof v['error'] !== 'string') return bad('"error" must be a string or null');
-  return E.right(value as ProgressRecord);
+  return E.mapLeft((why: string): ProgressError => ({ _tag: 'Invalid', message: `${path}: ${why}` }))(decodeJson(ProgressRecordCodec, text));
 }

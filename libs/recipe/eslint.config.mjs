@@ -1,0 +1,3 @@
+import base, { noIo } from '../../eslint.config.mjs';
+
+export default [...base, noIo];
