@@ -11,8 +11,8 @@ const LAYER = join(ROOT, 'libs', 'spec', 'src', 'layer.ts');
 
 /** Where a new leaf kind must be handled: file → the functions whose switch must list it. */
 const LEAF_PLACES = {
-  'libs/spec/src/params.ts': ['ownParams'],
   'libs/spec/src/trace.ts': ['leaf'],
+  'libs/spec/src/weights.ts': ['ownWeights'],
   'libs/variants/src/summary.ts': ['describe', 'weightedLayers'],
   'libs/tfjs/src/model.ts': ['initModel/visit'],
   'libs/tfjs/src/forward.ts': ['apply'],

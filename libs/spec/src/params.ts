@@ -1,8 +1,9 @@
 /**
- * Parameter counting: a pure fold over a spec that needs no input shape.
+ * Parameter counting: a pure fold over a spec that needs no input shape, read off the
+ * weight schema.
  */
-import { absurd } from 'fp-ts/function';
-import { children, type Layer } from './layer.ts';
+import type { Layer } from './layer.ts';
+import { weightSchema } from './weights.ts';
 
 /** Trainable weights, and non-trainable state (batch-norm moving mean and variance). */
 export interface ParamCount {
@@ -17,28 +18,11 @@ export interface ParamCount {
  * @example countParams(conv2d('c', { inChannels: 3, outChannels: 64, kernel: 7 })) // { trainable: 9408, nonTrainable: 0 }
  */
 export function countParams(layer: Layer): ParamCount {
-  const own = ownParams(layer);
-  return children(layer).reduce((acc, child) => {
-    const c = countParams(child);
-    return { trainable: acc.trainable + c.trainable, nonTrainable: acc.nonTrainable + c.nonTrainable };
-  }, own);
-}
-
-function ownParams(layer: Layer): ParamCount {
-  switch (layer._tag) {
-    case 'Conv2d':
-      return { trainable: layer.kernel * layer.kernel * layer.inChannels * layer.outChannels + (layer.bias ? layer.outChannels : 0), nonTrainable: 0 };
-    case 'BatchNorm':
-      return { trainable: 2 * layer.channels, nonTrainable: 2 * layer.channels };
-    case 'Dense':
-      return { trainable: layer.inFeatures * layer.outFeatures + (layer.bias ? layer.outFeatures : 0), nonTrainable: 0 };
-    case 'Relu':
-    case 'MaxPool':
-    case 'GlobalAvgPool':
-    case 'Sequential':
-    case 'Residual':
-      return { trainable: 0, nonTrainable: 0 };
-    default:
-      return absurd(layer);
-  }
+  return weightSchema(layer).reduce(
+    (acc, w) => {
+      const size = w.shape.reduce((a, b) => a * b, 1);
+      return w.trainable ? { ...acc, trainable: acc.trainable + size } : { ...acc, nonTrainable: acc.nonTrainable + size };
+    },
+    { trainable: 0, nonTrainable: 0 },
+  );
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import * as E from 'fp-ts/Either';
-import { countParams, inferShape, countMacs } from '@resnet/spec';
+import { countParams, inferShape, countMacs, weightSchema } from '@resnet/spec';
 import { DEPTHS, resnet, VERSIONS, type Depth, type ResNetOptions, type ResNetSpec, type Version } from './resnet.ts';
 import { summarize } from './summary.ts';
 
@@ -24,6 +24,19 @@ describe('ResNet variants (Table 1)', () => {
     expect(countParams(build(depth, { version }).net).trainable).toBe(TORCHVISION_PARAMS[depth]);
     expect(countParams(build(depth, { version, inChannels: 1, classes: 10 }).net).trainable).toBe(FASHION_PARAMS[depth]);
   });
+
+  const versions = DEPTHS.flatMap((d) => VERSIONS.map((v) => [d, v] as const));
+  test.each(versions)(
+    'ResNet-%i %s: its weight schema’s trainable tensors hold torchvision’s parameter count, names unique',
+    (depth, version) => {
+      const cases = [[{ version }, TORCHVISION_PARAMS[depth]], [{ version, inChannels: 1, classes: 10 }, FASHION_PARAMS[depth]]] as const;
+      for (const [options, expected] of cases) {
+        const schema = weightSchema(build(depth, options).net);
+        expect(schema.filter((w) => w.trainable).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0)).toBe(expected);
+        expect(new Set(schema.map((w) => w.name)).size).toBe(schema.length);
+      }
+    },
+  );
 
   test.each(DEPTHS)('ResNet-%i v1.5 has torchvision’s MACs at 224×224 within ±0.005e9', (depth) => {
     const macs = countMacs(build(depth, { version: 'v1.5' }).net, [1, 224, 224, 3]);
