@@ -14,7 +14,6 @@ const LEAF_PLACES = {
   'libs/spec/src/trace.ts': ['leaf'],
   'libs/spec/src/weights.ts': ['ownWeights'],
   'libs/variants/src/summary.ts': ['describe', 'weightedLayers'],
-  'libs/tfjs/src/model.ts': ['initModel/visit'],
   'libs/tfjs/src/forward.ts': ['apply'],
   'libs/tfjs/src/gradients.ts': ['pass'],
   'libs/tfjs/src/memory.ts': ['pass'],

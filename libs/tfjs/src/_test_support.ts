@@ -2,7 +2,8 @@
 // on the pure-JS cpu backend.
 import * as tf from '@tensorflow/tfjs';
 import { basic, bottleneck, network, type BlockKind } from '@resnet/variants';
-import type { Sequential } from '@resnet/spec';
+import { weightSchema, type Layer, type Sequential } from '@resnet/spec';
+import type { Model } from './model.ts';
 
 /** Selects the backend named by TFJS_BACKEND (default cpu) and silences its Node banner. */
 export async function useBackend(): Promise<void> {
@@ -25,3 +26,29 @@ export function tinyResNet(kind: BlockKind, options: { readonly strideOn?: '1x1'
 }
 
 export const TINY_KINDS: readonly BlockKind[] = [basic, bottleneck];
+
+/** `model` with maps that note every key an interpreter reads, to compare with the weight schema. */
+export function recording(model: Model): { readonly model: Model; readonly read: ReadonlySet<string> } {
+  const read = new Set<string>();
+  const spy = (vars: ReadonlyMap<string, tf.Variable>): ReadonlyMap<string, tf.Variable> => {
+    const noted = new Map(vars);
+    noted.get = (key: string) => {
+      read.add(key);
+      return vars.get(key);
+    };
+    return noted;
+  };
+  return { model: { spec: model.spec, params: spy(model.params), state: spy(model.state) }, read };
+}
+
+/** The weight schema of `net` as `name [shape]` rows, for the trainable (`true`) or state (`false`) tensors, or all. */
+export function schemaRows(net: Layer, trainable?: boolean): string[] {
+  return weightSchema(net)
+    .filter((w) => trainable === undefined || w.trainable === trainable)
+    .map((w) => `${w.name} [${w.shape.join(',')}]`);
+}
+
+/** Named tensors as `name [shape]` rows, in their order. */
+export function tensorRows(tensors: Iterable<readonly [string, { readonly shape: readonly number[] }]>): string[] {
+  return [...tensors].map(([name, t]) => `${name} [${t.shape.join(',')}]`);
+}

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNELS } from '@resnet/kernels';
 import { childPath, type Layer } from '@resnet/spec';
-import { weight, type Model } from './model.ts';
+import { layerVariable, type Model } from './model.ts';
 
 /** Training or inference, as PyTorch's `model.train()` / `model.eval()`. */
 export interface Mode {
@@ -48,8 +48,8 @@ export function forward(model: Model, x: tf.Tensor, mode: Mode): tf.Tensor {
 function apply(model: Model, layer: Layer, path: string, x: tf.Tensor, mode: Mode): tf.Tensor {
   switch (layer._tag) {
     case 'Conv2d': {
-      const y = tf.conv2d(x as tf.Tensor4D, weight(model.params, `${path}/weight`) as tf.Tensor4D, layer.stride, layer.padding);
-      return layer.bias ? tf.add(y, weight(model.params, `${path}/bias`)) : y;
+      const y = tf.conv2d(x as tf.Tensor4D, layerVariable(model, path, 'ConvWeight') as tf.Tensor4D, layer.stride, layer.padding);
+      return layer.bias ? tf.add(y, layerVariable(model, path, 'ConvBias')) : y;
     }
     case 'BatchNorm':
       return batchNorm(model, layer.epsilon, layer.momentum, path, x, mode);
@@ -60,8 +60,8 @@ function apply(model: Model, layer: Layer, path: string, x: tf.Tensor, mode: Mod
     case 'GlobalAvgPool':
       return tf.mean(x, [1, 2]);
     case 'Dense': {
-      const y = tf.matMul(x as tf.Tensor2D, weight(model.params, `${path}/weight`) as tf.Tensor2D);
-      return layer.bias ? tf.add(y, weight(model.params, `${path}/bias`)) : y;
+      const y = tf.matMul(x as tf.Tensor2D, layerVariable(model, path, 'DenseWeight') as tf.Tensor2D);
+      return layer.bias ? tf.add(y, layerVariable(model, path, 'DenseBias')) : y;
     }
     case 'Sequential':
       return applyAll(model, layer.layers, path, x, mode);
@@ -101,24 +101,25 @@ function applyAll(model: Model, layers: readonly Layer[], path: string, x: tf.Te
 // channel, BN(conv(x, w) + b) = conv(x, w·k) + (b − μ)·k + β. Same value up to float32
 // rounding (the fold rounds w·k once); the ReLU, if any, becomes the convolution's activation.
 function foldedConv(model: Model, conv: Extract<Layer, { _tag: 'Conv2d' }>, convPath: string, bn: Extract<Layer, { _tag: 'BatchNorm' }>, bnPath: string, x: tf.Tensor, withRelu: boolean): tf.Tensor {
-  const k = tf.div(weight(model.params, `${bnPath}/weight`), tf.sqrt(tf.add(weight(model.state, `${bnPath}/running_var`), bn.epsilon)));
-  const mean = weight(model.state, `${bnPath}/running_mean`);
-  const centred = conv.bias ? tf.sub(weight(model.params, `${convPath}/bias`), mean) : tf.neg(mean);
+  const variance = layerVariable(model, bnPath, 'BatchNormVariance');
+  const k = tf.div(layerVariable(model, bnPath, 'BatchNormScale'), tf.sqrt(tf.add(variance, bn.epsilon)));
+  const mean = layerVariable(model, bnPath, 'BatchNormMean');
+  const centred = conv.bias ? tf.sub(layerVariable(model, convPath, 'ConvBias'), mean) : tf.neg(mean);
   return tf.fused.conv2d({
     x: x as tf.Tensor4D,
-    filter: tf.mul(weight(model.params, `${convPath}/weight`), k) as tf.Tensor4D,
+    filter: tf.mul(layerVariable(model, convPath, 'ConvWeight'), k) as tf.Tensor4D,
     strides: conv.stride,
     pad: conv.padding,
-    bias: tf.add(tf.mul(centred, k), weight(model.params, `${bnPath}/bias`)),
+    bias: tf.add(tf.mul(centred, k), layerVariable(model, bnPath, 'BatchNormOffset')),
     activation: withRelu ? 'relu' : 'linear',
   });
 }
 
 function batchNorm(model: Model, epsilon: number, momentum: number, path: string, x: tf.Tensor, mode: Mode): tf.Tensor {
-  const gamma = weight(model.params, `${path}/weight`);
-  const beta = weight(model.params, `${path}/bias`);
-  const runningMean = weight(model.state, `${path}/running_mean`);
-  const runningVar = weight(model.state, `${path}/running_var`);
+  const gamma = layerVariable(model, path, 'BatchNormScale');
+  const beta = layerVariable(model, path, 'BatchNormOffset');
+  const runningMean = layerVariable(model, path, 'BatchNormMean');
+  const runningVar = layerVariable(model, path, 'BatchNormVariance');
   if (!mode.training) return tf.batchNorm(x, runningMean, runningVar, beta, gamma, epsilon);
 
   const axes = x.rank === 4 ? [0, 1, 2] : [0];

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
-import { countParams, inferShape, type Layer } from '@resnet/spec';
+import { countParams, inferShape, weightSchema, type Layer } from '@resnet/spec';
 import { basic, bottleneck, DEPTHS, resnet } from '@resnet/variants';
 import { countWeights, disposeModel, initModel, weight } from './model.ts';
 import { forward } from './forward.ts';
-import { TINY_KINDS, tinyResNet, useBackend } from './_test_support.ts';
+import { recording, schemaRows, tensorRows, TINY_KINDS, tinyResNet, useBackend } from './_test_support.ts';
 import { checkGradients } from './testing.ts';
 
 beforeAll(useBackend);
@@ -17,11 +17,12 @@ function fashionResNet(depth: number): Layer {
 }
 
 describe('tfjs interpreter agrees with the spec folds', () => {
-  test.each(DEPTHS)('ResNet-%i: the built model has exactly the spec’s trainable and non-trainable parameter counts, and its output shape is the inferred one', (depth) => {
+  test.each(DEPTHS)('ResNet-%i: the built model has the spec’s parameter counts, schema tensors and inferred output shape', (depth) => {
     const net = fashionResNet(depth);
     const before = tf.memory().numTensors;
     const model = initModel(net, { seed: 1 });
     expect(countWeights(model)).toEqual(countParams(net));
+    expect([tensorRows(model.params), tensorRows(model.state)]).toEqual([schemaRows(net, true), schemaRows(net, false)]);
     // One small input per variant in each mode; shapes must equal shape inference.
     for (const [size, training] of [[9, false], [5, true]] as const) {
       const shape = tf.tidy(() => forward(model, tf.randomNormal([2, size, size, 1]), { training }).shape);
@@ -29,6 +30,18 @@ describe('tfjs interpreter agrees with the spec folds', () => {
     }
     disposeModel(model);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('forward reads exactly the weight schema’s tensors, in training and inference, fused or not', () => {
+    for (const net of TINY_KINDS.flatMap((kind) => (['imagenet', 'small'] as const).map((stem) => tinyResNet(kind, { stem })))) {
+      const model = initModel(net, { seed: 2 });
+      for (const [training, fused] of [[true, true], [true, false], [false, true], [false, false]] as const) {
+        const spy = recording(model);
+        tf.tidy(() => forward(spy.model, tf.randomNormal([2, 12, 12, 1]), { training, fused }));
+        expect([...spy.read].sort()).toEqual(weightSchema(net).map((w) => w.name).sort());
+      }
+      disposeModel(model);
+    }
   });
 
   test('output shapes equal shape inference for any small input, stem, block kind and mode', () => {
@@ -138,7 +151,8 @@ describe('initialisation', () => {
   test('zeroInitResidual zeroes exactly the last batch-norm scale of every residual unit', () => {
     const net = fashionResNet(50);
     const model = initModel(net, { zeroInitResidual: true });
-    const zeroed = [...model.params].filter(([key, v]) => key.endsWith('/weight') && v.shape.length === 1 && v.dataSync().every((d) => d === 0)).map(([key]) => key);
+    const scales = weightSchema(net).filter((w) => w.role._tag === 'BatchNormScale').map((w) => w.name);
+    const zeroed = scales.filter((key) => weight(model.params, key).dataSync().every((d) => d === 0));
     expect(zeroed.length).toBe(3 + 4 + 6 + 3);
     expect(zeroed.every((key) => key.endsWith('.bn3/weight'))).toBe(true);
     disposeModel(model);

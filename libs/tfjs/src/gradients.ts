@@ -29,9 +29,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { Conv2DBackpropFilter, Conv2DBackpropInput, MaxPoolGrad } from '@tensorflow/tfjs-core';
 import { FUSED_KERNELS } from '@resnet/kernels';
-import { childPath, type Layer } from '@resnet/spec';
+import { childPath, weightName, type Layer } from '@resnet/spec';
 import { backendHasKernel } from './forward.ts';
-import { weight, type Model } from './model.ts';
+import { layerVariable, type Model } from './model.ts';
 
 /** The loss of a batch's logits and its gradient with respect to them (both owned by the caller). */
 export type LossHead = (logits: tf.Tensor2D) => { readonly loss: tf.Scalar; readonly dlogits: tf.Tensor2D };
@@ -93,17 +93,19 @@ function pass(context: Context, layer: Layer, path: string, x: tf.Tensor, needDx
   const { model } = context;
   switch (layer._tag) {
     case 'Conv2d': {
-      const w = weight(model.params, `${path}/weight`) as tf.Tensor4D;
+      const w = layerVariable(model, path, 'ConvWeight') as tf.Tensor4D;
       const conv = tf.conv2d(x as tf.Tensor4D, w, layer.stride, layer.padding);
-      const y = layer.bias ? owned(conv, tf.add(conv, weight(model.params, `${path}/bias`))) : conv;
+      const y = layer.bias ? owned(conv, tf.add(conv, layerVariable(model, path, 'ConvBias'))) : conv;
       const saved = hold(context, x);
       const inputShape = x.shape as [number, number, number, number];
       return [
         y,
         (dy) => {
-          if (layer.bias) accumulate(context, `${path}/bias`, tf.sum(dy, [0, 1, 2]));
+          if (layer.bias) accumulate(context, weightName(path, 'ConvBias'), tf.sum(dy, [0, 1, 2]));
           const strides: [number, number] = [layer.stride, layer.stride];
-          accumulate(context, `${path}/weight`, tf.engine().runKernel(Conv2DBackpropFilter, { x: saved, dy }, { strides, pad: layer.padding, dataFormat: 'NHWC', filterShape: w.shape }) as tf.Tensor);
+          const filterAttrs = { strides, pad: layer.padding, dataFormat: 'NHWC', filterShape: w.shape };
+          const dw = tf.engine().runKernel(Conv2DBackpropFilter, { x: saved, dy }, filterAttrs) as tf.Tensor;
+          accumulate(context, weightName(path, 'ConvWeight'), dw);
           const dx = needDx ? (tf.engine().runKernel(Conv2DBackpropInput, { dy, filter: w }, { strides, pad: layer.padding, dataFormat: 'NHWC', inputShape }) as tf.Tensor) : null;
           release(context, saved, dy);
           return dx;
@@ -148,15 +150,15 @@ function pass(context: Context, layer: Layer, path: string, x: tf.Tensor, needDx
       ];
     }
     case 'Dense': {
-      const w = weight(model.params, `${path}/weight`) as tf.Tensor2D;
+      const w = layerVariable(model, path, 'DenseWeight') as tf.Tensor2D;
       const product = tf.matMul(x as tf.Tensor2D, w);
-      const y = layer.bias ? owned(product, tf.add(product, weight(model.params, `${path}/bias`))) : product;
+      const y = layer.bias ? owned(product, tf.add(product, layerVariable(model, path, 'DenseBias'))) : product;
       const saved = hold(context, x) as tf.Tensor2D;
       return [
         y,
         (dy) => {
-          if (layer.bias) accumulate(context, `${path}/bias`, tf.sum(dy, 0));
-          accumulate(context, `${path}/weight`, tf.matMul(saved, dy as tf.Tensor2D, true, false));
+          if (layer.bias) accumulate(context, weightName(path, 'DenseBias'), tf.sum(dy, 0));
+          accumulate(context, weightName(path, 'DenseWeight'), tf.matMul(saved, dy as tf.Tensor2D, true, false));
           const dx = needDx ? tf.matMul(dy as tf.Tensor2D, w, false, true) : null;
           release(context, saved, dy);
           return dx;
@@ -225,10 +227,10 @@ function residual(context: Context, layer: Extract<Layer, { _tag: 'Residual' }>,
 
 function batchNorm(context: Context, layer: Extract<Layer, { _tag: 'BatchNorm' }>, path: string, x: tf.Tensor, needDx: boolean): Pass {
   const { model } = context;
-  const gamma = weight(model.params, `${path}/weight`);
-  const beta = weight(model.params, `${path}/bias`);
-  const runningMean = weight(model.state, `${path}/running_mean`);
-  const runningVar = weight(model.state, `${path}/running_var`);
+  const gamma = layerVariable(model, path, 'BatchNormScale');
+  const beta = layerVariable(model, path, 'BatchNormOffset');
+  const runningMean = layerVariable(model, path, 'BatchNormMean');
+  const runningVar = layerVariable(model, path, 'BatchNormVariance');
   if (x.rank !== 4 && x.rank !== 2) throw new Error(`modelGradients: batch norm ${path} takes [batch, h, w, channels] or [batch, features], got [${x.shape.join(', ')}]`);
   const axes = x.rank === 4 ? [0, 1, 2] : [0];
   const n = axes.reduce((k, a) => k * (x.shape[a] ?? 1), 1);
@@ -267,8 +269,8 @@ function batchNorm(context: Context, layer: Extract<Layer, { _tag: 'BatchNorm' }
           return [tf.mul(d, tf.sub(tf.sub(tf.mul(dy, n), db), tf.mul(xHat, dg))), dg, db];
         });
       }
-      accumulate(context, `${path}/weight`, dGamma);
-      accumulate(context, `${path}/bias`, dBeta);
+      accumulate(context, weightName(path, 'BatchNormScale'), dGamma);
+      accumulate(context, weightName(path, 'BatchNormOffset'), dBeta);
       release(context, saved, dy);
       tf.dispose([mean, variance]);
       if (needDx) return dx;

@@ -2,11 +2,12 @@
 // logits, parameter gradients and running statistics on every block kind, stride placement
 // and stem, with the fused kernels and without, and far less memory at the peak.
 import * as tf from '@tensorflow/tfjs';
+import { weightSchema } from '@resnet/spec';
 import { basic, bottleneck, type BlockKind } from '@resnet/variants';
 import { forward } from './forward.ts';
 import { modelGradients, type LossHead } from './gradients.ts';
-import { disposeModel, initModel, type Model } from './model.ts';
-import { tinyResNet, useBackend } from './_test_support.ts';
+import { disposeModel, initModel, weight, type Model } from './model.ts';
+import { recording, schemaRows, tensorRows, tinyResNet, useBackend } from './_test_support.ts';
 
 beforeAll(useBackend);
 
@@ -30,7 +31,10 @@ interface Outcome {
 function run(kind: BlockKind, options: { strideOn: '1x1' | '3x3'; stem: 'imagenet' | 'small' }, fused: boolean, path: 'explicit' | 'tape'): Outcome {
   const model = initModel(tinyResNet(kind, options), { seed: 11 });
   // Random batch-norm scales (not the initial ones) so every gradient term matters.
-  for (const [key, v] of model.params) if (key.endsWith('/weight') && v.rank === 1) v.assign(tf.tidy(() => tf.randomUniform(v.shape, 0.5, 1.5, 'float32', 3)));
+  for (const w of weightSchema(model.spec)) {
+    const random = () => tf.randomUniform([...w.shape], 0.5, 1.5, 'float32', 3);
+    if (w.role._tag === 'BatchNormScale') weight(model.params, w.name).assign(tf.tidy(random));
+  }
   const size = options.stem === 'imagenet' ? 20 : 10;
   const x = tf.randomNormal([BATCH, size, size, 1], 0, 1, 'float32', 7) as tf.Tensor4D;
   const labels = tf.oneHot(tf.tensor1d(LABELS, 'int32'), 10) as tf.Tensor2D;
@@ -85,6 +89,20 @@ describe('modelGradients', () => {
     for (const [key, s] of tape.state) expect({ key, error: relativeError(explicit.state.get(key), s) < 1e-6 }).toEqual({ key, error: true });
     // The gradients are not all zero (a pass that returned zeros would agree with nothing else).
     expect([...explicit.grads.values()].every((g) => g.some((v) => v !== 0))).toBe(true);
+  });
+
+  test('reads exactly the weight schema’s tensors and returns one gradient per trainable tensor, with its shape', () => {
+    for (const net of [basic, bottleneck].map((kind) => tinyResNet(kind, { stem: 'imagenet' }))) {
+      const model = initModel(net, { seed: 1 });
+      const spy = recording(model);
+      const x = tf.randomNormal([2, 20, 20, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+      const labels = tf.oneHot(tf.tensor1d([1, 2], 'int32'), 10) as tf.Tensor2D;
+      const { loss, logits, grads } = modelGradients(spy.model, x, head(labels));
+      expect([...spy.read].sort()).toEqual(weightSchema(net).map((w) => w.name).sort());
+      expect(tensorRows(grads).sort()).toEqual(schemaRows(net, true).sort());
+      tf.dispose([loss, logits, ...grads.values(), x, labels]);
+      disposeModel(model);
+    }
   });
 
   test('leaves no tensor but the loss, the logits and the gradients, and frees everything when the head throws', () => {

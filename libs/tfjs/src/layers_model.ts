@@ -11,9 +11,9 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
-import { childPath, type Layer } from '@resnet/spec';
+import { childPath, weightName, type Layer, type WeightRoleTag } from '@resnet/spec';
 
-/** Float32 values in our layout (conv `[kh, kw, in, out]`, dense `[in, out]`), keyed `<path>/<weight>`. */
+/** Float32 values in our layout (conv `[kh, kw, in, out]`, dense `[in, out]`), keyed by the weight schema's names. */
 export type TensorValues = ReadonlyMap<string, { readonly shape: readonly number[]; readonly values: Float32Array }>;
 
 /** The two files of a layers model: `model.json` (as an object) and its single weights file. */
@@ -109,18 +109,21 @@ interface Value {
 
 type Pending = { layer: tf.layers.Layer; keys: readonly string[] }[];
 
+/** A Keras batch norm's weights in `getWeights()` order: gamma, beta, moving mean, moving variance. */
+const KERAS_BATCH_NORM: readonly WeightRoleTag[] = ['BatchNormScale', 'BatchNormOffset', 'BatchNormMean', 'BatchNormVariance'];
+
 function lower(layer: Layer, path: string, v: Value, pending: Pending): E.Either<LayersExportError, Value> {
   switch (layer._tag) {
     case 'Conv2d': {
       // Zero kernels, overwritten below: random initialisers cost ~1 µs per value on the JS backends.
       const conv = tf.layers.conv2d({ name: path, filters: layer.outChannels, kernelSize: layer.kernel, strides: layer.stride, padding: 'valid', useBias: layer.bias, dataFormat: 'channelsLast', kernelInitializer: 'zeros' });
-      pending.push({ layer: conv, keys: [`${path}/weight`, ...(layer.bias ? [`${path}/bias`] : [])] });
+      pending.push({ layer: conv, keys: [weightName(path, 'ConvWeight'), ...(layer.bias ? [weightName(path, 'ConvBias')] : [])] });
       return E.right({ x: apply(conv, pad(v.x, layer.padding, path)), nonNegative: false });
     }
     case 'BatchNorm': {
       // Keras's momentum is the weight of the old average: 1 − PyTorch's.
       const bn = tf.layers.batchNormalization({ name: path, axis: -1, epsilon: layer.epsilon, momentum: 1 - layer.momentum });
-      pending.push({ layer: bn, keys: ['weight', 'bias', 'running_mean', 'running_var'].map((n) => `${path}/${n}`) });
+      pending.push({ layer: bn, keys: KERAS_BATCH_NORM.map((role) => weightName(path, role)) });
       return E.right({ x: apply(bn, v.x), nonNegative: false });
     }
     case 'Relu':
@@ -136,7 +139,7 @@ function lower(layer: Layer, path: string, v: Value, pending: Pending): E.Either
       return E.right({ x: apply(tf.layers.globalAveragePooling2d({ name: path }), v.x), nonNegative: v.nonNegative });
     case 'Dense': {
       const fc = tf.layers.dense({ name: path, units: layer.outFeatures, useBias: layer.bias, kernelInitializer: 'zeros' });
-      pending.push({ layer: fc, keys: [`${path}/weight`, ...(layer.bias ? [`${path}/bias`] : [])] });
+      pending.push({ layer: fc, keys: [weightName(path, 'DenseWeight'), ...(layer.bias ? [weightName(path, 'DenseBias')] : [])] });
       return E.right({ x: apply(fc, v.x), nonNegative: false });
     }
     case 'Sequential':

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/Either';
-import { batchNorm, conv2d, maxPool, relu, sequential, type Layer } from '@resnet/spec';
+import { batchNorm, conv2d, maxPool, relu, sequential, weightSchema, type Layer } from '@resnet/spec';
 import { disposeModel, initModel, type Model } from './model.ts';
 import { forward } from './forward.ts';
-import { toLayersModel, type TensorValues } from './layers_model.ts';
+import { buildLayersModel, toLayersModel, type TensorValues } from './layers_model.ts';
 import { TINY_KINDS, tinyResNet, useBackend } from './_test_support.ts';
 
 beforeAll(useBackend);
@@ -91,6 +91,22 @@ describe('the tfjs layers-model export names layers by spec path and refuses wha
     const layers = (artifacts.right.modelJson.modelTopology as { config: { layers: { class_name: string; name: string }[] } }).config.layers;
     expect(layers.map((l) => `${l.class_name} ${l.name}`)).toEqual(['InputLayer input', 'ZeroPadding2D net.conv/pad', 'Conv2D net.conv', 'BatchNormalization net.bn', 'ReLU net.relu', 'ZeroPadding2D net.pool/pad', 'MaxPooling2D net.pool']);
     expect(artifacts.right.modelJson.weightsManifest[0]?.weights.map((w) => w.name)).toEqual(['net.conv/kernel', 'net.bn/gamma', 'net.bn/beta', 'net.bn/moving_mean', 'net.bn/moving_variance']);
+    disposeModel(model);
+  });
+
+  test.each(TINY_KINDS)('the $_tag tiny ResNet’s weighted layers each hold their weight-schema tensors, with their shapes', (kind) => {
+    const tiny = tinyResNet(kind, { stem: 'imagenet' });
+    const model = initModel(tiny);
+    const built = buildLayersModel(tiny, values(model), { inChannels: 1, imageSize: 16 });
+    if (E.isLeft(built)) throw new Error(built.left.message);
+    const schema = weightSchema(tiny);
+    const byLayer = (path: string) => schema.filter((w) => w.layer === path).map((w) => w.shape.join(','));
+    const weighted = built.right.layers.filter((l) => l.weights.length > 0).map((l) => l.name);
+    expect(weighted.sort()).toEqual([...new Set(schema.map((w) => w.layer))].sort());
+    for (const path of weighted) {
+      expect([path, built.right.getLayer(path).weights.map((w) => w.shape.join(','))]).toEqual([path, byLayer(path)]);
+    }
+    built.right.dispose();
     disposeModel(model);
   });
 

@@ -1,10 +1,11 @@
 /**
- * A model is a spec plus the tfjs variables that realise it, keyed by
- * `<layer path>/<weight name>` (e.g. `resnet18.conv2_x.1.conv1/weight`).
+ * A model is a spec plus the tfjs variables that realise it, one per entry of the spec's
+ * weight schema (`weightSchema` in @resnet/spec) and keyed by its names
+ * (e.g. `resnet18.conv2_x.1.conv1/weight`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { absurd } from 'fp-ts/function';
-import { children, childPath, type Layer, type Residual } from '@resnet/spec';
+import { weightName, weightSchema, WEIGHT_ROLES, type Layer, type WeightRoleTag, type WeightSpec } from '@resnet/spec';
 import { normalArray, uniformArray } from './random.ts';
 
 /** Spec + variables. Trainable weights and batch-norm statistics are kept apart. */
@@ -38,44 +39,16 @@ export interface InitOptions {
  */
 export function initModel(spec: Layer, options: InitOptions = {}): Model {
   const seed = options.seed ?? 0;
-  const zeroGammas = options.zeroInitResidual === true ? lastNormsOfResiduals(spec, spec.name) : new Set<string>();
+  const zeroInitResidual = options.zeroInitResidual === true;
   const params = new Map<string, tf.Variable>();
   const state = new Map<string, tf.Variable>();
   let counter = 0;
   const nextSeed = () => seed * 1_000_003 + counter++;
-
-  const visit = (layer: Layer, path: string): void => {
-    switch (layer._tag) {
-      case 'Conv2d': {
-        const std = Math.sqrt(2 / (layer.kernel * layer.kernel * layer.outChannels));
-        const shape = [layer.kernel, layer.kernel, layer.inChannels, layer.outChannels];
-        params.set(`${path}/weight`, tf.variable(tf.tensor(normalArray(shape.reduce((a, b) => a * b, 1), std, nextSeed()), shape)));
-        if (layer.bias) params.set(`${path}/bias`, tf.variable(uniform([layer.outChannels], layer.kernel * layer.kernel * layer.inChannels, nextSeed())));
-        return;
-      }
-      case 'BatchNorm':
-        params.set(`${path}/weight`, tf.variable(zeroGammas.has(path) ? tf.zeros([layer.channels]) : tf.ones([layer.channels])));
-        params.set(`${path}/bias`, tf.variable(tf.zeros([layer.channels])));
-        state.set(`${path}/running_mean`, tf.variable(tf.zeros([layer.channels]), false));
-        state.set(`${path}/running_var`, tf.variable(tf.ones([layer.channels]), false));
-        return;
-      case 'Dense':
-        params.set(`${path}/weight`, tf.variable(uniform([layer.inFeatures, layer.outFeatures], layer.inFeatures, nextSeed())));
-        if (layer.bias) params.set(`${path}/bias`, tf.variable(uniform([layer.outFeatures], layer.inFeatures, nextSeed())));
-        return;
-      case 'Relu':
-      case 'MaxPool':
-      case 'GlobalAvgPool':
-        return;
-      case 'Sequential':
-      case 'Residual':
-        for (const child of children(layer)) visit(child, childPath(path, child.name));
-        return;
-      default:
-        return absurd(layer);
+  tf.tidy(() => {
+    for (const w of weightSchema(spec)) {
+      (w.trainable ? params : state).set(w.name, tf.variable(initialValue(w, zeroInitResidual, nextSeed), w.trainable));
     }
-  };
-  tf.tidy(() => visit(spec, spec.name));
+  });
   return { spec, params, state };
 }
 
@@ -96,6 +69,14 @@ export function countWeights(model: Model): { readonly trainable: number; readon
   return { trainable: sum(model.params.values()), nonTrainable: sum(model.state.values()) };
 }
 
+/**
+ * The variable of the layer at `path` with `role`, from `params` or `state` as the weight schema says.
+ * @example layerVariable(model, 'resnet18.conv1.bn', 'BatchNormMean') // the variable 'resnet18.conv1.bn/running_mean'
+ */
+export function layerVariable(model: Pick<Model, 'params' | 'state'>, path: string, role: WeightRoleTag): tf.Variable {
+  return weight(WEIGHT_ROLES[role].trainable ? model.params : model.state, weightName(path, role));
+}
+
 /** The variable at `key`, or a clear error naming the missing weight. */
 export function weight(vars: ReadonlyMap<string, tf.Variable>, key: string): tf.Variable {
   const v = vars.get(key);
@@ -103,24 +84,33 @@ export function weight(vars: ReadonlyMap<string, tf.Variable>, key: string): tf.
   return v;
 }
 
+// Random initialisers draw their seeds in schema order, so the same spec and seed give the same weights.
+function initialValue(w: WeightSpec, zeroInitResidual: boolean, nextSeed: () => number): tf.Tensor {
+  const shape = [...w.shape];
+  const { role } = w;
+  switch (role._tag) {
+    case 'ConvWeight':
+      return tf.tensor(normalArray(size(shape), Math.sqrt(2 / role.fanOut), nextSeed()), shape);
+    case 'ConvBias':
+    case 'DenseWeight':
+    case 'DenseBias':
+      return uniform(shape, role.fanIn, nextSeed());
+    case 'BatchNormScale':
+      return zeroInitResidual && role.closesResidual ? tf.zeros(shape) : tf.ones(shape);
+    case 'BatchNormOffset':
+    case 'BatchNormMean':
+      return tf.zeros(shape);
+    case 'BatchNormVariance':
+      return tf.ones(shape);
+    default:
+      return absurd(role);
+  }
+}
+
 function uniform(shape: number[], fanIn: number, seed: number): tf.Tensor {
-  return tf.tensor(uniformArray(shape.reduce((a, b) => a * b, 1), 1 / Math.sqrt(fanIn), seed), shape);
+  return tf.tensor(uniformArray(size(shape), 1 / Math.sqrt(fanIn), seed), shape);
 }
 
-/** Paths of the last batch norm on the main branch of every residual unit. */
-function lastNormsOfResiduals(layer: Layer, path: string): Set<string> {
-  const found = new Set<string>();
-  const visit = (l: Layer, p: string): void => {
-    if (l._tag === 'Residual') {
-      const last = lastNorm(l);
-      if (last !== undefined) found.add(childPath(p, last));
-    }
-    for (const child of children(l)) visit(child, childPath(p, child.name));
-  };
-  visit(layer, path);
-  return found;
-}
-
-function lastNorm(unit: Residual): string | undefined {
-  return [...unit.main].reverse().find((l) => l._tag === 'BatchNorm')?.name;
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }
