@@ -11,7 +11,7 @@
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
 import { onnx } from 'onnx-proto';
-import { childPath, type Layer } from '@resnet/spec';
+import { childPath, weightName, weightSchema, type Layer, type WeightRoleTag } from '@resnet/spec';
 
 /** A float32 tensor in our layout (NHWC-era: conv `[kh, kw, in, out]`, dense `[in, out]`). */
 export interface NamedTensor {
@@ -19,7 +19,7 @@ export interface NamedTensor {
   readonly values: Float32Array;
 }
 
-/** Tensors keyed `<layer path>/<weight name>`, e.g. `resnet18.conv2_x.1.conv1/weight`, `…/bn1/running_var`. */
+/** Tensors keyed by the weight schema's names (`weightSchema`), e.g. `resnet18.conv2_x.1.conv1/weight`, `…/bn1/running_var`. */
 export type NamedTensors = ReadonlyMap<string, NamedTensor>;
 
 /** Why a spec and its tensors could not be exported, naming the tensor. */
@@ -92,20 +92,19 @@ function lower(ctx: Ctx, layer: Layer, path: string, x: string): string {
   switch (layer._tag) {
     case 'Conv2d': {
       const { kernel: k, inChannels, outChannels: out } = layer;
-      const w = take(ctx, `${path}/weight`, [k, k, inChannels, out]);
-      initializer(ctx, `${path}/weight`, [out, inChannels, k, k], hwioToOihw(w.values, k, inChannels, out));
-      const inputs = [x, `${path}/weight`];
+      const [weight, bias] = [weightName(path, 'ConvWeight'), weightName(path, 'ConvBias')];
+      initializer(ctx, weight, [out, inChannels, k, k], hwioToOihw(take(ctx, weight).values, k, inChannels, out));
+      const inputs = [x, weight];
       if (layer.bias) {
-        initializer(ctx, `${path}/bias`, [out], take(ctx, `${path}/bias`, [out]).values);
-        inputs.push(`${path}/bias`);
+        initializer(ctx, bias, [out], take(ctx, bias).values);
+        inputs.push(bias);
       }
       const p = layer.padding;
       return emit(ctx, 'Conv', path, inputs, [ints('kernel_shape', [k, k]), ints('strides', [layer.stride, layer.stride]), ints('pads', [p, p, p, p])]);
     }
     case 'BatchNorm': {
-      const c = layer.channels;
-      const keys = BN_TENSORS.map((n) => `${path}/${n}`);
-      for (const key of keys) initializer(ctx, key, [c], take(ctx, key, [c]).values);
+      const keys = ONNX_BATCH_NORM.map((role) => weightName(path, role));
+      for (const key of keys) initializer(ctx, key, [layer.channels], take(ctx, key).values);
       // Opset ≥ 14 BatchNormalization defaults to training_mode = 0: running statistics.
       return emit(ctx, 'BatchNormalization', path, [x, ...keys], [float('epsilon', layer.epsilon)]);
     }
@@ -122,10 +121,11 @@ function lower(ctx: Ctx, layer: Layer, path: string, x: string): string {
     }
     case 'Dense': {
       const { inFeatures: n, outFeatures: m } = layer;
-      initializer(ctx, `${path}/weight`, [n, m], take(ctx, `${path}/weight`, [n, m]).values);
-      if (!layer.bias) return emit(ctx, 'MatMul', path, [x, `${path}/weight`], []);
-      initializer(ctx, `${path}/bias`, [m], take(ctx, `${path}/bias`, [m]).values);
-      return emit(ctx, 'Gemm', path, [x, `${path}/weight`, `${path}/bias`], []);
+      const [weight, bias] = [weightName(path, 'DenseWeight'), weightName(path, 'DenseBias')];
+      initializer(ctx, weight, [n, m], take(ctx, weight).values);
+      if (!layer.bias) return emit(ctx, 'MatMul', path, [x, weight], []);
+      initializer(ctx, bias, [m], take(ctx, bias).values);
+      return emit(ctx, 'Gemm', path, [x, weight, bias], []);
     }
     case 'Sequential':
       return layer.layers.reduce((h, child) => lower(ctx, child, childPath(path, child.name), h), x);
@@ -142,37 +142,11 @@ function lower(ctx: Ctx, layer: Layer, path: string, x: string): string {
 }
 
 /**
- * The tensors a spec needs, with their shapes in our layout (conv `[kh, kw, in, out]`,
- * dense `[in, out]`, batch norm `weight`/`bias`/`running_mean`/`running_var` `[C]`).
- * @example expectedTensors(dense('fc', { inFeatures: 2, outFeatures: 3 }), 'fc') // [['fc/weight', [2, 3]], ['fc/bias', [3]]]
- */
-export function expectedTensors(layer: Layer, path: string): readonly (readonly [string, readonly number[]])[] {
-  switch (layer._tag) {
-    case 'Conv2d':
-      return [[`${path}/weight`, [layer.kernel, layer.kernel, layer.inChannels, layer.outChannels]], ...(layer.bias ? [[`${path}/bias`, [layer.outChannels]] as const] : [])];
-    case 'BatchNorm':
-      return BN_TENSORS.map((n) => [`${path}/${n}`, [layer.channels]] as const);
-    case 'Dense':
-      return [[`${path}/weight`, [layer.inFeatures, layer.outFeatures]], ...(layer.bias ? [[`${path}/bias`, [layer.outFeatures]] as const] : [])];
-    case 'Relu':
-    case 'MaxPool':
-    case 'GlobalAvgPool':
-      return [];
-    case 'Sequential':
-      return layer.layers.flatMap((child) => expectedTensors(child, childPath(path, child.name)));
-    case 'Residual':
-      return [...layer.main, ...layer.shortcut].flatMap((child) => expectedTensors(child, childPath(path, child.name)));
-    default:
-      return absurd(layer);
-  }
-}
-
-/**
- * Every tensor the spec needs is present with the spec's shape (extra tensors are ignored).
+ * Every tensor of the spec's weight schema is present with its shape (extra tensors are ignored).
  * @example checkTensors(spec.net, new Map()) // Left({ _tag: 'MissingTensor', message: 'no tensor "resnet18.conv1.conv/weight": …' })
  */
 export function checkTensors(net: Layer, tensors: NamedTensors): E.Either<ExportError, void> {
-  for (const [key, shape] of expectedTensors(net, net.name)) {
+  for (const { name: key, shape } of weightSchema(net)) {
     const t = tensors.get(key);
     if (t === undefined) return E.left({ _tag: 'MissingTensor', message: `no tensor "${key}": export the tensors of a model built from this spec` });
     if (t.shape.join(',') !== shape.join(',') || t.values.length !== shape.reduce((a, b) => a * b, 1)) {
@@ -184,10 +158,11 @@ export function checkTensors(net: Layer, tensors: NamedTensors): E.Either<Export
 
 const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 
-const BN_TENSORS = ['weight', 'bias', 'running_mean', 'running_var'] as const;
+/** BatchNormalization's inputs after X, in ONNX's order: scale, B, input_mean, input_var. */
+const ONNX_BATCH_NORM: readonly WeightRoleTag[] = ['BatchNormScale', 'BatchNormOffset', 'BatchNormMean', 'BatchNormVariance'];
 
 // Only called after checkTensors, so a missing tensor here is a bug in this file.
-function take(ctx: Ctx, key: string, _shape: readonly number[]): NamedTensor {
+function take(ctx: Ctx, key: string): NamedTensor {
   const t = ctx.tensors.get(key);
   if (t === undefined) throw new Error(`toOnnx: "${key}" vanished after checkTensors`);
   return t;

@@ -9,9 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/Either';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { batchNorm, conv2d, dense, globalAvgPool, maxPool, relu, sequential } from '@resnet/spec';
+import { batchNorm, conv2d, dense, globalAvgPool, maxPool, relu, sequential, weightSchema, type WeightSpec } from '@resnet/spec';
 import { disposeModel, toLayersModel, type Model } from '@resnet/tfjs';
-import { resnet, type Depth, type Version } from '@resnet/variants';
+import { basic, bottleneck, network, resnet, STEMS, type Depth, type Version } from '@resnet/variants';
 import { checkTensors, ONNX_OPSET, toOnnx, type NamedTensors } from './to_onnx.ts';
 import { compare, images, onnxLogits, randomModel, referenceLogits, tensorsOf, useBackend } from './_test_support.ts';
 
@@ -159,6 +159,24 @@ describe('the ONNX graph follows the spec', () => {
     expect(dims).toEqual(['batch', 1, 'height', 'width']);
     expect(graph.output[0]?.type?.tensorType?.shape?.dim?.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['batch', 3]);
   });
+
+  test.each([basic, bottleneck])(
+    'the $_tag ResNet’s initializers are its weight schema’s tensors in order (conv: [out, in, kh, kw])',
+    (kind) => {
+      const stages = [4, 8, 16].map((width, i) => ({ blocks: 2, width, stride: i === 0 ? 1 : 2 }));
+      const config = { block: kind, stem: { ...STEMS.imagenet, width: 4 }, stages };
+      const tiny = network('tiny', config, { inChannels: 1, classes: 10, strideOn: '3x3' });
+      const schema = weightSchema(tiny);
+      const zeros: NamedTensors = new Map(
+        schema.map((w) => [w.name, { shape: w.shape, values: new Float32Array(w.shape.reduce((a, b) => a * b)) }]),
+      );
+      const bytes = toOnnx(tiny, zeros, { inChannels: 1, imageSize: null });
+      if (E.isLeft(bytes)) throw new Error(bytes.left.message);
+      const initializers = (onnx.ModelProto.decode(bytes.right).graph as onnx.GraphProto).initializer as onnx.TensorProto[];
+      const oihw = (w: WeightSpec) => (w.role._tag === 'ConvWeight' ? [w.shape[3], w.shape[2], w.shape[0], w.shape[1]] : w.shape);
+      expect(initializers.map((t) => `${t.name} [${t.dims.join(',')}]`)).toEqual(schema.map((w) => `${w.name} [${oihw(w).join(',')}]`));
+    },
+  );
 
   test('conv weights are transposed from [kh, kw, in, out] to [out, in, kh, kw]', () => {
     const w = Float32Array.from({ length: 18 }, (_, i) => i);
