@@ -7,7 +7,7 @@ import { FUSED_KERNELS, SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
 import { configureOnednn, DEFAULT_BUFFER_MIN_LENGTH, onednnStats, registerOnednn, resetOnednnStats } from '@resnet/onednn';
 import { disposeModel, forward, initModel, type Model } from '@resnet/tfjs';
 import { checkGradients } from '@resnet/tfjs/testing';
-import type { Layer } from '@resnet/spec';
+import { dense, sequential, weightSchema, type Layer, type WeightSpec } from '@resnet/spec';
 import { resnet } from '@resnet/variants';
 import { createSgdState, disposeSgdState, isDecayed, sgdStep, type SgdConfig } from './sgd.ts';
 import { trainStep } from './loop.ts';
@@ -48,6 +48,13 @@ async function threeSteps(backend: string, fused: boolean, options: { readonly n
   disposeSgdState(sgd);
   disposeModel(model);
   return { weights, losses };
+}
+
+/** The schema entry of parameter `name` of `net`. */
+function schemaOf(net: Layer, name: string): WeightSpec {
+  const found = weightSchema(net).find((w) => w.name === name);
+  if (found === undefined) throw new Error(`no parameter "${name}" in the weight schema of ${net.name}`);
+  return found;
 }
 
 function maxRelativeError(a: Float32Array, b: Float32Array): number {
@@ -162,11 +169,11 @@ describeOnednn('fused kernels: gradients, the multi-tensor SGD, real widths', ()
       const sgd = createSgdState(model.params);
       for (let step = 0; step < 3; step++) {
         const grads = new Map([...model.params].map(([k, p], i) => [k, tf.randomNormal(p.shape, 0, 1, 'float32', 1 + 100 * step + i) /* seed 0 would mean unseeded */]));
-        if (multi) sgdStep(model.params, grads, sgd, 0.1, SGD);
+        if (multi) sgdStep(model, grads, sgd, 0.1, SGD);
         else {
           for (const [k, p] of model.params) {
             const v = sgd.velocity.get(k) as tf.Variable;
-            const weightDecay = isDecayed(k, p, {}) ? SGD.weightDecay : 0;
+            const weightDecay = isDecayed(schemaOf(model.spec, k), {}) ? SGD.weightDecay : 0;
             const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: p, grad: grads.get(k) as tf.Tensor, velocity: v }, { lr: 0.1, momentum: SGD.momentum, weightDecay, nesterov: SGD.nesterov }) as tf.Tensor[];
             p.assign(out[0] as tf.Tensor);
             v.assign(out[1] as tf.Tensor);
@@ -191,16 +198,23 @@ describeOnednn('fused kernels: gradients, the multi-tensor SGD, real widths', ()
     const sizes = [SGD_CHUNK_ELEMENTS - 5, 7, SGD_CHUNK_ELEMENTS + 3, 1000];
     // Cheap deterministic values in [-1, 1) (tf.randomNormal of 8M elements takes seconds).
     const pattern = (n: number, seed: number) => Float32Array.from({ length: n }, (_, j) => (((j + 1) * 2654435761 + seed * 40503) % 1000) / 500 - 1);
+    // Dense weights [1, n] (decayed); the second layer also has a bias (not decayed).
+    const net = sequential('net', sizes.map((n, i) => dense(`p${i}`, { inFeatures: 1, outFeatures: n, bias: i === 1 })));
     const run = (chunked: boolean): Float32Array[] => {
-      const params = new Map<string, tf.Variable>(sizes.map((n, i) => [`p${i}/weight`, tf.tidy(() => tf.variable(tf.tensor1d(pattern(n, 10 + i))))]));
+      const initial = (w: WeightSpec, i: number) =>
+        tf.tidy(() => tf.variable(tf.tensor(pattern(w.shape.reduce((a, b) => a * b), 10 + i), [...w.shape])));
+      const params = new Map<string, tf.Variable>(weightSchema(net).map((w, i) => [w.name, initial(w, i)]));
       const sgd = createSgdState(params);
       for (let step = 0; step < 2; step++) {
-        const grads = new Map([...params].map(([k, p], i) => [k, tf.tensor1d(pattern(p.size, 100 + 10 * step + i))]));
-        if (chunked) sgdStep(params, grads, sgd, 0.1, SGD);
+        const grads = new Map([...params].map(([k, p], i) => [k, tf.tensor(pattern(p.size, 100 + 10 * step + i), p.shape)]));
+        if (chunked) sgdStep({ spec: net, params }, grads, sgd, 0.1, SGD);
         else {
           for (const [k, p] of params) {
             const v = sgd.velocity.get(k) as tf.Variable;
-            const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: p, grad: grads.get(k) as tf.Tensor, velocity: v }, { lr: 0.1, momentum: SGD.momentum, weightDecay: isDecayed(k, p, {}) ? SGD.weightDecay : 0, nesterov: SGD.nesterov }) as tf.Tensor[];
+            const weightDecay = isDecayed(schemaOf(net, k), {}) ? SGD.weightDecay : 0;
+            const attrs = { lr: 0.1, momentum: SGD.momentum, weightDecay, nesterov: SGD.nesterov };
+            const inputs = { param: p, grad: grads.get(k) as tf.Tensor, velocity: v };
+            const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, inputs, attrs) as tf.Tensor[];
             p.assign(out[0] as tf.Tensor);
             v.assign(out[1] as tf.Tensor);
             tf.dispose(out);

@@ -6,12 +6,14 @@
  *     v = μ·v + d            (μ: momentum; v starts at 0, so the first v is d)
  *     p = p − η·(d + μ·v)    with Nesterov, else  p = p − η·v
  *
- * Weight decay applies to convolution and dense weights only, not to batch-norm
- * scales/shifts or biases (unless `decayAll`), the usual practice for ResNets.
+ * Weight decay applies where the spec's weight schema says a parameter decays (its role:
+ * convolution and dense weights, not batch-norm scales/shifts or biases), unless
+ * `decayAll`; the usual practice for ResNets.
  */
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNELS, SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
-import { backendHasKernel } from '@resnet/tfjs';
+import { weightSchema, type Layer, type WeightSpec } from '@resnet/spec';
+import { backendHasKernel, type Model } from '@resnet/tfjs';
 
 /** Hyper-parameters that do not change during a run (the learning rate does). */
 export interface SgdConfig {
@@ -48,29 +50,32 @@ export function disposeSgdState(state: SgdState): void {
 }
 
 /**
- * True for the parameters weight decay applies to by default: conv and dense weights
- * (rank ≥ 2), not batch-norm γ/β or biases (rank 1).
- * @example isDecayed('net.fc/weight', fcWeight) // true
+ * True when weight decay applies to a parameter of the weight schema: its role decays
+ * (conv and dense weights, not batch-norm γ/β or biases), or `decayAll` is set.
+ * @example isDecayed(weightSchema(net).find((w) => w.name === 'net.fc/weight'), {}) // true
  */
-export function isDecayed(key: string, param: tf.Tensor, config: Pick<SgdConfig, 'decayAll'>): boolean {
-  return config.decayAll === true || (key.endsWith('/weight') && param.rank >= 2);
+export function isDecayed(weight: Pick<WeightSpec, 'decays'>, config: Pick<SgdConfig, 'decayAll'>): boolean {
+  return config.decayAll === true || weight.decays;
 }
 
 /**
- * Applies one update in place to `params` and `state` from `grads` (keyed like params).
+ * Applies one update in place to `model.params` and `state` from `grads` (keyed like params);
+ * which parameters decay is read from the weight schema of `model.spec`.
  * Allocates nothing that outlives the call.
- * @example sgdStep(model.params, grads, state, 0.1, { momentum: 0.9, nesterov: true, weightDecay: 5e-4 })
+ * @example sgdStep(model, grads, state, 0.1, { momentum: 0.9, nesterov: true, weightDecay: 5e-4 })
  */
 export function sgdStep(
-  params: ReadonlyMap<string, tf.Variable>,
+  model: Pick<Model, 'spec' | 'params'>,
   grads: ReadonlyMap<string, tf.Tensor>,
   state: SgdState,
   lr: number,
   config: SgdConfig,
 ): void {
+  const { params } = model;
+  const weightDecay = weightDecays(model, config);
   const has = (name: string): boolean => config.fused !== false && config.momentum !== 0 && backendHasKernel(name);
   if (has(FUSED_KERNELS.sgdMomentumMulti)) {
-    sgdStepMulti(params, grads, state, lr, config);
+    sgdStepMulti(params, grads, state, lr, { momentum: config.momentum, nesterov: config.nesterov, weightDecay });
     return;
   }
   const fused = has(FUSED_KERNELS.sgdMomentum);
@@ -78,15 +83,16 @@ export function sgdStep(
   for (const [key, p] of params) {
     tf.tidy(() => {
       const { g, v } = gradAndVelocity(key, grads, state);
+      const decay = weightDecay(key);
       if (fused) {
-        const weightDecay = config.weightDecay > 0 && isDecayed(key, p, config) ? config.weightDecay : 0;
-        const [newP, newV] = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: p, grad: g, velocity: v }, { lr, momentum: config.momentum, weightDecay, nesterov: config.nesterov }) as tf.Tensor[];
+        const attrs = { lr, momentum: config.momentum, weightDecay: decay, nesterov: config.nesterov };
+        const [newP, newV] = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: p, grad: g, velocity: v }, attrs) as tf.Tensor[];
         if (newP === undefined || newV === undefined) throw new Error(`${FUSED_KERNELS.sgdMomentum} returned fewer than 2 outputs`);
         v.assign(newV);
         p.assign(newP);
         return;
       }
-      const d = config.weightDecay > 0 && isDecayed(key, p, config) ? tf.add(g, tf.mul(p, config.weightDecay)) : g;
+      const d = decay > 0 ? tf.add(g, tf.mul(p, decay)) : g;
       if (config.momentum === 0) {
         p.assign(tf.sub(p, tf.mul(d, lr)));
         return;
@@ -99,6 +105,30 @@ export function sgdStep(
   }
 }
 
+// The weight decay of each parameter, by name, from the schema of the model's spec.
+function weightDecays(model: Pick<Model, 'spec' | 'params'>, config: SgdConfig): (key: string) => number {
+  const schema = schemaByName(model.spec);
+  return (key) => {
+    const weight = schema.get(key);
+    if (weight === undefined) {
+      const spec = model.spec.name;
+      throw new Error(`sgdStep: parameter "${key}" is not in the weight schema of spec "${spec}": build the model with initModel`);
+    }
+    return config.weightDecay > 0 && isDecayed(weight, config) ? config.weightDecay : 0;
+  };
+}
+
+// Specs are immutable data: the schema of one is computed once, not on every step.
+const SCHEMAS = new WeakMap<Layer, ReadonlyMap<string, WeightSpec>>();
+
+function schemaByName(spec: Layer): ReadonlyMap<string, WeightSpec> {
+  const known = SCHEMAS.get(spec);
+  if (known !== undefined) return known;
+  const schema = new Map(weightSchema(spec).map((w) => [w.name, w]));
+  SCHEMAS.set(spec, schema);
+  return schema;
+}
+
 function gradAndVelocity(key: string, grads: ReadonlyMap<string, tf.Tensor>, state: SgdState): { g: tf.Tensor; v: tf.Variable } {
   const g = grads.get(key);
   const v = state.velocity.get(key);
@@ -109,7 +139,13 @@ function gradAndVelocity(key: string, grads: ReadonlyMap<string, tf.Tensor>, sta
 // Parameters in `ResNetSgdMomentumMulti` kernels of up to SGD_CHUNK_ELEMENTS elements each:
 // one native multithreaded pass per chunk instead of a kernel call (and an OpenMP fork/join)
 // per tensor, and the new values of one chunk at a time; same per-element formula.
-function sgdStepMulti(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, state: SgdState, lr: number, config: SgdConfig): void {
+function sgdStepMulti(
+  params: ReadonlyMap<string, tf.Variable>,
+  grads: ReadonlyMap<string, tf.Tensor>,
+  state: SgdState,
+  lr: number,
+  config: Pick<SgdConfig, 'momentum' | 'nesterov'> & { readonly weightDecay: (key: string) => number },
+): void {
   const chunks: [string, tf.Variable][][] = [[]];
   let elements = 0;
   for (const entry of params) {
@@ -132,7 +168,7 @@ function sgdStepMulti(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyM
       inputs[`p${i}`] = p;
       inputs[`g${i}`] = g;
       inputs[`v${i}`] = v;
-      weightDecays.push(config.weightDecay > 0 && isDecayed(key, p, config) ? config.weightDecay : 0);
+      weightDecays.push(config.weightDecay(key));
       vars.push([p, v]);
     }
     if (vars.length === 0) continue;

@@ -1,10 +1,16 @@
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
+import { batchNorm, conv2d, dense, globalAvgPool, sequential, weightSchema, type Layer } from '@resnet/spec';
 import { createSgdState, disposeSgdState, sgdStep } from './sgd.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
+
+/** Every trainable parameter of `net`, filled with ones. */
+function onesOf(net: Layer): Map<string, tf.Variable> {
+  return new Map(weightSchema(net).flatMap((w) => (w.trainable ? [[w.name, tf.variable(tf.ones([...w.shape]))] as const] : [])));
+}
 
 /** The update written out by hand, as torch.optim.SGD does it, on plain numbers. */
 function byHand(p: number[], g: number[][], lr: number, mu: number, wd: number, nesterov: boolean): number[] {
@@ -32,11 +38,12 @@ describe('sgdStep', () => {
         fc.constantFrom(0, 5e-4, 0.1),
         fc.boolean(),
         (p0, gs, lr, mu, wd, nesterov) => {
+          const spec = sequential('net', [dense('fc', { inFeatures: 2, outFeatures: 2, bias: false })]);
           const params = new Map([['net.fc/weight', tf.variable(tf.tensor2d(p0, [2, 2]))]]);
           const state = createSgdState(params);
           for (const g of gs) {
             const grads = new Map([['net.fc/weight', tf.tensor2d(g, [2, 2])]]);
-            sgdStep(params, grads, state, lr, { momentum: mu, nesterov, weightDecay: wd });
+            sgdStep({ spec, params }, grads, state, lr, { momentum: mu, nesterov, weightDecay: wd });
             tf.dispose([...grads.values()]);
           }
           const got = Array.from(params.get('net.fc/weight')?.dataSync() ?? []);
@@ -50,31 +57,47 @@ describe('sgdStep', () => {
     );
   });
 
-  test('weight decay skips batch-norm parameters and biases unless decayAll', () => {
-    const params = new Map<string, tf.Variable>([
-      ['net.bn/weight', tf.variable(tf.tensor1d([1, 1]))],
-      ['net.fc/bias', tf.variable(tf.tensor1d([1, 1]))],
-      ['net.fc/weight', tf.variable(tf.tensor2d([1, 1], [1, 2]))],
+  test('weight decay follows the weight schema: conv and dense weights decay, biases and batch-norm parameters only with decayAll', () => {
+    const spec = sequential('net', [
+      conv2d('conv', { inChannels: 1, outChannels: 2, kernel: 1, bias: true }),
+      batchNorm('bn', { channels: 2 }),
+      globalAvgPool('pool'),
+      dense('fc', { inFeatures: 2, outFeatures: 2 }),
     ]);
+    const params = onesOf(spec);
     const zero = new Map([...params].map(([k, v]) => [k, tf.zerosLike(v)]));
     const state = createSgdState(params);
-    sgdStep(params, zero, state, 1, { momentum: 0, nesterov: false, weightDecay: 0.5 });
-    expect(Array.from(params.get('net.bn/weight')?.dataSync() ?? [])).toEqual([1, 1]);
-    expect(Array.from(params.get('net.fc/bias')?.dataSync() ?? [])).toEqual([1, 1]);
-    expect(Array.from(params.get('net.fc/weight')?.dataSync() ?? [])).toEqual([0.5, 0.5]);
-    sgdStep(params, zero, state, 1, { momentum: 0, nesterov: false, weightDecay: 0.5, decayAll: true });
-    expect(Array.from(params.get('net.bn/weight')?.dataSync() ?? [])).toEqual([0.5, 0.5]);
+    const halved = () => [...params].filter(([, v]) => v.dataSync().every((x) => x === 0.5)).map(([k]) => k);
+    const untouched = () => [...params].filter(([, v]) => v.dataSync().every((x) => x === 1)).map(([k]) => k);
+    sgdStep({ spec, params }, zero, state, 1, { momentum: 0, nesterov: false, weightDecay: 0.5 });
+    expect(halved()).toEqual(['net.conv/weight', 'net.fc/weight']);
+    expect(untouched()).toEqual(['net.conv/bias', 'net.bn/weight', 'net.bn/bias', 'net.fc/bias']);
+    sgdStep({ spec, params }, zero, state, 1, { momentum: 0, nesterov: false, weightDecay: 0.5, decayAll: true });
+    expect(halved()).toEqual(['net.conv/bias', 'net.bn/weight', 'net.bn/bias', 'net.fc/bias']);
     tf.dispose([...zero.values()]);
     disposeSgdState(state);
     params.forEach((v) => v.dispose());
   });
 
+  test('a parameter the spec’s weight schema does not list is an error naming it', () => {
+    const spec = sequential('net', [dense('fc', { inFeatures: 1, outFeatures: 2 })]);
+    const params = new Map([['net.other/weight', tf.variable(tf.ones([1, 2]))]]);
+    const grads = new Map([['net.other/weight', tf.ones([1, 2])]]);
+    const state = createSgdState(params);
+    const step = () => sgdStep({ spec, params }, grads, state, 0.1, { momentum: 0, nesterov: false, weightDecay: 1e-4 });
+    expect(step).toThrow('parameter "net.other/weight" is not in the weight schema of spec "net"');
+    tf.dispose([...grads.values()]);
+    disposeSgdState(state);
+    params.forEach((v) => v.dispose());
+  });
+
   test('a step allocates no tensor that outlives it', () => {
+    const spec = dense('w', { inFeatures: 3, outFeatures: 3, bias: false });
     const params = new Map([['w/weight', tf.variable(tf.ones([3, 3]))]]);
     const grads = new Map([['w/weight', tf.ones([3, 3])]]);
     const state = createSgdState(params);
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) sgdStep(params, grads, state, 0.1, { momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
+    for (let i = 0; i < 3; i++) sgdStep({ spec, params }, grads, state, 0.1, { momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([...grads.values()]);
     disposeSgdState(state);
@@ -82,9 +105,11 @@ describe('sgdStep', () => {
   });
 
   test('a missing gradient is an error naming the parameter', () => {
+    const spec = sequential('net', [conv2d('conv', { inChannels: 1, outChannels: 1, kernel: 1 })]);
     const params = new Map([['net.conv/weight', tf.variable(tf.ones([1, 1, 1, 1]))]]);
     const state = createSgdState(params);
-    expect(() => sgdStep(params, new Map(), state, 0.1, { momentum: 0.9, nesterov: false, weightDecay: 0 })).toThrow('no gradient for parameter "net.conv/weight"');
+    const step = () => sgdStep({ spec, params }, new Map(), state, 0.1, { momentum: 0.9, nesterov: false, weightDecay: 0 });
+    expect(step).toThrow('no gradient for parameter "net.conv/weight"');
     disposeSgdState(state);
     params.forEach((v) => v.dispose());
   });
