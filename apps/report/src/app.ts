@@ -9,9 +9,10 @@ import { absurd } from 'fp-ts/function';
 import type { EvaluationError } from '@resnet/run-dir';
 import { allChart, buildRows, loadRuns, protocolDifferences, runChart, hasSeeds, seedGroups, spreadChart, type LoadError } from '@resnet/results';
 import { readBenches } from '@resnet/run-dir';
-import { renderReport, renderSummary } from './markdown.ts';
+import { renderReport } from './markdown.ts';
 import { checkOut, writeOutput, type OutputFile } from './output.ts';
 import { renderChart } from './render.ts';
+import { renderSummary } from './summary_section.ts';
 
 /** The flags of report:serve. */
 export const FLAGS = {

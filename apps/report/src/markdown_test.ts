@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/Either';
 import { confusionMatrix, memoryRun } from '@resnet/results/testing';
-import { pasteable, renderReport, renderSummary, type ReportInput } from './markdown.ts';
+import { renderReport, type ReportInput } from './markdown.ts';
+import { renderSummary } from './summary_section.ts';
 import { buildRows, protocolDifferences, type LoadedRun } from '@resnet/results';
 import { type BenchFile } from '@resnet/run-dir';
 
@@ -195,12 +196,5 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
     expect(memorySection).toContain('| 832 | 1.00× | 0.49 GB | 1.00× | — |');
     const without = report([ours]);
     expect(without.slice(without.indexOf('## Speed'), without.indexOf('## Runs'))).toContain('No bench.json beside these runs: the epoch times above are the only speeds here, and they may have shared the cores with other work. `npx nx run bench:serve --format=json --out=runs/bench.json` on a quiet machine adds a speed table.');
-  });
-});
-
-describe('pasteable', () => {
-  test('older recorded commands get npx nx run and the flag names nx lets through', () => {
-    expect(pasteable('train:serve --variant=18 --version=v1 --batch-size=64 --lr=0.1')).toBe('npx nx run train:serve --variant=18 --block-version=v1 --mini-batch=64 --lr=0.1');
-    expect(pasteable('npx nx run train:serve --variant=50 --out=runs/a')).toBe('npx nx run train:serve --variant=50 --out=runs/a');
   });
 });
