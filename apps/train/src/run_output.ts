@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { absurd } from 'fp-ts/function';
 import { formatGb } from '@resnet/format';
 import type { StopRequests } from '@resnet/cli';
-import { LOCK_DIR } from '@resnet/files';
+import { describeSystemError, LOCK_DIR } from '@resnet/files';
 import { writeStopRecord, type RunError } from '@resnet/run-dir';
 import { type RunEvent, type RunFailure, type TrainError } from '@resnet/training';
 import { progressReporter } from './progress.ts';
@@ -94,6 +94,13 @@ export function failureMessage(f: RunFailure): { readonly message: string; reado
     }
     case 'Training':
       return { message: trainErrorMessage(f.error), code: 1 };
+    case 'Write': {
+      const after =
+        f.checkpoint === null
+          ? `no checkpoint was written yet: once that is fixed, start the run again with the same command`
+          : `the run's last checkpoint (epoch ${f.checkpoint.epoch}${f.checkpoint.step > 0 ? `, step ${f.checkpoint.step}` : ''}) and the metrics up to it are intact: once that is fixed, continue with: ${resumeCommand(f.dir)}`;
+      return { message: `${describeSystemError(f.error)}; ${after}`, code: 1 };
+    }
     default:
       return absurd(f);
   }

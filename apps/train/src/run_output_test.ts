@@ -79,4 +79,16 @@ describe('failureMessage: why a run could not be trained, and the exit code', ()
       code: 1,
     });
   });
+
+  test('a write the file system refused: one line with the file, the reason, and the way on from what is on disk', () => {
+    const error = { _tag: 'SystemError', code: 'ENOSPC', syscall: 'write', target: 'runs/r/metrics.jsonl' } as const;
+    expect(failureMessage({ _tag: 'Write', dir: 'runs/r', error, checkpoint: { epoch: 2, step: 0 } })).toEqual({
+      message: "runs/r/metrics.jsonl: no space left on the device (ENOSPC, write); the run's last checkpoint (epoch 2) and the metrics up to it are intact: once that is fixed, continue with: npx nx run train:serve --resume=runs/r",
+      code: 1,
+    });
+    expect(failureMessage({ _tag: 'Write', dir: 'runs/r', error, checkpoint: { epoch: 0, step: 40 } }).message).toContain('(epoch 0, step 40)');
+    expect(failureMessage({ _tag: 'Write', dir: 'runs/r', error, checkpoint: null }).message).toBe(
+      'runs/r/metrics.jsonl: no space left on the device (ENOSPC, write); no checkpoint was written yet: once that is fixed, start the run again with the same command',
+    );
+  });
 });

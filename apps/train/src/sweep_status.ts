@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { isGone, lockOwner, type LockOwner } from '@resnet/files';
-import { isRunBookkeeping, openRun } from '@resnet/run-dir';
+import { CONFIG_FILE, isRunBookkeeping, isRunDirectory, METRICS_FILE, openRun } from '@resnet/run-dir';
 import { runErrorMessage } from './run_output.ts';
 import { queuedTasks, readOutcome, readSubmissions, lastMessage, taskFiles } from './slurm_io.ts';
 import type { QueuedTask, SlurmTask, TaskOutcome } from './slurm.ts';
@@ -21,10 +21,10 @@ import { runLabel, type RunState } from './sweep_plan.ts';
 export function readState(dir: string): RunState {
   if (!existsSync(dir)) return { _tag: 'Absent' };
   const entries = readdirSync(dir).filter((f) => !isRunBookkeeping(f));
-  if (!entries.includes('config.json')) return entries.length === 0 ? { _tag: 'Absent' } : { _tag: 'NotARun', reason: 'not empty and not a run directory (no config.json): move it away or choose another --out' };
+  if (!entries.includes(CONFIG_FILE)) return entries.length === 0 ? { _tag: 'Absent' } : { _tag: 'NotARun', reason: 'not empty and not a run directory (no config.json): move it away or choose another --out' };
   const run = openRun(dir);
   if (E.isLeft(run)) return { _tag: 'NotARun', reason: runErrorMessage(run.left) };
-  if (run.right.latest === null && run.right.metrics.length === 0 && entries.every((f) => f === 'config.json' || f === 'metrics.jsonl')) {
+  if (run.right.latest === null && run.right.metrics.length === 0 && entries.every((f) => f === CONFIG_FILE || f === METRICS_FILE)) {
     return { _tag: 'Unstarted', config: run.right.config };
   }
   return { _tag: 'Run', config: run.right.config, epochsDone: run.right.metrics.length, hasCheckpoint: run.right.latest !== null };
@@ -104,7 +104,7 @@ export function sweepStatus(out: string): E.Either<string, { readonly runs: read
   const latest = new Map<string, { readonly jobId: string; readonly task: SlurmTask }>();
   for (const s of submissions.right) for (const task of s.tasks) latest.set(task.dir, { jobId: s.jobId, task });
   const found = readdirSync(out, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(out, d.name, 'config.json')))
+    .filter((d) => d.isDirectory() && isRunDirectory(join(out, d.name)))
     .map((d) => join(out, d.name))
     .sort();
   const known = new Set([...latest.keys()].map((d) => join(d)));

@@ -8,6 +8,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { writeStep } from './write_steps.ts';
 
 /**
  * The temporary name of a write to `path` by this process: `<path>.tmp-<pid>` (run-directory
@@ -25,13 +26,14 @@ export function temporaryPath(path: string): string {
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = temporaryPath(path);
   try {
-    writeDurable(tmp, data);
+    writeDurable(tmp, data, path);
+    writeStep({ op: 'rename', path, of: path });
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
   }
-  syncFolder(dirname(path));
+  syncFolder(dirname(path), path);
 }
 
 /**
@@ -48,24 +50,32 @@ export function replaceDirectory(dir: string, files: ReadonlyMap<string, string 
   let movedAway = false;
   try {
     mkdirSync(tmp);
-    for (const [name, data] of files) writeDurable(join(tmp, name), data);
-    syncFolder(tmp);
+    for (const [name, data] of files) writeDurable(join(tmp, name), data, dir);
+    syncFolder(tmp, dir);
     if (existsSync(dir)) {
+      writeStep({ op: 'rename', path: old, of: dir });
       renameSync(dir, old);
       movedAway = true;
     }
+    writeStep({ op: 'rename', path: dir, of: dir });
     renameSync(tmp, dir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     if (movedAway && !existsSync(dir)) renameSync(old, dir);
     throw e;
   }
-  syncFolder(dirname(dir));
+  syncFolder(dirname(dir), dir);
   rmSync(old, { recursive: true, force: true });
 }
 
-function writeDurable(path: string, data: string | Uint8Array | readonly Uint8Array[]): void {
+function writeDurable(path: string, data: string | Uint8Array | readonly Uint8Array[], of: string): void {
   const fd = openSync(path, 'w');
+  try {
+    writeStep({ op: 'write', path, of });
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
   try {
     const parts = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
     for (const bytes of parts) {
@@ -74,8 +84,9 @@ function writeDurable(path: string, data: string | Uint8Array | readonly Uint8Ar
     }
     fsyncSync(fd);
   } catch (e) {
-    // write and fsync errors name no file: name it, so the message says where the disk is full.
-    if (typeof e === 'object' && e !== null && !('path' in e)) Object.assign(e, { path });
+    // write and fsync errors name no file: name the one being written (not its temporary name),
+    // so the message says where the disk is full.
+    if (typeof e === 'object' && e !== null && !('path' in e)) Object.assign(e, { path: of });
     throw e;
   } finally {
     closeSync(fd);
@@ -83,7 +94,8 @@ function writeDurable(path: string, data: string | Uint8Array | readonly Uint8Ar
 }
 
 /** fsync a folder, so that a rename in it survives a crash. */
-function syncFolder(dir: string): void {
+function syncFolder(dir: string, of: string): void {
+  writeStep({ op: 'sync', path: dir, of });
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);

@@ -90,7 +90,13 @@ export function lockDirectory(dir: string, command: string): E.Either<LockError,
       if (moveAside(lock, owner)) tookOverFrom = owner;
       continue;
     }
-    writeFileAtomic(join(lock, 'owner.json'), `${JSON.stringify(me, null, 2)}\n`);
+    try {
+      writeFileAtomic(join(lock, 'owner.json'), `${JSON.stringify(me, null, 2)}\n`);
+    } catch (e) {
+      // A lock without an owner would refuse every later claim for 10 s: take it back (a full disk).
+      rmSync(lock, { recursive: true, force: true });
+      throw e;
+    }
     return E.right({
       tookOverFrom,
       release: () => {

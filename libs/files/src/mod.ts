@@ -6,6 +6,7 @@
  * @module
  */
 export * from './atomic.ts';
+export * from './write_steps.ts';
 export * from './dir_lock.ts';
 export * from './output_path.ts';
 export * from './proc_stat.ts';

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setWriteStepHook, type WriteStep } from './write_steps.ts';
 
 /** Why a tmpfs cannot be mounted here (not root, no mount), or null when it can. */
 export const TMPFS_UNAVAILABLE: string | null = probeTmpfs();
@@ -48,5 +49,33 @@ function probeTmpfs(): string | null {
     return null;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `fn` with the `at`-th step of every durable write from now on (1-based; see
+ * write_steps.ts) failing as a full disk does (ENOSPC); `at` 0 fails none. Returns what `fn`
+ * returned and every step seen, in order, so a first call with 0 counts a run's steps. `counts`
+ * picks the steps that count (default: all).
+ * @example const { steps } = await failWriteStep(0, () => train()); await failWriteStep(3, () => train())
+ */
+export async function failWriteStep<T>(
+  at: number,
+  fn: () => T | Promise<T>,
+  options: { readonly counts?: (step: WriteStep) => boolean } = {},
+): Promise<{ readonly result: T; readonly steps: readonly WriteStep[] }> {
+  const steps: WriteStep[] = [];
+  setWriteStepHook((step) => {
+    // Steps that do not count (e.g. timed writes, whose number varies) neither fail nor are listed.
+    if (options.counts !== undefined && !options.counts(step)) return;
+    steps.push(step);
+    if (steps.length === at) {
+      throw Object.assign(new Error(`ENOSPC: no space left on device, ${step.op} '${step.path}' (injected)`), { code: 'ENOSPC', syscall: step.op, path: step.path });
+    }
+  });
+  try {
+    return { result: await fn(), steps };
+  } finally {
+    setWriteStepHook(null);
   }
 }

@@ -5,14 +5,14 @@
  * gone, or silent for too long), or error (a file of it cannot be read) — from its own files:
  * config.json, metrics.jsonl, progress.json, stopped.json, its lock, model/. A viewer polls it.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { isGone, lockOwner, LOCK_DIR } from '@resnet/files';
 import { formatDuration } from '@resnet/format';
 import { referenceLabel } from './summary.ts';
-import { openRun, PROGRESS_FILE, readProgress, readStopRecord, STOP_RECORD_FILE, type ProgressRecord } from '@resnet/run-dir';
+import { CONFIG_FILE, hasFinalModel, isRunDirectory, METRICS_FILE, MODEL_DIR, openRun, PROGRESS_FILE, readProgress, readStopRecord, STOP_RECORD_FILE, type ProgressRecord } from '@resnet/run-dir';
 
 /** Where a run stands. */
 export type LiveState = 'starting' | 'running' | 'finished' | 'stopped' | 'failed' | 'stale' | 'error';
@@ -50,7 +50,7 @@ const SKIP = new Set(['checkpoints', 'model', LOCK_DIR, 'node_modules']);
 export function discoverRuns(paths: readonly string[]): readonly string[] {
   const found: string[] = [];
   const visit = (dir: string, depth: number) => {
-    if (existsSync(join(dir, 'config.json'))) {
+    if (isRunDirectory(dir)) {
       found.push(dir);
       return;
     }
@@ -110,7 +110,7 @@ export function liveRun(dir: string, options: { readonly staleSeconds: number; r
     if (progress === null || progress.state !== 'training' || progress.pid !== owner.pid) return { ...base, state: 'starting', detail: `pid ${owner.pid} on ${owner.host} is starting it` };
     return { ...base, state: 'running', detail: `epoch ${progress.epoch}/${progress.epochs}, step ${progress.step}/${progress.steps}, ETA ${formatDuration(progress.etaSeconds)}` };
   }
-  if (metrics.length >= config.epochs && existsSync(join(dir, 'model', 'manifest.json'))) return { ...base, state: 'finished', detail: `${metrics.length}/${planned} epochs` };
+  if (metrics.length >= config.epochs && hasFinalModel(dir)) return { ...base, state: 'finished', detail: `${metrics.length}/${planned} epochs` };
   const stop = readStopRecord(dir);
   if (stop !== null) return { ...base, state: 'stopped', detail: `stopped by ${stop.reason} at epoch ${stop.epoch + 1}, step ${stop.step}; continue with: ${stop.continueWith}` };
   if (progress?.state === 'training') {
@@ -136,5 +136,5 @@ export function runSignature(dir: string): string {
     }
   };
   const owner = lockOwner(dir);
-  return [dir, ...['config.json', 'metrics.jsonl', PROGRESS_FILE, STOP_RECORD_FILE, join('model', 'manifest.json'), join(LOCK_DIR, 'owner.json')].map(stamp), owner === null ? 'free' : isGone(owner) ? 'gone' : 'alive'].join('|');
+  return [dir, ...[CONFIG_FILE, METRICS_FILE, PROGRESS_FILE, STOP_RECORD_FILE, join(MODEL_DIR, 'manifest.json'), join(LOCK_DIR, 'owner.json')].map(stamp), owner === null ? 'free' : isGone(owner) ? 'gone' : 'alive'].join('|');
 }

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { openRun, readRunEvaluation, type EpochMetrics, type EvaluationError, type EvaluationFile, type RunConfig } from '@resnet/run-dir';
+import { isRunDirectory, openRun, readRunEvaluation, type EpochMetrics, type EvaluationError, type EvaluationFile, type RunConfig } from '@resnet/run-dir';
 
 /** A run directory, read and checked. */
 export interface LoadedRun {
@@ -46,12 +46,12 @@ export function findRunDirs(paths: readonly string[]): E.Either<LoadError, reado
   for (const path of paths) {
     if (!existsSync(path)) return E.left({ _tag: 'BadPath', path, problem: 'missing', message: `${path} does not exist` });
     if (!statSync(path).isDirectory()) return E.left({ _tag: 'BadPath', path, problem: 'file', message: `${path} is a file, not a directory` });
-    if (existsSync(join(path, 'config.json'))) {
+    if (isRunDirectory(path)) {
       dirs.push(path);
       continue;
     }
     const children = readdirSync(path, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(join(path, d.name, 'config.json')))
+      .filter((d) => d.isDirectory() && isRunDirectory(join(path, d.name)))
       .map((d) => join(path, d.name))
       .sort();
     if (children.length === 0) {

@@ -2,7 +2,7 @@
  * What can be wrong with a run directory, as data. Every function of this lib that can fail
  * returns one of these; apps turn them into messages that name their flags.
  */
-import type { LockOwner } from '@resnet/files';
+import { describeSystemError, systemError, type LockOwner } from '@resnet/files';
 
 /**
  * A problem with a run directory, as data: which directory (and file), and why. `message`
@@ -40,9 +40,10 @@ export type RunError =
 
 /**
  * A file-system failure as a {@link RunError}: `what` was being done, the system's reason.
- * @example ioError('runs/r', 'cannot write runs/r', enospc) // { _tag: 'Io', message: 'cannot write runs/r: ENOSPC: …' }
+ * @example ioError('runs/r', 'cannot write runs/r', enospc) // { _tag: 'Io', message: 'cannot write runs/r: runs/r/config.json: no space left on the device (ENOSPC, write)' }
  */
 export function ioError(dir: string, what: string, e: unknown): RunError {
-  const reason = e instanceof Error ? e.message : String(e);
+  const system = systemError(e);
+  const reason = system !== null ? describeSystemError(system) : e instanceof Error ? e.message : String(e);
   return { _tag: 'Io', dir, reason, message: `${what}: ${reason}` };
 }

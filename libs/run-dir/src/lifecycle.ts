@@ -192,6 +192,14 @@ export function writeRunConfig(dir: string, config: object): void {
 }
 
 /**
+ * Whether `dir` holds a run (its config.json), whatever state the run is in.
+ * @example isRunDirectory('docs/results/resnet18') // true
+ */
+export function isRunDirectory(dir: string): boolean {
+  return existsSync(join(dir, CONFIG_FILE));
+}
+
+/**
  * Whether the run's final model has been written.
  * @example hasFinalModel('runs/smoke') // true
  */

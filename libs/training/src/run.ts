@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as E from 'fp-ts/Either';
-import type { LockOwner } from '@resnet/files';
+import { systemError, type LockOwner, type SystemError } from '@resnet/files';
 import { activePrecision, machineMemory, processMemory } from '@resnet/backend';
 import { CLASS_NAMES, type FashionMnist, type Split } from '@resnet/fashion-mnist';
 import { disposeModel, estimateStepMemory, initModel, largestBatch } from '@resnet/tfjs';
@@ -22,6 +22,7 @@ import {
   hasFinalModel,
   FRESH,
   openRun,
+  readLatest,
   PROGRESS_INTERVAL_MS,
   progressRecord,
   repairMetrics,
@@ -87,7 +88,13 @@ export type RunFailure =
   | { readonly _tag: 'Precision'; readonly dir: string; readonly recorded: Precision; readonly active: Precision }
   /** The step's estimated peak (`estimateStepMemory`) exceeds the machine's memory; `fits` is the largest batch that does not (0: none). */
   | { readonly _tag: 'Memory'; readonly dir: string; readonly variant: number; readonly imageSize: number; readonly batchSize: number; readonly estimateBytes: number; readonly machineBytes: number; readonly fits: number }
-  | { readonly _tag: 'Training'; readonly error: TrainError };
+  | { readonly _tag: 'Training'; readonly error: TrainError }
+  /**
+   * The file system refused a write while training (a full disk, a read-only mount): nothing
+   * half-written is left, and the run's last checkpoint (`checkpoint`, null before the first) and
+   * the metrics of its epochs are intact, so the run continues from there once the cause is fixed.
+   */
+  | { readonly _tag: 'Write'; readonly dir: string; readonly error: SystemError; readonly checkpoint: { readonly epoch: number; readonly step: number } | null };
 
 /** How it ended. */
 export interface RunResult {
@@ -273,6 +280,13 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
     record('finished');
     emit({ _tag: 'SavedModel', dir: plan.dir, fromCheckpoint: false });
     return E.right({ dir: plan.dir, config, history, interrupted: false });
+  } catch (e) {
+    const system = systemError(e);
+    if (system === null) throw e;
+    // What is on disk decides the way on (a write may fail after latest.json is in place).
+    const latest = readLatest(plan.dir);
+    const checkpoint = E.isRight(latest) ? { epoch: latest.right.epoch, step: latest.right.step } : null;
+    return E.left({ _tag: 'Write', dir: plan.dir, error: system, checkpoint });
   } finally {
     disposeModel(model);
     disposeSgdState(sgd);
