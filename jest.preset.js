@@ -8,10 +8,7 @@ const { compilerOptions } = require('./tsconfig.base.json');
 process.env.ONEDNN_POISON_REUSED ??= '1';
 
 const moduleNameMapper = Object.fromEntries(
-  Object.entries(compilerOptions.paths).map(([alias, [target]]) => [
-    `^${alias.replace('/', '\\/')}$`,
-    path.join(__dirname, target),
-  ]),
+  Object.entries(compilerOptions.paths).map(([alias, [target]]) => [`^${alias.replace('/', '\\/')}$`, path.join(__dirname, target)]),
 );
 
 module.exports = {

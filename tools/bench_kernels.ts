@@ -140,12 +140,22 @@ function main(): void {
   }
   if (threads !== undefined) configureOnednn({ threads });
   const info = { ...status.info, threads: threads ?? status.info.threads };
-  console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length}, node ${process.version}; oneDNN ${info.version} (${info.cpuRuntime}, ${info.threads} threads, ${info.isa})`);
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'unknown'} ×${cpus().length}, node ${process.version}; oneDNN ${info.version} (${info.cpuRuntime}, ${info.threads} threads, ${info.isa})`,
+  );
   // Other processes skew timings (OpenMP threads wait for the slowest core): say so.
   const load = (): string => loadavg()[0]?.toFixed(2) ?? '?';
   console.log(`load average before: ${load()} (an idle machine is near 0)`);
   console.log(`onednn batch ${batch}${runCpu ? `, cpu batch ${cpuBatch}` : ''}, ~${seconds}s per measurement\n`);
-  const columns = ['layer', 'kernel', ...(runCpu ? ['cpu GF/s'] : []), 'onednn GF/s', ...(runCpu ? ['ratio'] : []), 'onednn ms', ...layouts.map((l) => `${l} GF/s`)];
+  const columns = [
+    'layer',
+    'kernel',
+    ...(runCpu ? ['cpu GF/s'] : []),
+    'onednn GF/s',
+    ...(runCpu ? ['ratio'] : []),
+    'onednn ms',
+    ...layouts.map((l) => `${l} GF/s`),
+  ];
   const widths = [26, 22, 10, 12, 8, 10, ...layouts.map(() => 22)];
   console.log(columns.map((c, i) => pad(c, widths[i] ?? 10)).join(''));
   const rows: object[] = [];
@@ -162,7 +172,8 @@ function main(): void {
       }
       if (layouts.length > 0) configureOnednn({ convLayout: { forward: 'auto', backwardInput: 'auto', backwardFilter: 'auto' } });
       const cells = [
-        l.name, kernel,
+        l.name,
+        kernel,
         ...(cpuRate === undefined ? [] : [cpuRate.toFixed(3)]),
         onednnRate.toFixed(1),
         ...(cpuRate === undefined ? [] : [`${Math.round(onednnRate / cpuRate)}×`]),
@@ -170,7 +181,14 @@ function main(): void {
         ...layouts.map((layout) => (layoutRates[layout] ?? 0).toFixed(1)),
       ];
       console.log(cells.map((c, i) => pad(c, widths[i] ?? 10)).join(''));
-      rows.push({ layer: l.name, kernel, cpuGflops: cpuRate ?? null, onednnGflops: onednnRate, onednnMs: onednnSeconds * 1000, layouts: layoutRates });
+      rows.push({
+        layer: l.name,
+        kernel,
+        cpuGflops: cpuRate ?? null,
+        onednnGflops: onednnRate,
+        onednnMs: onednnSeconds * 1000,
+        layouts: layoutRates,
+      });
     }
   }
   let blockResult: object | null = null;
@@ -180,15 +198,34 @@ function main(): void {
     const fast = blockStep('onednn', blockBatch);
     console.log(`  onednn  batch ${blockBatch}: ${fast.examplesPerSecond.toFixed(1)} examples/s`);
     const slow = runCpu ? blockStep('cpu', cpuBatch) : undefined;
-    if (slow !== undefined) console.log(`  cpu     batch ${cpuBatch}: ${slow.examplesPerSecond.toFixed(2)} examples/s  (onednn ${Math.round(fast.examplesPerSecond / slow.examplesPerSecond)}×)`);
-    blockResult = { batch: blockBatch, onednnExamplesPerSecond: fast.examplesPerSecond, cpuExamplesPerSecond: slow?.examplesPerSecond ?? null };
+    if (slow !== undefined)
+      console.log(
+        `  cpu     batch ${cpuBatch}: ${slow.examplesPerSecond.toFixed(2)} examples/s  (onednn ${Math.round(fast.examplesPerSecond / slow.examplesPerSecond)}×)`,
+      );
+    blockResult = {
+      batch: blockBatch,
+      onednnExamplesPerSecond: fast.examplesPerSecond,
+      cpuExamplesPerSecond: slow?.examplesPerSecond ?? null,
+    };
   }
   console.log(`load average after: ${load()}`);
-  const summary = { machine: `${cpus()[0]?.model ?? 'unknown'} ×${cpus().length}`, node: process.version, onednn: info, batch, cpuBatch: runCpu ? cpuBatch : null, loadAverage: loadavg(), primitives: onednnPrimitives(), rows, block: blockResult };
+  const summary = {
+    machine: `${cpus()[0]?.model ?? 'unknown'} ×${cpus().length}`,
+    node: process.version,
+    onednn: info,
+    batch,
+    cpuBatch: runCpu ? cpuBatch : null,
+    loadAverage: loadavg(),
+    primitives: onednnPrimitives(),
+    rows,
+    block: blockResult,
+  };
   mkdirSync('runs', { recursive: true });
   const file = join('runs', 'bench_kernels.json');
   writeFileSync(file, JSON.stringify(summary, null, 2));
-  console.log(`\n${rows.length} measurements in ${((Date.now() - started) / 1000).toFixed(0)}s; primitives ${JSON.stringify(onednnPrimitives())}; wrote ${file}`);
+  console.log(
+    `\n${rows.length} measurements in ${((Date.now() - started) / 1000).toFixed(0)}s; primitives ${JSON.stringify(onednnPrimitives())}; wrote ${file}`,
+  );
 }
 
 main();

@@ -50,11 +50,16 @@ async function main(): Promise<void> {
     }
     configureOnednn({ precision: 'fp32' });
     const step = (p: string): string => Math.min(...(steps[p] ?? [NaN])).toFixed(1);
-    console.log(`\nResNet-${config.variant} ${config.imageSize}×${config.imageSize} b${config.batchSize}: step ${step('fp32')} ms fp32, ${step('bf16-everywhere')} ms bf16 (best of ${rounds})`);
+    console.log(
+      `\nResNet-${config.variant} ${config.imageSize}×${config.imageSize} b${config.batchSize}: step ${step('fp32')} ms fp32, ${step('bf16-everywhere')} ms bf16 (best of ${rounds})`,
+    );
     console.log('  fp32 ms  bf16 ms  fp32/bf16  kernel');
-    const rows = [...best].filter(([k]) => k.startsWith('Conv2D') || k.includes('MatMul')).sort(([, a], [, b]) => (b['fp32'] ?? 0) - (a['fp32'] ?? 0));
+    const rows = [...best]
+      .filter(([k]) => k.startsWith('Conv2D') || k.includes('MatMul'))
+      .sort(([, a], [, b]) => (b['fp32'] ?? 0) - (a['fp32'] ?? 0));
     for (const [kernel, t] of rows) {
-      const f = t['fp32'] ?? NaN, b = t['bf16-everywhere'] ?? NaN;
+      const f = t['fp32'] ?? NaN,
+        b = t['bf16-everywhere'] ?? NaN;
       console.log(`  ${f.toFixed(2).padStart(7)}  ${b.toFixed(2).padStart(7)}  ${(f / b).toFixed(2).padStart(9)}  ${kernel}`);
     }
   }

@@ -18,7 +18,9 @@ for (const parent of folders.length > 0 ? folders : ['runs', tmpdir()]) {
     const started = performance.now();
     for (let i = 0; i < WRITES; i++) writeProgress(dir, progressRecord('training', report));
     const ms = (performance.now() - started) / WRITES;
-    console.log(`${parent}: ${ms.toFixed(2)} ms per write (${WRITES} writes); at one write per ${PROGRESS_INTERVAL_MS / 1000} s, ${((ms / PROGRESS_INTERVAL_MS) * 100).toFixed(2)}% of training time`);
+    console.log(
+      `${parent}: ${ms.toFixed(2)} ms per write (${WRITES} writes); at one write per ${PROGRESS_INTERVAL_MS / 1000} s, ${((ms / PROGRESS_INTERVAL_MS) * 100).toFixed(2)}% of training time`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

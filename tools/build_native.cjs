@@ -32,7 +32,10 @@ function tail(text, lines) {
 
 // Compiler errors first (they can be far above node-gyp's stack trace), then the end.
 function excerpt(text) {
-  const errors = text.split('\n').filter((l) => /error/i.test(l) && !l.startsWith('gyp ERR! stack')).slice(0, 15);
+  const errors = text
+    .split('\n')
+    .filter((l) => /error/i.test(l) && !l.startsWith('gyp ERR! stack'))
+    .slice(0, 15);
   return `${errors.join('\n')}\n...\n${tail(text, 8)}`;
 }
 
@@ -44,7 +47,10 @@ let nodeGyp;
 try {
   nodeGyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [path.join(__dirname, '..')] });
 } catch {
-  done(false, `backend unavailable: node-gyp is not installed (dev dependencies omitted?). Fix: npm install && node tools/build_native.cjs`);
+  done(
+    false,
+    `backend unavailable: node-gyp is not installed (dev dependencies omitted?). Fix: npm install && node tools/build_native.cjs`,
+  );
 }
 
 // Build against the headers of the running node when they are on disk: node-gyp would
@@ -58,15 +64,23 @@ const build = spawnSync(process.execPath, args, { cwd: libDir, encoding: 'utf8' 
 if (build.status !== 0) {
   const output = excerpt(`${build.stdout ?? ''}\n${build.stderr ?? ''}${build.error ? `\n${build.error.message}` : ''}`);
   console.warn(output);
-  done(false, `backend unavailable: node-gyp build failed (exit ${build.status}); output above. Retry with: node tools/build_native.cjs --strict`);
+  done(
+    false,
+    `backend unavailable: node-gyp build failed (exit ${build.status}); output above. Retry with: node tools/build_native.cjs --strict`,
+  );
 }
 
 // Load it in a fresh process: a missing libdnnl.so.2 or libgomp only shows up at dlopen.
-const probe = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(addonPath)}).info()))`], { encoding: 'utf8' });
+const probe = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(addonPath)}).info()))`], {
+  encoding: 'utf8',
+});
 if (probe.status !== 0) {
   console.warn(tail(probe.stderr ?? '', 10));
   done(false, `backend unavailable: built ${path.relative(process.cwd(), addonPath)} but it does not load (output above). Fix: ${FIX}`);
 }
 const info = JSON.parse(probe.stdout);
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
-done(true, `built ${path.relative(path.join(__dirname, '..'), addonPath)} (oneDNN ${info.version}, ${info.cpuRuntime}, ${info.threads} threads, ${info.isa}) in ${seconds}s`);
+done(
+  true,
+  `built ${path.relative(path.join(__dirname, '..'), addonPath)} (oneDNN ${info.version}, ${info.cpuRuntime}, ${info.threads} threads, ${info.isa}) in ${seconds}s`,
+);

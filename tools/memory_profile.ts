@@ -39,17 +39,29 @@ async function main(): Promise<void> {
   const model = initModel(spec.right.net, { seed: 0, zeroInitResidual: true });
   const sgd = createSgdState(model.params);
   const x = tf.randomNormal([batch, size, size, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+  const y = tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => i % 10),
+    'int32',
+  );
   const modelBytes = tf.memory().numBytes - 4 * (x.size + y.size);
   const step = () => {
-    const r = trainStep({ model, sgd, x, y, lr: 0.01, options: { sgd: { momentum: 0.9, nesterov: true, weightDecay: 5e-4 }, classes: 10, labelSmoothing: 0 } });
+    const r = trainStep({
+      model,
+      sgd,
+      x,
+      y,
+      lr: 0.01,
+      options: { sgd: { momentum: 0.9, nesterov: true, weightDecay: 5e-4 }, classes: 10, labelSmoothing: 0 },
+    });
     r.loss.dataSync();
     tf.dispose([r.loss, r.correct]);
   };
   for (let i = 0; i < steps; i++) {
     const began = performance.now();
     step();
-    console.error(`step ${i + 1}/${steps}: ${((performance.now() - began) / 1000).toFixed(1)} s, peak RSS so far ${formatGb(processMemory()?.peakRssBytes ?? NaN)}`);
+    console.error(
+      `step ${i + 1}/${steps}: ${((performance.now() - began) / 1000).toFixed(1)} s, peak RSS so far ${formatGb(processMemory()?.peakRssBytes ?? NaN)}`,
+    );
   }
   const tensorPeak = (await tf.profile(step)).peakBytes;
   const info = onednnStatus();

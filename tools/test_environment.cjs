@@ -47,7 +47,11 @@ function isa() {
 
 /** Which Python modules the tests use are importable by Debian's python3 (found, not imported: fast). */
 function python() {
-  const probe = spawnSync('/usr/bin/python3', ['-c', 'import importlib.util as u; print(",".join(m for m in ("torch", "onnx") if u.find_spec(m)))'], { encoding: 'utf8' });
+  const probe = spawnSync(
+    '/usr/bin/python3',
+    ['-c', 'import importlib.util as u; print(",".join(m for m in ("torch", "onnx") if u.find_spec(m)))'],
+    { encoding: 'utf8' },
+  );
   return probe.status === 0 ? probe.stdout.trim() : null;
 }
 

@@ -10,7 +10,10 @@ const testsMayUseRuntimes = {
       {
         enforceBuildableLibDependency: false,
         allow: [],
-        depConstraints: [{ sourceTag: 'type:export', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter'] }, { sourceTag: '*', onlyDependOnLibsWithTags: ['*'] }],
+        depConstraints: [
+          { sourceTag: 'type:export', onlyDependOnLibsWithTags: ['type:spec', 'type:interpreter'] },
+          { sourceTag: '*', onlyDependOnLibsWithTags: ['*'] },
+        ],
       },
     ],
     'no-restricted-imports': 'off',

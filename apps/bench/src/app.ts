@@ -20,20 +20,61 @@ import { renderProfiles, renderTable, withRatios, type Unrated } from './render.
 const TFJS_BACKENDS = ['tensorflow', 'onednn', 'cpu', 'wasm'] as const;
 
 const FLAGS = {
-  mode: { kind: 'enum', values: ['train', 'infer'], default: 'train', help: 'train: whole SGD steps; infer: the test pass’s forward in inference mode + argmax, beside PyTorch’s no_grad forward (default batch 256)' },
-  variants: { kind: 'intList', values: DEPTHS, default: [], help: 'depths to measure (default: the suite: 18, 34, 50 at 28×28 and 18 at 96×96; batch 128 and 64 for train, 256 for infer)' },
-  'image-size': { kind: 'int', min: 8, max: 1024, default: null, help: 'input side in pixels; with --variants or alone, measures every variant at this size (default 28)' },
-  'mini-batch': { kind: 'int', min: 1, max: 4096, default: null, help: 'examples per step (default: train 128 up to 32 px, 64 above; infer 256)' },
-  backends: { kind: 'enumList', values: TFJS_BACKENDS, default: [], help: 'tfjs backends (default: tensorflow and onednn, those present; pure-JS cpu only when named)' },
+  mode: {
+    kind: 'enum',
+    values: ['train', 'infer'],
+    default: 'train',
+    help: 'train: whole SGD steps; infer: the test pass’s forward in inference mode + argmax, beside PyTorch’s no_grad forward (default batch 256)',
+  },
+  variants: {
+    kind: 'intList',
+    values: DEPTHS,
+    default: [],
+    help: 'depths to measure (default: the suite: 18, 34, 50 at 28×28 and 18 at 96×96; batch 128 and 64 for train, 256 for infer)',
+  },
+  'image-size': {
+    kind: 'int',
+    min: 8,
+    max: 1024,
+    default: null,
+    help: 'input side in pixels; with --variants or alone, measures every variant at this size (default 28)',
+  },
+  'mini-batch': {
+    kind: 'int',
+    min: 1,
+    max: 4096,
+    default: null,
+    help: 'examples per step (default: train 128 up to 32 px, 64 above; infer 256)',
+  },
+  backends: {
+    kind: 'enumList',
+    values: TFJS_BACKENDS,
+    default: [],
+    help: 'tfjs backends (default: tensorflow and onednn, those present; pure-JS cpu only when named)',
+  },
   steps: { kind: 'int', min: 1, max: 10_000, default: 10, help: 'timed steps per measurement (the median is reported)' },
   warmup: { kind: 'int', min: 0, max: 1000, default: 2, help: 'untimed steps first (primitive creation, caches)' },
   pytorch: { kind: 'bool', default: true, help: 'also measure the PyTorch baseline (--pytorch=false to skip)' },
   python: { kind: 'string', default: null, help: 'python with torch for the baseline (default /usr/bin/python3, Debian python3-torch)' },
-  precision: { kind: 'enumList', values: PRECISIONS, default: ['fp32'], help: 'what the tfjs backends compute in, each measured (bf16: onednn on a CPU with avx512_core_bf16 or AMX); bf16 also measures PyTorch with torch.autocast(bf16) beside its fp32 baseline (default: fp32)' },
-  fused: { kind: 'bool', default: true, help: 'allow the fused kernels where the backend has them: batch norm, ReLU gradient, add+ReLU, SGD (--fused=false: tfjs ops only)' },
+  precision: {
+    kind: 'enumList',
+    values: PRECISIONS,
+    default: ['fp32'],
+    help: 'what the tfjs backends compute in, each measured (bf16: onednn on a CPU with avx512_core_bf16 or AMX); bf16 also measures PyTorch with torch.autocast(bf16) beside its fp32 baseline (default: fp32)',
+  },
+  fused: {
+    kind: 'bool',
+    default: true,
+    help: 'allow the fused kernels where the backend has them: batch norm, ReLU gradient, add+ReLU, SGD (--fused=false: tfjs ops only)',
+  },
   profile: { kind: 'bool', default: false, help: 'also time each tfjs kernel and print the top 15 per measurement' },
   'profile-shapes': { kind: 'bool', default: false, help: 'with --profile: time convolutions per input shape' },
-  format: { kind: 'enum', values: ['text', 'json'], default: 'text', help: 'text table, or one JSON object: machine, command and measurements (report:serve reads it as bench.json)' },
+  format: {
+    kind: 'enum',
+    values: ['text', 'json'],
+    default: 'text',
+    help: 'text table, or one JSON object: machine, command and measurements (report:serve reads it as bench.json)',
+  },
   out: { kind: 'string', default: null, help: 'also write the output to this file', output: 'file' },
 } as const satisfies Schema;
 
@@ -44,7 +85,7 @@ const SUMMARY = [
   '(tools/bench_torch.py, same network and optimiser, all cores) runs in the same process tree just before',
   'each configuration, so the ratio compares like with like on the same machine and moment.',
   '--mode=infer measures the test pass instead: the forward pass in inference mode and its argmax at batch 256,',
-  'beside PyTorch\'s eval-mode forward under torch.no_grad().',
+  "beside PyTorch's eval-mode forward under torch.no_grad().",
 ].join('\n');
 
 function note(message: string): void {
@@ -63,11 +104,16 @@ export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = [
   const configs = planConfigs({ mode: f.mode, variants: f.variants, imageSize: f['image-size'], batchSize: f['mini-batch'] });
   const explicit = f.backends.length > 0;
   const backends = (explicit ? f.backends : ['tensorflow', 'onednn']) as BackendName[];
-  if (!explicit) note('pure-JS cpu is not measured by default (a ResNet-18 step at batch 128 takes many minutes there); name it in --backends=cpu to include it');
+  if (!explicit)
+    note(
+      'pure-JS cpu is not measured by default (a ResNet-18 step at batch 128 takes many minutes there); name it in --backends=cpu to include it',
+    );
   const python = f.python ?? defaultPython();
   const timing = { steps: f.steps, warmup: f.warmup };
   const cpu = cpus();
-  note(`machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown cpu'}, Node ${process.version}, load average ${loadavg()[0]?.toFixed(2) ?? '?'}`);
+  note(
+    `machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown cpu'}, Node ${process.version}, load average ${loadavg()[0]?.toFixed(2) ?? '?'}`,
+  );
 
   const rows: Unrated[] = [];
   const unavailable = new Map<string, string>();
@@ -83,7 +129,19 @@ export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = [
       note(`${label}: ${name}, ${timing.warmup} + ${timing.steps} steps…`);
       const t = runTorch(python, torchScript(), config, { ...timing, precision });
       if (t.ok) {
-        rows.push({ ...config, backend: 'pytorch', device: t.device, examplesPerSec: t.examplesPerSec, medianStepMs: t.medianStepMs, ...timing, fused: null, precision, peakRssBytes: t.peakRssBytes, peakTensorBytes: null, estimatedRssBytes: null });
+        rows.push({
+          ...config,
+          backend: 'pytorch',
+          device: t.device,
+          examplesPerSec: t.examplesPerSec,
+          medianStepMs: t.medianStepMs,
+          ...timing,
+          fused: null,
+          precision,
+          peakRssBytes: t.peakRssBytes,
+          peakTensorBytes: null,
+          estimatedRssBytes: null,
+        });
         note(`${label}: ${name} ${t.examplesPerSec.toFixed(1)} examples/s`);
       } else {
         torchNotice = t.notice;
@@ -129,7 +187,20 @@ export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = [
   return 0;
 }
 
-async function measureOne(config: BenchConfig, backend: string, device: string, precision: Precision, label: string, f: { readonly steps: number; readonly warmup: number; readonly profile: boolean; readonly 'profile-shapes': boolean; readonly fused: boolean }): Promise<Unrated> {
+async function measureOne(
+  config: BenchConfig,
+  backend: string,
+  device: string,
+  precision: Precision,
+  label: string,
+  f: {
+    readonly steps: number;
+    readonly warmup: number;
+    readonly profile: boolean;
+    readonly 'profile-shapes': boolean;
+    readonly fused: boolean;
+  },
+): Promise<Unrated> {
   label = `${label} ${precision}`;
   note(`${label}: ${backend}, ${f.warmup} + ${f.steps} steps…`);
   // This row's peak is its own: the last row's spare buffers and cached primitives go first.
@@ -145,10 +216,28 @@ async function measureOne(config: BenchConfig, backend: string, device: string, 
     onStep: (step, seconds) => {
       if (performance.now() - last < 5000 && step !== f.steps - 1) return;
       last = performance.now();
-      note(`${label}: ${backend} ${step < 0 ? `warm-up ${step + f.warmup + 1}/${f.warmup}` : `step ${step + 1}/${f.steps}`}: ${seconds.toFixed(2)} s`);
+      note(
+        `${label}: ${backend} ${step < 0 ? `warm-up ${step + f.warmup + 1}/${f.warmup}` : `step ${step + 1}/${f.steps}`}: ${seconds.toFixed(2)} s`,
+      );
     },
   });
   const peakRssBytes = peakReset ? (processMemory()?.peakRssBytes ?? null) : null;
-  note(`${label}: ${backend} ${result.examplesPerSec.toFixed(1)} examples/s, peak RSS ${peakRssBytes === null ? 'unknown (no /proc/self/clear_refs)' : formatGb(peakRssBytes)}`);
-  return { ...config, backend, device, examplesPerSec: result.examplesPerSec, medianStepMs: result.medianStepMs, steps: f.steps, warmup: f.warmup, fused: f.fused, precision, peakRssBytes, peakTensorBytes: result.peakTensorBytes, estimatedRssBytes: result.estimatedRssBytes, ...(result.kernels === undefined ? {} : { kernels: result.kernels }) };
+  note(
+    `${label}: ${backend} ${result.examplesPerSec.toFixed(1)} examples/s, peak RSS ${peakRssBytes === null ? 'unknown (no /proc/self/clear_refs)' : formatGb(peakRssBytes)}`,
+  );
+  return {
+    ...config,
+    backend,
+    device,
+    examplesPerSec: result.examplesPerSec,
+    medianStepMs: result.medianStepMs,
+    steps: f.steps,
+    warmup: f.warmup,
+    fused: f.fused,
+    precision,
+    peakRssBytes,
+    peakTensorBytes: result.peakTensorBytes,
+    estimatedRssBytes: result.estimatedRssBytes,
+    ...(result.kernels === undefined ? {} : { kernels: result.kernels }),
+  };
 }

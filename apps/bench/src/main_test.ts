@@ -11,7 +11,18 @@ describe('bench app', () => {
   test('--help describes every flag and exits 0', () => {
     const { code, stdout } = run('--help');
     expect(code).toBe(0);
-    for (const flag of ['--mode', '--variants', '--image-size', '--mini-batch', '--backends', '--steps', '--warmup', '--pytorch', '--format']) expect(stdout).toContain(flag);
+    for (const flag of [
+      '--mode',
+      '--variants',
+      '--image-size',
+      '--mini-batch',
+      '--backends',
+      '--steps',
+      '--warmup',
+      '--pytorch',
+      '--format',
+    ])
+      expect(stdout).toContain(flag);
   });
 
   test.each([
@@ -27,10 +38,21 @@ describe('bench app', () => {
   });
 
   test('--format=json prints one object (machine, command, measurements with the keys scripts rely on) that report:serve accepts as bench.json (a tiny real measurement on pure-JS cpu)', () => {
-    const { code, stdout, stderr } = run('--variants=18', '--image-size=8', '--mini-batch=2', '--steps=1', '--warmup=0', '--backends=cpu', '--pytorch=false', '--format=json');
+    const { code, stdout, stderr } = run(
+      '--variants=18',
+      '--image-size=8',
+      '--mini-batch=2',
+      '--steps=1',
+      '--warmup=0',
+      '--backends=cpu',
+      '--pytorch=false',
+      '--format=json',
+    );
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const parsed = JSON.parse(stdout) as { machine: string; command: string; measurements: Record<string, unknown>[] };
-    expect(parsed.command).toBe('npx nx run bench:serve --variants=18 --image-size=8 --mini-batch=2 --steps=1 --warmup=0 --backends=cpu --pytorch=false --format=json');
+    expect(parsed.command).toBe(
+      'npx nx run bench:serve --variants=18 --image-size=8 --mini-batch=2 --steps=1 --warmup=0 --backends=cpu --pytorch=false --format=json',
+    );
     expect(parsed.machine).toMatch(/^\d+ × .*, Node v\d+/);
     const file = parseBench(parsed, 'bench.json');
     expect(E.isRight(file) ? file.right.command : file.left.message).toBe(parsed.command);
@@ -41,14 +63,32 @@ describe('bench app', () => {
   });
 
   test('--mode=infer measures the inference pass (a tiny real measurement on pure-JS cpu)', () => {
-    const { code, stdout, stderr } = run('--mode=infer', '--variants=18', '--image-size=8', '--mini-batch=2', '--steps=1', '--warmup=0', '--backends=cpu', '--pytorch=false', '--format=json');
+    const { code, stdout, stderr } = run(
+      '--mode=infer',
+      '--variants=18',
+      '--image-size=8',
+      '--mini-batch=2',
+      '--steps=1',
+      '--warmup=0',
+      '--backends=cpu',
+      '--pytorch=false',
+      '--format=json',
+    );
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const rows = (JSON.parse(stdout) as { measurements: Record<string, unknown>[] }).measurements;
     expect(rows.map((r) => [r['mode'], r['batchSize']])).toEqual([['infer', 2]]);
   });
 
   test('an unavailable backend is a notice; nothing measurable at all exits 1', () => {
-    const { code, stdout, stderr } = run('--variants=18', '--image-size=8', '--mini-batch=2', '--steps=1', '--warmup=0', '--backends=wasm', '--pytorch=false');
+    const { code, stdout, stderr } = run(
+      '--variants=18',
+      '--image-size=8',
+      '--mini-batch=2',
+      '--steps=1',
+      '--warmup=0',
+      '--backends=wasm',
+      '--pytorch=false',
+    );
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toContain('wasm: not measured');

@@ -62,7 +62,10 @@ export async function measureTfjs(config: BenchConfig, timing: Timing): Promise<
   const model = initModel(spec.right.net, { seed: 0, zeroInitResidual: true });
   const sgd = createSgdState(model.params);
   const x = tf.randomNormal([config.batchSize, config.imageSize, config.imageSize, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const y = tf.tensor1d(Array.from({ length: config.batchSize }, (_, i) => i % 10), 'int32');
+  const y = tf.tensor1d(
+    Array.from({ length: config.batchSize }, (_, i) => i % 10),
+    'int32',
+  );
   const options = { sgd: { ...BENCH_SGD, fused: timing.fused }, classes: 10, labelSmoothing: 0, fused: timing.fused };
   const step = (): number => {
     const began = performance.now();
@@ -94,9 +97,17 @@ export async function measureTfjs(config: BenchConfig, timing: Timing): Promise<
     const mid = median(seconds);
     // tf.profile hands back one shared object: keep the number.
     const peakTensorBytes = (await tf.profile(() => void step())).peakBytes;
-    const estimate = config.mode === 'train' ? estimateStepMemory(spec.right.net, [config.batchSize, config.imageSize, config.imageSize, 1]) : null;
+    const estimate =
+      config.mode === 'train' ? estimateStepMemory(spec.right.net, [config.batchSize, config.imageSize, config.imageSize, 1]) : null;
     const estimatedRssBytes = estimate !== null && E.isRight(estimate) ? estimate.right.peakRssBytes : null;
-    result = { examplesPerSec: config.batchSize / mid, medianStepMs: mid * 1000, stepMs: seconds.map((s) => s * 1000), peakTensorBytes, estimatedRssBytes, ...(timer === undefined ? {} : { kernels: timer.totals(timing.steps) }) };
+    result = {
+      examplesPerSec: config.batchSize / mid,
+      medianStepMs: mid * 1000,
+      stepMs: seconds.map((s) => s * 1000),
+      peakTensorBytes,
+      estimatedRssBytes,
+      ...(timer === undefined ? {} : { kernels: timer.totals(timing.steps) }),
+    };
   } finally {
     tf.dispose([x, y]);
     disposeSgdState(sgd);
@@ -123,7 +134,12 @@ function startKernelTimer(backend: string, byShape: boolean): { stop(): void; to
         try {
           return k.kernelFunc(params);
         } finally {
-          const key = byShape && k.kernelName.startsWith('Conv2D') ? `${k.kernelName} ${Object.entries(params.inputs).map(([name, t]) => `${name}[${(t?.shape ?? []).join(',')}]`).join(' ')}` : k.kernelName;
+          const key =
+            byShape && k.kernelName.startsWith('Conv2D')
+              ? `${k.kernelName} ${Object.entries(params.inputs)
+                  .map(([name, t]) => `${name}[${(t?.shape ?? []).join(',')}]`)
+                  .join(' ')}`
+              : k.kernelName;
           const t = totals.get(key) ?? { ms: 0, calls: 0 };
           t.ms += performance.now() - began;
           t.calls += 1;

@@ -49,11 +49,21 @@ export function defaultBatchSize(imageSize: number, mode: BenchMode = 'train'): 
  * {@link defaultBatchSize}.
  * @example planConfigs({ mode: 'train', variants: [18], imageSize: null, batchSize: null }) // [{ mode: 'train', variant: 18, imageSize: 28, batchSize: 128 }]
  */
-export function planConfigs(flags: { readonly mode: BenchMode; readonly variants: readonly number[]; readonly imageSize: number | null; readonly batchSize: number | null }): BenchConfig[] {
+export function planConfigs(flags: {
+  readonly mode: BenchMode;
+  readonly variants: readonly number[];
+  readonly imageSize: number | null;
+  readonly batchSize: number | null;
+}): BenchConfig[] {
   const { mode, variants, imageSize, batchSize } = flags;
   if (variants.length === 0 && imageSize === null) return SUITES[mode].map((c) => ({ ...c, batchSize: batchSize ?? c.batchSize }));
   const size = imageSize ?? 28;
-  return (variants.length === 0 ? [18, 34, 50] : variants).map((variant) => ({ mode, variant, imageSize: size, batchSize: batchSize ?? defaultBatchSize(size, mode) }));
+  return (variants.length === 0 ? [18, 34, 50] : variants).map((variant) => ({
+    mode,
+    variant,
+    imageSize: size,
+    batchSize: batchSize ?? defaultBatchSize(size, mode),
+  }));
 }
 
 /** Median of a non-empty list (mean of the middle two for even lengths). */

@@ -15,7 +15,9 @@ describe('planConfigs', () => {
     expect(planConfigs({ mode: 'infer', variants: [], imageSize: null, batchSize: null })).toEqual(
       SUITES.train.map((c) => ({ ...c, mode: 'infer', batchSize: 256 })),
     );
-    expect(planConfigs({ mode: 'infer', variants: [50], imageSize: 96, batchSize: null })).toEqual([{ mode: 'infer', variant: 50, imageSize: 96, batchSize: 256 }]);
+    expect(planConfigs({ mode: 'infer', variants: [50], imageSize: 96, batchSize: null })).toEqual([
+      { mode: 'infer', variant: 50, imageSize: 96, batchSize: 256 },
+    ]);
   });
 
   test('--mini-batch alone replaces the suite’s batch sizes', () => {
@@ -23,17 +25,25 @@ describe('planConfigs', () => {
   });
 
   test('--variants and --image-size select their cross product, with the default batch for the size', () => {
-    expect(planConfigs({ mode: 'train', variants: [18], imageSize: null, batchSize: null })).toEqual([{ mode: 'train', variant: 18, imageSize: 28, batchSize: 128 }]);
-    expect(planConfigs({ mode: 'train', variants: [], imageSize: 96, batchSize: null })).toEqual([18, 34, 50].map((variant) => ({ mode: 'train', variant, imageSize: 96, batchSize: 64 })));
+    expect(planConfigs({ mode: 'train', variants: [18], imageSize: null, batchSize: null })).toEqual([
+      { mode: 'train', variant: 18, imageSize: 28, batchSize: 128 },
+    ]);
+    expect(planConfigs({ mode: 'train', variants: [], imageSize: 96, batchSize: null })).toEqual(
+      [18, 34, 50].map((variant) => ({ mode: 'train', variant, imageSize: 96, batchSize: 64 })),
+    );
     fc.assert(
-      fc.property(fc.uniqueArray(fc.constantFrom(18, 34, 50, 101, 152), { minLength: 1 }), fc.integer({ min: 8, max: 512 }), fc.option(fc.integer({ min: 1, max: 512 })), (variants, imageSize, batchSize) => {
-        const plan = planConfigs({ mode: 'train', variants, imageSize, batchSize });
-        expect(plan.map((c) => c.variant)).toEqual(variants);
-        expect(plan.every((c) => c.imageSize === imageSize && c.batchSize === (batchSize ?? defaultBatchSize(imageSize)))).toBe(true);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.constantFrom(18, 34, 50, 101, 152), { minLength: 1 }),
+        fc.integer({ min: 8, max: 512 }),
+        fc.option(fc.integer({ min: 1, max: 512 })),
+        (variants, imageSize, batchSize) => {
+          const plan = planConfigs({ mode: 'train', variants, imageSize, batchSize });
+          expect(plan.map((c) => c.variant)).toEqual(variants);
+          expect(plan.every((c) => c.imageSize === imageSize && c.batchSize === (batchSize ?? defaultBatchSize(imageSize)))).toBe(true);
+        },
+      ),
     );
   });
-
 });
 
 describe('median', () => {

@@ -20,7 +20,13 @@ export function torchScript(): string {
 
 /** What the script measured, or why there is no baseline (a notice, not an error). */
 export type TorchOutcome =
-  | { readonly ok: true; readonly examplesPerSec: number; readonly medianStepMs: number; readonly device: string; readonly peakRssBytes: number | null }
+  | {
+      readonly ok: true;
+      readonly examplesPerSec: number;
+      readonly medianStepMs: number;
+      readonly device: string;
+      readonly peakRssBytes: number | null;
+    }
   | { readonly ok: false; readonly notice: string };
 
 const FIX = 'Fix: apt-get install -y python3-torch (Debian), or pass --python=/path/to/python3 with torch, or --pytorch=false';
@@ -29,12 +35,36 @@ const FIX = 'Fix: apt-get install -y python3-torch (Debian), or pass --python=/p
  * Measures `config` with PyTorch (`precision` bf16: its forward and loss under torch.autocast).
  * @example runTorch('/usr/bin/python3', torchScript(), { mode: 'train', variant: 18, imageSize: 28, batchSize: 128 }, { steps: 10, warmup: 2 })
  */
-export function runTorch(python: string, script: string, config: BenchConfig, timing: { readonly steps: number; readonly warmup: number; readonly timeoutMs?: number; readonly precision?: 'fp32' | 'bf16' }): TorchOutcome {
-  const args = [script, '--mode', config.mode, '--variant', `${config.variant}`, '--image-size', `${config.imageSize}`, '--batch-size', `${config.batchSize}`, '--steps', `${timing.steps}`, '--warmup', `${timing.warmup}`, '--precision', timing.precision ?? 'fp32'];
+export function runTorch(
+  python: string,
+  script: string,
+  config: BenchConfig,
+  timing: { readonly steps: number; readonly warmup: number; readonly timeoutMs?: number; readonly precision?: 'fp32' | 'bf16' },
+): TorchOutcome {
+  const args = [
+    script,
+    '--mode',
+    config.mode,
+    '--variant',
+    `${config.variant}`,
+    '--image-size',
+    `${config.imageSize}`,
+    '--batch-size',
+    `${config.batchSize}`,
+    '--steps',
+    `${timing.steps}`,
+    '--warmup',
+    `${timing.warmup}`,
+    '--precision',
+    timing.precision ?? 'fp32',
+  ];
   const r = spawnSync(python, args, { encoding: 'utf8', timeout: timing.timeoutMs ?? 3_600_000 });
   if (r.error !== undefined) {
     const code = (r.error as NodeJS.ErrnoException).code;
-    return { ok: false, notice: code === 'ENOENT' ? `PyTorch baseline skipped: ${python} not found. ${FIX}` : `PyTorch baseline failed: ${r.error.message}` };
+    return {
+      ok: false,
+      notice: code === 'ENOENT' ? `PyTorch baseline skipped: ${python} not found. ${FIX}` : `PyTorch baseline failed: ${r.error.message}`,
+    };
   }
   const last = r.stdout.trim().split('\n').pop() ?? '';
   let parsed: unknown;
@@ -42,12 +72,21 @@ export function runTorch(python: string, script: string, config: BenchConfig, ti
     parsed = JSON.parse(last);
   } catch {
     const why = (r.stderr.trim().split('\n').pop() ?? '') || `exit code ${String(r.status)}`;
-    return { ok: false, notice: `PyTorch baseline failed for ResNet-${config.variant} ${config.imageSize}px batch ${config.batchSize} (${config.mode}): ${why}` };
+    return {
+      ok: false,
+      notice: `PyTorch baseline failed for ResNet-${config.variant} ${config.imageSize}px batch ${config.batchSize} (${config.mode}): ${why}`,
+    };
   }
   const o = parsed as { error?: unknown; examplesPerSec?: unknown; medianStepMs?: unknown; device?: unknown; peakRssBytes?: unknown };
   if (typeof o.error === 'string') return { ok: false, notice: `PyTorch baseline skipped: ${o.error}` };
   if (r.status !== 0 || typeof o.examplesPerSec !== 'number' || typeof o.medianStepMs !== 'number') {
     return { ok: false, notice: `PyTorch baseline gave no measurement (exit code ${String(r.status)}): ${last.slice(0, 200)}` };
   }
-  return { ok: true, examplesPerSec: o.examplesPerSec, medianStepMs: o.medianStepMs, device: typeof o.device === 'string' ? o.device : 'cpu', peakRssBytes: typeof o.peakRssBytes === 'number' && o.peakRssBytes > 0 ? o.peakRssBytes : null };
+  return {
+    ok: true,
+    examplesPerSec: o.examplesPerSec,
+    medianStepMs: o.medianStepMs,
+    device: typeof o.device === 'string' ? o.device : 'cpu',
+    peakRssBytes: typeof o.peakRssBytes === 'number' && o.peakRssBytes > 0 ? o.peakRssBytes : null,
+  };
 }

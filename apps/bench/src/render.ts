@@ -42,7 +42,21 @@ export function withRatios(rows: readonly Unrated[]): Measurement[] {
  */
 export function renderTable(rows: readonly Measurement[]): string {
   const bf16 = rows.some((r) => r.precision === 'bf16');
-  const header = ['variant', 'input', 'batch', 'backend', 'precision', 'device', 'examples/s', 'step ms', '× PyTorch', ...(bf16 ? ['× PyTorch bf16'] : []), 'peak RSS', 'mem × PyTorch', 'estimate'];
+  const header = [
+    'variant',
+    'input',
+    'batch',
+    'backend',
+    'precision',
+    'device',
+    'examples/s',
+    'step ms',
+    '× PyTorch',
+    ...(bf16 ? ['× PyTorch bf16'] : []),
+    'peak RSS',
+    'mem × PyTorch',
+    'estimate',
+  ];
   const times = (x: number | null): string => (x === null ? '–' : formatRatio(x));
   const gb = (x: number | null): string => (x === null ? '–' : formatGb(x));
   const body = rows.map((r) => [
@@ -62,7 +76,11 @@ export function renderTable(rows: readonly Measurement[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const numeric = new Set([2, ...header.keys()].filter((i) => i >= 6 || i === 2));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
@@ -79,7 +97,10 @@ export function renderProfiles(rows: readonly Measurement[], n: number): string 
         const calls = k.callsPerStep.toFixed(0).padStart(5);
         return `  ${k.kernel.padEnd(28)} ${ms} ms/step  ${share} of the step  ${calls} calls`;
       });
-      return [`Kernel profile: ResNet-${r.variant} ${r.imageSize}×${r.imageSize} batch ${r.batchSize} on ${r.backend}${r.fused === false ? ' (unfused)' : ''}, ${r.precision}: kernels ${total.toFixed(0)} of ${r.medianStepMs.toFixed(0)} ms per step`, ...lines].join('\n');
+      return [
+        `Kernel profile: ResNet-${r.variant} ${r.imageSize}×${r.imageSize} batch ${r.batchSize} on ${r.backend}${r.fused === false ? ' (unfused)' : ''}, ${r.precision}: kernels ${total.toFixed(0)} of ${r.medianStepMs.toFixed(0)} ms per step`,
+        ...lines,
+      ].join('\n');
     })
     .join('\n\n');
 }

@@ -1,6 +1,17 @@
 import { renderProfiles, renderTable, withRatios, type Measurement } from './render.ts';
 
-const base = { mode: 'train' as const, imageSize: 28, batchSize: 128, device: 'cpu', medianStepMs: 700, steps: 10, warmup: 2, peakRssBytes: null, peakTensorBytes: null, estimatedRssBytes: null };
+const base = {
+  mode: 'train' as const,
+  imageSize: 28,
+  batchSize: 128,
+  device: 'cpu',
+  medianStepMs: 700,
+  steps: 10,
+  warmup: 2,
+  peakRssBytes: null,
+  peakTensorBytes: null,
+  estimatedRssBytes: null,
+};
 
 describe('withRatios', () => {
   test('divides each row by the PyTorch row of the same configuration, null without one', () => {
@@ -21,7 +32,12 @@ describe('withRatios', () => {
       { ...base, variant: 18, backend: 'onednn', examplesPerSec: 120, fused: true, precision: 'fp32' as const },
       { ...base, variant: 18, backend: 'onednn', examplesPerSec: 200, fused: true, precision: 'bf16' as const },
     ]);
-    expect(rows.map((r) => [r.vsPytorch, r.vsPytorchBf16])).toEqual([[1, 1.25], [0.8, 1], [1.2, 1.5], [2, 2.5]]);
+    expect(rows.map((r) => [r.vsPytorch, r.vsPytorchBf16])).toEqual([
+      [1, 1.25],
+      [0.8, 1],
+      [1.2, 1.5],
+      [2, 2.5],
+    ]);
     const lines = renderTable(rows).split('\n');
     expect(lines[0]).toMatch(/× PyTorch\s+× PyTorch bf16\s+peak RSS\s+mem × PyTorch\s+estimate$/);
     expect(lines[3]).toMatch(/pytorch \(baseline\)\s+bf16 \(autocast\)/);
@@ -32,7 +48,16 @@ describe('withRatios', () => {
     const rows = withRatios([
       { ...base, variant: 18, backend: 'pytorch', examplesPerSec: 100, fused: null, precision: 'fp32' as const, peakRssBytes: 0.4e9 },
       { ...base, variant: 18, backend: 'pytorch', examplesPerSec: 80, fused: null, precision: 'bf16' as const, peakRssBytes: 0.5e9 },
-      { ...base, variant: 18, backend: 'onednn', examplesPerSec: 120, fused: true, precision: 'fp32' as const, peakRssBytes: 0.5e9, peakTensorBytes: 0.2e9 },
+      {
+        ...base,
+        variant: 18,
+        backend: 'onednn',
+        examplesPerSec: 120,
+        fused: true,
+        precision: 'fp32' as const,
+        peakRssBytes: 0.5e9,
+        peakTensorBytes: 0.2e9,
+      },
       { ...base, variant: 18, backend: 'onednn', examplesPerSec: 200, fused: true, precision: 'bf16' as const, peakRssBytes: 0.3e9 },
       { ...base, variant: 34, backend: 'onednn', examplesPerSec: 200, fused: true, precision: 'fp32' as const, peakRssBytes: 0.9e9 },
       { ...base, variant: 34, backend: 'pytorch', examplesPerSec: 100, fused: null, precision: 'fp32' as const },
@@ -61,7 +86,18 @@ describe('renderTable', () => {
 describe('renderProfiles', () => {
   test('lists the top kernels of profiled rows only, with their share of the step', () => {
     const rows = withRatios([
-      { ...base, variant: 18, backend: 'onednn', examplesPerSec: 1, fused: true, precision: 'fp32' as const, kernels: [{ kernel: 'Conv2D', msPerStep: 350, callsPerStep: 20 }, { kernel: 'Relu', msPerStep: 70, callsPerStep: 17 }] },
+      {
+        ...base,
+        variant: 18,
+        backend: 'onednn',
+        examplesPerSec: 1,
+        fused: true,
+        precision: 'fp32' as const,
+        kernels: [
+          { kernel: 'Conv2D', msPerStep: 350, callsPerStep: 20 },
+          { kernel: 'Relu', msPerStep: 70, callsPerStep: 17 },
+        ],
+      },
       { ...base, variant: 18, backend: 'pytorch', examplesPerSec: 1, fused: null, precision: 'fp32' as const },
     ]);
     const text = renderProfiles(rows, 1);

@@ -12,7 +12,8 @@ import { defaultPython } from './pytorch.ts';
 
 const TOOLS = resolve(__dirname, '../../../tools');
 const hasTorch = spawnSync(defaultPython(), ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-if (!hasTorch && process.env['CI'] !== 'true') console.warn(`[bench] SKIPPED the PyTorch network check: ${defaultPython()} cannot import torch (apt-get install -y python3-torch)`);
+if (!hasTorch && process.env['CI'] !== 'true')
+  console.warn(`[bench] SKIPPED the PyTorch network check: ${defaultPython()} cannot import torch (apt-get install -y python3-torch)`);
 
 const PROBE = `
 import json, sys
@@ -53,13 +54,23 @@ print(json.dumps(out))
   test('per depth: the same trainable parameters, running statistics, weighted layers, MACs and output shape as the v1.5 spec (1 channel, 10 classes)', () => {
     const r = spawnSync(defaultPython(), ['-c', PROBE], { encoding: 'utf8', cwd: join(TOOLS, '..'), timeout: 120_000 });
     if (r.status !== 0) throw new Error(`the probe failed (exit ${r.status}): ${r.stderr}`);
-    const torch = JSON.parse(r.stdout) as Record<string, { params: number; running: number; weighted: number; macs: number; output: number[] }>;
+    const torch = JSON.parse(r.stdout) as Record<
+      string,
+      { params: number; running: number; weighted: number; macs: number; output: number[] }
+    >;
     for (const depth of DEPTHS) {
       const spec = resnet(depth, { version: 'v1.5', inChannels: 1, classes: 10, stem: 'imagenet' });
       if (E.isLeft(spec)) throw new Error(spec.left.message);
       const summary = summarize(spec.right, 28);
       if (E.isLeft(summary)) throw new Error(summary.left.message);
-      expect({ depth, ...torch[String(depth)] }).toEqual({ depth, params: summary.right.params, running: summary.right.nonTrainableParams, weighted: summary.right.weightedLayers, macs: summary.right.macs, output: [2, 10] });
+      expect({ depth, ...torch[String(depth)] }).toEqual({
+        depth,
+        params: summary.right.params,
+        running: summary.right.nonTrainableParams,
+        weighted: summary.right.weightedLayers,
+        macs: summary.right.macs,
+        output: [2, 10],
+      });
     }
   }, 180_000);
 });

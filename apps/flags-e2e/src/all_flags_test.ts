@@ -13,7 +13,14 @@ import { DEPTHS, resnet, summarize, VERSIONS } from '@resnet/variants';
 const root = resolve(__dirname, '../../..');
 // Each run is its own nx invocation: under one root PID (inside `npx nx test`), nx takes two runs
 // of one target (here and in another project's test beside it) for a task loop.
-const ENV: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
+const ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_SKIP_NX_CACHE: 'true',
+  NX_TUI: 'false',
+  FORCE_COLOR: '0',
+};
 delete ENV['NX_INVOCATION_ROOT_PID'];
 
 interface Target {
@@ -27,7 +34,10 @@ function appTargets(): readonly Target[] {
   for (const app of readdirSync(join(root, 'apps'))) {
     const file = join(root, 'apps', app, 'project.json');
     if (!existsSync(file)) continue;
-    const project = JSON.parse(readFileSync(file, 'utf8')) as { name: string; targets?: Record<string, { options?: { command?: string } }> };
+    const project = JSON.parse(readFileSync(file, 'utf8')) as {
+      name: string;
+      targets?: Record<string, { options?: { command?: string } }>;
+    };
     for (const [name, target] of Object.entries(project.targets ?? {})) {
       const entry = /node --import tsx (\S+\.ts)/.exec(target.options?.command ?? '')?.[1];
       if (entry !== undefined) out.push({ target: `${project.name}:${name}`, entry });
@@ -44,7 +54,11 @@ function printed(stdout: string): PrintedFlags {
 }
 
 function direct(t: Target, ...args: string[]): PrintedFlags {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, t.entry), ...args], { encoding: 'utf8', cwd: root, env: { ...ENV, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, t.entry), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    env: { ...ENV, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') },
+  });
   if (r.status !== 0) throw new Error(`${t.entry} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return printed(r.stdout);
 }
@@ -59,7 +73,9 @@ function otherValue(name: string, flag: Flag, variant: 0 | 1): { readonly typed:
   switch (flag.kind) {
     case 'int':
     case 'number': {
-      const candidates = [flag.min + (flag.kind === 'int' ? 1 : 0.5), flag.min + (flag.kind === 'int' ? 2 : 0.25)].filter((v) => flag.max === undefined || v <= flag.max);
+      const candidates = [flag.min + (flag.kind === 'int' ? 1 : 0.5), flag.min + (flag.kind === 'int' ? 2 : 0.25)].filter(
+        (v) => flag.max === undefined || v <= flag.max,
+      );
       const value = candidates.find((v) => v !== flag.default) ?? flag.min;
       return { typed: String(value), parsed: value };
     }
@@ -88,7 +104,9 @@ const OUTPUT_FLAGS = ['out', 'json', 'predictions', 'screenshots', 'resume'];
 
 describe('every flag of every app arrives through npx nx run', () => {
   test('the apps are found: train, table, report and bench targets', () => {
-    expect(targets.map((t) => t.target)).toEqual(expect.arrayContaining(['train:serve', 'train:sweep', 'train:evaluate', 'table:serve', 'report:serve', 'bench:serve']));
+    expect(targets.map((t) => t.target)).toEqual(
+      expect.arrayContaining(['train:serve', 'train:sweep', 'train:evaluate', 'table:serve', 'report:serve', 'bench:serve']),
+    );
   });
 
   describe.each(targets.map((t) => [t.target, t] as const))('%s', (_, t) => {
@@ -133,11 +151,25 @@ describe('Table 1 through nx, with the block-version flag as the README writes i
   test.each(sizes.flatMap(([input, channels, classes]) => VERSIONS.map((version) => [version, input, channels, classes] as const)))(
     '%s at %i×%i×%i: parameters and MACs of all five depths equal the spec folds',
     (version, input, channels, classes) => {
-      const r = nx('table:serve', `--input=${input}`, `--channels=${channels}`, `--classes=${classes}`, `--block-version=${version}`, '--format=json');
+      const r = nx(
+        'table:serve',
+        `--input=${input}`,
+        `--channels=${channels}`,
+        `--classes=${classes}`,
+        `--block-version=${version}`,
+        '--format=json',
+      );
       expect(r.code).toBe(0);
-      const rows = JSON.parse(r.stdout.slice(r.stdout.indexOf('\n['), r.stdout.lastIndexOf(']') + 1)) as { depth: number; version: string; params: number; macs: number }[];
+      const rows = JSON.parse(r.stdout.slice(r.stdout.indexOf('\n['), r.stdout.lastIndexOf(']') + 1)) as {
+        depth: number;
+        version: string;
+        params: number;
+        macs: number;
+      }[];
       const expected = DEPTHS.map((depth) => {
-        const s = E.flatMap((spec: Parameters<typeof summarize>[0]) => summarize(spec, input))(resnet(depth, { version, inChannels: channels, classes, stem: 'imagenet' }));
+        const s = E.flatMap((spec: Parameters<typeof summarize>[0]) => summarize(spec, input))(
+          resnet(depth, { version, inChannels: channels, classes, stem: 'imagenet' }),
+        );
         if (E.isLeft(s)) throw new Error(s.left.message);
         return { depth, version, params: s.right.params, macs: s.right.macs };
       });
@@ -147,7 +179,15 @@ describe('Table 1 through nx, with the block-version flag as the README writes i
 
   test('v1.5 costs more MACs than v1 for the bottleneck depths (so a dropped flag would show)', () => {
     const macs = (version: string) => {
-      const r = nx('table:serve', '--input=28', '--channels=1', '--classes=10', `--block-version=${version}`, '--variants=50', '--format=json');
+      const r = nx(
+        'table:serve',
+        '--input=28',
+        '--channels=1',
+        '--classes=10',
+        `--block-version=${version}`,
+        '--variants=50',
+        '--format=json',
+      );
       return (JSON.parse(r.stdout.slice(r.stdout.indexOf('\n['), r.stdout.lastIndexOf(']') + 1)) as { macs: number }[])[0]?.macs ?? 0;
     };
     expect(macs('v1.5')).toBeGreaterThan(macs('v1'));

@@ -7,7 +7,17 @@ import * as E from 'fp-ts/Either';
 import { command, commandLine, type Command, type Parsed, type Schema } from '@resnet/cli';
 import { absurd } from 'fp-ts/function';
 import type { EvaluationError } from '@resnet/run-dir';
-import { allChart, buildRows, loadRuns, protocolDifferences, runChart, hasSeeds, seedGroups, spreadChart, type LoadError } from '@resnet/results';
+import {
+  allChart,
+  buildRows,
+  loadRuns,
+  protocolDifferences,
+  runChart,
+  hasSeeds,
+  seedGroups,
+  spreadChart,
+  type LoadError,
+} from '@resnet/results';
 import { readBenches } from '@resnet/run-dir';
 import { renderReport } from './markdown.ts';
 import { checkOut, writeOutput, type OutputFile } from './output.ts';
@@ -17,7 +27,12 @@ import { renderSummary } from './summary_section.ts';
 /** The flags of report:serve. */
 export const FLAGS = {
   runs: { kind: 'string', default: null, help: 'run directories (with config.json) or folders of them, comma-separated' },
-  out: { kind: 'string', default: null, help: 'directory to write report.md, summary.md and charts/ to (new, or any folder without another summary.md or charts/, e.g. the runs folder; a previous report there is replaced)', output: 'directory' },
+  out: {
+    kind: 'string',
+    default: null,
+    help: 'directory to write report.md, summary.md and charts/ to (new, or any folder without another summary.md or charts/, e.g. the runs folder; a previous report there is replaced)',
+    output: 'directory',
+  },
   title: { kind: 'string', default: 'ResNets on Fashion-MNIST', help: 'title of report.md' },
 } as const satisfies Schema;
 
@@ -34,24 +49,39 @@ export const REPORT: Command<typeof FLAGS> = command('report:serve', { summary: 
  */
 export async function report(flags: Parsed<typeof FLAGS>, args: readonly string[]): Promise<number> {
   const { runs, out, title } = flags;
-  if (runs === null) return fail('--runs=<dir>[,<dir>…] is required: run directories written by train:serve, or folders of them (e.g. --runs=runs/report)', 2);
+  if (runs === null)
+    return fail(
+      '--runs=<dir>[,<dir>…] is required: run directories written by train:serve, or folders of them (e.g. --runs=runs/report)',
+      2,
+    );
   if (out === null) return fail('--out=<dir> is required: where to write report.md and charts/ (e.g. --out=reports/latest)', 2);
   const outOk = checkOut(out);
   if (E.isLeft(outOk)) return fail(outOk.left, 2);
 
-  const paths = runs.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const paths = runs
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   if (paths.length === 0) return fail(`--runs needs at least one directory, got "${runs}"`, 2);
   const loaded = loadRuns(paths);
   if (E.isLeft(loaded)) return fail(loadErrorMessage(loaded.left), loaded.left._tag === 'BadPath' || loaded.left._tag === 'NoRuns' ? 2 : 1);
-  for (const run of loaded.right.unfinished) console.error(`report: warning: skipping ${run.dir} (ResNet-${run.config.variant}): no finished epoch (${join(run.dir, 'metrics.jsonl')} missing or empty)`);
+  for (const run of loaded.right.unfinished)
+    console.error(
+      `report: warning: skipping ${run.dir} (ResNet-${run.config.variant}): no finished epoch (${join(run.dir, 'metrics.jsonl')} missing or empty)`,
+    );
   const rows = buildRows(loaded.right.runs);
   if (E.isLeft(rows)) return fail(rows.left, 1);
   const benches = readBenches(paths);
-  if (E.isLeft(benches)) return fail(`${benches.left.message}: write it with npx nx run bench:serve --format=json --out=${benches.left.file}, or remove it`, 1);
+  if (E.isLeft(benches))
+    return fail(`${benches.left.message}: write it with npx nx run bench:serve --format=json --out=${benches.left.file}, or remove it`, 1);
 
   const files: OutputFile[] = [];
   const spread = hasSeeds(rows.right) ? [['spread', spreadChart(seedGroups(rows.right))] as const] : [];
-  for (const [name, spec] of [...rows.right.map((r) => [r.chart, runChart(r)] as const), ['all', allChart(rows.right)] as const, ...spread]) {
+  for (const [name, spec] of [
+    ...rows.right.map((r) => [r.chart, runChart(r)] as const),
+    ['all', allChart(rows.right)] as const,
+    ...spread,
+  ]) {
     const chart = await renderChart(spec);
     files.push({ path: `charts/${name}.svg`, data: chart.svg }, { path: `charts/${name}.png`, data: chart.png });
   }
@@ -68,7 +98,9 @@ export async function report(flags: Parsed<typeof FLAGS>, args: readonly string[
   files.push({ path: 'summary.md', data: renderSummary(rows.right) }, { path: 'report.md', data: markdown });
   const written = writeOutput(out, files);
   if (E.isLeft(written)) return fail(written.left, 1);
-  console.log(`report: wrote ${join(out, 'report.md')}, ${join(out, 'summary.md')} and ${files.length - 2} chart files (${rows.right.length} run${rows.right.length === 1 ? '' : 's'})`);
+  console.log(
+    `report: wrote ${join(out, 'report.md')}, ${join(out, 'summary.md')} and ${files.length - 2} chart files (${rows.right.length} run${rows.right.length === 1 ? '' : 's'})`,
+  );
   return 0;
 }
 

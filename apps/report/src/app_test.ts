@@ -1,10 +1,18 @@
 // The app in-process: exit codes, messages, and what is (not) written. main_test.ts runs it as a user does.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { confusionMatrix, epochs, evaluationOf, referenceConfig, runConfig, tempDir, writeRun, writeRunEvaluation } from '@resnet/results/testing';
+import {
+  confusionMatrix,
+  epochs,
+  evaluationOf,
+  referenceConfig,
+  runConfig,
+  tempDir,
+  writeRun,
+  writeRunEvaluation,
+} from '@resnet/results/testing';
 import { pngSize } from './_test_png.ts';
 import { runReport as run } from './_test_support.ts';
-
 
 /** A folder with a 3-epoch ResNet-18 run and a 2-epoch ResNet-50 run. */
 function runsFolder(): string {
@@ -21,9 +29,18 @@ describe('report app', () => {
     const out = join(tempDir(), 'out');
     const r = await run(`--runs=${runs}`, `--out=${out}`);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe(`report: warning: skipping ${join(runs, 'resnet34')} (ResNet-34): no finished epoch (${join(runs, 'resnet34', 'metrics.jsonl')} missing or empty)`);
+    expect(r.stderr).toBe(
+      `report: warning: skipping ${join(runs, 'resnet34')} (ResNet-34): no finished epoch (${join(runs, 'resnet34', 'metrics.jsonl')} missing or empty)`,
+    );
     expect(r.stdout).toBe(`report: wrote ${join(out, 'report.md')}, ${join(out, 'summary.md')} and 6 chart files (2 runs)`);
-    expect(readdirSync(join(out, 'charts')).sort()).toEqual(['all.png', 'all.svg', 'resnet18.png', 'resnet18.svg', 'resnet50.png', 'resnet50.svg']);
+    expect(readdirSync(join(out, 'charts')).sort()).toEqual([
+      'all.png',
+      'all.svg',
+      'resnet18.png',
+      'resnet18.svg',
+      'resnet50.png',
+      'resnet50.svg',
+    ]);
     for (const name of ['resnet18', 'resnet50', 'all']) {
       expect(readFileSync(join(out, 'charts', `${name}.svg`), 'utf8')).toMatch(/^<svg[^]*<\/svg>$/);
       expect(pngSize(new Uint8Array(readFileSync(join(out, 'charts', `${name}.png`))))?.width).toBeGreaterThan(400);
@@ -55,7 +72,9 @@ describe('report app', () => {
       expect(md).toContain('| ResNet-50 | default | 3 | 1 | 1 | 0.6600 | 0.6600–0.6600 | 0.6600 |');
       expect(md).toContain('- **Depth (over seeds):** after 3 epochs');
     }
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('![Seeds: mean ± standard deviation of test accuracy and training loss per epoch](charts/spread.png)');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(
+      '![Seeds: mean ± standard deviation of test accuracy and training loss per epoch](charts/spread.png)',
+    );
   });
 
   test('two runs of one depth get charts named after their folders; --title sets the title; a previous report is replaced', async () => {
@@ -67,7 +86,11 @@ describe('report app', () => {
     writeFileSync(join(out, 'report.md'), '# old');
     const r = await run(`--runs=${a},${b}`, `--out=${out}`, '--title=Two ResNet-18s');
     expect(r.code).toBe(0);
-    expect(readdirSync(join(out, 'charts')).filter((f) => f.endsWith('.svg')).sort()).toEqual(['all.svg', 'resnet18-default.svg', 'resnet18-seed.svg']);
+    expect(
+      readdirSync(join(out, 'charts'))
+        .filter((f) => f.endsWith('.svg'))
+        .sort(),
+    ).toEqual(['all.svg', 'resnet18-default.svg', 'resnet18-seed.svg']);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md.startsWith('# Two ResNet-18s\n')).toBe(true);
     expect(md).toContain('**Mixed protocols:**');
@@ -79,20 +102,44 @@ describe('report app', () => {
     const ours = writeRun(join(runs, 'resnet18'), runConfig(18), epochs(3));
     const reference = writeRun(join(runs, 'pytorch-resnet18'), referenceConfig(18), epochs(3));
     writeRunEvaluation(reference, evaluationOf(referenceConfig(18), confusionMatrix([86, 97, 81, 91, 83, 98, 71, 96, 98, 96])));
-    const bench = [{ variant: 18, imageSize: 28, batchSize: 128, backend: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', examplesPerSec: 226.4, medianStepMs: 565, steps: 10, warmup: 2, fused: true, vsPytorch: null }];
+    const bench = [
+      {
+        variant: 18,
+        imageSize: 28,
+        batchSize: 128,
+        backend: 'onednn',
+        device: 'cpu (2 threads, oneDNN 2.6.3, avx2)',
+        examplesPerSec: 226.4,
+        medianStepMs: 565,
+        steps: 10,
+        warmup: 2,
+        fused: true,
+        vsPytorch: null,
+      },
+    ];
     writeFileSync(join(runs, 'bench.json'), JSON.stringify(bench, null, 2));
-    const before = Object.fromEntries([ours, reference].flatMap((d) => readdirSync(d).map((f) => [join(d, f), readFileSync(join(d, f), 'utf8')])));
+    const before = Object.fromEntries(
+      [ours, reference].flatMap((d) => readdirSync(d).map((f) => [join(d, f), readFileSync(join(d, f), 'utf8')])),
+    );
     for (const attempt of [1, 2]) {
       const r = await run(`--runs=${runs}`, `--out=${runs}`);
       expect([attempt, r.code, r.stderr]).toEqual([attempt, 0, '']);
     }
     expect(readdirSync(runs).sort()).toEqual(['bench.json', 'charts', 'pytorch-resnet18', 'report.md', 'resnet18', 'summary.md']);
     for (const [path, text] of Object.entries(before)) expect(readFileSync(path, 'utf8')).toBe(text);
-    expect(readdirSync(join(runs, 'charts')).filter((f) => f.endsWith('.svg')).sort()).toEqual(['all.svg', 'resnet18-pytorch.svg', 'resnet18.svg']);
+    expect(
+      readdirSync(join(runs, 'charts'))
+        .filter((f) => f.endsWith('.svg'))
+        .sort(),
+    ).toEqual(['all.svg', 'resnet18-pytorch.svg', 'resnet18.svg']);
     const md = readFileSync(join(runs, 'report.md'), 'utf8');
-    expect(md).toMatch(/\| ResNet-18 \(PyTorch reference\) \| v1\.5 \| basic \|.*\| PyTorch reference, cpu \(2 threads, torch 1\.13\.0a0\) \|/);
+    expect(md).toMatch(
+      /\| ResNet-18 \(PyTorch reference\) \| v1\.5 \| basic \|.*\| PyTorch reference, cpu \(2 threads, torch 1\.13\.0a0\) \|/,
+    );
     expect(md).toContain('| 6 Shirt | 0.7100 |');
-    expect(md).toContain('| train | ResNet-18 | 28×28 | 128 | onednn | fp32 | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | — |');
+    expect(md).toContain(
+      '| train | ResNet-18 | 28×28 | 128 | onednn | fp32 | cpu (2 threads, oneDNN 2.6.3, avx2) | 10 (2) | yes | 226.4 | 565 | — |',
+    );
     expect(md).toContain(readFileSync(join(runs, 'summary.md'), 'utf8').trimEnd());
     expect(readFileSync(join(runs, 'charts', 'all.svg'), 'utf8')).toContain('ResNet-18 (PyTorch reference)');
   });
@@ -107,18 +154,37 @@ describe('report app', () => {
   const cases: [string, (root: string) => string[], number, (root: string) => string][] = [
     ['a missing --runs', (root) => [`--out=${join(root, 'out')}`], 2, () => 'report: --runs=<dir>[,<dir>…] is required'],
     ['a missing --out', (root) => [`--runs=${root}`], 2, () => 'report: --out=<dir> is required'],
-    ['an empty --runs list', (root) => ['--runs=,', `--out=${join(root, 'out')}`], 2, () => 'report: --runs needs at least one directory, got ","'],
-    ['an unknown flag', (root) => [`--runs=${root}`, `--out=${join(root, 'out')}`, '--format=html'], 2, () => 'report: unknown flag --format'],
-    ['a runs path that does not exist', (root) => [`--runs=${join(root, 'nope')}`, `--out=${join(root, 'out')}`], 2, (root) => `report: --runs: ${join(root, 'nope')} does not exist`],
+    [
+      'an empty --runs list',
+      (root) => ['--runs=,', `--out=${join(root, 'out')}`],
+      2,
+      () => 'report: --runs needs at least one directory, got ","',
+    ],
+    [
+      'an unknown flag',
+      (root) => [`--runs=${root}`, `--out=${join(root, 'out')}`, '--format=html'],
+      2,
+      () => 'report: unknown flag --format',
+    ],
+    [
+      'a runs path that does not exist',
+      (root) => [`--runs=${join(root, 'nope')}`, `--out=${join(root, 'out')}`],
+      2,
+      (root) => `report: --runs: ${join(root, 'nope')} does not exist`,
+    ],
     [
       'a folder without run directories',
       (root) => (mkdirSync(join(root, 'empty')), [`--runs=${join(root, 'empty')}`, `--out=${join(root, 'out')}`]),
       2,
-      (root) => `report: no run directories in ${join(root, 'empty')}: expected config.json in ${join(root, 'empty')} or its subfolders; train one with npx nx run train:serve --out=`,
+      (root) =>
+        `report: no run directories in ${join(root, 'empty')}: expected config.json in ${join(root, 'empty')} or its subfolders; train one with npx nx run train:serve --out=`,
     ],
     [
       'a corrupt metrics line',
-      (root) => (writeRun(join(root, 'r'), runConfig(18), `${JSON.stringify(epochs(1)[0])}\nnot json\n`), [`--runs=${join(root, 'r')}`, `--out=${join(root, 'out')}`]),
+      (root) => (
+        writeRun(join(root, 'r'), runConfig(18), `${JSON.stringify(epochs(1)[0])}\nnot json\n`),
+        [`--runs=${join(root, 'r')}`, `--out=${join(root, 'out')}`]
+      ),
       1,
       (root) => `report: ${join(root, 'r', 'metrics.jsonl')}:2: not a metrics record`,
     ],
@@ -135,8 +201,13 @@ describe('report app', () => {
       () => 'report: no run has a finished epoch',
     ],
     [
-      'an --out that holds a summary.md that is not a report\'s',
-      (root) => (mkdirSync(join(root, 'out')), writeFileSync(join(root, 'out', 'summary.md'), 'keep'), writeRun(join(root, 'r'), runConfig(18), epochs(1)), [`--runs=${join(root, 'r')}`, `--out=${join(root, 'out')}`]),
+      "an --out that holds a summary.md that is not a report's",
+      (root) => (
+        mkdirSync(join(root, 'out')),
+        writeFileSync(join(root, 'out', 'summary.md'), 'keep'),
+        writeRun(join(root, 'r'), runConfig(18), epochs(1)),
+        [`--runs=${join(root, 'r')}`, `--out=${join(root, 'out')}`]
+      ),
       2,
       (root) => `report: --out=${join(root, 'out')} holds summary.md but no report.md, so they are not a previous report`,
     ],
@@ -144,7 +215,10 @@ describe('report app', () => {
       'an evaluation.json of another run',
       (root) => {
         const dir = writeRun(join(root, 'r'), runConfig(18), epochs(1));
-        writeRunEvaluation(dir, evaluationOf(runConfig(18, { createdAt: '2020-01-01T00:00:00.000Z' }), confusionMatrix([90, 90, 90, 90, 90, 90, 90, 90, 90, 90])));
+        writeRunEvaluation(
+          dir,
+          evaluationOf(runConfig(18, { createdAt: '2020-01-01T00:00:00.000Z' }), confusionMatrix([90, 90, 90, 90, 90, 90, 90, 90, 90, 90])),
+        );
         return [`--runs=${dir}`, `--out=${join(root, 'out')}`];
       },
       1,
@@ -155,7 +229,10 @@ describe('report app', () => {
       'an evaluation.json that disagrees with itself',
       (root) => {
         const dir = writeRun(join(root, 'r'), runConfig(18), epochs(1));
-        writeFileSync(join(dir, 'evaluation.json'), JSON.stringify({ ...evaluationOf(runConfig(18), confusionMatrix([90, 90, 90, 90, 90, 90, 90, 90, 90, 90])), testImages: 999 }));
+        writeFileSync(
+          join(dir, 'evaluation.json'),
+          JSON.stringify({ ...evaluationOf(runConfig(18), confusionMatrix([90, 90, 90, 90, 90, 90, 90, 90, 90, 90])), testImages: 999 }),
+        );
         return [`--runs=${dir}`, `--out=${join(root, 'out')}`];
       },
       1,
@@ -164,7 +241,11 @@ describe('report app', () => {
     ],
     [
       'a bench.json that is not bench:serve output',
-      (root) => (writeRun(join(root, 'runs', 'r'), runConfig(18), epochs(1)), writeFileSync(join(root, 'runs', 'bench.json'), '{"rows": []}'), [`--runs=${join(root, 'runs')}`, `--out=${join(root, 'out')}`]),
+      (root) => (
+        writeRun(join(root, 'runs', 'r'), runConfig(18), epochs(1)),
+        writeFileSync(join(root, 'runs', 'bench.json'), '{"rows": []}'),
+        [`--runs=${join(root, 'runs')}`, `--out=${join(root, 'out')}`]
+      ),
       1,
       (root) =>
         `report: ${join(root, 'runs', 'bench.json')}: expected bench:serve --format=json output (a non-empty array of measurements, or { "machine", "command", "measurements" }): write it with npx nx run bench:serve --format=json --out=${join(root, 'runs', 'bench.json')}, or remove it`,

@@ -35,7 +35,9 @@ export interface ReferencePair {
 export function depthGroups(rows: readonly RunRow[]): readonly DepthGroup[] {
   const groups = new Map<string, RunRow[]>();
   for (const row of rows.filter((r) => r.run.config.reference === null)) {
-    const key = [row.run.metrics.length, ...PROTOCOL_SETTINGS.map((s) => s.show({ ...row.run.config, epochs: row.plannedEpochs }))].join('\u0000');
+    const key = [row.run.metrics.length, ...PROTOCOL_SETTINGS.map((s) => s.show({ ...row.run.config, epochs: row.plannedEpochs }))].join(
+      '\u0000',
+    );
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
   return [...groups.values()]
@@ -52,7 +54,13 @@ export function referencePairs(rows: readonly RunRow[]): readonly { readonly ref
     .filter((r) => r.run.config.reference !== null)
     .map((reference) => ({
       reference,
-      ours: rows.filter((o) => o.run.config.reference === null && o.run.config.variant === reference.run.config.variant && o.run.metrics.length === reference.run.metrics.length && protocolDifferences([o, reference]).length === 0),
+      ours: rows.filter(
+        (o) =>
+          o.run.config.reference === null &&
+          o.run.config.variant === reference.run.config.variant &&
+          o.run.metrics.length === reference.run.metrics.length &&
+          protocolDifferences([o, reference]).length === 0,
+      ),
     }));
 }
 
@@ -75,7 +83,13 @@ export function precisionPairs(rows: readonly RunRow[]): readonly { readonly bf1
     .filter((r) => r.run.config.precision === 'bf16')
     .map((bf16) => ({
       bf16,
-      fp32: ours.filter((o) => o.run.config.precision === 'fp32' && o.run.config.variant === bf16.run.config.variant && o.run.metrics.length === bf16.run.metrics.length && protocolDifferences([o, { ...bf16, run: { ...bf16.run, config: { ...bf16.run.config, precision: 'fp32' } } }]).length === 0),
+      fp32: ours.filter(
+        (o) =>
+          o.run.config.precision === 'fp32' &&
+          o.run.config.variant === bf16.run.config.variant &&
+          o.run.metrics.length === bf16.run.metrics.length &&
+          protocolDifferences([o, { ...bf16, run: { ...bf16.run, config: { ...bf16.run.config, precision: 'fp32' } } }]).length === 0,
+      ),
     }));
 }
 
@@ -83,7 +97,8 @@ export function precisionPairs(rows: readonly RunRow[]): readonly { readonly bf1
 function precisionSentences(rows: readonly RunRow[]): readonly string[] {
   return precisionPairs(rows).map(({ bf16, fp32 }) => {
     const e = bf16.run.metrics.length;
-    if (fp32.length === 0) return `- **Precision:** ${bf16.seriesName} (${formatAccuracy(bf16.last.testAcc)} after ${e} epoch${e === 1 ? '' : 's'}) has no fp32 run of ours with the same depth, settings and epochs done beside it.`;
+    if (fp32.length === 0)
+      return `- **Precision:** ${bf16.seriesName} (${formatAccuracy(bf16.last.testAcc)} after ${e} epoch${e === 1 ? '' : 's'}) has no fp32 run of ours with the same depth, settings and epochs done beside it.`;
     const parts = fp32.map((o) => {
       const diff = bf16.last.testAcc - o.last.testAcc;
       return `${bf16.seriesName} ${formatAccuracy(bf16.last.testAcc)} against ${o.seriesName} in fp32 ${formatAccuracy(o.last.testAcc)}: bf16 − fp32 = ${signed(diff)}, ${withinTolerance(diff)}`;
@@ -108,9 +123,12 @@ function signed(diff: number): string {
  * (the issue's rule: below the seed is acceptable only where that reference is below it too).
  */
 function seedSentence(rows: readonly RunRow[]): string {
-  const ours = rows.filter((r) => r.run.config.reference === null && r.run.metrics.length === SEED_EPOCHS && r.plannedEpochs === SEED_EPOCHS);
+  const ours = rows.filter(
+    (r) => r.run.config.reference === null && r.run.metrics.length === SEED_EPOCHS && r.plannedEpochs === SEED_EPOCHS,
+  );
   const head = `- **Seed report** (its recipe differs: see “Comparison with the seed report”):`;
-  if (ours.length === 0) return `${head} none of our runs was planned for and finished the seed’s ${SEED_EPOCHS} epochs, so none is set against its numbers.`;
+  if (ours.length === 0)
+    return `${head} none of our runs was planned for and finished the seed’s ${SEED_EPOCHS} epochs, so none is set against its numbers.`;
   const pairs = referencePairs(rows);
   const parts = ours.map((o) => {
     const seed = SEED_RESULTS.find((s) => s.depth === o.run.config.variant);
@@ -119,7 +137,8 @@ function seedSentence(rows: readonly RunRow[]): string {
     const mine = `${o.seriesName} ${formatAccuracy(o.last.testAcc)} against the seed’s ${seed.testAcc.toFixed(3)} (${signed(diff)})`;
     if (diff >= 0) return mine;
     const references = pairs.filter((p) => p.ours.includes(o)).map((p) => p.reference);
-    if (references.length === 0) return `${mine}, below it, with no PyTorch reference of our recipe at this depth to say whether the recipe falls short too`;
+    if (references.length === 0)
+      return `${mine}, below it, with no PyTorch reference of our recipe at this depth to say whether the recipe falls short too`;
     return `${mine}, below it; ${references
       .map((r) => {
         const fromRef = o.last.testAcc - r.last.testAcc;
@@ -148,7 +167,11 @@ function depthSentence(rows: readonly RunRow[]): string {
       const best = g.rows.reduce((b, r) => (r.last.testAcc > b.last.testAcc ? r : b));
       const worst = g.rows.reduce((w, r) => (r.last.testAcc < w.last.testAcc ? r : w));
       const steps = accs.slice(1).map((a, i) => a - (accs[i] ?? a));
-      const trend = steps.every((d) => d > 0) ? 'rises with every step in depth' : steps.every((d) => d < 0) ? 'falls with every step in depth' : 'does not rise or fall steadily with depth';
+      const trend = steps.every((d) => d > 0)
+        ? 'rises with every step in depth'
+        : steps.every((d) => d < 0)
+          ? 'falls with every step in depth'
+          : 'does not rise or fall steadily with depth';
       const c = g.rows[0]?.run.config;
       const head = `- **Depth:** after ${g.epochs} epoch${g.epochs === 1 ? '' : 's'} of the same settings (protocol ${c?.protocol ?? '?'}, ${g.rows[0]?.plannedEpochs ?? '?'} planned), final test accuracy is ${list}`;
       if (best.last.testAcc === worst.last.testAcc) return `${head}: the same at every depth.`;
@@ -159,10 +182,12 @@ function depthSentence(rows: readonly RunRow[]): string {
 
 function referenceSentences(rows: readonly RunRow[]): readonly string[] {
   const pairs = referencePairs(rows);
-  if (pairs.length === 0) return ['- **PyTorch reference:** none among these runs (tools/torch_reference.py makes one), so the table compares no framework.'];
+  if (pairs.length === 0)
+    return ['- **PyTorch reference:** none among these runs (tools/torch_reference.py makes one), so the table compares no framework.'];
   return pairs.map(({ reference, ours }) => {
     const e = reference.run.metrics.length;
-    if (ours.length === 0) return `- **PyTorch reference:** ${reference.seriesName} (${formatAccuracy(reference.last.testAcc)} after ${e} epoch${e === 1 ? '' : 's'}) has no run of ours with the same depth, settings and epochs done beside it.`;
+    if (ours.length === 0)
+      return `- **PyTorch reference:** ${reference.seriesName} (${formatAccuracy(reference.last.testAcc)} after ${e} epoch${e === 1 ? '' : 's'}) has no run of ours with the same depth, settings and epochs done beside it.`;
     const parts = ours.map((o) => {
       const diff = o.last.testAcc - reference.last.testAcc;
       return `${o.seriesName} ${formatAccuracy(o.last.testAcc)} against ${formatAccuracy(reference.last.testAcc)}: ours − reference = ${signed(diff)}, ${withinTolerance(diff)}`;
@@ -186,12 +211,24 @@ function spreadDepthSentence(g: { readonly rows: readonly RunRow[]; readonly epo
   const head = `- **Depth (over seeds):** after ${g.epochs} epoch${g.epochs === 1 ? '' : 's'} of the same settings (protocol ${c?.protocol ?? '?'}, ${g.rows[0]?.plannedEpochs ?? '?'} planned), final test accuracy (mean ± sample standard deviation over seeds) is ${groups.map((x) => `${x.label} ${formatSpread(x)}`).join(', ')}.`;
   const testable = groups.filter((x) => x.final.n >= 2);
   const untestable = groups.filter((x) => x.final.n < 2).map((x) => x.label);
-  const pairs = testable.flatMap((a, i) => testable.slice(i + 1).map((b) => ({ a, b, test: welch(a.rows.map((r) => r.last.testAcc), b.rows.map((r) => r.last.testAcc)) })));
+  const pairs = testable.flatMap((a, i) =>
+    testable.slice(i + 1).map((b) => ({
+      a,
+      b,
+      test: welch(
+        a.rows.map((r) => r.last.testAcc),
+        b.rows.map((r) => r.last.testAcc),
+      ),
+    })),
+  );
   const tested = pairs.filter((p): p is typeof p & { readonly test: NonNullable<(typeof p)['test']> } => p.test !== null);
   const adjusted = holm(tested.map((p) => p.test.p));
   const describe = (p: (typeof tested)[number], i: number) => {
     const [hi, lo] = p.test.difference >= 0 ? [p.a, p.b] : [p.b, p.a];
-    return { holds: (adjusted[i] ?? 1) < SIGNIFICANCE, text: `${hi.label} above ${lo.label} by ${formatAccuracy(Math.abs(p.test.difference))} (p = ${formatP(adjusted[i] ?? 1)})` };
+    return {
+      holds: (adjusted[i] ?? 1) < SIGNIFICANCE,
+      text: `${hi.label} above ${lo.label} by ${formatAccuracy(Math.abs(p.test.difference))} (p = ${formatP(adjusted[i] ?? 1)})`,
+    };
   };
   const described = tested.map(describe);
   const method = `Welch’s t-test on final test accuracy between every two depths with at least two seeds (two-sided, Holm-corrected over the ${tested.length} pair${tested.length === 1 ? '' : 's'}, α = ${SIGNIFICANCE})`;
@@ -201,7 +238,10 @@ function spreadDepthSentence(g: { readonly rows: readonly RunRow[]; readonly epo
     tested.length === 0
       ? 'No two depths have two seeds each with any spread, so no difference can be tested yet.'
       : `${method}: ${holds.length === 0 ? 'no difference holds beyond the run-to-run noise' : `holds for ${holds.join('; ')}`}${not.length === 0 ? '' : `; ${holds.length === 0 ? '' : 'does not hold for '}${not.join('; ')}`}.`;
-  const one = untestable.length === 0 ? '' : ` ${untestable.join(', ')} ${untestable.length === 1 ? 'has' : 'have'} one run only and ${untestable.length === 1 ? 'is' : 'are'} not tested.`;
+  const one =
+    untestable.length === 0
+      ? ''
+      : ` ${untestable.join(', ')} ${untestable.length === 1 ? 'has' : 'have'} one run only and ${untestable.length === 1 ? 'is' : 'are'} not tested.`;
   return `${head} ${verdict}${one}`;
 }
 

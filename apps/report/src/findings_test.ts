@@ -10,14 +10,30 @@ function rows(...runs: readonly LoadedRun[]): readonly RunRow[] {
 }
 
 /** A run of `variant` whose last epoch (of `epochs`) reached test accuracy `acc`. */
-function run(dir: string, variant: number, acc: number, options: { readonly epochs?: number; readonly reference?: boolean; readonly overrides?: Record<string, unknown> } = {}): LoadedRun {
-  const r = memoryRun(dir, variant, { epochs: options.epochs ?? 10, ...(options.reference === undefined ? {} : { reference: options.reference }), ...(options.overrides === undefined ? {} : { overrides: options.overrides }) });
+function run(
+  dir: string,
+  variant: number,
+  acc: number,
+  options: { readonly epochs?: number; readonly reference?: boolean; readonly overrides?: Record<string, unknown> } = {},
+): LoadedRun {
+  const r = memoryRun(dir, variant, {
+    epochs: options.epochs ?? 10,
+    ...(options.reference === undefined ? {} : { reference: options.reference }),
+    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+  });
   return { ...r, metrics: r.metrics.map((m, i) => (i === r.metrics.length - 1 ? { ...m, testAcc: acc } : m)) };
 }
 
 describe('what we find', () => {
   test('depths are compared only among our runs with equal epochs done and the same settings', () => {
-    const all = rows(run('a/18', 18, 0.91), run('a/34', 34, 0.912), run('a/50', 50, 0.905), run('b/101', 101, 0.82, { epochs: 1 }), run('c/152', 152, 0.8, { overrides: { weightDecay: 0 } }), run('r/18', 18, 0.909, { reference: true }));
+    const all = rows(
+      run('a/18', 18, 0.91),
+      run('a/34', 34, 0.912),
+      run('a/50', 50, 0.905),
+      run('b/101', 101, 0.82, { epochs: 1 }),
+      run('c/152', 152, 0.8, { overrides: { weightDecay: 0 } }),
+      run('r/18', 18, 0.909, { reference: true }),
+    );
     expect(depthGroups(all).map((g) => g.rows.map((r) => r.label))).toEqual([['ResNet-18', 'ResNet-34', 'ResNet-50']]);
     expect(findings(all)[0]).toBe(
       '- **Depth:** after 10 epochs of the same settings (protocol default, 10 planned), final test accuracy is ResNet-18 0.9100, ResNet-34 0.9120, ResNet-50 0.9050: it does not rise or fall steadily with depth; the highest is ResNet-34’s and the lowest ResNet-50’s, 0.0070 apart.',
@@ -32,9 +48,18 @@ describe('what we find', () => {
   });
 
   test('ours against the reference: the signed difference, and whether it is within 0.005', () => {
-    const close = rows(run('a/18', 18, 0.9088), run('r/18', 18, 0.9120, { reference: true }));
-    expect(findings(close)[1]).toBe('- **PyTorch reference:** after 10 epochs of the same settings, final test accuracy ResNet-18 0.9088 against 0.9120: ours − reference = −0.0032, within ±0.005.');
-    const far = rows(run('a/18', 18, 0.9, { epochs: 1 }), run('r/18', 18, 0.8, { epochs: 1, reference: true, overrides: { epochs: 1, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 } } }));
+    const close = rows(run('a/18', 18, 0.9088), run('r/18', 18, 0.912, { reference: true }));
+    expect(findings(close)[1]).toBe(
+      '- **PyTorch reference:** after 10 epochs of the same settings, final test accuracy ResNet-18 0.9088 against 0.9120: ours − reference = −0.0032, within ±0.005.',
+    );
+    const far = rows(
+      run('a/18', 18, 0.9, { epochs: 1 }),
+      run('r/18', 18, 0.8, {
+        epochs: 1,
+        reference: true,
+        overrides: { epochs: 1, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 } },
+      }),
+    );
     // Different planned epochs: not the same settings, so not compared.
     expect(referencePairs(far)[0]?.ours).toEqual([]);
     const farSame = rows(run('a/18', 18, 0.9), run('r/18', 18, 0.89, { reference: true }));
@@ -44,12 +69,18 @@ describe('what we find', () => {
   test('a bf16 run against the fp32 run of the same settings, within or outside 0.005; not a depth of its own; no bf16 run, no sentence', () => {
     const all = rows(run('a/18', 18, 0.9088), run('a/34', 34, 0.912), run('b/18', 18, 0.9079, { overrides: { precision: 'bf16' } }));
     expect(depthGroups(all).map((g) => g.rows.map((r) => r.seriesName))).toEqual([['ResNet-18', 'ResNet-34']]);
-    expect(precisionPairs(all).map((p) => [p.bf16.seriesName, p.fp32.map((r) => r.seriesName)])).toEqual([['ResNet-18 (bf16)', ['ResNet-18']]]);
-    expect(findings(all)).toContain('- **Precision:** after 10 epochs of the same settings but the precision, final test accuracy ResNet-18 (bf16) 0.9079 against ResNet-18 in fp32 0.9088: bf16 − fp32 = −0.0009, within ±0.005.');
+    expect(precisionPairs(all).map((p) => [p.bf16.seriesName, p.fp32.map((r) => r.seriesName)])).toEqual([
+      ['ResNet-18 (bf16)', ['ResNet-18']],
+    ]);
+    expect(findings(all)).toContain(
+      '- **Precision:** after 10 epochs of the same settings but the precision, final test accuracy ResNet-18 (bf16) 0.9079 against ResNet-18 in fp32 0.9088: bf16 − fp32 = −0.0009, within ±0.005.',
+    );
     const far = rows(run('a/18', 18, 0.9088), run('b/18', 18, 0.89, { overrides: { precision: 'bf16' } }));
     expect(findings(far).find((l) => l.startsWith('- **Precision:**'))).toContain('bf16 − fp32 = −0.0188, outside ±0.005');
     const alone = rows(run('b/18', 18, 0.9, { overrides: { precision: 'bf16', weightDecay: 0 } }), run('a/18', 18, 0.91));
-    expect(findings(alone).find((l) => l.startsWith('- **Precision:**'))).toBe('- **Precision:** ResNet-18 (bf16) (0.9000 after 10 epochs) has no fp32 run of ours with the same depth, settings and epochs done beside it.');
+    expect(findings(alone).find((l) => l.startsWith('- **Precision:**'))).toBe(
+      '- **Precision:** ResNet-18 (bf16) (0.9000 after 10 epochs) has no fp32 run of ours with the same depth, settings and epochs done beside it.',
+    );
     expect(findings(rows(run('a/18', 18, 0.9))).some((l) => l.startsWith('- **Precision:**'))).toBe(false);
   });
 
@@ -57,7 +88,9 @@ describe('what we find', () => {
     expect(findings(rows(run('r/18', 18, 0.91, { reference: true }), run('a/18', 18, 0.9, { epochs: 3 })))[1]).toBe(
       '- **PyTorch reference:** ResNet-18 (PyTorch reference) (0.9100 after 10 epochs) has no run of ours with the same depth, settings and epochs done beside it.',
     );
-    expect(findings(rows(run('a/18', 18, 0.9)))[1]).toBe('- **PyTorch reference:** none among these runs (tools/torch_reference.py makes one), so the table compares no framework.');
+    expect(findings(rows(run('a/18', 18, 0.9)))[1]).toBe(
+      '- **PyTorch reference:** none among these runs (tools/torch_reference.py makes one), so the table compares no framework.',
+    );
   });
 
   test('ours against the seed: above it, or below it beside the reference of our recipe at that depth', () => {
@@ -76,7 +109,8 @@ describe('what we find', () => {
   });
 
   test('runs not planned for, or not done with, the seed’s 10 epochs are not set against it', () => {
-    const none = '- **Seed report** (its recipe differs: see “Comparison with the seed report”): none of our runs was planned for and finished the seed’s 10 epochs, so none is set against its numbers.';
+    const none =
+      '- **Seed report** (its recipe differs: see “Comparison with the seed report”): none of our runs was planned for and finished the seed’s 10 epochs, so none is set against its numbers.';
     expect(findings(rows(run('a/18', 18, 0.8, { epochs: 3 })))[2]).toBe(none);
     expect(findings(rows(run('a/18', 18, 0.8, { overrides: { epochs: 20 } })))[2]).toBe(none);
     expect(findings(rows(run('r/18', 18, 0.91, { reference: true })))[2]).toBe(none);
@@ -86,9 +120,15 @@ describe('what we find', () => {
 describe('what we find over seeds', () => {
   // Expected p-values: scipy.stats.ttest_ind(x, y, equal_var=False) (scipy 1.17.1): 18 vs 50 p = 0.00173, 34 vs 50 p = 0.0900, 18 vs 34 p = 0.361;
   // Holm multiplies them by 3, 2 and 1: 0.0052, 0.18, 0.36.
-  const seeds = (variant: number, accs: readonly number[]) => accs.map((acc, i) => run(`s/${variant}-seed${i + 1}`, variant, acc, { overrides: { seed: i + 1 } }));
+  const seeds = (variant: number, accs: readonly number[]) =>
+    accs.map((acc, i) => run(`s/${variant}-seed${i + 1}`, variant, acc, { overrides: { seed: i + 1 } }));
   test("depths with several seeds are compared by Welch's t-test, Holm-corrected over the pairs; a depth with one run is not tested", () => {
-    const all = rows(...seeds(18, [0.9121, 0.9093, 0.914]), ...seeds(34, [0.905, 0.915, 0.8975]), ...seeds(50, [0.8882, 0.895, 0.8911]), run('s/101-seed1', 101, 0.9, { overrides: { seed: 1 } }));
+    const all = rows(
+      ...seeds(18, [0.9121, 0.9093, 0.914]),
+      ...seeds(34, [0.905, 0.915, 0.8975]),
+      ...seeds(50, [0.8882, 0.895, 0.8911]),
+      run('s/101-seed1', 101, 0.9, { overrides: { seed: 1 } }),
+    );
     expect(findings(all)[0]).toBe(
       '- **Depth (over seeds):** after 10 epochs of the same settings (protocol default, 10 planned), final test accuracy (mean ± sample standard deviation over seeds) is ResNet-18 0.9118 ± 0.0024 (n = 3), ResNet-34 0.9058 ± 0.0088 (n = 3), ResNet-50 0.8914 ± 0.0034 (n = 3), ResNet-101 0.9000 (n = 1). ' +
         'Welch’s t-test on final test accuracy between every two depths with at least two seeds (two-sided, Holm-corrected over the 3 pairs, α = 0.05): holds for ResNet-18 above ResNet-50 by 0.0204 (p = 0.0052); does not hold for ResNet-18 above ResNet-34 by 0.0060 (p = 0.36); ResNet-34 above ResNet-50 by 0.0144 (p = 0.18). ResNet-101 has one run only and is not tested.',
@@ -97,7 +137,9 @@ describe('what we find over seeds', () => {
 
   test('two seeds each with no difference beyond the noise says so; single-seed runs keep the one-run sentence', () => {
     const close = rows(...seeds(18, [0.91, 0.9]), ...seeds(34, [0.905, 0.91]));
-    expect(findings(close)[0]).toContain('(two-sided, Holm-corrected over the 1 pair, α = 0.05): no difference holds beyond the run-to-run noise; ResNet-34 above ResNet-18 by 0.0025 (p = ');
+    expect(findings(close)[0]).toContain(
+      '(two-sided, Holm-corrected over the 1 pair, α = 0.05): no difference holds beyond the run-to-run noise; ResNet-34 above ResNet-18 by 0.0025 (p = ',
+    );
     expect(findings(rows(run('a/18', 18, 0.91), run('a/50', 50, 0.9)))[0]).toMatch(/^- \*\*Depth:\*\* after 10 epochs/);
   });
 });

@@ -7,7 +7,11 @@
  * A markdown table: a header row, a separator, then the rows; `|` inside cells is escaped.
  * @example markdownTable(['a', 'b'], [['1', '2']]) // '| a | b |\n|---|---|\n| 1 | 2 |'
  */
-export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly ('l' | 'r')[] = []): string {
+export function markdownTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  align: readonly ('l' | 'r')[] = [],
+): string {
   const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
   const separator = `|${headers.map((_, i) => (align[i] === 'r' ? '---:' : '---')).join('|')}|`;
   return [line(headers), separator, ...rows.map(line)].join('\n');

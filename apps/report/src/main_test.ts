@@ -41,7 +41,11 @@ describe('report app, end to end', () => {
     const dir = tempDir();
     const out = join(dir, 'report');
     const r = run(`--runs=${join(dir, 'missing')}`, `--out=${out}`);
-    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `report: --runs: ${join(dir, 'missing')} does not exist: pass run directories (with config.json) or folders of them, comma-separated\n` });
+    expect(r).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: `report: --runs: ${join(dir, 'missing')} does not exist: pass run directories (with config.json) or folders of them, comma-separated\n`,
+    });
     expect(existsSync(out)).toBe(false);
   });
 });

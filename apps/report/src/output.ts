@@ -25,10 +25,14 @@ export const REPORT_ENTRIES = ['report.md', 'summary.md', 'charts'] as const;
  */
 export function checkOut(out: string): E.Either<string, void> {
   if (!existsSync(out)) return E.right(undefined);
-  if (!statSync(out).isDirectory()) return E.left(`--out=${out} is a file: choose a new directory, or a previous report directory to replace`);
+  if (!statSync(out).isDirectory())
+    return E.left(`--out=${out} is a file: choose a new directory, or a previous report directory to replace`);
   if (existsSync(join(out, 'report.md'))) return E.right(undefined);
   const foreign = REPORT_ENTRIES.filter((name) => existsSync(join(out, name)));
-  if (foreign.length > 0) return E.left(`--out=${out} holds ${foreign.join(' and ')} but no report.md, so they are not a previous report: choose another --out, or remove them first`);
+  if (foreign.length > 0)
+    return E.left(
+      `--out=${out} holds ${foreign.join(' and ')} but no report.md, so they are not a previous report: choose another --out, or remove them first`,
+    );
   return E.right(undefined);
 }
 

@@ -19,13 +19,15 @@ const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' })
 const hasData = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 const realTest = (hasTorch && hasData) || ON_CI ? test : test.skip;
 const torchTest = hasTorch || ON_CI ? test : test.skip;
-if (!((hasTorch && hasData) || ON_CI)) console.warn(`[report] SKIPPED the PyTorch scripts' tests: ${hasTorch ? 'no Fashion-MNIST in /usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist)' : `${PYTHON} cannot import torch (apt-get install -y python3-torch)`}`);
+if (!((hasTorch && hasData) || ON_CI))
+  console.warn(
+    `[report] SKIPPED the PyTorch scripts' tests: ${hasTorch ? 'no Fashion-MNIST in /usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist)' : `${PYTHON} cannot import torch (apt-get install -y python3-torch)`}`,
+  );
 
 function python(...args: string[]) {
   const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', cwd: root, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-
 
 describe('tools/torch_reference.py (PyTorch reference of the default protocol)', () => {
   realTest(
@@ -42,16 +44,36 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol)',
       if (E.isLeft(opened)) throw new Error(opened.left.message);
       const { config, metrics } = opened.right;
       expect(config).toMatchObject({
-        protocol: 'default', variant: 18, version: 'v1.5', stem: 'imagenet', epochs: 1, batchSize: 128, trainLimit: 256, testLimit: 128, zeroInitResidual: true,
+        protocol: 'default',
+        variant: 18,
+        version: 'v1.5',
+        stem: 'imagenet',
+        epochs: 1,
+        batchSize: 128,
+        trainLimit: 256,
+        testLimit: 128,
+        zeroInitResidual: true,
         // The default protocol's rule for a 1-epoch run: warmup a tenth of it.
-        schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 }, momentum: 0.9, nesterov: true, weightDecay: 0.0005, augment: { crop: true, flip: true },
+        schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 },
+        momentum: 0.9,
+        nesterov: true,
+        weightDecay: 0.0005,
+        augment: { crop: true, flip: true },
         backend: { name: 'pytorch', device: expect.stringMatching(/^cpu \(2 threads, torch /) as unknown },
         reference: { framework: 'pytorch', version: expect.any(String) as unknown, script: 'tools/torch_reference.py' },
         command: `${PYTHON} ${SCRIPT} --variant=18 --epochs=1 --train-limit=256 --test-limit=128 --threads=2 --out=${dir}`,
       });
       expect(metrics).toHaveLength(1);
       // Exactly the keys our loop writes, in its order; 2 steps of 128: lr 0.1 then the cosine's 0.
-      expect(Object.keys(JSON.parse(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')) as object)).toEqual(['epoch', 'loss', 'trainAcc', 'testAcc', 'examplesPerSec', 'lr', 'seconds']);
+      expect(Object.keys(JSON.parse(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')) as object)).toEqual([
+        'epoch',
+        'loss',
+        'trainAcc',
+        'testAcc',
+        'examplesPerSec',
+        'lr',
+        'seconds',
+      ]);
       expect(metrics[0]).toMatchObject({ epoch: 1, lr: 0 });
       expect(metrics[0]?.loss).toBeGreaterThan(0);
       expect((metrics[0]?.testAcc ?? -1) * 128).toBeCloseTo(Math.round((metrics[0]?.testAcc ?? -1) * 128), 9);
@@ -61,12 +83,18 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol)',
       expect(E.isRight(evaluation) && evaluation.right?.accuracy).toBe(metrics[0]?.testAcc);
 
       // Beside a run of ours of the same settings, in the report: a row of its own, no "settings differ" note.
-      writeRun(join(runs, 'resnet18'), runConfig(18, { epochs: 1, trainLimit: 256, testLimit: 128, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 } }), epochs(1));
+      writeRun(
+        join(runs, 'resnet18'),
+        runConfig(18, { epochs: 1, trainLimit: 256, testLimit: 128, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 } }),
+        epochs(1),
+      );
       const out = join(tempDir(), 'report');
       const made = await runReport(`--runs=${runs}`, `--out=${out}`);
       expect([made.code, made.stderr]).toEqual([0, '']);
       const md = readFileSync(join(out, 'report.md'), 'utf8');
-      expect(md).toMatch(/^\| ResNet-18 \(PyTorch reference\) \| v1\.5 \| basic \| 11,175,370 \|.*\| PyTorch reference, cpu \(2 threads, torch [^|]+\) \|/m);
+      expect(md).toMatch(
+        /^\| ResNet-18 \(PyTorch reference\) \| v1\.5 \| basic \| 11,175,370 \|.*\| PyTorch reference, cpu \(2 threads, torch [^|]+\) \|/m,
+      );
       expect(md).not.toContain('Mixed protocols');
       expect(md).toContain('- **PyTorch reference:** after 1 epoch of the same settings, final test accuracy ResNet-18 ');
       expect(md).toContain('Confusion matrix of the final model (epoch 1) on 128 test images');
@@ -79,7 +107,10 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol)',
     mkdirSync(out);
     writeFileSync(join(out, 'mine.txt'), 'keep');
     const taken = python(`--out=${out}`);
-    expect([taken.code, taken.stderr.trim()]).toEqual([2, `torch_reference: --out=${out} exists and is not empty: choose a new --out, or remove ${out} first`]);
+    expect([taken.code, taken.stderr.trim()]).toEqual([
+      2,
+      `torch_reference: --out=${out} exists and is not empty: choose a new --out, or remove ${out} first`,
+    ]);
     expect(readdirSync(out)).toEqual(['mine.txt']);
     const fresh = join(tempDir(), 'fresh');
     const bad = python('--test-limit=0', `--out=${fresh}`);
@@ -91,17 +122,44 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol)',
     expect(existsSync(fresh)).toBe(false);
     const help = python('--help');
     expect(help.code).toBe(0);
-    for (const flag of ['--variant', '--epochs', '--mini-batch', '--train-limit', '--test-limit', '--seed', '--threads', '--out', '--data-dir']) expect(help.stdout).toContain(flag);
+    for (const flag of [
+      '--variant',
+      '--epochs',
+      '--mini-batch',
+      '--train-limit',
+      '--test-limit',
+      '--seed',
+      '--threads',
+      '--out',
+      '--data-dir',
+    ])
+      expect(help.stdout).toContain(flag);
   });
 });
 
 describe('tools/bench_torch.py (the PyTorch baseline of bench:serve)', () => {
-  torchTest('times 1 step after 1 warm-up of ResNet-18 and prints one JSON measurement', () => {
-    const r = spawnSync(PYTHON, [BENCH_SCRIPT, '--variant', '18', '--image-size', '28', '--batch-size', '8', '--steps', '1', '--warmup', '1', '--threads', '2'], { encoding: 'utf8', cwd: root, timeout: 120_000 });
-    expect([r.status, r.stderr]).toEqual([0, '']);
-    const measured = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
-    expect(measured).toMatchObject({ variant: 18, imageSize: 28, batchSize: 8, backend: 'pytorch', steps: 1, warmup: 1, device: expect.stringMatching(/^cpu \(2 threads, torch /) as unknown });
-    expect(measured['examplesPerSec']).toBeGreaterThan(0);
-    expect(measured['medianStepMs']).toBeGreaterThan(0);
-  }, 60_000);
+  torchTest(
+    'times 1 step after 1 warm-up of ResNet-18 and prints one JSON measurement',
+    () => {
+      const r = spawnSync(
+        PYTHON,
+        [BENCH_SCRIPT, '--variant', '18', '--image-size', '28', '--batch-size', '8', '--steps', '1', '--warmup', '1', '--threads', '2'],
+        { encoding: 'utf8', cwd: root, timeout: 120_000 },
+      );
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      const measured = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+      expect(measured).toMatchObject({
+        variant: 18,
+        imageSize: 28,
+        batchSize: 8,
+        backend: 'pytorch',
+        steps: 1,
+        warmup: 1,
+        device: expect.stringMatching(/^cpu \(2 threads, torch /) as unknown,
+      });
+      expect(measured['examplesPerSec']).toBeGreaterThan(0);
+      expect(measured['medianStepMs']).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 });

@@ -17,7 +17,8 @@ export interface SeedResult {
 }
 
 /** The seed's protocol, in words. */
-export const SEED_PROTOCOL = 'PyTorch + d2l `train_ch6` on a GPU (cuda:0), inputs resized to 96×96, batch 256, plain SGD with lr 0.1 (no momentum, no weight decay, constant rate), 10 epochs';
+export const SEED_PROTOCOL =
+  'PyTorch + d2l `train_ch6` on a GPU (cuda:0), inputs resized to 96×96, batch 256, plain SGD with lr 0.1 (no momentum, no weight decay, constant rate), 10 epochs';
 
 /** The seed's results after 10 epochs, ResNet-18 to ResNet-152. */
 export const SEED_RESULTS: readonly SeedResult[] = [

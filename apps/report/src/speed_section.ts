@@ -24,7 +24,7 @@ const ABOUT_MEMORY =
 export function speedSection(benches: readonly BenchFile[], runsPaths: readonly string[]): readonly string[] {
   const head = ['## Speed', ''];
   if (benches.length === 0) {
-    const where = runsPaths.length === 1 ? runsPaths[0] ?? '.' : '<runs folder>';
+    const where = runsPaths.length === 1 ? (runsPaths[0] ?? '.') : '<runs folder>';
     const none =
       `No ${BENCH_FILE} beside these runs: the epoch times above are the only speeds here, and they may have shared the cores` +
       ` with other work. \`npx nx run bench:serve --format=json --out=${where}/${BENCH_FILE}\` on a quiet machine adds a speed table.`;

@@ -10,7 +10,13 @@ describe('table app', () => {
   test('--format=json prints one array with the documented keys and torchvision’s counts', () => {
     const { code, stdout } = run('--format=json', '--channels=1', '--classes=10');
     expect(code).toBe(0);
-    const rows = JSON.parse(stdout) as { depth: number; version: string; params: number; macs: number; stages: { name: string; outputSize: number[]; blocks: number }[] }[];
+    const rows = JSON.parse(stdout) as {
+      depth: number;
+      version: string;
+      params: number;
+      macs: number;
+      stages: { name: string; outputSize: number[]; blocks: number }[];
+    }[];
     expect(rows.map((r) => [r.depth, r.version, r.params])).toEqual([
       [18, 'v1', 11_175_370],
       [34, 'v1', 21_283_530],

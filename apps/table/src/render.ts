@@ -51,5 +51,12 @@ function layout(rows: readonly (readonly string[])[]): string {
       if (i < row.length - 1 || row.length === (rows[0]?.length ?? 0)) widths[i] = Math.max(widths[i] ?? 0, c.length);
     });
   }
-  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -15,7 +15,14 @@ describe('renderTable', () => {
 
   test('has a column per variant and a row group per stage with Table 1’s output sizes', () => {
     expect(text.split('\n')[0]).toMatch(/^layer name\s+output size\s+18-layer\s+34-layer\s+50-layer\s+101-layer\s+152-layer$/);
-    for (const [stage, size] of [['conv1', '112×112'], ['conv2_x', '56×56'], ['conv3_x', '28×28'], ['conv4_x', '14×14'], ['conv5_x', '7×7'], ['head', '1×1']]) {
+    for (const [stage, size] of [
+      ['conv1', '112×112'],
+      ['conv2_x', '56×56'],
+      ['conv3_x', '28×28'],
+      ['conv4_x', '14×14'],
+      ['conv5_x', '7×7'],
+      ['head', '1×1'],
+    ]) {
       expect(text).toMatch(new RegExp(`^${stage}\\s+${size}`, 'm'));
     }
   });

@@ -23,7 +23,10 @@ export function startCluster(): Cluster | string {
   if (process.getuid?.() !== 0) return 'a local Slurm cluster needs root (slurmd starts jobs as their user)';
   const dir = mkdtempSync(join(tmpdir(), 'slurm-cluster-'));
   // Short grace between SIGTERM and SIGKILL, so a test of a task killed hard does not wait 30 s.
-  const r = spawnSync('bash', [join(WORKSPACE, 'tools/slurm_cluster.sh'), 'start', dir], { encoding: 'utf8', env: { ...process.env, SLURM_CLUSTER_KILL_WAIT: '20' } });
+  const r = spawnSync('bash', [join(WORKSPACE, 'tools/slurm_cluster.sh'), 'start', dir], {
+    encoding: 'utf8',
+    env: { ...process.env, SLURM_CLUSTER_KILL_WAIT: '20' },
+  });
   if (r.status !== 0) return `tools/slurm_cluster.sh start failed (exit ${r.status}): ${r.stderr.trim()}`;
   const env = { ...APP_ENV, SLURM_CONF: join(dir, 'slurm.conf') };
   return {
@@ -64,5 +67,11 @@ export function learningOf(dir: string): readonly Record<string, number>[] {
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, number>)
-    .map(({ epoch, loss, trainAcc, testAcc, lr }) => ({ epoch: epoch ?? NaN, loss: loss ?? NaN, trainAcc: trainAcc ?? NaN, testAcc: testAcc ?? NaN, lr: lr ?? NaN }));
+    .map(({ epoch, loss, trainAcc, testAcc, lr }) => ({
+      epoch: epoch ?? NaN,
+      loss: loss ?? NaN,
+      trainAcc: trainAcc ?? NaN,
+      testAcc: testAcc ?? NaN,
+      lr: lr ?? NaN,
+    }));
 }

@@ -14,16 +14,42 @@ import type { LoadOptions } from '@resnet/fashion-mnist';
 /** Flags of `nx run train:serve`. Flags with a null default take the protocol's value. */
 export const TRAIN_FLAGS = {
   variant: { kind: 'enum', values: DEPTHS.map(String), default: '18', help: 'ResNet depth' },
-  protocol: { kind: 'enum', values: ['default', 'seed'], default: 'default', help: "settings preset: 'seed' reproduces the seed report (96×96, batch 256, lr 0.1, plain SGD, 10 epochs); 'default' is ours" },
-  'block-version': { kind: 'enum', values: VERSIONS, default: null, help: 'v1 (paper: bottleneck stride on the 1×1) or v1.5 (torchvision: on the 3×3)' },
-  stem: { kind: 'enum', values: ['imagenet', 'small'], default: null, help: 'imagenet: 7×7/2 conv + max pool; small: 3×3/1 conv for 28×28 inputs' },
+  protocol: {
+    kind: 'enum',
+    values: ['default', 'seed'],
+    default: 'default',
+    help: "settings preset: 'seed' reproduces the seed report (96×96, batch 256, lr 0.1, plain SGD, 10 epochs); 'default' is ours",
+  },
+  'block-version': {
+    kind: 'enum',
+    values: VERSIONS,
+    default: null,
+    help: 'v1 (paper: bottleneck stride on the 1×1) or v1.5 (torchvision: on the 3×3)',
+  },
+  stem: {
+    kind: 'enum',
+    values: ['imagenet', 'small'],
+    default: null,
+    help: 'imagenet: 7×7/2 conv + max pool; small: 3×3/1 conv for 28×28 inputs',
+  },
   epochs: { kind: 'int', min: 1, max: 10_000, default: null, help: 'epochs to train (with --resume: the new total)' },
   'mini-batch': { kind: 'int', min: 1, max: 65_536, default: null, help: 'examples per SGD step (the mini-batch size)' },
   lr: { kind: 'number', min: 0, max: 100, default: null, help: 'peak learning rate' },
   momentum: { kind: 'number', min: 0, max: 0.999, default: null, help: 'SGD momentum (0 = plain SGD)' },
   nesterov: { kind: 'bool', default: null, help: 'Nesterov momentum' },
-  'weight-decay': { kind: 'number', min: 0, max: 1, default: null, help: 'L2 weight decay on conv and dense weights (not batch norm or biases)' },
-  schedule: { kind: 'enum', values: ['constant', 'step', 'cosine'], default: null, help: 'learning-rate schedule (cosine has a linear warmup of --warmup epochs)' },
+  'weight-decay': {
+    kind: 'number',
+    min: 0,
+    max: 1,
+    default: null,
+    help: 'L2 weight decay on conv and dense weights (not batch norm or biases)',
+  },
+  schedule: {
+    kind: 'enum',
+    values: ['constant', 'step', 'cosine'],
+    default: null,
+    help: 'learning-rate schedule (cosine has a linear warmup of --warmup epochs)',
+  },
   warmup: { kind: 'number', min: 0, max: 1000, default: null, help: 'warmup epochs for --schedule=cosine' },
   'label-smoothing': { kind: 'number', min: 0, max: 0.99, default: null, help: 'label smoothing ε of the cross-entropy' },
   'image-size': { kind: 'int', min: 8, max: 512, default: null, help: 'resize the 28×28 images to N×N (bilinear)' },
@@ -33,10 +59,19 @@ export const TRAIN_FLAGS = {
   seed: { kind: 'int', min: 0, max: 2 ** 31 - 1, default: 0, help: 'seed for initialisation, shuffling and augmentation' },
   out: { kind: 'string', default: null, help: 'run directory (default runs/<variant>-<timestamp>)', output: 'directory' },
   resume: { kind: 'string', default: null, help: 'continue the run in this directory from its last checkpoint', output: 'directory' },
-  'repair-metrics': { kind: 'bool', default: false, help: "with --resume: first cut metrics.jsonl back to the last checkpoint's epochs, dropping damaged lines and later epochs (it says which)" },
+  'repair-metrics': {
+    kind: 'bool',
+    default: false,
+    help: "with --resume: first cut metrics.jsonl back to the last checkpoint's epochs, dropping damaged lines and later epochs (it says which)",
+  },
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files' },
   backend: { kind: 'enum', values: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend: auto picks tensorflow > onednn > cpu' },
-  precision: { kind: 'enum', values: PRECISIONS, default: 'fp32', help: 'bf16: mixed precision (bf16 convolutions, fp32 weights, optimizer, batch norm and loss) on the onednn backend, CPUs with avx512_core_bf16 or AMX only' },
+  precision: {
+    kind: 'enum',
+    values: PRECISIONS,
+    default: 'fp32',
+    help: 'bf16: mixed precision (bf16 convolutions, fp32 weights, optimizer, batch norm and loss) on the onednn backend, CPUs with avx512_core_bf16 or AMX only',
+  },
 } as const satisfies Schema;
 
 export type TrainFlags = Parsed<typeof TRAIN_FLAGS>;
@@ -81,9 +116,23 @@ export function resolveConfig(flags: TrainFlags): E.Either<string, TrainConfig> 
 
 /** The flag that sets each setting of config.json, for messages (`batchSize` → `--mini-batch`). */
 export const SETTING_FLAGS: Readonly<Record<string, string>> = {
-  protocol: '--protocol', variant: '--variant', version: '--block-version', stem: '--stem', epochs: '--epochs', batchSize: '--mini-batch',
-  schedule: '--schedule/--lr/--warmup', momentum: '--momentum', nesterov: '--nesterov', weightDecay: '--weight-decay', labelSmoothing: '--label-smoothing',
-  imageSize: '--image-size', augment: '--augment', trainLimit: '--train-limit', testLimit: '--test-limit', seed: '--seed', zeroInitResidual: '--protocol',
+  protocol: '--protocol',
+  variant: '--variant',
+  version: '--block-version',
+  stem: '--stem',
+  epochs: '--epochs',
+  batchSize: '--mini-batch',
+  schedule: '--schedule/--lr/--warmup',
+  momentum: '--momentum',
+  nesterov: '--nesterov',
+  weightDecay: '--weight-decay',
+  labelSmoothing: '--label-smoothing',
+  imageSize: '--image-size',
+  augment: '--augment',
+  trainLimit: '--train-limit',
+  testLimit: '--test-limit',
+  seed: '--seed',
+  zeroInitResidual: '--protocol',
   precision: '--precision',
 };
 
@@ -99,7 +148,11 @@ export function checkResumeFlags(args: readonly string[]): E.Either<string, void
   const extra = given.filter((name) => !(RESUME_FLAGS as readonly string[]).includes(name));
   return extra.length === 0
     ? E.right(undefined)
-    : E.left(`--resume continues a run with the settings in its config.json; only ${RESUME_FLAGS.filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')} may be given with it, not ${extra.map((f) => `--${f}`).join(', ')}`);
+    : E.left(
+        `--resume continues a run with the settings in its config.json; only ${RESUME_FLAGS.filter((f) => f !== 'resume')
+          .map((f) => `--${f}`)
+          .join(', ')} may be given with it, not ${extra.map((f) => `--${f}`).join(', ')}`,
+      );
 }
 
 /**

@@ -14,13 +14,37 @@ function configFor(...args: string[]) {
 describe('train config', () => {
   test('--protocol=seed reproduces the seed report: 96×96, batch 256, lr 0.1, plain SGD, constant lr, 10 epochs, no augmentation', () => {
     expect(configFor('--protocol=seed', '--variant=50')).toMatchObject(
-      E.right({ variant: 50, imageSize: 96, batchSize: 256, epochs: 10, momentum: 0, weightDecay: 0, nesterov: false, schedule: { _tag: 'Constant', lr: 0.1 }, augment: { crop: false, flip: false }, stem: 'imagenet' }),
+      E.right({
+        variant: 50,
+        imageSize: 96,
+        batchSize: 256,
+        epochs: 10,
+        momentum: 0,
+        weightDecay: 0,
+        nesterov: false,
+        schedule: { _tag: 'Constant', lr: 0.1 },
+        augment: { crop: false, flip: false },
+        stem: 'imagenet',
+      }),
     );
   });
 
   test('the default protocol is ours, and explicit flags override either protocol', () => {
-    expect(configFor()).toMatchObject(E.right({ protocol: 'default', variant: 18, version: 'v1.5', stem: 'imagenet', imageSize: 28, momentum: 0.9, nesterov: true, schedule: { _tag: 'Cosine', warmupEpochs: 1 } }));
-    expect(configFor('--protocol=seed', '--mini-batch=64', '--lr=0.05', '--augment')).toMatchObject(E.right({ batchSize: 64, schedule: { lr: 0.05 }, augment: { crop: true, flip: true } }));
+    expect(configFor()).toMatchObject(
+      E.right({
+        protocol: 'default',
+        variant: 18,
+        version: 'v1.5',
+        stem: 'imagenet',
+        imageSize: 28,
+        momentum: 0.9,
+        nesterov: true,
+        schedule: { _tag: 'Cosine', warmupEpochs: 1 },
+      }),
+    );
+    expect(configFor('--protocol=seed', '--mini-batch=64', '--lr=0.05', '--augment')).toMatchObject(
+      E.right({ batchSize: 64, schedule: { lr: 0.05 }, augment: { crop: true, flip: true } }),
+    );
     expect(PROTOCOLS.seed.batchSize).toBe(256);
   });
 
@@ -30,7 +54,9 @@ describe('train config', () => {
   });
 
   test('bad values are rejected naming the flag', () => {
-    expect(parseFlags(['--variant=35'], TRAIN_FLAGS)).toMatchObject(E.left({ message: '--variant must be one of 18, 34, 50, 101, 152, got "35"' }));
+    expect(parseFlags(['--variant=35'], TRAIN_FLAGS)).toMatchObject(
+      E.left({ message: '--variant must be one of 18, 34, 50, 101, 152, got "35"' }),
+    );
     expect(parseFlags(['--epochs=ten'], TRAIN_FLAGS)).toMatchObject(E.left({ message: '--epochs must be an integer, got "ten"' }));
     expect(parseFlags(['--lr=-1'], TRAIN_FLAGS)).toMatchObject(E.left({ message: '--lr must be between 0 and 100, got -1' }));
   });
@@ -50,8 +76,8 @@ describe('helpers', () => {
   });
 
   test('progress lines show the bar, counts, metrics and an ETA', () => {
-    expect(formatProgress({ epoch: 2, step: 50, steps: 100, loss: 0.5, trainAcc: 0.8, examplesPerSec: 200, lr: 0.1, seconds: 10 }, 10)).toBe(
-      'epoch 2 [#####·····]  50/100 loss 0.5000 acc 0.800 200.0 ex/s lr 0.1000 ETA 10s',
-    );
+    expect(
+      formatProgress({ epoch: 2, step: 50, steps: 100, loss: 0.5, trainAcc: 0.8, examplesPerSec: 200, lr: 0.1, seconds: 10 }, 10),
+    ).toBe('epoch 2 [#####·····]  50/100 loss 0.5000 acc 0.800 200.0 ex/s lr 0.1000 ETA 10s');
   });
 });

@@ -135,13 +135,16 @@ describe('train:serve survives SIGKILL at any moment', () => {
       let last = runToEnd(original);
       const next = suggested(last.stderr);
       if (next !== null) last = runToEnd(next);
-      if (last.code !== 0 && !/already trained 8 epochs/.test(last.stderr)) throw new Error(`finishing failed:\n${last.stdout}\n${last.stderr}\n${log.join('\n')}`);
+      if (last.code !== 0 && !/already trained 8 epochs/.test(last.stderr))
+        throw new Error(`finishing failed:\n${last.stdout}\n${last.stderr}\n${log.join('\n')}`);
 
       // The log says which moments were hit: e.g. "checkpoint/0: killed while writing a checkpoint" (its own temporary folder present).
       const duringCheckpoints = log.filter((l) => l.endsWith('while writing a checkpoint')).length;
       expect({ kills: kills >= 10, duringCheckpoints: duringCheckpoints >= 3, log }).toEqual({ kills: true, duringCheckpoints: true, log });
       expect(metricsOf(dir)).toEqual(metricsOf(reference));
-      expect(Buffer.compare(readFileSync(join(dir, 'model', 'weights.bin')), readFileSync(join(reference, 'model', 'weights.bin')))).toBe(0);
+      expect(Buffer.compare(readFileSync(join(dir, 'model', 'weights.bin')), readFileSync(join(reference, 'model', 'weights.bin')))).toBe(
+        0,
+      );
     },
     600_000,
   );

@@ -14,7 +14,15 @@ import { selectBackend, BACKEND_CHOICES } from '@resnet/backend';
 import { CLASS_NAMES, describeSource, loadFashionMnist } from '@resnet/fashion-mnist';
 import { initModel } from '@resnet/tfjs';
 import { runSpec } from '@resnet/recipe';
-import { EVALUATION_FILE, evaluationFile, openRun, perClassAccuracy, runWeights, writeEvaluation, type EvaluatedWeights } from '@resnet/run-dir';
+import {
+  EVALUATION_FILE,
+  evaluationFile,
+  openRun,
+  perClassAccuracy,
+  runWeights,
+  writeEvaluation,
+  type EvaluatedWeights,
+} from '@resnet/run-dir';
 import { evaluate, limitSplit, restoreTensors } from '@resnet/training';
 import { formatDuration } from '@resnet/format';
 import { dataOptions } from './config.ts';
@@ -24,8 +32,18 @@ const FLAGS = {
   run: { kind: 'string', default: null, help: 'run directory written by train:serve (required)' },
   'mini-batch': { kind: 'int', min: 1, max: 65_536, default: 256, help: 'examples per inference batch' },
   'test-limit': { kind: 'int', min: 1, max: 10_000, default: null, help: 'evaluate only the first N test images (default: all 10,000)' },
-  json: { kind: 'string', default: null, help: `also write the accuracy, per-class accuracy and confusion matrix to this JSON file; report:serve shows <run>/${EVALUATION_FILE}`, output: 'file' },
-  predictions: { kind: 'string', default: null, help: 'also write every evaluated image\'s label, predicted class and class probabilities to this JSON file', output: 'file' },
+  json: {
+    kind: 'string',
+    default: null,
+    help: `also write the accuracy, per-class accuracy and confusion matrix to this JSON file; report:serve shows <run>/${EVALUATION_FILE}`,
+    output: 'file',
+  },
+  predictions: {
+    kind: 'string',
+    default: null,
+    help: "also write every evaluated image's label, predicted class and class probabilities to this JSON file",
+    output: 'file',
+  },
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files' },
   backend: { kind: 'enum', values: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend' },
 } as const satisfies Schema;
@@ -41,7 +59,12 @@ export interface PredictionsFile {
   readonly run: string;
   readonly weights: string;
   readonly classNames: readonly string[];
-  readonly predictions: readonly { readonly index: number; readonly label: number; readonly predicted: number; readonly probabilities: readonly number[] }[];
+  readonly predictions: readonly {
+    readonly index: number;
+    readonly label: number;
+    readonly predicted: number;
+    readonly probabilities: readonly number[];
+  }[];
 }
 
 /**
@@ -52,15 +75,26 @@ export interface PredictionsFile {
 export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly string[] = []): Promise<number> {
   if (flags.run === null) return fail('--run=<dir> is required: the run directory written by train:serve', 2);
   // --json and --predictions were checked with the flags (a folder that can take the file); their folder must exist.
-  for (const [flag, path] of [['predictions', flags.predictions], ['json', flags.json]] as const) {
+  for (const [flag, path] of [
+    ['predictions', flags.predictions],
+    ['json', flags.json],
+  ] as const) {
     if (path !== null && !existsSync(dirname(path) || '.')) return fail(`--${flag}=${path}: the folder ${dirname(path)} does not exist`, 2);
   }
   const run = openRun(flags.run);
   if (E.isLeft(run)) return fail(runErrorMessage(run.left), 2);
   const config = run.right.config;
-  if (config.reference !== null) return fail(`${flags.run} is a reference run made by ${config.reference.script ?? config.reference.framework}: it keeps no weights for train:evaluate; its ${EVALUATION_FILE} holds the final model's evaluation`, 2);
+  if (config.reference !== null)
+    return fail(
+      `${flags.run} is a reference run made by ${config.reference.script ?? config.reference.framework}: it keeps no weights for train:evaluate; its ${EVALUATION_FILE} holds the final model's evaluation`,
+      2,
+    );
   const weights = runWeights(flags.run, run.right);
-  if (weights === null) return fail(`${flags.run} has no saved model or checkpoint yet (it has not finished an epoch); continue training it with: npx nx run train:serve --resume=${flags.run}`, 2);
+  if (weights === null)
+    return fail(
+      `${flags.run} has no saved model or checkpoint yet (it has not finished an epoch); continue training it with: npx nx run train:serve --resume=${flags.run}`,
+      2,
+    );
   const spec = runSpec(config);
   if (E.isLeft(spec)) return fail(spec.left.message, 2);
 
@@ -76,11 +110,15 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly st
   const evaluated = evaluatedWeights(weights, restored.right, run.right.metrics.length);
   console.log(`backend: ${backend.right.reason}`);
   console.log(describeSource(data.right.source));
-  console.log(`model: ResNet-${config.variant} ${config.version} from ${weights.dir}${weights.final ? '' : ' (the run has no final model yet: its last checkpoint)'}`);
+  console.log(
+    `model: ResNet-${config.variant} ${config.version} from ${weights.dir}${weights.final ? '' : ' (the run has no final model yet: its last checkpoint)'}`,
+  );
   // A run that has not finished an epoch has no test accuracy of its own to compare with.
   if (run.right.metrics.length > 0 && config.testLimit !== flags['test-limit']) {
     const theirs = config.testLimit === null ? 'all 10,000 test images' : `the first ${config.testLimit} test images`;
-    console.log(`note: the run's test accuracy was measured on ${theirs} (--test-limit); this evaluation uses ${flags['test-limit'] === null ? 'all 10,000' : `the first ${flags['test-limit']}`}, so the numbers can differ`);
+    console.log(
+      `note: the run's test accuracy was measured on ${theirs} (--test-limit); this evaluation uses ${flags['test-limit'] === null ? 'all 10,000' : `the first ${flags['test-limit']}`}, so the numbers can differ`,
+    );
   }
 
   const started = Date.now();
@@ -109,7 +147,9 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly st
   result.confusion.forEach((row, i) => {
     const total = row.reduce((a, b) => a + b, 0);
     const accuracy = perClass[i] ?? null;
-    console.log(`  ${String(i)} ${(CLASS_NAMES[i] ?? '').padEnd(12)} ${accuracy === null ? '   -  ' : accuracy.toFixed(4)}  (${row[i] ?? 0}/${total})`);
+    console.log(
+      `  ${String(i)} ${(CLASS_NAMES[i] ?? '').padEnd(12)} ${accuracy === null ? '   -  ' : accuracy.toFixed(4)}  (${row[i] ?? 0}/${total})`,
+    );
   });
   console.log('');
   console.log('confusion matrix (rows: true class, columns: predicted):');
@@ -117,7 +157,10 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly st
   console.log(`      ${result.confusion.map((_, j) => String(j).padStart(width)).join('')}`);
   result.confusion.forEach((row, i) => console.log(`  ${String(i).padStart(2)}  ${row.map((n) => String(n).padStart(width)).join('')}`));
   if (flags.json !== null) {
-    writeEvaluation(flags.json, evaluationFile({ config, weights: evaluated, confusion: result.confusion, command: commandLine('train:evaluate', args) }));
+    writeEvaluation(
+      flags.json,
+      evaluationFile({ config, weights: evaluated, confusion: result.confusion, command: commandLine('train:evaluate', args) }),
+    );
     console.log(`\nevaluation of ${result.count} images: ${flags.json}`);
   }
   if (flags.predictions !== null && result.predictions !== null) {
@@ -129,7 +172,11 @@ export async function evaluateRun(flags: Parsed<typeof FLAGS>, args: readonly st
 }
 
 /** Which weights were evaluated: the final model (its manifest records its epochs), or the latest checkpoint. */
-function evaluatedWeights(weights: { readonly final: boolean; readonly latest: { readonly epoch: number; readonly step: number } | null }, meta: unknown, epochsDone: number): EvaluatedWeights {
+function evaluatedWeights(
+  weights: { readonly final: boolean; readonly latest: { readonly epoch: number; readonly step: number } | null },
+  meta: unknown,
+  epochsDone: number,
+): EvaluatedWeights {
   if (!weights.final && weights.latest !== null) return { _tag: 'Checkpoint', epoch: weights.latest.epoch, step: weights.latest.step };
   const epochs = (meta as { readonly epochs?: unknown } | null)?.epochs;
   return { _tag: 'Final', epoch: typeof epochs === 'number' && Number.isInteger(epochs) ? epochs : epochsDone };

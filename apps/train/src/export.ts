@@ -26,13 +26,24 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 /** Flags of `train:export` (none starts with a name nx claims). */
 export const EXPORT_FLAGS = {
   run: { kind: 'string', default: null, help: 'run directory written by train:serve (required)' },
-  format: { kind: 'enum', values: EXPORT_FORMATS, default: 'onnx', help: 'onnx: model.onnx for ONNX Runtime (NCHW input); tfjs: model.json + weights.bin for tf.loadLayersModel (NHWC input)' },
-  out: { kind: 'string', default: null, help: 'folder to write (required): created, or a previous export replaced; anything else is refused', output: 'directory' },
+  format: {
+    kind: 'enum',
+    values: EXPORT_FORMATS,
+    default: 'onnx',
+    help: 'onnx: model.onnx for ONNX Runtime (NCHW input); tfjs: model.json + weights.bin for tf.loadLayersModel (NHWC input)',
+  },
+  out: {
+    kind: 'string',
+    default: null,
+    help: 'folder to write (required): created, or a previous export replaced; anything else is refused',
+    output: 'directory',
+  },
 } as const satisfies Schema;
 
 /** `npx nx run train:export`. */
 export const EXPORT = command('train:export', {
-  summary: "Exports a run's final model (else its latest checkpoint, with a notice) as ONNX (model.onnx) or as a TensorFlow.js layers model (model.json + weights.bin), with export.json describing input and output.",
+  summary:
+    "Exports a run's final model (else its latest checkpoint, with a notice) as ONNX (model.onnx) or as a TensorFlow.js layers model (model.json + weights.bin), with export.json describing input and output.",
   flags: EXPORT_FLAGS,
 });
 
@@ -47,7 +58,12 @@ export interface ExportRecord {
   readonly run: string;
   readonly weights: string;
   readonly model: { readonly variant: number; readonly version: string; readonly stem: string; readonly classes: number };
-  readonly input: { readonly name: string; readonly layout: 'NCHW' | 'NHWC'; readonly shape: readonly (number | string)[]; readonly normalise: string };
+  readonly input: {
+    readonly name: string;
+    readonly layout: 'NCHW' | 'NHWC';
+    readonly shape: readonly (number | string)[];
+    readonly normalise: string;
+  };
   readonly output: { readonly name: string; readonly shape: readonly (number | string)[]; readonly classNames: readonly string[] };
 }
 
@@ -69,7 +85,11 @@ export async function exportRun(flags: Parsed<typeof EXPORT_FLAGS>): Promise<num
   if (E.isLeft(run)) return fail(runErrorMessage(run.left), 2);
   const config = run.right.config;
   const weights = runWeights(flags.run, run.right);
-  if (weights === null) return fail(`${flags.run} has no saved model or checkpoint yet, so there are no weights to export: let it finish an epoch (${resumeCommand(flags.run)})`, 2);
+  if (weights === null)
+    return fail(
+      `${flags.run} has no saved model or checkpoint yet, so there are no weights to export: let it finish an epoch (${resumeCommand(flags.run)})`,
+      2,
+    );
   const outProblem = checkOut(flags.out, flags.run);
   if (outProblem !== null) return fail(outProblem, 2);
   const spec = runSpec(config);
@@ -79,13 +99,20 @@ export async function exportRun(flags: Parsed<typeof EXPORT_FLAGS>): Promise<num
   // The exporters check every tensor's key and shape against the spec.
   const tensors = modelTensors(weightsDir);
   if (E.isLeft(tensors)) return fail(tensors.left, 1);
-  if (!weights.final && weights.latest !== null) out.log(`notice: ${flags.run} has no final model yet; exporting its latest checkpoint (epoch ${weights.latest.epoch}, step ${weights.latest.step}): ${weightsDir}`);
+  if (!weights.final && weights.latest !== null)
+    out.log(
+      `notice: ${flags.run} has no final model yet; exporting its latest checkpoint (epoch ${weights.latest.epoch}, step ${weights.latest.step}): ${weightsDir}`,
+    );
 
   const size = config.imageSize;
   const files = new Map<string, Uint8Array>();
   let names = { input: ONNX_INPUT, output: ONNX_OUTPUT };
   if (format === 'onnx') {
-    const bytes = toOnnx(spec.right.net, tensors.right, { inChannels: 1, imageSize: size, metadata: { variant: String(config.variant), version: config.version, stem: config.stem, run: flags.run } });
+    const bytes = toOnnx(spec.right.net, tensors.right, {
+      inChannels: 1,
+      imageSize: size,
+      metadata: { variant: String(config.variant), version: config.version, stem: config.stem, run: flags.run },
+    });
     if (E.isLeft(bytes)) return fail(`${weightsDir}: ${bytes.left.message}`, 1);
     files.set('model.onnx', bytes.right);
   } else {
@@ -118,9 +145,14 @@ export async function exportRun(flags: Parsed<typeof EXPORT_FLAGS>): Promise<num
     return fail(`cannot write ${flags.out}: ${(e as Error).message}`, 1);
   }
   const total = [...files.values()].reduce((n, b) => n + b.length, 0);
-  const what = format === 'onnx' ? `ONNX opset ${ONNX_OPSET}, input "${ONNX_INPUT}" NCHW [batch, 1, ${size}, ${size}]` : `TensorFlow.js layers model, input NHWC [batch, ${size}, ${size}, 1]`;
+  const what =
+    format === 'onnx'
+      ? `ONNX opset ${ONNX_OPSET}, input "${ONNX_INPUT}" NCHW [batch, 1, ${size}, ${size}]`
+      : `TensorFlow.js layers model, input NHWC [batch, ${size}, ${size}, 1]`;
   out.log(`export: ResNet-${config.variant} ${config.version} (${config.stem} stem) from ${weightsDir}`);
-  out.log(`export: wrote ${[...files.keys()].map((f) => join(flags.out ?? '', f)).join(', ')} (${(total / 1e6).toFixed(1)} MB; ${what}, output logits [batch, ${config.classes}])`);
+  out.log(
+    `export: wrote ${[...files.keys()].map((f) => join(flags.out ?? '', f)).join(', ')} (${(total / 1e6).toFixed(1)} MB; ${what}, output logits [batch, ${config.classes}])`,
+  );
   return 0;
 }
 
@@ -134,7 +166,8 @@ function checkOut(out: string, run: string): string | null {
   if (resolve(out) === resolve(run)) return `--out=${out} is the run directory itself: choose another folder, e.g. --out=${out}-export`;
   if (!existsSync(out)) return existsSync(dirname(resolve(out))) ? null : `--out=${out}: the folder ${dirname(out)} does not exist`;
   if (!statSync(out).isDirectory()) return `--out=${out} exists and is a file, not a previous export: choose another --out`;
-  if (!isPreviousExport(out)) return `--out=${out} exists and is not a previous export (no ${EXPORT_FORMAT} export.json): choose another --out, or remove it`;
+  if (!isPreviousExport(out))
+    return `--out=${out} exists and is not a previous export (no ${EXPORT_FORMAT} export.json): choose another --out, or remove it`;
   return null;
 }
 

@@ -24,7 +24,8 @@ import { EXPORT, exportRun, EXPORT_FORMAT, type ExportRecord } from './export.ts
 
 // As the other apps' tests: skipped with a notice without the real data, except on CI, which installs it.
 const REAL_DATA = existsSync('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz') || process.env['CI'] === 'true';
-if (!REAL_DATA) console.log('skipped: the first-100-test-images check (no Fashion-MNIST at /usr/share/datasets; apt-get install dataset-fashion-mnist)');
+if (!REAL_DATA)
+  console.log('skipped: the first-100-test-images check (no Fashion-MNIST at /usr/share/datasets; apt-get install dataset-fashion-mnist)');
 const TOLERANCE = 1e-4;
 
 let root: string;
@@ -71,7 +72,11 @@ function restored(weights: string): Model {
 }
 
 function testImages(split: Split, count: number): tf.Tensor4D {
-  const { x, y } = makeBatch(split, Int32Array.from({ length: count }, (_, i) => i), { imageSize: config.imageSize, augment: NO_AUGMENT, seed: 0, epoch: 0, step: 0 });
+  const { x, y } = makeBatch(
+    split,
+    Int32Array.from({ length: count }, (_, i) => i),
+    { imageSize: config.imageSize, augment: NO_AUGMENT, seed: 0, epoch: 0, step: 0 },
+  );
   y.dispose();
   return x;
 }
@@ -85,7 +90,12 @@ function loadOverHttp(url: string): Promise<tf.LayersModel> {
   const fetchFunc = async (input: string | URL | Request): Promise<Response> => {
     const response = await fetch(input);
     const body = await response.arrayBuffer();
-    return { ok: response.ok, status: response.status, json: async () => JSON.parse(new TextDecoder().decode(body)) as unknown, arrayBuffer: async () => body } as unknown as Response;
+    return {
+      ok: response.ok,
+      status: response.status,
+      json: async () => JSON.parse(new TextDecoder().decode(body)) as unknown,
+      arrayBuffer: async () => body,
+    } as unknown as Response;
   };
   return tf.loadLayersModel(tf.io.http(url, { fetchFunc }));
 }
@@ -99,7 +109,10 @@ async function onnxRun(session: ort.InferenceSession, x: tf.Tensor4D): Promise<F
 
 function maxDiff(a: Float32Array, b: Float32Array): { readonly diff: number; readonly scale: number } {
   expect(b.length).toBe(a.length);
-  return { diff: a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] ?? NaN))), 0), scale: a.reduce((m, v) => Math.max(m, Math.abs(v)), 0) };
+  return {
+    diff: a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] ?? NaN))), 0),
+    scale: a.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
+  };
 }
 
 function argmax(logits: Float32Array, classes: number): number[] {
@@ -117,7 +130,9 @@ async function serve(dir: string): Promise<{ readonly url: string; readonly serv
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream' }).end(readFileSync(file));
+    res
+      .writeHead(200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream' })
+      .end(readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -133,7 +148,10 @@ beforeAll(async () => {
   const imageSize = tf.getBackend() === 'cpu' ? 8 : 28;
   root = mkdtempSync(join(tmpdir(), 'train-export-'));
   run = join(root, 'run');
-  const parsed = parseFlags(['--variant=18', '--epochs=1', '--mini-batch=8', '--train-limit=16', '--test-limit=8', `--image-size=${imageSize}`], TRAIN_FLAGS);
+  const parsed = parseFlags(
+    ['--variant=18', '--epochs=1', '--mini-batch=8', '--train-limit=16', '--test-limit=8', `--image-size=${imageSize}`],
+    TRAIN_FLAGS,
+  );
   if (E.isLeft(parsed)) throw new Error('bad train flags');
   const resolved = resolveConfig(parsed.right);
   if (E.isLeft(resolved)) throw new Error(resolved.left);
@@ -179,7 +197,13 @@ describe('train:export of a tiny trained run', () => {
     expect(r.stdout).toContain(`wrote ${join(out, 'model.onnx')}`);
     expect(readdirSync(out).sort()).toEqual(['export.json', 'model.onnx']);
     const record = JSON.parse(readFileSync(join(out, 'export.json'), 'utf8')) as ExportRecord;
-    expect(record).toMatchObject({ format: EXPORT_FORMAT, exported: 'onnx', weights: join(run, 'model'), input: { name: 'input', layout: 'NCHW', shape: ['batch', 1, config.imageSize, config.imageSize] }, output: { name: 'logits' } });
+    expect(record).toMatchObject({
+      format: EXPORT_FORMAT,
+      exported: 'onnx',
+      weights: join(run, 'model'),
+      input: { name: 'input', layout: 'NCHW', shape: ['batch', 1, config.imageSize, config.imageSize] },
+      output: { name: 'logits' },
+    });
 
     const session = await ort.InferenceSession.create(readFileSync(join(out, 'model.onnx')));
     const model = restored(join(run, 'model'));
@@ -206,7 +230,10 @@ describe('train:export of a tiny trained run', () => {
       for (const batch of [1, 7]) {
         const x = testImages(testSet, batch);
         const reference = tf.tidy(() => forward(model, x, { training: false }).dataSync() as Float32Array);
-        const { diff, scale } = maxDiff(reference, tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync() as Float32Array));
+        const { diff, scale } = maxDiff(
+          reference,
+          tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync() as Float32Array),
+        );
         expect(diff).toBeLessThanOrEqual(TOLERANCE * scale);
         x.dispose();
       }
@@ -224,7 +251,9 @@ describe('train:export of a tiny trained run', () => {
     const r = await exportWith([`--run=${partial}`, '--format=onnx', `--out=${join(root, 'partial-onnx')}`]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^notice: .* has no final model yet; exporting its latest checkpoint \(epoch 1, step 0\)/m);
-    expect((JSON.parse(readFileSync(join(root, 'partial-onnx', 'export.json'), 'utf8')) as ExportRecord).weights).toContain(join(partial, 'checkpoints'));
+    expect((JSON.parse(readFileSync(join(root, 'partial-onnx', 'export.json'), 'utf8')) as ExportRecord).weights).toContain(
+      join(partial, 'checkpoints'),
+    );
   });
 
   test('exporting again into a previous export replaces it and leaves no temporary folders', async () => {
@@ -235,36 +264,41 @@ describe('train:export of a tiny trained run', () => {
     expect(readdirSync(root).filter((f) => f.includes('.tmp-') || f.includes('.old-'))).toEqual([]);
   });
 
-  (REAL_DATA ? test : test.skip)('the first 100 Fashion-MNIST test images get the same class from ONNX Runtime, from the tfjs export and from train:evaluate', async () => {
-    const predictionsFile = join(root, 'predictions.json');
-    const quiet = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-    const evaluated = parseCommand(EVALUATE, [`--run=${run}`, '--test-limit=100', `--predictions=${predictionsFile}`]);
-    if (E.isLeft(evaluated)) throw new Error('bad evaluate flags');
-    const code = await evaluateRun(evaluated.right);
-    quiet.mockRestore();
-    expect(code).toBe(0);
-    await tf.setBackend('cpu');
-    const predicted = (JSON.parse(readFileSync(predictionsFile, 'utf8')) as PredictionsFile).predictions.map((p) => p.predicted);
-    expect(predicted).toHaveLength(100);
+  (REAL_DATA ? test : test.skip)(
+    'the first 100 Fashion-MNIST test images get the same class from ONNX Runtime, from the tfjs export and from train:evaluate',
+    async () => {
+      const predictionsFile = join(root, 'predictions.json');
+      const quiet = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+      const evaluated = parseCommand(EVALUATE, [`--run=${run}`, '--test-limit=100', `--predictions=${predictionsFile}`]);
+      if (E.isLeft(evaluated)) throw new Error('bad evaluate flags');
+      const code = await evaluateRun(evaluated.right);
+      quiet.mockRestore();
+      expect(code).toBe(0);
+      await tf.setBackend('cpu');
+      const predicted = (JSON.parse(readFileSync(predictionsFile, 'utf8')) as PredictionsFile).predictions.map((p) => p.predicted);
+      expect(predicted).toHaveLength(100);
 
-    const data = await loadFashionMnist({ download: false });
-    if (E.isLeft(data)) throw new Error(data.left.message);
-    const x = testImages(data.right.test, 100);
-    const session = await ort.InferenceSession.create(readFileSync(join(root, 'onnx', 'model.onnx')));
-    const viaOnnx = await onnxRun(session, x);
-    const { url, server } = await serve(join(root, 'tfjs'));
-    const fromHttp = await loadOverHttp(`${url}/model.json`);
-    const viaHttp = tf.tidy(() => (fromHttp.predict(x) as tf.Tensor).dataSync() as Float32Array);
-    server.close();
-    expect(argmax(viaOnnx, 10)).toEqual(predicted);
-    expect(argmax(viaHttp, 10)).toEqual(predicted);
-    const { diff, scale } = maxDiff(viaHttp, viaOnnx);
-    expect(diff).toBeLessThanOrEqual(TOLERANCE * scale);
-    console.log(`first 100 test images: same class in ONNX Runtime, the tfjs export and train:evaluate; largest logit difference ONNX vs tfjs export ${diff.toExponential(2)} (logits up to ${scale.toFixed(2)})`);
-    x.dispose();
-    fromHttp.dispose();
-    await session.release();
-  });
+      const data = await loadFashionMnist({ download: false });
+      if (E.isLeft(data)) throw new Error(data.left.message);
+      const x = testImages(data.right.test, 100);
+      const session = await ort.InferenceSession.create(readFileSync(join(root, 'onnx', 'model.onnx')));
+      const viaOnnx = await onnxRun(session, x);
+      const { url, server } = await serve(join(root, 'tfjs'));
+      const fromHttp = await loadOverHttp(`${url}/model.json`);
+      const viaHttp = tf.tidy(() => (fromHttp.predict(x) as tf.Tensor).dataSync() as Float32Array);
+      server.close();
+      expect(argmax(viaOnnx, 10)).toEqual(predicted);
+      expect(argmax(viaHttp, 10)).toEqual(predicted);
+      const { diff, scale } = maxDiff(viaHttp, viaOnnx);
+      expect(diff).toBeLessThanOrEqual(TOLERANCE * scale);
+      console.log(
+        `first 100 test images: same class in ONNX Runtime, the tfjs export and train:evaluate; largest logit difference ONNX vs tfjs export ${diff.toExponential(2)} (logits up to ${scale.toFixed(2)})`,
+      );
+      x.dispose();
+      fromHttp.dispose();
+      await session.release();
+    },
+  );
 });
 
 describe('train:export refuses bad input with one line, exit code 2 and nothing written', () => {
@@ -283,7 +317,9 @@ describe('train:export refuses bad input with one line, exit code 2 and nothing 
     const out = join(root, 'empty-out');
     const r = await exportWith([`--run=${empty}`, `--out=${out}`]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^export: .*empty-run has no saved model or checkpoint yet, so there are no weights to export: let it finish an epoch \(npx nx run train:serve --resume=.*\)$/);
+    expect(r.stderr).toMatch(
+      /^export: .*empty-run has no saved model or checkpoint yet, so there are no weights to export: let it finish an epoch \(npx nx run train:serve --resume=.*\)$/,
+    );
     expect(existsSync(out)).toBe(false);
   });
 
@@ -293,13 +329,18 @@ describe('train:export refuses bad input with one line, exit code 2 and nothing 
     writeFileSync(join(out, 'notes.txt'), 'keep me');
     const r = await exportWith([`--run=${run}`, `--out=${out}`]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`export: --out=${out} exists and is not a previous export (no ${EXPORT_FORMAT} export.json): choose another --out, or remove it`);
+    expect(r.stderr).toBe(
+      `export: --out=${out} exists and is not a previous export (no ${EXPORT_FORMAT} export.json): choose another --out, or remove it`,
+    );
     expect(readdirSync(out)).toEqual(['notes.txt']);
   });
 
   test('an unknown format', () => {
     const errors: string[] = [];
-    const parsed = parseCommand(EXPORT, [`--run=${run}`, '--format=keras', `--out=${join(root, 'keras')}`], { log: () => undefined, error: (line: string) => void errors.push(line) });
+    const parsed = parseCommand(EXPORT, [`--run=${run}`, '--format=keras', `--out=${join(root, 'keras')}`], {
+      log: () => undefined,
+      error: (line: string) => void errors.push(line),
+    });
     expect(parsed).toEqual(E.left(2));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^export: --format must be one of onnx, tfjs, got "keras"/);

@@ -45,15 +45,19 @@ describe('train app: bad input gets a clear error, a non-zero exit and nothing w
     });
     expect(r.status).toBe(1);
     // Without the addon (no libdnnl-dev) the refusal names that instead; CI has the addon.
-    expect(r.stderr.trim()).toMatch(/^train: --precision=bf16 needs (a CPU with native bf16 \(avx512_core_bf16 or AMX\); oneDNN runs on avx2 here: use --precision=fp32|the onednn backend, which is unavailable: .*)$/);
+    expect(r.stderr.trim()).toMatch(
+      /^train: --precision=bf16 needs (a CPU with native bf16 \(avx512_core_bf16 or AMX\); oneDNN runs on avx2 here: use --precision=fp32|the onednn backend, which is unavailable: .*)$/,
+    );
     expect(existsSync(out)).toBe(false);
     const cpu = run('main', '--precision=bf16', '--backend=cpu', `--out=${out}`);
     expect(cpu.code).toBe(1);
-    expect(cpu.stderr.trim()).toBe("train: --precision=bf16 runs on the onednn backend only (tfjs's cpu backend has no bf16 training): use --backend=onednn, or --precision=fp32");
+    expect(cpu.stderr.trim()).toBe(
+      "train: --precision=bf16 runs on the onednn backend only (tfjs's cpu backend has no bf16 training): use --backend=onednn, or --precision=fp32",
+    );
     expect(existsSync(out)).toBe(false);
   });
 
-  test('--resume keeps the run\'s precision: --precision with --resume is refused', () => {
+  test("--resume keeps the run's precision: --precision with --resume is refused", () => {
     const r = run('main', `--resume=${tmp()}`, '--precision=bf16');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('only --epochs, --backend, --data-dir, --repair-metrics may be given with it, not --precision');
@@ -71,7 +75,8 @@ describe('train app: bad input gets a clear error, a non-zero exit and nothing w
 
   test('a corrupted data file is rejected with its name and expected checksum', () => {
     const dir = tmp();
-    for (const f of ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) writeFileSync(join(dir, f), 'not a gzip file');
+    for (const f of ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'])
+      writeFileSync(join(dir, f), 'not a gzip file');
     const r = run('main', `--data-dir=${dir}`, `--out=${join(tmp(), 'run')}`, '--backend=cpu');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/train-images-idx3-ubyte\.gz/);
@@ -115,7 +120,8 @@ describe('train app: bad input gets a clear error, a non-zero exit and nothing w
 });
 
 const realTest = REAL || ON_CI ? test : test.skip;
-if (!REAL && !ON_CI) console.warn('SKIPPED: the train app end-to-end test needs the real Fashion-MNIST: apt-get install dataset-fashion-mnist');
+if (!REAL && !ON_CI)
+  console.warn('SKIPPED: the train app end-to-end test needs the real Fashion-MNIST: apt-get install dataset-fashion-mnist');
 
 describe('train app end to end on real data (tiny: 8×8 images, 32 examples)', () => {
   realTest('trains one epoch with the summary lines and a valid run directory, resumes to a second, and evaluates', () => {
@@ -128,15 +134,25 @@ describe('train app end to end on real data (tiny: 8×8 images, 32 examples)', (
     expect(first.stdout).toMatch(/^\d+\.\d examples\/sec on .+$/m);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect(config).toMatchObject({ format: 'resnet-ts/run@1', variant: 18, batchSize: 16, imageSize: 8, trainLimit: 32 });
-    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1);
-    expect(Object.keys(lines[0])).toEqual(expect.arrayContaining(['epoch', 'loss', 'trainAcc', 'testAcc', 'examplesPerSec', 'lr', 'seconds']));
+    expect(Object.keys(lines[0])).toEqual(
+      expect.arrayContaining(['epoch', 'loss', 'trainAcc', 'testAcc', 'examplesPerSec', 'lr', 'seconds']),
+    );
     expect(existsSync(join(out, 'model', 'weights.bin'))).toBe(true);
 
     const second = run('main', `--resume=${out}`, '--epochs=2');
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('resuming');
-    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch)).toEqual([1, 2]);
+    expect(
+      readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).epoch),
+    ).toEqual([1, 2]);
     expect(second.stdout).toContain('(2 epochs planned)');
     // config.json now plans the new total, records the change, and keeps its bookkeeping.
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toMatchObject({
@@ -160,28 +176,58 @@ describe('train app end to end on real data (tiny: 8×8 images, 32 examples)', (
     const opened = openRun(out);
     if (E.isLeft(opened)) throw new Error(opened.left.message);
     const file = readRunEvaluation(out, opened.right.config);
-    expect(file).toMatchObject(E.right({ weights: { _tag: 'Final', epoch: 2 }, testImages: 16, command: `npx nx run train:evaluate --run=${out} --test-limit=16 --json=${json}` }));
+    expect(file).toMatchObject(
+      E.right({
+        weights: { _tag: 'Final', epoch: 2 },
+        testImages: 16,
+        command: `npx nx run train:evaluate --run=${out} --test-limit=16 --json=${json}`,
+      }),
+    );
     const accuracy = /test acc (\d\.\d{4}) \((\d+)\/16\)/.exec(written.stdout);
-    expect(E.isRight(file) && file.right !== null && [file.right.accuracy.toFixed(4), String(file.right.correct)]).toEqual([accuracy?.[1], accuracy?.[2]]);
+    expect(E.isRight(file) && file.right !== null && [file.right.accuracy.toFixed(4), String(file.right.correct)]).toEqual([
+      accuracy?.[1],
+      accuracy?.[2],
+    ]);
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
-  realTest('a damaged metrics line behind an intact checkpoint: --resume names --repair-metrics, which cuts the file back, says what it dropped, and the run continues', () => {
-    const out = join(tmp(), 'run');
-    const first = run('main', '--variant=18', '--image-size=8', '--train-limit=32', '--test-limit=16', '--mini-batch=16', '--epochs=1', `--out=${out}`);
-    expect(first.code).toBe(0);
-    const metrics = join(out, 'metrics.jsonl');
-    writeFileSync(metrics, `${readFileSync(metrics, 'utf8')}{"epoch": 2, "lo\n`);
-    const refused = run('main', `--resume=${out}`, '--epochs=2');
-    expect(refused.code).toBe(1);
-    expect(refused.stderr.trim()).toMatch(new RegExp(`^train: ${metrics.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: not a metrics record \\(.+\\); to cut the file back to the run's last checkpoint and continue: npx nx run train:serve --resume=.+ --repair-metrics$`));
-    const repaired = run('main', `--resume=${out}`, '--epochs=2', '--repair-metrics');
-    expect(repaired.stderr).toBe('');
-    expect(repaired.code).toBe(0);
-    expect(repaired.stdout).toContain(`${out}/metrics.jsonl cut back to the checkpoint's 1 epoch; dropped line 2: `);
-    expect(readFileSync(metrics, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { epoch: number }).epoch)).toEqual([1, 2]);
-    const alone = run('main', '--repair-metrics', `--out=${join(tmp(), 'other')}`);
-    expect(alone.code).toBe(2);
-    expect(alone.stderr.trim()).toBe('train: --repair-metrics repairs a run being continued: give it with --resume=<run directory>');
-  });
+  realTest(
+    'a damaged metrics line behind an intact checkpoint: --resume names --repair-metrics, which cuts the file back, says what it dropped, and the run continues',
+    () => {
+      const out = join(tmp(), 'run');
+      const first = run(
+        'main',
+        '--variant=18',
+        '--image-size=8',
+        '--train-limit=32',
+        '--test-limit=16',
+        '--mini-batch=16',
+        '--epochs=1',
+        `--out=${out}`,
+      );
+      expect(first.code).toBe(0);
+      const metrics = join(out, 'metrics.jsonl');
+      writeFileSync(metrics, `${readFileSync(metrics, 'utf8')}{"epoch": 2, "lo\n`);
+      const refused = run('main', `--resume=${out}`, '--epochs=2');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toMatch(
+        new RegExp(
+          `^train: ${metrics.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: not a metrics record \\(.+\\); to cut the file back to the run's last checkpoint and continue: npx nx run train:serve --resume=.+ --repair-metrics$`,
+        ),
+      );
+      const repaired = run('main', `--resume=${out}`, '--epochs=2', '--repair-metrics');
+      expect(repaired.stderr).toBe('');
+      expect(repaired.code).toBe(0);
+      expect(repaired.stdout).toContain(`${out}/metrics.jsonl cut back to the checkpoint's 1 epoch; dropped line 2: `);
+      expect(
+        readFileSync(metrics, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { epoch: number }).epoch),
+      ).toEqual([1, 2]);
+      const alone = run('main', '--repair-metrics', `--out=${join(tmp(), 'other')}`);
+      expect(alone.code).toBe(2);
+      expect(alone.stderr.trim()).toBe('train: --repair-metrics repairs a run being continued: give it with --resume=<run directory>');
+    },
+  );
 });

@@ -13,7 +13,15 @@ import { runSpec } from '@resnet/recipe';
 import { checkUnowned, readRunConfig } from '@resnet/run-dir';
 import { trainRun, type RunPlan } from '@resnet/training';
 import { checkResumeFlags, dataOptions, resolveConfig, TRAIN_FLAGS, type TrainConfig, type TrainFlags } from './config.ts';
-import { describeMachine, eventPrinter, failureMessage, INTERRUPTED_EXIT, recordingStops, resumeCommand, runErrorMessage } from './run_output.ts';
+import {
+  describeMachine,
+  eventPrinter,
+  failureMessage,
+  INTERRUPTED_EXIT,
+  recordingStops,
+  resumeCommand,
+  runErrorMessage,
+} from './run_output.ts';
 
 /** `npx nx run train:serve`. */
 export const SERVE = command('train:serve', {
@@ -42,10 +50,15 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
     if (E.isLeft(resolved)) return fail(resolved.left, 2);
     const spec = runSpec(resolved.right);
     if (E.isLeft(spec)) return fail(spec.left.message, 2);
-    plan = { _tag: 'New', dir: flags.out ?? join('runs', `${resolved.right.variant}-${new Date().toISOString().replace(/[:.]/g, '-')}`), config: resolved.right };
+    plan = {
+      _tag: 'New',
+      dir: flags.out ?? join('runs', `${resolved.right.variant}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+      config: resolved.right,
+    };
     // --out was checked with the flags; the default under runs/ is checked here, before any work.
     const problem = flags.out === null ? checkOutputPath(plan.dir, 'directory') : null;
-    if (problem !== null) return fail(`cannot create the run directory ${plan.dir}: ${describeOutputPathError(problem)}; choose one with --out`, 2);
+    if (problem !== null)
+      return fail(`cannot create the run directory ${plan.dir}: ${describeOutputPathError(problem)}; choose one with --out`, 2);
   }
 
   // A run another process trains is refused now, not after the data is loaded.
@@ -66,12 +79,29 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
   // 3. Train; a signal (or npx/nx killed) stops after the current step with a checkpoint.
   const run: RunPlan =
     plan._tag === 'New'
-      ? { _tag: 'Start', dir: plan.dir, config: plan.config, bookkeeping: { createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command: commandLine('train:serve', args) } }
+      ? {
+          _tag: 'Start',
+          dir: plan.dir,
+          config: plan.config,
+          bookkeeping: {
+            createdAt: new Date().toISOString(),
+            backend: describeBackend(),
+            machine: describeMachine(),
+            dataSource: data.right.source.dir,
+            command: commandLine('train:serve', args),
+          },
+        }
       : plan;
   const stop = stopRequests('train', 'finishing this step and saving a checkpoint');
   const printer = eventPrinter();
   const onEvent = recordingStops(printer.onEvent, stop, resumeCommand);
-  const result = await trainRun(run, { data: data.right, onEvent, onProgress: printer.bar.update, shouldStop: stop.requested, command: commandLine('train:serve', args) });
+  const result = await trainRun(run, {
+    data: data.right,
+    onEvent,
+    onProgress: printer.bar.update,
+    shouldStop: stop.requested,
+    command: commandLine('train:serve', args),
+  });
   stop.release();
   printer.bar.done();
   if (E.isLeft(result)) {

@@ -77,7 +77,10 @@ export interface ScriptOptions {
  * @example batchScript(tasks, { root: '/w', node: '/usr/bin/node', out: 'runs/s', passthrough: ['--epochs=2'], seeded: true, logs: '/w/runs/s/.slurm/logs', command: '…' })
  */
 export function batchScript(tasks: readonly SlurmTask[], options: ScriptOptions): string {
-  const cases = tasks.map((t) => `  ${t.index}) run=(${quote(`--variants=${t.variant}`)}${options.seeded && t.seed !== null ? ` ${quote(`--seeds=${t.seed}`)}` : ''}) ;; # ${t.dir}`);
+  const cases = tasks.map(
+    (t) =>
+      `  ${t.index}) run=(${quote(`--variants=${t.variant}`)}${options.seeded && t.seed !== null ? ` ${quote(`--seeds=${t.seed}`)}` : ''}) ;; # ${t.dir}`,
+  );
   const outcome = `"${options.logs.replace(/["\\$`]/g, '\\$&')}/\${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}.outcome.json"`;
   return [
     '#!/bin/bash',
@@ -176,7 +179,8 @@ export function splitOptions(text: string): E.Either<string, readonly string[]> 
   const stray = words.find((w, i) => !w.startsWith('-') && !(words[i - 1]?.startsWith('-') === true && !words[i - 1]?.includes('=')));
   if (stray !== undefined) return E.left(`--sbatch takes sbatch options (--name=value, or --name value), got "${stray}" on its own`);
   const ours = words.find((w) => /^--(array|parsable|output|open-mode|chdir)(=|$)/.test(w));
-  if (ours !== undefined) return E.left(`--sbatch cannot set ${ours.split('=')[0]}: the sweep sets it (one array task per run, each with its log)`);
+  if (ours !== undefined)
+    return E.left(`--sbatch cannot set ${ours.split('=')[0]}: the sweep sets it (one array task per run, each with its log)`);
   return E.right(words);
 }
 
@@ -209,18 +213,39 @@ export function parseSubmission(value: unknown, path: string): E.Either<string, 
   if (typeof value !== 'object' || value === null) return bad('not a JSON object');
   const v = value as Record<string, unknown>;
   if (v['format'] !== SUBMISSION_FORMAT) return bad(`"format" must be "${SUBMISSION_FORMAT}", got ${JSON.stringify(v['format'])}`);
-  for (const key of ['jobId', 'submittedAt', 'command', 'script', 'log'] as const) if (typeof v[key] !== 'string') return bad(`"${key}" must be a string`);
+  for (const key of ['jobId', 'submittedAt', 'command', 'script', 'log'] as const)
+    if (typeof v[key] !== 'string') return bad(`"${key}" must be a string`);
   if (!Array.isArray(v['tasks'])) return bad('"tasks" must be a list');
   const tasks: SlurmTask[] = [];
   for (const [i, t] of (v['tasks'] as unknown[]).entries()) {
     const task = t as Record<string, unknown>;
     const ints = ['index', 'variant', 'epochs'].every((k) => Number.isInteger(task[k]));
-    if (typeof t !== 'object' || t === null || !ints || typeof task['dir'] !== 'string' || !(task['seed'] === null || Number.isInteger(task['seed']))) {
+    if (
+      typeof t !== 'object' ||
+      t === null ||
+      !ints ||
+      typeof task['dir'] !== 'string' ||
+      !(task['seed'] === null || Number.isInteger(task['seed']))
+    ) {
       return bad(`tasks[${i}] must have integer index, variant and epochs, a seed (integer or null) and a dir`);
     }
-    tasks.push({ index: task['index'] as number, variant: task['variant'] as number, seed: task['seed'] as number | null, dir: task['dir'] as string, epochs: task['epochs'] as number });
+    tasks.push({
+      index: task['index'] as number,
+      variant: task['variant'] as number,
+      seed: task['seed'] as number | null,
+      dir: task['dir'] as string,
+      epochs: task['epochs'] as number,
+    });
   }
-  return E.right({ format: SUBMISSION_FORMAT, jobId: v['jobId'] as string, submittedAt: v['submittedAt'] as string, command: v['command'] as string, script: v['script'] as string, log: v['log'] as string, tasks });
+  return E.right({
+    format: SUBMISSION_FORMAT,
+    jobId: v['jobId'] as string,
+    submittedAt: v['submittedAt'] as string,
+    command: v['command'] as string,
+    script: v['script'] as string,
+    log: v['log'] as string,
+    tasks,
+  });
 }
 
 /**
@@ -230,7 +255,9 @@ export function parseSubmission(value: unknown, path: string): E.Either<string, 
 export function parseOutcome(value: unknown): TaskOutcome | null {
   if (typeof value !== 'object' || value === null) return null;
   const v = value as Record<string, unknown>;
-  return Number.isInteger(v['code']) && typeof v['endedAt'] === 'string' && Number.isInteger(v['restart']) ? { code: v['code'] as number, endedAt: v['endedAt'] as string, restart: v['restart'] as number } : null;
+  return Number.isInteger(v['code']) && typeof v['endedAt'] === 'string' && Number.isInteger(v['restart'])
+    ? { code: v['code'] as number, endedAt: v['endedAt'] as string, restart: v['restart'] as number }
+    : null;
 }
 
 /** A word for the shell, single-quoted when it needs quoting. */

@@ -7,7 +7,16 @@ import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync
 import { delimiter, join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { slurmAttempt, writeFileAtomic } from '@resnet/files';
-import { parseJobId, parseOutcome, parseQueue, parseSubmission, SLURM_DIR, type QueuedTask, type Submission, type TaskOutcome } from './slurm.ts';
+import {
+  parseJobId,
+  parseOutcome,
+  parseQueue,
+  parseSubmission,
+  SLURM_DIR,
+  type QueuedTask,
+  type Submission,
+  type TaskOutcome,
+} from './slurm.ts';
 
 /**
  * The path of `tool` on PATH, or null.
@@ -81,7 +90,9 @@ export function readSubmissions(out: string): E.Either<string, readonly Submissi
     try {
       value = JSON.parse(readFileSync(path, 'utf8'));
     } catch (e) {
-      return E.left(`${path}: not JSON (${(e as Error).message}); it is train:sweep's record of a Slurm submission (delete it if the job is gone)`);
+      return E.left(
+        `${path}: not JSON (${(e as Error).message}); it is train:sweep's record of a Slurm submission (delete it if the job is gone)`,
+      );
     }
     const record = parseSubmission(value, path);
     if (E.isLeft(record)) return record;

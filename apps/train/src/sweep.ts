@@ -32,19 +32,57 @@ const SLURM_FLAGS = ['partition', 'time', 'cpus-per-task', 'mem', 'sbatch'] as c
 
 const OWN = {
   variants: { kind: 'intList', values: DEPTHS, default: DEPTHS, help: 'depths to train, in order' },
-  seeds: { kind: 'string', default: null, help: 'comma-separated seeds: one run per variant and seed, in <out>/resnetN-seedS (instead of --seed)' },
-  out: { kind: 'string', default: 'runs/sweep', help: 'sweep folder; ResNet-N trains in <out>/resnetN (with --seeds: <out>/resnetN-seedS)', output: 'directory' },
-  on: { kind: 'enum', values: ['local', 'slurm'], default: 'local', help: 'local: train here, one run after the other; slurm: submit one sbatch job array, a task per run not yet finished' },
-  status: { kind: 'bool', default: false, help: 'list every run of the sweep in --out (finished, running, pending, stopped, failed with its log) and exit' },
+  seeds: {
+    kind: 'string',
+    default: null,
+    help: 'comma-separated seeds: one run per variant and seed, in <out>/resnetN-seedS (instead of --seed)',
+  },
+  out: {
+    kind: 'string',
+    default: 'runs/sweep',
+    help: 'sweep folder; ResNet-N trains in <out>/resnetN (with --seeds: <out>/resnetN-seedS)',
+    output: 'directory',
+  },
+  on: {
+    kind: 'enum',
+    values: ['local', 'slurm'],
+    default: 'local',
+    help: 'local: train here, one run after the other; slurm: submit one sbatch job array, a task per run not yet finished',
+  },
+  status: {
+    kind: 'bool',
+    default: false,
+    help: 'list every run of the sweep in --out (finished, running, pending, stopped, failed with its log) and exit',
+  },
   partition: { kind: 'string', default: null, help: "--on=slurm: the partition (default: the cluster's default)" },
-  time: { kind: 'string', default: null, help: "--on=slurm: each task's time limit, as sbatch takes it: 12:00:00, 2-00:00:00 (default: the partition's); the task saves a checkpoint 5 minutes before it" },
-  'cpus-per-task': { kind: 'int', min: 1, max: 4096, default: null, help: "--on=slurm: CPUs per task, also its oneDNN threads (default: this machine's core count)" },
-  mem: { kind: 'string', default: null, help: "--on=slurm: memory per task as sbatch takes it: 16G, 4000M (default: our estimate of the largest run's peak + 25%, at least + 0.5 GB)" },
-  sbatch: { kind: 'string', default: null, help: '--on=slurm: more sbatch options, one string: "--account=lab --qos=long" (given last, they override ours)' },
+  time: {
+    kind: 'string',
+    default: null,
+    help: "--on=slurm: each task's time limit, as sbatch takes it: 12:00:00, 2-00:00:00 (default: the partition's); the task saves a checkpoint 5 minutes before it",
+  },
+  'cpus-per-task': {
+    kind: 'int',
+    min: 1,
+    max: 4096,
+    default: null,
+    help: "--on=slurm: CPUs per task, also its oneDNN threads (default: this machine's core count)",
+  },
+  mem: {
+    kind: 'string',
+    default: null,
+    help: "--on=slurm: memory per task as sbatch takes it: 16G, 4000M (default: our estimate of the largest run's peak + 25%, at least + 0.5 GB)",
+  },
+  sbatch: {
+    kind: 'string',
+    default: null,
+    help: '--on=slurm: more sbatch options, one string: "--account=lab --qos=long" (given last, they override ours)',
+  },
 } as const satisfies Schema;
 
 // Every train:serve flag but those the sweep decides per variant (and the repair of one run's metrics, which train:serve does).
-const PASSED = Object.fromEntries(Object.entries(TRAIN_FLAGS).filter(([name]) => !['variant', 'out', 'resume', 'repair-metrics'].includes(name))) as Omit<typeof TRAIN_FLAGS, 'variant' | 'out' | 'resume' | 'repair-metrics'>;
+const PASSED = Object.fromEntries(
+  Object.entries(TRAIN_FLAGS).filter(([name]) => !['variant', 'out', 'resume', 'repair-metrics'].includes(name)),
+) as Omit<typeof TRAIN_FLAGS, 'variant' | 'out' | 'resume' | 'repair-metrics'>;
 const FLAGS = { ...OWN, ...PASSED } as const satisfies Schema;
 
 const SUMMARY = [
@@ -87,27 +125,39 @@ async function sweepOrSubmit(parsed: Parsed<typeof FLAGS>, args: readonly string
   const given = args.filter((a) => a.startsWith('--') && a !== '--').map((a) => a.slice(2).split('=')[0] ?? '');
   if (status) {
     const others = given.filter((name) => name !== 'status' && name !== 'out');
-    if (others.length > 0) return fail(`--status lists the runs of the sweep in --out and takes no other flag, not ${others.map((f) => `--${f}`).join(', ')}`, 2);
+    if (others.length > 0)
+      return fail(
+        `--status lists the runs of the sweep in --out and takes no other flag, not ${others.map((f) => `--${f}`).join(', ')}`,
+        2,
+      );
     const report = sweepStatus(out);
     if (E.isLeft(report)) return fail(report.left, 1);
     console.log(formatStatus(out, report.right));
     return 0;
   }
   const slurmOnly = given.filter((name) => (SLURM_FLAGS as readonly string[]).includes(name));
-  if (on === 'local' && slurmOnly.length > 0) return fail(`${slurmOnly.map((f) => `--${f}`).join(', ')} ${slurmOnly.length > 1 ? 'apply' : 'applies'} to --on=slurm only`, 2);
+  if (on === 'local' && slurmOnly.length > 0)
+    return fail(`${slurmOnly.map((f) => `--${f}`).join(', ')} ${slurmOnly.length > 1 ? 'apply' : 'applies'} to --on=slurm only`, 2);
   const seeds = seedList === null ? E.right(null) : parseSeeds(seedList);
   if (E.isLeft(seeds)) return fail(seeds.left, 2);
-  if (seeds.right !== null && given.includes('seed')) return fail('give --seed (one run per variant) or --seeds (one run per variant and seed), not both', 2);
+  if (seeds.right !== null && given.includes('seed'))
+    return fail('give --seed (one run per variant) or --seeds (one run per variant and seed), not both', 2);
   const extraOptions = extra === null ? E.right([]) : splitOptions(extra);
   if (E.isLeft(extraOptions)) return fail(extraOptions.left, 2);
   if (on === 'slurm') {
     const missing = ['sbatch', 'squeue'].filter((tool) => findTool(tool) === null);
-    if (missing.length > 0) return fail(`--on=slurm needs Slurm's ${missing.join(' and ')} on PATH, and ${missing.length > 1 ? 'they are' : 'it is'} not there: run this on the cluster's login node (Debian/Ubuntu: apt-get install slurm-client), or leave out --on=slurm to train here`, 1);
+    if (missing.length > 0)
+      return fail(
+        `--on=slurm needs Slurm's ${missing.join(' and ')} on PATH, and ${missing.length > 1 ? 'they are' : 'it is'} not there: run this on the cluster's login node (Debian/Ubuntu: apt-get install slurm-client), or leave out --on=slurm to train here`,
+        1,
+      );
   }
 
   const flags = { ...rest, variant: '18', out: null, resume: null, 'repair-metrics': false } as TrainFlags;
   const passthrough = passedOn(parsed);
-  const resumePassthrough = passthrough.filter((a) => (RESUME_FLAGS as readonly string[]).includes(a.slice(2).split('=')[0] ?? '') && !a.startsWith('--epochs'));
+  const resumePassthrough = passthrough.filter(
+    (a) => (RESUME_FLAGS as readonly string[]).includes(a.slice(2).split('=')[0] ?? '') && !a.startsWith('--epochs'),
+  );
 
   // Runs an earlier submission has in Slurm's queue are left to it.
   const queued = new Map<string, string>();
@@ -116,10 +166,11 @@ async function sweepOrSubmit(parsed: Parsed<typeof FLAGS>, args: readonly string
     if (E.isLeft(submissions)) return fail(submissions.left, 1);
     const queue = queuedTasks(submissions.right.map((s) => s.jobId));
     if (queue === null) return fail("cannot ask Slurm's queue (squeue failed): is the controller up? Try: squeue", 1);
-    for (const s of submissions.right) for (const task of s.tasks) {
-      const entry = queue.find((q) => q.id === `${s.jobId}_${task.index}`);
-      if (entry !== undefined) queued.set(task.dir, `${entry.id} (${entry.state.toLowerCase()})`);
-    }
+    for (const s of submissions.right)
+      for (const task of s.tasks) {
+        const entry = queue.find((q) => q.id === `${s.jobId}_${task.index}`);
+        if (entry !== undefined) queued.set(task.dir, `${entry.id} (${entry.state.toLowerCase()})`);
+      }
   }
 
   // Plan everything first: a bad folder is reported before hours of training, not after.
@@ -141,10 +192,24 @@ async function sweepOrSubmit(parsed: Parsed<typeof FLAGS>, args: readonly string
   const report = `npx nx run report:serve --runs=${out} --out=${out}/report`;
 
   if (steps.every((step) => step._tag === 'Skip')) {
-    console.log(`\nsweep: nothing to ${on === 'slurm' ? 'submit' : 'train'}.${queued.size > 0 ? ` Watch: npx nx run train:sweep --status --out=${out}.` : ''} Report: ${report}`);
+    console.log(
+      `\nsweep: nothing to ${on === 'slurm' ? 'submit' : 'train'}.${queued.size > 0 ? ` Watch: npx nx run train:sweep --status --out=${out}.` : ''} Report: ${report}`,
+    );
     return 0;
   }
-  if (on === 'slurm') return submitSweep(steps, { out, flags, seeded: seeds.right !== null, passthrough, partition, time, cpusPerTask, mem, extra: extraOptions.right, command: commandLine('train:sweep', args) });
+  if (on === 'slurm')
+    return submitSweep(steps, {
+      out,
+      flags,
+      seeded: seeds.right !== null,
+      passthrough,
+      partition,
+      time,
+      cpusPerTask,
+      mem,
+      extra: extraOptions.right,
+      command: commandLine('train:sweep', args),
+    });
   return trainHere(steps, { out, rest, flags, args, report });
 }
 
@@ -163,21 +228,29 @@ interface Submit {
 
 /** `--on=slurm`: one job array, a task per step that is not skipped; the record of which task trains which run. */
 function submitSweep(steps: readonly SweepStep[], o: Submit): number {
-  const tasks: SlurmTask[] = steps.flatMap((s) => (s._tag === 'Skip' ? [] : [s])).map((s, index) => ({ index, variant: s.variant, seed: s.seed, dir: s.dir, epochs: s.epochs }));
+  const tasks: SlurmTask[] = steps
+    .flatMap((s) => (s._tag === 'Skip' ? [] : [s]))
+    .map((s, index) => ({ index, variant: s.variant, seed: s.seed, dir: s.dir, epochs: s.epochs }));
   // Memory: by default what the largest run's step is estimated to need, plus a quarter (the
   // estimate's error was −11% to +7%) and at least 0.5 GB (small runs: Node and the data besides).
   let mem = o.mem;
   if (mem === null) {
     let peak = 0;
     for (const t of tasks) {
-      const config = resolveConfig({ ...o.flags, variant: `${t.variant}` as TrainFlags['variant'], ...(t.seed === null ? {} : { seed: t.seed }) });
+      const config = resolveConfig({
+        ...o.flags,
+        variant: `${t.variant}` as TrainFlags['variant'],
+        ...(t.seed === null ? {} : { seed: t.seed }),
+      });
       const spec = E.isRight(config) ? runSpec(config.right) : null;
       if (spec === null || E.isLeft(spec) || E.isLeft(config)) continue;
       const estimate = estimateStepMemory(spec.right.net, [config.right.batchSize, config.right.imageSize, config.right.imageSize, 1]);
       if (E.isRight(estimate)) peak = Math.max(peak, estimate.right.peakRssBytes);
     }
     mem = `${Math.ceil(Math.max(peak * 1.25, peak + 0.5e9) / 2 ** 20)}M`;
-    console.log(`sweep: memory per task ${mem} (the largest run's estimated peak, ${formatGb(peak)}, + 25%, at least + 0.5 GB; set it with --mem)`);
+    console.log(
+      `sweep: memory per task ${mem} (the largest run's estimated peak, ${formatGb(peak)}, + 25%, at least + 0.5 GB; set it with --mem)`,
+    );
   }
   const cpus = o.cpusPerTask ?? availableParallelism();
   const root = process.cwd();
@@ -186,18 +259,50 @@ function submitSweep(steps: readonly SweepStep[], o: Submit): number {
   const created = [o.out, dir, logs].filter((d) => !existsSync(d)).reverse();
   mkdirSync(logs, { recursive: true });
   const script = join(dir, `sweep-${new Date().toISOString().replace(/[:.]/g, '-')}.sh`);
-  writeFileAtomic(script, batchScript(tasks, { root, node: process.execPath, out: o.out, passthrough: o.passthrough, seeded: o.seeded, logs, command: o.command }));
+  writeFileAtomic(
+    script,
+    batchScript(tasks, {
+      root,
+      node: process.execPath,
+      out: o.out,
+      passthrough: o.passthrough,
+      seeded: o.seeded,
+      logs,
+      command: o.command,
+    }),
+  );
   chmodSync(script, 0o755);
-  const job = submit(sbatchArgs({ tasks: tasks.length, name: 'resnet-sweep', log: join(logs, '%A_%a.log'), chdir: root, cpusPerTask: cpus, mem, partition: o.partition, time: o.time, extra: o.extra }), script);
+  const job = submit(
+    sbatchArgs({
+      tasks: tasks.length,
+      name: 'resnet-sweep',
+      log: join(logs, '%A_%a.log'),
+      chdir: root,
+      cpusPerTask: cpus,
+      mem,
+      partition: o.partition,
+      time: o.time,
+      extra: o.extra,
+    }),
+    script,
+  );
   if (E.isLeft(job)) {
     rmSync(script, { force: true });
     for (const d of created) rmSync(d, { recursive: true, force: true });
     return fail(job.left, 1);
   }
-  writeSubmission(o.out, { format: SUBMISSION_FORMAT, jobId: job.right, submittedAt: new Date().toISOString(), command: o.command, script, log: join(logs, `${job.right}_%a.log`), tasks });
+  writeSubmission(o.out, {
+    format: SUBMISSION_FORMAT,
+    jobId: job.right,
+    submittedAt: new Date().toISOString(),
+    command: o.command,
+    script,
+    log: join(logs, `${job.right}_%a.log`),
+    tasks,
+  });
   console.log(
     [
-      `\nsweep: submitted Slurm job ${job.right}: ${tasks.length} task${tasks.length > 1 ? 's' : ''}, ${cpus} CPU${cpus > 1 ? 's' : ''} and ${mem} each${o.time === null ? "" : `, time limit ${o.time}`}`,
+      `\nsweep: submitted Slurm job ${job.right}: ${tasks.length} task${tasks.length > 1 ? 's' : ''}, ${cpus} CPU${cpus > 1 ? 's' : ''} and ${mem} each${o.time === null ? '' : `, time limit ${o.time}`}`,
       ...tasks.map((t) => `  task ${job.right}_${t.index}: ${runLabel(t)} in ${t.dir} (log: ${join(logs, `${job.right}_${t.index}.log`)})`),
       `Watch:  npx nx run train:sweep --status --out=${o.out}   (or: squeue --array --jobs=${job.right})`,
       `Then:   npx nx run report:serve --runs=${o.out} --out=${o.out}/report`,
@@ -244,12 +349,35 @@ async function trainHere(steps: readonly SweepStep[], { out, rest, flags, args, 
       if (step._tag === 'Resume') {
         plan = { _tag: 'Continue', dir: step.dir, epochs: step.epochs };
       } else {
-        const config = resolveConfig({ ...flags, variant: `${step.variant}` as TrainFlags['variant'], ...(step.seed === null ? {} : { seed: step.seed }) });
+        const config = resolveConfig({
+          ...flags,
+          variant: `${step.variant}` as TrainFlags['variant'],
+          ...(step.seed === null ? {} : { seed: step.seed }),
+        });
         if (E.isLeft(config)) throw new Error(`planned ${runLabel(step)} has no config: ${config.left}`);
         // A Restart's leftover config.json (no checkpoint yet) is replaced by trainRun, once it owns the run.
-        plan = { _tag: 'Start', dir: step.dir, config: config.right, replaceUnstarted: step._tag === 'Restart', bookkeeping: { createdAt: new Date().toISOString(), backend: describeBackend(), machine: describeMachine(), dataSource: data.right.source.dir, command } };
+        plan = {
+          _tag: 'Start',
+          dir: step.dir,
+          config: config.right,
+          replaceUnstarted: step._tag === 'Restart',
+          bookkeeping: {
+            createdAt: new Date().toISOString(),
+            backend: describeBackend(),
+            machine: describeMachine(),
+            dataSource: data.right.source.dir,
+            command,
+          },
+        };
       }
-      const result = await trainRun(plan, { data: data.right, onEvent, onProgress: printer.bar.update, shouldStop: stop.requested, command: again, ...(Number.isFinite(allocated) && allocated > 0 ? { memoryBytes: allocated } : {}) });
+      const result = await trainRun(plan, {
+        data: data.right,
+        onEvent,
+        onProgress: printer.bar.update,
+        shouldStop: stop.requested,
+        command: again,
+        ...(Number.isFinite(allocated) && allocated > 0 ? { memoryBytes: allocated } : {}),
+      });
       printer.bar.done();
       if (E.isLeft(result)) {
         const failure = failureMessage(result.left);

@@ -29,7 +29,13 @@ export type SweepStep = SweepRun &
     | { readonly _tag: 'Fresh'; readonly args: readonly string[]; readonly epochs: number }
     /** Unstarted: its leftover config.json is removed first. */
     | { readonly _tag: 'Restart'; readonly args: readonly string[]; readonly epochs: number }
-    | { readonly _tag: 'Resume'; readonly args: readonly string[]; readonly from: number; readonly planned: number; readonly epochs: number }
+    | {
+        readonly _tag: 'Resume';
+        readonly args: readonly string[];
+        readonly from: number;
+        readonly planned: number;
+        readonly epochs: number;
+      }
     | { readonly _tag: 'Skip'; readonly done: number }
   );
 
@@ -112,13 +118,25 @@ export function planRun(target: SweepRun, state: RunState, context: PlanContext)
       if (E.isLeft(asPlanned)) return asPlanned;
       const diff = differences(state.config, asPlanned.right);
       if (diff.length > 0) {
-        const what = diff.map((k) => `${SETTING_FLAGS[k] ?? k}: ${JSON.stringify((state.config as unknown as Record<string, unknown>)[k]) ?? 'unset'} in the run, ${JSON.stringify((asPlanned.right as unknown as Record<string, unknown>)[k]) ?? 'unset'} here`);
-        return E.left(`${dir} holds a ResNet-${variant} run made with other settings (${what.join('; ')}): sweep again with the flags it was made with (its command is in ${dir}/config.json), or choose another --out`);
+        const what = diff.map(
+          (k) =>
+            `${SETTING_FLAGS[k] ?? k}: ${JSON.stringify((state.config as unknown as Record<string, unknown>)[k]) ?? 'unset'} in the run, ${JSON.stringify((asPlanned.right as unknown as Record<string, unknown>)[k]) ?? 'unset'} here`,
+        );
+        return E.left(
+          `${dir} holds a ResNet-${variant} run made with other settings (${what.join('; ')}): sweep again with the flags it was made with (its command is in ${dir}/config.json), or choose another --out`,
+        );
       }
       const epochs = flags.epochs ?? state.config.epochs;
       if (state.epochsDone >= epochs) return E.right({ _tag: 'Skip', ...target, done: state.epochsDone });
       if (!state.hasCheckpoint) return E.right({ _tag: 'Restart', ...target, args: fresh, epochs });
-      return E.right({ _tag: 'Resume', ...target, args: [`--resume=${dir}`, `--epochs=${epochs}`, ...resumePassthrough], from: state.epochsDone, planned: state.config.epochs, epochs });
+      return E.right({
+        _tag: 'Resume',
+        ...target,
+        args: [`--resume=${dir}`, `--epochs=${epochs}`, ...resumePassthrough],
+        from: state.epochsDone,
+        planned: state.config.epochs,
+        epochs,
+      });
     }
     default:
       return absurd(state);

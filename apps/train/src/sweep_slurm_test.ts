@@ -37,17 +37,30 @@ describe('train:sweep --on=slurm without Slurm', () => {
     expect(r).toEqual({
       code: 1,
       stdout: '',
-      stderr: "sweep: --on=slurm needs Slurm's sbatch and squeue on PATH, and they are not there: run this on the cluster's login node (Debian/Ubuntu: apt-get install slurm-client), or leave out --on=slurm to train here\n",
+      stderr:
+        "sweep: --on=slurm needs Slurm's sbatch and squeue on PATH, and they are not there: run this on the cluster's login node (Debian/Ubuntu: apt-get install slurm-client), or leave out --on=slurm to train here\n",
     });
     expect(existsSync(out)).toBe(false);
   });
 
   test('Slurm flags without --on=slurm, and --seed with --seeds, are refused before anything is done', () => {
     const out = join(scratch(), 's');
-    expect(sweepWith(APP_ENV, ['--partition=gpu', `--out=${out}`])).toMatchObject({ code: 2, stderr: 'sweep: --partition applies to --on=slurm only\n' });
-    expect(sweepWith(APP_ENV, ['--seeds=1,2', '--seed=3', `--out=${out}`])).toMatchObject({ code: 2, stderr: 'sweep: give --seed (one run per variant) or --seeds (one run per variant and seed), not both\n' });
-    expect(sweepWith(APP_ENV, ['--status', '--variants=18', `--out=${out}`])).toMatchObject({ code: 2, stderr: 'sweep: --status lists the runs of the sweep in --out and takes no other flag, not --variants\n' });
-    expect(sweepWith(APP_ENV, ['--on=slurm', '--sbatch=--array=0-9', `--out=${out}`])).toMatchObject({ code: 2, stderr: 'sweep: --sbatch cannot set --array: the sweep sets it (one array task per run, each with its log)\n' });
+    expect(sweepWith(APP_ENV, ['--partition=gpu', `--out=${out}`])).toMatchObject({
+      code: 2,
+      stderr: 'sweep: --partition applies to --on=slurm only\n',
+    });
+    expect(sweepWith(APP_ENV, ['--seeds=1,2', '--seed=3', `--out=${out}`])).toMatchObject({
+      code: 2,
+      stderr: 'sweep: give --seed (one run per variant) or --seeds (one run per variant and seed), not both\n',
+    });
+    expect(sweepWith(APP_ENV, ['--status', '--variants=18', `--out=${out}`])).toMatchObject({
+      code: 2,
+      stderr: 'sweep: --status lists the runs of the sweep in --out and takes no other flag, not --variants\n',
+    });
+    expect(sweepWith(APP_ENV, ['--on=slurm', '--sbatch=--array=0-9', `--out=${out}`])).toMatchObject({
+      code: 2,
+      stderr: 'sweep: --sbatch cannot set --array: the sweep sets it (one array task per run, each with its log)\n',
+    });
     expect(existsSync(out)).toBe(false);
   });
 });
@@ -85,10 +98,19 @@ describe('train:sweep --on=slurm on a one-node cluster', () => {
 
       // A local sweep of the same runs meanwhile (one thread, as each task has).
       const local = join(root, 'local');
-      const here = sweepWith(LOCAL_ENV, ['--variants=18,34', '--seeds=1,2', ...TINY.filter((a) => !a.startsWith('--cpus')), `--out=${local}`]);
+      const here = sweepWith(LOCAL_ENV, [
+        '--variants=18,34',
+        '--seeds=1,2',
+        ...TINY.filter((a) => !a.startsWith('--cpus')),
+        `--out=${local}`,
+      ]);
       expect({ code: here.code, stderr: here.stderr }).toEqual({ code: 0, stderr: '' });
 
-      await waitUntil(() => `four finished runs; status:\n${status(c, out).stdout}`, () => status(c, out).stdout.includes('4 runs: 4 finished'), 180_000);
+      await waitUntil(
+        () => `four finished runs; status:\n${status(c, out).stdout}`,
+        () => status(c, out).stdout.includes('4 runs: 4 finished'),
+        180_000,
+      );
       for (const run of ['resnet18-seed1', 'resnet34-seed1', 'resnet18-seed2', 'resnet34-seed2']) {
         expect({ run, learning: learningOf(join(out, run)) }).toEqual({ run, learning: learningOf(join(local, run)) });
         expect(JSON.parse(readFileSync(join(out, run, 'config.json'), 'utf8'))).toMatchObject({ seed: Number(run.slice(-1)), epochs: 2 });
@@ -98,7 +120,9 @@ describe('train:sweep --on=slurm on a one-node cluster', () => {
 
       const shown = status(c, out);
       expect(shown.code).toBe(0);
-      expect(shown.stdout).toMatch(new RegExp(`^sweep ${out} \\(Slurm job ${job}\\):\\nResNet-18 seed 1  finished  resnet18-seed1: 2/2 epochs\\n`));
+      expect(shown.stdout).toMatch(
+        new RegExp(`^sweep ${out} \\(Slurm job ${job}\\):\\nResNet-18 seed 1  finished  resnet18-seed1: 2/2 epochs\\n`),
+      );
       expect(shown.stdout).toContain('ResNet-34 seed 2  finished  resnet34-seed2: 2/2 epochs');
 
       const again = sweepWith(c.env, ['--on=slurm', '--variants=18,34', '--seeds=1,2', ...TINY, `--out=${out}`]);
@@ -121,25 +145,49 @@ describe('train:sweep --on=slurm on a one-node cluster', () => {
       const root = scratch();
       const out = join(root, 'slurm');
       // 4 epochs of 64 steps: long enough to be requeued in the middle of its second epoch.
-      const flags = ['--variants=18', '--seeds=5', '--image-size=16', '--train-limit=2048', '--test-limit=64', '--mini-batch=32', '--epochs=4'];
+      const flags = [
+        '--variants=18',
+        '--seeds=5',
+        '--image-size=16',
+        '--train-limit=2048',
+        '--test-limit=64',
+        '--mini-batch=32',
+        '--epochs=4',
+      ];
       const submitted = sweepWith(c.env, ['--on=slurm', ...flags, '--cpus-per-task=1', `--out=${out}`]);
       expect({ code: submitted.code, stderr: submitted.stderr }).toEqual({ code: 0, stderr: '' });
       const task = `${jobOf(submitted.stdout)}_0`;
       const dir = join(out, 'resnet18-seed5');
       const metrics = join(dir, 'metrics.jsonl');
       const epochs = () => (existsSync(metrics) ? readFileSync(metrics, 'utf8').trim().split('\n').filter(Boolean).length : 0);
-      await waitUntil(() => `its first epoch (status: ${status(c, out).stdout})`, () => epochs() >= 1, 120_000);
+      await waitUntil(
+        () => `its first epoch (status: ${status(c, out).stdout})`,
+        () => epochs() >= 1,
+        120_000,
+      );
       slurm(c, 'scontrol', ['requeue', task]);
       // The first attempt ends: stopped by SIGTERM after its step, with a checkpoint (exit 130).
       const outcome = join(out, '.slurm', 'logs', `${task}.outcome.json`);
-      await waitUntil(() => `the first attempt's outcome in ${outcome}`, () => existsSync(outcome), 60_000);
+      await waitUntil(
+        () => `the first attempt's outcome in ${outcome}`,
+        () => existsSync(outcome),
+        60_000,
+      );
       expect(JSON.parse(readFileSync(outcome, 'utf8'))).toMatchObject({ code: 130, restart: 0 });
       const stoppedAt = epochs();
       expect(stoppedAt).toBeLessThan(4);
       // Slurm holds a requeued job back for a while; let it start now.
-      await waitUntil(() => `${task} pending again`, () => slurm(c, 'squeue', ['--array', '--noheader', '--format=%T', `--jobs=${task}`]).trim() === 'PENDING', 60_000);
+      await waitUntil(
+        () => `${task} pending again`,
+        () => slurm(c, 'squeue', ['--array', '--noheader', '--format=%T', `--jobs=${task}`]).trim() === 'PENDING',
+        60_000,
+      );
       slurm(c, 'scontrol', ['update', `jobid=${task}`, 'StartTime=now']);
-      await waitUntil(() => `the requeued task to finish (status: ${status(c, out).stdout})`, () => status(c, out).stdout.includes('1 run: 1 finished'), 180_000);
+      await waitUntil(
+        () => `the requeued task to finish (status: ${status(c, out).stdout})`,
+        () => status(c, out).stdout.includes('1 run: 1 finished'),
+        180_000,
+      );
       // Finished means its task has left the queue, so its outcome is there.
       expect(JSON.parse(readFileSync(outcome, 'utf8'))).toMatchObject({ code: 0, restart: 1 });
       const log = readFileSync(join(out, '.slurm', 'logs', `${task}.log`), 'utf8');
@@ -150,13 +198,18 @@ describe('train:sweep --on=slurm on a one-node cluster', () => {
       const here = sweepWith(LOCAL_ENV, [...flags, `--out=${local}`]);
       expect({ code: here.code, stderr: here.stderr }).toEqual({ code: 0, stderr: '' });
       expect(learningOf(dir)).toEqual(learningOf(join(local, 'resnet18-seed5')));
-      expect(Buffer.compare(readFileSync(join(dir, 'model', 'weights.bin')), readFileSync(join(local, 'resnet18-seed5', 'model', 'weights.bin')))).toBe(0);
+      expect(
+        Buffer.compare(
+          readFileSync(join(dir, 'model', 'weights.bin')),
+          readFileSync(join(local, 'resnet18-seed5', 'model', 'weights.bin')),
+        ),
+      ).toBe(0);
     }),
     420_000,
   );
 
   test(
-    'a job sbatch refuses (a partition the cluster does not have) fails with sbatch\'s words; nothing is left behind',
+    "a job sbatch refuses (a partition the cluster does not have) fails with sbatch's words; nothing is left behind",
     withCluster(async (c) => {
       const out = join(scratch(), 'slurm');
       const r = sweepWith(c.env, ['--on=slurm', '--variants=18', ...TINY, '--partition=nope', `--out=${out}`]);
@@ -174,7 +227,11 @@ describe('train:sweep --on=slurm on a one-node cluster', () => {
       const submitted = sweepWith(c.env, ['--on=slurm', '--variants=18', ...TINY, '--data-dir=/nonexistent/fashion', `--out=${out}`]);
       expect({ code: submitted.code, stderr: submitted.stderr }).toEqual({ code: 0, stderr: '' });
       const task = `${jobOf(submitted.stdout)}_0`;
-      await waitUntil(() => `a failed run (status: ${status(c, out).stdout})`, () => status(c, out).stdout.includes('1 run: 1 failed'), 120_000);
+      await waitUntil(
+        () => `a failed run (status: ${status(c, out).stdout})`,
+        () => status(c, out).stdout.includes('1 run: 1 failed'),
+        120_000,
+      );
       const shown = status(c, out).stdout;
       const log = join(out, '.slurm', 'logs', `${task}.log`);
       expect(shown).toContain(`ResNet-18  failed  resnet18: no epoch done; task ${task} exited with 1: sweep: `);

@@ -21,7 +21,10 @@ import { runLabel, type RunState } from './sweep_plan.ts';
 export function readState(dir: string): RunState {
   if (!existsSync(dir)) return { _tag: 'Absent' };
   const entries = readdirSync(dir).filter((f) => !isRunBookkeeping(f));
-  if (!entries.includes(CONFIG_FILE)) return entries.length === 0 ? { _tag: 'Absent' } : { _tag: 'NotARun', reason: 'not empty and not a run directory (no config.json): move it away or choose another --out' };
+  if (!entries.includes(CONFIG_FILE))
+    return entries.length === 0
+      ? { _tag: 'Absent' }
+      : { _tag: 'NotARun', reason: 'not empty and not a run directory (no config.json): move it away or choose another --out' };
   const run = openRun(dir);
   if (E.isLeft(run)) return { _tag: 'NotARun', reason: runErrorMessage(run.left) };
   if (run.right.latest === null && run.right.metrics.length === 0 && entries.every((f) => f === CONFIG_FILE || f === METRICS_FILE)) {
@@ -41,7 +44,12 @@ export interface RunFacts {
   /** Epochs it is to have: its latest submission's, else its config's. */
   readonly epochs: number | null;
   /** Its latest Slurm task (`<job>_<index>`), its log and outcome, or null for a run trained here. */
-  readonly task: { readonly id: string; readonly log: string; readonly outcome: TaskOutcome | null; readonly lastMessage: string | null } | null;
+  readonly task: {
+    readonly id: string;
+    readonly log: string;
+    readonly outcome: TaskOutcome | null;
+    readonly lastMessage: string | null;
+  } | null;
   /** The task in Slurm's queue; null: not queued; undefined: the queue could not be asked. */
   readonly queued: QueuedTask | null | undefined;
   /** A live process that holds the run's lock (training it now), or null. */
@@ -73,21 +81,30 @@ export function runStatus(f: RunFacts): RunStatus {
   const all = epochs !== null && done >= epochs;
   // A run whose last epoch is in metrics.jsonl still writes its model until its process ends.
   const epoch = all ? `all ${of} epochs done, writing the model` : `epoch ${done + 1}/${of}`;
-  if (f.queued !== null && f.queued !== undefined && ACTIVE.test(f.queued.state)) return line('running', `${epoch} (Slurm task ${f.queued.id})`);
+  if (f.queued !== null && f.queued !== undefined && ACTIVE.test(f.queued.state))
+    return line('running', `${epoch} (Slurm task ${f.queued.id})`);
   if (f.owner !== null) return line('running', `${epoch} (pid ${f.owner.pid} on ${f.owner.host})`);
   if (all) return line('finished', `${done}/${of} epochs`);
-  if (f.queued !== null && f.queued !== undefined) return line('pending', `${done}/${of} epochs done; Slurm task ${f.queued.id} ${f.queued.state.toLowerCase()} (${f.queued.reason})`);
+  if (f.queued !== null && f.queued !== undefined)
+    return line('pending', `${done}/${of} epochs done; Slurm task ${f.queued.id} ${f.queued.state.toLowerCase()} (${f.queued.reason})`);
   const progress = done === 0 ? 'no epoch done' : `${done}/${of} epochs done`;
-  if (f.task === null) return f.state._tag === 'Absent' ? line('not started', 'no run directory yet') : line('stopped', `${progress}; run the sweep again to continue`);
+  if (f.task === null)
+    return f.state._tag === 'Absent'
+      ? line('not started', 'no run directory yet')
+      : line('stopped', `${progress}; run the sweep again to continue`);
   const log = `log: ${f.task.log}`;
   const said = f.task.lastMessage === null ? '' : `: ${f.task.lastMessage}`;
   if (f.queued === undefined) return line('unknown', `${progress}; Slurm's queue could not be asked (squeue); ${log}`);
   if (f.task.outcome === null) {
     return existsSync(f.task.log)
-      ? line('failed', `${progress}; task ${f.task.id} ended without recording an outcome (killed: time limit, memory or node failure?)${said}; ${log}`)
+      ? line(
+          'failed',
+          `${progress}; task ${f.task.id} ended without recording an outcome (killed: time limit, memory or node failure?)${said}; ${log}`,
+        )
       : line('failed', `${progress}; task ${f.task.id} left the queue without starting${said}`);
   }
-  if (f.task.outcome.code === 130) return line('stopped', `${progress} (stopped with a checkpoint, e.g. at its time limit); submit the sweep again to continue; ${log}`);
+  if (f.task.outcome.code === 130)
+    return line('stopped', `${progress} (stopped with a checkpoint, e.g. at its time limit); submit the sweep again to continue; ${log}`);
   return line('failed', `${progress}; task ${f.task.id} exited with ${f.task.outcome.code}${said}; ${log}`);
 }
 
@@ -124,7 +141,15 @@ export function sweepStatus(out: string): E.Either<string, { readonly runs: read
       task = { id, log: files.log, outcome: readOutcome(files.outcome), lastMessage: lastMessage(files.log) };
       queued = queue === null ? undefined : (queue.find((q) => q.id === id) ?? null);
     }
-    return runStatus({ label, dir, state, epochs: submitted?.task.epochs ?? null, task, queued, owner: owner !== null && !isGone(owner) ? owner : null });
+    return runStatus({
+      label,
+      dir,
+      state,
+      epochs: submitted?.task.epochs ?? null,
+      task,
+      queued,
+      owner: owner !== null && !isGone(owner) ? owner : null,
+    });
   });
   return E.right({ runs, jobs });
 }
@@ -134,7 +159,8 @@ export function sweepStatus(out: string): E.Either<string, { readonly runs: read
  * @example formatStatus('runs/s', status) // 'ResNet-18 seed 1  finished  2/2 epochs  runs/s/resnet18-seed1\n…'
  */
 export function formatStatus(out: string, status: { readonly runs: readonly RunStatus[]; readonly jobs: readonly string[] }): string {
-  if (status.runs.length === 0) return `${out}: no runs (no run directories and no Slurm submissions): start one with npx nx run train:sweep --out=${out}`;
+  if (status.runs.length === 0)
+    return `${out}: no runs (no run directories and no Slurm submissions): start one with npx nx run train:sweep --out=${out}`;
   const width = (f: (r: RunStatus) => string) => Math.max(...status.runs.map((r) => f(r).length));
   const [wl, ws] = [width((r) => r.label), width((r) => r.status)];
   const lines = status.runs.map((r) => `${r.label.padEnd(wl)}  ${r.status.padEnd(ws)}  ${basename(r.dir)}: ${r.detail}`);
@@ -143,7 +169,9 @@ export function formatStatus(out: string, status: { readonly runs: readonly RunS
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`);
   const jobs = status.jobs.length === 0 ? '' : ` (Slurm job${status.jobs.length > 1 ? 's' : ''} ${status.jobs.join(', ')})`;
-  return [`sweep ${out}${jobs}:`, ...lines, `${status.runs.length} run${status.runs.length === 1 ? '' : 's'}: ${counts.join(', ')}`].join('\n');
+  return [`sweep ${out}${jobs}:`, ...lines, `${status.runs.length} run${status.runs.length === 1 ? '' : 's'}: ${counts.join(', ')}`].join(
+    '\n',
+  );
 }
 
 function labelOf(dir: string, state: RunState): string {

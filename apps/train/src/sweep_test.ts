@@ -63,5 +63,6 @@ describe('train:sweep', () => {
     },
     120_000,
   );
-  if (!REAL && !ON_CI) console.warn('SKIPPED: the sweep end-to-end test needs the real Fashion-MNIST: apt-get install dataset-fashion-mnist');
+  if (!REAL && !ON_CI)
+    console.warn('SKIPPED: the sweep end-to-end test needs the real Fashion-MNIST: apt-get install dataset-fashion-mnist');
 });

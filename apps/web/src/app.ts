@@ -24,7 +24,11 @@ const APP_ROOT = resolve(__dirname, '..');
 export const BUILD_MARKER = 'resnet-web.json';
 
 const COMMON = {
-  runs: { kind: 'string', default: null, help: 'runs written by train:serve or train:sweep: run directories, sweeps or folders of sweeps, comma-separated; the classifier uses the first run with a saved model' },
+  runs: {
+    kind: 'string',
+    default: null,
+    help: 'runs written by train:serve or train:sweep: run directories, sweeps or folders of sweeps, comma-separated; the classifier uses the first run with a saved model',
+  },
   images: { kind: 'int', min: 1, max: 10_000, default: 20, help: 'how many Fashion-MNIST test images the classifier shows (the first N)' },
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files (default: as train:serve finds them)' },
 } as const satisfies Schema;
@@ -32,25 +36,44 @@ const COMMON = {
 const SERVE_FLAGS = {
   ...COMMON,
   port: { kind: 'int', min: 0, max: 65_535, default: 5173, help: 'port (0: any free port; a busy port moves to the next free one)' },
-  host: { kind: 'string', default: '127.0.0.1', help: "address to listen on: 127.0.0.1 (this machine only); 0.0.0.0 shows the site and the --runs' curves, states and models to every machine that can reach this one" },
-  'stale-after': { kind: 'int', min: 1, max: 86_400, default: 300, help: 'seconds a run training on another host may stay silent before it shows as stale (on this host a killed process shows at once)' },
+  host: {
+    kind: 'string',
+    default: '127.0.0.1',
+    help: "address to listen on: 127.0.0.1 (this machine only); 0.0.0.0 shows the site and the --runs' curves, states and models to every machine that can reach this one",
+  },
+  'stale-after': {
+    kind: 'int',
+    min: 1,
+    max: 86_400,
+    default: 300,
+    help: 'seconds a run training on another host may stay silent before it shows as stale (on this host a killed process shows at once)',
+  },
 } as const satisfies Schema;
 
 const BUILD_FLAGS = {
   ...COMMON,
-  out: { kind: 'string', default: null, help: 'folder for the static site (new, empty, or a previous web:build); required', output: 'directory' },
+  out: {
+    kind: 'string',
+    default: null,
+    help: 'folder for the static site (new, empty, or a previous web:build); required',
+    output: 'directory',
+  },
 } as const satisfies Schema;
 
 type Common = { readonly runs: string | null; readonly images: number; readonly 'data-dir': string | null };
 
 /** `npx nx run web:build --runs=<dir> --out=<dir>`. */
-export const BUILD = command('web:build', { summary: 'Builds the web app (architecture explorer, classifier, run viewer) as static files that any web server can host.', flags: BUILD_FLAGS });
+export const BUILD = command('web:build', {
+  summary: 'Builds the web app (architecture explorer, classifier, run viewer) as static files that any web server can host.',
+  flags: BUILD_FLAGS,
+});
 
 /** `npx nx run web:serve --runs=<dir>`. */
 export const SERVE = command('web:serve', {
-  summary: 'Builds the web app (architecture explorer, classifier, live run viewer) and serves it on 127.0.0.1 with the --runs as they train: new epochs, steps and run directories appear within a second or two; prints the URL.',
+  summary:
+    'Builds the web app (architecture explorer, classifier, live run viewer) and serves it on 127.0.0.1 with the --runs as they train: new epochs, steps and run directories appear within a second or two; prints the URL.',
   flags: SERVE_FLAGS,
-  exitCodes: { 0: 'stopped by Ctrl-C, SIGTERM or SIGHUP (the server\'s normal end; a second signal quits at once with 128 + its number)' },
+  exitCodes: { 0: "stopped by Ctrl-C, SIGTERM or SIGHUP (the server's normal end; a second signal quits at once with 128 + its number)" },
 });
 
 /**
@@ -75,7 +98,10 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
     try {
       await buildSite(join(work, 'public'), staging);
       const bundle = bundleBytes(staging);
-      writeFileSync(join(staging, BUILD_MARKER), `${JSON.stringify({ format: 'resnet-ts/web-build@1', builtAt: new Date().toISOString(), runs: data.right.runs.map((r) => r.dir), bundleBytes: bundle }, null, 2)}\n`);
+      writeFileSync(
+        join(staging, BUILD_MARKER),
+        `${JSON.stringify({ format: 'resnet-ts/web-build@1', builtAt: new Date().toISOString(), runs: data.right.runs.map((r) => r.dir), bundleBytes: bundle }, null, 2)}\n`,
+      );
       if (existsSync(out)) rmSync(out, { recursive: true });
       renameSync(staging, out);
       console.log(summaryLine(data.right, out, bundle));
@@ -119,12 +145,17 @@ export async function serve(flags: Parsed<typeof SERVE_FLAGS>): Promise<number> 
         continue;
       }
       if (system === null) throw e;
-      return fail(`cannot serve: ${describeSystemError(system)}; choose another --port (1024 or above, or 0 for any free one)${system.code === 'EADDRNOTAVAIL' ? ' or another --host' : ''}`, 1);
+      return fail(
+        `cannot serve: ${describeSystemError(system)}; choose another --port (1024 or above, or 0 for any free one)${system.code === 'EADDRNOTAVAIL' ? ' or another --host' : ''}`,
+        1,
+      );
     }
   }
   const address = live.server.address() as AddressInfo;
   console.log(summaryLine(data.right, null, null));
-  console.log(`web: built in ${buildSeconds.toFixed(1)} s; watching ${paths.length === 0 ? 'no runs (give --runs=<dir>)' : paths.join(', ')} (new epochs and runs appear on the page as they are written)`);
+  console.log(
+    `web: built in ${buildSeconds.toFixed(1)} s; watching ${paths.length === 0 ? 'no runs (give --runs=<dir>)' : paths.join(', ')} (new epochs and runs appear on the page as they are written)`,
+  );
   console.log(`web: http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${address.port}/  (Ctrl-C stops)`);
   const server = live;
   return new Promise((done) => {
@@ -147,12 +178,18 @@ async function buildSite(publicDir: string, outDir: string): Promise<void> {
   const { build: viteBuild } = await import('vite');
   // No timing warnings: on a busy machine rolldown reports slow plugins on stderr, which says nothing about the site.
   const rolldownOptions = { checks: { bundlerTimings: false } };
-  await viteBuild({ ...viteConfig(publicDir), build: { outDir, emptyOutDir: true, reportCompressedSize: false, chunkSizeWarningLimit: 2048, rolldownOptions } });
+  await viteBuild({
+    ...viteConfig(publicDir),
+    build: { outDir, emptyOutDir: true, reportCompressedSize: false, chunkSizeWarningLimit: 2048, rolldownOptions },
+  });
 }
 
 /** `--runs` as paths. */
 function runPaths(runs: string | null): readonly string[] {
-  return (runs ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  return (runs ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
 }
 
 /** vite over the app's index.html, @resnet/* resolved like tsconfig.base.json, `publicDir` the gathered data. */
@@ -173,8 +210,12 @@ function viteConfig(publicDir: string): InlineConfig {
 
 /** tsconfig.base.json's `paths` as exact-match vite aliases. */
 function tsconfigAliases(): { find: RegExp; replacement: string }[] {
-  const paths = (JSON.parse(readFileSync(join(WORKSPACE, 'tsconfig.base.json'), 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } }).compilerOptions.paths;
-  return Object.entries(paths).flatMap(([name, [target]]) => (target === undefined ? [] : [{ find: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`), replacement: join(WORKSPACE, target) }]));
+  const paths = (
+    JSON.parse(readFileSync(join(WORKSPACE, 'tsconfig.base.json'), 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } }
+  ).compilerOptions.paths;
+  return Object.entries(paths).flatMap(([name, [target]]) =>
+    target === undefined ? [] : [{ find: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`), replacement: join(WORKSPACE, target) }],
+  );
 }
 
 /**
@@ -188,23 +229,39 @@ async function gatherData(flags: Common, dir: string, options: { readonly live: 
   if (flags.runs !== null && paths.length === 0) return E.left(`--runs needs at least one directory, got "${flags.runs}"`);
   if (!options.live) for (const p of paths) if (!existsSync(p)) return E.left(`--runs: ${p} does not exist: ${RUN_HINT}`);
 
-  const data = await loadFashionMnist({ ...(flags['data-dir'] === null ? {} : { dataDir: flags['data-dir'] }), dataDirName: '--data-dir', download: false });
+  const data = await loadFashionMnist({
+    ...(flags['data-dir'] === null ? {} : { dataDir: flags['data-dir'] }),
+    dataDirName: '--data-dir',
+    download: false,
+  });
   if (E.isLeft(data)) return E.left(data.left.message);
   const test = data.right.test;
   const count = Math.min(flags.images, test.count);
   const pixelsPer = test.height * test.width;
-  const images = { count, height: test.height, width: test.width, pixels: toBase64(test.images.subarray(0, count * pixelsPer)), labels: Array.from(test.labels.subarray(0, count)), source: describeSource(data.right.source) };
+  const images = {
+    count,
+    height: test.height,
+    width: test.width,
+    pixels: toBase64(test.images.subarray(0, count * pixelsPer)),
+    labels: Array.from(test.labels.subarray(0, count)),
+    source: describeSource(data.right.source),
+  };
 
   let charts: Pick<SiteData, 'runs' | 'charts'> = { runs: [], charts: [] };
   let model: SiteModel | null = null;
   if (paths.length === 0) {
-    notes.push('No run given: build or serve with --runs=<dir> (a run directory written by train:serve, or a sweep) to see its curves and classify with its model.');
+    notes.push(
+      'No run given: build or serve with --runs=<dir> (a run directory written by train:serve, or a sweep) to see its curves and classify with its model.',
+    );
   } else {
     const loaded = await runCharts(paths.filter((p) => existsSync(p)));
     // Served live, runs without a finished epoch (or not there yet) are shown as they come.
     if (E.isLeft(loaded) && !options.live) return E.left(loaded.left);
     charts = E.isLeft(loaded) ? { runs: [], charts: [] } : loaded.right;
-    const exported = exportModel(charts.runs.map((r) => r.dir), dir);
+    const exported = exportModel(
+      charts.runs.map((r) => r.dir),
+      dir,
+    );
     if (E.isLeft(exported)) notes.push(exported.left);
     else {
       model = { ...exported.right, mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD };
@@ -212,7 +269,16 @@ async function gatherData(flags: Common, dir: string, options: { readonly live: 
   }
   // The runs' states when the site was made: a static build's table (web:serve's page asks the server instead).
   const runStates = discoverRuns(paths).map((d) => liveRun(d, { staleSeconds: 300 }));
-  const site: SiteData = { format: 'resnet-ts/web@1', classes: [...CLASS_NAMES], images, model, ...charts, mode: options.live ? 'live' : 'static', runStates, notes };
+  const site: SiteData = {
+    format: 'resnet-ts/web@1',
+    classes: [...CLASS_NAMES],
+    images,
+    model,
+    ...charts,
+    mode: options.live ? 'live' : 'static',
+    runStates,
+    notes,
+  };
   writeFileSync(join(dir, 'site.json'), JSON.stringify(site));
   return E.right(site);
 }
@@ -246,7 +312,8 @@ function summaryLine(site: SiteData, out: string | null, bundle: BundleBytes | n
     `${site.charts.length} chart${site.charts.length === 1 ? '' : 's'} (${site.runs.length} run${site.runs.length === 1 ? '' : 's'})`,
   ];
   const where = out === null ? '' : `wrote ${out}: `;
-  const size = bundle === null ? '' : `; code ${(bundle.code / 1024).toFixed(0)} KiB + onnxruntime wasm ${(bundle.wasm / 1024 / 1024).toFixed(1)} MiB`;
+  const size =
+    bundle === null ? '' : `; code ${(bundle.code / 1024).toFixed(0)} KiB + onnxruntime wasm ${(bundle.wasm / 1024 / 1024).toFixed(1)} MiB`;
   return `web: ${where}${parts.join(', ')}${size}${site.notes.map((n) => `\nweb: note: ${n}`).join('')}`;
 }
 

@@ -29,7 +29,8 @@ const FLAGS = {
 
 /** `npx nx run web:e2e`. */
 export const E2E = command('web:e2e', {
-  summary: 'Builds the site from a tiny train:serve run and checks it in headless Chromium against table:serve and train:evaluate; writes a screenshot per view.',
+  summary:
+    'Builds the site from a tiny train:serve run and checks it in headless Chromium against table:serve and train:evaluate; writes a screenshot per view.',
   flags: FLAGS,
 });
 
@@ -61,8 +62,21 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
     const checks: Check[] = [];
     const run = flags.run ?? join(work, 'run');
     // Training and the table runs are independent: start them together.
-    const training = flags.run === null ? nx('train:serve', ['--variant=18', '--epochs=1', '--train-limit=256', '--test-limit=64', `--out=${run}`]) : Promise.resolve();
-    const tables = Promise.all(SETTINGS.map((s, i) => nx('table:serve', ['--format=json', `--input=${s.input}`, `--channels=${s.channels}`, `--classes=${s.classes}`, `--out=${join(work, `table${i}.json`)}`])));
+    const training =
+      flags.run === null
+        ? nx('train:serve', ['--variant=18', '--epochs=1', '--train-limit=256', '--test-limit=64', `--out=${run}`])
+        : Promise.resolve();
+    const tables = Promise.all(
+      SETTINGS.map((s, i) =>
+        nx('table:serve', [
+          '--format=json',
+          `--input=${s.input}`,
+          `--channels=${s.channels}`,
+          `--classes=${s.classes}`,
+          `--out=${join(work, `table${i}.json`)}`,
+        ]),
+      ),
+    );
     // Awaited below; a failure must not end the process before the temporary folder is removed.
     tables.catch(() => undefined);
     await training;
@@ -96,7 +110,11 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
       await page.waitForFunction(() => document.body.dataset['ready'] !== undefined, null, { timeout: 60_000 });
       const loadMs = await page.evaluate(() => Number(document.body.dataset['readyMs']));
       const explorerMs = await page.evaluate(() => Number(document.body.dataset['explorerMs']));
-      checks.push({ name: 'page starts', ok: (await page.evaluate(() => document.body.dataset['ready'])) === 'true', detail: `explorer shown after ${explorerMs.toFixed(0)} ms, everything ready after ${loadMs.toFixed(0)} ms` });
+      checks.push({
+        name: 'page starts',
+        ok: (await page.evaluate(() => document.body.dataset['ready'])) === 'true',
+        detail: `explorer shown after ${explorerMs.toFixed(0)} ms, everything ready after ${loadMs.toFixed(0)} ms`,
+      });
 
       // Explorer: every depth at both settings, totals against table:serve.
       for (const [i, setting] of SETTINGS.entries()) {
@@ -106,16 +124,27 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
           await page.fill('#explorer-form input[name=input]', String(setting.input));
           await page.fill('#explorer-form input[name=channels]', String(setting.channels));
           await page.fill('#explorer-form input[name=classes]', String(setting.classes));
-          const shown = await page.$eval('#explorer-total', (el) => ({ params: Number((el as HTMLElement).dataset['params']), macs: Number((el as HTMLElement).dataset['macs']) }));
+          const shown = await page.$eval('#explorer-total', (el) => ({
+            params: Number((el as HTMLElement).dataset['params']),
+            macs: Number((el as HTMLElement).dataset['macs']),
+          }));
           const want = table.find((r) => r.depth === depth);
           const ok = want !== undefined && shown.params === want.params && shown.macs === want.macs;
-          checks.push({ name: `explorer ResNet-${depth} ${setting.input}×${setting.input}×${setting.channels}`, ok, detail: `params ${shown.params} MACs ${shown.macs}${ok ? '' : ` ≠ table:serve ${JSON.stringify(want)}`}` });
+          checks.push({
+            name: `explorer ResNet-${depth} ${setting.input}×${setting.input}×${setting.channels}`,
+            ok,
+            detail: `params ${shown.params} MACs ${shown.macs}${ok ? '' : ` ≠ table:serve ${JSON.stringify(want)}`}`,
+          });
         }
       }
       // An invalid choice shows the spec's message.
       await page.fill('#explorer-form input[name=input]', '0');
       const message = await page.textContent('#explorer-error');
-      checks.push({ name: 'explorer shows the spec error for input 0', ok: message?.includes('input shape [1, 0, 0,') === true, detail: message ?? '(none)' });
+      checks.push({
+        name: 'explorer shows the spec error for input 0',
+        ok: message?.includes('input shape [1, 0, 0,') === true,
+        detail: message ?? '(none)',
+      });
       await page.click('button[data-preset=fashion]');
       await page.selectOption('#explorer-form select[name=depth]', '18');
       mkdirSync(flags.screenshots, { recursive: true });
@@ -126,17 +155,40 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
       if (siteData.model === null) {
         checks.push({ name: 'classifier has a model', ok: false, detail: siteData.notes.join(' ') });
       } else {
-        const shown = await page.$$eval('#classifier-images figure', (els) => els.map((el) => ({ index: Number((el as HTMLElement).dataset['index']), predicted: Number((el as HTMLElement).dataset['predicted']), probabilities: JSON.parse((el as HTMLElement).dataset['probabilities'] ?? '[]') as number[] })));
+        const shown = await page.$$eval('#classifier-images figure', (els) =>
+          els.map((el) => ({
+            index: Number((el as HTMLElement).dataset['index']),
+            predicted: Number((el as HTMLElement).dataset['predicted']),
+            probabilities: JSON.parse((el as HTMLElement).dataset['probabilities'] ?? '[]') as number[],
+          })),
+        );
         msPerImage = Number(await page.$eval('#classifier-status', (el) => (el as HTMLElement).dataset['msPerImage']));
-        if (!evaluated) checks.push({ name: `classifier = train:evaluate on ${PREDICTED_IMAGES} images`, ok: false, detail: 'train:evaluate --predictions did not run' });
+        if (!evaluated)
+          checks.push({
+            name: `classifier = train:evaluate on ${PREDICTED_IMAGES} images`,
+            ok: false,
+            detail: 'train:evaluate --predictions did not run',
+          });
         else {
-          const want = (JSON.parse(readFileSync(predictions, 'utf8')) as { predictions: { index: number; predicted: number; probabilities: number[] }[] }).predictions;
-          const worst = Math.max(...want.map((w) => Math.max(...w.probabilities.map((p, k) => Math.abs(p - (shown[w.index]?.probabilities[k] ?? Number.NaN))))));
+          const want = (
+            JSON.parse(readFileSync(predictions, 'utf8')) as {
+              predictions: { index: number; predicted: number; probabilities: number[] }[];
+            }
+          ).predictions;
+          const worst = Math.max(
+            ...want.map((w) => Math.max(...w.probabilities.map((p, k) => Math.abs(p - (shown[w.index]?.probabilities[k] ?? Number.NaN))))),
+          );
           // A tiny run's model is nearly uniform: two classes within float error of each other are a tie either may win.
-          const agrees = (w: (typeof want)[number]) => shown[w.index]?.predicted === w.predicted || Math.abs((w.probabilities[w.predicted] ?? 0) - (w.probabilities[shown[w.index]?.predicted ?? -1] ?? -1)) < 1e-6;
+          const agrees = (w: (typeof want)[number]) =>
+            shown[w.index]?.predicted === w.predicted ||
+            Math.abs((w.probabilities[w.predicted] ?? 0) - (w.probabilities[shown[w.index]?.predicted ?? -1] ?? -1)) < 1e-6;
           const same = want.filter((w) => shown[w.index]?.predicted === w.predicted).length;
           const ok = want.length === PREDICTED_IMAGES && want.every(agrees) && worst < 1e-4;
-          checks.push({ name: `classifier = train:evaluate on ${PREDICTED_IMAGES} images`, ok, detail: `same top class for ${same}/${want.length}${same < want.length ? ` (the rest ties within 1e-6)` : ''}, largest probability difference ${worst.toExponential(1)}` });
+          checks.push({
+            name: `classifier = train:evaluate on ${PREDICTED_IMAGES} images`,
+            ok,
+            detail: `same top class for ${same}/${want.length}${same < want.length ? ` (the rest ties within 1e-6)` : ''}, largest probability difference ${worst.toExponential(1)}`,
+          });
         }
         // Draw a stroke on the canvas: the model answers with three classes.
         const box = await page.locator('#draw-canvas').boundingBox();
@@ -147,10 +199,12 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
           await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.8, { steps: 8 });
           await page.mouse.up();
         }
-        const drawn = await page.waitForFunction(() => document.querySelectorAll('#draw-top3 li').length, null, { timeout: 10_000 }).then(
-          () => page.$$eval('#draw-top3 li', (els) => els.map((el) => el.textContent ?? '')),
-          () => [] as string[],
-        );
+        const drawn = await page
+          .waitForFunction(() => document.querySelectorAll('#draw-top3 li').length, null, { timeout: 10_000 })
+          .then(
+            () => page.$$eval('#draw-top3 li', (els) => els.map((el) => el.textContent ?? '')),
+            () => [] as string[],
+          );
         checks.push({ name: 'a drawing is classified', ok: drawn.length === 3, detail: drawn.join(', ') || 'no answer' });
         await page.locator('#classifier').screenshot({ path: join(flags.screenshots, 'classifier.png') });
       }
@@ -158,7 +212,11 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
       // Run viewer: the run's chart with a data point per epoch and series (not any SVG path: an empty chart has some too).
       const points = await page.$eval('#runs-charts figure[data-rendered]', (el) => Number(el.getAttribute('data-points'))).catch(() => -1);
       const wanted = 3 * (siteData.runs[0]?.epochs ?? 0);
-      checks.push({ name: 'run viewer draws the run\'s points', ok: wanted > 0 && points === wanted, detail: `${points} data points drawn for ${siteData.runs[0]?.epochs ?? 0} epoch(s) × 3 series` });
+      checks.push({
+        name: "run viewer draws the run's points",
+        ok: wanted > 0 && points === wanted,
+        detail: `${points} data points drawn for ${siteData.runs[0]?.epochs ?? 0} epoch(s) × 3 series`,
+      });
       await page.locator('#runs').screenshot({ path: join(flags.screenshots, 'runs.png') });
       checks.push({ name: 'no console errors', ok: errors.length === 0, detail: errors.length === 0 ? 'none' : errors.join(' | ') });
 
@@ -167,7 +225,9 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
 
       for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
       const failed = checks.filter((c) => !c.ok).length;
-      console.log(`e2e: bundle ${(build.bundleBytes.code / 1024).toFixed(0)} KiB of JavaScript and CSS + ${(build.bundleBytes.wasm / 1024 / 1024).toFixed(1)} MiB onnxruntime wasm; page load: explorer after ${explorerMs.toFixed(0)} ms, all views (model loaded, 20 images classified) after ${loadMs.toFixed(0)} ms; ${msPerImage === null ? 'no classifier' : `${msPerImage.toFixed(1)} ms per image (batch of ${PREDICTED_IMAGES}, wasm, 1 thread)`}; screenshots in ${flags.screenshots}/; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+      console.log(
+        `e2e: bundle ${(build.bundleBytes.code / 1024).toFixed(0)} KiB of JavaScript and CSS + ${(build.bundleBytes.wasm / 1024 / 1024).toFixed(1)} MiB onnxruntime wasm; page load: explorer after ${explorerMs.toFixed(0)} ms, all views (model loaded, 20 images classified) after ${loadMs.toFixed(0)} ms; ${msPerImage === null ? 'no classifier' : `${msPerImage.toFixed(1)} ms per image (batch of ${PREDICTED_IMAGES}, wasm, 1 thread)`}; screenshots in ${flags.screenshots}/; ${((Date.now() - started) / 1000).toFixed(0)} s in all`,
+      );
       console.log(`e2e: ${checks.length - failed} passed, ${failed} failed`);
       return failed === 0 ? 0 : 1;
     } finally {
@@ -187,15 +247,30 @@ function nx(target: string, args: readonly string[]): Promise<void> {
     // target (here, or in another project's test running beside this one) for a task loop.
     const env = { ...process.env };
     delete env['NX_INVOCATION_ROOT_PID'];
-    const child = spawn('npx', ['nx', 'run', target, ...args, '--output-style=static'], { cwd: WORKSPACE, env: { ...env, NX_DAEMON: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npx', ['nx', 'run', target, ...args, '--output-style=static'], {
+      cwd: WORKSPACE,
+      env: { ...env, NX_DAEMON: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('close', (code) => (code === 0 ? done() : fail(new Error(`nx run ${target} ${args.join(' ')} exited ${code}: ${output.trim().split('\n').slice(-6).join(' / ')}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? done()
+        : fail(new Error(`nx run ${target} ${args.join(' ')} exited ${code}: ${output.trim().split('\n').slice(-6).join(' / ')}`)),
+    );
   });
 }
 
-const TYPES: Readonly<Record<string, string>> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm' };
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+};
 
 /** A plain static file server on 127.0.0.1 (any web server can host the site). */
 function serveStatic(dir: string): Promise<Server> {
@@ -211,4 +286,3 @@ function serveStatic(dir: string): Promise<Server> {
   });
   return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)));
 }
-

@@ -64,7 +64,14 @@ export function explore(choice: Choice): E.Either<string, Explored> {
         const entry = top[i];
         return { ...stage, params: entry === undefined ? 0 : countParams(entry.layer).trainable, macs: entry?.macs ?? 0 };
       });
-      return { choice, stages, params: summary.params, nonTrainableParams: summary.nonTrainableParams, macs: summary.macs, weightedLayers: summary.weightedLayers };
+      return {
+        choice,
+        stages,
+        params: summary.params,
+        nonTrainableParams: summary.nonTrainableParams,
+        macs: summary.macs,
+        weightedLayers: summary.weightedLayers,
+      };
     }),
     E.mapLeft((e) => e.message),
   );

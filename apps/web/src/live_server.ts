@@ -15,12 +15,34 @@ import type { TopLevelSpec } from 'vega-lite';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD } from '@resnet/fashion-mnist';
 import { exportModel } from './model.ts';
 import type { SiteModel } from './site_data.ts';
-import { allChart, buildRows, discoverRuns, hasSeeds, liveRun, loadRun, runChart, runSignature, seedGroups, spreadChart, type LoadedRun } from '@resnet/results';
+import {
+  allChart,
+  buildRows,
+  discoverRuns,
+  hasSeeds,
+  liveRun,
+  loadRun,
+  runChart,
+  runSignature,
+  seedGroups,
+  spreadChart,
+  type LoadedRun,
+} from '@resnet/results';
 
 /** How often the runs' files are checked for a change. */
 export const POLL_MS = 500;
 
-const TYPES: Readonly<Record<string, string>> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.svg': 'image/svg+xml', '.png': 'image/png' };
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
 
 /** What the server watches and how. */
 export interface LiveOptions {
@@ -109,14 +131,18 @@ export async function startLiveServer(options: LiveOptions, host: string, port: 
 }
 
 /** The charts of the chosen runs: one run's own chart, or all of them together (and their seeds' bands). */
-async function chartsOf(param: string | null, known: ReadonlySet<string>): Promise<{ readonly charts: readonly { readonly title: string; readonly vega: unknown }[]; readonly skipped: readonly string[] }> {
+async function chartsOf(
+  param: string | null,
+  known: ReadonlySet<string>,
+): Promise<{ readonly charts: readonly { readonly title: string; readonly vega: unknown }[]; readonly skipped: readonly string[] }> {
   let dirs: unknown;
   try {
     dirs = JSON.parse(param ?? '[]');
   } catch {
     dirs = null;
   }
-  if (!Array.isArray(dirs) || !dirs.every((d) => typeof d === 'string')) return { charts: [], skipped: ['dirs must be a JSON list of run directories'] };
+  if (!Array.isArray(dirs) || !dirs.every((d) => typeof d === 'string'))
+    return { charts: [], skipped: ['dirs must be a JSON list of run directories'] };
   const loaded: LoadedRun[] = [];
   const skipped: string[] = [];
   // Only runs this server was given; each one read whole by the validating reader.
@@ -131,7 +157,12 @@ async function chartsOf(param: string | null, known: ReadonlySet<string>): Promi
   }
   const rows = buildRows(loaded);
   if (E.isLeft(rows)) return { charts: [], skipped: [...skipped, rows.left] };
-  const specs: [string, TopLevelSpec][] = rows.right.length === 1 && rows.right[0] !== undefined ? [[rows.right[0].seriesName, runChart(rows.right[0])]] : rows.right.length > 1 ? [['Chosen runs', allChart(rows.right)]] : [];
+  const specs: [string, TopLevelSpec][] =
+    rows.right.length === 1 && rows.right[0] !== undefined
+      ? [[rows.right[0].seriesName, runChart(rows.right[0])]]
+      : rows.right.length > 1
+        ? [['Chosen runs', allChart(rows.right)]]
+        : [];
   if (hasSeeds(rows.right)) specs.push(['Seeds', spreadChart(seedGroups(rows.right))]);
   const { compile } = await import('vega-lite');
   return { charts: specs.map(([title, spec]) => ({ title, vega: compile(spec).spec })), skipped };

@@ -21,11 +21,16 @@ export interface RunCharts {
 /**
  * Reads the runs (run directories or folders of them, as report:serve takes them) and
  * builds their charts: one per run, plus "all runs" when there are several.
-* @example await runCharts(['runs/smoke']) // Right({ runs: [{ label: 'ResNet-18', … }], charts: [{ title: 'ResNet-18', vega: {…} }] })
+ * @example await runCharts(['runs/smoke']) // Right({ runs: [{ label: 'ResNet-18', … }], charts: [{ title: 'ResNet-18', vega: {…} }] })
  */
 export async function runCharts(paths: readonly string[]): Promise<E.Either<string, RunCharts>> {
   const loaded = loadRuns(paths);
-  if (E.isLeft(loaded)) return E.left(loaded.left._tag === 'BadPath' ? `--runs: ${loaded.left.message}: pass run directories (with config.json) or folders of them` : loaded.left.message);
+  if (E.isLeft(loaded))
+    return E.left(
+      loaded.left._tag === 'BadPath'
+        ? `--runs: ${loaded.left.message}: pass run directories (with config.json) or folders of them`
+        : loaded.left.message,
+    );
   const rows = buildRows(loaded.right.runs);
   if (E.isLeft(rows)) return E.left(rows.left);
   const specs: [string, TopLevelSpec][] = rows.right.map((r) => [r.seriesName, runChart(r)]);

@@ -29,17 +29,28 @@ const IS_ROOT = process.getuid?.() === 0;
     }
   });
 
-  (IS_ROOT ? test : test.skip)('a port it may not bind (80, as an unprivileged user): one line naming the port, exit 1, no temporary folder left', () => {
-    const before = new Set(readdirSync(tmpdir()));
-    // runuser: the same app as user nobody, who may not bind ports below 1024.
-    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, ...mainArgs('apps/web/src/main.ts', ['--port=80', '--images=2'])], { cwd: WORKSPACE, env: APP_ENV, encoding: 'utf8', timeout: 60_000 });
-    expect(r.signal).toBeNull();
-    expect(r.status).toBe(1);
-    // (nobody cannot write vite's cache in this root-owned clone: vite says so above our line.)
-    expect(r.stderr.trim().split('\n').pop()).toBe('web: cannot serve: 127.0.0.1:80: permission denied (EACCES, listen); choose another --port (1024 or above, or 0 for any free one)');
-    expect(r.stderr).not.toContain('unexpected error');
-    // Its folders would be nobody's (other tests, as root, make such folders at the same time).
-    const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout);
-    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('resnet-web-') && !before.has(f) && statSync(join(tmpdir(), f)).uid === nobody)).toEqual([]);
-  });
+  (IS_ROOT ? test : test.skip)(
+    'a port it may not bind (80, as an unprivileged user): one line naming the port, exit 1, no temporary folder left',
+    () => {
+      const before = new Set(readdirSync(tmpdir()));
+      // runuser: the same app as user nobody, who may not bind ports below 1024.
+      const r = spawnSync(
+        'runuser',
+        ['-u', 'nobody', '--', process.execPath, ...mainArgs('apps/web/src/main.ts', ['--port=80', '--images=2'])],
+        { cwd: WORKSPACE, env: APP_ENV, encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(r.signal).toBeNull();
+      expect(r.status).toBe(1);
+      // (nobody cannot write vite's cache in this root-owned clone: vite says so above our line.)
+      expect(r.stderr.trim().split('\n').pop()).toBe(
+        'web: cannot serve: 127.0.0.1:80: permission denied (EACCES, listen); choose another --port (1024 or above, or 0 for any free one)',
+      );
+      expect(r.stderr).not.toContain('unexpected error');
+      // Its folders would be nobody's (other tests, as root, make such folders at the same time).
+      const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout);
+      expect(
+        readdirSync(tmpdir()).filter((f) => f.startsWith('resnet-web-') && !before.has(f) && statSync(join(tmpdir(), f)).uid === nobody),
+      ).toEqual([]);
+    },
+  );
 });

@@ -10,7 +10,14 @@ import { join, resolve } from 'node:path';
 const root = resolve(__dirname, '../../..');
 const ON_CI = process.env['CI'] === 'true';
 const REAL = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
-const ENV: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
+const ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_SKIP_NX_CACHE: 'true',
+  NX_TUI: 'false',
+  FORCE_COLOR: '0',
+};
 delete ENV['NX_INVOCATION_ROOT_PID'];
 
 /** Pids of the processes whose command line mentions `text`. */
@@ -36,8 +43,14 @@ async function until(what: string, ok: () => boolean, ms: number): Promise<void>
 }
 
 /** `npx nx run train:serve` of a small run in `out`, with its output collected; resolves once it trains. */
-async function startTraining(out: string): Promise<{ readonly npx: ChildProcess; readonly output: () => string; readonly exited: Promise<number | null> }> {
-  const npx = spawn('npx', ['nx', 'run', 'train:serve', '--variant=18', '--epochs=1', '--train-limit=4096', '--test-limit=64', '--mini-batch=16', `--out=${out}`], { cwd: root, env: ENV, detached: true });
+async function startTraining(
+  out: string,
+): Promise<{ readonly npx: ChildProcess; readonly output: () => string; readonly exited: Promise<number | null> }> {
+  const npx = spawn(
+    'npx',
+    ['nx', 'run', 'train:serve', '--variant=18', '--epochs=1', '--train-limit=4096', '--test-limit=64', '--mini-batch=16', `--out=${out}`],
+    { cwd: root, env: ENV, detached: true },
+  );
   let output = '';
   npx.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   npx.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -53,8 +66,17 @@ async function startTraining(out: string): Promise<{ readonly npx: ChildProcess;
     npx.kill('SIGTERM');
     await exited;
     await until('the training to end', () => processesWith(`--out=${out}`).length === 0, 60_000);
-    const stopped = JSON.parse(readFileSync(join(out, 'stopped.json'), 'utf8')) as { reason: string; continueWith: string; epoch: number; step: number };
-    expect(stopped).toMatchObject({ reason: expect.stringMatching(/^npx nx run, which launched it, is gone \((npx|sh|nx) pid \d+ exited\)$/) as unknown, continueWith: `npx nx run train:serve --resume=${out}`, epoch: 0 });
+    const stopped = JSON.parse(readFileSync(join(out, 'stopped.json'), 'utf8')) as {
+      reason: string;
+      continueWith: string;
+      epoch: number;
+      step: number;
+    };
+    expect(stopped).toMatchObject({
+      reason: expect.stringMatching(/^npx nx run, which launched it, is gone \((npx|sh|nx) pid \d+ exited\)$/) as unknown,
+      continueWith: `npx nx run train:serve --resume=${out}`,
+      epoch: 0,
+    });
     expect(stopped.step).toBeGreaterThan(0);
     expect(existsSync(join(out, 'latest.json'))).toBe(true);
   }, 180_000);
@@ -67,8 +89,13 @@ async function startTraining(out: string): Promise<{ readonly npx: ChildProcess;
     process.kill(nx ?? 0, 'SIGTERM');
     expect(await exited).toBe(130);
     await until('the training to end', () => processesWith(`--out=${out}`).length === 0, 60_000);
-    expect(output()).toMatch(new RegExp(`saved a checkpoint after \\d+ steps of epoch 1 in ${out}; continue with: npx nx run train:serve --resume=${out}`));
-    expect(JSON.parse(readFileSync(join(out, 'stopped.json'), 'utf8'))).toMatchObject({ reason: 'SIGTERM', continueWith: `npx nx run train:serve --resume=${out}` });
+    expect(output()).toMatch(
+      new RegExp(`saved a checkpoint after \\d+ steps of epoch 1 in ${out}; continue with: npx nx run train:serve --resume=${out}`),
+    );
+    expect(JSON.parse(readFileSync(join(out, 'stopped.json'), 'utf8'))).toMatchObject({
+      reason: 'SIGTERM',
+      continueWith: `npx nx run train:serve --resume=${out}`,
+    });
     void npx;
   }, 180_000);
 });

@@ -25,7 +25,9 @@ interface TargetConfig {
 }
 interface Graph {
   readonly graph: {
-    readonly nodes: Readonly<Record<string, { readonly data: { readonly root: string; readonly targets?: Readonly<Record<string, TargetConfig>> } }>>;
+    readonly nodes: Readonly<
+      Record<string, { readonly data: { readonly root: string; readonly targets?: Readonly<Record<string, TargetConfig>> } }>
+    >;
     readonly dependencies: Readonly<Record<string, readonly { readonly target: string }[]>>;
   };
 }
@@ -33,14 +35,18 @@ interface Graph {
 const file = join(mkdtempSync(join(tmpdir(), 'nx-graph-')), 'graph.json');
 nx('graph', `--file=${file}`);
 const graph = (JSON.parse(readFileSync(file, 'utf8')) as Graph).graph;
-const nxJson = JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as { readonly namedInputs: Readonly<Record<string, readonly unknown[]>> };
+const nxJson = JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as {
+  readonly namedInputs: Readonly<Record<string, readonly unknown[]>>;
+};
 
 describe('npx nx test never replays a pass', () => {
   test('the aggregate target (what `npx nx test` and `npm test` run) is never cached', () => {
     const aggregate = graph.nodes['workspace']?.data.targets?.['test'];
     expect(aggregate?.options?.command).toContain('nx run-many -t lint typecheck test e2e');
     expect(aggregate?.cache).toBe(false);
-    expect((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['test']).toBe('nx test');
+    expect((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['test']).toBe(
+      'nx test',
+    );
   });
 
   test("every cached lint, typecheck and test target hashes its project's files and its dependencies' sources; tests also the test environment", () => {
@@ -49,27 +55,54 @@ describe('npx nx test never replays a pass', () => {
       for (const [target, config] of Object.entries(node.data.targets ?? {})) {
         if (!['lint', 'typecheck', 'test', 'e2e'].includes(target) || config.cache !== true) continue;
         cached.push(`${project}:${target}`);
-        expect({ task: `${project}:${target}`, inputs: config.inputs }).toEqual({ task: `${project}:${target}`, inputs: expect.arrayContaining(['default', '^production', ...(target === 'test' ? ['testEnvironment'] : [])]) });
+        expect({ task: `${project}:${target}`, inputs: config.inputs }).toEqual({
+          task: `${project}:${target}`,
+          inputs: expect.arrayContaining(['default', '^production', ...(target === 'test' ? ['testEnvironment'] : [])]),
+        });
       }
     }
     expect(cached.length).toBeGreaterThan(30);
     // production leaves out only tests and jest's config: a dependency's every other file is an input of its dependents.
     expect(nxJson.namedInputs['production']).toEqual(['default', '!{projectRoot}/**/*_test.ts', '!{projectRoot}/jest.config.cjs']);
-    expect(nxJson.namedInputs['testEnvironment']).toEqual(expect.arrayContaining([{ env: 'CI' }, { runtime: 'node tools/test_environment.cjs' }]));
+    expect(nxJson.namedInputs['testEnvironment']).toEqual(
+      expect.arrayContaining([{ env: 'CI' }, { runtime: 'node tools/test_environment.cjs' }]),
+    );
   });
 
   test('files the tests read outside their project are inputs of those tests (a changed README or study re-runs the report tests)', () => {
     const checks: readonly [string, readonly string[]][] = [
-      ['report:test', ['README.md', 'docs/results/summary.md', 'docs/results/resnet18/metrics.jsonl', 'tools/torch_reference.py', 'tools/bench_torch.py', 'libs/results/src/mod.ts', 'libs/training/src/run.ts']],
+      [
+        'report:test',
+        [
+          'README.md',
+          'docs/results/summary.md',
+          'docs/results/resnet18/metrics.jsonl',
+          'tools/torch_reference.py',
+          'tools/bench_torch.py',
+          'libs/results/src/mod.ts',
+          'libs/training/src/run.ts',
+        ],
+      ],
       ['bench:test', ['tools/bench_torch.py', 'tools/torch_resnet.py']],
       ['onednn:test', ['tools/build_native.cjs', 'libs/onednn/native/conv.cc']],
       ['train:test', ['libs/spec/src/mod.ts', 'libs/files/src/atomic.ts', 'tools/test_environment.cjs', 'tools/slurm_cluster.sh']],
     ];
     for (const [task, files] of checks) {
-      const r = spawnSync('npx', ['nx', 'show', 'target', 'inputs', task, '--check', ...files], { encoding: 'utf8', cwd: root, env: ENV, timeout: 120_000 });
+      const r = spawnSync('npx', ['nx', 'show', 'target', 'inputs', task, '--check', ...files], {
+        encoding: 'utf8',
+        cwd: root,
+        env: ENV,
+        timeout: 120_000,
+      });
       // nx lists the checked paths under "were inputs" and "were not inputs".
       const notInputs = r.stdout.split(/were not inputs for \S+:/)[1] ?? '';
-      expect({ task, notInputs: notInputs.trim().split(/\s+/).filter((f) => f !== '') }).toEqual({ task, notInputs: [] });
+      expect({
+        task,
+        notInputs: notInputs
+          .trim()
+          .split(/\s+/)
+          .filter((f) => f !== ''),
+      }).toEqual({ task, notInputs: [] });
       expect(r.stdout).toContain(`These arguments were inputs for ${task}:`);
     }
   });

@@ -15,7 +15,8 @@ export function notFound(id: string): Error {
 }
 
 /** What a fake package does when required: register a backend, register nothing, or throw. */
-export type FakePackage = { readonly registers: string } | { readonly registers: null } | { readonly throws: Error } | ((util: Record<string, unknown>) => void);
+export type FakePackage =
+  { readonly registers: string } | { readonly registers: null } | { readonly throws: Error } | ((util: Record<string, unknown>) => void);
 
 /** Registers a plain MathBackendCPU as `name`, like a package that loaded. */
 export function registerFake(name: string): void {
@@ -23,7 +24,11 @@ export function registerFake(name: string): void {
 }
 
 /** A fake `require`: packages not listed are not installed. Records every id asked for in `calls`. */
-export function fakeRequire(packages: Readonly<Record<string, FakePackage>>, calls: string[], util: Record<string, unknown> = {}): (id: string) => unknown {
+export function fakeRequire(
+  packages: Readonly<Record<string, FakePackage>>,
+  calls: string[],
+  util: Record<string, unknown> = {},
+): (id: string) => unknown {
   return (id) => {
     calls.push(id);
     const fake = packages[id];
@@ -35,7 +40,20 @@ export function fakeRequire(packages: Readonly<Record<string, FakePackage>>, cal
   };
 }
 
-export const FAKE_INFO: OnednnInfo = { version: '2.6.3', cpuRuntime: 'OpenMP', threads: 2, isa: 'avx2', bf16: false, precision: 'fp32', convLayouts: [-1, -1, -1], cacheEntries: 0, arenaBytes: 0, gemmConvCalls: 0, convertedBytes: 0, convertedEntries: 0 };
+export const FAKE_INFO: OnednnInfo = {
+  version: '2.6.3',
+  cpuRuntime: 'OpenMP',
+  threads: 2,
+  isa: 'avx2',
+  bf16: false,
+  precision: 'fp32',
+  convLayouts: [-1, -1, -1],
+  cacheEntries: 0,
+  arenaBytes: 0,
+  gemmConvCalls: 0,
+  convertedBytes: 0,
+  convertedEntries: 0,
+};
 
 export const UNAVAILABLE_REASON =
   'libs/onednn/build/Release/onednn.node not found: libdnnl-dev is not installed, so the addon was not built. Fix: apt-get install -y libdnnl-dev && node tools/build_native.cjs';

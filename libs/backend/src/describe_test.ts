@@ -33,12 +33,17 @@ describe('describeBackend', () => {
   const status = onednnStatus();
   // CI builds the addon: there a missing addon is a failure, not a skip.
   if (!status.ok && process.env['CI'] !== 'true') console.warn(`SKIPPED: describeBackend's oneDNN info: ${status.reason}`);
-  (status.ok || process.env['CI'] === 'true' ? test : test.skip)('adds oneDNN info when the backend is onednn (needs the built addon; required when CI=true)', async () => {
-    if (!status.ok) throw new Error(`the oneDNN addon did not load: ${status.reason}`);
-    const chosen = await selectBackend('onednn');
-    const description = describeBackend();
-    expect(E.isRight(chosen) && description.device === chosen.right.device).toBe(true);
-    expect(description.name).toBe('onednn');
-    expect(description.onednn).toEqual(status.ok ? { ...status.info, cacheEntries: expect.any(Number), arenaBytes: expect.any(Number) } : undefined);
-  });
+  (status.ok || process.env['CI'] === 'true' ? test : test.skip)(
+    'adds oneDNN info when the backend is onednn (needs the built addon; required when CI=true)',
+    async () => {
+      if (!status.ok) throw new Error(`the oneDNN addon did not load: ${status.reason}`);
+      const chosen = await selectBackend('onednn');
+      const description = describeBackend();
+      expect(E.isRight(chosen) && description.device === chosen.right.device).toBe(true);
+      expect(description.name).toBe('onednn');
+      expect(description.onednn).toEqual(
+        status.ok ? { ...status.info, cacheEntries: expect.any(Number), arenaBytes: expect.any(Number) } : undefined,
+      );
+    },
+  );
 });

@@ -17,7 +17,6 @@ export const BACKEND_CHOICES = ['auto', 'tensorflow', 'onednn', 'wasm', 'cpu'] a
 /** A `--backend` value. */
 export type BackendName = (typeof BACKEND_CHOICES)[number];
 
-
 /** What the run does with the backend; only inference may use `wasm`. */
 export type Purpose = 'training' | 'inference';
 
@@ -67,10 +66,16 @@ export async function selectBackend(choice: BackendName, options: SelectOptions 
   const precision = options.precision ?? 'fp32';
   // Guards callers that bypass the type (a value from JSON or JavaScript).
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
-    return E.left({ _tag: 'UnknownBackend', message: `Unknown backend "${String(choice)}": expected one of ${BACKEND_CHOICES.join(', ')}` });
+    return E.left({
+      _tag: 'UnknownBackend',
+      message: `Unknown backend "${String(choice)}": expected one of ${BACKEND_CHOICES.join(', ')}`,
+    });
   }
   if (!(PRECISIONS as readonly string[]).includes(precision)) {
-    return E.left({ _tag: 'UnknownBackend', message: `Unknown precision "${String(precision)}": expected one of ${PRECISIONS.join(', ')}` });
+    return E.left({
+      _tag: 'UnknownBackend',
+      message: `Unknown precision "${String(precision)}": expected one of ${PRECISIONS.join(', ')}`,
+    });
   }
   if (precision === 'bf16') return selectBf16(choice, loaders);
   const chosen = await selectFp32(choice, loaders, purpose);
@@ -92,23 +97,42 @@ export function activePrecision(): Precision {
 // bf16: only onednn, only with native bf16; refused before anything else is activated.
 async function selectBf16(choice: BackendName, loaders: BackendLoaders): Promise<E.Either<BackendError, BackendChoice>> {
   if (choice !== 'onednn' && choice !== 'auto') {
-    return E.left({ _tag: 'NoBf16', message: `--precision=bf16 runs on the onednn backend only (tfjs's ${choice} backend has no bf16 training): use --backend=onednn, or --precision=fp32` });
+    return E.left({
+      _tag: 'NoBf16',
+      message: `--precision=bf16 runs on the onednn backend only (tfjs's ${choice} backend has no bf16 training): use --backend=onednn, or --precision=fp32`,
+    });
   }
   let status: ReturnType<BackendLoaders['registerOnednn']>;
   try {
     status = loaders.registerOnednn();
   } catch (e) {
-    return E.left({ _tag: 'LoadFailed', message: `onednn failed to register (${firstLine(e)}), and --precision=bf16 needs it; use --precision=fp32` });
+    return E.left({
+      _tag: 'LoadFailed',
+      message: `onednn failed to register (${firstLine(e)}), and --precision=bf16 needs it; use --precision=fp32`,
+    });
   }
-  if (!status.ok) return E.left({ _tag: 'Unavailable', message: `--precision=bf16 needs the onednn backend, which is unavailable: ${status.reason}; or use --precision=fp32` });
+  if (!status.ok)
+    return E.left({
+      _tag: 'Unavailable',
+      message: `--precision=bf16 needs the onednn backend, which is unavailable: ${status.reason}; or use --precision=fp32`,
+    });
   if (!status.info.bf16) {
-    return E.left({ _tag: 'NoBf16', message: `--precision=bf16 needs a CPU with native bf16 (avx512_core_bf16 or AMX); oneDNN runs on ${status.info.isa} here: use --precision=fp32` });
+    return E.left({
+      _tag: 'NoBf16',
+      message: `--precision=bf16 needs a CPU with native bf16 (avx512_core_bf16 or AMX); oneDNN runs on ${status.info.isa} here: use --precision=fp32`,
+    });
   }
   const failure = await activate(ONEDNN_BACKEND);
-  if (failure !== null) return E.left({ _tag: 'LoadFailed', message: `onednn backend did not start: ${failure}; --precision=bf16 needs it` });
+  if (failure !== null)
+    return E.left({ _tag: 'LoadFailed', message: `onednn backend did not start: ${failure}; --precision=bf16 needs it` });
   configureOnednn({ precision: 'bf16' });
   const why = choice === 'auto' ? 'auto: onednn (--precision=bf16: only onednn runs bf16)' : 'onednn (requested)';
-  return E.right({ name: ONEDNN_BACKEND, device: onednnDevice(status.info), reason: `${why}; bf16 mixed precision on ${status.info.isa}`, precision: 'bf16' });
+  return E.right({
+    name: ONEDNN_BACKEND,
+    device: onednnDevice(status.info),
+    reason: `${why}; bf16 mixed precision on ${status.info.isa}`,
+    precision: 'bf16',
+  });
 }
 
 async function selectFp32(choice: BackendName, loaders: BackendLoaders, purpose: Purpose): Promise<E.Either<BackendError, BackendChoice>> {
@@ -138,7 +162,12 @@ type Attempt = E.Either<
 function explicit(choice: BackendName, attempt: Attempt): E.Either<BackendError, BackendChoice> {
   if (E.isLeft(attempt)) return E.left(attempt.left.error);
   const { name, device, via, skipped } = attempt.right;
-  return E.right({ name, device, reason: `${choice}${via === null ? '' : ` via ${via}`} (${['requested', ...skipped].join('; ')})`, precision: 'fp32' });
+  return E.right({
+    name,
+    device,
+    reason: `${choice}${via === null ? '' : ` via ${via}`} (${['requested', ...skipped].join('; ')})`,
+    precision: 'fp32',
+  });
 }
 
 async function auto(loaders: BackendLoaders): Promise<E.Either<BackendError, BackendChoice>> {
@@ -151,7 +180,12 @@ async function auto(loaders: BackendLoaders): Promise<E.Either<BackendError, Bac
     }
     const { name, device, via } = result.right;
     const why = [...skipped, ...result.right.skipped];
-    return E.right({ name, device, reason: `auto: ${name}${via === null ? '' : ` via ${via}`} (${why.length === 0 ? 'first choice' : why.join('; ')})`, precision: 'fp32' });
+    return E.right({
+      name,
+      device,
+      reason: `auto: ${name}${via === null ? '' : ` via ${via}`} (${why.length === 0 ? 'first choice' : why.join('; ')})`,
+      precision: 'fp32',
+    });
   }
   return E.left({ _tag: 'LoadFailed', message: `no tfjs backend could be activated (${skipped.join('; ')})` });
 }
@@ -168,10 +202,16 @@ function load(loaders: BackendLoaders, id: string, backend: string): Loaded {
   try {
     loaders.require(id);
   } catch (e) {
-    return isMissingModule(e, id) ? { ok: false, missing: true, why: 'not installed' } : { ok: false, missing: false, why: `failed to load (${firstLine(e)})` };
+    return isMissingModule(e, id)
+      ? { ok: false, missing: true, why: 'not installed' }
+      : { ok: false, missing: false, why: `failed to load (${firstLine(e)})` };
   }
   if (tf.findBackendFactory(backend) === null) {
-    return { ok: false, missing: false, why: `loaded but registered no "${backend}" backend with this @tensorflow/tfjs-core (versions must all be 4.22.0: see \`npm ls @tensorflow/tfjs-core\`)` };
+    return {
+      ok: false,
+      missing: false,
+      why: `loaded but registered no "${backend}" backend with this @tensorflow/tfjs-core (versions must all be 4.22.0: see \`npm ls @tensorflow/tfjs-core\`)`,
+    };
   }
   return { ok: true };
 }
@@ -199,10 +239,17 @@ async function tryTensorflow(loaders: BackendLoaders): Promise<Attempt> {
   return E.left({ error: { _tag: 'LoadFailed', message: `tensorflow backend unavailable: ${skipped}. Fix: ${fix}` }, skipped });
 }
 
-async function startTensorflow(found: { readonly device: string; readonly via: string; readonly skipped: readonly string[] }): Promise<Attempt> {
+async function startTensorflow(found: {
+  readonly device: string;
+  readonly via: string;
+  readonly skipped: readonly string[];
+}): Promise<Attempt> {
   const failure = await activate('tensorflow');
   if (failure === null) return E.right({ name: 'tensorflow', ...found });
-  return E.left({ error: { _tag: 'LoadFailed', message: `tensorflow backend (${found.via}) did not start: ${failure}; use the onednn backend` }, skipped: `${found.via} did not start (${failure})` });
+  return E.left({
+    error: { _tag: 'LoadFailed', message: `tensorflow backend (${found.via}) did not start: ${failure}; use the onednn backend` },
+    skipped: `${found.via} did not start (${failure})`,
+  });
 }
 
 async function tryOnednn(loaders: BackendLoaders): Promise<Attempt> {
@@ -210,13 +257,23 @@ async function tryOnednn(loaders: BackendLoaders): Promise<Attempt> {
   try {
     status = loaders.registerOnednn();
   } catch (e) {
-    return E.left({ error: { _tag: 'LoadFailed', message: `onednn failed to register (${firstLine(e)}); use the cpu backend` }, skipped: `onednn failed to register (${firstLine(e)})` });
+    return E.left({
+      error: { _tag: 'LoadFailed', message: `onednn failed to register (${firstLine(e)}); use the cpu backend` },
+      skipped: `onednn failed to register (${firstLine(e)})`,
+    });
   }
   if (!status.ok) {
-    return E.left({ error: { _tag: 'Unavailable', message: `onednn backend unavailable: ${status.reason}; or use the cpu backend` }, skipped: `onednn unavailable: ${status.reason}` });
+    return E.left({
+      error: { _tag: 'Unavailable', message: `onednn backend unavailable: ${status.reason}; or use the cpu backend` },
+      skipped: `onednn unavailable: ${status.reason}`,
+    });
   }
   const failure = await activate(ONEDNN_BACKEND);
-  if (failure !== null) return E.left({ error: { _tag: 'LoadFailed', message: `onednn backend did not start: ${failure}; use the cpu backend` }, skipped: `onednn did not start (${failure})` });
+  if (failure !== null)
+    return E.left({
+      error: { _tag: 'LoadFailed', message: `onednn backend did not start: ${failure}; use the cpu backend` },
+      skipped: `onednn did not start (${failure})`,
+    });
   return E.right({ name: ONEDNN_BACKEND, device: onednnDevice(status.info), via: null, skipped: [] });
 }
 
@@ -235,13 +292,21 @@ async function tryWasm(loaders: BackendLoaders, purpose: Purpose): Promise<Attem
     return E.left({ error: { _tag: loaded.missing ? 'NotInstalled' : 'LoadFailed', message }, skipped: `tfjs-backend-wasm ${loaded.why}` });
   }
   const failure = await activate('wasm');
-  if (failure !== null) return E.left({ error: { _tag: 'LoadFailed', message: `wasm backend did not start: ${failure}; use the onednn backend` }, skipped: `wasm did not start (${failure})` });
+  if (failure !== null)
+    return E.left({
+      error: { _tag: 'LoadFailed', message: `wasm backend did not start: ${failure}; use the onednn backend` },
+      skipped: `wasm did not start (${failure})`,
+    });
   return E.right({ name: 'wasm', device: WASM_DEVICE, via: null, skipped: [] });
 }
 
 async function tryCpu(): Promise<Attempt> {
   const failure = await activate('cpu');
-  if (failure !== null) return E.left({ error: { _tag: 'LoadFailed', message: `cpu backend did not start: ${failure}` }, skipped: `cpu did not start (${failure})` });
+  if (failure !== null)
+    return E.left({
+      error: { _tag: 'LoadFailed', message: `cpu backend did not start: ${failure}` },
+      skipped: `cpu did not start (${failure})`,
+    });
   return E.right({ name: 'cpu', device: CPU_DEVICE, via: null, skipped: [] });
 }
 

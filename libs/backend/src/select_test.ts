@@ -3,7 +3,18 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as E from 'fp-ts/Either';
 import { onednnStatus } from '@resnet/onednn';
 import { activePrecision, BACKEND_CHOICES, selectBackend, type BackendChoice, type BackendError, type BackendName } from './select.ts';
-import { bareLoaders, fakeOnednn, fakeRequire, GPU, NODE, notFound, registerFake, snapshot, UNAVAILABLE_REASON, WASM } from './_test_support.ts';
+import {
+  bareLoaders,
+  fakeOnednn,
+  fakeRequire,
+  GPU,
+  NODE,
+  notFound,
+  registerFake,
+  snapshot,
+  UNAVAILABLE_REASON,
+  WASM,
+} from './_test_support.ts';
 
 const BANNER = /looks like you are running TensorFlow\.js in Node\.js/;
 
@@ -55,19 +66,26 @@ describe('explicit choices', () => {
 
   test('an unknown choice is an error listing the accepted ones', async () => {
     const error = left(await selectBackend('gpu' as BackendName));
-    expect(error).toEqual({ _tag: 'UnknownBackend', message: 'Unknown backend "gpu": expected one of auto, tensorflow, onednn, wasm, cpu' });
+    expect(error).toEqual({
+      _tag: 'UnknownBackend',
+      message: 'Unknown backend "gpu": expected one of auto, tensorflow, onednn, wasm, cpu',
+    });
   });
 
   test('tensorflow without tfjs-node-gpu or tfjs-node says how to install either, or to use onednn', async () => {
     const error = left(await selectBackend('tensorflow', { loaders: bareLoaders() }));
     expect(error._tag).toBe('NotInstalled');
-    expect(error.message).toMatch(/^tfjs-node-gpu is not installed: on a CUDA 11\.2 \+ cuDNN 8\.1 machine with internet access run `npm ci`/);
+    expect(error.message).toMatch(
+      /^tfjs-node-gpu is not installed: on a CUDA 11\.2 \+ cuDNN 8\.1 machine with internet access run `npm ci`/,
+    );
     expect(error.message).toMatch(/@tensorflow\/tfjs-node@4\.22\.0.*the onednn backend$/);
   });
 
   test('tensorflow prefers tfjs-node-gpu and names the device cuda:0', async () => {
     const calls: string[] = [];
-    const loaders = bareLoaders({ require: fakeRequire({ [GPU]: { registers: 'tensorflow' }, [NODE]: { registers: 'tensorflow' } }, calls) });
+    const loaders = bareLoaders({
+      require: fakeRequire({ [GPU]: { registers: 'tensorflow' }, [NODE]: { registers: 'tensorflow' } }, calls),
+    });
     const chosen = right(await selectBackend('tensorflow', { loaders }));
     expect(chosen).toEqual({ name: 'tensorflow', device: 'cuda:0', reason: 'tensorflow via tfjs-node-gpu (requested)', precision: 'fp32' });
     expect(calls).toEqual([GPU]);
@@ -76,7 +94,12 @@ describe('explicit choices', () => {
   test('tensorflow falls back to tfjs-node on the CPU and says why', async () => {
     const loaders = bareLoaders({ require: fakeRequire({ [NODE]: { registers: 'tensorflow' } }, []) });
     const chosen = right(await selectBackend('tensorflow', { loaders }));
-    expect(chosen).toEqual({ name: 'tensorflow', device: 'cpu (libtensorflow)', reason: 'tensorflow via tfjs-node (requested; tfjs-node-gpu not installed)', precision: 'fp32' });
+    expect(chosen).toEqual({
+      name: 'tensorflow',
+      device: 'cpu (libtensorflow)',
+      reason: 'tensorflow via tfjs-node (requested; tfjs-node-gpu not installed)',
+      precision: 'fp32',
+    });
   });
 
   test('an installed package that fails to load is LoadFailed with its error, not NotInstalled', async () => {
@@ -99,7 +122,12 @@ describe('explicit choices', () => {
 
   test('onednn, when registerOnednn reports ok, is selected with its threads, version and ISA as the device', async () => {
     const chosen = right(await selectBackend('onednn', { loaders: bareLoaders({ registerOnednn: fakeOnednn(true) }) }));
-    expect(chosen).toEqual({ name: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', reason: 'onednn (requested)', precision: 'fp32' });
+    expect(chosen).toEqual({
+      name: 'onednn',
+      device: 'cpu (2 threads, oneDNN 2.6.3, avx2)',
+      reason: 'onednn (requested)',
+      precision: 'fp32',
+    });
     expect(tf.getBackend()).toBe('onednn');
   });
 
@@ -113,7 +141,12 @@ describe('explicit choices', () => {
     const status = onednnStatus();
     const result = await selectBackend('onednn');
     if (status.ok) {
-      expect(right(result)).toEqual({ name: 'onednn', device: `cpu (${status.info.threads} threads, oneDNN ${status.info.version}, ${status.info.isa})`, reason: 'onednn (requested)', precision: 'fp32' });
+      expect(right(result)).toEqual({
+        name: 'onednn',
+        device: `cpu (${status.info.threads} threads, oneDNN ${status.info.version}, ${status.info.isa})`,
+        reason: 'onednn (requested)',
+        precision: 'fp32',
+      });
       expect(tf.add(tf.tensor([1, 2]), tf.tensor([3, 4])).arraySync()).toEqual([4, 6]);
     } else {
       expect(left(result).message).toContain('apt-get install -y libdnnl-dev');
@@ -140,16 +173,26 @@ describe('explicit choices', () => {
   test('wasm for inference without tfjs-backend-wasm says how to install it', async () => {
     const error = left(await selectBackend('wasm', { purpose: 'inference', loaders: bareLoaders() }));
     expect(error._tag).toBe('NotInstalled');
-    expect(error.message).toMatch(/^tfjs-backend-wasm is not installed: run `npm install --no-save @tensorflow\/tfjs-backend-wasm@4\.22\.0`/);
+    expect(error.message).toMatch(
+      /^tfjs-backend-wasm is not installed: run `npm install --no-save @tensorflow\/tfjs-backend-wasm@4\.22\.0`/,
+    );
   });
 });
 
 describe('auto: tensorflow > onednn > cpu', () => {
   test('picks tfjs-node-gpu first and never asks onednn', async () => {
     const onednnCalls: string[] = [];
-    const loaders = bareLoaders({ require: fakeRequire({ [GPU]: { registers: 'tensorflow' } }, []), registerOnednn: fakeOnednn(true, onednnCalls) });
+    const loaders = bareLoaders({
+      require: fakeRequire({ [GPU]: { registers: 'tensorflow' } }, []),
+      registerOnednn: fakeOnednn(true, onednnCalls),
+    });
     const chosen = right(await selectBackend('auto', { loaders }));
-    expect(chosen).toEqual({ name: 'tensorflow', device: 'cuda:0', reason: 'auto: tensorflow via tfjs-node-gpu (first choice)', precision: 'fp32' });
+    expect(chosen).toEqual({
+      name: 'tensorflow',
+      device: 'cuda:0',
+      reason: 'auto: tensorflow via tfjs-node-gpu (first choice)',
+      precision: 'fp32',
+    });
     expect(onednnCalls).toEqual([]);
   });
 
@@ -161,19 +204,31 @@ describe('auto: tensorflow > onednn > cpu', () => {
 
   test('picks onednn when registerOnednn reports ok and no tensorflow package is installed', async () => {
     const chosen = right(await selectBackend('auto', { loaders: bareLoaders({ registerOnednn: fakeOnednn(true) }) }));
-    expect(chosen).toEqual({ name: 'onednn', device: 'cpu (2 threads, oneDNN 2.6.3, avx2)', reason: 'auto: onednn (tfjs-node-gpu and tfjs-node not installed)', precision: 'fp32' });
+    expect(chosen).toEqual({
+      name: 'onednn',
+      device: 'cpu (2 threads, oneDNN 2.6.3, avx2)',
+      reason: 'auto: onednn (tfjs-node-gpu and tfjs-node not installed)',
+      precision: 'fp32',
+    });
   });
 
   test('picks cpu when onednn is unavailable, naming both skips in one line', async () => {
     const chosen = right(await selectBackend('auto', { loaders: bareLoaders() }));
-    expect(chosen).toEqual({ name: 'cpu', device: 'cpu (pure JS)', reason: `auto: cpu (tfjs-node-gpu and tfjs-node not installed; onednn unavailable: ${UNAVAILABLE_REASON})`, precision: 'fp32' });
+    expect(chosen).toEqual({
+      name: 'cpu',
+      device: 'cpu (pure JS)',
+      reason: `auto: cpu (tfjs-node-gpu and tfjs-node not installed; onednn unavailable: ${UNAVAILABLE_REASON})`,
+      precision: 'fp32',
+    });
     expect(chosen.reason).not.toContain('\n');
   });
 
   test('never picks wasm, for training or inference, even when it is installed', async () => {
     for (const purpose of ['training', 'inference'] as const) {
       const calls: string[] = [];
-      const chosen = right(await selectBackend('auto', { purpose, loaders: bareLoaders({ require: fakeRequire({ [WASM]: { registers: 'wasm' } }, calls) }) }));
+      const chosen = right(
+        await selectBackend('auto', { purpose, loaders: bareLoaders({ require: fakeRequire({ [WASM]: { registers: 'wasm' } }, calls) }) }),
+      );
       expect(chosen.name).toBe('cpu');
       expect(calls).not.toContain(WASM);
     }
@@ -263,22 +318,35 @@ describe('--precision=bf16', () => {
   test('is refused for the tensorflow, wasm and cpu backends, before any is activated: only onednn runs bf16', async () => {
     for (const choice of ['tensorflow', 'wasm', 'cpu'] as const) {
       const error = left(await selectBackend(choice, { precision: 'bf16', loaders: bareLoaders() }));
-      expect(error).toEqual({ _tag: 'NoBf16', message: `--precision=bf16 runs on the onednn backend only (tfjs's ${choice} backend has no bf16 training): use --backend=onednn, or --precision=fp32` });
+      expect(error).toEqual({
+        _tag: 'NoBf16',
+        message: `--precision=bf16 runs on the onednn backend only (tfjs's ${choice} backend has no bf16 training): use --backend=onednn, or --precision=fp32`,
+      });
     }
     expect(tf.getBackend()).toBe('cpu');
   });
 
   test('a CPU without native bf16 is refused with its ISA named, for onednn and for auto (never an fp32 fallback)', async () => {
     for (const choice of ['onednn', 'auto'] as const) {
-      const error = left(await selectBackend(choice, { precision: 'bf16', loaders: { ...bareLoaders(), registerOnednn: fakeOnednn(true) } }));
-      expect(error).toEqual({ _tag: 'NoBf16', message: '--precision=bf16 needs a CPU with native bf16 (avx512_core_bf16 or AMX); oneDNN runs on avx2 here: use --precision=fp32' });
+      const error = left(
+        await selectBackend(choice, { precision: 'bf16', loaders: { ...bareLoaders(), registerOnednn: fakeOnednn(true) } }),
+      );
+      expect(error).toEqual({
+        _tag: 'NoBf16',
+        message: '--precision=bf16 needs a CPU with native bf16 (avx512_core_bf16 or AMX); oneDNN runs on avx2 here: use --precision=fp32',
+      });
     }
     expect(tf.getBackend()).toBe('cpu');
   });
 
   test('onednn unavailable: bf16 says so and names the fix, and auto does not fall back to cpu', async () => {
-    const error = left(await selectBackend('auto', { precision: 'bf16', loaders: { ...bareLoaders(), registerOnednn: fakeOnednn(false) } }));
-    expect(error).toEqual({ _tag: 'Unavailable', message: `--precision=bf16 needs the onednn backend, which is unavailable: ${UNAVAILABLE_REASON}; or use --precision=fp32` });
+    const error = left(
+      await selectBackend('auto', { precision: 'bf16', loaders: { ...bareLoaders(), registerOnednn: fakeOnednn(false) } }),
+    );
+    expect(error).toEqual({
+      _tag: 'Unavailable',
+      message: `--precision=bf16 needs the onednn backend, which is unavailable: ${UNAVAILABLE_REASON}; or use --precision=fp32`,
+    });
   });
 
   test('an unknown precision is an error listing the accepted ones', async () => {
@@ -288,13 +356,20 @@ describe('--precision=bf16', () => {
 
   const real = onednnStatus();
   const native = real.ok && real.info.bf16;
-  (native ? test : test.skip)(`on this CPU (native bf16): auto selects onednn in bf16, activePrecision says so, and an fp32 selection sets it back`, async () => {
-    const chosen = right(await selectBackend('auto', { precision: 'bf16' }));
-    expect(chosen).toMatchObject({ name: 'onednn', precision: 'bf16', reason: expect.stringContaining('bf16 mixed precision on ') as unknown });
-    expect(activePrecision()).toBe('bf16');
-    right(await selectBackend('onednn'));
-    expect(activePrecision()).toBe('fp32');
-    await tf.setBackend('cpu');
-    expect(activePrecision()).toBe('fp32');
-  });
+  (native ? test : test.skip)(
+    `on this CPU (native bf16): auto selects onednn in bf16, activePrecision says so, and an fp32 selection sets it back`,
+    async () => {
+      const chosen = right(await selectBackend('auto', { precision: 'bf16' }));
+      expect(chosen).toMatchObject({
+        name: 'onednn',
+        precision: 'bf16',
+        reason: expect.stringContaining('bf16 mixed precision on ') as unknown,
+      });
+      expect(activePrecision()).toBe('bf16');
+      right(await selectBackend('onednn'));
+      expect(activePrecision()).toBe('fp32');
+      await tf.setBackend('cpu');
+      expect(activePrecision()).toBe('fp32');
+    },
+  );
 });

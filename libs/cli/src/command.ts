@@ -40,14 +40,27 @@ export const SIGNAL_EXIT_CODES: Readonly<Record<number, string>> = {
  * `build` target (`train:serve` → `train`), else with the target's (`train:export` → `export`).
  * @example const TABLE = command('table:serve', { summary: 'Prints Table 1 …', flags: FLAGS }) // TABLE.name === 'table'
  */
-export function command<S extends Schema>(target: string, spec: { readonly summary: string; readonly flags: S; readonly exitCodes?: Readonly<Record<number, string>> }): Command<S> {
+export function command<S extends Schema>(
+  target: string,
+  spec: { readonly summary: string; readonly flags: S; readonly exitCodes?: Readonly<Record<number, string>> },
+): Command<S> {
   const [project = target, name = ''] = target.split(':');
-  return { target, name: name === 'serve' || name === 'build' || name === '' ? project : name, summary: spec.summary, flags: spec.flags, exitCodes: spec.exitCodes ?? {} };
+  return {
+    target,
+    name: name === 'serve' || name === 'build' || name === '' ? project : name,
+    summary: spec.summary,
+    flags: spec.flags,
+    exitCodes: spec.exitCodes ?? {},
+  };
 }
 
 /** The flag every command has besides `--help`: shows what reached the app through nx. */
 export const PRINT_FLAGS = {
-  'print-flags': { kind: 'bool', default: false, help: 'print the flags as the app received and parsed them (JSON) and exit: shows what nx passed on' },
+  'print-flags': {
+    kind: 'bool',
+    default: false,
+    help: 'print the flags as the app received and parsed them (JSON) and exit: shows what nx passed on',
+  },
 } as const satisfies Schema;
 
 /** What `--print-flags` prints: the parsed values, the raw arguments and the schema. */
@@ -63,7 +76,11 @@ export interface PrintedFlags {
  * {@link PrintedFlags} as JSON (Left 0), a bad flag prints `name: message` on stderr (Left 2).
  * @example parseCommand(TABLE, ['--input=28']) // Right({ input: 28, … })
  */
-export function parseCommand<S extends Schema>(command: Command<S>, args: readonly string[], out: Pick<Console, 'log' | 'error'> = console): E.Either<number, Parsed<S>> {
+export function parseCommand<S extends Schema>(
+  command: Command<S>,
+  args: readonly string[],
+  out: Pick<Console, 'log' | 'error'> = console,
+): E.Either<number, Parsed<S>> {
   const parsed = parseFlags(args, { ...command.flags, ...PRINT_FLAGS });
   if (E.isLeft(parsed)) {
     if (parsed.left._tag === 'Help') {
@@ -112,7 +129,10 @@ export function usage<S extends Schema>(command: Command<S>): string {
  * Runs an app: parses `process.argv` for `command`, then `app(flags, args)`; sets the exit code.
  * @example runCommand(TABLE, table)
  */
-export function runCommand<S extends Schema>(command: Command<S>, app: (flags: Parsed<S>, args: readonly string[]) => number | Promise<number>): void {
+export function runCommand<S extends Schema>(
+  command: Command<S>,
+  app: (flags: Parsed<S>, args: readonly string[]) => number | Promise<number>,
+): void {
   const args = process.argv.slice(2);
   runApp(command.name, () => {
     const parsed = parseCommand(command, args);

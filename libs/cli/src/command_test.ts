@@ -24,7 +24,12 @@ describe('parseCommand: the preamble of every app', () => {
     expect(capture(['--mini-batch=64']).result).toEqual(E.right({ 'block-version': 'v1', 'mini-batch': 64, title: 'Runs' }));
     const printed = capture(['--block-version', 'v1.5', '--print-flags']);
     expect(printed.result).toEqual(E.left(0));
-    expect(JSON.parse(printed.out)).toEqual({ target: 'demo:serve', args: ['--block-version', 'v1.5', '--print-flags'], flags: { 'block-version': 'v1.5', 'mini-batch': 128, title: 'Runs' }, schema: FLAGS });
+    expect(JSON.parse(printed.out)).toEqual({
+      target: 'demo:serve',
+      args: ['--block-version', 'v1.5', '--print-flags'],
+      flags: { 'block-version': 'v1.5', 'mini-batch': 128, title: 'Runs' },
+      schema: FLAGS,
+    });
   });
 
   test('--help prints usage with the nx command and every flag (exit 0); a bad flag is one line on stderr (exit 2)', () => {
@@ -53,7 +58,8 @@ describe('nxClaims', () => {
     for (const name of NX_CLAIMED) expect(nxClaims(name)).toBe(true);
     expect(nxClaims('batch-size')).toBe(true);
     expect(nxClaims('verbose-log')).toBe(true);
-    for (const name of ['block-version', 'mini-batch', 'variants', 'protocol', 'print-flags', 'channels']) expect(nxClaims(name)).toBe(false);
+    for (const name of ['block-version', 'mini-batch', 'variants', 'protocol', 'print-flags', 'channels'])
+      expect(nxClaims(name)).toBe(false);
   });
 });
 
@@ -69,7 +75,9 @@ describe('commandLine', () => {
 
 describe('command: an app command from its nx target', () => {
   test("messages start with the project's name for its serve or build target, else with the target's", () => {
-    const names = ['table:serve', 'train:serve', 'web:build', 'train:export', 'train:sweep', 'web:e2e'].map((t) => command(t, { summary: 's', flags: FLAGS }).name);
+    const names = ['table:serve', 'train:serve', 'web:build', 'train:export', 'train:sweep', 'web:e2e'].map(
+      (t) => command(t, { summary: 's', flags: FLAGS }).name,
+    );
     expect(names).toEqual(['table', 'train', 'web', 'export', 'sweep', 'e2e']);
     expect(command('demo:serve', { summary: 'A demo.', flags: FLAGS })).toEqual(COMMAND);
   });
@@ -91,19 +99,34 @@ describe('parseCommand: output paths are checked before the app runs', () => {
   }
 
   test('a path that can be written passes; a folder where a file goes, a file where a folder goes, a path under a file: one line naming the flag, exit 2', () => {
-    expect(errorOf([`--json=${join(scratch, 'new.json')}`, `--out=${join(scratch, 'new', 'deep')}`]).result).toEqual(E.right({ json: join(scratch, 'new.json'), out: join(scratch, 'new', 'deep') }));
-    expect(errorOf([`--json=${scratch}`])).toEqual({ result: E.left(2), err: `demo: --json=${scratch}: a folder is there, where a file goes; give the path of a file` });
-    expect(errorOf([`--out=${join(scratch, 'a.txt')}`])).toEqual({ result: E.left(2), err: `demo: --out=${join(scratch, 'a.txt')}: a file is there, where a folder goes; give the path of a folder (new or existing)` });
-    expect(errorOf([`--json=${join(scratch, 'a.txt', 'x.json')}`])).toEqual({ result: E.left(2), err: `demo: --json=${join(scratch, 'a.txt', 'x.json')}: ${join(scratch, 'a.txt')} is a file, so nothing can be created under it` });
+    expect(errorOf([`--json=${join(scratch, 'new.json')}`, `--out=${join(scratch, 'new', 'deep')}`]).result).toEqual(
+      E.right({ json: join(scratch, 'new.json'), out: join(scratch, 'new', 'deep') }),
+    );
+    expect(errorOf([`--json=${scratch}`])).toEqual({
+      result: E.left(2),
+      err: `demo: --json=${scratch}: a folder is there, where a file goes; give the path of a file`,
+    });
+    expect(errorOf([`--out=${join(scratch, 'a.txt')}`])).toEqual({
+      result: E.left(2),
+      err: `demo: --out=${join(scratch, 'a.txt')}: a file is there, where a folder goes; give the path of a folder (new or existing)`,
+    });
+    expect(errorOf([`--json=${join(scratch, 'a.txt', 'x.json')}`])).toEqual({
+      result: E.left(2),
+      err: `demo: --json=${join(scratch, 'a.txt', 'x.json')}: ${join(scratch, 'a.txt')} is a file, so nothing can be created under it`,
+    });
   });
 
-  test('--help lists every app\'s exit codes and the command\'s own', () => {
+  test("--help lists every app's exit codes and the command's own", () => {
     const help: string[] = [];
-    parseCommand(command('demo:serve', { summary: 'A demo.', flags: OUT_FLAGS, exitCodes: { 130: 'interrupted, saved' } }), ['--help'], { log: (m: string) => void help.push(m), error: () => undefined });
+    parseCommand(command('demo:serve', { summary: 'A demo.', flags: OUT_FLAGS, exitCodes: { 130: 'interrupted, saved' } }), ['--help'], {
+      log: (m: string) => void help.push(m),
+      error: () => undefined,
+    });
     for (const line of ['    0  done', '    2  bad command line', '  130  interrupted, saved']) expect(help.join('\n')).toContain(line);
     expect(help.join('\n')).not.toContain('stopped by SIGINT');
     const plain: string[] = [];
     parseCommand(OUT, ['--help'], { log: (m: string) => void plain.push(m), error: () => undefined });
-    for (const line of ['  129  stopped by SIGHUP', '  130  stopped by SIGINT (Ctrl-C)', '  143  stopped by SIGTERM']) expect(plain.join('\n')).toContain(line);
+    for (const line of ['  129  stopped by SIGHUP', '  130  stopped by SIGINT (Ctrl-C)', '  143  stopped by SIGTERM'])
+      expect(plain.join('\n')).toContain(line);
   });
 });

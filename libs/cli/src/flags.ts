@@ -30,8 +30,15 @@ export type Schema = Readonly<Record<string, Flag>>;
 export type ValueOf<F extends Flag> = F extends { kind: 'intList' }
   ? readonly number[]
   : F extends { kind: 'enumList' }
-  ? readonly string[]
-  : (F extends { kind: 'int' | 'number' } ? number : F extends { kind: 'enum' | 'string' } ? F extends { values: readonly (infer V)[] } ? V : string : boolean) | (F extends { default: null } ? null : never);
+    ? readonly string[]
+    : | (F extends { kind: 'int' | 'number' }
+          ? number
+          : F extends { kind: 'enum' | 'string' }
+            ? F extends { values: readonly (infer V)[] }
+              ? V
+              : string
+            : boolean)
+      | (F extends { default: null } ? null : never);
 
 /** Parsed flags, keyed like the schema. */
 export type Parsed<S extends Schema> = { readonly [K in keyof S]: ValueOf<S[K]> };
@@ -87,11 +94,22 @@ export function parseFlags<S extends Schema>(args: readonly string[], schema: S)
 export function helpText(command: string, summary: string, schema: Schema): string {
   const rows = Object.entries(schema).map(([name, flag]) => {
     const head = flag.kind === 'bool' ? `--${name}` : `--${name}=${placeholder(flag)}`;
-    const def = flag.default === null || (Array.isArray(flag.default) && flag.default.length === 0) ? '' : ` (default: ${Array.isArray(flag.default) ? flag.default.join(',') : String(flag.default)})`;
+    const def =
+      flag.default === null || (Array.isArray(flag.default) && flag.default.length === 0)
+        ? ''
+        : ` (default: ${Array.isArray(flag.default) ? flag.default.join(',') : String(flag.default)})`;
     return [head, `${flag.help}${def}`] as const;
   });
   const width = Math.max(...rows.map(([h]) => h.length), 10);
-  return [`Usage: ${command} [flags]`, '', summary, '', 'Flags:', ...rows.map(([h, t]) => `  ${h.padEnd(width)}  ${t}`), `  ${'--help'.padEnd(width)}  show this help`].join('\n');
+  return [
+    `Usage: ${command} [flags]`,
+    '',
+    summary,
+    '',
+    'Flags:',
+    ...rows.map(([h, t]) => `  ${h.padEnd(width)}  ${t}`),
+    `  ${'--help'.padEnd(width)}  show this help`,
+  ].join('\n');
 }
 
 function parseValue(name: string, flag: Flag, raw: string | undefined): E.Either<CliError, unknown> {
@@ -111,7 +129,9 @@ function parseValue(name: string, flag: Flag, raw: string | undefined): E.Either
       return E.right(value);
     }
     case 'enum':
-      return raw !== undefined && flag.values.includes(raw) ? E.right(raw) : bad(`--${name} must be one of ${flag.values.join(', ')}, got "${raw ?? ''}"`);
+      return raw !== undefined && flag.values.includes(raw)
+        ? E.right(raw)
+        : bad(`--${name} must be one of ${flag.values.join(', ')}, got "${raw ?? ''}"`);
     case 'intList': {
       const items = (raw ?? '').split(',').map((s) => s.trim());
       const wrong = items.find((s) => !flag.values.map(String).includes(s));
@@ -136,7 +156,24 @@ function parseValue(name: string, flag: Flag, raw: string | undefined): E.Either
  * drops the flag, and any flag that starts with one of these names followed by `-`
  * (`--batch-size`, `--verbose-x`) is dropped too, with no error. App flags must avoid them.
  */
-export const NX_CLAIMED = ['version', 'batch', 'parallel', 'verbose', 'help', 'tui', 'graph', 'project', 'target', 'runner', 'prod', 'cloud', 'dte', 'c', 'configuration', 'exclude-task-dependencies'] as const;
+export const NX_CLAIMED = [
+  'version',
+  'batch',
+  'parallel',
+  'verbose',
+  'help',
+  'tui',
+  'graph',
+  'project',
+  'target',
+  'runner',
+  'prod',
+  'cloud',
+  'dte',
+  'c',
+  'configuration',
+  'exclude-task-dependencies',
+] as const;
 
 /**
  * Whether nx swallows `--name` before it reaches an app (see {@link NX_CLAIMED}).
@@ -164,7 +201,8 @@ function distance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
-    for (let j = 1; j <= b.length; j++) next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    for (let j = 1; j <= b.length; j++)
+      next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
     row = next;
   }
   return row[b.length] ?? 0;

@@ -18,7 +18,9 @@ function message(result: E.Either<{ _tag: string; message?: string }, unknown>):
 
 describe('parseFlags', () => {
   test('no arguments gives every default', () => {
-    expect(parseFlags([], schema)).toEqual(E.right({ input: 224, lr: 0.1, version: 'v1', variants: [18, 34, 50], augment: false, backends: ['onednn'], out: null }));
+    expect(parseFlags([], schema)).toEqual(
+      E.right({ input: 224, lr: 0.1, version: 'v1', variants: [18, 34, 50], augment: false, backends: ['onednn'], out: null }),
+    );
   });
 
   test('any in-range integer is accepted as --name=value and as --name value', () => {
@@ -38,7 +40,9 @@ describe('parseFlags', () => {
   });
 
   test('enums, lists and switches accept exactly their values', () => {
-    expect(parseFlags(['--version=v1.5', '--variants=50,18', '--augment'], schema)).toMatchObject(E.right({ version: 'v1.5', variants: [50, 18], augment: true }));
+    expect(parseFlags(['--version=v1.5', '--variants=50,18', '--augment'], schema)).toMatchObject(
+      E.right({ version: 'v1.5', variants: [50, 18], augment: true }),
+    );
     expect(message(parseFlags(['--version=v2'], schema))).toBe('--version must be one of v1, v1.5, got "v2"');
     expect(message(parseFlags(['--variants=18,35'], schema))).toBe('--variants takes a comma-separated list from 18, 34, 50, got "35"');
     expect(message(parseFlags(['--augment=yes'], schema))).toContain('is a switch');
@@ -47,7 +51,9 @@ describe('parseFlags', () => {
   });
 
   test('unknown flags, repeated flags, missing values and stray words are rejected', () => {
-    expect(message(parseFlags(['--variant=18'], schema))).toContain('unknown flag --variant; did you mean --variants? expected one of --input, --lr');
+    expect(message(parseFlags(['--variant=18'], schema))).toContain(
+      'unknown flag --variant; did you mean --variants? expected one of --input, --lr',
+    );
     expect(message(parseFlags(['--input=1', '--input=2'], schema))).toBe('--input is given twice');
     expect(message(parseFlags(['--out'], schema))).toContain('--out needs a value');
     expect(message(parseFlags(['224'], schema))).toContain('unexpected argument "224"');

@@ -94,7 +94,11 @@ export interface StopRequests {
  * later (a terminal may deliver one Ctrl-C twice) quits at once with exit code 1, cleanups still run.
  * @example const stop = stopRequests('train', 'finishing this step and saving a checkpoint'); … trainRun(plan, { shouldStop: stop.requested }); stop.release();
  */
-export function stopRequests(name: string, whatNow: string, options: { readonly watchEveryMs?: number; readonly onRequest?: () => void } = {}): StopRequests {
+export function stopRequests(
+  name: string,
+  whatNow: string,
+  options: { readonly watchEveryMs?: number; readonly onRequest?: () => void } = {},
+): StopRequests {
   let reason: string | null = null;
   let at = 0;
   const request = (why: string, signal: StopSignal | null): void => {
@@ -113,10 +117,13 @@ export function stopRequests(name: string, whatNow: string, options: { readonly 
   stopHandler = request;
   listenForSignals();
   const chain = launcherChain();
-  const timer = chain.length === 0 ? null : setInterval(() => {
-    const gone = brokenLink(chain);
-    if (gone !== null) request(`npx nx run, which launched it, is gone (${gone.name} pid ${gone.pid} exited)`, null);
-  }, options.watchEveryMs ?? 1000);
+  const timer =
+    chain.length === 0
+      ? null
+      : setInterval(() => {
+          const gone = brokenLink(chain);
+          if (gone !== null) request(`npx nx run, which launched it, is gone (${gone.name} pid ${gone.pid} exited)`, null);
+        }, options.watchEveryMs ?? 1000);
   timer?.unref();
   return {
     requested: () => reason !== null,
@@ -169,7 +176,12 @@ export function launcherName(argv: readonly string[]): string | null {
   if (base(exe) === 'npx' || (base(exe) === 'node' && base(first) === 'npx-cli.js')) return 'npx';
   if (base(exe) === 'nx' || (base(exe) === 'node' && /(^|\/)(\.bin\/nx|nx\/bin\/nx\.js)$/.test(first))) return 'nx';
   // `sh -c 'nx' run …` (npx) and `/bin/sh -c 'TSX_… node --import tsx apps/…/main.ts …'` (nx's run-commands).
-  if (/^(sh|dash|bash)$/.test(base(exe)) && first === '-c' && (/^'?nx'?$/.test(second.split(' ')[0] ?? '') || /--import tsx \S*apps\/\S+\/src\/\S+\.ts/.test(second))) return 'sh';
+  if (
+    /^(sh|dash|bash)$/.test(base(exe)) &&
+    first === '-c' &&
+    (/^'?nx'?$/.test(second.split(' ')[0] ?? '') || /--import tsx \S*apps\/\S+\/src\/\S+\.ts/.test(second))
+  )
+    return 'sh';
   return null;
 }
 
@@ -191,7 +203,9 @@ function readProcess(pid: number): { readonly argv: readonly string[]; readonly 
   const stat = procStat(pid);
   if (stat === null) return null;
   try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a !== '');
     return { argv, ppid: stat.ppid, state: stat.state };
   } catch {
     return null;

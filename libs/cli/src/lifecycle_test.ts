@@ -14,11 +14,27 @@ describe('launcherName: which processes above an app are `npx nx run`', () => {
     expect(launcherName(['npm', 'exec', 'nx', 'run', 'train:sweep', '--variants=18,34'])).toBe('npx');
     expect(launcherName(['sh', '-c', "'nx' run train:sweep --variants=18,34"])).toBe('sh');
     expect(launcherName(['node', '/work/main/node_modules/.bin/nx', 'run', 'train:sweep'])).toBe('nx');
-    expect(launcherName(['/bin/sh', '-c', 'TSX_TSCONFIG_PATH=tsconfig.base.json node --import tsx apps/train/src/sweep_main.ts --variants=18,34'])).toBe('sh');
+    expect(
+      launcherName([
+        '/bin/sh',
+        '-c',
+        'TSX_TSCONFIG_PATH=tsconfig.base.json node --import tsx apps/train/src/sweep_main.ts --variants=18,34',
+      ]),
+    ).toBe('sh');
   });
 
   test("the user's shell, nice, nohup, a test runner or a script are not: their exit does not stop the app", () => {
-    for (const argv of [['bash'], ['-bash'], ['bash', '/dev/fd/3'], ['nice', '-n', '19', 'npx'], ['nohup', 'node'], ['node', '/w/node_modules/.bin/jest'], ['/bin/sh', '-c', 'jest'], ['sh', '-c', 'make train'], ['slurmstepd: [12.batch]']]) {
+    for (const argv of [
+      ['bash'],
+      ['-bash'],
+      ['bash', '/dev/fd/3'],
+      ['nice', '-n', '19', 'npx'],
+      ['nohup', 'node'],
+      ['node', '/w/node_modules/.bin/jest'],
+      ['/bin/sh', '-c', 'jest'],
+      ['sh', '-c', 'make train'],
+      ['slurmstepd: [12.batch]'],
+    ]) {
       expect(launcherName(argv)).toBeNull();
     }
   });
@@ -81,18 +97,21 @@ describe('an app and signals', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  test.each([['SIGINT'], ['SIGTERM'], ['SIGHUP']] as const)('with a stop request, %s asks the app to stop at its next safe point; it ends as it chooses, cleanups run', async (signal) => {
-    const { app, marker } = fixture();
-    const child = spawn(process.execPath, ['--import', 'tsx', app], { cwd: WORKSPACE, env: APP_ENV });
-    const result = ended(child);
-    await once(child, 'ready');
-    child.kill(signal);
-    const r = await result;
-    expect(r.code).toBe(130);
-    expect(r.stdout).toContain(`stopped: ${signal}`);
-    expect(r.stderr).toContain(`demo: ${signal}`);
-    expect(existsSync(marker)).toBe(false);
-  });
+  test.each([['SIGINT'], ['SIGTERM'], ['SIGHUP']] as const)(
+    'with a stop request, %s asks the app to stop at its next safe point; it ends as it chooses, cleanups run',
+    async (signal) => {
+      const { app, marker } = fixture();
+      const child = spawn(process.execPath, ['--import', 'tsx', app], { cwd: WORKSPACE, env: APP_ENV });
+      const result = ended(child);
+      await once(child, 'ready');
+      child.kill(signal);
+      const r = await result;
+      expect(r.code).toBe(130);
+      expect(r.stdout).toContain(`stopped: ${signal}`);
+      expect(r.stderr).toContain(`demo: ${signal}`);
+      expect(existsSync(marker)).toBe(false);
+    },
+  );
 });
 
 (ON_LINUX ? describe : describe.skip)('an app whose launcher dies', () => {

@@ -10,7 +10,11 @@ import { join, resolve } from 'node:path';
 export const WORKSPACE = resolve(__dirname, '../../..');
 
 /** The environment of an app run by a test: tsx resolves `@resnet/*` by tsconfig.base.json; not inside an nx task. */
-export const APP_ENV: NodeJS.ProcessEnv = { ...process.env, NX_TASK_TARGET_PROJECT: '', TSX_TSCONFIG_PATH: join(WORKSPACE, 'tsconfig.base.json') };
+export const APP_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  NX_TASK_TARGET_PROJECT: '',
+  TSX_TSCONFIG_PATH: join(WORKSPACE, 'tsconfig.base.json'),
+};
 
 /**
  * The node arguments that run `main` (a path from the workspace root) with `args`, for spawn.

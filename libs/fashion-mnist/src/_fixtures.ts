@@ -21,9 +21,16 @@ export function patternBytes(length: number, salt: number): Uint8Array {
 
 /** Uncompressed IDX bytes of the four files: `train` and `test` images with labels cycling 0..9. */
 export function fixtureIdx(counts: { train: number; test: number }): Record<FileRole, Uint8Array> {
-  const images = (count: number, salt: number) => encodeIdx({ kind: 'images', dims: [count, IMAGE_SIZE, IMAGE_SIZE], data: patternBytes(count * IMAGE_SIZE * IMAGE_SIZE, salt) });
-  const labels = (count: number, offset: number) => encodeIdx({ kind: 'labels', dims: [count], data: Uint8Array.from({ length: count }, (_, i) => (i + offset) % 10) });
-  return { trainImages: images(counts.train, 1), trainLabels: labels(counts.train, 0), testImages: images(counts.test, 2), testLabels: labels(counts.test, 3) };
+  const images = (count: number, salt: number) =>
+    encodeIdx({ kind: 'images', dims: [count, IMAGE_SIZE, IMAGE_SIZE], data: patternBytes(count * IMAGE_SIZE * IMAGE_SIZE, salt) });
+  const labels = (count: number, offset: number) =>
+    encodeIdx({ kind: 'labels', dims: [count], data: Uint8Array.from({ length: count }, (_, i) => (i + offset) % 10) });
+  return {
+    trainImages: images(counts.train, 1),
+    trainLabels: labels(counts.train, 0),
+    testImages: images(counts.test, 2),
+    testLabels: labels(counts.test, 3),
+  };
 }
 
 /** Gzip of some bytes as a plain Uint8Array. */
@@ -32,10 +39,17 @@ export function gzip(bytes: Uint8Array, level = 6): Uint8Array {
 }
 
 /** The four fixture files gzipped, keyed by role, and a manifest of their MD5s (official names). */
-export function fixtureGz(counts: { train: number; test: number } = { train: 3, test: 2 }): { gz: Record<FileRole, Uint8Array>; manifest: Manifest } {
+export function fixtureGz(counts: { train: number; test: number } = { train: 3, test: 2 }): {
+  gz: Record<FileRole, Uint8Array>;
+  manifest: Manifest;
+} {
   const idx = fixtureIdx(counts);
   const gz = byRole((role) => gzip(idx[role]));
-  const manifest: Manifest = byRole((role) => ({ name: FASHION_MNIST_FILES[role].name, gzMd5: md5Hex(gz[role]), idxMd5: md5Hex(idx[role]) }));
+  const manifest: Manifest = byRole((role) => ({
+    name: FASHION_MNIST_FILES[role].name,
+    gzMd5: md5Hex(gz[role]),
+    idxMd5: md5Hex(idx[role]),
+  }));
   return { gz, manifest };
 }
 
@@ -62,7 +76,9 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 }
 
 /** A loopback HTTP server on 127.0.0.1: serves `files` by name, 404 otherwise, and records request paths. */
-export async function serveFiles(files: Readonly<Record<string, Uint8Array>>): Promise<{ mirror: string; requests: string[]; close: () => Promise<void> }> {
+export async function serveFiles(
+  files: Readonly<Record<string, Uint8Array>>,
+): Promise<{ mirror: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
   const server = createServer((req, res) => {
     const name = (req.url ?? '/').slice(1);
@@ -76,7 +92,10 @@ export async function serveFiles(files: Readonly<Record<string, Uint8Array>>): P
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
-  return { mirror: `http://127.0.0.1:${port}/`, requests, close: () =>
+  return {
+    mirror: `http://127.0.0.1:${port}/`,
+    requests,
+    close: () =>
       new Promise<void>((done, fail) => {
         server.close((e) => (e ? fail(e) : done()));
         server.closeAllConnections(); // fetch keeps connections alive
@@ -85,7 +104,11 @@ export async function serveFiles(files: Readonly<Record<string, Uint8Array>>): P
 }
 
 /** The error of a result that must have failed (the test fails if it succeeded). */
-export function left(result: E.Either<{ _tag: string; file: string; message: string }, unknown>): { _tag: string; file: string; message: string } {
+export function left(result: E.Either<{ _tag: string; file: string; message: string }, unknown>): {
+  _tag: string;
+  file: string;
+  message: string;
+} {
   if (E.isRight(result)) throw new Error('expected a Left, got a Right');
   return result.left;
 }

@@ -37,8 +37,16 @@ export type Manifest = Readonly<Record<FileRole, FileChecksum>>;
  * @example FASHION_MNIST_FILES.trainImages.name // 'train-images-idx3-ubyte.gz'
  */
 export const FASHION_MNIST_FILES: Manifest = {
-  trainImages: { name: 'train-images-idx3-ubyte.gz', gzMd5: '8d4fb7e6c68d591d4c3dfef9ec88bf0d', idxMd5: 'f4a8712d7a061bf5bd6d2ca38dc4d50a' },
-  trainLabels: { name: 'train-labels-idx1-ubyte.gz', gzMd5: '25c81989df183df01b3e8a0aad5dffbe', idxMd5: '9018921c3c673c538a1fc5bad174d6f9' },
+  trainImages: {
+    name: 'train-images-idx3-ubyte.gz',
+    gzMd5: '8d4fb7e6c68d591d4c3dfef9ec88bf0d',
+    idxMd5: 'f4a8712d7a061bf5bd6d2ca38dc4d50a',
+  },
+  trainLabels: {
+    name: 'train-labels-idx1-ubyte.gz',
+    gzMd5: '25c81989df183df01b3e8a0aad5dffbe',
+    idxMd5: '9018921c3c673c538a1fc5bad174d6f9',
+  },
   testImages: { name: 't10k-images-idx3-ubyte.gz', gzMd5: 'bef4ecab320f06d8554ea6380940ec79', idxMd5: '8181f5470baa50b63fa0f6fddb340f0a' },
   testLabels: { name: 't10k-labels-idx1-ubyte.gz', gzMd5: 'bb300cfdad3c16e7a12a480ee83cd310', idxMd5: '15d484375f8d13e6eb1aabb0c3f46965' },
 };
@@ -79,12 +87,17 @@ export function gunzipVerified(gz: Uint8Array, options: GunzipOptions): E.Either
   const gzMd5 = expected === null ? '' : md5Hex(gz);
   const idx = gunzip(gz);
   if (expected === null) {
-    return E.isRight(idx) ? E.right({ idx: idx.right, verification: 'off' }) : E.left(dataError('CorruptGzip', file, `is not valid gzip (${idx.left}); the file is damaged: replace it with a fresh copy`));
+    return E.isRight(idx)
+      ? E.right({ idx: idx.right, verification: 'off' })
+      : E.left(dataError('CorruptGzip', file, `is not valid gzip (${idx.left}); the file is damaged: replace it with a fresh copy`));
   }
   if (gzMd5 === expected.gzMd5 && E.isRight(idx)) return E.right({ idx: idx.right, verification: 'gz-md5' });
   const idxMd5 = E.isRight(idx) ? md5Hex(idx.right) : undefined;
   if (idxMd5 === expected.idxMd5 && E.isRight(idx)) return E.right({ idx: idx.right, verification: 'idx-md5' });
-  const content = idxMd5 === undefined ? `is not valid gzip (${E.isLeft(idx) ? idx.left : ''})` : `decompresses to MD5 ${idxMd5}, expected ${expected.idxMd5}`;
+  const content =
+    idxMd5 === undefined
+      ? `is not valid gzip (${E.isLeft(idx) ? idx.left : ''})`
+      : `decompresses to MD5 ${idxMd5}, expected ${expected.idxMd5}`;
   return E.left(
     dataError(
       'ChecksumMismatch',

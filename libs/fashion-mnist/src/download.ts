@@ -7,7 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { FASHION_MNIST_FILES, FILE_ROLES, gunzipVerified, type FileChecksum, type FileRole, type Manifest, type Verification } from './checksums.ts';
+import {
+  FASHION_MNIST_FILES,
+  FILE_ROLES,
+  gunzipVerified,
+  type FileChecksum,
+  type FileRole,
+  type Manifest,
+  type Verification,
+} from './checksums.ts';
 import { fromBuffer } from './_bytes.ts';
 import { dataError, type DataError } from './data_error.ts';
 
@@ -103,7 +111,10 @@ export async function downloadFile(url: string, dest: string, options: DownloadF
  * await downloadFashionMnist('data/fashion-mnist', { onProgress: (p) => console.log(`${p.index}/${p.total} ${p.file}`) })
  * // Right([{ path: 'data/fashion-mnist/train-images-idx3-ubyte.gz', bytes: 26421880, verification: 'gz-md5' }, …])
  */
-export async function downloadFashionMnist(dir: string, options: DownloadOptions = {}): Promise<E.Either<DataError, readonly Downloaded[]>> {
+export async function downloadFashionMnist(
+  dir: string,
+  options: DownloadOptions = {},
+): Promise<E.Either<DataError, readonly Downloaded[]>> {
   const manifest = options.manifest ?? FASHION_MNIST_FILES;
   const mirror = options.mirror ?? OFFICIAL_MIRROR;
   const roles = options.roles ?? FILE_ROLES;
@@ -111,7 +122,10 @@ export async function downloadFashionMnist(dir: string, options: DownloadOptions
   for (const [i, role] of roles.entries()) {
     const expected = manifest[role];
     const dest = join(dir, expected.name);
-    const result = await downloadFile(new URL(expected.name, mirror).href, dest, { expected, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) });
+    const result = await downloadFile(new URL(expected.name, mirror).href, dest, {
+      expected,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    });
     if (E.isLeft(result)) return result;
     done.push(result.right);
     options.onProgress?.({ file: dest, index: i + 1, total: roles.length, bytes: result.right.bytes });
@@ -123,11 +137,19 @@ async function fetchBytes(fetchLike: FetchLike, url: string): Promise<E.Either<D
   try {
     const response = await fetchLike(url);
     if (!response.ok) {
-      return E.left(dataError('DownloadFailed', url, `the server answered HTTP ${response.status} ${response.statusText}; try again later, or get the files another way`));
+      return E.left(
+        dataError(
+          'DownloadFailed',
+          url,
+          `the server answered HTTP ${response.status} ${response.statusText}; try again later, or get the files another way`,
+        ),
+      );
     }
     return E.right(new Uint8Array(await response.arrayBuffer()));
   } catch (e) {
-    return E.left(dataError('DownloadFailed', url, `could not download (${errorMessage(e)}); check the network, or get the files another way`));
+    return E.left(
+      dataError('DownloadFailed', url, `could not download (${errorMessage(e)}); check the network, or get the files another way`),
+    );
   }
 }
 

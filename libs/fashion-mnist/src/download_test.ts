@@ -19,13 +19,18 @@ beforeEach(async () => {
 });
 afterEach(() => temp.cleanup());
 
-
 describe('downloader (loopback server, never the network)', () => {
   test('downloads the four files from the mirror, verified, with no temp file left', async () => {
     const dir = join(temp.dir, 'data', 'fashion-mnist'); // created on demand
     const progress: string[] = [];
-    const result = await downloadFashionMnist(dir, { mirror: server.mirror, manifest, onProgress: (p) => progress.push(`${p.index}/${p.total} ${p.bytes}`) });
-    expect(result).toEqual(E.right(FILE_ROLES.map((role) => ({ path: join(dir, manifest[role].name), bytes: gz[role].length, verification: 'gz-md5' }))));
+    const result = await downloadFashionMnist(dir, {
+      mirror: server.mirror,
+      manifest,
+      onProgress: (p) => progress.push(`${p.index}/${p.total} ${p.bytes}`),
+    });
+    expect(result).toEqual(
+      E.right(FILE_ROLES.map((role) => ({ path: join(dir, manifest[role].name), bytes: gz[role].length, verification: 'gz-md5' }))),
+    );
     expect((await readdir(dir)).sort()).toEqual(FILE_ROLES.map((role) => manifest[role].name).sort());
     for (const role of FILE_ROLES) expect(new Uint8Array(await readFile(join(dir, manifest[role].name)))).toEqual(gz[role]);
     expect(progress).toEqual(FILE_ROLES.map((role, i) => `${i + 1}/4 ${gz[role].length}`));
@@ -51,8 +56,15 @@ describe('downloader (loopback server, never the network)', () => {
   test('corrupt bytes never replace a file already in place', async () => {
     const dest = join(temp.dir, manifest.testImages.name);
     await writeFile(dest, 'previous');
-    const corrupt: FetchLike = async () => ({ ok: true, status: 200, statusText: 'OK', arrayBuffer: async () => new Uint8Array(gz.testImages.subarray(0, 40)).buffer });
-    const error = left(await downloadFile('http://mirror.invalid/t10k-images-idx3-ubyte.gz', dest, { fetch: corrupt, expected: manifest.testImages }));
+    const corrupt: FetchLike = async () => ({
+      ok: true,
+      status: 200,
+      statusText: 'OK',
+      arrayBuffer: async () => new Uint8Array(gz.testImages.subarray(0, 40)).buffer,
+    });
+    const error = left(
+      await downloadFile('http://mirror.invalid/t10k-images-idx3-ubyte.gz', dest, { fetch: corrupt, expected: manifest.testImages }),
+    );
     expect(error._tag).toBe('ChecksumMismatch');
     expect(error.message).toContain('is not valid gzip');
     expect(await readFile(dest, 'utf8')).toBe('previous');
@@ -68,10 +80,13 @@ describe('downloader (loopback server, never the network)', () => {
   });
 
   test('an unreachable mirror is reported with the cause, and leaves nothing behind', async () => {
-    const offline: FetchLike = () => Promise.reject(new Error('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND mirror.invalid') }));
+    const offline: FetchLike = () =>
+      Promise.reject(new Error('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND mirror.invalid') }));
     const error = left(await downloadFashionMnist(temp.dir, { fetch: offline, mirror: 'http://mirror.invalid/', manifest }));
     expect(error._tag).toBe('DownloadFailed');
-    expect(error.message).toContain('http://mirror.invalid/train-images-idx3-ubyte.gz: could not download (fetch failed: getaddrinfo ENOTFOUND mirror.invalid)');
+    expect(error.message).toContain(
+      'http://mirror.invalid/train-images-idx3-ubyte.gz: could not download (fetch failed: getaddrinfo ENOTFOUND mirror.invalid)',
+    );
     expect(await readdir(temp.dir)).toEqual([]);
   });
 
@@ -83,7 +98,9 @@ describe('downloader (loopback server, never the network)', () => {
       if (role === undefined) return { ok: false, status: 404, statusText: 'Not Found', arrayBuffer: async () => new ArrayBuffer(0) };
       return { ok: true, status: 200, statusText: 'OK', arrayBuffer: async () => new Uint8Array(gz[role]).buffer };
     };
-    expect(E.isRight(await downloadFashionMnist(temp.dir, { fetch: recording, mirror: 'https://example.test/fmnist/', manifest }))).toBe(true);
+    expect(E.isRight(await downloadFashionMnist(temp.dir, { fetch: recording, mirror: 'https://example.test/fmnist/', manifest }))).toBe(
+      true,
+    );
     expect(urls).toEqual(FILE_ROLES.map((role) => `https://example.test/fmnist/${manifest[role].name}`));
   });
 });

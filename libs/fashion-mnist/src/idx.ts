@@ -44,29 +44,63 @@ export function parseIdx(bytes: Uint8Array, options: ParseIdxOptions): E.Either<
   const headerBytes = 4 * (1 + rank);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 4) {
-    return E.left(dataError('Truncated', file, `header is truncated: expected at least ${headerBytes} bytes (magic number and ${rank} dimension${rank === 1 ? '' : 's'}), got ${bytes.length}`));
+    return E.left(
+      dataError(
+        'Truncated',
+        file,
+        `header is truncated: expected at least ${headerBytes} bytes (magic number and ${rank} dimension${rank === 1 ? '' : 's'}), got ${bytes.length}`,
+      ),
+    );
   }
   const magic = view.getUint32(0);
   if (magic !== IDX_MAGIC[kind]) {
     return E.left(
-      dataError('BadMagic', file, `wrong magic number ${magic} (${describeMagic(bytes)}), expected ${IDX_MAGIC[kind]} (${describeMagic(magicBytes(IDX_MAGIC[kind]))}); is this the ${kind} file, uncompressed?`),
+      dataError(
+        'BadMagic',
+        file,
+        `wrong magic number ${magic} (${describeMagic(bytes)}), expected ${IDX_MAGIC[kind]} (${describeMagic(magicBytes(IDX_MAGIC[kind]))}); is this the ${kind} file, uncompressed?`,
+      ),
     );
   }
   if (bytes.length < headerBytes) {
-    return E.left(dataError('Truncated', file, `header is truncated: expected ${headerBytes} bytes (magic number and ${rank} dimension${rank === 1 ? '' : 's'}), got ${bytes.length}`));
+    return E.left(
+      dataError(
+        'Truncated',
+        file,
+        `header is truncated: expected ${headerBytes} bytes (magic number and ${rank} dimension${rank === 1 ? '' : 's'}), got ${bytes.length}`,
+      ),
+    );
   }
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 * (i + 1)));
   const zero = dims.indexOf(0);
   if (zero !== -1) {
-    return E.left(dataError('ZeroDimension', file, `dimension ${zero} of [${dims.join(', ')}] is 0: an IDX ${kind} file must hold at least one value along each axis`));
+    return E.left(
+      dataError(
+        'ZeroDimension',
+        file,
+        `dimension ${zero} of [${dims.join(', ')}] is 0: an IDX ${kind} file must hold at least one value along each axis`,
+      ),
+    );
   }
   // A product of three uint32 can exceed 2^53; it is then only approximate, but still far larger than any file.
   const expected = headerBytes + dims.reduce((a, b) => a * b, 1);
   if (bytes.length < expected) {
-    return E.left(dataError('Truncated', file, `data is truncated: dims [${dims.join(', ')}] need ${expected} bytes (${headerBytes} header + ${expected - headerBytes} data), got ${bytes.length}; the file is incomplete, fetch it again`));
+    return E.left(
+      dataError(
+        'Truncated',
+        file,
+        `data is truncated: dims [${dims.join(', ')}] need ${expected} bytes (${headerBytes} header + ${expected - headerBytes} data), got ${bytes.length}; the file is incomplete, fetch it again`,
+      ),
+    );
   }
   if (bytes.length > expected) {
-    return E.left(dataError('TrailingBytes', file, `${bytes.length - expected} trailing bytes: dims [${dims.join(', ')}] need exactly ${expected} bytes, got ${bytes.length}`));
+    return E.left(
+      dataError(
+        'TrailingBytes',
+        file,
+        `${bytes.length - expected} trailing bytes: dims [${dims.join(', ')}] need exactly ${expected} bytes, got ${bytes.length}`,
+      ),
+    );
   }
   return E.right({ kind, dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + headerBytes, expected - headerBytes) });
 }

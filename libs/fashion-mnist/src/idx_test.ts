@@ -7,15 +7,12 @@ const FILE = 'fixtures/train-images-idx3-ubyte.gz';
 
 // Valid arrays built directly: dims ≥ 1, then exactly product(dims) bytes.
 function idxArray(kind: IdxKind, maxDim = 6): fc.Arbitrary<IdxArray> {
-  return fc
-    .array(fc.integer({ min: 1, max: maxDim }), { minLength: IDX_RANK[kind], maxLength: IDX_RANK[kind] })
-    .chain((dims) => {
-      const n = dims.reduce((a, b) => a * b, 1);
-      return fc.uint8Array({ minLength: n, maxLength: n }).map((data): IdxArray => ({ kind, dims, data }));
-    });
+  return fc.array(fc.integer({ min: 1, max: maxDim }), { minLength: IDX_RANK[kind], maxLength: IDX_RANK[kind] }).chain((dims) => {
+    const n = dims.reduce((a, b) => a * b, 1);
+    return fc.uint8Array({ minLength: n, maxLength: n }).map((data): IdxArray => ({ kind, dims, data }));
+  });
 }
 const anyIdx = fc.constantFrom<IdxKind>('images', 'labels').chain((kind) => idxArray(kind));
-
 
 describe('IDX parsing', () => {
   test('parse(encode(a)) = a for any kind, dims and bytes', () => {
@@ -29,27 +26,25 @@ describe('IDX parsing', () => {
 
   test('encoding is header (magic, big-endian dims) then the data, as in the MNIST spec', () => {
     expect(Array.from(encodeIdx({ kind: 'labels', dims: [2], data: Uint8Array.of(3, 7) }))).toEqual([0, 0, 8, 1, 0, 0, 0, 2, 3, 7]);
-    expect(Array.from(encodeIdx({ kind: 'images', dims: [1, 256, 1], data: new Uint8Array(256) }).subarray(0, 16))).toEqual([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1]);
+    expect(Array.from(encodeIdx({ kind: 'images', dims: [1, 256, 1], data: new Uint8Array(256) }).subarray(0, 16))).toEqual([
+      0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1,
+    ]);
   });
 
   test('a wrong magic number is rejected, naming the file, the number found and the one expected', () => {
     fc.assert(
-      fc.property(
-        anyIdx,
-        fc.nat({ max: 0xffff_fffe }),
-        (array, raw) => {
-          const expected = IDX_MAGIC[array.kind];
-          const magic = raw >= expected ? raw + 1 : raw; // any uint32 but the expected one
-          const bytes = encodeIdx(array);
-          new DataView(bytes.buffer).setUint32(0, magic);
-          const error = left(parseIdx(bytes, { kind: array.kind, file: FILE }));
-          expect(error._tag).toBe('BadMagic');
-          expect(error.file).toBe(FILE);
-          expect(error.message).toContain(FILE);
-          expect(error.message).toContain(`wrong magic number ${magic} `);
-          expect(error.message).toContain(`expected ${expected} `);
-        },
-      ),
+      fc.property(anyIdx, fc.nat({ max: 0xffff_fffe }), (array, raw) => {
+        const expected = IDX_MAGIC[array.kind];
+        const magic = raw >= expected ? raw + 1 : raw; // any uint32 but the expected one
+        const bytes = encodeIdx(array);
+        new DataView(bytes.buffer).setUint32(0, magic);
+        const error = left(parseIdx(bytes, { kind: array.kind, file: FILE }));
+        expect(error._tag).toBe('BadMagic');
+        expect(error.file).toBe(FILE);
+        expect(error.message).toContain(FILE);
+        expect(error.message).toContain(`wrong magic number ${magic} `);
+        expect(error.message).toContain(`expected ${expected} `);
+      }),
       { numRuns: 200 },
     );
   });
@@ -109,7 +104,9 @@ describe('IDX parsing', () => {
         bytes.set(extra, full.length);
         const error = left(parseIdx(bytes, { kind: array.kind, file: FILE }));
         expect(error._tag).toBe('TrailingBytes');
-        expect(error.message).toBe(`${FILE}: ${extra.length} trailing bytes: dims [${array.dims.join(', ')}] need exactly ${full.length} bytes, got ${bytes.length}`);
+        expect(error.message).toBe(
+          `${FILE}: ${extra.length} trailing bytes: dims [${array.dims.join(', ')}] need exactly ${full.length} bytes, got ${bytes.length}`,
+        );
       }),
     );
   });

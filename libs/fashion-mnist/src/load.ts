@@ -52,7 +52,12 @@ export async function loadFashionMnist(options: LoadOptions = {}): Promise<E.Eit
     const idx = parseIdx(gunzipped.right.idx, { kind: role.endsWith('Images') ? 'images' : 'labels', file });
     return E.isLeft(idx) ? idx : E.right({ idx: idx.right, verification: gunzipped.right.verification });
   };
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([open('trainImages'), open('trainLabels'), open('testImages'), open('testLabels')]);
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([
+    open('trainImages'),
+    open('trainLabels'),
+    open('testImages'),
+    open('testLabels'),
+  ]);
   // Report the first failure in the README's file order.
   if (E.isLeft(trainImages)) return trainImages;
   if (E.isLeft(trainLabels)) return trainLabels;
@@ -91,6 +96,8 @@ async function readBytes(file: string): Promise<E.Either<DataError, Uint8Array>>
   try {
     return E.right(fromBuffer(await readFile(file)));
   } catch (e) {
-    return E.left(dataError('ReadFailed', file, `cannot be read (${e instanceof Error ? e.message : String(e)}); check that it exists and is readable`));
+    return E.left(
+      dataError('ReadFailed', file, `cannot be read (${e instanceof Error ? e.message : String(e)}); check that it exists and is readable`),
+    );
   }
 }

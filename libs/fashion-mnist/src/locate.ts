@@ -82,7 +82,11 @@ export async function locateFashionMnist(options: LocateOptions = {}): Promise<E
     if (missing.length > 0) {
       const what = (await isDir(dir)) ? `lacks ${missing.join(', ')}` : 'does not exist';
       return E.left(
-        dataError('MissingFiles', dir, `the folder given by ${label} ${what}: put the four Fashion-MNIST .gz files (${fileNames(manifest)}) there, or drop ${label} to search ${workspaceDir} and ${systemDir}`),
+        dataError(
+          'MissingFiles',
+          dir,
+          `the folder given by ${label} ${what}: put the four Fashion-MNIST .gz files (${fileNames(manifest)}) there, or drop ${label} to search ${workspaceDir} and ${systemDir}`,
+        ),
       );
     }
     return E.right(located(kind, label, dir, manifest));
@@ -90,7 +94,8 @@ export async function locateFashionMnist(options: LocateOptions = {}): Promise<E
 
   const workspaceMissing = await missingFiles(workspaceDir, manifest);
   if (workspaceMissing.length === 0) return E.right(located('workspace', 'workspace cache', workspaceDir, manifest));
-  if ((await missingFiles(systemDir, manifest)).length === 0) return E.right(located('system', 'package dataset-fashion-mnist', systemDir, manifest));
+  if ((await missingFiles(systemDir, manifest)).length === 0)
+    return E.right(located('system', 'package dataset-fashion-mnist', systemDir, manifest));
 
   const howTo = howToGet(dataDirName, { workspaceDir, systemDir, manifest, mirror: options.downloader?.mirror ?? OFFICIAL_MIRROR });
   if (options.download !== true) {
@@ -103,7 +108,10 @@ export async function locateFashionMnist(options: LocateOptions = {}): Promise<E
 }
 
 /** The one message listing the three ways to get the data. */
-function howToGet(dataDirName: string, where: { readonly workspaceDir: string; readonly systemDir: string; readonly manifest: Manifest; readonly mirror: string }): string {
+function howToGet(
+  dataDirName: string,
+  where: { readonly workspaceDir: string; readonly systemDir: string; readonly manifest: Manifest; readonly mirror: string },
+): string {
   return [
     'Get it one of three ways:',
     `  1. apt-get install dataset-fashion-mnist (installs ${where.systemDir});`,
@@ -122,11 +130,21 @@ function located(kind: SourceKind, label: string, dir: string, manifest: Manifes
 }
 
 function isDir(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 /** Names of the manifest's files that are not regular files in `dir` (all of them if `dir` does not exist). */
 async function missingFiles(dir: string, manifest: Manifest): Promise<string[]> {
-  const present = await Promise.all(FILE_ROLES.map((role) => stat(join(dir, manifest[role].name)).then((s) => s.isFile(), () => false)));
+  const present = await Promise.all(
+    FILE_ROLES.map((role) =>
+      stat(join(dir, manifest[role].name)).then(
+        (s) => s.isFile(),
+        () => false,
+      ),
+    ),
+  );
   return FILE_ROLES.filter((_, i) => !present[i]).map((role) => manifest[role].name);
 }

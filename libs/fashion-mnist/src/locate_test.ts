@@ -18,7 +18,12 @@ afterEach(() => temp.cleanup());
 
 /** Folders for each source under the temp dir; the locator only needs the files to exist. */
 function dirs(root: string) {
-  return { 'data-dir': join(root, 'explicit'), env: join(root, 'env'), workspace: join(root, 'ws', 'data', 'fashion-mnist'), system: join(root, 'system') } as const;
+  return {
+    'data-dir': join(root, 'explicit'),
+    env: join(root, 'env'),
+    workspace: join(root, 'ws', 'data', 'fashion-mnist'),
+    system: join(root, 'system'),
+  } as const;
 }
 async function populate(dir: string, names: readonly string[] = NAMES): Promise<void> {
   await writeFiles(dir, Object.fromEntries(names.map((name) => [name, Uint8Array.of(1)])));
@@ -33,23 +38,32 @@ const noNetwork: FetchLike = () => {
 describe('locating the files', () => {
   // Every subset of the four sources: the first present in ORDER wins.
   const subsets = Array.from({ length: 16 }, (_, mask) => ORDER.filter((_, i) => (mask >> i) & 1));
-  test.each(subsets.map((present) => [present.join(' + ') || 'nothing', present] as const))('with %s present, the first in order (--data-dir, env, workspace, system) wins', async (_, present) => {
-    const d = dirs(temp.dir);
-    for (const kind of present) await populate(d[kind]);
-    const result = await locateFashionMnist(
-      options(temp.dir, {
-        ...(present.includes('data-dir') ? { dataDir: d['data-dir'] } : {}),
-        env: present.includes('env') ? { [ENV_VAR]: d.env } : {},
-        downloader: { fetch: noNetwork },
-      }),
-    );
-    const winner = present[0];
-    if (winner === undefined) {
-      expect(left(result)._tag).toBe('NotFound');
-    } else {
-      expect(result).toMatchObject(E.right({ kind: winner, dir: d[winner], files: Object.fromEntries(FILE_ROLES.map((role) => [role, join(d[winner], FASHION_MNIST_FILES[role].name)])) }));
-    }
-  });
+  test.each(subsets.map((present) => [present.join(' + ') || 'nothing', present] as const))(
+    'with %s present, the first in order (--data-dir, env, workspace, system) wins',
+    async (_, present) => {
+      const d = dirs(temp.dir);
+      for (const kind of present) await populate(d[kind]);
+      const result = await locateFashionMnist(
+        options(temp.dir, {
+          ...(present.includes('data-dir') ? { dataDir: d['data-dir'] } : {}),
+          env: present.includes('env') ? { [ENV_VAR]: d.env } : {},
+          downloader: { fetch: noNetwork },
+        }),
+      );
+      const winner = present[0];
+      if (winner === undefined) {
+        expect(left(result)._tag).toBe('NotFound');
+      } else {
+        expect(result).toMatchObject(
+          E.right({
+            kind: winner,
+            dir: d[winner],
+            files: Object.fromEntries(FILE_ROLES.map((role) => [role, join(d[winner], FASHION_MNIST_FILES[role].name)])),
+          }),
+        );
+      }
+    },
+  );
 
   test('an explicit dataDir lacking files is an error naming the folder and the missing files, not a fall-through', async () => {
     const d = dirs(temp.dir);
@@ -58,7 +72,9 @@ describe('locating the files', () => {
     const error = left(await locateFashionMnist(options(temp.dir, { dataDir: d['data-dir'] })));
     expect(error._tag).toBe('MissingFiles');
     expect(error.file).toBe(d['data-dir']);
-    expect(error.message).toContain(`${d['data-dir']}: the folder given by ${DATA_DIR_OPTION} lacks t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz`);
+    expect(error.message).toContain(
+      `${d['data-dir']}: the folder given by ${DATA_DIR_OPTION} lacks t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz`,
+    );
   });
 
   test("messages name dataDir as the caller does (an app's flag), and so does the source's label", async () => {
@@ -67,9 +83,13 @@ describe('locating the files', () => {
     const error = left(await locateFashionMnist(options(temp.dir, { dataDir: d['data-dir'], dataDirName: '--data-dir' })));
     expect(error.message).toContain(`${d['data-dir']}: the folder given by --data-dir lacks t10k-images-idx3-ubyte.gz`);
     expect(error.message).toContain('or drop --data-dir to search');
-    expect(left(await locateFashionMnist(options(temp.dir, { dataDirName: '--data-dir', downloader: { fetch: noNetwork } }))).message).toContain(`set ${ENV_VAR} (or pass --data-dir) to a folder`);
+    expect(
+      left(await locateFashionMnist(options(temp.dir, { dataDirName: '--data-dir', downloader: { fetch: noNetwork } }))).message,
+    ).toContain(`set ${ENV_VAR} (or pass --data-dir) to a folder`);
     await populate(d['data-dir']);
-    expect(await locateFashionMnist(options(temp.dir, { dataDir: d['data-dir'], dataDirName: '--data-dir' }))).toMatchObject(E.right({ kind: 'data-dir', label: '--data-dir' }));
+    expect(await locateFashionMnist(options(temp.dir, { dataDir: d['data-dir'], dataDirName: '--data-dir' }))).toMatchObject(
+      E.right({ kind: 'data-dir', label: '--data-dir' }),
+    );
   });
 
   test('FASHION_MNIST_DIR lacking files is an error naming the variable, the folder and the missing files', async () => {
@@ -83,7 +103,9 @@ describe('locating the files', () => {
 
   test('an explicit folder that does not exist is called out as such', async () => {
     const missing = join(temp.dir, 'nope');
-    expect(left(await locateFashionMnist(options(temp.dir, { dataDir: missing }))).message).toContain(`${missing}: the folder given by ${DATA_DIR_OPTION} does not exist`);
+    expect(left(await locateFashionMnist(options(temp.dir, { dataDir: missing }))).message).toContain(
+      `${missing}: the folder given by ${DATA_DIR_OPTION} does not exist`,
+    );
   });
 
   test('an empty FASHION_MNIST_DIR counts as unset', async () => {
@@ -119,7 +141,9 @@ describe('locating the files', () => {
       urls.push(url);
       return { ok: true, status: 200, statusText: 'OK', arrayBuffer: async () => new Uint8Array(gz.testImages).buffer };
     };
-    const result = await locateFashionMnist(options(temp.dir, { download: true, manifest, downloader: { fetch, mirror: 'http://mirror.test/' } }));
+    const result = await locateFashionMnist(
+      options(temp.dir, { download: true, manifest, downloader: { fetch, mirror: 'http://mirror.test/' } }),
+    );
     expect(E.isRight(result) && [result.right.kind, result.right.dir]).toEqual(['download', d.workspace]);
     expect(urls).toEqual([`http://mirror.test/${manifest.testImages.name}`]);
     expect((await readdir(d.workspace)).sort()).toEqual([...NAMES].sort());

@@ -26,7 +26,10 @@ describe('dataset split', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 8 }).chain((count) =>
-          fc.record({ pixels: fc.uint8Array({ minLength: count * PIXELS, maxLength: count * PIXELS }), labels: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: count, maxLength: count }) }),
+          fc.record({
+            pixels: fc.uint8Array({ minLength: count * PIXELS, maxLength: count * PIXELS }),
+            labels: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: count, maxLength: count }),
+          }),
         ),
         ({ pixels, labels: values }) => {
           const count = values.length;
@@ -53,13 +56,17 @@ describe('dataset split', () => {
     fc.assert(
       fc.property(fc.integer({ min: 10, max: 255 }), fc.integer({ min: 0, max: 4 }), (bad, at) => {
         const values = [0, 1, 2, 3, 4].map((v, i) => (i === at ? bad : v));
-        expect(message(toSplit(images(5), labels(values), FILES))).toBe(`${FILES.labels}: label ${bad} at index ${at} is out of range: Fashion-MNIST labels are 0..9`);
+        expect(message(toSplit(images(5), labels(values), FILES))).toBe(
+          `${FILES.labels}: label ${bad} at index ${at} is out of range: Fashion-MNIST labels are 0..9`,
+        );
       }),
     );
   });
 
   test('images that are not 28×28 are rejected with their size', () => {
-    expect(message(toSplit(images(2, 27, 28), labels([0, 1]), FILES))).toBe(`${FILES.images}: images are 27×28, expected 28×28 (Fashion-MNIST)`);
+    expect(message(toSplit(images(2, 27, 28), labels([0, 1]), FILES))).toBe(
+      `${FILES.images}: images are 27×28, expected 28×28 (Fashion-MNIST)`,
+    );
     expect(message(toSplit(images(2, 28, 32), labels([0, 1]), FILES))).toContain('images are 28×32');
   });
 

@@ -40,7 +40,13 @@ describe('writeFileAtomic', () => {
 describe('replaceDirectory', () => {
   test('replaces a folder by exactly the given files', () => {
     const dir = scratch();
-    replaceDirectory(join(dir, 'model'), new Map([['a', 'one'], ['b', 'two']]));
+    replaceDirectory(
+      join(dir, 'model'),
+      new Map([
+        ['a', 'one'],
+        ['b', 'two'],
+      ]),
+    );
     replaceDirectory(join(dir, 'model'), new Map([['c', new Uint8Array([51])]]));
     expect(readdirSync(join(dir, 'model'))).toEqual(['c']);
     expect(readFileSync(join(dir, 'model', 'c'), 'utf8')).toBe('3');
@@ -51,7 +57,17 @@ describe('replaceDirectory', () => {
     const dir = scratch();
     replaceDirectory(join(dir, 'model'), new Map([['a', 'old']]));
     // The second name needs a subfolder the writer does not create: ENOENT after 'a' was written.
-    expect(codeOf(() => replaceDirectory(join(dir, 'model'), new Map([['a', 'new'], ['sub/b', 'x']])))).toBe('ENOENT');
+    expect(
+      codeOf(() =>
+        replaceDirectory(
+          join(dir, 'model'),
+          new Map([
+            ['a', 'new'],
+            ['sub/b', 'x'],
+          ]),
+        ),
+      ),
+    ).toBe('ENOENT');
     expect(readdirSync(dir)).toEqual(['model']);
     expect(readFileSync(join(dir, 'model', 'a'), 'utf8')).toBe('old');
   });

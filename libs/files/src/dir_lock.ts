@@ -70,7 +70,14 @@ export interface DirLock {
  */
 export function lockDirectory(dir: string, command: string): E.Either<LockError, DirLock> {
   const lock = join(dir, LOCK_DIR);
-  const me: LockOwner = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString(), processStart: processStart(process.pid), command, slurm: slurmAttempt() };
+  const me: LockOwner = {
+    host: hostname(),
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    processStart: processStart(process.pid),
+    command,
+    slurm: slurmAttempt(),
+  };
   let tookOverFrom: LockOwner | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
@@ -101,12 +108,15 @@ export function lockDirectory(dir: string, command: string): E.Either<LockError,
       tookOverFrom,
       release: () => {
         const now = readOwner(lock);
-        if (now !== null && now.pid === me.pid && now.startedAt === me.startedAt && now.host === me.host) rmSync(lock, { recursive: true, force: true });
+        if (now !== null && now.pid === me.pid && now.startedAt === me.startedAt && now.host === me.host)
+          rmSync(lock, { recursive: true, force: true });
       },
     });
   }
   const owner = readOwner(lock);
-  return owner === null ? E.left({ _tag: 'Unreadable', dir, lock }) : E.left({ _tag: 'Locked', dir, owner, sameHost: owner.host === me.host });
+  return owner === null
+    ? E.left({ _tag: 'Unreadable', dir, lock })
+    : E.left({ _tag: 'Locked', dir, owner, sameHost: owner.host === me.host });
 }
 
 /**
@@ -124,7 +134,14 @@ export function lockOwner(dir: string): LockOwner | null {
  * @example isGone(lockOwner('runs/r')!) // true when the process that held it was killed
  */
 export function isGone(owner: LockOwner, me: SlurmAttempt | null = slurmAttempt()): boolean {
-  if (me !== null && owner.slurm !== null && owner.slurm.cluster === me.cluster && owner.slurm.jobId === me.jobId && owner.slurm.restart < me.restart) return true;
+  if (
+    me !== null &&
+    owner.slurm !== null &&
+    owner.slurm.cluster === me.cluster &&
+    owner.slurm.jobId === me.jobId &&
+    owner.slurm.restart < me.restart
+  )
+    return true;
   return owner.host === hostname() && !isAlive(owner);
 }
 
@@ -155,7 +172,10 @@ function moveAside(lock: string, stale: LockOwner | null): boolean {
     return false;
   }
   const moved = readOwner(aside);
-  const same = stale === null ? moved === null : moved !== null && moved.pid === stale.pid && moved.startedAt === stale.startedAt && moved.host === stale.host;
+  const same =
+    stale === null
+      ? moved === null
+      : moved !== null && moved.pid === stale.pid && moved.startedAt === stale.startedAt && moved.host === stale.host;
   if (!same && !existsSync(lock)) {
     renameSync(aside, lock);
     return false;
@@ -178,11 +198,19 @@ function readOwnerPatiently(lock: string): LockOwner | null {
 function readOwner(lock: string): LockOwner | null {
   try {
     const o = JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8')) as Partial<Record<keyof LockOwner, unknown>>;
-    if (typeof o.host !== 'string' || typeof o.pid !== 'number' || typeof o.startedAt !== 'string' || typeof o.command !== 'string') return null;
+    if (typeof o.host !== 'string' || typeof o.pid !== 'number' || typeof o.startedAt !== 'string' || typeof o.command !== 'string')
+      return null;
     if (o.processStart !== null && typeof o.processStart !== 'string') return null;
     // Locks written before the Slurm field have none.
     const slurm = o.slurm as Partial<Record<keyof SlurmAttempt, unknown>> | null | undefined;
-    const attempt = slurm !== null && typeof slurm === 'object' && typeof slurm.cluster === 'string' && typeof slurm.jobId === 'string' && typeof slurm.restart === 'number' ? { cluster: slurm.cluster, jobId: slurm.jobId, restart: slurm.restart } : null;
+    const attempt =
+      slurm !== null &&
+      typeof slurm === 'object' &&
+      typeof slurm.cluster === 'string' &&
+      typeof slurm.jobId === 'string' &&
+      typeof slurm.restart === 'number'
+        ? { cluster: slurm.cluster, jobId: slurm.jobId, restart: slurm.restart }
+        : null;
     return { host: o.host, pid: o.pid, startedAt: o.startedAt, processStart: o.processStart ?? null, command: o.command, slurm: attempt };
   } catch {
     return null;

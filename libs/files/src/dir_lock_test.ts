@@ -9,7 +9,10 @@ const scratch = () => mkdtempSync(join(tmpdir(), 'lock-'));
 
 function writeOwner(dir: string, owner: Partial<LockOwner>): void {
   mkdirSync(join(dir, LOCK_DIR));
-  writeFileSync(join(dir, LOCK_DIR, 'owner.json'), JSON.stringify({ host: hostname(), pid: 1, startedAt: '2026-12-01T00:00:00.000Z', processStart: null, command: 'old', ...owner }));
+  writeFileSync(
+    join(dir, LOCK_DIR, 'owner.json'),
+    JSON.stringify({ host: hostname(), pid: 1, startedAt: '2026-12-01T00:00:00.000Z', processStart: null, command: 'old', ...owner }),
+  );
 }
 
 /** The pid of a process that has ended. */
@@ -32,11 +35,27 @@ describe('lockDirectory: one process owns a folder', () => {
   test('a second process is refused with the live owner (host, pid, start, command)', async () => {
     const dir = scratch();
     // The owner: another process that takes the lock and waits.
-    const holder = spawn(process.execPath, ['--import', 'tsx', '-e', `require(${JSON.stringify(join(__dirname, 'dir_lock.ts'))}).lockDirectory(${JSON.stringify(dir)}, 'holder'); console.log('held'); setTimeout(() => {}, 30000);`], { env: { ...process.env, TSX_TSCONFIG_PATH: join(__dirname, '../../../tsconfig.base.json') } });
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `require(${JSON.stringify(join(__dirname, 'dir_lock.ts'))}).lockDirectory(${JSON.stringify(dir)}, 'holder'); console.log('held'); setTimeout(() => {}, 30000);`,
+      ],
+      { env: { ...process.env, TSX_TSCONFIG_PATH: join(__dirname, '../../../tsconfig.base.json') } },
+    );
     await new Promise<void>((held) => holder.stdout.on('data', () => held()));
     try {
       const second = lockDirectory(dir, 'second');
-      expect(second).toEqual(E.left({ _tag: 'Locked', dir, sameHost: true, owner: expect.objectContaining({ pid: holder.pid, host: hostname(), command: 'holder' }) as unknown }));
+      expect(second).toEqual(
+        E.left({
+          _tag: 'Locked',
+          dir,
+          sameHost: true,
+          owner: expect.objectContaining({ pid: holder.pid, host: hostname(), command: 'holder' }) as unknown,
+        }),
+      );
       expect(lockOwner(dir)?.pid).toBe(holder.pid);
     } finally {
       holder.kill('SIGKILL');
@@ -57,12 +76,21 @@ describe('lockDirectory: one process owns a folder', () => {
 
     const remote = scratch();
     writeOwner(remote, { host: 'node-17.cluster', pid: deadPid() });
-    expect(lockDirectory(remote, 'new')).toEqual(E.left({ _tag: 'Locked', dir: remote, sameHost: false, owner: expect.objectContaining({ host: 'node-17.cluster' }) as unknown }));
+    expect(lockDirectory(remote, 'new')).toEqual(
+      E.left({ _tag: 'Locked', dir: remote, sameHost: false, owner: expect.objectContaining({ host: 'node-17.cluster' }) as unknown }),
+    );
   });
 
   test('a lock left by an earlier attempt of this Slurm job (requeued onto another node) is taken over; one of another job or the same attempt is not', () => {
     const job = { cluster: 'lab', jobId: '4242', restart: 0 };
-    const remote = { host: 'node-17.cluster', pid: deadPid(), startedAt: '2026-12-01T00:00:00.000Z', processStart: null, command: 'old', slurm: job };
+    const remote = {
+      host: 'node-17.cluster',
+      pid: deadPid(),
+      startedAt: '2026-12-01T00:00:00.000Z',
+      processStart: null,
+      command: 'old',
+      slurm: job,
+    };
     expect(isGone(remote, { ...job, restart: 1 })).toBe(true);
     expect(isGone(remote, job)).toBe(false);
     expect(isGone(remote, { ...job, restart: 1, jobId: '4243' })).toBe(false);
@@ -102,11 +130,14 @@ describe('lockDirectory: one process owns a folder', () => {
     expect(E.isRight(lockDirectory(dir, 'new'))).toBe(true);
   });
 
-  test('release leaves a lock that is no longer this process\'s alone', () => {
+  test("release leaves a lock that is no longer this process's alone", () => {
     const dir = scratch();
     const lock = lockDirectory(dir, 'mine');
     if (E.isLeft(lock)) throw new Error('not locked');
-    writeFileSync(join(dir, LOCK_DIR, 'owner.json'), JSON.stringify({ host: 'other', pid: 5, startedAt: 'x', processStart: null, command: 'theirs' }));
+    writeFileSync(
+      join(dir, LOCK_DIR, 'owner.json'),
+      JSON.stringify({ host: 'other', pid: 5, startedAt: 'x', processStart: null, command: 'theirs' }),
+    );
     lock.right.release();
     expect(existsSync(join(dir, LOCK_DIR))).toBe(true);
   });

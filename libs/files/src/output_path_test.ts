@@ -28,7 +28,12 @@ describe('checkOutputPath', () => {
       [join(dir, 'a.txt'), 'directory', 'IsFile', 'a file is there, where a folder goes; give the path of a folder (new or existing)'],
       [join(dir, 'a.txt', 'out.json'), 'file', 'UnderFile', `${join(dir, 'a.txt')} is a file, so nothing can be created under it`],
       [join(dir, 'a.txt', 'deep', 'run'), 'directory', 'UnderFile', `${join(dir, 'a.txt')} is a file, so nothing can be created under it`],
-      ['/dev/null', 'file', 'Special', 'a device, socket or pipe is there, which the output would replace; give the path of a file or folder'],
+      [
+        '/dev/null',
+        'file',
+        'Special',
+        'a device, socket or pipe is there, which the output would replace; give the path of a file or folder',
+      ],
     ];
     for (const [path, kind, tag, message] of cases) {
       const e = checkOutputPath(path, kind);

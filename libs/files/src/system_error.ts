@@ -45,11 +45,23 @@ const MEANINGS: Readonly<Record<string, string>> = {
  */
 export function systemError(e: unknown): SystemError | null {
   if (typeof e !== 'object' || e === null) return null;
-  const { code, syscall, path, dest, address, port } = e as { code?: unknown; syscall?: unknown; path?: unknown; dest?: unknown; address?: unknown; port?: unknown };
+  const { code, syscall, path, dest, address, port } = e as {
+    code?: unknown;
+    syscall?: unknown;
+    path?: unknown;
+    dest?: unknown;
+    address?: unknown;
+    port?: unknown;
+  };
   if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return null;
   const socket = typeof address === 'string' ? `${address}${typeof port === 'number' ? `:${port}` : ''}` : null;
   // A rename names both paths; the destination is the one the user chose.
-  const file = typeof dest === 'string' && (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EXDEV') ? dest : typeof path === 'string' ? path : null;
+  const file =
+    typeof dest === 'string' && (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EXDEV')
+      ? dest
+      : typeof path === 'string'
+        ? path
+        : null;
   return { _tag: 'SystemError', code, syscall: typeof syscall === 'string' ? syscall : null, target: file ?? socket };
 }
 

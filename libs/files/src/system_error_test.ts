@@ -2,8 +2,15 @@ import { describeSystemError, systemError } from './system_error.ts';
 
 describe('systemError', () => {
   test('an error with an errno code is a system error naming its path, or the destination of a rename onto a folder', () => {
-    expect(systemError(Object.assign(new Error('x'), { code: 'ENOSPC', syscall: 'write', path: '/r/a' }))).toEqual({ _tag: 'SystemError', code: 'ENOSPC', syscall: 'write', target: '/r/a' });
-    expect(systemError(Object.assign(new Error('x'), { code: 'EISDIR', syscall: 'rename', path: '/r/a.tmp-1', dest: '/r/a' }))?.target).toBe('/r/a');
+    expect(systemError(Object.assign(new Error('x'), { code: 'ENOSPC', syscall: 'write', path: '/r/a' }))).toEqual({
+      _tag: 'SystemError',
+      code: 'ENOSPC',
+      syscall: 'write',
+      target: '/r/a',
+    });
+    expect(
+      systemError(Object.assign(new Error('x'), { code: 'EISDIR', syscall: 'rename', path: '/r/a.tmp-1', dest: '/r/a' }))?.target,
+    ).toBe('/r/a');
   });
 
   test('a socket error names host:port', () => {

@@ -17,9 +17,14 @@ export const TMPFS_UNAVAILABLE: string | null = probeTmpfs();
  * and unmounts it, whatever `fn` does.
  * @example await withTmpfs({ kib: 64 }, (dir) => expect(() => writeFileSync(join(dir, 'x'), big)).toThrow(/ENOSPC/))
  */
-export async function withTmpfs<T>(options: { readonly kib: number; readonly readOnly?: boolean }, fn: (dir: string) => T | Promise<T>): Promise<T> {
+export async function withTmpfs<T>(
+  options: { readonly kib: number; readonly readOnly?: boolean },
+  fn: (dir: string) => T | Promise<T>,
+): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'tmpfs-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `${options.readOnly === true ? 'ro,' : ''}size=${options.kib}k`, 'tmpfs', dir], { encoding: 'utf8' });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `${options.readOnly === true ? 'ro,' : ''}size=${options.kib}k`, 'tmpfs', dir], {
+    encoding: 'utf8',
+  });
   if (mounted.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`cannot mount a tmpfs on ${dir}: ${mounted.stderr.trim()}`);
@@ -37,7 +42,10 @@ export async function withTmpfs<T>(options: { readonly kib: number; readonly rea
  * mounted, except under CI=true, where they must run (CI runs as root).
  */
 export const describeTmpfs: jest.Describe = TMPFS_UNAVAILABLE === null || process.env['CI'] === 'true' ? describe : describe.skip;
-if (TMPFS_UNAVAILABLE !== null) console.warn(`[files] ${process.env['CI'] === 'true' ? 'REQUIRED' : 'SKIPPED'}: the full-disk and read-only tests (${TMPFS_UNAVAILABLE})`);
+if (TMPFS_UNAVAILABLE !== null)
+  console.warn(
+    `[files] ${process.env['CI'] === 'true' ? 'REQUIRED' : 'SKIPPED'}: the full-disk and read-only tests (${TMPFS_UNAVAILABLE})`,
+  );
 
 function probeTmpfs(): string | null {
   if (process.getuid?.() !== 0) return 'they mount a tmpfs, which needs root';
@@ -70,7 +78,11 @@ export async function failWriteStep<T>(
     if (options.counts !== undefined && !options.counts(step)) return;
     steps.push(step);
     if (steps.length === at) {
-      throw Object.assign(new Error(`ENOSPC: no space left on device, ${step.op} '${step.path}' (injected)`), { code: 'ENOSPC', syscall: step.op, path: step.path });
+      throw Object.assign(new Error(`ENOSPC: no space left on device, ${step.op} '${step.path}' (injected)`), {
+        code: 'ENOSPC',
+        syscall: step.op,
+        path: step.path,
+      });
     }
   });
   try {

@@ -56,7 +56,9 @@ export function opTableDifferences(ops: unknown): string[] {
   if (typeof ops !== 'object' || ops === null) return ['no op table'];
   const table = ops as Record<string, unknown>;
   const expected: Readonly<Record<string, readonly string[]>> = OP_NAMES;
-  const differences = Object.keys(table).filter((g) => !Object.hasOwn(expected, g)).map((g) => `unknown group ${g}`);
+  const differences = Object.keys(table)
+    .filter((g) => !Object.hasOwn(expected, g))
+    .map((g) => `unknown group ${g}`);
   for (const [group, names] of Object.entries(expected)) {
     const codes = table[group];
     if (typeof codes !== 'object' || codes === null) {
@@ -92,18 +94,74 @@ export interface OnednnAddon {
   /** Op codes by name, to pass as `kind`, `algorithm`, `op`, the activation in params, and layout bits. */
   readonly ops: OnednnOps;
   /** keyA, keyB: names of a's and b's data under which the addon may keep their bf16 copies (0: none); see forget. */
-  conv(kind: number, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, params: Int32Array, alpha: number, keyA?: number, keyB?: number): void;
+  conv(
+    kind: number,
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    params: Int32Array,
+    alpha: number,
+    keyA?: number,
+    keyB?: number,
+  ): void;
   matmul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, params: Int32Array, alpha: number): void;
   pool(backward: boolean, x: Float32Array | null, dy: Float32Array | null, out: Float32Array, params: Int32Array): void;
   binary(algorithm: number, a: Float32Array, b: Float32Array, out: Float32Array, shapes: Int32Array): void;
   reduce(algorithm: number, x: Float32Array, out: Float32Array, shapes: Int32Array): void;
   tile(x: Float32Array, out: Float32Array, shapes: Int32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
-  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, out: Float32Array, epsilon: number): void;
-  batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, epsilon: number): void;
-  batchNormGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dScale: Float32Array, dOffset: Float32Array, epsilon: number): void;
-  sgd(param: Float32Array, grad: Float32Array, velocity: Float32Array, newParam: Float32Array, newVelocity: Float32Array, lr: number, momentum: number, weightDecay: number, nesterov: boolean): void;
-  sgdMulti(params: Float32Array[], grads: Float32Array[], velocities: Float32Array[], newParams: Float32Array[], newVelocities: Float32Array[], decays: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
+  batchNorm(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    offset: Float32Array | null,
+    scale: Float32Array | null,
+    out: Float32Array,
+    epsilon: number,
+  ): void;
+  batchNormTrain(
+    x: Float32Array,
+    scale: Float32Array,
+    offset: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    epsilon: number,
+  ): void;
+  batchNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    scale: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    dx: Float32Array,
+    dScale: Float32Array,
+    dOffset: Float32Array,
+    epsilon: number,
+  ): void;
+  sgd(
+    param: Float32Array,
+    grad: Float32Array,
+    velocity: Float32Array,
+    newParam: Float32Array,
+    newVelocity: Float32Array,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+    nesterov: boolean,
+  ): void;
+  sgdMulti(
+    params: Float32Array[],
+    grads: Float32Array[],
+    velocities: Float32Array[],
+    newParams: Float32Array[],
+    newVelocities: Float32Array[],
+    decays: Float32Array,
+    lr: number,
+    momentum: number,
+    nesterov: boolean,
+  ): void;
   reluGrad(dy: Float32Array, y: Float32Array, dx: Float32Array): void;
   addRelu(a: Float32Array, b: Float32Array, y: Float32Array): void;
   info(): OnednnInfo;
@@ -134,7 +192,29 @@ export function addonPath(): string {
 }
 
 /** The addon's functions (every member of {@link OnednnAddon} but `ops`); an addon missing one is refused. */
-export const ADDON_FUNCTIONS = ['conv', 'matmul', 'pool', 'binary', 'reduce', 'tile', 'unary', 'batchNorm', 'batchNormTrain', 'batchNormGrad', 'sgd', 'sgdMulti', 'reluGrad', 'addRelu', 'info', 'primitives', 'setConvLayout', 'setPrecision', 'setNumThreads', 'forget', 'clearCache'] as const satisfies readonly Exclude<keyof OnednnAddon, 'ops'>[];
+export const ADDON_FUNCTIONS = [
+  'conv',
+  'matmul',
+  'pool',
+  'binary',
+  'reduce',
+  'tile',
+  'unary',
+  'batchNorm',
+  'batchNormTrain',
+  'batchNormGrad',
+  'sgd',
+  'sgdMulti',
+  'reluGrad',
+  'addRelu',
+  'info',
+  'primitives',
+  'setConvLayout',
+  'setPrecision',
+  'setNumThreads',
+  'forget',
+  'clearCache',
+] as const satisfies readonly Exclude<keyof OnednnAddon, 'ops'>[];
 
 function hasFunctions(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && ADDON_FUNCTIONS.every((n) => typeof (x as Record<string, unknown>)[n] === 'function');
@@ -155,9 +235,14 @@ export function loadAddon(path: string): AddonResult {
   } catch (e) {
     return { ok: false, reason: `${path} failed to load (${e instanceof Error ? e.message : String(e)}). Fix: ${FIX}` };
   }
-  if (!hasFunctions(exports)) return { ok: false, reason: `${path} is not the onednn addon (missing functions). Fix: node tools/build_native.cjs` };
+  if (!hasFunctions(exports))
+    return { ok: false, reason: `${path} is not the onednn addon (missing functions). Fix: node tools/build_native.cjs` };
   const differences = opTableDifferences(exports['ops']);
-  if (differences.length > 0) return { ok: false, reason: `${path} was built from another op table than this lib's (${differences.join('; ')}). Fix: node tools/build_native.cjs` };
+  if (differences.length > 0)
+    return {
+      ok: false,
+      reason: `${path} was built from another op table than this lib's (${differences.join('; ')}). Fix: node tools/build_native.cjs`,
+    };
   return { ok: true, addon: exports as unknown as OnednnAddon };
 }
 

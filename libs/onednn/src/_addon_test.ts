@@ -39,7 +39,14 @@ describe('op table checks', () => {
     delete t['layout'];
     t['resize'] = { bilinear: 0 };
     expect(opTableDifferences(t).sort()).toEqual(
-      ['binary: unknown pow', 'group layout missing', 'pool: avgExcludePadding and max share code 0', 'reduce: mean is 1.5, not an integer', 'unary: square missing', 'unknown group resize'].sort(),
+      [
+        'binary: unknown pow',
+        'group layout missing',
+        'pool: avgExcludePadding and max share code 0',
+        'reduce: mean is 1.5, not an integer',
+        'unary: square missing',
+        'unknown group resize',
+      ].sort(),
     );
     expect(opTableDifferences(undefined)).toEqual(['no op table']);
   });
@@ -53,7 +60,9 @@ describe('op table checks', () => {
       const file = join(dir, 'stale.js');
       writeFileSync(file, `module.exports = { ops: ${JSON.stringify(table)}, ${functions.map((f) => `${f}() {}`).join(', ')} };`);
       const result = loadAddon(file);
-      expect(result.ok ? '' : result.reason).toBe(`${file} was built from another op table than this lib's (unary: square missing). Fix: node tools/build_native.cjs`);
+      expect(result.ok ? '' : result.reason).toBe(
+        `${file} was built from another op table than this lib's (unary: square missing). Fix: node tools/build_native.cjs`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,7 +9,15 @@
 // - it was made by `take` (never an array the user wrote into a tensor);
 // - exactly one tensor ever stored it, as a whole (no views of it, such as a slice's);
 // - it was never read out (`dataSync`, `data`, `arraySync`, … hand out the storage itself).
-import { buffer, type BackendValues, type DataId, type DataType, type Rank, type TensorBuffer, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  buffer,
+  type BackendValues,
+  type DataId,
+  type DataType,
+  type Rank,
+  type TensorBuffer,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 /** The pool's default size threshold (elements): shorter outputs are plain allocations (not worth tracking). */

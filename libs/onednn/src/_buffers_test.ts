@@ -26,7 +26,10 @@ describe('BufferPool', () => {
 
   test('never takes back an array that was read out, stored twice, stored as a view, or not its own', () => {
     const pool = new BufferPool();
-    const readOut = pool.take(N), twice = pool.take(N), viewed = pool.take(N), foreign = new Float32Array(N);
+    const readOut = pool.take(N),
+      twice = pool.take(N),
+      viewed = pool.take(N),
+      foreign = new Float32Array(N);
     for (const a of [readOut, twice, viewed, foreign]) pool.stored(a);
     pool.readOut(readOut);
     pool.stored(twice);
@@ -62,7 +65,7 @@ describeOnednn('storage reuse on the onednn backend', () => {
     configureOnednn({ reuseBuffers: true });
   });
 
-  test('a disposed output\'s storage serves the next output of that size, with the right values', () => {
+  test("a disposed output's storage serves the next output of that size, with the right values", () => {
     const [x, y] = inputs();
     const expected = tf.tidy(() => tf.sub(x, y).arraySync());
     tf.add(x, y).dispose(); // its storage is now free

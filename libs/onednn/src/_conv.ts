@@ -23,16 +23,20 @@ function shape4(t: TensorInfo | undefined): Shape4 | undefined {
   return t !== undefined && t.shape.length === 4 ? (t.shape as Shape4) : undefined;
 }
 
-function conv(addon: OnednnAddon, args: Args, o: {
-  kind: number;
-  info: backend_util.Conv2DInfo;
-  a: TensorInfo | undefined;
-  b: TensorInfo | undefined;
-  outShape: number[];
-  bias?: Float32Array;
-  activation?: number;
-  alpha?: number;
-}): Outcome {
+function conv(
+  addon: OnednnAddon,
+  args: Args,
+  o: {
+    kind: number;
+    info: backend_util.Conv2DInfo;
+    a: TensorInfo | undefined;
+    b: TensorInfo | undefined;
+    outShape: number[];
+    bias?: Float32Array;
+    activation?: number;
+    alpha?: number;
+  },
+): Outcome {
   const a = floats(args.backend, o.a);
   const b = floats(args.backend, o.b);
   if (a === undefined || b === undefined) return 'inputs are not float32';
@@ -42,7 +46,8 @@ function conv(addon: OnednnAddon, args: Args, o: {
   // Under bf16 the addon keeps each input's bf16 copy by key (a filter converted for the forward
   // serves the backward too); fp32 converts nothing, so no keys.
   const keyed = settings.precision !== 'fp32' && args.backend instanceof PooledCpuBackend ? args.backend : undefined;
-  const [keyA, keyB] = keyed === undefined || o.a === undefined || o.b === undefined ? [0, 0] : [keyed.inputKey(o.a.dataId), keyed.inputKey(o.b.dataId)];
+  const [keyA, keyB] =
+    keyed === undefined || o.a === undefined || o.b === undefined ? [0, 0] : [keyed.inputKey(o.a.dataId), keyed.inputKey(o.b.dataId)];
   const error = native(() => addon.conv(o.kind, a, b, o.bias ?? null, out, params, o.alpha ?? 0, keyA, keyB));
   return error ?? args.backend.makeTensorInfo(o.outShape, 'float32', out);
 }
@@ -50,10 +55,20 @@ function conv(addon: OnednnAddon, args: Args, o: {
 function conv2d(addon: OnednnAddon, args: Args): Outcome {
   const { x, filter } = args.inputs;
   const attrs = args.attrs as unknown as Conv2DAttrs;
-  const xs = shape4(x), fs = shape4(filter);
+  const xs = shape4(x),
+    fs = shape4(filter);
   if (xs === undefined || fs === undefined) return 'inputs are not rank 4';
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
-  const info = backend_util.computeConv2DInfo(xs, fs, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const info = backend_util.computeConv2DInfo(
+    xs,
+    fs,
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   return conv(addon, args, { kind: addon.ops.conv.forward, info, a: x, b: filter, outShape: info.outShape });
 }
 
@@ -63,7 +78,16 @@ function conv2dBackpropInput(addon: OnednnAddon, args: Args): Outcome {
   const fs = shape4(filter);
   if (fs === undefined || shape4(dy) === undefined) return 'inputs are not rank 4';
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
-  const info = backend_util.computeConv2DInfo(attrs.inputShape, fs, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const info = backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    fs,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   if (dy === undefined || dy.shape.join() !== info.outShape.join()) return 'dy does not have the convolution output shape';
   return conv(addon, args, { kind: addon.ops.conv.backwardData, info, a: dy, b: filter, outShape: info.inShape });
 }
@@ -74,7 +98,16 @@ function conv2dBackpropFilter(addon: OnednnAddon, args: Args): Outcome {
   const xs = shape4(x);
   if (xs === undefined || shape4(dy) === undefined) return 'inputs are not rank 4';
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
-  const info = backend_util.computeConv2DInfo(xs, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const info = backend_util.computeConv2DInfo(
+    xs,
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   if (dy === undefined || dy.shape.join() !== info.outShape.join()) return 'dy does not have the convolution output shape';
   return conv(addon, args, { kind: addon.ops.conv.backwardFilter, info, a: x, b: dy, outShape: info.filterShape });
 }
@@ -90,17 +123,33 @@ export function channelBias(args: Args, bias: TensorInfo | undefined, channels: 
 function fusedConv2d(addon: OnednnAddon, args: Args): Outcome {
   const { x, filter, bias } = args.inputs;
   const attrs = args.attrs as unknown as FusedConv2DAttrs;
-  const xs = shape4(x), fs = shape4(filter);
+  const xs = shape4(x),
+    fs = shape4(filter);
   if (xs === undefined || fs === undefined) return 'inputs are not rank 4';
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
   const activation = codeOf(addon.ops.activation, attrs.activation ?? 'linear');
   if (activation === undefined) return `activation "${attrs.activation}"`;
   if (attrs.activation === 'leakyrelu' && typeof attrs.leakyreluAlpha !== 'number') return 'leakyrelu without alpha';
-  const info = backend_util.computeConv2DInfo(xs, fs, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const info = backend_util.computeConv2DInfo(
+    xs,
+    fs,
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const b = channelBias(args, bias, info.outChannels);
   if (typeof b === 'string') return b;
   return conv(addon, args, {
-    kind: addon.ops.conv.forward, info, a: x, b: filter, outShape: info.outShape, activation, alpha: attrs.leakyreluAlpha ?? 0,
+    kind: addon.ops.conv.forward,
+    info,
+    a: x,
+    b: filter,
+    outShape: info.outShape,
+    activation,
+    alpha: attrs.leakyreluAlpha ?? 0,
     ...(b === undefined ? {} : { bias: b }),
   });
 }

@@ -4,7 +4,14 @@ import { onednnStatus } from './register.ts';
 import { convCaseArb, describeOnednn, expectKernelsAgree, input, numericPadQuirk, seedArb, type ConvCase } from './_testing.ts';
 
 function info(c: ConvCase): backend_util.Conv2DInfo {
-  return backend_util.computeConv2DInfo([c.batch, c.inH, c.inW, c.inC], [c.kh, c.kw, c.inC, c.outC], c.strides, c.dilations, c.pad, c.dimRoundingMode);
+  return backend_util.computeConv2DInfo(
+    [c.batch, c.inH, c.inW, c.inC],
+    [c.kh, c.kw, c.inC, c.outC],
+    c.strides,
+    c.dilations,
+    c.pad,
+    c.dimRoundingMode,
+  );
 }
 
 function attrs(c: ConvCase): object {
@@ -15,7 +22,12 @@ describeOnednn('oneDNN convolution kernels equal tfjs-backend-cpu', () => {
   test('Conv2D agrees for any batch, size, channels, kernel, stride or dilation, padding and rounding', () => {
     fc.assert(
       fc.property(convCaseArb({ dilations: true }), seedArb, (c, seed) => {
-        expectKernelsAgree('Conv2D', { x: input([c.batch, c.inH, c.inW, c.inC], seed), filter: input([c.kh, c.kw, c.inC, c.outC], seed + 1) }, attrs(c), { requireNative: !numericPadQuirk(c) });
+        expectKernelsAgree(
+          'Conv2D',
+          { x: input([c.batch, c.inH, c.inW, c.inC], seed), filter: input([c.kh, c.kw, c.inC, c.outC], seed + 1) },
+          attrs(c),
+          { requireNative: !numericPadQuirk(c) },
+        );
       }),
       { numRuns: 120 },
     );
@@ -25,7 +37,12 @@ describeOnednn('oneDNN convolution kernels equal tfjs-backend-cpu', () => {
     fc.assert(
       fc.property(convCaseArb({ dilations: false }), seedArb, (c, seed) => {
         const dy = input(info(c).outShape, seed);
-        expectKernelsAgree('Conv2DBackpropInput', { dy, filter: input([c.kh, c.kw, c.inC, c.outC], seed + 1) }, { ...attrs(c), inputShape: [c.batch, c.inH, c.inW, c.inC] }, { requireNative: !numericPadQuirk(c) });
+        expectKernelsAgree(
+          'Conv2DBackpropInput',
+          { dy, filter: input([c.kh, c.kw, c.inC, c.outC], seed + 1) },
+          { ...attrs(c), inputShape: [c.batch, c.inH, c.inW, c.inC] },
+          { requireNative: !numericPadQuirk(c) },
+        );
       }),
       { numRuns: 120 },
     );
@@ -35,7 +52,12 @@ describeOnednn('oneDNN convolution kernels equal tfjs-backend-cpu', () => {
     fc.assert(
       fc.property(convCaseArb({ dilations: false }), seedArb, (c, seed) => {
         const dy = input(info(c).outShape, seed);
-        expectKernelsAgree('Conv2DBackpropFilter', { x: input([c.batch, c.inH, c.inW, c.inC], seed + 1), dy }, { ...attrs(c), filterShape: [c.kh, c.kw, c.inC, c.outC] }, { requireNative: !numericPadQuirk(c) });
+        expectKernelsAgree(
+          'Conv2DBackpropFilter',
+          { x: input([c.batch, c.inH, c.inW, c.inC], seed + 1), dy },
+          { ...attrs(c), filterShape: [c.kh, c.kw, c.inC, c.outC] },
+          { requireNative: !numericPadQuirk(c) },
+        );
       }),
       { numRuns: 120 },
     );
@@ -55,33 +77,60 @@ describeOnednn('oneDNN convolution kernels equal tfjs-backend-cpu', () => {
           filter: input([c.kh, c.kw, c.inC, c.outC], seed + 1),
           ...(f.bias === 'none' ? {} : { bias: input(biasShape, seed + 2) }),
         };
-        expectKernelsAgree('FusedConv2D', inputs, { ...attrs(c), activation: f.activation, leakyreluAlpha: f.leakyreluAlpha }, { requireNative: !numericPadQuirk(c) });
+        expectKernelsAgree(
+          'FusedConv2D',
+          inputs,
+          { ...attrs(c), activation: f.activation, leakyreluAlpha: f.leakyreluAlpha },
+          { requireNative: !numericPadQuirk(c) },
+        );
       }),
       { numRuns: 100 },
     );
   });
 
   test.each<[string, ConvCase]>([
-    ['3x3 same on 1x1 maps (1 of 9 taps)', { batch: 3, inH: 1, inW: 1, inC: 24, outC: 40, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' }],
+    [
+      '3x3 same on 1x1 maps (1 of 9 taps)',
+      { batch: 3, inH: 1, inW: 1, inC: 24, outC: 40, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' },
+    ],
     ['3x3 same on 2x2 maps', { batch: 2, inH: 2, inW: 2, inC: 16, outC: 8, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' }],
-    ['3x3/2 same from 2x2 to 1x1 (4 taps)', { batch: 2, inH: 2, inW: 2, inC: 8, outC: 12, kh: 3, kw: 3, strides: [2, 2], dilations: [1, 1], pad: 'same' }],
-    ['3x3 valid on 3x4 (1x2 output)', { batch: 2, inH: 3, inW: 4, inC: 5, outC: 6, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'valid' }],
-    ['1x1 stride 1 (pointwise)', { batch: 2, inH: 5, inW: 3, inC: 12, outC: 20, kh: 1, kw: 1, strides: [1, 1], dilations: [1, 1], pad: 'valid' }],
-    ['1x1 stride 2 on 7x7 (ResNet shortcut)', { batch: 2, inH: 7, inW: 7, inC: 8, outC: 16, kh: 1, kw: 1, strides: [2, 2], dilations: [1, 1], pad: 'same' }],
-    ['1x1 stride 3x2 on 5x6', { batch: 1, inH: 5, inW: 6, inC: 4, outC: 4, kh: 1, kw: 1, strides: [3, 2], dilations: [1, 1], pad: 'valid' }],
+    [
+      '3x3/2 same from 2x2 to 1x1 (4 taps)',
+      { batch: 2, inH: 2, inW: 2, inC: 8, outC: 12, kh: 3, kw: 3, strides: [2, 2], dilations: [1, 1], pad: 'same' },
+    ],
+    [
+      '3x3 valid on 3x4 (1x2 output)',
+      { batch: 2, inH: 3, inW: 4, inC: 5, outC: 6, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'valid' },
+    ],
+    [
+      '1x1 stride 1 (pointwise)',
+      { batch: 2, inH: 5, inW: 3, inC: 12, outC: 20, kh: 1, kw: 1, strides: [1, 1], dilations: [1, 1], pad: 'valid' },
+    ],
+    [
+      '1x1 stride 2 on 7x7 (ResNet shortcut)',
+      { batch: 2, inH: 7, inW: 7, inC: 8, outC: 16, kh: 1, kw: 1, strides: [2, 2], dilations: [1, 1], pad: 'same' },
+    ],
+    [
+      '1x1 stride 3x2 on 5x6',
+      { batch: 1, inH: 5, inW: 6, inC: 4, outC: 4, kh: 1, kw: 1, strides: [3, 2], dilations: [1, 1], pad: 'valid' },
+    ],
   ])('the GEMM path (%s) agrees in all three directions', (_, c) => {
     const gemmCalls = (): number => (onednnStatus() as { info?: { gemmConvCalls: number } }).info?.gemmConvCalls ?? 0;
     const before = gemmCalls();
-    const x = input([c.batch, c.inH, c.inW, c.inC], 1), filter = input([c.kh, c.kw, c.inC, c.outC], 2), dy = input(info(c).outShape, 3);
+    const x = input([c.batch, c.inH, c.inW, c.inC], 1),
+      filter = input([c.kh, c.kw, c.inC, c.outC], 2),
+      dy = input(info(c).outShape, 3);
     expectKernelsAgree('Conv2D', { x, filter }, attrs(c));
     expectKernelsAgree('Conv2DBackpropInput', { dy, filter }, { ...attrs(c), inputShape: [c.batch, c.inH, c.inW, c.inC] });
     expectKernelsAgree('Conv2DBackpropFilter', { x, dy }, { ...attrs(c), filterShape: [c.kh, c.kw, c.inC, c.outC] });
     expect(gemmCalls() - before).toBe(3);
   });
 
-  test('a wider 3x3 convolution (channels past oneDNN\'s 8-wide blocks, with tails) agrees in all three directions', () => {
+  test("a wider 3x3 convolution (channels past oneDNN's 8-wide blocks, with tails) agrees in all three directions", () => {
     const c: ConvCase = { batch: 2, inH: 8, inW: 8, inC: 20, outC: 36, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' };
-    const x = input([2, 8, 8, 20], 1), filter = input([3, 3, 20, 36], 2), dy = input(info(c).outShape, 3);
+    const x = input([2, 8, 8, 20], 1),
+      filter = input([3, 3, 20, 36], 2),
+      dy = input(info(c).outShape, 3);
     expectKernelsAgree('Conv2D', { x, filter }, attrs(c));
     expectKernelsAgree('Conv2DBackpropInput', { dy, filter }, { ...attrs(c), inputShape: [2, 8, 8, 20] });
     expectKernelsAgree('Conv2DBackpropFilter', { x, dy }, { ...attrs(c), filterShape: [3, 3, 20, 36] });

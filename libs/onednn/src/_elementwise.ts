@@ -1,7 +1,29 @@
 // Broadcasting binary ops (Add, Sub, Multiply, RealDiv, Maximum, Minimum), reductions
 // (Sum, Mean, Max, Min), Tile, Relu, Step, Square and FusedBatchNorm, natively: tfjs-backend-cpu runs these in single-threaded
 // JS, and its broadcasting path (used by batch-norm gradients) computes an index per element.
-import { Add, backend_util, FusedBatchNorm, Max, Maximum, Mean, Min, Minimum, Multiply, RealDiv, Relu, Square, Step, Sub, Sum, Tile, util, type FusedBatchNormAttrs, type KernelConfig, type StepAttrs, type TileAttrs } from '@tensorflow/tfjs-core';
+import {
+  Add,
+  backend_util,
+  FusedBatchNorm,
+  Max,
+  Maximum,
+  Mean,
+  Min,
+  Minimum,
+  Multiply,
+  RealDiv,
+  Relu,
+  Square,
+  Step,
+  Sub,
+  Sum,
+  Tile,
+  util,
+  type FusedBatchNormAttrs,
+  type KernelConfig,
+  type StepAttrs,
+  type TileAttrs,
+} from '@tensorflow/tfjs-core';
 import type { OnednnAddon } from './_addon.ts';
 import { floats, outputFloats, native, onednnKernel, settings, sizeOf, type Args, type Outcome } from './_kernel.ts';
 
@@ -17,7 +39,11 @@ function leftPad(shape: readonly number[], rank: number): number[] {
  *
  * @example binaryPlan([4, 1], [1, 3], true) // 'both operands broadcast'
  */
-export function binaryPlan(a: readonly number[], b: readonly number[], commutative: boolean): { swap: boolean; outShape: number[]; shapes: Int32Array } | string {
+export function binaryPlan(
+  a: readonly number[],
+  b: readonly number[],
+  commutative: boolean,
+): { swap: boolean; outShape: number[]; shapes: Int32Array } | string {
   let outShape: number[];
   try {
     outShape = backend_util.assertAndGetBroadcastShape([...a], [...b]);
@@ -27,7 +53,9 @@ export function binaryPlan(a: readonly number[], b: readonly number[], commutati
   if (sizeOf(outShape) === 0) return 'empty tensor';
   const rank = Math.max(1, outShape.length);
   if (rank > MAX_RANK) return `rank ${rank} above ${MAX_RANK}`;
-  const out = leftPad(outShape, rank), pa = leftPad(a, rank), pb = leftPad(b, rank);
+  const out = leftPad(outShape, rank),
+    pa = leftPad(a, rank),
+    pb = leftPad(b, rank);
   const swap = pa.join() !== out.join();
   if (swap && (!commutative || pb.join() !== out.join())) return commutative ? 'both operands broadcast' : 'first operand broadcasts';
   return { swap, outShape, shapes: Int32Array.of(rank, ...out, ...(swap ? pa : pb)) };
@@ -35,7 +63,8 @@ export function binaryPlan(a: readonly number[], b: readonly number[], commutati
 
 function binary(addon: OnednnAddon, args: Args, algorithm: number, commutative: boolean): Outcome {
   const { a, b } = args.inputs;
-  const av = floats(args.backend, a), bv = floats(args.backend, b);
+  const av = floats(args.backend, a),
+    bv = floats(args.backend, b);
   if (a === undefined || b === undefined || av === undefined || bv === undefined) return 'inputs are not float32';
   const plan = binaryPlan(a.shape, b.shape, commutative);
   if (typeof plan === 'string') return plan;
@@ -53,7 +82,11 @@ function binary(addon: OnednnAddon, args: Args, algorithm: number, commutative: 
  *
  * @example reducePlan([2, 3, 4], [0, 2], false) // { outShape: [3], shapes: Int32Array [3, 2, 3, 4, 1, 3, 1] }
  */
-export function reducePlan(shape: readonly number[], axis: number | number[] | null, keepDims: boolean): { outShape: number[]; shapes: Int32Array } | string {
+export function reducePlan(
+  shape: readonly number[],
+  axis: number | number[] | null,
+  keepDims: boolean,
+): { outShape: number[]; shapes: Int32Array } | string {
   if (shape.length === 0) return 'scalar input';
   if (shape.length > MAX_RANK) return `rank ${shape.length} above ${MAX_RANK}`;
   if (sizeOf(shape) === 0) return 'empty tensor';
@@ -104,7 +137,8 @@ function unary(addon: OnednnAddon, args: Args, op: number): Outcome {
 function batchNorm(addon: OnednnAddon, args: Args): Outcome {
   const { x, mean, variance, offset, scale } = args.inputs;
   const [xv, mv, vv] = [floats(args.backend, x), floats(args.backend, mean), floats(args.backend, variance)];
-  const ov = floats(args.backend, offset), sv = floats(args.backend, scale);
+  const ov = floats(args.backend, offset),
+    sv = floats(args.backend, scale);
   if (x === undefined || xv === undefined || mv === undefined || vv === undefined) return 'inputs are not float32';
   if ((offset !== undefined && ov === undefined) || (scale !== undefined && sv === undefined)) return 'inputs are not float32';
   if ([mv, vv, ov, sv].some((p) => p !== undefined && p.length === 0)) return 'empty parameter';
@@ -118,8 +152,20 @@ function batchNorm(addon: OnednnAddon, args: Args): Outcome {
 /** Binary, reduction, Tile, unary and batch-norm kernels for the onednn backend (float32; other dtypes use cpu). */
 export function elementwiseKernels(addon: OnednnAddon): KernelConfig[] {
   const { binary: b, reduce: r, unary: u } = addon.ops;
-  const binaries: [string, number, boolean][] = [[Add, b.add, true], [Sub, b.sub, false], [Multiply, b.mul, true], [RealDiv, b.div, false], [Maximum, b.max, true], [Minimum, b.min, true]];
-  const reductions: [string, number][] = [[Sum, r.sum], [Mean, r.mean], [Max, r.max], [Min, r.min]];
+  const binaries: [string, number, boolean][] = [
+    [Add, b.add, true],
+    [Sub, b.sub, false],
+    [Multiply, b.mul, true],
+    [RealDiv, b.div, false],
+    [Maximum, b.max, true],
+    [Minimum, b.min, true],
+  ];
+  const reductions: [string, number][] = [
+    [Sum, r.sum],
+    [Mean, r.mean],
+    [Max, r.max],
+    [Min, r.min],
+  ];
   return [
     ...binaries.map(([name, algorithm, commutative]) => onednnKernel(name, (args) => binary(addon, args, algorithm, commutative))),
     ...reductions.map(([name, algorithm]) => onednnKernel(name, (args) => reduce(addon, args, algorithm))),

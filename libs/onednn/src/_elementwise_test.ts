@@ -61,17 +61,26 @@ describe('elementwise planning', () => {
 });
 
 describeOnednn('oneDNN elementwise kernels equal tfjs-backend-cpu', () => {
-  test.each([['Add', true], ['Sub', false], ['Multiply', true], ['RealDiv', false], ['Maximum', true], ['Minimum', true]] as const)(
-    '%s agrees for any broadcast, and runs natively unless only the first operand broadcasts',
-    (kernel, commutative) => {
-      fc.assert(
-        fc.property(broadcastArb, seedArb, ({ a, b, out }, seed) => {
-          expectKernelsAgree(kernel, { a: input(a, seed), b: input(b, seed + 1) }, {}, { requireNative: nativeExpected(a, b, out, commutative) });
-        }),
-        { numRuns: 40 },
-      );
-    },
-  );
+  test.each([
+    ['Add', true],
+    ['Sub', false],
+    ['Multiply', true],
+    ['RealDiv', false],
+    ['Maximum', true],
+    ['Minimum', true],
+  ] as const)('%s agrees for any broadcast, and runs natively unless only the first operand broadcasts', (kernel, commutative) => {
+    fc.assert(
+      fc.property(broadcastArb, seedArb, ({ a, b, out }, seed) => {
+        expectKernelsAgree(
+          kernel,
+          { a: input(a, seed), b: input(b, seed + 1) },
+          {},
+          { requireNative: nativeExpected(a, b, out, commutative) },
+        );
+      }),
+      { numRuns: 40 },
+    );
+  });
 
   test.each(['Sum', 'Mean', 'Max', 'Min'])('%s agrees over any axes, with or without keepDims', (kernel) => {
     fc.assert(
@@ -88,12 +97,15 @@ describeOnednn('oneDNN elementwise kernels equal tfjs-backend-cpu', () => {
     expectKernelsAgree(kernel, { x: input([3, 3], 4) }, attrs, { requireNative: true });
   });
 
-  test.each(['Sum', 'Mean', 'Max', 'Min'])('%s over size-1 axes only (global pooling of a 1×1 map, NaN included) is native and copies x', (kernel) => {
-    const x = input([8, 1, 1, 64], 9);
-    x.values[5] = Number.NaN;
-    const attrs = kernel === 'Max' ? { reductionIndices: [1, 2], keepDims: false } : { axis: [1, 2], keepDims: false };
-    expectKernelsAgree(kernel, { x }, attrs, { requireNative: true });
-  });
+  test.each(['Sum', 'Mean', 'Max', 'Min'])(
+    '%s over size-1 axes only (global pooling of a 1×1 map, NaN included) is native and copies x',
+    (kernel) => {
+      const x = input([8, 1, 1, 64], 9);
+      x.values[5] = Number.NaN;
+      const attrs = kernel === 'Max' ? { reductionIndices: [1, 2], keepDims: false } : { axis: [1, 2], keepDims: false };
+      expectKernelsAgree(kernel, { x }, attrs, { requireNative: true });
+    },
+  );
 
   test('batch-norm statistics (reducing N, H, W of a large NHWC tensor) agree', () => {
     const x = input([16, 14, 14, 32], 5);
@@ -102,7 +114,11 @@ describeOnednn('oneDNN elementwise kernels equal tfjs-backend-cpu', () => {
     expectKernelsAgree('Max', { x }, { reductionIndices: [1, 2], keepDims: false });
   });
 
-  test.each([['Relu', {}], ['Step', { alpha: 0.3 }], ['Square', {}]] as const)('%s agrees for any shape, and on zeros, infinities and NaN', (kernel, attrs) => {
+  test.each([
+    ['Relu', {}],
+    ['Step', { alpha: 0.3 }],
+    ['Square', {}],
+  ] as const)('%s agrees for any shape, and on zeros, infinities and NaN', (kernel, attrs) => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 4 }), seedArb, (shape, seed) => {
         expectKernelsAgree(kernel, { x: input(shape, seed) }, attrs);
@@ -127,22 +143,29 @@ describeOnednn('oneDNN elementwise kernels equal tfjs-backend-cpu', () => {
         const n = c.length ?? c.channels;
         const variance = input([n], seed + 2);
         variance.values.forEach((v, i) => (variance.values[i] = Math.abs(v)));
-        expectKernelsAgree('FusedBatchNorm', {
-          x: input([c.rows, c.channels], seed),
-          mean: input([n], seed + 1),
-          variance,
-          ...(c.offset ? { offset: input([n], seed + 3) } : {}),
-          ...(c.scale ? { scale: input([n], seed + 4) } : {}),
-        }, { varianceEpsilon: c.varianceEpsilon });
+        expectKernelsAgree(
+          'FusedBatchNorm',
+          {
+            x: input([c.rows, c.channels], seed),
+            mean: input([n], seed + 1),
+            variance,
+            ...(c.offset ? { offset: input([n], seed + 3) } : {}),
+            ...(c.scale ? { scale: input([n], seed + 4) } : {}),
+          },
+          { varianceEpsilon: c.varianceEpsilon },
+        );
       }),
       { numRuns: 100 },
     );
   });
 
   test('Tile agrees for any shape and repetitions', () => {
-    const tileArb = fc
-      .array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 })
-      .chain((shape) => fc.record({ shape: fc.constant(shape), reps: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: shape.length, maxLength: shape.length }) }));
+    const tileArb = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }).chain((shape) =>
+      fc.record({
+        shape: fc.constant(shape),
+        reps: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: shape.length, maxLength: shape.length }),
+      }),
+    );
     fc.assert(
       fc.property(tileArb, seedArb, ({ shape, reps }, seed) => {
         expectKernelsAgree('Tile', { x: input(shape, seed) }, { reps });

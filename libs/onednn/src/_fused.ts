@@ -10,7 +10,6 @@ import { FUSED_KERNELS } from '@resnet/kernels';
 import type { OnednnAddon } from './_addon.ts';
 import { floats, native, outputFloats, onednnKernel, type Args, type Outcome } from './_kernel.ts';
 
-
 interface BatchNormAttrs {
   readonly epsilon: number;
 }
@@ -34,7 +33,8 @@ function outputs(backend: MathBackendCPU, parts: readonly [readonly number[], Fl
 function channelsOf(x: TensorInfo | undefined, scale: TensorInfo | undefined): number | string {
   if (x === undefined || scale === undefined) return 'missing input';
   const c = x.shape[x.shape.length - 1] ?? 0;
-  if (x.shape.length < 2 || c === 0 || scale.shape.length !== 1 || scale.shape[0] !== c) return `scale must be [${c}] for x of shape [${x.shape.join(', ')}]`;
+  if (x.shape.length < 2 || c === 0 || scale.shape.length !== 1 || scale.shape[0] !== c)
+    return `scale must be [${c}] for x of shape [${x.shape.join(', ')}]`;
   return c;
 }
 
@@ -45,10 +45,13 @@ function batchNormTrainJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0])
   const { x, scale, offset } = inputs;
   const c = channelsOf(x, scale);
   if (typeof c === 'string' || x === undefined) throw new Error(`${FUSED_KERNELS.batchNormTrain}: ${String(c)}`);
-  const xv = values(cpu, x, 'x'), sv = values(cpu, scale, 'scale'), ov = values(cpu, offset, 'offset');
+  const xv = values(cpu, x, 'x'),
+    sv = values(cpu, scale, 'scale'),
+    ov = values(cpu, offset, 'offset');
   const { epsilon } = attrs as unknown as BatchNormAttrs;
   const rows = xv.length / c;
-  const mean = new Float64Array(c), variance = new Float64Array(c);
+  const mean = new Float64Array(c),
+    variance = new Float64Array(c);
   for (let i = 0; i < xv.length; i++) mean[i % c] = (mean[i % c] ?? 0) + (xv[i] ?? 0);
   for (let j = 0; j < c; j++) mean[j] = (mean[j] ?? 0) / rows;
   for (let i = 0; i < xv.length; i++) variance[i % c] = (variance[i % c] ?? 0) + ((xv[i] ?? 0) - (mean[i % c] ?? 0)) ** 2;
@@ -58,7 +61,11 @@ function batchNormTrainJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0])
     const j = i % c;
     y[i] = (((xv[i] ?? 0) - (mean[j] ?? 0)) / Math.sqrt((variance[j] ?? 0) + epsilon)) * (sv[j] ?? 0) + (ov[j] ?? 0);
   }
-  return outputs(cpu, [[x.shape, y], [[c], Float32Array.from(mean)], [[c], Float32Array.from(variance)]]);
+  return outputs(cpu, [
+    [x.shape, y],
+    [[c], Float32Array.from(mean)],
+    [[c], Float32Array.from(variance)],
+  ]);
 }
 
 function batchNormGradJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo[] {
@@ -66,10 +73,17 @@ function batchNormGradJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]):
   const { dy, x, scale, mean, variance } = inputs;
   const c = channelsOf(x, scale);
   if (typeof c === 'string' || x === undefined) throw new Error(`${FUSED_KERNELS.batchNormGrad}: ${String(c)}`);
-  const [dyv, xv, sv, mv, vv] = [values(cpu, dy, 'dy'), values(cpu, x, 'x'), values(cpu, scale, 'scale'), values(cpu, mean, 'mean'), values(cpu, variance, 'variance')];
+  const [dyv, xv, sv, mv, vv] = [
+    values(cpu, dy, 'dy'),
+    values(cpu, x, 'x'),
+    values(cpu, scale, 'scale'),
+    values(cpu, mean, 'mean'),
+    values(cpu, variance, 'variance'),
+  ];
   const { epsilon } = attrs as unknown as BatchNormAttrs;
   const rows = xv.length / c;
-  const sumDy = new Float64Array(c), sumDyXc = new Float64Array(c);
+  const sumDy = new Float64Array(c),
+    sumDyXc = new Float64Array(c);
   for (let i = 0; i < xv.length; i++) {
     const j = i % c;
     sumDy[j] = (sumDy[j] ?? 0) + (dyv[i] ?? 0);
@@ -84,7 +98,11 @@ function batchNormGradJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]):
     const xhat = ((xv[i] ?? 0) - (mv[j] ?? 0)) * (invstd[j] ?? 0);
     dx[i] = k * ((dyv[i] ?? 0) - ((sumDy[j] ?? 0) + xhat * (dScale[j] ?? 0)) / rows);
   }
-  return outputs(cpu, [[x.shape, dx], [[c], dScale], [[c], Float32Array.from(sumDy)]]);
+  return outputs(cpu, [
+    [x.shape, dx],
+    [[c], dScale],
+    [[c], Float32Array.from(sumDy)],
+  ]);
 }
 
 function sgdJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo[] {
@@ -93,14 +111,18 @@ function sgdJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInf
   if (param === undefined) throw new Error(`${FUSED_KERNELS.sgdMomentum}: missing input "param"`);
   const [p, g, v] = [values(cpu, param, 'param'), values(cpu, grad, 'grad'), values(cpu, velocity, 'velocity')];
   const { lr, momentum, weightDecay, nesterov } = attrs as unknown as SgdAttrs;
-  const newP = new Float32Array(p.length), newV = new Float32Array(p.length);
+  const newP = new Float32Array(p.length),
+    newV = new Float32Array(p.length);
   for (let i = 0; i < p.length; i++) {
     const d = Math.fround((g[i] ?? 0) + Math.fround(weightDecay * (p[i] ?? 0)));
     const vel = Math.fround(Math.fround(momentum * (v[i] ?? 0)) + d);
     newV[i] = vel;
     newP[i] = (p[i] ?? 0) - lr * (nesterov ? d + momentum * vel : vel);
   }
-  return outputs(cpu, [[param.shape, newP], [param.shape, newV]]);
+  return outputs(cpu, [
+    [param.shape, newP],
+    [param.shape, newV],
+  ]);
 }
 
 interface SgdMultiAttrs {
@@ -113,10 +135,13 @@ interface SgdMultiAttrs {
 /** The tensors of `ResNetSgdMomentumMulti`: inputs p0, g0, v0, p1, … (count from weightDecays). */
 function sgdMultiInputs(inputs: Args['inputs'], attrs: SgdMultiAttrs): { p: TensorInfo; g: TensorInfo; v: TensorInfo }[] | string {
   const n = attrs.weightDecays.length;
-  if (Object.keys(inputs).length !== 3 * n) return `expected ${3 * n} inputs (p, g, v per weightDecays entry), got ${Object.keys(inputs).length}`;
+  if (Object.keys(inputs).length !== 3 * n)
+    return `expected ${3 * n} inputs (p, g, v per weightDecays entry), got ${Object.keys(inputs).length}`;
   const out: { p: TensorInfo; g: TensorInfo; v: TensorInfo }[] = [];
   for (let i = 0; i < n; i++) {
-    const p = inputs[`p${i}`], g = inputs[`g${i}`], v = inputs[`v${i}`];
+    const p = inputs[`p${i}`],
+      g = inputs[`g${i}`],
+      v = inputs[`v${i}`];
     if (p === undefined || g === undefined || v === undefined) return `missing input p${i}, g${i} or v${i}`;
     out.push({ p, g, v });
   }
@@ -128,7 +153,11 @@ function sgdMultiJs(args: Parameters<KernelFunc>[0]): TensorInfo[] {
   const triples = sgdMultiInputs(args.inputs, attrs);
   if (typeof triples === 'string') throw new Error(`${FUSED_KERNELS.sgdMomentumMulti}: ${triples}`);
   return triples.flatMap(({ p, g, v }, i) =>
-    sgdJs({ ...args, inputs: { param: p, grad: g, velocity: v }, attrs: { lr: attrs.lr, momentum: attrs.momentum, nesterov: attrs.nesterov, weightDecay: attrs.weightDecays[i] ?? 0 } }),
+    sgdJs({
+      ...args,
+      inputs: { param: p, grad: g, velocity: v },
+      attrs: { lr: attrs.lr, momentum: attrs.momentum, nesterov: attrs.nesterov, weightDecay: attrs.weightDecays[i] ?? 0 },
+    }),
   );
 }
 
@@ -137,18 +166,27 @@ function reluGradJs({ inputs, backend }: Parameters<KernelFunc>[0]): TensorInfo 
   const { dy, y } = inputs;
   if (dy === undefined) throw new Error(`${FUSED_KERNELS.reluGrad}: missing input "dy"`);
   const [d, yv] = [values(cpu, dy, 'dy'), values(cpu, y, 'y')];
-  return cpu.makeTensorInfo([...dy.shape], 'float32', Float32Array.from(d, (v, i) => ((yv[i] ?? 0) > 0 ? v : 0)));
+  return cpu.makeTensorInfo(
+    [...dy.shape],
+    'float32',
+    Float32Array.from(d, (v, i) => ((yv[i] ?? 0) > 0 ? v : 0)),
+  );
 }
 
 function addReluJs({ inputs, backend }: Parameters<KernelFunc>[0]): TensorInfo {
   const cpu = backend as MathBackendCPU;
   const { a, b } = inputs;
-  if (a === undefined || b === undefined || a.shape.join() !== b.shape.join()) throw new Error(`${FUSED_KERNELS.addRelu}: a and b must have the same shape`);
+  if (a === undefined || b === undefined || a.shape.join() !== b.shape.join())
+    throw new Error(`${FUSED_KERNELS.addRelu}: a and b must have the same shape`);
   const [av, bv] = [values(cpu, a, 'a'), values(cpu, b, 'b')];
-  return cpu.makeTensorInfo([...a.shape], 'float32', Float32Array.from(av, (v, i) => {
-    const s = Math.fround(v + (bv[i] ?? 0));
-    return Number.isNaN(s) ? s : Math.max(s, 0);
-  }));
+  return cpu.makeTensorInfo(
+    [...a.shape],
+    'float32',
+    Float32Array.from(av, (v, i) => {
+      const s = Math.fround(v + (bv[i] ?? 0));
+      return Number.isNaN(s) ? s : Math.max(s, 0);
+    }),
+  );
 }
 
 // --- native ---
@@ -159,21 +197,45 @@ function batchNormTrain(addon: OnednnAddon, { inputs, backend, attrs }: Args): O
   if (typeof c === 'string' || x === undefined) return c.toString();
   const [xv, sv, ov] = [floats(backend, x), floats(backend, scale), floats(backend, offset)];
   if (xv === undefined || sv === undefined || ov === undefined || ov.length !== c) return 'inputs are not float32';
-  const y = outputFloats(backend, xv.length), mean = new Float32Array(c), variance = new Float32Array(c);
+  const y = outputFloats(backend, xv.length),
+    mean = new Float32Array(c),
+    variance = new Float32Array(c);
   const error = native(() => addon.batchNormTrain(xv, sv, ov, y, mean, variance, (attrs as unknown as BatchNormAttrs).epsilon));
-  return error ?? outputs(backend, [[x.shape, y], [[c], mean], [[c], variance]]);
+  return (
+    error ??
+    outputs(backend, [
+      [x.shape, y],
+      [[c], mean],
+      [[c], variance],
+    ])
+  );
 }
 
 function batchNormGrad(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
   const { dy, x, scale, mean, variance } = inputs;
   const c = channelsOf(x, scale);
   if (typeof c === 'string' || x === undefined) return c.toString();
-  const [dyv, xv, sv, mv, vv] = [floats(backend, dy), floats(backend, x), floats(backend, scale), floats(backend, mean), floats(backend, variance)];
+  const [dyv, xv, sv, mv, vv] = [
+    floats(backend, dy),
+    floats(backend, x),
+    floats(backend, scale),
+    floats(backend, mean),
+    floats(backend, variance),
+  ];
   if (dyv === undefined || xv === undefined || sv === undefined || mv === undefined || vv === undefined) return 'inputs are not float32';
   if (dyv.length !== xv.length || mv.length !== c || vv.length !== c) return 'shapes disagree';
-  const dx = outputFloats(backend, xv.length), dScale = new Float32Array(c), dOffset = new Float32Array(c);
+  const dx = outputFloats(backend, xv.length),
+    dScale = new Float32Array(c),
+    dOffset = new Float32Array(c);
   const error = native(() => addon.batchNormGrad(dyv, xv, sv, mv, vv, dx, dScale, dOffset, (attrs as unknown as BatchNormAttrs).epsilon));
-  return error ?? outputs(backend, [[x.shape, dx], [[c], dScale], [[c], dOffset]]);
+  return (
+    error ??
+    outputs(backend, [
+      [x.shape, dx],
+      [[c], dScale],
+      [[c], dOffset],
+    ])
+  );
 }
 
 function sgd(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
@@ -182,16 +244,27 @@ function sgd(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
   if (param === undefined || p === undefined || g === undefined || v === undefined) return 'inputs are not float32';
   if (g.length !== p.length || v.length !== p.length) return 'shapes disagree';
   const { lr, momentum, weightDecay, nesterov } = attrs as unknown as SgdAttrs;
-  const newP = outputFloats(backend, p.length), newV = outputFloats(backend, p.length);
+  const newP = outputFloats(backend, p.length),
+    newV = outputFloats(backend, p.length);
   const error = native(() => addon.sgd(p, g, v, newP, newV, lr, momentum, weightDecay, nesterov));
-  return error ?? outputs(backend, [[param.shape, newP], [param.shape, newV]]);
+  return (
+    error ??
+    outputs(backend, [
+      [param.shape, newP],
+      [param.shape, newV],
+    ])
+  );
 }
 
 function sgdMulti(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
   const a = attrs as unknown as SgdMultiAttrs;
   const triples = sgdMultiInputs(inputs, a);
   if (typeof triples === 'string') return triples;
-  const ps: Float32Array[] = [], gs: Float32Array[] = [], vs: Float32Array[] = [], newPs: Float32Array[] = [], newVs: Float32Array[] = [];
+  const ps: Float32Array[] = [],
+    gs: Float32Array[] = [],
+    vs: Float32Array[] = [],
+    newPs: Float32Array[] = [],
+    newVs: Float32Array[] = [];
   for (const { p, g, v } of triples) {
     const [pv, gv, vv] = [floats(backend, p), floats(backend, g), floats(backend, v)];
     if (pv === undefined || gv === undefined || vv === undefined) return 'inputs are not float32';
@@ -203,7 +276,19 @@ function sgdMulti(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome
     newVs.push(outputFloats(backend, pv.length));
   }
   const error = native(() => addon.sgdMulti(ps, gs, vs, newPs, newVs, Float32Array.from(a.weightDecays), a.lr, a.momentum, a.nesterov));
-  return error ?? outputs(backend, triples.flatMap(({ p }, i) => [[p.shape, newPs[i] as Float32Array], [p.shape, newVs[i] as Float32Array]] as const));
+  return (
+    error ??
+    outputs(
+      backend,
+      triples.flatMap(
+        ({ p }, i) =>
+          [
+            [p.shape, newPs[i] as Float32Array],
+            [p.shape, newVs[i] as Float32Array],
+          ] as const,
+      ),
+    )
+  );
 }
 
 function reluGrad(addon: OnednnAddon, { inputs, backend }: Args): Outcome {

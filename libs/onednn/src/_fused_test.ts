@@ -50,7 +50,9 @@ function fused(backend: string, x: Input, scale: Input, offset: Input, dy: Input
     const [xs, s, o, d] = [tensor(x), tensor(scale), tensor(offset), tensor(dy)];
     const out = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x: xs, scale: s, offset: o }, { epsilon: EPSILON }) as tf.Tensor[];
     const [, mean, variance] = out as [tf.Tensor, tf.Tensor, tf.Tensor];
-    const grads = tf.engine().runKernel(FUSED_KERNELS.batchNormGrad, { dy: d, x: xs, scale: s, mean, variance }, { epsilon: EPSILON }) as tf.Tensor[];
+    const grads = tf
+      .engine()
+      .runKernel(FUSED_KERNELS.batchNormGrad, { dy: d, x: xs, scale: s, mean, variance }, { epsilon: EPSILON }) as tf.Tensor[];
     return { forward: read(out), grads: read(grads) };
   });
 }
@@ -58,7 +60,14 @@ function fused(backend: string, x: Input, scale: Input, offset: Input, dy: Input
 // Channels-last data of rank 2 or 4 (the interpreter's dense and conv batch norms).
 const bnCaseArb = fc.record({
   shape: fc.oneof(
-    fc.tuple(fc.integer({ min: 2, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 40 })).map((s) => [...s]),
+    fc
+      .tuple(
+        fc.integer({ min: 2, max: 5 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 40 }),
+      )
+      .map((s) => [...s]),
     fc.tuple(fc.integer({ min: 2, max: 64 }), fc.integer({ min: 1, max: 40 })).map((s) => [...s]),
   ),
   seed: seedArb,
@@ -90,7 +99,12 @@ describeOnednn('fused training kernels', () => {
       fc.property(
         fc.integer({ min: 1, max: 3000 }),
         seedArb,
-        fc.record({ lr: fc.double({ min: 0.001, max: 1, noNaN: true }), momentum: fc.double({ min: 0.1, max: 0.99, noNaN: true }), weightDecay: fc.constantFrom(0, 5e-4, 0.1), nesterov: fc.boolean() }),
+        fc.record({
+          lr: fc.double({ min: 0.001, max: 1, noNaN: true }),
+          momentum: fc.double({ min: 0.1, max: 0.99, noNaN: true }),
+          weightDecay: fc.constantFrom(0, 5e-4, 0.1),
+          nesterov: fc.boolean(),
+        }),
         (n, seed, h) => {
           const [p, g, v] = [input([n], seed), input([n], seed + 1), input([n], seed + 2)];
           tf.setBackend('cpu');
@@ -101,7 +115,13 @@ describeOnednn('fused training kernels', () => {
             return read([tf.sub(tensor(p), tf.mul(step, h.lr)), vel]);
           });
           tf.setBackend('onednn');
-          const actual = tf.tidy(() => read(tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: tensor(p), grad: tensor(g), velocity: tensor(v) }, h) as tf.Tensor[]));
+          const actual = tf.tidy(() =>
+            read(
+              tf
+                .engine()
+                .runKernel(FUSED_KERNELS.sgdMomentum, { param: tensor(p), grad: tensor(g), velocity: tensor(v) }, h) as tf.Tensor[],
+            ),
+          );
           expectClose(actual, expected, 'sgd');
         },
       ),
@@ -114,15 +134,41 @@ describeOnednn('fused training kernels', () => {
       fc.property(
         fc.array(fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 32760, max: 33000 })), { minLength: 1, maxLength: 4 }),
         seedArb,
-        fc.record({ lr: fc.double({ min: 0.001, max: 1, noNaN: true }), momentum: fc.double({ min: 0.1, max: 0.99, noNaN: true }), nesterov: fc.boolean() }),
+        fc.record({
+          lr: fc.double({ min: 0.001, max: 1, noNaN: true }),
+          momentum: fc.double({ min: 0.1, max: 0.99, noNaN: true }),
+          nesterov: fc.boolean(),
+        }),
         (sizes, seed, h) => {
           tf.setBackend('onednn');
-          const triples = sizes.map((n, i) => [input([n], seed + 3 * i), input([n], seed + 3 * i + 1), input([n], seed + 3 * i + 2)] as const);
+          const triples = sizes.map(
+            (n, i) => [input([n], seed + 3 * i), input([n], seed + 3 * i + 1), input([n], seed + 3 * i + 2)] as const,
+          );
           const weightDecays = sizes.map((_, i) => (i % 2 === 0 ? 5e-4 : 0));
-          const each = tf.tidy(() => triples.flatMap(([p, g, v], i) => read(tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: tensor(p), grad: tensor(g), velocity: tensor(v) }, { ...h, weightDecay: weightDecays[i] ?? 0 }) as tf.Tensor[])));
-          const inputs = Object.fromEntries(triples.flatMap(([p, g, v], i) => [[`p${i}`, tensor(p)], [`g${i}`, tensor(g)], [`v${i}`, tensor(v)]]));
+          const each = tf.tidy(() =>
+            triples.flatMap(([p, g, v], i) =>
+              read(
+                tf
+                  .engine()
+                  .runKernel(
+                    FUSED_KERNELS.sgdMomentum,
+                    { param: tensor(p), grad: tensor(g), velocity: tensor(v) },
+                    { ...h, weightDecay: weightDecays[i] ?? 0 },
+                  ) as tf.Tensor[],
+              ),
+            ),
+          );
+          const inputs = Object.fromEntries(
+            triples.flatMap(([p, g, v], i) => [
+              [`p${i}`, tensor(p)],
+              [`g${i}`, tensor(g)],
+              [`v${i}`, tensor(v)],
+            ]),
+          );
           const before = onednnStats().native[FUSED_KERNELS.sgdMomentumMulti] ?? 0;
-          const all = tf.tidy(() => read(tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, inputs, { ...h, weightDecays }) as tf.Tensor[]));
+          const all = tf.tidy(() =>
+            read(tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, inputs, { ...h, weightDecays }) as tf.Tensor[]),
+          );
           tf.dispose(Object.values(inputs));
           expect(onednnStats().native[FUSED_KERNELS.sgdMomentumMulti]).toBe(before + 1);
           expect(all).toEqual(each);
@@ -167,23 +213,47 @@ describeOnednn('fused training kernels', () => {
     const sgdAttrs = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true };
     const cases: readonly [string, (dtype: 'float32' | 'int32') => tf.NamedTensorMap, Record<string, unknown>][] = [
       [FUSED_KERNELS.batchNormTrain, (d) => ({ x: tensor(x), scale: f([0.5, 1, 2]), offset: whole([0, 1, -2], d) }), { epsilon: EPSILON }],
-      [FUSED_KERNELS.batchNormGrad, (d) => ({ dy: tensor(dy), x: tensor(x), scale: whole([1, 2, -1], d), mean: f([0.1, -0.2, 0.3]), variance: f([1, 0.5, 2]) }), { epsilon: EPSILON }],
-      [FUSED_KERNELS.sgdMomentum, (d) => ({ param: f([0.5, -1, 2, 0.25]), grad: f([0.1, 0.2, -0.3, 0.4]), velocity: whole([1, 0, -1, 2], d) }), sgdAttrs],
-      [FUSED_KERNELS.sgdMomentumMulti, (d) => ({ p0: f([0.5, -1]), g0: f([0.1, 0.2]), v0: whole([1, -1], d), p1: f([2, 3, 4]), g1: f([-0.5, 0, 0.5]), v1: f([0, 0.1, 0.2]) }), { lr: 0.1, momentum: 0.9, nesterov: false, weightDecays: [5e-4, 0] }],
+      [
+        FUSED_KERNELS.batchNormGrad,
+        (d) => ({ dy: tensor(dy), x: tensor(x), scale: whole([1, 2, -1], d), mean: f([0.1, -0.2, 0.3]), variance: f([1, 0.5, 2]) }),
+        { epsilon: EPSILON },
+      ],
+      [
+        FUSED_KERNELS.sgdMomentum,
+        (d) => ({ param: f([0.5, -1, 2, 0.25]), grad: f([0.1, 0.2, -0.3, 0.4]), velocity: whole([1, 0, -1, 2], d) }),
+        sgdAttrs,
+      ],
+      [
+        FUSED_KERNELS.sgdMomentumMulti,
+        (d) => ({
+          p0: f([0.5, -1]),
+          g0: f([0.1, 0.2]),
+          v0: whole([1, -1], d),
+          p1: f([2, 3, 4]),
+          g1: f([-0.5, 0, 0.5]),
+          v1: f([0, 0.1, 0.2]),
+        }),
+        { lr: 0.1, momentum: 0.9, nesterov: false, weightDecays: [5e-4, 0] },
+      ],
       [FUSED_KERNELS.reluGrad, (d) => ({ dy: f([0.5, -1, 2, 3]), y: whole([0, 1, 0, 2], d) }), {}],
       [FUSED_KERNELS.addRelu, (d) => ({ a: f([0.5, -1, 2, -3]), b: whole([1, 0, -3, 2], d) }), {}],
     ];
     for (const [kernel, inputs, attrs] of cases) {
-      const run = (d: 'float32' | 'int32') => tf.tidy(() => {
-        const out = tf.engine().runKernel(kernel, inputs(d), attrs as tf.NamedAttrMap);
-        return read(Array.isArray(out) ? out : [out as tf.Tensor]);
-      });
+      const run = (d: 'float32' | 'int32') =>
+        tf.tidy(() => {
+          const out = tf.engine().runKernel(kernel, inputs(d), attrs as tf.NamedAttrMap);
+          return read(Array.isArray(out) ? out : [out as tf.Tensor]);
+        });
       const before = onednnStats();
       const native = run('float32');
       const middle = onednnStats();
       const js = run('int32');
       const after = onednnStats();
-      expect({ kernel, native: (middle.native[kernel] ?? 0) - (before.native[kernel] ?? 0), js: (after.fallback[kernel]?.['inputs are not float32'] ?? 0) - (middle.fallback[kernel]?.['inputs are not float32'] ?? 0) }).toEqual({ kernel, native: 1, js: 1 });
+      expect({
+        kernel,
+        native: (middle.native[kernel] ?? 0) - (before.native[kernel] ?? 0),
+        js: (after.fallback[kernel]?.['inputs are not float32'] ?? 0) - (middle.fallback[kernel]?.['inputs are not float32'] ?? 0),
+      }).toEqual({ kernel, native: 1, js: 1 });
       expectClose(js, native, `${kernel} JS version`);
     }
   });
@@ -191,12 +261,36 @@ describeOnednn('fused training kernels', () => {
   test('non-float32 inputs run the JS version of each kernel, with the same results', () => {
     tf.setBackend('onednn');
     const [x, scale, offset] = [input([4, 3], 1), input([3], 2), input([3], 3)];
-    const native = tf.tidy(() => read(tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x: tensor(x), scale: tensor(scale), offset: tensor(offset) }, { epsilon: EPSILON }) as tf.Tensor[]));
+    const native = tf.tidy(() =>
+      read(
+        tf
+          .engine()
+          .runKernel(
+            FUSED_KERNELS.batchNormTrain,
+            { x: tensor(x), scale: tensor(scale), offset: tensor(offset) },
+            { epsilon: EPSILON },
+          ) as tf.Tensor[],
+      ),
+    );
     const before = onednnStats().fallback[FUSED_KERNELS.batchNormTrain]?.['inputs are not float32'] ?? 0;
     // An int32 offset of zeros: the native kernel refuses it, the JS version converts.
-    const js = tf.tidy(() => read(tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x: tensor(x), scale: tensor(scale), offset: tf.zeros([3], 'int32') }, { epsilon: EPSILON }) as tf.Tensor[]));
+    const js = tf.tidy(() =>
+      read(
+        tf
+          .engine()
+          .runKernel(
+            FUSED_KERNELS.batchNormTrain,
+            { x: tensor(x), scale: tensor(scale), offset: tf.zeros([3], 'int32') },
+            { epsilon: EPSILON },
+          ) as tf.Tensor[],
+      ),
+    );
     expect(onednnStats().fallback[FUSED_KERNELS.batchNormTrain]?.['inputs are not float32']).toBe(before + 1);
     const shifted = native[0]?.map((v, i) => v - (offset.values[i % 3] ?? 0)) ?? new Float32Array();
-    expectClose([js[0] ?? new Float32Array(), js[1] ?? new Float32Array(), js[2] ?? new Float32Array()], [shifted, native[1] ?? new Float32Array(), native[2] ?? new Float32Array()], 'fallback');
+    expectClose(
+      [js[0] ?? new Float32Array(), js[1] ?? new Float32Array(), js[2] ?? new Float32Array()],
+      [shifted, native[1] ?? new Float32Array(), native[2] ?? new Float32Array()],
+      'fallback',
+    );
   });
 });

@@ -28,7 +28,14 @@ export interface Geometry {
  *
  * @example trailingPad({ inSize: 4, outSize: 3, stride: 2, kernel: 1, start: 0, end: 0 }) // 1 (ceil mode)
  */
-export function trailingPad(g: { inSize: number; outSize: number; stride: number; kernel: number; start: number; end: number }): number | undefined {
+export function trailingPad(g: {
+  inSize: number;
+  outSize: number;
+  stride: number;
+  kernel: number;
+  start: number;
+  end: number;
+}): number | undefined {
   const fits = (end: number): boolean => end >= 0 && Math.floor((g.inSize + g.start + end - g.kernel) / g.stride) + 1 === g.outSize;
   if (fits(g.end)) return g.end;
   const needed = (g.outSize - 1) * g.stride + g.kernel - g.inSize - g.start;
@@ -37,14 +44,31 @@ export function trailingPad(g: { inSize: number; outSize: number; stride: number
 
 function paddings(info: Geometry): { top: number; left: number; bottom: number; right: number } | string {
   const { top, left } = info.padInfo;
-  const bottom = trailingPad({ inSize: info.inHeight, outSize: info.outHeight, stride: info.strideHeight, kernel: info.effectiveFilterHeight, start: top, end: info.padInfo.bottom });
-  const right = trailingPad({ inSize: info.inWidth, outSize: info.outWidth, stride: info.strideWidth, kernel: info.effectiveFilterWidth, start: left, end: info.padInfo.right });
-  if (bottom === undefined || right === undefined || top < 0 || left < 0) return `padding ${JSON.stringify(info.padInfo)} has no oneDNN equivalent`;
+  const bottom = trailingPad({
+    inSize: info.inHeight,
+    outSize: info.outHeight,
+    stride: info.strideHeight,
+    kernel: info.effectiveFilterHeight,
+    start: top,
+    end: info.padInfo.bottom,
+  });
+  const right = trailingPad({
+    inSize: info.inWidth,
+    outSize: info.outWidth,
+    stride: info.strideWidth,
+    kernel: info.effectiveFilterWidth,
+    start: left,
+    end: info.padInfo.right,
+  });
+  if (bottom === undefined || right === undefined || top < 0 || left < 0)
+    return `padding ${JSON.stringify(info.padInfo)} has no oneDNN equivalent`;
   return { top, left, bottom, right };
 }
 
 function empty(info: Geometry): boolean {
-  return [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels].some((d) => d <= 0);
+  return [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels].some(
+    (d) => d <= 0,
+  );
 }
 
 /**
@@ -59,10 +83,24 @@ export function convParams(info: Geometry, activation: number): Int32Array | str
   const pads = paddings(info);
   if (typeof pads === 'string') return pads;
   return Int32Array.of(
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-    info.outHeight, info.outWidth, info.outChannels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    pads.top, pads.left, pads.bottom, pads.right, activation,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    pads.top,
+    pads.left,
+    pads.bottom,
+    pads.right,
+    activation,
   );
 }
 
@@ -83,8 +121,20 @@ export function poolParams(info: Geometry, algorithm: number): Int32Array | stri
     return `padding ${JSON.stringify(pads)} reaches a whole ${info.filterHeight}x${info.filterWidth} window`;
   }
   return Int32Array.of(
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-    pads.top, pads.left, pads.bottom, pads.right, algorithm,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    pads.top,
+    pads.left,
+    pads.bottom,
+    pads.right,
+    algorithm,
   );
 }

@@ -7,7 +7,14 @@ import { convCaseArb, numericPadQuirk, poolCaseArb, type ConvCase } from './_tes
 const POOL_ALGORITHM = 0;
 
 function info(c: ConvCase): backend_util.Conv2DInfo {
-  return backend_util.computeConv2DInfo([c.batch, c.inH, c.inW, c.inC], [c.kh, c.kw, c.inC, c.outC], c.strides, c.dilations, c.pad, c.dimRoundingMode);
+  return backend_util.computeConv2DInfo(
+    [c.batch, c.inH, c.inW, c.inC],
+    [c.kh, c.kw, c.inC, c.outC],
+    c.strides,
+    c.dilations,
+    c.pad,
+    c.dimRoundingMode,
+  );
 }
 
 // oneDNN's rule: out = floor((in + padStart + padEnd - effectiveKernel) / stride) + 1.
@@ -18,18 +25,29 @@ function onednnOut(inSize: number, start: number, end: number, kernel: number, s
 // Whether oneDNN, given tfjs's own pads, computes tfjs's output size on both axes.
 function tfjsPadsFit(i: backend_util.Conv2DInfo): boolean {
   const { top, bottom, left, right } = i.padInfo;
-  return onednnOut(i.inHeight, top, bottom, i.effectiveFilterHeight, i.strideHeight) === i.outHeight && onednnOut(i.inWidth, left, right, i.effectiveFilterWidth, i.strideWidth) === i.outWidth;
+  return (
+    onednnOut(i.inHeight, top, bottom, i.effectiveFilterHeight, i.strideHeight) === i.outHeight &&
+    onednnOut(i.inWidth, left, right, i.effectiveFilterWidth, i.strideWidth) === i.outWidth
+  );
 }
 
 // Whether tfjs has an output window that lies wholly outside the input on some axis (max pooling gives -Infinity there).
 function windowOutsideInput(i: backend_util.Conv2DInfo): boolean {
-  const outside = (inSize: number, outSize: number, start: number, kernel: number, stride: number): boolean => start >= kernel || (outSize - 1) * stride - start >= inSize;
-  return outside(i.inHeight, i.outHeight, i.padInfo.top, i.filterHeight, i.strideHeight) || outside(i.inWidth, i.outWidth, i.padInfo.left, i.filterWidth, i.strideWidth);
+  const outside = (inSize: number, outSize: number, start: number, kernel: number, stride: number): boolean =>
+    start >= kernel || (outSize - 1) * stride - start >= inSize;
+  return (
+    outside(i.inHeight, i.outHeight, i.padInfo.top, i.filterHeight, i.strideHeight) ||
+    outside(i.inWidth, i.outWidth, i.padInfo.left, i.filterWidth, i.strideWidth)
+  );
 }
 
 // A refusal must be one of the two the lib gives, each true of the case, and happen only under tfjs's numeric-pad quirk.
 function expectJustifiedRefusal(c: ConvCase, i: backend_util.Conv2DInfo, reason: string): void {
-  const why = /has no oneDNN equivalent/.test(reason) ? { tfjsPadsFit: tfjsPadsFit(i) } : /reaches a whole/.test(reason) ? { windowOutsideInput: windowOutsideInput(i) } : { reason };
+  const why = /has no oneDNN equivalent/.test(reason)
+    ? { tfjsPadsFit: tfjsPadsFit(i) }
+    : /reaches a whole/.test(reason)
+      ? { windowOutsideInput: windowOutsideInput(i) }
+      : { reason };
   const expected = /has no oneDNN equivalent/.test(reason) ? { tfjsPadsFit: false } : { windowOutsideInput: true };
   expect({ quirk: numericPadQuirk(c), ...why }).toEqual({ quirk: true, ...expected });
 }

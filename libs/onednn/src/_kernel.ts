@@ -1,6 +1,13 @@
 // Wraps a oneDNN kernel so that anything it cannot do runs tfjs-backend-cpu's kernel
 // instead, and counts both, so tests can prove the native path really ran.
-import { getKernel, type KernelConfig, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  getKernel,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { PooledCpuBackend } from './_buffers.ts';
 
@@ -21,7 +28,10 @@ export type Outcome = TensorInfo | TensorInfo[] | string;
  * Elementwise kernels below this many output elements stay on tfjs-backend-cpu: a native
  * call costs microseconds, plus an OpenMP hand-off that a busy machine can stretch to ms.
  */
-export const settings: { minElementwiseSize: number; precision: 'fp32' | 'bf16' | 'bf16-everywhere' } = { minElementwiseSize: 16384, precision: 'fp32' };
+export const settings: { minElementwiseSize: number; precision: 'fp32' | 'bf16' | 'bf16-everywhere' } = {
+  minElementwiseSize: 16384,
+  precision: 'fp32',
+};
 
 const nativeCalls = new Map<string, number>();
 const fallbacks = new Map<string, Map<string, number>>();
@@ -84,7 +94,8 @@ export function sizeOf(shape: readonly number[]): number {
  */
 export function onednnKernel(kernelName: string, impl: (args: Args) => Outcome, fallback?: KernelFunc): KernelConfig {
   const cpu = fallback === undefined ? getKernel(kernelName, 'cpu') : { kernelFunc: fallback };
-  if (cpu === undefined) throw new Error(`tfjs-backend-cpu has no kernel "${kernelName}": import '@tensorflow/tfjs-backend-cpu' before registering onednn`);
+  if (cpu === undefined)
+    throw new Error(`tfjs-backend-cpu has no kernel "${kernelName}": import '@tensorflow/tfjs-backend-cpu' before registering onednn`);
   const kernelFunc: KernelFunc = (params) => {
     const outcome = impl({ inputs: params.inputs, backend: params.backend as MathBackendCPU, attrs: params.attrs ?? {} });
     if (typeof outcome !== 'string') {

@@ -20,7 +20,9 @@ const matmulArb = fc
     return {
       a: [...outerA, ...(transposeA ? [k, m] : [m, k])],
       b: [...outerB, ...(transposeB ? [n, k] : [k, n])],
-      transposeA, transposeB, n,
+      transposeA,
+      transposeB,
+      n,
       outShape: [...outer, m, n],
     };
   });
@@ -60,7 +62,11 @@ describeOnednn('oneDNN matmul kernels equal tfjs-backend-cpu', () => {
     fc.assert(
       fc.property(matmulArb, fusion, seedArb, ({ a, b, transposeA, transposeB, n }, f, seed) => {
         const bias = f.bias === 'none' ? {} : { bias: input(f.bias === 'vector' ? [n] : [1, n], seed + 2) };
-        expectKernelsAgree('_FusedMatMul', { a: input(a, seed), b: input(b, seed + 1), ...bias }, { transposeA, transposeB, activation: f.activation, leakyreluAlpha: f.leakyreluAlpha });
+        expectKernelsAgree(
+          '_FusedMatMul',
+          { a: input(a, seed), b: input(b, seed + 1), ...bias },
+          { transposeA, transposeB, activation: f.activation, leakyreluAlpha: f.leakyreluAlpha },
+        );
       }),
       { numRuns: 100 },
     );

@@ -38,8 +38,10 @@ function forward(addon: OnednnAddon, args: Args, algorithm: number): Outcome {
 
 function backward(addon: OnednnAddon, args: Args, algorithm: number): Outcome {
   const { dy, input } = args.inputs;
-  const xv = floats(args.backend, input), dyv = floats(args.backend, dy);
-  if (input === undefined || dy === undefined || xv === undefined || dyv === undefined || input.shape.length !== 4) return 'inputs are not float32 rank-4 tensors';
+  const xv = floats(args.backend, input),
+    dyv = floats(args.backend, dy);
+  if (input === undefined || dy === undefined || xv === undefined || dyv === undefined || input.shape.length !== 4)
+    return 'inputs are not float32 rank-4 tensors';
   const geometry = info(input, args.attrs as unknown as PoolAttrs);
   if (dy.shape.join() !== geometry.outShape.join()) return 'dy does not have the pooling output shape';
   const params = poolParams(geometry, algorithm);

@@ -46,7 +46,12 @@ describeOnednn('oneDNN pooling kernels equal tfjs-backend-cpu', () => {
     fc.assert(
       fc.property(unrounded, seedArb, (c, seed) => {
         const dy = input(outShape(c), seed + 1);
-        expectKernelsAgree('AvgPoolGrad', { dy, input: input([c.batch, c.inH, c.inW, c.inC], seed) }, { filterSize: [c.kh, c.kw], strides: c.strides, pad: c.pad }, { requireNative: !numericPadQuirk(c) });
+        expectKernelsAgree(
+          'AvgPoolGrad',
+          { dy, input: input([c.batch, c.inH, c.inW, c.inC], seed) },
+          { filterSize: [c.kh, c.kw], strides: c.strides, pad: c.pad },
+          { requireNative: !numericPadQuirk(c) },
+        );
       }),
       { numRuns: 100 },
     );

@@ -30,15 +30,31 @@ interface Case {
 const CASES: readonly Case[] = [
   // Direct convolutions (oneDNN's blocked kernels): bf16 in all three directions.
   { name: '3x3 64→64 on 7x7, batch 4', params: [4, 7, 7, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0], bf16: [true, true, true] },
-  { name: '3x3 32→48 on 6x5, batch 3 (channel tails)', params: [3, 6, 5, 32, 6, 5, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0], bf16: [true, true, true] },
+  {
+    name: '3x3 32→48 on 6x5, batch 3 (channel tails)',
+    params: [3, 6, 5, 32, 6, 5, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0],
+    bf16: [true, true, true],
+  },
   // Strided: the filter gradient stays fp32.
   { name: '3x3/2 32→64 from 8x8 to 4x4', params: [4, 8, 8, 32, 4, 4, 64, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0], bf16: [true, true, false] },
   // The GEMM path: 3x3 on 1x1 maps (one tap) and pointwise; filter gradients stay fp32.
   { name: '3x3 64→64 on 1x1 maps (GEMM)', params: [16, 1, 1, 64, 1, 1, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0], bf16: [true, true, false] },
-  { name: '3x3 32→32 on 2x2 maps (GEMM, 4 taps each)', params: [8, 2, 2, 32, 2, 2, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0], bf16: [true, true, true] },
-  { name: '1x1 32→64 on 5x5 (pointwise GEMM)', params: [4, 5, 5, 32, 5, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0], bf16: [true, true, false] },
+  {
+    name: '3x3 32→32 on 2x2 maps (GEMM, 4 taps each)',
+    params: [8, 2, 2, 32, 2, 2, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0],
+    bf16: [true, true, true],
+  },
+  {
+    name: '1x1 32→64 on 5x5 (pointwise GEMM)',
+    params: [4, 5, 5, 32, 5, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0],
+    bf16: [true, true, false],
+  },
   // One input channel (the stem): fp32 throughout.
-  { name: '7x7/2 stem 1→64 from 16x16 to 8x8', params: [4, 16, 16, 1, 8, 8, 64, 7, 7, 2, 2, 1, 1, 3, 3, 2, 2, 0], bf16: [false, false, false] },
+  {
+    name: '7x7/2 stem 1→64 from 16x16 to 8x8',
+    params: [4, 16, 16, 1, 8, 8, 64, 7, 7, 2, 2, 1, 1, 3, 3, 2, 2, 0],
+    bf16: [false, false, false],
+  },
 ];
 
 const KINDS = ['forward', 'backwardData', 'backwardFilter'] as const;
@@ -53,13 +69,23 @@ function sizes(p: readonly number[]): { src: number; dst: number; wei: number } 
 function operands(c: Case, kind: (typeof KINDS)[number], seed: number): { a: Float32Array; b: Float32Array; out: number; k: number } {
   const s = sizes(c.params);
   const [n = 0, , , ic = 0, oh = 0, ow = 0, oc = 0, kh = 0, kw = 0] = c.params;
-  const x = randomValues(s.src, seed), w = randomValues(s.wei, seed + 1), dy = randomValues(s.dst, seed + 2);
+  const x = randomValues(s.src, seed),
+    w = randomValues(s.wei, seed + 1),
+    dy = randomValues(s.dst, seed + 2);
   if (kind === 'forward') return { a: x, b: w, out: s.dst, k: kh * kw * ic };
   if (kind === 'backwardData') return { a: dy, b: w, out: s.src, k: kh * kw * oc };
   return { a: x, b: dy, out: s.wei, k: n * oh * ow };
 }
 
-function run(native: OnednnAddon, precision: OnednnPrecision, c: Case, kind: (typeof KINDS)[number], a: Float32Array, b: Float32Array, length: number): Float32Array {
+function run(
+  native: OnednnAddon,
+  precision: OnednnPrecision,
+  c: Case,
+  kind: (typeof KINDS)[number],
+  a: Float32Array,
+  b: Float32Array,
+  length: number,
+): Float32Array {
   configureOnednn({ precision });
   const out = new Float32Array(length).fill(NaN);
   native.conv(native.ops.conv[kind], a, b, null, out, Int32Array.from(c.params), 0);
@@ -77,28 +103,32 @@ describeOnednn('bf16 mixed precision against fp32', () => {
   });
 
   (bf16 ? describe : describe.skip)(`on this CPU (${status.ok ? status.info.isa : 'no addon'})`, () => {
-    test.each(CASES.flatMap((c) => KINDS.map((kind, i) => [c.name, kind, c, i] as const)))('%s, %s: within (2u + u² + 2K·2^-24)·Σ|a||b| where bf16, identical where the rule keeps fp32', (_, kind, c, i) => {
-      const { a, b, out, k } = operands(c, kind, 7 + i);
-      const fp32 = run(native, 'fp32', c, kind, a, b, out);
-      const mixed = run(native, 'bf16', c, kind, a, b, out);
-      if (!c.bf16[i]) {
-        expect(mixed).toEqual(fp32);
-        // ... and bf16-everywhere does change it: the rule, not the kernel, kept it fp32.
-        expect(run(native, 'bf16-everywhere', c, kind, a, b, out)).not.toEqual(fp32);
-        return;
-      }
-      const magnitude = run(native, 'fp32', c, kind, abs(a), abs(b), out);
-      const factor = 2 * U + U * U + 2 * k * 2 ** -24;
-      let worst = 0, differing = 0;
-      for (let j = 0; j < out; j++) {
-        const diff = Math.abs((mixed[j] ?? NaN) - (fp32[j] ?? NaN));
-        const bound = factor * (magnitude[j] ?? NaN) + 1e-30;
-        worst = Math.max(worst, diff / bound);
-        if (diff > 0) differing++;
-      }
-      expect(worst).toBeLessThanOrEqual(1); // NaN fails too
-      expect(differing).toBeGreaterThan(out / 4); // really computed in bf16
-    });
+    test.each(CASES.flatMap((c) => KINDS.map((kind, i) => [c.name, kind, c, i] as const)))(
+      '%s, %s: within (2u + u² + 2K·2^-24)·Σ|a||b| where bf16, identical where the rule keeps fp32',
+      (_, kind, c, i) => {
+        const { a, b, out, k } = operands(c, kind, 7 + i);
+        const fp32 = run(native, 'fp32', c, kind, a, b, out);
+        const mixed = run(native, 'bf16', c, kind, a, b, out);
+        if (!c.bf16[i]) {
+          expect(mixed).toEqual(fp32);
+          // ... and bf16-everywhere does change it: the rule, not the kernel, kept it fp32.
+          expect(run(native, 'bf16-everywhere', c, kind, a, b, out)).not.toEqual(fp32);
+          return;
+        }
+        const magnitude = run(native, 'fp32', c, kind, abs(a), abs(b), out);
+        const factor = 2 * U + U * U + 2 * k * 2 ** -24;
+        let worst = 0,
+          differing = 0;
+        for (let j = 0; j < out; j++) {
+          const diff = Math.abs((mixed[j] ?? NaN) - (fp32[j] ?? NaN));
+          const bound = factor * (magnitude[j] ?? NaN) + 1e-30;
+          worst = Math.max(worst, diff / bound);
+          if (diff > 0) differing++;
+        }
+        expect(worst).toBeLessThanOrEqual(1); // NaN fails too
+        expect(differing).toBeGreaterThan(out / 4); // really computed in bf16
+      },
+    );
 
     test('switching back to fp32 gives the fp32 results again (the cache keys carry the precision)', () => {
       const c = CASES[0] as Case;
@@ -111,7 +141,8 @@ describeOnednn('bf16 mixed precision against fp32', () => {
 
     test('the dense layer (matmul) stays fp32 under bf16 and is bf16 under bf16-everywhere', () => {
       const [m, k, n] = [32, 64, 16];
-      const a = randomValues(m * k, 1), b = randomValues(k * n, 2);
+      const a = randomValues(m * k, 1),
+        b = randomValues(k * n, 2);
       const params = Int32Array.from([1, 1, m, k, n, 0, 0, 0]);
       const product = (precision: OnednnPrecision): Float32Array => {
         configureOnednn({ precision });
@@ -133,13 +164,23 @@ describeOnednn('bf16 mixed precision against fp32', () => {
         const before = entries();
         const fresh = (x: Float32Array, w: Float32Array): Float32Array => {
           const out = new Float32Array(8 * 5 * 5 * 64);
-          native.conv(native.ops.conv.forward, x, w, null, out, Int32Array.from([8, 5, 5, 32, 5, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]), 0);
+          native.conv(
+            native.ops.conv.forward,
+            x,
+            w,
+            null,
+            out,
+            Int32Array.from([8, 5, 5, 32, 5, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]),
+            0,
+          );
           return out;
         };
         for (const seed of [1, 2, 3]) {
           // Each round's tensors reuse the storage the previous round's disposed ones had.
-          const xv = randomValues(8 * 5 * 5 * 32, seed), wv = randomValues(32 * 64, seed + 10);
-          const x = tf.tensor4d(Float32Array.from(xv), [8, 5, 5, 32]), w = tf.tensor4d(Float32Array.from(wv), [1, 1, 32, 64]);
+          const xv = randomValues(8 * 5 * 5 * 32, seed),
+            wv = randomValues(32 * 64, seed + 10);
+          const x = tf.tensor4d(Float32Array.from(xv), [8, 5, 5, 32]),
+            w = tf.tensor4d(Float32Array.from(wv), [1, 1, 32, 64]);
           const y = tf.conv2d(x, w, 1, 'valid');
           expect(entries()).toBeGreaterThan(before);
           expect(y.dataSync()).toEqual(fresh(xv, wv));
@@ -158,7 +199,10 @@ describeOnednn('bf16 mixed precision against fp32', () => {
 
     test('a CPU without native bf16 is refused, naming its ISA (simulated: ONEDNN_MAX_CPU_ISA=AVX2 in a child process)', () => {
       const script = `const a = require(${JSON.stringify(addonPath())}); try { a.setPrecision(a.ops.precision.bf16); console.log('accepted'); } catch (e) { console.log(e.message); } console.log(JSON.stringify(a.info()));`;
-      const output = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, ONEDNN_MAX_CPU_ISA: 'AVX2' }, encoding: 'utf8' }).split('\n');
+      const output = execFileSync(process.execPath, ['-e', script], {
+        env: { ...process.env, ONEDNN_MAX_CPU_ISA: 'AVX2' },
+        encoding: 'utf8',
+      }).split('\n');
       expect(output[0]).toBe('bf16 needs a CPU with avx512_core_bf16 or AMX; oneDNN runs on avx2 here');
       expect(JSON.parse(output[1] ?? '{}')).toMatchObject({ isa: 'avx2', bf16: false, precision: 'fp32' });
     });
@@ -166,7 +210,9 @@ describeOnednn('bf16 mixed precision against fp32', () => {
 
   (bf16 ? describe.skip : describe)(`without native bf16 (${status.ok ? status.info.isa : 'no addon'})`, () => {
     test('bf16 is refused with the ISA named, and the precision stays fp32', () => {
-      expect(() => configureOnednn({ precision: 'bf16' })).toThrow(`bf16 needs a CPU with avx512_core_bf16 or AMX; oneDNN runs on ${status.ok ? status.info.isa : ''} here`);
+      expect(() => configureOnednn({ precision: 'bf16' })).toThrow(
+        `bf16 needs a CPU with avx512_core_bf16 or AMX; oneDNN runs on ${status.ok ? status.info.isa : ''} here`,
+      );
       expect(native.info()).toMatchObject({ bf16: false, precision: 'fp32' });
     });
   });

@@ -49,9 +49,11 @@ export const seedArb = fc.integer({ min: 0, max: 0x7fffffff });
 /** max|a - b| / max(1, max|b|): absolute error for small values, relative for large ones; Infinity if only one side is NaN or infinite. */
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
-  let diff = 0, scale = 1;
+  let diff = 0,
+    scale = 1;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i] ?? NaN, y = b[i] ?? NaN;
+    const x = a[i] ?? NaN,
+      y = b[i] ?? NaN;
     if (Object.is(x, y) || x === y) continue; // equal infinities, NaN for NaN (tfjs emits both for empty windows)
     diff = Math.max(diff, Number.isNaN(x - y) ? Infinity : Math.abs(x - y));
     if (Number.isFinite(y)) scale = Math.max(scale, Math.abs(y));
@@ -67,7 +69,13 @@ export interface Input {
 
 /** `shape` filled by `randomValues`. */
 export function input(shape: number[], seed: number): Input {
-  return { shape, values: randomValues(shape.reduce((a, b) => a * b, 1), seed) };
+  return {
+    shape,
+    values: randomValues(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+  };
 }
 
 /** Result of one kernel on one backend. */
@@ -94,7 +102,12 @@ export function runKernel(backend: string, kernelName: string, inputs: Readonly<
  * Runs a kernel on `cpu` and on `onednn`; expects equal shapes, relative error ≤ 1e-4,
  * and (unless `requireNative` is false) that onednn really ran natively, not a fallback.
  */
-export function expectKernelsAgree(kernelName: string, inputs: Readonly<Record<string, Input>>, attrs: object, options: { requireNative?: boolean; tolerance?: number } = {}): void {
+export function expectKernelsAgree(
+  kernelName: string,
+  inputs: Readonly<Record<string, Input>>,
+  attrs: object,
+  options: { requireNative?: boolean; tolerance?: number } = {},
+): void {
   const expected = runKernel('cpu', kernelName, inputs, attrs);
   const before = nativeCount(kernelName);
   const actual = runKernel('onednn', kernelName, inputs, attrs);
@@ -105,7 +118,10 @@ export function expectKernelsAgree(kernelName: string, inputs: Readonly<Record<s
   expect(actual.shape).toEqual(expected.shape);
   const error = relativeError(actual.values, expected.values);
   const tolerance = options.tolerance ?? 1e-4;
-  if (!(error <= tolerance)) throw new Error(`${kernelName}: relative error ${error} > ${tolerance} for attrs ${JSON.stringify(attrs)}, shapes ${JSON.stringify(Object.values(inputs).map((t) => t.shape))}`);
+  if (!(error <= tolerance))
+    throw new Error(
+      `${kernelName}: relative error ${error} > ${tolerance} for attrs ${JSON.stringify(attrs)}, shapes ${JSON.stringify(Object.values(inputs).map((t) => t.shape))}`,
+    );
 }
 
 /**
@@ -146,7 +162,7 @@ function padSum(pad: Pad, axis: 1 | 2): number {
 // Smallest input that leaves at least one window: any size for 'same', else kernel minus
 // padding (for numeric pads tfjs sizes both axes with the filter height; see numericPadQuirk).
 function minInput(pad: Pad, axis: 1 | 2, kernels: [number, number]): number {
-  const kernel = typeof pad === 'number' ? Math.max(...kernels) : kernels[axis - 1] ?? 1;
+  const kernel = typeof pad === 'number' ? Math.max(...kernels) : (kernels[axis - 1] ?? 1);
   return pad === 'same' ? 1 : Math.max(1, kernel - padSum(pad, axis));
 }
 
@@ -156,7 +172,12 @@ function padArb(maxPad: (axis: 1 | 2) => number): fc.Arbitrary<Pad> {
     fc.constant<Pad>('same'),
     fc.constant<Pad>('valid'),
     fc.integer({ min: 0, max: Math.min(maxPad(1), maxPad(2)) }),
-    fc.tuple(side(1), side(1), side(2), side(2)).map(([t, b, l, r]): Pad => [[0, 0], [t, b], [l, r], [0, 0]]),
+    fc.tuple(side(1), side(1), side(2), side(2)).map(([t, b, l, r]): Pad => [
+      [0, 0],
+      [t, b],
+      [l, r],
+      [0, 0],
+    ]),
   );
 }
 
@@ -168,7 +189,10 @@ function padArb(maxPad: (axis: 1 | 2) => number): fc.Arbitrary<Pad> {
 export function convCaseArb(options: { dilations: boolean }): fc.Arbitrary<ConvCase> {
   const steps = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }));
   const stepping = options.dilations
-    ? fc.oneof(steps.map((s) => ({ strides: s, dilations: [1, 1] as [number, number] })), steps.map((d) => ({ strides: [1, 1] as [number, number], dilations: d })))
+    ? fc.oneof(
+        steps.map((s) => ({ strides: s, dilations: [1, 1] as [number, number] })),
+        steps.map((d) => ({ strides: [1, 1] as [number, number], dilations: d })),
+      )
     : steps.map((s) => ({ strides: s, dilations: [1, 1] as [number, number] }));
   return fc
     .record({
@@ -185,7 +209,14 @@ export function convCaseArb(options: { dilations: boolean }): fc.Arbitrary<ConvC
       extraW: fc.integer({ min: 0, max: 8 }),
     })
     .map(({ batch, inC, outC, kh, kw, stepping: { strides, dilations }, pad, rounding, extraH, extraW }) => ({
-      batch, inC, outC, kh, kw, strides, dilations, pad,
+      batch,
+      inC,
+      outC,
+      kh,
+      kw,
+      strides,
+      dilations,
+      pad,
       inH: minInput(pad, 1, [(kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1]) + extraH,
       inW: minInput(pad, 2, [(kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1]) + extraW,
       ...(rounding !== undefined && typeof pad !== 'string' ? { dimRoundingMode: rounding } : {}),
@@ -214,9 +245,16 @@ export const poolCaseArb: fc.Arbitrary<ConvCase> = fc
   .map(({ batch, inC, kh, kw, strides, pad, rounding, extraH, extraW }) => {
     const rounded = rounding !== undefined && typeof pad !== 'string';
     // The last rounded-up window starts before the input ends when stride ≤ kernel − trailing pad.
-    const maxStart = (axis: 1 | 2): number => (axis === 1 ? kh : kw) - (Array.isArray(pad) ? pad[axis][1] : typeof pad === 'number' ? pad : 0);
+    const maxStart = (axis: 1 | 2): number =>
+      (axis === 1 ? kh : kw) - (Array.isArray(pad) ? pad[axis][1] : typeof pad === 'number' ? pad : 0);
     return {
-      batch, inC, outC: inC, kh, kw, pad, dilations: [1, 1] as [number, number],
+      batch,
+      inC,
+      outC: inC,
+      kh,
+      kw,
+      pad,
+      dilations: [1, 1] as [number, number],
       strides: rounded ? ([Math.min(strides[0], maxStart(1)), Math.min(strides[1], maxStart(2))] as [number, number]) : strides,
       inH: minInput(pad, 1, [kh, kw]) + extraH,
       inW: minInput(pad, 2, [kh, kw]) + extraW,

@@ -103,7 +103,9 @@ export function configureOnednn(options: OnednnOptions): boolean {
   if (options.threads !== undefined) loaded.addon.setNumThreads(options.threads);
   if (options.precision !== undefined) {
     const { precision } = loaded.addon.ops;
-    loaded.addon.setPrecision({ fp32: precision.fp32, bf16: precision.bf16, 'bf16-everywhere': precision.bf16Everywhere }[options.precision]);
+    loaded.addon.setPrecision(
+      { fp32: precision.fp32, bf16: precision.bf16, 'bf16-everywhere': precision.bf16Everywhere }[options.precision],
+    );
     settings.precision = options.precision;
   }
   if (options.minElementwiseSize !== undefined) settings.minElementwiseSize = options.minElementwiseSize;
@@ -111,7 +113,11 @@ export function configureOnednn(options: OnednnOptions): boolean {
   if (options.bufferMinLength !== undefined) bufferSettings.minLength = options.bufferMinLength;
   const layouts = options.convLayout ?? {};
   const { conv, layout: bits } = loaded.addon.ops;
-  const kinds: [ConvLayout | undefined, number][] = [[layouts.forward, conv.forward], [layouts.backwardInput, conv.backwardData], [layouts.backwardFilter, conv.backwardFilter]];
+  const kinds: [ConvLayout | undefined, number][] = [
+    [layouts.forward, conv.forward],
+    [layouts.backwardInput, conv.backwardData],
+    [layouts.backwardFilter, conv.backwardFilter],
+  ];
   for (const [layout, kind] of kinds) {
     if (layout !== undefined) loaded.addon.setConvLayout(kind, LAYOUT_BITS[layout](bits));
   }

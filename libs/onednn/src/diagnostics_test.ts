@@ -11,7 +11,11 @@ function attrs(c: ConvCase): object {
 function allDirectionsAgree(c: ConvCase, seed: number): void {
   const x = input([c.batch, c.inH, c.inW, c.inC], seed);
   const filter = input([c.kh, c.kw, c.inC, c.outC], seed + 1);
-  const dy = input(backend_util.computeConv2DInfo([c.batch, c.inH, c.inW, c.inC], [c.kh, c.kw, c.inC, c.outC], c.strides, 1, c.pad, c.dimRoundingMode).outShape, seed + 2);
+  const dy = input(
+    backend_util.computeConv2DInfo([c.batch, c.inH, c.inW, c.inC], [c.kh, c.kw, c.inC, c.outC], c.strides, 1, c.pad, c.dimRoundingMode)
+      .outShape,
+    seed + 2,
+  );
   const options = { requireNative: !numericPadQuirk(c) };
   expectKernelsAgree('Conv2D', { x, filter }, attrs(c), options);
   expectKernelsAgree('Conv2DBackpropInput', { dy, filter }, { ...attrs(c), inputShape: [c.batch, c.inH, c.inW, c.inC] }, options);
@@ -24,10 +28,13 @@ describeOnednn('onednn diagnostics and tuning', () => {
     configureOnednn({ threads, convLayout: { forward: 'auto', backwardInput: 'auto', backwardFilter: 'auto' } });
   });
 
-  test.each<ConvLayout>(['plain', 'blocked-weights', 'blocked', 'auto'])('every convolution direction agrees with cpu under the "%s" layout', (layout) => {
-    expect(configureOnednn({ convLayout: { forward: layout, backwardInput: layout, backwardFilter: layout } })).toBe(true);
-    fc.assert(fc.property(convCaseArb({ dilations: false }), seedArb, allDirectionsAgree), { numRuns: 30 });
-  });
+  test.each<ConvLayout>(['plain', 'blocked-weights', 'blocked', 'auto'])(
+    'every convolution direction agrees with cpu under the "%s" layout',
+    (layout) => {
+      expect(configureOnednn({ convLayout: { forward: layout, backwardInput: layout, backwardFilter: layout } })).toBe(true);
+      fc.assert(fc.property(convCaseArb({ dilations: false }), seedArb, allDirectionsAgree), { numRuns: 30 });
+    },
+  );
 
   test.each([1, 2])('%i OpenMP thread(s) give the same results as the cpu backend', (n) => {
     configureOnednn({ threads: n });

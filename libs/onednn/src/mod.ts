@@ -11,6 +11,17 @@
  * @module
  */
 export { ONEDNN_BACKEND, isOnednnAvailable, onednnKernelConfigs, onednnStatus, registerOnednn, type OnednnStatus } from './register.ts';
-export { clearOnednnCache, configureOnednn, DEFAULT_BUFFER_MIN_LENGTH, onednnPrimitives, onednnStats, resetOnednnStats, type ConvLayout, type OnednnOptions, type OnednnPrecision, type OnednnStats } from './diagnostics.ts';
+export {
+  clearOnednnCache,
+  configureOnednn,
+  DEFAULT_BUFFER_MIN_LENGTH,
+  onednnPrimitives,
+  onednnStats,
+  resetOnednnStats,
+  type ConvLayout,
+  type OnednnOptions,
+  type OnednnPrecision,
+  type OnednnStats,
+} from './diagnostics.ts';
 export type { OnednnInfo } from './_addon.ts';
 export type { BufferStats } from './_buffers.ts';

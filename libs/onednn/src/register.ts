@@ -2,7 +2,14 @@
 // (convolutions, matmul, pooling) replaced by oneDNN primitives through an N-API addon.
 import '@tensorflow/tfjs-backend-cpu';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { findBackendFactory, getKernel, getKernelsForBackend, registerBackend, registerKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import {
+  findBackendFactory,
+  getKernel,
+  getKernelsForBackend,
+  registerBackend,
+  registerKernel,
+  type KernelConfig,
+} from '@tensorflow/tfjs-core';
 import { addon, type OnednnAddon, type OnednnInfo } from './_addon.ts';
 import { convKernels } from './_conv.ts';
 import { elementwiseKernels } from './_elementwise.ts';
@@ -73,7 +80,9 @@ export function registerOnednn(): OnednnStatus {
   if (findBackendFactory(BACKEND) === null) registerBackend(BACKEND, newBackend, PRIORITY);
   const overrides = onednnKernelConfigs(loaded.addon);
   const overridden = new Set(overrides.map((k) => k.kernelName));
-  const inherited = getKernelsForBackend('cpu').filter((k) => !overridden.has(k.kernelName)).map((k) => ({ ...k, backendName: BACKEND }));
+  const inherited = getKernelsForBackend('cpu')
+    .filter((k) => !overridden.has(k.kernelName))
+    .map((k) => ({ ...k, backendName: BACKEND }));
   for (const config of [...inherited, ...overrides]) {
     if (getKernel(config.kernelName, BACKEND) === undefined) registerKernel(config);
   }

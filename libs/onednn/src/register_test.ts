@@ -35,7 +35,11 @@ describe('availability', () => {
   test('isOnednnAvailable, onednnStatus and registerOnednn agree with loading the addon, whether it loads or not', () => {
     // This process: all three say what a fresh load of the addon says (not the status cached at import).
     const fresh = loadAddon(addonPath());
-    expect({ available: isOnednnAvailable(), status: onednnStatus().ok, registered: registerOnednn().ok }).toEqual({ available: fresh.ok, status: fresh.ok, registered: fresh.ok });
+    expect({ available: isOnednnAvailable(), status: onednnStatus().ok, registered: registerOnednn().ok }).toEqual({
+      available: fresh.ok,
+      status: fresh.ok,
+      registered: fresh.ok,
+    });
     // A fresh copy of the lib with no addon to load: all three say it is missing, with the same reason, and no backend is registered.
     const missing = '/nonexistent/onednn.node';
     // The copy loads tfjs again, which warns that its platform and cpu backend are already set.
@@ -46,7 +50,11 @@ describe('availability', () => {
           const lib = require('./register.ts') as typeof import('./register.ts');
           const reason = loadAddon(missing);
           expect(reason.ok).toBe(false);
-          expect({ available: lib.isOnednnAvailable(), status: lib.onednnStatus(), registered: lib.registerOnednn() }).toEqual({ available: false, status: reason, registered: reason });
+          expect({ available: lib.isOnednnAvailable(), status: lib.onednnStatus(), registered: lib.registerOnednn() }).toEqual({
+            available: false,
+            status: reason,
+            registered: reason,
+          });
         }),
       );
     } finally {
@@ -66,13 +74,22 @@ function gradients(backend: string, seed: number): Float32Array[] {
     const w2 = t([2, 2, 5, 4], seed + 3) as tf.Tensor4D;
     const dense = t([4 * 2 * 2, 3], seed + 4) as tf.Tensor2D;
     const loss = (xs: tf.Tensor, a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Scalar => {
-      const h1 = tf.fused.conv2d({ x: xs as tf.Tensor4D, filter: a as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'linear' });
+      const h1 = tf.fused.conv2d({
+        x: xs as tf.Tensor4D,
+        filter: a as tf.Tensor4D,
+        strides: 1,
+        pad: 'same',
+        bias: b,
+        activation: 'linear',
+      });
       const p1 = tf.maxPool(h1, 2, 2, 'valid');
       const h2 = tf.conv2d(p1, c as tf.Tensor4D, [2, 1], 'valid');
       const h3 = tf.avgPool(h2, 2, 1, 'same');
       return tf.sum(tf.square(tf.matMul(tf.slice(tf.reshape(h3, [3, -1]), [0, 0], [3, 16]), d as tf.Tensor2D)));
     };
-    return tf.grads(loss)([x, w1, b1, w2, dense]).map((g) => g.dataSync() as Float32Array);
+    return tf
+      .grads(loss)([x, w1, b1, w2, dense])
+      .map((g) => g.dataSync() as Float32Array);
   });
 }
 
@@ -81,7 +98,9 @@ describeOnednn('the registered onednn backend', () => {
     expect(await tf.setBackend('onednn')).toBe(true);
     expect(tf.getBackend()).toBe('onednn');
     const cpu = getKernelsForBackend('cpu').map((k) => k.kernelName);
-    const onednn = getKernelsForBackend('onednn').map((k) => k.kernelName).sort();
+    const onednn = getKernelsForBackend('onednn')
+      .map((k) => k.kernelName)
+      .sort();
     expect(onednn).toEqual([...cpu, ...Object.values(FUSED_KERNELS)].sort());
   });
 
@@ -101,7 +120,9 @@ describeOnednn('the registered onednn backend', () => {
     expect(after.filter((k) => before.get(k.kernelName) !== k.kernelFunc).map((k) => k.kernelName)).toEqual([]);
     expect(getKernel('Conv2D', 'onednn')?.kernelFunc).toBe(before.get('Conv2D'));
     tf.setBackend('onednn');
-    expect(Array.from(tf.tidy(() => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2])).dataSync()))).toEqual([19, 22, 43, 50]);
+    expect(Array.from(tf.tidy(() => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2])).dataSync()))).toEqual([
+      19, 22, 43, 50,
+    ]);
   });
 
   test('tf.grads through conv2d, fused conv2d, maxPool, avgPool and matMul agree with cpu', () => {
@@ -113,7 +134,19 @@ describeOnednn('the registered onednn backend', () => {
       actual.forEach((g, i) => expect(relativeError(g, expected[i] ?? new Float32Array())).toBeLessThanOrEqual(1e-4));
     }
     const { native, fallback } = onednnStats();
-    for (const k of ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad', 'BatchMatMul', 'Multiply', 'Sum']) {
+    for (const k of [
+      'Conv2D',
+      'FusedConv2D',
+      'Conv2DBackpropInput',
+      'Conv2DBackpropFilter',
+      'MaxPool',
+      'MaxPoolGrad',
+      'AvgPool',
+      'AvgPoolGrad',
+      'BatchMatMul',
+      'Multiply',
+      'Sum',
+    ]) {
       expect({ k, native: (native[k] ?? 0) > 0, fallback: fallback[k] }).toEqual({ k, native: true, fallback: undefined });
     }
   });
@@ -125,7 +158,14 @@ describeOnednn('the registered onednn backend', () => {
       return tf.tidy(() => {
         const x = tf.tensor4d(input([1, 5, 5, 2], 1).values, [1, 5, 5, 2]);
         const w = tf.tensor4d(input([3, 3, 2, 3], 2).values, [3, 3, 2, 3]);
-        const prelu = tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', activation: 'prelu', preluActivationWeights: tf.scalar(0.1) });
+        const prelu = tf.fused.conv2d({
+          x,
+          filter: w,
+          strides: 1,
+          pad: 'same',
+          activation: 'prelu',
+          preluActivationWeights: tf.scalar(0.1),
+        });
         const ints = tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor2d([5, 6, 7, 8], [2, 2], 'int32'));
         const nchw = tf.conv2d(tf.transpose(x, [0, 3, 1, 2]) as tf.Tensor4D, w, 1, 'same', 'NCHW');
         return [prelu, ints, nchw].map((t) => Float32Array.from(t.dataSync()));

@@ -14,7 +14,10 @@ describeOnednn('threads', () => {
     const shape = [16, 8, 8, 256];
     const n = shape.reduce((a, b) => a * b, 1);
     // Per-channel means away from 0 (as after a convolution): where summation order shows.
-    const x = tf.tensor(randomValues(n, 1).map((v, i) => v + (i % 256) / 64), shape);
+    const x = tf.tensor(
+      randomValues(n, 1).map((v, i) => v + (i % 256) / 64),
+      shape,
+    );
     const dy = tf.tensor(randomValues(n, 2), shape);
     const [scale, offset] = [tf.tensor(randomValues(256, 3)), tf.tensor(randomValues(256, 4))];
     const [p, g, v] = [tf.tensor(randomValues(400_000, 5)), tf.tensor(randomValues(400_000, 6)), tf.tensor(randomValues(400_000, 7))];
@@ -27,8 +30,16 @@ describeOnednn('threads', () => {
           tf.tidy(() => {
             const out = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x, scale, offset }, { epsilon: 1e-5 }) as tf.Tensor[];
             const [, mean, variance] = out as [tf.Tensor, tf.Tensor, tf.Tensor];
-            const grads = tf.engine().runKernel(FUSED_KERNELS.batchNormGrad, { dy, x, scale, mean, variance }, { epsilon: 1e-5 }) as tf.Tensor[];
-            const sgd = tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, { p0: p, g0: g, v0: v }, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecays: [5e-4] }) as tf.Tensor[];
+            const grads = tf
+              .engine()
+              .runKernel(FUSED_KERNELS.batchNormGrad, { dy, x, scale, mean, variance }, { epsilon: 1e-5 }) as tf.Tensor[];
+            const sgd = tf
+              .engine()
+              .runKernel(
+                FUSED_KERNELS.sgdMomentumMulti,
+                { p0: p, g0: g, v0: v },
+                { lr: 0.1, momentum: 0.9, nesterov: true, weightDecays: [5e-4] },
+              ) as tf.Tensor[];
             return [...out, ...grads, ...sgd].map((t) => t.dataSync() as Float32Array);
           }),
         );
@@ -41,7 +52,9 @@ describeOnednn('threads', () => {
     const names = ['y', 'mean', 'variance', 'dx', 'dscale', 'doffset', 'param', 'velocity'];
     const one = results.get(1) ?? [];
     for (const threads of [2, 4]) {
-      const differing = (results.get(threads) ?? []).flatMap((a, i) => (Buffer.from(a.buffer).equals(Buffer.from((one[i] ?? new Float32Array()).buffer)) ? [] : [names[i]]));
+      const differing = (results.get(threads) ?? []).flatMap((a, i) =>
+        Buffer.from(a.buffer).equals(Buffer.from((one[i] ?? new Float32Array()).buffer)) ? [] : [names[i]],
+      );
       expect({ threads, differing }).toEqual({ threads, differing: [] });
     }
   }, 120_000);

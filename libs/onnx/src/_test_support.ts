@@ -21,7 +21,8 @@ export function randomModel(net: Layer, seed: number): Model {
   const model = initModel(net, { seed });
   const next = mulberry32(seed + 17);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  const fill = (v: tf.Variable, f: () => number): void => tf.tidy(() => v.assign(tf.tensor(Float32Array.from({ length: v.size }, f), v.shape)));
+  const fill = (v: tf.Variable, f: () => number): void =>
+    tf.tidy(() => v.assign(tf.tensor(Float32Array.from({ length: v.size }, f), v.shape)));
   for (const [key, v] of model.state) {
     if (key.endsWith('/running_mean')) fill(v, () => 0.5 * normal());
     if (key.endsWith('/running_var')) fill(v, () => 0.5 + 1.5 * next());

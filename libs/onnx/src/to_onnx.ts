@@ -62,7 +62,8 @@ export function toOnnx(net: Layer, tensors: NamedTensors, options: OnnxOptions):
   const out = lower(ctx, net, net.name, ONNX_INPUT);
   nodes.push(node('Identity', ONNX_OUTPUT, [out], ONNX_OUTPUT, []));
   const classes = outFeatures(net);
-  const spatial = (name: string): onnx.TensorShapeProto.IDimension => (options.imageSize === null ? { dimParam: name } : { dimValue: options.imageSize });
+  const spatial = (name: string): onnx.TensorShapeProto.IDimension =>
+    options.imageSize === null ? { dimParam: name } : { dimValue: options.imageSize };
   const model: onnx.IModelProto = {
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
@@ -100,7 +101,11 @@ function lower(ctx: Ctx, layer: Layer, path: string, x: string): string {
         inputs.push(bias);
       }
       const p = layer.padding;
-      return emit(ctx, 'Conv', path, inputs, [ints('kernel_shape', [k, k]), ints('strides', [layer.stride, layer.stride]), ints('pads', [p, p, p, p])]);
+      return emit(ctx, 'Conv', path, inputs, [
+        ints('kernel_shape', [k, k]),
+        ints('strides', [layer.stride, layer.stride]),
+        ints('pads', [p, p, p, p]),
+      ]);
     }
     case 'BatchNorm': {
       const keys = ONNX_BATCH_NORM.map((role) => weightName(path, role));
@@ -113,7 +118,13 @@ function lower(ctx: Ctx, layer: Layer, path: string, x: string): string {
     case 'MaxPool': {
       const p = layer.padding;
       // ONNX MaxPool ignores padded cells (as -infinity), like PyTorch and tfjs.
-      return emit(ctx, 'MaxPool', path, [x], [ints('kernel_shape', [layer.kernel, layer.kernel]), ints('strides', [layer.stride, layer.stride]), ints('pads', [p, p, p, p])]);
+      return emit(
+        ctx,
+        'MaxPool',
+        path,
+        [x],
+        [ints('kernel_shape', [layer.kernel, layer.kernel]), ints('strides', [layer.stride, layer.stride]), ints('pads', [p, p, p, p])],
+      );
     }
     case 'GlobalAvgPool': {
       const pooled = emit(ctx, 'GlobalAveragePool', `${path}/pool`, [x], []);
@@ -148,9 +159,13 @@ function lower(ctx: Ctx, layer: Layer, path: string, x: string): string {
 export function checkTensors(net: Layer, tensors: NamedTensors): E.Either<ExportError, void> {
   for (const { name: key, shape } of weightSchema(net)) {
     const t = tensors.get(key);
-    if (t === undefined) return E.left({ _tag: 'MissingTensor', message: `no tensor "${key}": export the tensors of a model built from this spec` });
+    if (t === undefined)
+      return E.left({ _tag: 'MissingTensor', message: `no tensor "${key}": export the tensors of a model built from this spec` });
     if (t.shape.join(',') !== shape.join(',') || t.values.length !== shape.reduce((a, b) => a * b, 1)) {
-      return E.left({ _tag: 'WrongShape', message: `tensor "${key}" has shape [${t.shape.join(', ')}] (${t.values.length} values), the spec expects [${shape.join(', ')}]` });
+      return E.left({
+        _tag: 'WrongShape',
+        message: `tensor "${key}" has shape [${t.shape.join(', ')}] (${t.values.length} values), the spec expects [${shape.join(', ')}]`,
+      });
     }
   }
   return E.right(undefined);

@@ -58,29 +58,37 @@ describe('the ONNX export, run by ONNX Runtime, gives the logits of the tfjs for
   const measured: string[] = [];
   afterAll(() => console.log(`max |Δ logits| / logits' scale, ONNX Runtime and tfjs export vs tfjs forward:\n${measured.join('\n')}`));
 
-  test.each(CASES)('ResNet-$depth $version, $stem stem, $size×$size, random weights and batch-norm statistics, batch 1 and 7; the tfjs export too', async (c) => {
-    const model = randomModel(specOf(c).net, c.depth * 7 + c.size);
-    const tensors = tensorsOf(model);
-    const session = await ort.InferenceSession.create(exportOnnx(c, tensors));
-    const artifacts = await toLayersModel(specOf(c).net, tensors, { inChannels: 1, imageSize: c.size });
-    if (E.isLeft(artifacts)) throw new Error(artifacts.left.message);
-    const loaded = await tf.loadLayersModel(fromModelJson(artifacts.right.modelJson, artifacts.right.weightData));
-    for (const batch of [1, 7]) {
-      const x = images(batch, c.size, 1, batch);
-      const reference = referenceLogits(model, x);
-      expect(reference.length).toBe(batch * 10);
-      const viaOnnx = compare(reference, await onnxLogits(session, x));
-      const viaTfjs = compare(reference, tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync() as Float32Array));
-      expect(viaOnnx.scale).toBeGreaterThan(0);
-      expect(viaOnnx.maxDiff).toBeLessThanOrEqual(RELATIVE_TOLERANCE * viaOnnx.scale);
-      expect(viaTfjs.maxDiff).toBeLessThanOrEqual(RELATIVE_TOLERANCE * viaTfjs.scale);
-      measured.push(`ResNet-${c.depth} ${c.version} ${c.stem} ${c.size}px batch ${batch}: onnx ${viaOnnx.maxDiff.toExponential(1)} / ${viaOnnx.scale.toFixed(2)}, tfjs ${viaTfjs.maxDiff.toExponential(1)}`);
-      x.dispose();
-    }
-    loaded.dispose();
-    await session.release();
-    disposeModel(model);
-  });
+  test.each(CASES)(
+    'ResNet-$depth $version, $stem stem, $size×$size, random weights and batch-norm statistics, batch 1 and 7; the tfjs export too',
+    async (c) => {
+      const model = randomModel(specOf(c).net, c.depth * 7 + c.size);
+      const tensors = tensorsOf(model);
+      const session = await ort.InferenceSession.create(exportOnnx(c, tensors));
+      const artifacts = await toLayersModel(specOf(c).net, tensors, { inChannels: 1, imageSize: c.size });
+      if (E.isLeft(artifacts)) throw new Error(artifacts.left.message);
+      const loaded = await tf.loadLayersModel(fromModelJson(artifacts.right.modelJson, artifacts.right.weightData));
+      for (const batch of [1, 7]) {
+        const x = images(batch, c.size, 1, batch);
+        const reference = referenceLogits(model, x);
+        expect(reference.length).toBe(batch * 10);
+        const viaOnnx = compare(reference, await onnxLogits(session, x));
+        const viaTfjs = compare(
+          reference,
+          tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync() as Float32Array),
+        );
+        expect(viaOnnx.scale).toBeGreaterThan(0);
+        expect(viaOnnx.maxDiff).toBeLessThanOrEqual(RELATIVE_TOLERANCE * viaOnnx.scale);
+        expect(viaTfjs.maxDiff).toBeLessThanOrEqual(RELATIVE_TOLERANCE * viaTfjs.scale);
+        measured.push(
+          `ResNet-${c.depth} ${c.version} ${c.stem} ${c.size}px batch ${batch}: onnx ${viaOnnx.maxDiff.toExponential(1)} / ${viaOnnx.scale.toFixed(2)}, tfjs ${viaTfjs.maxDiff.toExponential(1)}`,
+        );
+        x.dispose();
+      }
+      loaded.dispose();
+      await session.release();
+      disposeModel(model);
+    },
+  );
 });
 
 describe('the comparison can fail', () => {
@@ -121,7 +129,10 @@ describe('the ONNX graph follows the spec', () => {
   ]);
   const entries: [string, { readonly shape: readonly number[]; readonly values: Float32Array }][] = [
     ['net.conv/weight', { shape: [3, 3, 1, 2], values: new Float32Array(18).fill(0.5) }],
-    ...['weight', 'bias', 'running_mean', 'running_var'].map((n): [string, { shape: number[]; values: Float32Array }] => [`net.bn/${n}`, { shape: [2], values: new Float32Array([1, 2]) }]),
+    ...['weight', 'bias', 'running_mean', 'running_var'].map((n): [string, { shape: number[]; values: Float32Array }] => [
+      `net.bn/${n}`,
+      { shape: [2], values: new Float32Array([1, 2]) },
+    ]),
     ['net.head.fc/weight', { shape: [2, 3], values: new Float32Array(6).fill(1) }],
     ['net.head.fc/bias', { shape: [3], values: new Float32Array(3) }],
   ];
@@ -180,7 +191,10 @@ describe('the ONNX graph follows the spec', () => {
 
   test('conv weights are transposed from [kh, kw, in, out] to [out, in, kh, kw]', () => {
     const w = Float32Array.from({ length: 18 }, (_, i) => i);
-    const bytes = toOnnx(net, new Map([...tensors, ['net.conv/weight', { shape: [3, 3, 1, 2], values: w }]]), { inChannels: 1, imageSize: 8 });
+    const bytes = toOnnx(net, new Map([...tensors, ['net.conv/weight', { shape: [3, 3, 1, 2], values: w }]]), {
+      inChannels: 1,
+      imageSize: 8,
+    });
     if (E.isLeft(bytes)) throw new Error(bytes.left.message);
     const raw = (onnx.ModelProto.decode(bytes.right).graph as onnx.GraphProto).initializer[0]?.rawData;
     if (raw === undefined || raw === null) throw new Error('no raw data');
@@ -192,34 +206,47 @@ describe('the ONNX graph follows the spec', () => {
   test('a missing tensor or a wrong shape is an error naming the tensor, not a broken file', () => {
     const missing = new Map(tensors);
     missing.delete('net.bn/running_var');
-    expect(toOnnx(net, missing, { inChannels: 1, imageSize: 8 })).toEqual(E.left({ _tag: 'MissingTensor', message: expect.stringContaining('"net.bn/running_var"') }));
+    expect(toOnnx(net, missing, { inChannels: 1, imageSize: 8 })).toEqual(
+      E.left({ _tag: 'MissingTensor', message: expect.stringContaining('"net.bn/running_var"') }),
+    );
     const wrong = new Map([...tensors, ['net.head.fc/weight', { shape: [3, 2], values: new Float32Array(6) }]]);
-    expect(checkTensors(net, wrong)).toEqual(E.left({ _tag: 'WrongShape', message: 'tensor "net.head.fc/weight" has shape [3, 2] (6 values), the spec expects [2, 3]' }));
+    expect(checkTensors(net, wrong)).toEqual(
+      E.left({ _tag: 'WrongShape', message: 'tensor "net.head.fc/weight" has shape [3, 2] (6 values), the spec expects [2, 3]' }),
+    );
   });
 
   // CI installs python3-onnx, so there a missing checker fails instead of skipping.
-  const debianOnnx = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' }).status === 0 || process.env['CI'] === 'true';
+  const debianOnnx =
+    spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' }).status === 0 || process.env['CI'] === 'true';
   if (!debianOnnx) console.log('skipped: onnx.checker test (no python3-onnx at /usr/bin/python3; apt-get install python3-onnx)');
-  (debianOnnx ? test : test.skip)("ONNX's own checker (Debian python3-onnx, full_check with shape inference) accepts a ResNet-50 export", () => {
-    const c: Case = { depth: 50, version: 'v1.5', stem: 'imagenet', size: 28 };
-    const model = randomModel(specOf(c).net, 1);
-    const dir = mkdtempSync(join(tmpdir(), 'onnx-check-'));
-    try {
-      writeFileSync(join(dir, 'model.onnx'), exportOnnx(c, tensorsOf(model)));
-      const script = 'import sys, onnx; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print(len(m.graph.node))';
-      const run = spawnSync('/usr/bin/python3', ['-c', script, join(dir, 'model.onnx')], { encoding: 'utf8' });
-      expect(run.stderr).toBe('');
-      expect(run.status).toBe(0);
-      expect(Number(run.stdout.trim())).toBeGreaterThan(100);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-      disposeModel(model);
-    }
-  });
+  (debianOnnx ? test : test.skip)(
+    "ONNX's own checker (Debian python3-onnx, full_check with shape inference) accepts a ResNet-50 export",
+    () => {
+      const c: Case = { depth: 50, version: 'v1.5', stem: 'imagenet', size: 28 };
+      const model = randomModel(specOf(c).net, 1);
+      const dir = mkdtempSync(join(tmpdir(), 'onnx-check-'));
+      try {
+        writeFileSync(join(dir, 'model.onnx'), exportOnnx(c, tensorsOf(model)));
+        const script =
+          'import sys, onnx; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print(len(m.graph.node))';
+        const run = spawnSync('/usr/bin/python3', ['-c', script, join(dir, 'model.onnx')], { encoding: 'utf8' });
+        expect(run.stderr).toBe('');
+        expect(run.status).toBe(0);
+        expect(Number(run.stdout.trim())).toBeGreaterThan(100);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        disposeModel(model);
+      }
+    },
+  );
 });
 
 function fromModelJson(modelJson: tf.io.ModelJSON, weightData: Uint8Array): tf.io.IOHandler {
   // A JSON round trip, as a file would do, then tfjs's own loader.
   const json = JSON.parse(JSON.stringify(modelJson)) as tf.io.ModelJSON;
-  return tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]?.weights ?? [], weightData: weightData.slice().buffer });
+  return tf.io.fromMemory({
+    modelTopology: json.modelTopology,
+    weightSpecs: json.weightsManifest[0]?.weights ?? [],
+    weightData: weightData.slice().buffer,
+  });
 }

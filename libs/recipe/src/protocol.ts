@@ -10,14 +10,44 @@ import type { Schedule } from './schedule.ts';
 /** Protocol presets: what a run uses for every flag the user did not give. */
 export const PROTOCOLS = {
   /** The seed report: d2l's train_ch6 on 96×96 inputs, plain SGD with lr 0.1, batch 256, 10 epochs. */
-  seed: { version: 'v1', stem: 'imagenet', epochs: 10, batchSize: 256, lr: 0.1, momentum: 0, nesterov: false, weightDecay: 0, schedule: 'constant', warmup: 0, labelSmoothing: 0, imageSize: 96, augment: false, zeroInitResidual: false },
+  seed: {
+    version: 'v1',
+    stem: 'imagenet',
+    epochs: 10,
+    batchSize: 256,
+    lr: 0.1,
+    momentum: 0,
+    nesterov: false,
+    weightDecay: 0,
+    schedule: 'constant',
+    warmup: 0,
+    labelSmoothing: 0,
+    imageSize: 96,
+    augment: false,
+    zeroInitResidual: false,
+  },
   /**
    * Ours: the 28×28 images as they are (no 96×96 upsampling: a tenth of the MACs), Nesterov SGD
    * with weight decay, cosine schedule with warmup, crop-and-flip augmentation, zero-init
    * residuals. The ImageNet stem keeps a step practical on 2 CPU cores; `--stem=small`
    * (no down-sampling before conv2_x) costs 14× the MACs per image.
    */
-  default: { version: 'v1.5', stem: 'imagenet', epochs: 10, batchSize: 128, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, schedule: 'cosine', warmup: 1, labelSmoothing: 0, imageSize: 28, augment: true, zeroInitResidual: true },
+  default: {
+    version: 'v1.5',
+    stem: 'imagenet',
+    epochs: 10,
+    batchSize: 128,
+    lr: 0.1,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 5e-4,
+    schedule: 'cosine',
+    warmup: 1,
+    labelSmoothing: 0,
+    imageSize: 28,
+    augment: true,
+    zeroInitResidual: true,
+  },
 } as const;
 
 export type ProtocolName = keyof typeof PROTOCOLS;
@@ -51,7 +81,13 @@ export function protocolSchedule(protocol: ProtocolName, epochs: number, choice:
   const lr = choice.lr ?? p.lr;
   const warmup = choice.warmup ?? Math.min(p.warmup, epochs / 10);
   const name = choice.schedule ?? p.schedule;
-  if (name === 'cosine' && warmup >= epochs) return E.left({ _tag: 'WarmupTooLong', warmup, epochs, message: `a warmup of ${warmup} epochs must be shorter than the run (${epochs} epochs)` });
+  if (name === 'cosine' && warmup >= epochs)
+    return E.left({
+      _tag: 'WarmupTooLong',
+      warmup,
+      epochs,
+      message: `a warmup of ${warmup} epochs must be shorter than the run (${epochs} epochs)`,
+    });
   return E.right(
     name === 'constant'
       ? { _tag: 'Constant', lr }

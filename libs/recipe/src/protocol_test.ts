@@ -12,12 +12,18 @@ describe('protocolSchedule', () => {
 
   test('the seed protocol is a constant lr 0.1; explicit choices override the protocol', () => {
     expect(protocolSchedule('seed', 10)).toEqual(E.right({ _tag: 'Constant', lr: 0.1 }));
-    expect(protocolSchedule('seed', 9, { schedule: 'step', lr: 0.2 })).toEqual(E.right({ _tag: 'Step', lr: 0.2, stepEvery: 3, gamma: 0.1 }));
-    expect(protocolSchedule('default', 10, { warmup: 0.5, lr: null })).toEqual(E.right({ _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.5, floor: 0 }));
+    expect(protocolSchedule('seed', 9, { schedule: 'step', lr: 0.2 })).toEqual(
+      E.right({ _tag: 'Step', lr: 0.2, stepEvery: 3, gamma: 0.1 }),
+    );
+    expect(protocolSchedule('default', 10, { warmup: 0.5, lr: null })).toEqual(
+      E.right({ _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.5, floor: 0 }),
+    );
   });
 
   test('an explicit warmup as long as the run is refused, with both lengths', () => {
-    expect(protocolSchedule('default', 2, { warmup: 2 })).toEqual(E.left({ _tag: 'WarmupTooLong', warmup: 2, epochs: 2, message: 'a warmup of 2 epochs must be shorter than the run (2 epochs)' }));
+    expect(protocolSchedule('default', 2, { warmup: 2 })).toEqual(
+      E.left({ _tag: 'WarmupTooLong', warmup: 2, epochs: 2, message: 'a warmup of 2 epochs must be shorter than the run (2 epochs)' }),
+    );
     expect(protocolSchedule('default', 2, { warmup: 3 })).toMatchObject(E.left({ _tag: 'WarmupTooLong', warmup: 3, epochs: 2 }));
   });
 
@@ -25,13 +31,17 @@ describe('protocolSchedule', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 10_000 }), (epochs) => {
         const s = protocolSchedule('default', epochs);
-        return E.isRight(s) && s.right._tag === 'Cosine' && s.right.warmupEpochs < epochs && s.right.warmupEpochs <= PROTOCOLS.default.warmup;
+        return (
+          E.isRight(s) && s.right._tag === 'Cosine' && s.right.warmupEpochs < epochs && s.right.warmupEpochs <= PROTOCOLS.default.warmup
+        );
       }),
     );
   });
 
   test('the rule in words', () => {
-    expect(describeProtocolSchedule('default')).toBe('cosine from lr 0.1 to 0 after a linear warmup of 1 epoch (a tenth of the run when shorter than 10 epochs)');
+    expect(describeProtocolSchedule('default')).toBe(
+      'cosine from lr 0.1 to 0 after a linear warmup of 1 epoch (a tenth of the run when shorter than 10 epochs)',
+    );
     expect(describeProtocolSchedule('seed')).toBe('constant lr 0.1');
   });
 });

@@ -78,19 +78,24 @@ export interface ScheduleError {
  * // Left({ _tag: 'InvalidSchedule', message: 'Cosine schedule: floor 0.2 is above lr 0.1; the final rate must be at most the peak rate' })
  */
 export function checkSchedule(schedule: Schedule): E.Either<ScheduleError, Schedule> {
-  const fail = (message: string) => E.left<ScheduleError, Schedule>({ _tag: 'InvalidSchedule', message: `${schedule._tag} schedule: ${message}` });
+  const fail = (message: string) =>
+    E.left<ScheduleError, Schedule>({ _tag: 'InvalidSchedule', message: `${schedule._tag} schedule: ${message}` });
   if (!(Number.isFinite(schedule.lr) && schedule.lr >= 0)) return fail(`lr must be a finite number ≥ 0, got ${schedule.lr}`);
   switch (schedule._tag) {
     case 'Constant':
       return E.right(schedule);
     case 'Step':
-      if (!(Number.isInteger(schedule.stepEvery) && schedule.stepEvery >= 1)) return fail(`stepEvery must be a whole number of epochs ≥ 1, got ${schedule.stepEvery}`);
+      if (!(Number.isInteger(schedule.stepEvery) && schedule.stepEvery >= 1))
+        return fail(`stepEvery must be a whole number of epochs ≥ 1, got ${schedule.stepEvery}`);
       if (!(schedule.gamma > 0 && schedule.gamma <= 1)) return fail(`gamma must be in (0, 1], got ${schedule.gamma}`);
       return E.right(schedule);
     case 'Cosine':
-      if (!(Number.isFinite(schedule.warmupEpochs) && schedule.warmupEpochs >= 0)) return fail(`warmupEpochs must be a finite number ≥ 0, got ${schedule.warmupEpochs}`);
-      if (!(Number.isFinite(schedule.floor) && schedule.floor >= 0)) return fail(`floor must be a finite number ≥ 0, got ${schedule.floor}`);
-      if (schedule.floor > schedule.lr) return fail(`floor ${schedule.floor} is above lr ${schedule.lr}; the final rate must be at most the peak rate`);
+      if (!(Number.isFinite(schedule.warmupEpochs) && schedule.warmupEpochs >= 0))
+        return fail(`warmupEpochs must be a finite number ≥ 0, got ${schedule.warmupEpochs}`);
+      if (!(Number.isFinite(schedule.floor) && schedule.floor >= 0))
+        return fail(`floor must be a finite number ≥ 0, got ${schedule.floor}`);
+      if (schedule.floor > schedule.lr)
+        return fail(`floor ${schedule.floor} is above lr ${schedule.lr}; the final rate must be at most the peak rate`);
       return E.right(schedule);
     default:
       return absurd(schedule);

@@ -6,7 +6,12 @@ const { floor } = Math;
 
 /** Every (epoch, step) of a run, in training order. */
 function run(stepsPerEpoch: number, totalEpochs: number): Progress[] {
-  return Array.from({ length: stepsPerEpoch * totalEpochs }, (_, t) => ({ epoch: floor(t / stepsPerEpoch), step: t % stepsPerEpoch, stepsPerEpoch, totalEpochs }));
+  return Array.from({ length: stepsPerEpoch * totalEpochs }, (_, t) => ({
+    epoch: floor(t / stepsPerEpoch),
+    step: t % stepsPerEpoch,
+    stepsPerEpoch,
+    totalEpochs,
+  }));
 }
 
 /** Indices where a sequence goes up (resp. down) from its previous element: empty when monotone. */
@@ -27,7 +32,11 @@ const cosineRun = shape.chain(({ stepsPerEpoch, totalEpochs }) =>
     stepsPerEpoch: fc.constant(stepsPerEpoch),
     totalEpochs: fc.constant(totalEpochs),
     schedule: fc
-      .record({ lr: rate, fraction: fc.double({ min: 0, max: 1, noNaN: true }), warmupEpochs: fc.oneof(fc.constant(0), fc.double({ min: 0, max: totalEpochs, noNaN: true })) })
+      .record({
+        lr: rate,
+        fraction: fc.double({ min: 0, max: 1, noNaN: true }),
+        warmupEpochs: fc.oneof(fc.constant(0), fc.double({ min: 0, max: totalEpochs, noNaN: true })),
+      })
       .map(({ lr, fraction, warmupEpochs }) => ({ _tag: 'Cosine' as const, lr, floor: lr * fraction, warmupEpochs })),
   }),
 );
@@ -50,15 +59,25 @@ describe('learningRate', () => {
 
   test('a step schedule is lr·gamma^⌊epoch / stepEvery⌋: flat within an epoch and decaying by gamma every stepEvery epochs', () => {
     fc.assert(
-      fc.property(rate, fc.integer({ min: 1, max: 10 }), fc.double({ min: 0.01, max: 1, noNaN: true }), shape, (lr, stepEvery, gamma, { stepsPerEpoch, totalEpochs }) => {
-        const schedule = stepDecay({ lr, stepEvery, gamma });
-        const wrong = run(stepsPerEpoch, totalEpochs).filter((at) => {
-          const now = learningRate(schedule, at);
-          const later = learningRate(schedule, { ...at, epoch: at.epoch + stepEvery });
-          return now !== learningRate(schedule, { ...at, step: 0 }) || (at.epoch < stepEvery && now !== lr) || Math.abs(later - now * gamma) > 1e-12;
-        });
-        expect(wrong).toEqual([]);
-      }),
+      fc.property(
+        rate,
+        fc.integer({ min: 1, max: 10 }),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        shape,
+        (lr, stepEvery, gamma, { stepsPerEpoch, totalEpochs }) => {
+          const schedule = stepDecay({ lr, stepEvery, gamma });
+          const wrong = run(stepsPerEpoch, totalEpochs).filter((at) => {
+            const now = learningRate(schedule, at);
+            const later = learningRate(schedule, { ...at, epoch: at.epoch + stepEvery });
+            return (
+              now !== learningRate(schedule, { ...at, step: 0 }) ||
+              (at.epoch < stepEvery && now !== lr) ||
+              Math.abs(later - now * gamma) > 1e-12
+            );
+          });
+          expect(wrong).toEqual([]);
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -93,7 +112,9 @@ describe('learningRate', () => {
 
   test('cosine without warm-up is halfway between lr and floor at the run’s midpoint', () => {
     // 3 epochs of 7 steps: steps 0..20, midpoint 10.
-    expect(learningRate(cosine({ lr: 0.1, warmupEpochs: 0, floor: 0.02 }), { epoch: 1, step: 3, stepsPerEpoch: 7, totalEpochs: 3 })).toBeCloseTo(0.06, 12);
+    expect(
+      learningRate(cosine({ lr: 0.1, warmupEpochs: 0, floor: 0.02 }), { epoch: 1, step: 3, stepsPerEpoch: 7, totalEpochs: 3 }),
+    ).toBeCloseTo(0.06, 12);
   });
 
   test('every rate is finite and ≥ 0, including past the end of the run', () => {
@@ -114,9 +135,14 @@ describe('checkSchedule', () => {
 
   test('rejects a floor above lr, a zero stepEvery and a negative lr, saying what to fix', () => {
     expect(checkSchedule(cosine({ lr: 0.1, warmupEpochs: 1, floor: 0.2 }))).toEqual(
-      E.left({ _tag: 'InvalidSchedule', message: 'Cosine schedule: floor 0.2 is above lr 0.1; the final rate must be at most the peak rate' }),
+      E.left({
+        _tag: 'InvalidSchedule',
+        message: 'Cosine schedule: floor 0.2 is above lr 0.1; the final rate must be at most the peak rate',
+      }),
     );
-    expect(checkSchedule(stepDecay({ lr: 0.1, stepEvery: 0, gamma: 0.1 }))).toEqual(E.left({ _tag: 'InvalidSchedule', message: 'Step schedule: stepEvery must be a whole number of epochs ≥ 1, got 0' }));
+    expect(checkSchedule(stepDecay({ lr: 0.1, stepEvery: 0, gamma: 0.1 }))).toEqual(
+      E.left({ _tag: 'InvalidSchedule', message: 'Step schedule: stepEvery must be a whole number of epochs ≥ 1, got 0' }),
+    );
     expect(E.isLeft(checkSchedule(constant(-1)))).toBe(true);
   });
 });

@@ -12,10 +12,20 @@ export const RUN_SERIES = ['train loss', 'train acc', 'test acc'] as const;
 
 // d2l's line styles: blue solid, magenta dashed, green dash-dot.
 const RUN_COLORS = ['#1f77b4', '#bf00bf', '#008000'];
-const RUN_DASHES = [[1, 0], [6, 3], [6, 3, 1, 3]];
+const RUN_DASHES = [
+  [1, 0],
+  [6, 3],
+  [6, 3, 1, 3],
+];
 
 // DejaVu Sans first (Debian's fonts-dejavu-core): resvg finds it among the system fonts.
-const CONFIG = { font: 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif', background: 'white', view: { stroke: '#888' }, axis: { gridColor: '#e6e6e6' }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 300 } } as const;
+const CONFIG = {
+  font: 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif',
+  background: 'white',
+  view: { stroke: '#888' },
+  axis: { gridColor: '#e6e6e6' },
+  legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 300 },
+} as const;
 // Wide enough for a series such as 'ResNet-152 (PyTorch reference, folder)' (vega-lite cuts labels at 160 px by default).
 const LEGEND = { orient: 'right', symbolType: 'stroke', labelLimit: 360 } as const;
 
@@ -32,14 +42,23 @@ export function runChart(row: RunRow): TopLevelSpec {
   ]);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: `${row.seriesName}, ${c.version}, protocol ${c.protocol}`, subtitle: `${c.imageSize}×${c.imageSize} input, batch ${c.batchSize}, ${row.run.metrics.length} of ${row.plannedEpochs} epochs` },
+    title: {
+      text: `${row.seriesName}, ${c.version}, protocol ${c.protocol}`,
+      subtitle: `${c.imageSize}×${c.imageSize} input, batch ${c.batchSize}, ${row.run.metrics.length} of ${row.plannedEpochs} epochs`,
+    },
     width: 420,
     height: 260,
     config: CONFIG,
     data: { values },
     mark: { type: 'line', point: true, strokeWidth: 2 },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: epochDomain([row]) }, axis: { tickMinStep: 1, format: 'd' } },
+      x: {
+        field: 'epoch',
+        type: 'quantitative',
+        title: 'epoch',
+        scale: { domain: epochDomain([row]) },
+        axis: { tickMinStep: 1, format: 'd' },
+      },
       y: { field: 'value', type: 'quantitative', title: null, scale: { zero: true } },
       // Same field, title and legend for both channels: vega-lite merges them into one legend of styled lines.
       color: { field: 'series', type: 'nominal', title: null, scale: { domain: [...RUN_SERIES], range: RUN_COLORS }, legend: LEGEND },
@@ -56,16 +75,39 @@ export function runChart(row: RunRow): TopLevelSpec {
 export function allChart(rows: readonly RunRow[]): TopLevelSpec {
   const values = rows.flatMap((r) => r.run.metrics.map((m) => ({ epoch: m.epoch, run: r.seriesName, testAcc: m.testAcc, loss: m.loss })));
   const order = rows.map((r) => r.seriesName);
-  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: epochDomain(rows) }, axis: { tickMinStep: 1, format: 'd' } } as const;
-  const color = { field: 'run', type: 'nominal', title: 'variant', scale: { domain: order, scheme: 'category10' }, sort: order, legend: LEGEND } as const;
+  const x = {
+    field: 'epoch',
+    type: 'quantitative',
+    title: 'epoch',
+    scale: { domain: epochDomain(rows) },
+    axis: { tickMinStep: 1, format: 'd' },
+  } as const;
+  const color = {
+    field: 'run',
+    type: 'nominal',
+    title: 'variant',
+    scale: { domain: order, scheme: 'category10' },
+    sort: order,
+    legend: LEGEND,
+  } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'All runs', subtitle: 'test accuracy and training loss per epoch' },
     config: CONFIG,
     data: { values },
     vconcat: [
-      { width: 420, height: 220, mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: { field: 'testAcc', type: 'quantitative', title: 'test accuracy', scale: { zero: false } }, color } },
-      { width: 420, height: 180, mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: true } }, color } },
+      {
+        width: 420,
+        height: 220,
+        mark: { type: 'line', point: true, strokeWidth: 2 },
+        encoding: { x, y: { field: 'testAcc', type: 'quantitative', title: 'test accuracy', scale: { zero: false } }, color },
+      },
+      {
+        width: 420,
+        height: 180,
+        mark: { type: 'line', point: true, strokeWidth: 2 },
+        encoding: { x, y: { field: 'loss', type: 'quantitative', title: 'training loss', scale: { zero: true } }, color },
+      },
     ],
     resolve: { scale: { color: 'shared' } },
   };
@@ -93,22 +135,47 @@ export function spreadChart(groups: readonly SeedGroup[]): TopLevelSpec {
   );
   const order = shown.map(name);
   const most = Math.max(2, ...shown.map((g) => g.epochs));
-  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, most] as [number, number] }, axis: { tickMinStep: 1, format: 'd' } } as const;
-  const color = { field: 'group', type: 'nominal', title: 'variant (seeds)', scale: { domain: order, scheme: 'category10' }, sort: order, legend: LEGEND } as const;
+  const x = {
+    field: 'epoch',
+    type: 'quantitative',
+    title: 'epoch',
+    scale: { domain: [1, most] as [number, number] },
+    axis: { tickMinStep: 1, format: 'd' },
+  } as const;
+  const color = {
+    field: 'group',
+    type: 'nominal',
+    title: 'variant (seeds)',
+    scale: { domain: order, scheme: 'category10' },
+    sort: order,
+    legend: LEGEND,
+  } as const;
   const panel = (mean: string, low: string, high: string, title: string, height: number, zero: boolean) => ({
     width: 420,
     height,
     layer: [
-      { mark: { type: 'area', opacity: 0.2 } as const, encoding: { x, y: { field: low, type: 'quantitative', title, scale: { zero } } as const, y2: { field: high }, color } },
-      { mark: { type: 'line', point: true, strokeWidth: 2 } as const, encoding: { x, y: { field: mean, type: 'quantitative', title } as const, color } },
+      {
+        mark: { type: 'area', opacity: 0.2 } as const,
+        encoding: { x, y: { field: low, type: 'quantitative', title, scale: { zero } } as const, y2: { field: high }, color },
+      },
+      {
+        mark: { type: 'line', point: true, strokeWidth: 2 } as const,
+        encoding: { x, y: { field: mean, type: 'quantitative', title } as const, color },
+      },
     ],
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Seeds: mean ± standard deviation', subtitle: 'runs of the same settings but the seed; line = mean, band = ± sample std per epoch' },
+    title: {
+      text: 'Seeds: mean ± standard deviation',
+      subtitle: 'runs of the same settings but the seed; line = mean, band = ± sample std per epoch',
+    },
     config: CONFIG,
     data: { values },
-    vconcat: [panel('testAcc', 'testLow', 'testHigh', 'test accuracy', 220, false), panel('loss', 'lossLow', 'lossHigh', 'training loss', 180, true)],
+    vconcat: [
+      panel('testAcc', 'testLow', 'testHigh', 'test accuracy', 220, false),
+      panel('loss', 'lossLow', 'lossHigh', 'training loss', 180, true),
+    ],
     resolve: { scale: { color: 'shared' } },
   };
 }

@@ -12,7 +12,19 @@ import * as E from 'fp-ts/Either';
 import { isGone, lockOwner, LOCK_DIR } from '@resnet/files';
 import { formatDuration } from '@resnet/format';
 import { referenceLabel } from './summary.ts';
-import { CONFIG_FILE, hasFinalModel, isRunDirectory, METRICS_FILE, MODEL_DIR, openRun, PROGRESS_FILE, readProgress, readStopRecord, STOP_RECORD_FILE, type ProgressRecord } from '@resnet/run-dir';
+import {
+  CONFIG_FILE,
+  hasFinalModel,
+  isRunDirectory,
+  METRICS_FILE,
+  MODEL_DIR,
+  openRun,
+  PROGRESS_FILE,
+  readProgress,
+  readStopRecord,
+  STOP_RECORD_FILE,
+  type ProgressRecord,
+} from '@resnet/run-dir';
 
 /** Where a run stands. */
 export type LiveState = 'starting' | 'running' | 'finished' | 'stopped' | 'failed' | 'stale' | 'error';
@@ -78,12 +90,26 @@ export function discoverRuns(paths: readonly string[]): readonly string[] {
 export function liveRun(dir: string, options: { readonly staleSeconds: number; readonly now?: number }): LiveRun {
   const now = options.now ?? Date.now();
   const name = dir.split('/').filter(Boolean).pop() ?? dir;
-  const blank = { dir, label: name, variant: null, seed: null, protocol: null, precision: null, epochsDone: 0, epochsPlanned: null, finalTestAcc: null, bestTestAcc: null, examplesPerSec: null, progress: null } as const;
+  const blank = {
+    dir,
+    label: name,
+    variant: null,
+    seed: null,
+    protocol: null,
+    precision: null,
+    epochsDone: 0,
+    epochsPlanned: null,
+    finalTestAcc: null,
+    bestTestAcc: null,
+    examplesPerSec: null,
+    progress: null,
+  } as const;
   const run = openRun(dir);
   if (E.isLeft(run)) return { ...blank, state: 'error', detail: run.left.message };
   const { config, metrics } = run.right;
   const progressRead = readProgress(dir);
-  if (E.isLeft(progressRead) && progressRead.left._tag === 'Invalid') return { ...blank, state: 'error', detail: progressRead.left.message };
+  if (E.isLeft(progressRead) && progressRead.left._tag === 'Invalid')
+    return { ...blank, state: 'error', detail: progressRead.left.message };
   const progress = E.isRight(progressRead) ? progressRead.right : null;
   const last = metrics[metrics.length - 1];
   const planned = Math.max(config.epochs, metrics.length);
@@ -105,19 +131,40 @@ export function liveRun(dir: string, options: { readonly staleSeconds: number; r
   const silentFor = progress === null ? null : (now - Date.parse(progress.updatedAt)) / 1000;
   const remoteSilent = owner !== null && owner.host !== hostname() && silentFor !== null && silentFor > options.staleSeconds;
   const training = owner !== null && !isGone(owner) && !remoteSilent;
-  if (progress?.state === 'failed' && !training) return { ...base, state: 'failed', detail: progress.error ?? 'failed (no message recorded)' };
+  if (progress?.state === 'failed' && !training)
+    return { ...base, state: 'failed', detail: progress.error ?? 'failed (no message recorded)' };
   if (training) {
-    if (progress === null || progress.state !== 'training' || progress.pid !== owner.pid) return { ...base, state: 'starting', detail: `pid ${owner.pid} on ${owner.host} is starting it` };
-    return { ...base, state: 'running', detail: `epoch ${progress.epoch}/${progress.epochs}, step ${progress.step}/${progress.steps}, ETA ${formatDuration(progress.etaSeconds)}` };
+    if (progress === null || progress.state !== 'training' || progress.pid !== owner.pid)
+      return { ...base, state: 'starting', detail: `pid ${owner.pid} on ${owner.host} is starting it` };
+    return {
+      ...base,
+      state: 'running',
+      detail: `epoch ${progress.epoch}/${progress.epochs}, step ${progress.step}/${progress.steps}, ETA ${formatDuration(progress.etaSeconds)}`,
+    };
   }
-  if (metrics.length >= config.epochs && hasFinalModel(dir)) return { ...base, state: 'finished', detail: `${metrics.length}/${planned} epochs` };
+  if (metrics.length >= config.epochs && hasFinalModel(dir))
+    return { ...base, state: 'finished', detail: `${metrics.length}/${planned} epochs` };
   const stop = readStopRecord(dir);
-  if (stop !== null) return { ...base, state: 'stopped', detail: `stopped by ${stop.reason} at epoch ${stop.epoch + 1}, step ${stop.step}; continue with: ${stop.continueWith}` };
+  if (stop !== null)
+    return {
+      ...base,
+      state: 'stopped',
+      detail: `stopped by ${stop.reason} at epoch ${stop.epoch + 1}, step ${stop.step}; continue with: ${stop.continueWith}`,
+    };
   if (progress?.state === 'training') {
     const who = owner === null ? `pid ${progress.pid} on ${progress.host}` : `pid ${owner.pid} on ${owner.host}`;
-    return { ...base, state: 'stale', detail: `${who} stopped without a word at epoch ${progress.epoch}/${progress.epochs}, step ${progress.step}/${progress.steps} (killed?); no update for ${formatDuration(silentFor ?? 0)}` };
+    return {
+      ...base,
+      state: 'stale',
+      detail: `${who} stopped without a word at epoch ${progress.epoch}/${progress.epochs}, step ${progress.step}/${progress.steps} (killed?); no update for ${formatDuration(silentFor ?? 0)}`,
+    };
   }
-  if (progress?.state === 'stopped') return { ...base, state: 'stopped', detail: `stopped at epoch ${progress.epoch}/${progress.epochs}, step ${progress.step}/${progress.steps}` };
+  if (progress?.state === 'stopped')
+    return {
+      ...base,
+      state: 'stopped',
+      detail: `stopped at epoch ${progress.epoch}/${progress.epochs}, step ${progress.step}/${progress.steps}`,
+    };
   return { ...base, state: 'stopped', detail: `${metrics.length}/${planned} epochs; not training` };
 }
 
@@ -136,5 +183,11 @@ export function runSignature(dir: string): string {
     }
   };
   const owner = lockOwner(dir);
-  return [dir, ...[CONFIG_FILE, METRICS_FILE, PROGRESS_FILE, STOP_RECORD_FILE, join(MODEL_DIR, 'manifest.json'), join(LOCK_DIR, 'owner.json')].map(stamp), owner === null ? 'free' : isGone(owner) ? 'gone' : 'alive'].join('|');
+  return [
+    dir,
+    ...[CONFIG_FILE, METRICS_FILE, PROGRESS_FILE, STOP_RECORD_FILE, join(MODEL_DIR, 'manifest.json'), join(LOCK_DIR, 'owner.json')].map(
+      stamp,
+    ),
+    owner === null ? 'free' : isGone(owner) ? 'gone' : 'alive',
+  ].join('|');
 }

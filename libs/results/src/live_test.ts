@@ -12,7 +12,17 @@ const deadPid = () => Number(spawnSync(process.execPath, ['-e', 'process.stdout.
 
 function lock(dir: string, owner: { readonly host?: string; readonly pid: number }): void {
   mkdirSync(join(dir, LOCK_DIR));
-  writeFileSync(join(dir, LOCK_DIR, 'owner.json'), JSON.stringify({ host: hostname(), startedAt: '2026-12-05T00:00:00.000Z', processStart: null, command: 'train:serve', slurm: null, ...owner }));
+  writeFileSync(
+    join(dir, LOCK_DIR, 'owner.json'),
+    JSON.stringify({
+      host: hostname(),
+      startedAt: '2026-12-05T00:00:00.000Z',
+      processStart: null,
+      command: 'train:serve',
+      slurm: null,
+      ...owner,
+    }),
+  );
 }
 
 describe('liveRun: where a run stands, from its own files', () => {
@@ -27,7 +37,17 @@ describe('liveRun: where a run stands, from its own files', () => {
     const dir = at('finished', 3);
     mkdirSync(join(dir, 'model'));
     writeFileSync(join(dir, 'model', 'manifest.json'), '{}');
-    expect(liveRun(dir, { staleSeconds: 300 })).toMatchObject({ state: 'finished', detail: '3/3 epochs', label: 'ResNet-18', seed: 4, epochsDone: 3, epochsPlanned: 3, finalTestAcc: 0.71, bestTestAcc: 0.71, examplesPerSec: 40 });
+    expect(liveRun(dir, { staleSeconds: 300 })).toMatchObject({
+      state: 'finished',
+      detail: '3/3 epochs',
+      label: 'ResNet-18',
+      seed: 4,
+      epochsDone: 3,
+      epochsPlanned: 3,
+      finalTestAcc: 0.71,
+      bestTestAcc: 0.71,
+      examplesPerSec: 40,
+    });
   });
 
   test('running: its live owner wrote the record (epoch, step, ETA); starting before its first record', () => {
@@ -45,7 +65,12 @@ describe('liveRun: where a run stands, from its own files', () => {
     expect(state(dir).state).toBe('stale');
     expect(state(dir).detail).toMatch(/stopped without a word at epoch 2\/3, step 10\/40 \(killed\?\)/);
     const remote = at('remote', 1);
-    writeProgress(remote, { ...progressRecord('training', report), host: 'node-17', pid: 1, updatedAt: new Date(Date.now() - 60_000).toISOString() });
+    writeProgress(remote, {
+      ...progressRecord('training', report),
+      host: 'node-17',
+      pid: 1,
+      updatedAt: new Date(Date.now() - 60_000).toISOString(),
+    });
     lock(remote, { host: 'node-17', pid: 1 });
     expect(state(remote, 300).state).toBe('running');
     expect(state(remote, 30).state).toBe('stale');
@@ -57,7 +82,10 @@ describe('liveRun: where a run stands, from its own files', () => {
     expect(state(failed)).toEqual({ state: 'failed', detail: 'the loss became NaN at epoch 2, step 10' });
     const stopped = at('stopped', 1);
     writeStopRecord(stopped, { reason: 'SIGTERM', epoch: 1, step: 12, continueWith: 'npx nx run train:serve --resume=x' });
-    expect(state(stopped)).toEqual({ state: 'stopped', detail: 'stopped by SIGTERM at epoch 2, step 12; continue with: npx nx run train:serve --resume=x' });
+    expect(state(stopped)).toEqual({
+      state: 'stopped',
+      detail: 'stopped by SIGTERM at epoch 2, step 12; continue with: npx nx run train:serve --resume=x',
+    });
     const broken = writeRun(join(root, 'broken'), runConfig(18), '{"epoch": 1, "loss": oops\n');
     expect(state(broken).state).toBe('error');
     expect(state(broken).detail).toContain(`${join(broken, 'metrics.jsonl')}:1`);
@@ -71,7 +99,11 @@ describe('liveRun: where a run stands, from its own files', () => {
     writeRun(join(top, 'a', 'resnet18-seed2'), runConfig(18), null);
     writeRun(join(top, 'b'), runConfig(50), null);
     mkdirSync(join(top, 'a', '.slurm'));
-    expect(discoverRuns([top, join(top, 'missing')])).toEqual([join(top, 'a', 'resnet18-seed1'), join(top, 'a', 'resnet18-seed2'), join(top, 'b')]);
+    expect(discoverRuns([top, join(top, 'missing')])).toEqual([
+      join(top, 'a', 'resnet18-seed1'),
+      join(top, 'a', 'resnet18-seed2'),
+      join(top, 'b'),
+    ]);
     expect(discoverRuns([join(top, 'b')])).toEqual([join(top, 'b')]);
   });
 });

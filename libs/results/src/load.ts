@@ -6,7 +6,15 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { isRunDirectory, openRun, readRunEvaluation, type EpochMetrics, type EvaluationError, type EvaluationFile, type RunConfig } from '@resnet/run-dir';
+import {
+  isRunDirectory,
+  openRun,
+  readRunEvaluation,
+  type EpochMetrics,
+  type EvaluationError,
+  type EvaluationFile,
+  type RunConfig,
+} from '@resnet/run-dir';
 
 /** A run directory, read and checked. */
 export interface LoadedRun {
@@ -45,7 +53,8 @@ export function findRunDirs(paths: readonly string[]): E.Either<LoadError, reado
   const dirs: string[] = [];
   for (const path of paths) {
     if (!existsSync(path)) return E.left({ _tag: 'BadPath', path, problem: 'missing', message: `${path} does not exist` });
-    if (!statSync(path).isDirectory()) return E.left({ _tag: 'BadPath', path, problem: 'file', message: `${path} is a file, not a directory` });
+    if (!statSync(path).isDirectory())
+      return E.left({ _tag: 'BadPath', path, problem: 'file', message: `${path} is a file, not a directory` });
     if (isRunDirectory(path)) {
       dirs.push(path);
       continue;
@@ -70,7 +79,11 @@ export function findRunDirs(paths: readonly string[]): E.Either<LoadError, reado
  */
 export function loadRun(dir: string): E.Either<LoadError, LoadedRun> {
   const run = openRun(dir);
-  if (E.isLeft(run)) return E.left({ _tag: run.left._tag === 'BadConfig' || run.left._tag === 'NotARun' ? 'BadConfig' : 'CorruptMetrics', message: run.left.message });
+  if (E.isLeft(run))
+    return E.left({
+      _tag: run.left._tag === 'BadConfig' || run.left._tag === 'NotARun' ? 'BadConfig' : 'CorruptMetrics',
+      message: run.left.message,
+    });
   const evaluation = readRunEvaluation(dir, run.right.config);
   if (E.isLeft(evaluation)) return E.left({ _tag: 'BadEvaluation', error: evaluation.left, message: evaluation.left.message });
   return E.right({ dir, config: run.right.config, metrics: run.right.metrics, evaluation: evaluation.right });
@@ -92,7 +105,9 @@ export function loadRuns(paths: readonly string[]): E.Either<LoadError, LoadedRu
   }
   // By depth; at one depth our runs first, then reference runs; then by directory.
   const isReference = (r: LoadedRun): number => (r.config.reference === null ? 0 : 1);
-  const ordered = [...loaded].sort((a, b) => a.config.variant - b.config.variant || isReference(a) - isReference(b) || (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
+  const ordered = [...loaded].sort(
+    (a, b) => a.config.variant - b.config.variant || isReference(a) - isReference(b) || (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0),
+  );
   const runs = ordered.filter((r) => r.metrics.length > 0);
   const unfinished = ordered.filter((r) => r.metrics.length === 0);
   if (runs.length === 0) {

@@ -48,7 +48,12 @@ export function seedGroups(rows: readonly RunRow[]): readonly SeedGroup[] {
   const groups = new Map<string, RunRow[]>();
   for (const row of rows.filter((r) => r.run.config.reference === null)) {
     const c = row.run.config;
-    const key = [c.variant, c.precision, row.run.metrics.length, ...PROTOCOL_SETTINGS.map((s) => s.show({ ...c, epochs: row.plannedEpochs }))].join('\u0000');
+    const key = [
+      c.variant,
+      c.precision,
+      row.run.metrics.length,
+      ...PROTOCOL_SETTINGS.map((s) => s.show({ ...c, epochs: row.plannedEpochs })),
+    ].join('\u0000');
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
   return [...groups.values()].map((g) => {
@@ -168,7 +173,10 @@ export function incompleteBeta(x: number, a: number, b: number): number {
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms: 15 significant digits). */
 function logGamma(x: number): number {
-  const g = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const g = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const z = x - 1;
   let sum = g[0] as number;

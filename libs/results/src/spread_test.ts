@@ -13,12 +13,16 @@ describe('sample: n, mean, sample standard deviation, range', () => {
 
   test('shifting every value shifts the mean and leaves the spread', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 2, maxLength: 8 }), fc.double({ min: -1, max: 1, noNaN: true }), (xs, shift) => {
-        const a = sample(xs);
-        const b = sample(xs.map((x) => x + shift));
-        expect(b.mean).toBeCloseTo(a.mean + shift, 9);
-        expect(b.std ?? 0).toBeCloseTo(a.std ?? 0, 9);
-      }),
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 2, maxLength: 8 }),
+        fc.double({ min: -1, max: 1, noNaN: true }),
+        (xs, shift) => {
+          const a = sample(xs);
+          const b = sample(xs.map((x) => x + shift));
+          expect(b.mean).toBeCloseTo(a.mean + shift, 9);
+          expect(b.std ?? 0).toBeCloseTo(a.std ?? 0, 9);
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -56,10 +56,15 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
     const last = metrics[metrics.length - 1];
     if (last === undefined) return E.left(`${run.dir}: no finished epoch`);
     const summary = E.flatMap((spec: ResNetSpec) => summarize(spec, config.imageSize))(runSpec(config));
-    if (E.isLeft(summary)) return E.left(`${run.dir}: ResNet-${config.variant} at ${config.imageSize}×${config.imageSize}: ${summary.left.message}`);
+    if (E.isLeft(summary))
+      return E.left(`${run.dir}: ResNet-${config.variant} at ${config.imageSize}×${config.imageSize}: ${summary.left.message}`);
     const label = `ResNet-${config.variant}`;
     const shared = runs.filter((r) => sameKind(r, run)).length > 1;
-    const tags = [...(config.reference === null ? [] : [referenceLabel(config.reference)]), ...(config.precision === 'bf16' ? ['bf16'] : []), ...(shared ? [folderName(run.dir)] : [])];
+    const tags = [
+      ...(config.reference === null ? [] : [referenceLabel(config.reference)]),
+      ...(config.precision === 'bf16' ? ['bf16'] : []),
+      ...(shared ? [folderName(run.dir)] : []),
+    ];
     rows.push({
       run,
       label,
@@ -71,7 +76,10 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
       best: metrics.reduce((b, m) => (m.testAcc > b.testAcc ? m : b), last),
       meanExamplesPerSec: metrics.reduce((s, m) => s + m.examplesPerSec, 0) / metrics.length,
       wallSeconds: metrics.reduce((s, m) => s + m.seconds, 0),
-      peakRssBytes: metrics.reduce<number | null>((peak, m) => (m.peakRssBytes === undefined ? peak : Math.max(peak ?? 0, m.peakRssBytes)), null),
+      peakRssBytes: metrics.reduce<number | null>(
+        (peak, m) => (m.peakRssBytes === undefined ? peak : Math.max(peak ?? 0, m.peakRssBytes)),
+        null,
+      ),
       plannedEpochs: Math.max(config.epochs, metrics.length),
       chart: charts[i] ?? `resnet${config.variant}-${i + 1}`,
     });
@@ -107,7 +115,11 @@ export function referenceLabel(reference: NonNullable<RunConfig['reference']>): 
 
 /** Same depth and precision, made by the same framework (ours, or one reference framework). */
 function sameKind(a: LoadedRun, b: LoadedRun): boolean {
-  return a.config.variant === b.config.variant && a.config.precision === b.config.precision && (a.config.reference?.framework ?? null) === (b.config.reference?.framework ?? null);
+  return (
+    a.config.variant === b.config.variant &&
+    a.config.precision === b.config.precision &&
+    (a.config.reference?.framework ?? null) === (b.config.reference?.framework ?? null)
+  );
 }
 
 /** A setting in which runs differ: each value with the runs that have it. */
@@ -143,7 +155,8 @@ export function protocolDifferences(rows: readonly RunRow[]): readonly Differenc
   // When every run follows its protocol's schedule rule, the rule is what is compared.
   const byRule = rows.every((r) => followsProtocolSchedule(r.run.config));
   return PROTOCOL_SETTINGS.flatMap(({ name, show: showValue }) => {
-    const show = name === 'schedule' && byRule ? (c: RunConfig) => `${c.protocol} protocol: ${describeProtocolSchedule(c.protocol)}` : showValue;
+    const show =
+      name === 'schedule' && byRule ? (c: RunConfig) => `${c.protocol} protocol: ${describeProtocolSchedule(c.protocol)}` : showValue;
     const values: { value: string; runs: string[] }[] = [];
     for (const row of rows) {
       const value = show({ ...row.run.config, epochs: row.plannedEpochs });
@@ -211,7 +224,12 @@ export function describeAugment(c: Pick<RunConfig, 'augment'>): string {
 
 /** The last path segment: the run's folder name. */
 export function folderName(dir: string): string {
-  return dir.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? dir;
+  return (
+    dir
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .pop() ?? dir
+  );
 }
 
 function safeName(name: string): string {

@@ -39,12 +39,19 @@ describe('report rows', () => {
 describe('chart names', () => {
   test('are resnet<depth>, with the folder name when two runs share a depth, and a counter if that repeats', () => {
     expect(chartNames([memoryRun('a/resnet18', 18), memoryRun('a/resnet50', 50)])).toEqual(['resnet18', 'resnet50']);
-    expect(chartNames([memoryRun('a/seed run', 18), memoryRun('b/default', 18), memoryRun('c/resnet50', 50)])).toEqual(['resnet18-seed_run', 'resnet18-default', 'resnet50']);
+    expect(chartNames([memoryRun('a/seed run', 18), memoryRun('b/default', 18), memoryRun('c/resnet50', 50)])).toEqual([
+      'resnet18-seed_run',
+      'resnet18-default',
+      'resnet50',
+    ]);
     expect(chartNames([memoryRun('a/x', 18), memoryRun('b/x', 18)])).toEqual(['resnet18-x-1', 'resnet18-x-2']);
   });
 
   test('series names tell runs of one depth apart by folder', () => {
-    expect(rows(memoryRun('a/seed', 18), memoryRun('b/default', 18)).map((r) => r.seriesName)).toEqual(['ResNet-18 (seed)', 'ResNet-18 (default)']);
+    expect(rows(memoryRun('a/seed', 18), memoryRun('b/default', 18)).map((r) => r.seriesName)).toEqual([
+      'ResNet-18 (seed)',
+      'ResNet-18 (default)',
+    ]);
   });
 
   test('a PyTorch reference run is named as one, in its series and its chart, beside our run of its depth', () => {
@@ -64,11 +71,20 @@ describe('protocol differences', () => {
 
   test('a PyTorch reference of the same protocol differs from ours in backend only, which is no protocol difference', () => {
     expect(protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 18, { reference: true })))).toEqual([]);
-    expect(protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 18, { reference: true, overrides: { trainLimit: 256 } }))).map((d) => d.setting)).toEqual(['training images']);
+    expect(
+      protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 18, { reference: true, overrides: { trainLimit: 256 } }))).map(
+        (d) => d.setting,
+      ),
+    ).toEqual(['training images']);
   });
 
   test('each differing setting lists its values with the runs that have them', () => {
-    const diffs = protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 50, { overrides: { protocol: 'seed', version: 'v1', imageSize: 96, batchSize: 256, epochs: 5 } })));
+    const diffs = protocolDifferences(
+      rows(
+        memoryRun('a', 18),
+        memoryRun('b', 50, { overrides: { protocol: 'seed', version: 'v1', imageSize: 96, batchSize: 256, epochs: 5 } }),
+      ),
+    );
     expect(diffs.map((d) => d.setting)).toEqual(['protocol', 'version', 'input size', 'batch size', 'planned epochs']);
     expect(diffs.find((d) => d.setting === 'input size')?.values).toEqual([
       { value: '28×28', runs: ['ResNet-18 (a)'] },
@@ -82,17 +98,51 @@ describe('protocol differences', () => {
     const one = memoryRun('c', 50, { overrides: { epochs: 1, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 } } });
     expect(protocolDifferences(rows(ten, three, one)).map((d) => d.setting)).toEqual(['planned epochs']);
     // A re-planned run is judged by the length it was first planned for.
-    const replanned = memoryRun('d', 34, { overrides: { epochs: 3, schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 }, replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: 'x' }] } });
+    const replanned = memoryRun('d', 34, {
+      overrides: {
+        epochs: 3,
+        schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 },
+        replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: 'x' }],
+      },
+    });
     expect(protocolDifferences(rows(ten, replanned)).map((d) => d.setting)).toEqual(['planned epochs']);
     // An explicit warmup is a different schedule; then the schedules themselves are compared.
     const explicit = memoryRun('e', 34, { overrides: { schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.5, floor: 0 } } });
     expect(protocolDifferences(rows(ten, explicit))).toEqual([
-      { setting: 'schedule', values: [{ value: 'cosine from lr 0.1 to 0, 1 epoch warmup', runs: ['ResNet-18 (a)'] }, { value: 'cosine from lr 0.1 to 0, 0.5 epochs warmup', runs: ['ResNet-34 (e)'] }] },
+      {
+        setting: 'schedule',
+        values: [
+          { value: 'cosine from lr 0.1 to 0, 1 epoch warmup', runs: ['ResNet-18 (a)'] },
+          { value: 'cosine from lr 0.1 to 0, 0.5 epochs warmup', runs: ['ResNet-34 (e)'] },
+        ],
+      },
     ]);
   });
 
   test('schedule, augmentation and limits are compared too', () => {
-    const other = memoryRun('b', 18, { overrides: { schedule: { _tag: 'Constant', lr: 0.1 }, augment: { crop: false, flip: false }, trainLimit: 256, momentum: 0, nesterov: false, weightDecay: 0, labelSmoothing: 0.1, testLimit: 128, stem: 'small' } });
-    expect(protocolDifferences(rows(memoryRun('a', 18), other)).map((d) => d.setting)).toEqual(['stem', 'schedule', 'momentum', 'Nesterov', 'weight decay', 'label smoothing', 'augmentation', 'training images', 'test images']);
+    const other = memoryRun('b', 18, {
+      overrides: {
+        schedule: { _tag: 'Constant', lr: 0.1 },
+        augment: { crop: false, flip: false },
+        trainLimit: 256,
+        momentum: 0,
+        nesterov: false,
+        weightDecay: 0,
+        labelSmoothing: 0.1,
+        testLimit: 128,
+        stem: 'small',
+      },
+    });
+    expect(protocolDifferences(rows(memoryRun('a', 18), other)).map((d) => d.setting)).toEqual([
+      'stem',
+      'schedule',
+      'momentum',
+      'Nesterov',
+      'weight decay',
+      'label smoothing',
+      'augmentation',
+      'training images',
+      'test images',
+    ]);
   });
 });

@@ -90,10 +90,18 @@ export function epochs(count: number): readonly Record<string, number>[] {
 }
 
 /** Writes a run directory; `metrics: null` writes no metrics.jsonl. */
-export function writeRun(dir: string, config: Record<string, unknown> | string, metrics: readonly Record<string, unknown>[] | string | null): string {
+export function writeRun(
+  dir: string,
+  config: Record<string, unknown> | string,
+  metrics: readonly Record<string, unknown>[] | string | null,
+): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), typeof config === 'string' ? config : `${JSON.stringify(config, null, 2)}\n`);
-  if (metrics !== null) writeFileSync(join(dir, 'metrics.jsonl'), typeof metrics === 'string' ? metrics : metrics.map((m) => `${JSON.stringify(m)}\n`).join(''));
+  if (metrics !== null)
+    writeFileSync(
+      join(dir, 'metrics.jsonl'),
+      typeof metrics === 'string' ? metrics : metrics.map((m) => `${JSON.stringify(m)}\n`).join(''),
+    );
   return dir;
 }
 
@@ -104,11 +112,21 @@ export function writeRun(dir: string, config: Record<string, unknown> | string, 
 export function memoryRun(
   dir: string,
   variant: number,
-  options: { readonly overrides?: Record<string, unknown>; readonly epochs?: number; readonly reference?: boolean; readonly confusion?: readonly (readonly number[])[] } = {},
+  options: {
+    readonly overrides?: Record<string, unknown>;
+    readonly epochs?: number;
+    readonly reference?: boolean;
+    readonly confusion?: readonly (readonly number[])[];
+  } = {},
 ): LoadedRun {
   const raw = options.reference === true ? referenceConfig(variant, options.overrides) : runConfig(variant, options.overrides);
   const config = parseRunConfig(raw, `${dir}/config.json`);
   if (E.isLeft(config)) throw new Error(config.left);
   const count = options.epochs ?? 3;
-  return { dir, config: config.right, metrics: epochs(count) as unknown as readonly EpochMetrics[], evaluation: options.confusion === undefined ? null : evaluationOf(raw, options.confusion, count) };
+  return {
+    dir,
+    config: config.right,
+    metrics: epochs(count) as unknown as readonly EpochMetrics[],
+    evaluation: options.confusion === undefined ? null : evaluationOf(raw, options.confusion, count),
+  };
 }

@@ -99,9 +99,14 @@ export function parseBench(value: unknown, path: string): E.Either<BenchError, B
   const wrapped = typeof value === 'object' && value !== null && !Array.isArray(value);
   const list = wrapped ? (value as { measurements?: unknown }).measurements : value;
   if (!Array.isArray(list) || list.length === 0) {
-    return badBench(path, 'expected bench:serve --format=json output (a non-empty array of measurements, or { "machine", "command", "measurements" })');
+    return badBench(
+      path,
+      'expected bench:serve --format=json output (a non-empty array of measurements, or { "machine", "command", "measurements" })',
+    );
   }
-  const file = wrapped ? decode(BenchObjectCodec, value) : E.map((m: BenchMeasurement[]) => ({ machine: null, command: null, measurements: m }))(decode(measurements, value));
+  const file = wrapped
+    ? decode(BenchObjectCodec, value)
+    : E.map((m: BenchMeasurement[]) => ({ machine: null, command: null, measurements: m }))(decode(measurements, value));
   if (E.isLeft(file)) {
     // A measurement's field is named with the measurement's place in the list.
     const items = decode(measurements, list);

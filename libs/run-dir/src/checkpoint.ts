@@ -51,7 +51,8 @@ export interface Checkpoint {
  * @example readCheckpoint('runs/r') // Right({ tensors: { groups: Map { 'params' => … } }, progress: { epoch: 1, … } })
  */
 export function readCheckpoint(dir: string): E.Either<RunError, Checkpoint> {
-  if (!existsSync(join(dir, LATEST_FILE))) return E.left({ _tag: 'NoCheckpoint', dir, message: `${dir} has no checkpoint yet (no latest.json)` });
+  if (!existsSync(join(dir, LATEST_FILE)))
+    return E.left({ _tag: 'NoCheckpoint', dir, message: `${dir} has no checkpoint yet (no latest.json)` });
   const latest = readLatest(dir);
   if (E.isLeft(latest)) return latest;
   const folder = join(dir, CHECKPOINTS_DIR, latest.right.checkpoint);

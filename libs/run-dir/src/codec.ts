@@ -93,7 +93,9 @@ export function decode<A, O>(codec: t.Type<A, O, unknown>, value: unknown, whole
   if (E.isRight(result)) return result;
   const first = result.left[0];
   // The context runs from the root to the failing value; intersections add a level of their own.
-  const levels = (first?.context ?? []).filter((_entry, i, all) => i > 0 && (all[i - 1]?.type as { _tag?: string } | undefined)?._tag !== 'IntersectionType');
+  const levels = (first?.context ?? []).filter(
+    (_entry, i, all) => i > 0 && (all[i - 1]?.type as { _tag?: string } | undefined)?._tag !== 'IntersectionType',
+  );
   const field = levels[0];
   if (field === undefined) return E.left({ field: whole, expected: codec.name, got: value });
   return E.left({ field: field.key, expected: field.type.name, got: field.actual });

@@ -149,7 +149,10 @@ export function parseRunConfig(value: unknown, path: string): E.Either<string, R
  * config.json's `replanned` list with one more change (a missing or malformed list counts as empty).
  * @example withReplan({ epochs: 1 }, { afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: '…' }) // { epochs: 3, replanned: [{ afterEpoch: 1, … }] }
  */
-export function withReplan<C extends { readonly epochs: number }>(config: C, change: Replan): C & { readonly replanned: readonly Replan[] } {
+export function withReplan<C extends { readonly epochs: number }>(
+  config: C,
+  change: Replan,
+): C & { readonly replanned: readonly Replan[] } {
   const previous = (config as { readonly replanned?: unknown }).replanned;
   return { ...config, epochs: change.to, replanned: [...(Array.isArray(previous) ? (previous as Replan[]) : []), change] };
 }

@@ -4,11 +4,30 @@ import { parseRunConfig, RUN_FORMAT } from './config.ts';
 /** config.json of a default-protocol run as train:serve writes it, with `overrides` on top. */
 function runConfig(variant: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    format: RUN_FORMAT, protocol: 'default', variant, version: 'v1.5', stem: 'imagenet', epochs: 10, batchSize: 128,
-    schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 1, floor: 0 }, momentum: 0.9, nesterov: true, weightDecay: 0.0005, labelSmoothing: 0,
-    imageSize: 28, augment: { crop: true, flip: true }, zeroInitResidual: true, trainLimit: null, testLimit: null, seed: 0, classes: 10,
-    createdAt: '2026-11-28T05:49:03.368Z', backend: { name: 'onednn', device: 'cpu (2 threads)' }, machine: { cpus: 2, cpuModel: 'AMD EPYC', memoryGiB: 24, platform: 'linux-x64' },
-    dataSource: '/usr/share/datasets/fashion-mnist', command: `npx nx run train:serve --variant=${variant} --epochs=10 --out=runs/report/resnet${variant}`,
+    format: RUN_FORMAT,
+    protocol: 'default',
+    variant,
+    version: 'v1.5',
+    stem: 'imagenet',
+    epochs: 10,
+    batchSize: 128,
+    schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 1, floor: 0 },
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 0.0005,
+    labelSmoothing: 0,
+    imageSize: 28,
+    augment: { crop: true, flip: true },
+    zeroInitResidual: true,
+    trainLimit: null,
+    testLimit: null,
+    seed: 0,
+    classes: 10,
+    createdAt: '2026-11-28T05:49:03.368Z',
+    backend: { name: 'onednn', device: 'cpu (2 threads)' },
+    machine: { cpus: 2, cpuModel: 'AMD EPYC', memoryGiB: 24, platform: 'linux-x64' },
+    dataSource: '/usr/share/datasets/fashion-mnist',
+    command: `npx nx run train:serve --variant=${variant} --epochs=10 --out=runs/report/resnet${variant}`,
     ...overrides,
   };
 }
@@ -21,7 +40,16 @@ function message(value: unknown): string {
 describe('parseRunConfig', () => {
   test('accepts what train:serve writes and keeps the settings', () => {
     const r = parseRunConfig(runConfig(50), 'runs/a/config.json');
-    expect(r).toMatchObject(E.right({ variant: 50, version: 'v1.5', epochs: 10, augment: { crop: true, flip: true }, machine: { cpus: 2 }, command: 'npx nx run train:serve --variant=50 --epochs=10 --out=runs/report/resnet50' }));
+    expect(r).toMatchObject(
+      E.right({
+        variant: 50,
+        version: 'v1.5',
+        epochs: 10,
+        augment: { crop: true, flip: true },
+        machine: { cpus: 2 },
+        command: 'npx nx run train:serve --variant=50 --epochs=10 --out=runs/report/resnet50',
+      }),
+    );
   });
 
   test('older runs without machine, backend or command still load, with those as null', () => {
@@ -32,12 +60,16 @@ describe('parseRunConfig', () => {
   test('the precision is kept; runs made before it was recorded are fp32 (they were); anything else names the field', () => {
     expect(parseRunConfig(runConfig(18, { precision: 'bf16' }), 'x')).toMatchObject(E.right({ precision: 'bf16' }));
     expect(parseRunConfig(runConfig(18), 'x')).toMatchObject(E.right({ precision: 'fp32' }));
-    expect(message(runConfig(18, { precision: 'fp16' }))).toBe('runs/a/config.json: "precision" must be "fp32" or "bf16", got "fp16": pass a run directory written by train:serve, or fix the file');
+    expect(message(runConfig(18, { precision: 'fp16' }))).toBe(
+      'runs/a/config.json: "precision" must be "fp32" or "bf16", got "fp16": pass a run directory written by train:serve, or fix the file',
+    );
   });
 
   test('re-plans written by --resume --epochs=N are kept; runs without them get an empty list', () => {
     const change = { afterEpoch: 1, afterStep: 0, from: 1, to: 3, at: '2026-11-28T09:00:00Z' };
-    expect(parseRunConfig(runConfig(34, { epochs: 3, replanned: [change] }), 'x')).toMatchObject(E.right({ epochs: 3, replanned: [change] }));
+    expect(parseRunConfig(runConfig(34, { epochs: 3, replanned: [change] }), 'x')).toMatchObject(
+      E.right({ epochs: 3, replanned: [change] }),
+    );
     expect(parseRunConfig(runConfig(34), 'x')).toMatchObject(E.right({ replanned: [] }));
   });
 
@@ -57,19 +89,24 @@ describe('parseRunConfig', () => {
 
   test('a reference run (tools/torch_reference.py) is marked; runs without the field are ours', () => {
     const reference = { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' };
-    expect(parseRunConfig(runConfig(18, { reference, backend: { name: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)' } }), 'x')).toMatchObject(E.right({ reference, backend: { name: 'pytorch' } }));
-    expect(parseRunConfig(runConfig(18, { reference: { framework: 'pytorch', version: '2.1' } }), 'x')).toMatchObject(E.right({ reference: { framework: 'pytorch', version: '2.1', script: null } }));
+    expect(
+      parseRunConfig(runConfig(18, { reference, backend: { name: 'pytorch', device: 'cpu (2 threads, torch 1.13.0a0)' } }), 'x'),
+    ).toMatchObject(E.right({ reference, backend: { name: 'pytorch' } }));
+    expect(parseRunConfig(runConfig(18, { reference: { framework: 'pytorch', version: '2.1' } }), 'x')).toMatchObject(
+      E.right({ reference: { framework: 'pytorch', version: '2.1', script: null } }),
+    );
     expect(parseRunConfig(runConfig(18), 'x')).toMatchObject(E.right({ reference: null }));
     expect(parseRunConfig(runConfig(18, { reference: null }), 'x')).toMatchObject(E.right({ reference: null }));
   });
 
-  test.each([
-    [{ framework: 'jax', version: '0.4' }],
-    [{ framework: 'pytorch' }],
-    ['pytorch'],
-  ])('a reference field %j that is not one is named', (reference) => {
-    expect(message(runConfig(18, { reference }))).toContain('runs/a/config.json: "reference" must be absent, null or { "framework": "pytorch", "version": "…", "script": "…" }');
-  });
+  test.each([[{ framework: 'jax', version: '0.4' }], [{ framework: 'pytorch' }], ['pytorch']])(
+    'a reference field %j that is not one is named',
+    (reference) => {
+      expect(message(runConfig(18, { reference }))).toContain(
+        'runs/a/config.json: "reference" must be absent, null or { "framework": "pytorch", "version": "…", "script": "…" }',
+      );
+    },
+  );
 
   test('a JSON value that is not an object is refused', () => {
     expect(message([1, 2])).toContain('must be a JSON object');

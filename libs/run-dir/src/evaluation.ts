@@ -42,7 +42,9 @@ export const EvaluatedWeightsCodec = named(
 export type EvaluatedWeights = Readonly<t.TypeOf<typeof EvaluatedWeightsCodec>>;
 
 const isSquareCounts = (u: unknown): u is readonly (readonly number[])[] =>
-  Array.isArray(u) && u.length > 0 && u.every((row) => Array.isArray(row) && row.length === u.length && row.every((n) => Number.isInteger(n) && (n as number) >= 0));
+  Array.isArray(u) &&
+  u.length > 0 &&
+  u.every((row) => Array.isArray(row) && row.length === u.length && row.every((n) => Number.isInteger(n) && (n as number) >= 0));
 
 /**
  * evaluation.json as written; {@link parseEvaluation} also checks that its numbers agree with
@@ -52,7 +54,10 @@ export const EvaluationFileCodec = named(
   t.type({
     format: named(t.literal(EVALUATION_FORMAT), `"${EVALUATION_FORMAT}"`),
     /** The run evaluated: its variant and config.json's `createdAt`, which tell one run from another. */
-    run: named(t.type({ variant: int(1), createdAt: t.union([t.string, t.null]) }), '{ "variant": <depth>, "createdAt": <config.json\'s createdAt or null> }'),
+    run: named(
+      t.type({ variant: int(1), createdAt: t.union([t.string, t.null]) }),
+      '{ "variant": <depth>, "createdAt": <config.json\'s createdAt or null> }',
+    ),
     weights: EvaluatedWeightsCodec,
     testImages: finite,
     correct: finite,
@@ -61,7 +66,12 @@ export const EvaluationFileCodec = named(
     perClassAccuracy: named(t.readonlyArray(t.union([finite, t.null])), "each class's diagonal / row sum (null for an empty row)"),
     /** `confusion[true][predicted]` counts. */
     confusion: named(
-      new t.Type<readonly (readonly number[])[], readonly (readonly number[])[], unknown>('counts', isSquareCounts, (u, c) => (isSquareCounts(u) ? t.success(u) : t.failure(u, c)), t.identity),
+      new t.Type<readonly (readonly number[])[], readonly (readonly number[])[], unknown>(
+        'counts',
+        isSquareCounts,
+        (u, c) => (isSquareCounts(u) ? t.success(u) : t.failure(u, c)),
+        t.identity,
+      ),
       'a square matrix of counts (rows: true class, columns: predicted)',
     ),
     /** The command that made the file, or null. */
@@ -86,7 +96,12 @@ export function perClassAccuracy(confusion: readonly (readonly number[])[]): rea
  * The file for a confusion matrix of `config`'s run.
  * @example evaluationFile({ config, weights: { _tag: 'Final', epoch: 10 }, confusion, command: 'npx nx run train:evaluate …' })
  */
-export function evaluationFile(args: { readonly config: { readonly variant: number; readonly createdAt: string | null }; readonly weights: EvaluatedWeights; readonly confusion: readonly (readonly number[])[]; readonly command: string | null }): EvaluationFile {
+export function evaluationFile(args: {
+  readonly config: { readonly variant: number; readonly createdAt: string | null };
+  readonly weights: EvaluatedWeights;
+  readonly confusion: readonly (readonly number[])[];
+  readonly command: string | null;
+}): EvaluationFile {
   const { confusion } = args;
   const testImages = confusion.flat().reduce((a, b) => a + b, 0);
   const correct = confusion.reduce((s, row, i) => s + (row[i] ?? 0), 0);
@@ -108,7 +123,12 @@ export function evaluationFile(args: { readonly config: { readonly variant: numb
  * @example writeEvaluation('runs/smoke/evaluation.json', file)
  */
 export function writeEvaluation(path: string, file: EvaluationFile): void {
-  writeFileAtomic(path, `{\n${Object.entries(file).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(',\n')}\n}\n`);
+  writeFileAtomic(
+    path,
+    `{\n${Object.entries(file)
+      .map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+      .join(',\n')}\n}\n`,
+  );
 }
 
 /**
@@ -145,7 +165,10 @@ export function parseEvaluation(value: unknown, path: string): E.Either<Evaluati
   if (f.correct !== expected.correct) return bad('correct', `the matrix's diagonal ${expected.correct}`, f.correct);
   if (!close(f.accuracy, expected.accuracy)) return bad('accuracy', `correct / testImages = ${expected.accuracy}`, f.accuracy);
   const perClass = f.perClassAccuracy;
-  if (perClass.length !== f.confusion.length || !perClass.every((a, i) => (a === null ? expected.perClassAccuracy[i] === null : close(a, expected.perClassAccuracy[i])))) {
+  if (
+    perClass.length !== f.confusion.length ||
+    !perClass.every((a, i) => (a === null ? expected.perClassAccuracy[i] === null : close(a, expected.perClassAccuracy[i])))
+  ) {
     return bad('perClassAccuracy', "each class's diagonal / row sum (null for an empty row)", perClass);
   }
   return E.right(expected);
@@ -156,7 +179,10 @@ export function parseEvaluation(value: unknown, path: string): E.Either<Evaluati
  * run: same variant and `createdAt` as its config.json (a file copied from another run is refused).
  * @example readRunEvaluation('docs/results/resnet18', config) // Right({ accuracy: 0.9088, … }) or Right(null)
  */
-export function readRunEvaluation(dir: string, config: Pick<RunConfig, 'variant' | 'createdAt'>): E.Either<EvaluationError, EvaluationFile | null> {
+export function readRunEvaluation(
+  dir: string,
+  config: Pick<RunConfig, 'variant' | 'createdAt'>,
+): E.Either<EvaluationError, EvaluationFile | null> {
   const path = join(dir, EVALUATION_FILE);
   if (!existsSync(path)) return E.right(null);
   let json: unknown;
@@ -171,7 +197,13 @@ export function readRunEvaluation(dir: string, config: Pick<RunConfig, 'variant'
   if (evaluated.variant !== config.variant || evaluated.createdAt !== config.createdAt) {
     const what = (r: EvaluationFile['run']) => `ResNet-${r.variant} created ${r.createdAt ?? 'at an unrecorded time'}`;
     const run = { variant: config.variant, createdAt: config.createdAt };
-    return E.left({ _tag: 'OtherRun', file: path, evaluated, run, message: `${path} belongs to another run (${what(evaluated)}; this run: ${what(run)})` });
+    return E.left({
+      _tag: 'OtherRun',
+      file: path,
+      evaluated,
+      run,
+      message: `${path} belongs to another run (${what(evaluated)}; this run: ${what(run)})`,
+    });
   }
   return E.right(file.right);
 }

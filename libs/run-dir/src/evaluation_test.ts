@@ -2,7 +2,16 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { describeWeights, EVALUATION_FILE, evaluationFile, parseEvaluation, perClassAccuracy, readRunEvaluation, writeEvaluation, type EvaluationFile } from './evaluation.ts';
+import {
+  describeWeights,
+  EVALUATION_FILE,
+  evaluationFile,
+  parseEvaluation,
+  perClassAccuracy,
+  readRunEvaluation,
+  writeEvaluation,
+  type EvaluationFile,
+} from './evaluation.ts';
 
 const run = { variant: 18, createdAt: '2026-12-02T08:09:31.467Z' } as const;
 // 3 classes: 4 + 2 + 0 images, 3 + 1 right.
@@ -11,7 +20,12 @@ const confusion = [
   [1, 1, 0],
   [0, 0, 0],
 ];
-const file = evaluationFile({ config: run, weights: { _tag: 'Final', epoch: 10 }, confusion, command: 'npx nx run train:evaluate --run=r --json=r/evaluation.json' });
+const file = evaluationFile({
+  config: run,
+  weights: { _tag: 'Final', epoch: 10 },
+  confusion,
+  command: 'npx nx run train:evaluate --run=r --json=r/evaluation.json',
+});
 
 function message(value: unknown): string {
   const r = parseEvaluation(value, 'runs/a/evaluation.json');
@@ -21,7 +35,14 @@ function message(value: unknown): string {
 describe('evaluation.json', () => {
   test('per-class accuracy is the diagonal over the row; a class without images has none', () => {
     expect(perClassAccuracy(confusion)).toEqual([0.75, 0.5, null]);
-    expect(file).toMatchObject({ testImages: 6, correct: 4, accuracy: 4 / 6, perClassAccuracy: [0.75, 0.5, null], run, weights: { _tag: 'Final', epoch: 10 } });
+    expect(file).toMatchObject({
+      testImages: 6,
+      correct: 4,
+      accuracy: 4 / 6,
+      perClassAccuracy: [0.75, 0.5, null],
+      run,
+      weights: { _tag: 'Final', epoch: 10 },
+    });
   });
 
   test('what the writer writes, the reader reads back unchanged, one field per line, with no temporary file left', () => {
@@ -50,18 +71,38 @@ describe('evaluation.json', () => {
     );
     expect(readRunEvaluation(dir, { variant: 34, createdAt: run.createdAt })).toMatchObject(E.left({ _tag: 'OtherRun' }));
     writeFileSync(path, '{ not json');
-    expect(readRunEvaluation(dir, run)).toMatchObject(E.left({ _tag: 'BadEvaluation', file: path, message: expect.stringContaining(`${path}: not valid JSON`) as unknown }));
+    expect(readRunEvaluation(dir, run)).toMatchObject(
+      E.left({ _tag: 'BadEvaluation', file: path, message: expect.stringContaining(`${path}: not valid JSON`) as unknown }),
+    );
   });
 
   test.each<[string, Partial<Record<keyof EvaluationFile, unknown>>, string]>([
     ['another format', { format: 'resnet-ts/run@1' }, '"format" must be "resnet-ts/evaluation@1"'],
     ['a matrix that is not square', { confusion: [[1, 2], [3]] }, '"confusion" must be a square matrix of counts'],
-    ['a negative count', { confusion: [[1, -1, 0], [0, 1, 0], [0, 0, 0]] }, '"confusion" must be a square matrix of counts'],
-    ['a total that is not the matrix\'s', { testImages: 7 }, '"testImages" must be the matrix\'s total 6, got 7'],
+    [
+      'a negative count',
+      {
+        confusion: [
+          [1, -1, 0],
+          [0, 1, 0],
+          [0, 0, 0],
+        ],
+      },
+      '"confusion" must be a square matrix of counts',
+    ],
+    ["a total that is not the matrix's", { testImages: 7 }, '"testImages" must be the matrix\'s total 6, got 7'],
     ['a correct count that is not the diagonal', { correct: 5 }, '"correct" must be the matrix\'s diagonal 4, got 5'],
     ['an accuracy that is not correct / total', { accuracy: 0.7 }, '"accuracy" must be correct / testImages'],
-    ['per-class accuracies that do not match the rows', { perClassAccuracy: [0.75, 0.5, 0] }, '"perClassAccuracy" must be each class\'s diagonal / row sum'],
-    ['unknown weights', { weights: { _tag: 'Latest' } }, '"weights" must be { "_tag": "Final", "epoch": N } or { "_tag": "Checkpoint", "epoch": N, "step": S }'],
+    [
+      'per-class accuracies that do not match the rows',
+      { perClassAccuracy: [0.75, 0.5, 0] },
+      '"perClassAccuracy" must be each class\'s diagonal / row sum',
+    ],
+    [
+      'unknown weights',
+      { weights: { _tag: 'Latest' } },
+      '"weights" must be { "_tag": "Final", "epoch": N } or { "_tag": "Checkpoint", "epoch": N, "step": S }',
+    ],
     ['no run identity', { run: { variant: 18 } }, '"run" must be { "variant": <depth>'],
   ])('%s is refused, naming the file and the field (and no command: the app words the way out)', (_name, override, expected) => {
     const text = message({ ...JSON.parse(JSON.stringify(file)), ...override });

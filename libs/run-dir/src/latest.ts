@@ -12,14 +12,17 @@ import type { RunError } from './errors.ts';
 import { CHECKPOINTS_DIR, LATEST_FILE } from './layout.ts';
 
 /** latest.json's record. */
-export const LatestCodec = named(t.type({
-  /** The checkpoint's folder under checkpoints/. */
-  checkpoint: matching(/^[\w.-]+$/, 'a checkpoint folder name'),
-  /** Epochs finished. */
-  epoch: int(0, 'a whole number'),
-  /** Steps done of the next epoch. */
-  step: int(0, 'a whole number'),
-}), 'a JSON object');
+export const LatestCodec = named(
+  t.type({
+    /** The checkpoint's folder under checkpoints/. */
+    checkpoint: matching(/^[\w.-]+$/, 'a checkpoint folder name'),
+    /** Epochs finished. */
+    epoch: int(0, 'a whole number'),
+    /** Steps done of the next epoch. */
+    step: int(0, 'a whole number'),
+  }),
+  'a JSON object',
+);
 export type Latest = Readonly<t.TypeOf<typeof LatestCodec>>;
 
 /**
@@ -28,7 +31,8 @@ export type Latest = Readonly<t.TypeOf<typeof LatestCodec>>;
  */
 export function readLatest(dir: string): E.Either<RunError, Latest> {
   const path = join(dir, LATEST_FILE);
-  const damaged = (reason: string): E.Either<RunError, never> => E.left({ _tag: 'Corrupt', dir, part: 'latest', file: path, reason, message: `${path} is damaged (${reason})` });
+  const damaged = (reason: string): E.Either<RunError, never> =>
+    E.left({ _tag: 'Corrupt', dir, part: 'latest', file: path, reason, message: `${path} is damaged (${reason})` });
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -37,7 +41,8 @@ export function readLatest(dir: string): E.Either<RunError, Latest> {
   }
   const latest = decodeJson(LatestCodec, text);
   if (E.isLeft(latest)) return damaged(latest.left);
-  if (!existsSync(join(dir, CHECKPOINTS_DIR, latest.right.checkpoint, 'manifest.json'))) return damaged(`it names checkpoints/${latest.right.checkpoint}, which does not exist`);
+  if (!existsSync(join(dir, CHECKPOINTS_DIR, latest.right.checkpoint, 'manifest.json')))
+    return damaged(`it names checkpoints/${latest.right.checkpoint}, which does not exist`);
   return latest;
 }
 

@@ -28,7 +28,11 @@ export interface OpenedRun {
  * here that never reached a checkpoint is replaced by this one, whatever its settings.
  * @example createRun('runs/18-2026…', config) // Right(undefined)
  */
-export function createRun(dir: string, config: object, options: { readonly replaceUnstarted?: boolean } = {}): E.Either<RunError, 'Created' | 'Restarted'> {
+export function createRun(
+  dir: string,
+  config: object,
+  options: { readonly replaceUnstarted?: boolean } = {},
+): E.Either<RunError, 'Created' | 'Restarted'> {
   try {
     // A sweep's run whose settings changed before it reached a checkpoint: nothing to keep.
     if (options.replaceUnstarted === true && existsSync(dir) && !existsSync(join(dir, LATEST_FILE))) {
@@ -51,7 +55,8 @@ export function createRun(dir: string, config: object, options: { readonly repla
         );
       }
       // Leftovers of a write killed half-way (`config.json.tmp-<pid>`) do not make a run.
-      if (readdirSync(dir).some((f) => !isRunBookkeeping(f))) return E.left({ _tag: 'DifferentRun', dir, holds: 'files', message: `${dir} is not empty and is not a run directory` });
+      if (readdirSync(dir).some((f) => !isRunBookkeeping(f)))
+        return E.left({ _tag: 'DifferentRun', dir, holds: 'files', message: `${dir} is not empty and is not a run directory` });
     }
     mkdirSync(dir, { recursive: true });
     writeRunConfig(dir, config);
@@ -68,7 +73,9 @@ export function createRun(dir: string, config: object, options: { readonly repla
  */
 export function restartRun(dir: string): E.Either<RunError, void> {
   try {
-    for (const f of readdirSync(dir)) if (f === METRICS_FILE || f === CHECKPOINTS_DIR || f === MODEL_DIR || f === LATEST_FILE || isTempFile(f)) rmSync(join(dir, f), { recursive: true, force: true });
+    for (const f of readdirSync(dir))
+      if (f === METRICS_FILE || f === CHECKPOINTS_DIR || f === MODEL_DIR || f === LATEST_FILE || isTempFile(f))
+        rmSync(join(dir, f), { recursive: true, force: true });
     return E.right(undefined);
   } catch (e) {
     return E.left(ioError(dir, `cannot clear ${dir} to start it again`, e));
@@ -87,7 +94,13 @@ export function checkUnowned(dir: string): E.Either<RunError, void> {
 }
 
 function busy(dir: string, o: LockOwner, sameHost: boolean): RunError {
-  return { _tag: 'Busy', dir, owner: o, sameHost, message: `${dir} is being trained by pid ${o.pid} on ${sameHost ? 'this host' : `host ${o.host}`} since ${o.startedAt} (${o.command})` };
+  return {
+    _tag: 'Busy',
+    dir,
+    owner: o,
+    sameHost,
+    message: `${dir} is being trained by pid ${o.pid} on ${sameHost ? 'this host' : `host ${o.host}`} since ${o.startedAt} (${o.command})`,
+  };
 }
 
 /**
@@ -117,7 +130,14 @@ export function claimRun(dir: string, command: string): E.Either<RunError, DirLo
     }
     if (created) rmSync(dir, { recursive: true, force: true });
     const e = lock.left;
-    if (e._tag === 'Unreadable') return E.left({ _tag: 'Busy', dir, owner: null, sameHost: true, message: `${dir} is being claimed by another process right now (${e.lock} names no owner yet)` });
+    if (e._tag === 'Unreadable')
+      return E.left({
+        _tag: 'Busy',
+        dir,
+        owner: null,
+        sameHost: true,
+        message: `${dir} is being claimed by another process right now (${e.lock} names no owner yet)`,
+      });
     return E.left(busy(dir, e.owner, e.sameHost));
   } catch (e) {
     return E.left(ioError(dir, `cannot claim ${dir}`, e));
@@ -133,7 +153,12 @@ export function readRunConfig(dir: string): E.Either<RunError, RunConfig> {
   const configPath = join(dir, CONFIG_FILE);
   if (!existsSync(configPath)) {
     const exists = existsSync(dir);
-    return E.left({ _tag: 'NotARun', dir, exists, message: `${dir} ${exists ? 'is not a run directory (no config.json)' : 'does not exist'}` });
+    return E.left({
+      _tag: 'NotARun',
+      dir,
+      exists,
+      message: `${dir} ${exists ? 'is not a run directory (no config.json)' : 'does not exist'}`,
+    });
   }
   let json: unknown;
   try {
@@ -141,7 +166,13 @@ export function readRunConfig(dir: string): E.Either<RunError, RunConfig> {
   } catch (e) {
     const reason = `not valid JSON (${(e as Error).message})`;
     // The fix names no flag, and parseRunConfig's messages end in the same words.
-    return E.left({ _tag: 'BadConfig', dir, file: configPath, reason, message: `${configPath}: ${reason}: pass a run directory written by train:serve, or fix the file` });
+    return E.left({
+      _tag: 'BadConfig',
+      dir,
+      file: configPath,
+      reason,
+      message: `${configPath}: ${reason}: pass a run directory written by train:serve, or fix the file`,
+    });
   }
   const config = parseRunConfig(json, configPath);
   return E.isLeft(config) ? E.left({ _tag: 'BadConfig', dir, file: configPath, reason: config.left, message: config.left }) : config;
@@ -217,6 +248,14 @@ function safeJson(path: string): unknown {
 
 /** Settings equal, ignoring fields that legitimately differ between two starts of one run. */
 function sameSettings(a: unknown, b: unknown): boolean {
-  const strip = (c: unknown) => JSON.stringify({ ...(c as object), createdAt: undefined, backend: undefined, machine: undefined, dataSource: undefined, command: undefined });
+  const strip = (c: unknown) =>
+    JSON.stringify({
+      ...(c as object),
+      createdAt: undefined,
+      backend: undefined,
+      machine: undefined,
+      dataSource: undefined,
+      command: undefined,
+    });
   return strip(a) === strip(b);
 }

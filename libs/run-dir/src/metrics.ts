@@ -16,27 +16,27 @@ import { LATEST_FILE, METRICS_FILE } from './layout.ts';
 /** One epoch's results, as a line of metrics.jsonl. */
 export const EpochMetricsCodec = t.intersection(
   [
-  t.type({
-    /** 1-based epoch number. */
-    epoch: int(1),
-    /** Mean training loss over the epoch (training mode, as the seed's d2l reports it). */
-    loss: finite,
-    trainAcc: finite,
-    /** Test accuracy in inference mode after the epoch. */
-    testAcc: finite,
-    /** Training examples per second (data preparation included, evaluation excluded). */
-    examplesPerSec: finite,
-    /** Learning rate of the epoch's last step. */
-    lr: finite,
-    /** Wall time of the epoch's training, in seconds. */
-    seconds: finite,
-  }),
-  t.partial({
-    /** The training process's resident memory after the epoch, bytes (absent in runs that predate it, or without Linux's /proc). */
-    rssBytes: named(finite, 'a number when present'),
-    /** The training process's resident-memory high-water mark so far (since it started, or resumed), bytes. */
-    peakRssBytes: named(finite, 'a number when present'),
-  }),
+    t.type({
+      /** 1-based epoch number. */
+      epoch: int(1),
+      /** Mean training loss over the epoch (training mode, as the seed's d2l reports it). */
+      loss: finite,
+      trainAcc: finite,
+      /** Test accuracy in inference mode after the epoch. */
+      testAcc: finite,
+      /** Training examples per second (data preparation included, evaluation excluded). */
+      examplesPerSec: finite,
+      /** Learning rate of the epoch's last step. */
+      lr: finite,
+      /** Wall time of the epoch's training, in seconds. */
+      seconds: finite,
+    }),
+    t.partial({
+      /** The training process's resident memory after the epoch, bytes (absent in runs that predate it, or without Linux's /proc). */
+      rssBytes: named(finite, 'a number when present'),
+      /** The training process's resident-memory high-water mark so far (since it started, or resumed), bytes. */
+      peakRssBytes: named(finite, 'a number when present'),
+    }),
   ],
   'a JSON object',
 );
@@ -67,7 +67,9 @@ export function readMetrics(path: string): E.Either<RunError, readonly EpochMetr
   return E.right(parsed.flatMap((l) => (l.ok ? [l.metrics] : [])));
 }
 
-type MetricsLine = { readonly ok: true; readonly line: number; readonly metrics: EpochMetrics } | { readonly ok: false; readonly line: number; readonly reason: string };
+type MetricsLine =
+  | { readonly ok: true; readonly line: number; readonly metrics: EpochMetrics }
+  | { readonly ok: false; readonly line: number; readonly reason: string };
 
 // Every non-empty line of metrics.jsonl, checked: a record of epoch k must be the k-th record.
 function parseMetricsLines(path: string): readonly MetricsLine[] {

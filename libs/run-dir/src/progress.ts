@@ -110,7 +110,13 @@ export function readProgress(dir: string): E.Either<ProgressError, ProgressRecor
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    return E.left((e as NodeJS.ErrnoException).code === 'ENOENT' ? { _tag: 'Missing' } : { _tag: 'Invalid', message: `${path}: ${(e as Error).message}` });
+    return E.left(
+      (e as NodeJS.ErrnoException).code === 'ENOENT'
+        ? { _tag: 'Missing' }
+        : { _tag: 'Invalid', message: `${path}: ${(e as Error).message}` },
+    );
   }
-  return E.mapLeft((why: string): ProgressError => ({ _tag: 'Invalid', message: `${path}: ${why}` }))(decodeJson(ProgressRecordCodec, text));
+  return E.mapLeft((why: string): ProgressError => ({ _tag: 'Invalid', message: `${path}: ${why}` }))(
+    decodeJson(ProgressRecordCodec, text),
+  );
 }

@@ -21,8 +21,12 @@ describe('progress.json', () => {
     writeProgress(dir, record);
     expect(readProgress(dir)).toEqual(E.right(record));
     writeFileSync(join(dir, PROGRESS_FILE), '{"format":"resnet-ts/progress@1","state":"training"');
-    expect(readProgress(dir)).toMatchObject(E.left({ _tag: 'Invalid', message: expect.stringContaining(`${join(dir, PROGRESS_FILE)}: `) as unknown }));
+    expect(readProgress(dir)).toMatchObject(
+      E.left({ _tag: 'Invalid', message: expect.stringContaining(`${join(dir, PROGRESS_FILE)}: `) as unknown }),
+    );
     writeFileSync(join(dir, PROGRESS_FILE), JSON.stringify({ ...record, epoch: '2' }));
-    expect(readProgress(dir)).toEqual(E.left({ _tag: 'Invalid', message: `${join(dir, PROGRESS_FILE)}: "epoch" must be a number, got "2"` }));
+    expect(readProgress(dir)).toEqual(
+      E.left({ _tag: 'Invalid', message: `${join(dir, PROGRESS_FILE)}: "epoch" must be a number, got "2"` }),
+    );
   });
 });

@@ -100,7 +100,8 @@ export function readTensors(dir: string): E.Either<string, LoadedTensors> {
   }
   const manifest = decodeJson(ManifestCodec, text);
   if (E.isLeft(manifest)) return E.left(`${manifestPath} is not a ${TENSOR_FORMAT} manifest: ${manifest.left}`);
-  if (bytes.byteLength % 4 !== 0) return E.left(`${weightsPath} is truncated: ${bytes.byteLength} bytes is not a whole number of float32 values`);
+  if (bytes.byteLength % 4 !== 0)
+    return E.left(`${weightsPath} is truncated: ${bytes.byteLength} bytes is not a whole number of float32 values`);
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const groups = new Map<string, Map<string, NamedTensor>>();
   let expected = 0;
@@ -108,7 +109,9 @@ export function readTensors(dir: string): E.Either<string, LoadedTensors> {
     const size = entry.shape.reduce((a, b) => a * b, 1);
     expected = Math.max(expected, entry.offset + size);
     if (entry.offset + size > all.length) {
-      return E.left(`${weightsPath} is truncated: tensor "${entry.key}" needs values up to ${entry.offset + size}, the file has ${all.length}`);
+      return E.left(
+        `${weightsPath} is truncated: tensor "${entry.key}" needs values up to ${entry.offset + size}, the file has ${all.length}`,
+      );
     }
     const group = groups.get(entry.group) ?? new Map<string, NamedTensor>();
     group.set(entry.key, { shape: entry.shape, values: all.subarray(entry.offset, entry.offset + size) });

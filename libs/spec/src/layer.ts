@@ -135,7 +135,14 @@ export function isLeaf(layer: Layer): layer is Leaf {
  */
 export function conv2d(
   name: string,
-  options: { readonly inChannels: number; readonly outChannels: number; readonly kernel: number; readonly stride?: number; readonly padding?: number; readonly bias?: boolean },
+  options: {
+    readonly inChannels: number;
+    readonly outChannels: number;
+    readonly kernel: number;
+    readonly stride?: number;
+    readonly padding?: number;
+    readonly bias?: boolean;
+  },
 ): Conv2d {
   return {
     _tag: 'Conv2d',
@@ -153,7 +160,10 @@ export function conv2d(
  * Batch normalisation with PyTorch's defaults (epsilon 1e-5, momentum 0.1).
  * @example batchNorm('bn1', { channels: 64 })
  */
-export function batchNorm(name: string, options: { readonly channels: number; readonly epsilon?: number; readonly momentum?: number }): BatchNorm {
+export function batchNorm(
+  name: string,
+  options: { readonly channels: number; readonly epsilon?: number; readonly momentum?: number },
+): BatchNorm {
   return { _tag: 'BatchNorm', name, channels: options.channels, epsilon: options.epsilon ?? 1e-5, momentum: options.momentum ?? 0.1 };
 }
 
@@ -179,7 +189,10 @@ export function globalAvgPool(name: string): GlobalAvgPool {
  * A fully connected layer, with bias by default.
  * @example dense('fc', { inFeatures: 512, outFeatures: 10 })
  */
-export function dense(name: string, options: { readonly inFeatures: number; readonly outFeatures: number; readonly bias?: boolean }): Dense {
+export function dense(
+  name: string,
+  options: { readonly inFeatures: number; readonly outFeatures: number; readonly bias?: boolean },
+): Dense {
   return { _tag: 'Dense', name, inFeatures: options.inFeatures, outFeatures: options.outFeatures, bias: options.bias ?? true };
 }
 

@@ -40,7 +40,9 @@ function withNewKinds(source: string): string {
   );
   const classified = declared.replace(
     'const HOLDS_LAYERS = {',
-    `const HOLDS_LAYERS = {\n${Object.entries(NEW_KINDS).flatMap(([k, holds]) => (holds === null ? [] : [`  ${k}: ${holds},\n`])).join('')}`,
+    `const HOLDS_LAYERS = {\n${Object.entries(NEW_KINDS)
+      .flatMap(([k, holds]) => (holds === null ? [] : [`  ${k}: ${holds},\n`]))
+      .join('')}`,
   );
   if (declared === source || classified === declared) throw new Error(`${LAYER} changed: update withNewKinds`);
   return classified;
@@ -62,7 +64,10 @@ const options = (() => {
 const roots = ['libs', 'apps'].flatMap((d) => readdirSync(join(ROOT, d)).flatMap((p) => sources(join(ROOT, d, p, 'src'))));
 
 /** Every error as "file → function" and its message, for a program where layer.ts reads `layerSource`. */
-function errors(layerSource: string, old?: ts.Program): { readonly program: ts.Program; readonly errors: readonly { readonly place: string; readonly message: string }[] } {
+function errors(
+  layerSource: string,
+  old?: ts.Program,
+): { readonly program: ts.Program; readonly errors: readonly { readonly place: string; readonly message: string }[] } {
   const host = ts.createCompilerHost(options);
   const read = host.getSourceFile.bind(host);
   host.getSourceFile = (file, language, onError, create) =>
@@ -71,7 +76,12 @@ function errors(layerSource: string, old?: ts.Program): { readonly program: ts.P
   const found = ts.getPreEmitDiagnostics(program).flatMap((d) =>
     d.file === undefined || d.start === undefined
       ? []
-      : [{ place: `${relative(ROOT, d.file.fileName)} → ${enclosingFunction(d.file, d.start)}`, message: ts.flattenDiagnosticMessageText(d.messageText, '\n') }],
+      : [
+          {
+            place: `${relative(ROOT, d.file.fileName)} → ${enclosingFunction(d.file, d.start)}`,
+            message: ts.flattenDiagnosticMessageText(d.messageText, '\n'),
+          },
+        ],
   );
   return { program, errors: found };
 }
@@ -82,7 +92,12 @@ function enclosingFunction(file: ts.SourceFile, position: number): string {
   const visit = (node: ts.Node): void => {
     if (position < node.getStart(file) || position >= node.getEnd()) return;
     if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node)) && node.name !== undefined) names.push(node.name.getText(file));
-    else if (ts.isVariableDeclaration(node) && node.initializer !== undefined && (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer) || ts.isSourceFile(node.parent.parent.parent))) names.push(node.name.getText(file));
+    else if (
+      ts.isVariableDeclaration(node) &&
+      node.initializer !== undefined &&
+      (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer) || ts.isSourceFile(node.parent.parent.parent))
+    )
+      names.push(node.name.getText(file));
     ts.forEachChild(node, visit);
   };
   visit(file);
@@ -98,7 +113,9 @@ function unhandled(message: string): readonly string[] {
 }
 
 function expected(places: Readonly<Record<string, readonly string[]>>): string[] {
-  return Object.entries(places).flatMap(([file, fns]) => fns.map((fn) => `${file} → ${fn}`)).sort();
+  return Object.entries(places)
+    .flatMap(([file, fns]) => fns.map((fn) => `${file} → ${fn}`))
+    .sort();
 }
 
 // Two type-checks of the whole workspace, about 15 s each on 2 cores.

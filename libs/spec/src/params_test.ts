@@ -5,9 +5,18 @@ import { countParams } from './params.ts';
 describe('countParams', () => {
   test('a conv has k²·in·out weights plus out biases when it has a bias', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 7 }), fc.boolean(), (cin, cout, k, bias) => {
-        expect(countParams(conv2d('c', { inChannels: cin, outChannels: cout, kernel: k, bias }))).toEqual({ trainable: k * k * cin * cout + (bias ? cout : 0), nonTrainable: 0 });
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.boolean(),
+        (cin, cout, k, bias) => {
+          expect(countParams(conv2d('c', { inChannels: cin, outChannels: cout, kernel: k, bias }))).toEqual({
+            trainable: k * k * cin * cout + (bias ? cout : 0),
+            nonTrainable: 0,
+          });
+        },
+      ),
     );
   });
 

@@ -7,7 +7,8 @@
  * //   message: 'expects 64 input channels but receives 32 …' }
  */
 export interface SpecError {
-  readonly _tag: 'InvalidInput' | 'InvalidLayer' | 'ChannelMismatch' | 'ShapeMismatch' | 'InputTooSmall' | 'DuplicateName' | 'UnknownVariant';
+  readonly _tag:
+    'InvalidInput' | 'InvalidLayer' | 'ChannelMismatch' | 'ShapeMismatch' | 'InputTooSmall' | 'DuplicateName' | 'UnknownVariant';
   /** Dotted path of the offending layer (`''` when the input or the request is at fault). */
   readonly path: string;
   /** One sentence: what is wrong and how to fix it. */

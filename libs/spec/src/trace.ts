@@ -76,7 +76,11 @@ export function countMacs(layer: Layer, input: Shape): E.Either<SpecError, numbe
 function checkInput(input: Shape): E.Either<SpecError, Shape> {
   if ((input.length !== 2 && input.length !== 4) || !input.every((d) => isIntAtLeast(d, 1))) {
     return E.left(
-      specError('InvalidInput', '', `input shape [${input.join(', ')}] is invalid: expected [N, H, W, C] or [N, F] with positive integer sizes`),
+      specError(
+        'InvalidInput',
+        '',
+        `input shape [${input.join(', ')}] is invalid: expected [N, H, W, C] or [N, F] with positive integer sizes`,
+      ),
     );
   }
   return E.right(input);
@@ -110,7 +114,11 @@ function visitBody(layer: Layer, path: string, depth: number, input: Shape): E.E
     case 'Residual':
       return pipe(
         E.Do,
-        E.bind('main', () => (layer.main.length === 0 ? E.left(specError('InvalidLayer', path, 'a residual unit needs at least one main layer')) : chain(layer.main, path, depth + 1, input))),
+        E.bind('main', () =>
+          layer.main.length === 0
+            ? E.left(specError('InvalidLayer', path, 'a residual unit needs at least one main layer'))
+            : chain(layer.main, path, depth + 1, input),
+        ),
         E.bind('shortcut', () => chain(layer.shortcut, path, depth + 1, input)),
         E.flatMap(({ main, shortcut }) =>
           sameShape(main.output, shortcut.output)
@@ -178,7 +186,13 @@ function leaf(layer: Leaf, path: string, input: Shape): E.Either<SpecError, { ou
       ]);
       if (bad) return E.left(bad);
       if (layer.padding * 2 > layer.kernel) {
-        return E.left(specError('InvalidLayer', path, `padding ${layer.padding} is more than half the kernel ${layer.kernel}; use padding ≤ ${Math.floor(layer.kernel / 2)}`));
+        return E.left(
+          specError(
+            'InvalidLayer',
+            path,
+            `padding ${layer.padding} is more than half the kernel ${layer.kernel}; use padding ≤ ${Math.floor(layer.kernel / 2)}`,
+          ),
+        );
       }
       return pipe(
         image(path, input),
@@ -194,7 +208,13 @@ function leaf(layer: Leaf, path: string, input: Shape): E.Either<SpecError, { ou
       const bad = firstInvalid(path, [['channels', layer.channels, 1]]);
       if (bad) return E.left(bad);
       if (!(layer.epsilon > 0) || !(layer.momentum >= 0 && layer.momentum <= 1)) {
-        return E.left(specError('InvalidLayer', path, `epsilon must be > 0 and momentum in [0, 1], got epsilon ${layer.epsilon} and momentum ${layer.momentum}`));
+        return E.left(
+          specError(
+            'InvalidLayer',
+            path,
+            `epsilon must be > 0 and momentum in [0, 1], got epsilon ${layer.epsilon} and momentum ${layer.momentum}`,
+          ),
+        );
       }
       return pipe(
         channels(path, layer.channels, input[input.length - 1] ?? 0),
@@ -215,7 +235,13 @@ function leaf(layer: Leaf, path: string, input: Shape): E.Either<SpecError, { ou
       ]);
       if (bad) return E.left(bad);
       if (input.length !== 2) {
-        return E.left(specError('ShapeMismatch', path, `expects features [N, ${layer.inFeatures}] but receives [${input.join(', ')}]; put a global average pool before it`));
+        return E.left(
+          specError(
+            'ShapeMismatch',
+            path,
+            `expects features [N, ${layer.inFeatures}] but receives [${input.join(', ')}]; put a global average pool before it`,
+          ),
+        );
       }
       return pipe(
         channels(path, layer.inFeatures, input[1] ?? 0),
@@ -238,10 +264,21 @@ function image(path: string, input: Shape): E.Either<SpecError, { h: number; w: 
 function channels(path: string, expected: number, got: number): E.Either<SpecError, number> {
   return expected === got
     ? E.right(got)
-    : E.left(specError('ChannelMismatch', path, `expects ${expected} input channels but receives ${got}; make the previous layer output ${expected} or set this layer's input to ${got}`));
+    : E.left(
+        specError(
+          'ChannelMismatch',
+          path,
+          `expects ${expected} input channels but receives ${got}; make the previous layer output ${expected} or set this layer's input to ${got}`,
+        ),
+      );
 }
 
-function spatial(path: string, layer: { readonly kernel: number; readonly stride: number; readonly padding: number }, h: number, w: number): E.Either<SpecError, readonly [number, number]> {
+function spatial(
+  path: string,
+  layer: { readonly kernel: number; readonly stride: number; readonly padding: number },
+  h: number,
+  w: number,
+): E.Either<SpecError, readonly [number, number]> {
   const oh = outputSize(h, layer);
   const ow = outputSize(w, layer);
   return oh >= 1 && ow >= 1

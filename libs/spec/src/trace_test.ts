@@ -17,7 +17,11 @@ const convStack = fc
       relu(`relu${i}`),
     ]);
     const last = widths[widths.length - 1] ?? 0;
-    return { inChannels, net: sequential('net', [...convs, globalAvgPool('pool'), dense('fc', { inFeatures: last, outFeatures: classes })]), classes };
+    return {
+      inChannels,
+      net: sequential('net', [...convs, globalAvgPool('pool'), dense('fc', { inFeatures: last, outFeatures: classes })]),
+      classes,
+    };
   });
 
 describe('trace', () => {
@@ -47,7 +51,9 @@ describe('trace', () => {
   });
 
   test('any non-positive or fractional layer size is rejected with an error naming the layer', () => {
-    const field = fc.constantFrom('inChannels', 'outChannels', 'kernel', 'stride') as fc.Arbitrary<'inChannels' | 'outChannels' | 'kernel' | 'stride'>;
+    const field = fc.constantFrom('inChannels', 'outChannels', 'kernel', 'stride') as fc.Arbitrary<
+      'inChannels' | 'outChannels' | 'kernel' | 'stride'
+    >;
     const bad = fc.oneof(fc.integer({ min: -5, max: 0 }), fc.double({ min: 0.1, max: 5, noInteger: true, noNaN: true }));
     fc.assert(
       fc.property(field, bad, (key, value) => {
@@ -71,14 +77,21 @@ describe('trace', () => {
   });
 
   test('a dense layer on an image and a conv on features are shape mismatches', () => {
-    expect(trace(dense('fc', { inFeatures: 3, outFeatures: 2 }), [1, 4, 4, 3])).toMatchObject(E.left({ _tag: 'ShapeMismatch', path: 'fc' }));
-    expect(trace(conv2d('c', { inChannels: 3, outChannels: 2, kernel: 1 }), [1, 3])).toMatchObject(E.left({ _tag: 'ShapeMismatch', path: 'c' }));
+    expect(trace(dense('fc', { inFeatures: 3, outFeatures: 2 }), [1, 4, 4, 3])).toMatchObject(
+      E.left({ _tag: 'ShapeMismatch', path: 'fc' }),
+    );
+    expect(trace(conv2d('c', { inChannels: 3, outChannels: 2, kernel: 1 }), [1, 3])).toMatchObject(
+      E.left({ _tag: 'ShapeMismatch', path: 'c' }),
+    );
   });
 
   test('a residual unit whose shortcut does not match the main branch is rejected', () => {
     const unit = residual('block', { main: [conv2d('conv', { inChannels: 4, outChannels: 8, kernel: 3, stride: 2, padding: 1 })] });
     expect(trace(unit, [1, 8, 8, 4])).toMatchObject(E.left({ _tag: 'ShapeMismatch', path: 'block' }));
-    const fixed = residual('block', { main: unit.main, shortcut: [conv2d('shortcut_conv', { inChannels: 4, outChannels: 8, kernel: 1, stride: 2 })] });
+    const fixed = residual('block', {
+      main: unit.main,
+      shortcut: [conv2d('shortcut_conv', { inChannels: 4, outChannels: 8, kernel: 1, stride: 2 })],
+    });
     expect(inferShape(fixed, [1, 8, 8, 4])).toEqual(E.right([1, 4, 4, 8]));
   });
 
@@ -88,16 +101,24 @@ describe('trace', () => {
   });
 
   test('max pool padding above half the kernel is rejected', () => {
-    expect(trace(maxPool('pool', { kernel: 3, stride: 2, padding: 2 }), [1, 8, 8, 1])).toMatchObject(E.left({ _tag: 'InvalidLayer', path: 'pool' }));
+    expect(trace(maxPool('pool', { kernel: 3, stride: 2, padding: 2 }), [1, 8, 8, 1])).toMatchObject(
+      E.left({ _tag: 'InvalidLayer', path: 'pool' }),
+    );
   });
 
   test('conv MACs are outH·outW·outC·k²·inC and dense MACs are in·out, per example', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 8 }), (cin, cout, size, batch) => {
-        const conv = conv2d('c', { inChannels: cin, outChannels: cout, kernel: 3, stride: 1, padding: 1 });
-        expect(countMacs(conv, [batch, size, size, cin])).toEqual(E.right(size * size * cout * 9 * cin));
-        expect(countMacs(dense('d', { inFeatures: cin, outFeatures: cout }), [batch, cin])).toEqual(E.right(cin * cout));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 8 }),
+        (cin, cout, size, batch) => {
+          const conv = conv2d('c', { inChannels: cin, outChannels: cout, kernel: 3, stride: 1, padding: 1 });
+          expect(countMacs(conv, [batch, size, size, cin])).toEqual(E.right(size * size * cout * 9 * cin));
+          expect(countMacs(dense('d', { inFeatures: cin, outFeatures: cout }), [batch, cin])).toEqual(E.right(cin * cout));
+        },
+      ),
     );
   });
 

@@ -13,7 +13,15 @@ export async function useBackend(): Promise<void> {
 }
 
 /** A narrow ResNet of the given block kind: widths 4, 8, 16, 32 and one block per stage. */
-export function tinyResNet(kind: BlockKind, options: { readonly strideOn?: '1x1' | '3x3'; readonly stem?: 'imagenet' | 'small'; readonly inChannels?: number; readonly classes?: number } = {}): Sequential {
+export function tinyResNet(
+  kind: BlockKind,
+  options: {
+    readonly strideOn?: '1x1' | '3x3';
+    readonly stem?: 'imagenet' | 'small';
+    readonly inChannels?: number;
+    readonly classes?: number;
+  } = {},
+): Sequential {
   const stem =
     options.stem === 'imagenet'
       ? { kernel: 7, stride: 2, padding: 3, width: 4, pool: { kernel: 3, stride: 2, padding: 1 } }

@@ -21,8 +21,12 @@ describe('batch norm in training and inference mode', () => {
     const n = 4 * 5 * 5;
     const expectedMean = tf.mul(batch.mean, 0.1).dataSync();
     const expectedVar = tf.add(0.9, tf.mul(batch.variance, (0.1 * n) / (n - 1))).dataSync();
-    weight(model.state, 'net.bn/running_mean').dataSync().forEach((m, i) => expect(m).toBeCloseTo(expectedMean[i] ?? NaN, 4));
-    weight(model.state, 'net.bn/running_var').dataSync().forEach((v, i) => expect(v).toBeCloseTo(expectedVar[i] ?? NaN, 4));
+    weight(model.state, 'net.bn/running_mean')
+      .dataSync()
+      .forEach((m, i) => expect(m).toBeCloseTo(expectedMean[i] ?? NaN, 4));
+    weight(model.state, 'net.bn/running_var')
+      .dataSync()
+      .forEach((v, i) => expect(v).toBeCloseTo(expectedVar[i] ?? NaN, 4));
     disposeModel(model);
   });
 

@@ -68,7 +68,13 @@ function apply(model: Model, layer: Layer, path: string, x: tf.Tensor, mode: Mod
     case 'Residual': {
       const main = applyAll(model, layer.main, path, x, mode);
       const shortcut = applyAll(model, layer.shortcut, path, x, mode);
-      if (layer.activation === 'relu' && mode.fused !== false && main.shape.join() === shortcut.shape.join() && backendHasKernel(FUSED_KERNELS.addRelu) && backendHasKernel(FUSED_KERNELS.reluGrad)) {
+      if (
+        layer.activation === 'relu' &&
+        mode.fused !== false &&
+        main.shape.join() === shortcut.shape.join() &&
+        backendHasKernel(FUSED_KERNELS.addRelu) &&
+        backendHasKernel(FUSED_KERNELS.reluGrad)
+      ) {
         return fusedAddRelu(main, shortcut);
       }
       const sum = tf.add(main, shortcut);
@@ -100,7 +106,15 @@ function applyAll(model: Model, layers: readonly Layer[], path: string, x: tf.Te
 // Inference batch norm folded into the convolution before it: with k = γ/√(σ² + ε) per output
 // channel, BN(conv(x, w) + b) = conv(x, w·k) + (b − μ)·k + β. Same value up to float32
 // rounding (the fold rounds w·k once); the ReLU, if any, becomes the convolution's activation.
-function foldedConv(model: Model, conv: Extract<Layer, { _tag: 'Conv2d' }>, convPath: string, bn: Extract<Layer, { _tag: 'BatchNorm' }>, bnPath: string, x: tf.Tensor, withRelu: boolean): tf.Tensor {
+function foldedConv(
+  model: Model,
+  conv: Extract<Layer, { _tag: 'Conv2d' }>,
+  convPath: string,
+  bn: Extract<Layer, { _tag: 'BatchNorm' }>,
+  bnPath: string,
+  x: tf.Tensor,
+  withRelu: boolean,
+): tf.Tensor {
   const variance = layerVariable(model, bnPath, 'BatchNormVariance');
   const k = tf.div(layerVariable(model, bnPath, 'BatchNormScale'), tf.sqrt(tf.add(variance, bn.epsilon)));
   const mean = layerVariable(model, bnPath, 'BatchNormMean');
@@ -130,7 +144,12 @@ function batchNorm(model: Model, epsilon: number, momentum: number, path: string
       runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)));
       runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
     });
-  if (mode.fused !== false && (x.rank === 4 || x.rank === 2) && backendHasKernel(FUSED_KERNELS.batchNormTrain) && backendHasKernel(FUSED_KERNELS.batchNormGrad)) {
+  if (
+    mode.fused !== false &&
+    (x.rank === 4 || x.rank === 2) &&
+    backendHasKernel(FUSED_KERNELS.batchNormTrain) &&
+    backendHasKernel(FUSED_KERNELS.batchNormGrad)
+  ) {
     return fusedBatchNorm(x, gamma, beta, epsilon, updateRunning);
   }
   const { mean, variance } = tf.moments(x, axes);
@@ -140,19 +159,36 @@ function batchNorm(model: Model, epsilon: number, momentum: number, path: string
 
 // One kernel forward (statistics + normalisation), one backward (the full gradient through
 // the statistics), joined by tf.customGrad so tfjs's tape differentiates through it.
-function fusedBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, updateRunning: (mean: tf.Tensor, variance: tf.Tensor) => void): tf.Tensor {
+function fusedBatchNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+  updateRunning: (mean: tf.Tensor, variance: tf.Tensor) => void,
+): tf.Tensor {
   let stats: [tf.Tensor, tf.Tensor] | undefined;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, scale, offset, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const [y, mean, variance] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x: xs, scale, offset }, { epsilon }) as tf.Tensor[];
-    if (y === undefined || mean === undefined || variance === undefined) throw new Error(`${FUSED_KERNELS.batchNormTrain} returned fewer than 3 outputs`);
+    if (y === undefined || mean === undefined || variance === undefined)
+      throw new Error(`${FUSED_KERNELS.batchNormTrain} returned fewer than 3 outputs`);
     save([xs, scale, mean, variance]);
     stats = [tf.keep(mean), tf.keep(variance)];
     return {
       value: y,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [sx, sScale, sMean, sVariance] = saved;
-        const grads = tf.engine().runKernel(FUSED_KERNELS.batchNormGrad, { dy: dy as tf.Tensor, x: sx as tf.Tensor, scale: sScale as tf.Tensor, mean: sMean as tf.Tensor, variance: sVariance as tf.Tensor }, { epsilon }) as tf.Tensor[];
+        const grads = tf.engine().runKernel(
+          FUSED_KERNELS.batchNormGrad,
+          {
+            dy: dy as tf.Tensor,
+            x: sx as tf.Tensor,
+            scale: sScale as tf.Tensor,
+            mean: sMean as tf.Tensor,
+            variance: sVariance as tf.Tensor,
+          },
+          { epsilon },
+        ) as tf.Tensor[];
         return grads;
       },
     };

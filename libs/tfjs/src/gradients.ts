@@ -65,7 +65,10 @@ export function modelGradients(model: Model, x: tf.Tensor4D, head: LossHead, opt
   // The tidy is a safety net: on an exception it frees whatever the pass holds.
   const out = tf.tidy(() => {
     const [logits, backward] = pass(context, context.model.spec, context.model.spec.name, x, false);
-    if (logits.rank !== 2) throw new Error(`modelGradients: the model's output has shape [${logits.shape.join(', ')}]; a classifier's logits are [batch, classes]`);
+    if (logits.rank !== 2)
+      throw new Error(
+        `modelGradients: the model's output has shape [${logits.shape.join(', ')}]; a classifier's logits are [batch, classes]`,
+      );
     const { loss, dlogits } = head(logits as tf.Tensor2D);
     backward(dlogits);
     return { loss, logits, grads: Object.fromEntries(context.grads) };
@@ -106,7 +109,15 @@ function pass(context: Context, layer: Layer, path: string, x: tf.Tensor, needDx
           const filterAttrs = { strides, pad: layer.padding, dataFormat: 'NHWC', filterShape: w.shape };
           const dw = tf.engine().runKernel(Conv2DBackpropFilter, { x: saved, dy }, filterAttrs) as tf.Tensor;
           accumulate(context, weightName(path, 'ConvWeight'), dw);
-          const dx = needDx ? (tf.engine().runKernel(Conv2DBackpropInput, { dy, filter: w }, { strides, pad: layer.padding, dataFormat: 'NHWC', inputShape }) as tf.Tensor) : null;
+          const dx = needDx
+            ? (tf
+                .engine()
+                .runKernel(
+                  Conv2DBackpropInput,
+                  { dy, filter: w },
+                  { strides, pad: layer.padding, dataFormat: 'NHWC', inputShape },
+                ) as tf.Tensor)
+            : null;
           release(context, saved, dy);
           return dx;
         },
@@ -132,7 +143,15 @@ function pass(context: Context, layer: Layer, path: string, x: tf.Tensor, needDx
       return [
         y,
         (dy) => {
-          const dx = needDx ? (tf.engine().runKernel(MaxPoolGrad, { dy, input: saved[0], output: saved[1] }, { filterSize: layer.kernel, strides: layer.stride, pad: layer.padding }) as tf.Tensor) : null;
+          const dx = needDx
+            ? (tf
+                .engine()
+                .runKernel(
+                  MaxPoolGrad,
+                  { dy, input: saved[0], output: saved[1] },
+                  { filterSize: layer.kernel, strides: layer.stride, pad: layer.padding },
+                ) as tf.Tensor)
+            : null;
           release(context, ...saved, dy);
           return dx;
         },
@@ -199,10 +218,17 @@ function residual(context: Context, layer: Extract<Layer, { _tag: 'Residual' }>,
   const [main, mainBackward] = chain(context, layer.main, path, x, needDx);
   const [shortcut, shortcutBackward] = chain(context, layer.shortcut, path, x, needDx);
   if (main.shape.join() !== shortcut.shape.join()) {
-    throw new Error(`modelGradients: residual ${path} adds a main path of shape [${main.shape.join(', ')}] to a shortcut of shape [${shortcut.shape.join(', ')}]; they must match (the spec's trace checks this)`);
+    throw new Error(
+      `modelGradients: residual ${path} adds a main path of shape [${main.shape.join(', ')}] to a shortcut of shape [${shortcut.shape.join(', ')}]; they must match (the spec's trace checks this)`,
+    );
   }
   const relu = layer.activation === 'relu';
-  const y = relu && context.fusedAddRelu ? (tf.engine().runKernel(FUSED_KERNELS.addRelu, { a: main, b: shortcut }) as tf.Tensor) : relu ? tf.tidy(() => tf.relu(tf.add(main, shortcut))) : tf.add(main, shortcut);
+  const y =
+    relu && context.fusedAddRelu
+      ? (tf.engine().runKernel(FUSED_KERNELS.addRelu, { a: main, b: shortcut }) as tf.Tensor)
+      : relu
+        ? tf.tidy(() => tf.relu(tf.add(main, shortcut)))
+        : tf.add(main, shortcut);
   for (const t of [main, shortcut]) if (t !== x) release(context, t);
   const saved = relu ? hold(context, y) : null;
   return [
@@ -231,14 +257,21 @@ function batchNorm(context: Context, layer: Extract<Layer, { _tag: 'BatchNorm' }
   const beta = layerVariable(model, path, 'BatchNormOffset');
   const runningMean = layerVariable(model, path, 'BatchNormMean');
   const runningVar = layerVariable(model, path, 'BatchNormVariance');
-  if (x.rank !== 4 && x.rank !== 2) throw new Error(`modelGradients: batch norm ${path} takes [batch, h, w, channels] or [batch, features], got [${x.shape.join(', ')}]`);
+  if (x.rank !== 4 && x.rank !== 2)
+    throw new Error(`modelGradients: batch norm ${path} takes [batch, h, w, channels] or [batch, features], got [${x.shape.join(', ')}]`);
   const axes = x.rank === 4 ? [0, 1, 2] : [0];
   const n = axes.reduce((k, a) => k * (x.shape[a] ?? 1), 1);
   let y: tf.Tensor;
   let mean: tf.Tensor;
   let variance: tf.Tensor;
   if (context.fusedBatchNorm) {
-    [y, mean, variance] = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x, scale: gamma, offset: beta }, { epsilon: layer.epsilon }) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    [y, mean, variance] = tf
+      .engine()
+      .runKernel(FUSED_KERNELS.batchNormTrain, { x, scale: gamma, offset: beta }, { epsilon: layer.epsilon }) as [
+      tf.Tensor,
+      tf.Tensor,
+      tf.Tensor,
+    ];
   } else {
     ({ mean, variance } = tf.moments(x, axes));
     y = tf.batchNorm(x, mean, variance, beta, gamma, layer.epsilon);
@@ -257,7 +290,13 @@ function batchNorm(context: Context, layer: Extract<Layer, { _tag: 'BatchNorm' }
       let dGamma: tf.Tensor;
       let dBeta: tf.Tensor;
       if (context.fusedBatchNorm) {
-        [dx, dGamma, dBeta] = tf.engine().runKernel(FUSED_KERNELS.batchNormGrad, { dy, x: saved, scale: gamma, mean, variance }, { epsilon: layer.epsilon }) as [tf.Tensor, tf.Tensor, tf.Tensor];
+        [dx, dGamma, dBeta] = tf
+          .engine()
+          .runKernel(FUSED_KERNELS.batchNormGrad, { dy, x: saved, scale: gamma, mean, variance }, { epsilon: layer.epsilon }) as [
+          tf.Tensor,
+          tf.Tensor,
+          tf.Tensor,
+        ];
       } else {
         // x̂ = (x − μ)/σ; dβ = Σ dy; dγ = Σ dy·x̂; dx = γ/(σ·n) · (n·dy − dβ − x̂·dγ).
         [dx, dGamma, dBeta] = tf.tidy(() => {
@@ -282,7 +321,9 @@ function batchNorm(context: Context, layer: Extract<Layer, { _tag: 'BatchNorm' }
 
 // dy where the saved ReLU output y is positive, else 0 (tfjs's relu gradient: dy·step(x)).
 function reluGrad(context: Context, dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
-  return context.fusedRelu ? (tf.engine().runKernel(FUSED_KERNELS.reluGrad, { dy, y }) as tf.Tensor) : tf.tidy(() => tf.mul(dy, tf.step(y)));
+  return context.fusedRelu
+    ? (tf.engine().runKernel(FUSED_KERNELS.reluGrad, { dy, y }) as tf.Tensor)
+    : tf.tidy(() => tf.mul(dy, tf.step(y)));
 }
 
 // One more claim on `t`; returns it.

@@ -19,7 +19,10 @@ const LABELS = [0, 3, 9, 1, 3, 7];
 const head =
   (labels: tf.Tensor2D): LossHead =>
   (logits) =>
-    tf.tidy(() => ({ loss: tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar, dlogits: tf.div(tf.sub(tf.softmax(logits), labels), logits.shape[0]) as tf.Tensor2D }));
+    tf.tidy(() => ({
+      loss: tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar,
+      dlogits: tf.div(tf.sub(tf.softmax(logits), labels), logits.shape[0]) as tf.Tensor2D,
+    }));
 
 interface Outcome {
   readonly loss: number;
@@ -28,7 +31,12 @@ interface Outcome {
   readonly state: ReadonlyMap<string, Float32Array>;
 }
 
-function run(kind: BlockKind, options: { strideOn: '1x1' | '3x3'; stem: 'imagenet' | 'small' }, fused: boolean, path: 'explicit' | 'tape'): Outcome {
+function run(
+  kind: BlockKind,
+  options: { strideOn: '1x1' | '3x3'; stem: 'imagenet' | 'small' },
+  fused: boolean,
+  path: 'explicit' | 'tape',
+): Outcome {
   const model = initModel(tinyResNet(kind, options), { seed: 11 });
   // Random batch-norm scales (not the initial ones) so every gradient term matters.
   for (const w of weightSchema(model.spec)) {
@@ -48,7 +56,11 @@ function run(kind: BlockKind, options: { strideOn: '1x1' | '3x3'; stem: 'imagene
       logits = tf.keep(forward(model, x, { training: true, fused }));
       return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
     }, vars);
-    result = { loss: value, logits: logits as tf.Tensor, grads: new Map([...model.params.keys()].map((k, i) => [k, grads[vars[i]?.name ?? ''] as tf.Tensor])) };
+    result = {
+      loss: value,
+      logits: logits as tf.Tensor,
+      grads: new Map([...model.params.keys()].map((k, i) => [k, grads[vars[i]?.name ?? ''] as tf.Tensor])),
+    };
   }
   const outcome: Outcome = {
     loss: result.loss.dataSync()[0] ?? NaN,
@@ -75,21 +87,29 @@ function relativeError(a: Float32Array | undefined, b: Float32Array | undefined)
 
 // On this lib's backend (cpu: no fused kernels) `fused` changes nothing; the fused kernels'
 // path is compared with the tape on onednn in libs/training/src/fused_test.ts (ResNet-50).
-const CASES = [basic, bottleneck].flatMap((kind) => (['1x1', '3x3'] as const).flatMap((strideOn) => (['imagenet', 'small'] as const).map((stem) => ({ kind, strideOn, stem, fused: true }))));
+const CASES = [basic, bottleneck].flatMap((kind) =>
+  (['1x1', '3x3'] as const).flatMap((strideOn) => (['imagenet', 'small'] as const).map((stem) => ({ kind, strideOn, stem, fused: true }))),
+);
 
 describe('modelGradients', () => {
-  test.each(CASES)('$kind._tag, stride on $strideOn, $stem stem: the tape’s loss, logits, gradients and running statistics', ({ kind, strideOn, stem, fused }) => {
-    const explicit = run(kind, { strideOn, stem }, fused, 'explicit');
-    const tape = run(kind, { strideOn, stem }, fused, 'tape');
-    expect(Math.abs(explicit.loss - tape.loss)).toBeLessThan(1e-5 * Math.abs(tape.loss));
-    expect(relativeError(explicit.logits, tape.logits)).toBeLessThan(1e-5);
-    expect([...explicit.grads.keys()].sort()).toEqual([...tape.grads.keys()].sort());
-    const worst = [...tape.grads].map(([key, g]) => ({ key, error: relativeError(explicit.grads.get(key), g) })).filter((e) => !(e.error < 1e-4));
-    expect(worst).toEqual([]);
-    for (const [key, s] of tape.state) expect({ key, error: relativeError(explicit.state.get(key), s) < 1e-6 }).toEqual({ key, error: true });
-    // The gradients are not all zero (a pass that returned zeros would agree with nothing else).
-    expect([...explicit.grads.values()].every((g) => g.some((v) => v !== 0))).toBe(true);
-  });
+  test.each(CASES)(
+    '$kind._tag, stride on $strideOn, $stem stem: the tape’s loss, logits, gradients and running statistics',
+    ({ kind, strideOn, stem, fused }) => {
+      const explicit = run(kind, { strideOn, stem }, fused, 'explicit');
+      const tape = run(kind, { strideOn, stem }, fused, 'tape');
+      expect(Math.abs(explicit.loss - tape.loss)).toBeLessThan(1e-5 * Math.abs(tape.loss));
+      expect(relativeError(explicit.logits, tape.logits)).toBeLessThan(1e-5);
+      expect([...explicit.grads.keys()].sort()).toEqual([...tape.grads.keys()].sort());
+      const worst = [...tape.grads]
+        .map(([key, g]) => ({ key, error: relativeError(explicit.grads.get(key), g) }))
+        .filter((e) => !(e.error < 1e-4));
+      expect(worst).toEqual([]);
+      for (const [key, s] of tape.state)
+        expect({ key, error: relativeError(explicit.state.get(key), s) < 1e-6 }).toEqual({ key, error: true });
+      // The gradients are not all zero (a pass that returned zeros would agree with nothing else).
+      expect([...explicit.grads.values()].every((g) => g.some((v) => v !== 0))).toBe(true);
+    },
+  );
 
   test('reads exactly the weight schema’s tensors and returns one gradient per trainable tensor, with its shape', () => {
     for (const net of [basic, bottleneck].map((kind) => tinyResNet(kind, { stem: 'imagenet' }))) {
@@ -98,7 +118,11 @@ describe('modelGradients', () => {
       const x = tf.randomNormal([2, 20, 20, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
       const labels = tf.oneHot(tf.tensor1d([1, 2], 'int32'), 10) as tf.Tensor2D;
       const { loss, logits, grads } = modelGradients(spy.model, x, head(labels));
-      expect([...spy.read].sort()).toEqual(weightSchema(net).map((w) => w.name).sort());
+      expect([...spy.read].sort()).toEqual(
+        weightSchema(net)
+          .map((w) => w.name)
+          .sort(),
+      );
       expect(tensorRows(grads).sort()).toEqual(schemaRows(net, true).sort());
       tf.dispose([loss, logits, ...grads.values(), x, labels]);
       disposeModel(model);
@@ -128,16 +152,28 @@ describe('modelGradients', () => {
   test('peaks at well under the tape’s memory', async () => {
     const model: Model = initModel(tinyResNet(bottleneck, { stem: 'imagenet' }), { seed: 1 });
     const x = tf.randomNormal([16, 32, 32, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
-    const labels = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 10), 'int32'), 10) as tf.Tensor2D;
+    const labels = tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: 16 }, (_, i) => i % 10),
+        'int32',
+      ),
+      10,
+    ) as tf.Tensor2D;
     // tf.profile returns the same object each time: keep the number, not the object.
-    const explicit = (await tf.profile(() => {
-      const { loss, logits, grads } = modelGradients(model, x, head(labels));
-      tf.dispose([loss, logits, ...grads.values()]);
-    })).peakBytes;
-    const tape = (await tf.profile(() => {
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, forward(model, x, { training: true })) as tf.Scalar);
-      tf.dispose([value, ...Object.values(grads)]);
-    })).peakBytes;
+    const explicit = (
+      await tf.profile(() => {
+        const { loss, logits, grads } = modelGradients(model, x, head(labels));
+        tf.dispose([loss, logits, ...grads.values()]);
+      })
+    ).peakBytes;
+    const tape = (
+      await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(
+          () => tf.losses.softmaxCrossEntropy(labels, forward(model, x, { training: true })) as tf.Scalar,
+        );
+        tf.dispose([value, ...Object.values(grads)]);
+      })
+    ).peakBytes;
     expect(explicit).toBeLessThan(0.25 * tape);
     tf.dispose([x, labels]);
     disposeModel(model);

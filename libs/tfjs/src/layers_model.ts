@@ -49,7 +49,11 @@ export interface LayersModelOptions {
  * const artifacts = await toLayersModel(spec.net, tensors, { inChannels: 1, imageSize: 28 })
  * // Right({ modelJson: { format: 'layers-model', … }, weightData: Uint8Array […] })
  */
-export async function toLayersModel(net: Layer, tensors: TensorValues, options: LayersModelOptions): Promise<E.Either<LayersExportError, LayersModelArtifacts>> {
+export async function toLayersModel(
+  net: Layer,
+  tensors: TensorValues,
+  options: LayersModelOptions,
+): Promise<E.Either<LayersExportError, LayersModelArtifacts>> {
   const built = buildLayersModel(net, tensors, options);
   if (E.isLeft(built)) return built;
   const model = built.right;
@@ -80,7 +84,11 @@ export async function toLayersModel(net: Layer, tensors: TensorValues, options: 
  * The tfjs-layers model of `net` with `tensors` assigned (the caller disposes it).
  * @example const model = buildLayersModel(spec.net, tensors, { inChannels: 1, imageSize: 28 })
  */
-export function buildLayersModel(net: Layer, tensors: TensorValues, options: LayersModelOptions): E.Either<LayersExportError, tf.LayersModel> {
+export function buildLayersModel(
+  net: Layer,
+  tensors: TensorValues,
+  options: LayersModelOptions,
+): E.Either<LayersExportError, tf.LayersModel> {
   const pending: { layer: tf.layers.Layer; keys: readonly string[] }[] = [];
   const input = tf.input({ shape: [options.imageSize, options.imageSize, options.inChannels], name: 'input', dtype: 'float32' });
   const lowered = lower(net, net.name, { x: input, nonNegative: false }, pending);
@@ -91,8 +99,16 @@ export function buildLayersModel(net: Layer, tensors: TensorValues, options: Lay
     for (const [i, key] of keys.entries()) {
       const t = tensors.get(key);
       const expected = layer.getWeights()[i]?.shape ?? [];
-      if (t === undefined) return fail(model, values, { _tag: 'MissingTensor', message: `no tensor "${key}": export the tensors of a model built from this spec` });
-      if (t.shape.join(',') !== expected.join(',')) return fail(model, values, { _tag: 'WrongShape', message: `tensor "${key}" has shape [${t.shape.join(', ')}], the spec expects [${expected.join(', ')}]` });
+      if (t === undefined)
+        return fail(model, values, {
+          _tag: 'MissingTensor',
+          message: `no tensor "${key}": export the tensors of a model built from this spec`,
+        });
+      if (t.shape.join(',') !== expected.join(','))
+        return fail(model, values, {
+          _tag: 'WrongShape',
+          message: `tensor "${key}" has shape [${t.shape.join(', ')}], the spec expects [${expected.join(', ')}]`,
+        });
       values.push(tf.tensor(t.values, [...t.shape], 'float32'));
     }
     layer.setWeights(values);
@@ -116,7 +132,16 @@ function lower(layer: Layer, path: string, v: Value, pending: Pending): E.Either
   switch (layer._tag) {
     case 'Conv2d': {
       // Zero kernels, overwritten below: random initialisers cost ~1 µs per value on the JS backends.
-      const conv = tf.layers.conv2d({ name: path, filters: layer.outChannels, kernelSize: layer.kernel, strides: layer.stride, padding: 'valid', useBias: layer.bias, dataFormat: 'channelsLast', kernelInitializer: 'zeros' });
+      const conv = tf.layers.conv2d({
+        name: path,
+        filters: layer.outChannels,
+        kernelSize: layer.kernel,
+        strides: layer.stride,
+        padding: 'valid',
+        useBias: layer.bias,
+        dataFormat: 'channelsLast',
+        kernelInitializer: 'zeros',
+      });
       pending.push({ layer: conv, keys: [weightName(path, 'ConvWeight'), ...(layer.bias ? [weightName(path, 'ConvBias')] : [])] });
       return E.right({ x: apply(conv, pad(v.x, layer.padding, path)), nonNegative: false });
     }
@@ -130,7 +155,10 @@ function lower(layer: Layer, path: string, v: Value, pending: Pending): E.Either
       return E.right({ x: apply(tf.layers.reLU({ name: path }), v.x), nonNegative: true });
     case 'MaxPool': {
       if (layer.padding > 0 && !v.nonNegative) {
-        return E.left({ _tag: 'Unsupported', message: `max pool "${path}" pads its input, which tfjs layers can only do with zeros: exact only after a ReLU, and its input may be negative` });
+        return E.left({
+          _tag: 'Unsupported',
+          message: `max pool "${path}" pads its input, which tfjs layers can only do with zeros: exact only after a ReLU, and its input may be negative`,
+        });
       }
       const pool = tf.layers.maxPooling2d({ name: path, poolSize: layer.kernel, strides: layer.stride, padding: 'valid' });
       return E.right({ x: apply(pool, pad(v.x, layer.padding, path)), nonNegative: v.nonNegative });
@@ -149,7 +177,8 @@ function lower(layer: Layer, path: string, v: Value, pending: Pending): E.Either
       if (E.isLeft(main)) return main;
       const shortcut = chain(layer.shortcut, path, v, pending);
       if (E.isLeft(shortcut)) return shortcut;
-      if (layer.activation === 'identity') return E.right({ x: apply(tf.layers.add({ name: path }), [main.right.x, shortcut.right.x]), nonNegative: false });
+      if (layer.activation === 'identity')
+        return E.right({ x: apply(tf.layers.add({ name: path }), [main.right.x, shortcut.right.x]), nonNegative: false });
       const sum = apply(tf.layers.add({ name: `${path}/add` }), [main.right.x, shortcut.right.x]);
       return E.right({ x: apply(tf.layers.reLU({ name: path }), sum), nonNegative: true });
     }
@@ -168,7 +197,18 @@ function chain(layers: readonly Layer[], path: string, v: Value, pending: Pendin
 }
 
 function pad(x: tf.SymbolicTensor, p: number, path: string): tf.SymbolicTensor {
-  return p === 0 ? x : apply(tf.layers.zeroPadding2d({ name: `${path}/pad`, padding: [[p, p], [p, p]] }), x);
+  return p === 0
+    ? x
+    : apply(
+        tf.layers.zeroPadding2d({
+          name: `${path}/pad`,
+          padding: [
+            [p, p],
+            [p, p],
+          ],
+        }),
+        x,
+      );
 }
 
 function apply(layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]): tf.SymbolicTensor {

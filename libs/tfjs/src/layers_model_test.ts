@@ -11,19 +11,21 @@ beforeAll(useBackend);
 /** Random batch-norm statistics, so the export of every batch-norm input is checked. */
 function withRandomStatistics(model: Model, seed: number): Model {
   tf.tidy(() => {
-    [...model.state.keys()].filter((k) => k.endsWith('/running_mean')).forEach((key, i) => {
-      const bn = key.slice(0, -'/running_mean'.length);
-      const s = seed * 1000 + i * 4;
-      const set = (vars: ReadonlyMap<string, tf.Variable>, name: string, make: (shape: number[]) => tf.Tensor) => {
-        const v = vars.get(`${bn}/${name}`);
-        if (v === undefined) throw new Error(`no ${bn}/${name}`);
-        v.assign(make(v.shape));
-      };
-      set(model.state, 'running_mean', (shape) => tf.randomNormal(shape, 0, 0.5, 'float32', s));
-      set(model.state, 'running_var', (shape) => tf.randomUniform(shape, 0.5, 2, 'float32', s + 1));
-      set(model.params, 'weight', (shape) => tf.randomUniform(shape, 0.5, 1.5, 'float32', s + 2));
-      set(model.params, 'bias', (shape) => tf.randomNormal(shape, 0, 0.3, 'float32', s + 3));
-    });
+    [...model.state.keys()]
+      .filter((k) => k.endsWith('/running_mean'))
+      .forEach((key, i) => {
+        const bn = key.slice(0, -'/running_mean'.length);
+        const s = seed * 1000 + i * 4;
+        const set = (vars: ReadonlyMap<string, tf.Variable>, name: string, make: (shape: number[]) => tf.Tensor) => {
+          const v = vars.get(`${bn}/${name}`);
+          if (v === undefined) throw new Error(`no ${bn}/${name}`);
+          v.assign(make(v.shape));
+        };
+        set(model.state, 'running_mean', (shape) => tf.randomNormal(shape, 0, 0.5, 'float32', s));
+        set(model.state, 'running_var', (shape) => tf.randomUniform(shape, 0.5, 2, 'float32', s + 1));
+        set(model.params, 'weight', (shape) => tf.randomUniform(shape, 0.5, 1.5, 'float32', s + 2));
+        set(model.params, 'bias', (shape) => tf.randomNormal(shape, 0, 0.3, 'float32', s + 3));
+      });
   });
   return model;
 }
@@ -39,7 +41,13 @@ async function load(net: Layer, tensors: TensorValues, imageSize: number): Promi
   const json = JSON.parse(JSON.stringify(artifacts.right.modelJson)) as tf.io.ModelJSON;
   expect(json.format).toBe('layers-model');
   expect(json.weightsManifest[0]?.paths).toEqual(['weights.bin']);
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]?.weights ?? [], weightData: artifacts.right.weightData.slice().buffer }));
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0]?.weights ?? [],
+      weightData: artifacts.right.weightData.slice().buffer,
+    }),
+  );
 }
 
 function maxDiff(a: tf.Tensor, b: tf.Tensor): { readonly diff: number; readonly scale: number } {
@@ -47,7 +55,11 @@ function maxDiff(a: tf.Tensor, b: tf.Tensor): { readonly diff: number; readonly 
 }
 
 describe('the tfjs layers-model export, loaded by tf.loadLayersModel, gives the logits of the forward pass in inference mode', () => {
-  const cases = TINY_KINDS.flatMap((kind) => (['imagenet', 'small'] as const).flatMap((stem) => (['1x1', '3x3'] as const).map((strideOn) => ({ kind: kind._tag, stem, strideOn, net: tinyResNet(kind, { stem, strideOn }) }))));
+  const cases = TINY_KINDS.flatMap((kind) =>
+    (['imagenet', 'small'] as const).flatMap((stem) =>
+      (['1x1', '3x3'] as const).map((strideOn) => ({ kind: kind._tag, stem, strideOn, net: tinyResNet(kind, { stem, strideOn }) })),
+    ),
+  );
 
   test.each(cases)('tiny $kind net, $stem stem, stride on the $strideOn, batch 1 and 7', async ({ net }) => {
     const model = withRandomStatistics(initModel(net, { seed: 3 }), 4);
@@ -82,15 +94,35 @@ describe('the tfjs layers-model export, loaded by tf.loadLayersModel, gives the 
 });
 
 describe('the tfjs layers-model export names layers by spec path and refuses what it cannot express', () => {
-  const net = sequential('net', [conv2d('conv', { inChannels: 1, outChannels: 2, kernel: 3, stride: 2, padding: 1 }), batchNorm('bn', { channels: 2 }), relu('relu'), maxPool('pool', { kernel: 3, stride: 2, padding: 1 })]);
+  const net = sequential('net', [
+    conv2d('conv', { inChannels: 1, outChannels: 2, kernel: 3, stride: 2, padding: 1 }),
+    batchNorm('bn', { channels: 2 }),
+    relu('relu'),
+    maxPool('pool', { kernel: 3, stride: 2, padding: 1 }),
+  ]);
 
   test('padding is an explicit ZeroPadding2D named <path>/pad before a valid convolution or pool', async () => {
     const model = initModel(net);
     const artifacts = await toLayersModel(net, values(model), { inChannels: 1, imageSize: null });
     if (E.isLeft(artifacts)) throw new Error(artifacts.left.message);
-    const layers = (artifacts.right.modelJson.modelTopology as { config: { layers: { class_name: string; name: string }[] } }).config.layers;
-    expect(layers.map((l) => `${l.class_name} ${l.name}`)).toEqual(['InputLayer input', 'ZeroPadding2D net.conv/pad', 'Conv2D net.conv', 'BatchNormalization net.bn', 'ReLU net.relu', 'ZeroPadding2D net.pool/pad', 'MaxPooling2D net.pool']);
-    expect(artifacts.right.modelJson.weightsManifest[0]?.weights.map((w) => w.name)).toEqual(['net.conv/kernel', 'net.bn/gamma', 'net.bn/beta', 'net.bn/moving_mean', 'net.bn/moving_variance']);
+    const layers = (artifacts.right.modelJson.modelTopology as { config: { layers: { class_name: string; name: string }[] } }).config
+      .layers;
+    expect(layers.map((l) => `${l.class_name} ${l.name}`)).toEqual([
+      'InputLayer input',
+      'ZeroPadding2D net.conv/pad',
+      'Conv2D net.conv',
+      'BatchNormalization net.bn',
+      'ReLU net.relu',
+      'ZeroPadding2D net.pool/pad',
+      'MaxPooling2D net.pool',
+    ]);
+    expect(artifacts.right.modelJson.weightsManifest[0]?.weights.map((w) => w.name)).toEqual([
+      'net.conv/kernel',
+      'net.bn/gamma',
+      'net.bn/beta',
+      'net.bn/moving_mean',
+      'net.bn/moving_variance',
+    ]);
     disposeModel(model);
   });
 
@@ -111,7 +143,10 @@ describe('the tfjs layers-model export names layers by spec path and refuses wha
   });
 
   test('a padded max pool on input that may be negative is refused (tfjs layers pad with zeros, not -infinity)', async () => {
-    const bad = sequential('net', [conv2d('conv', { inChannels: 1, outChannels: 2, kernel: 3 }), maxPool('pool', { kernel: 3, stride: 2, padding: 1 })]);
+    const bad = sequential('net', [
+      conv2d('conv', { inChannels: 1, outChannels: 2, kernel: 3 }),
+      maxPool('pool', { kernel: 3, stride: 2, padding: 1 }),
+    ]);
     const model = initModel(bad);
     const artifacts = await toLayersModel(bad, values(model), { inChannels: 1, imageSize: 8 });
     expect(E.isLeft(artifacts) && artifacts.left._tag).toBe('Unsupported');
@@ -122,9 +157,13 @@ describe('the tfjs layers-model export names layers by spec path and refuses wha
     const model = initModel(net);
     const missing = new Map(values(model));
     missing.delete('net.bn/running_var');
-    expect(await toLayersModel(net, missing, { inChannels: 1, imageSize: 8 })).toEqual(E.left({ _tag: 'MissingTensor', message: expect.stringContaining('"net.bn/running_var"') }));
+    expect(await toLayersModel(net, missing, { inChannels: 1, imageSize: 8 })).toEqual(
+      E.left({ _tag: 'MissingTensor', message: expect.stringContaining('"net.bn/running_var"') }),
+    );
     const wrong = new Map([...values(model), ['net.bn/bias', { shape: [3], values: new Float32Array(3) }]]);
-    expect(await toLayersModel(net, wrong, { inChannels: 1, imageSize: 8 })).toEqual(E.left({ _tag: 'WrongShape', message: 'tensor "net.bn/bias" has shape [3], the spec expects [2]' }));
+    expect(await toLayersModel(net, wrong, { inChannels: 1, imageSize: 8 })).toEqual(
+      E.left({ _tag: 'WrongShape', message: 'tensor "net.bn/bias" has shape [3], the spec expects [2]' }),
+    );
     disposeModel(model);
   });
 });

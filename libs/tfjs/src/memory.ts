@@ -45,7 +45,10 @@ export const PROCESS_OVERHEAD = { fixedBytes: 0.25e9, perTensorByte: 0.1, perLar
 export function estimateStepMemory(spec: Layer, input: Shape): E.Either<SpecError, StepMemory> {
   return E.map((traced: Trace) => {
     const shapes = new Map<string, Shape>(traced.entries.map((entry) => [entry.path, entry.output]));
-    const largestActivationBytes = Math.max(4 * input.reduce((a, b) => a * b, 1), ...[...shapes.values()].map((shape) => 4 * shape.reduce((a, b) => a * b, 1)));
+    const largestActivationBytes = Math.max(
+      4 * input.reduce((a, b) => a * b, 1),
+      ...[...shapes.values()].map((shape) => 4 * shape.reduce((a, b) => a * b, 1)),
+    );
     const params = countParams(spec);
     const paramBytes = 4 * params.trainable;
     const modelBytes = 4 * (2 * params.trainable + params.nonTrainable);
@@ -130,7 +133,8 @@ function pass(r: Replay, shapes: ReadonlyMap<string, Shape>, layer: Layer, path:
     case 'Dense': {
       const y = r.make(out());
       const saved = r.hold(x);
-      const weights = layer._tag === 'Conv2d' ? layer.kernel * layer.kernel * layer.inChannels * layer.outChannels : layer.inFeatures * layer.outFeatures;
+      const weights =
+        layer._tag === 'Conv2d' ? layer.kernel * layer.kernel * layer.inChannels * layer.outChannels : layer.inFeatures * layer.outFeatures;
       return [
         y,
         (dy) => {

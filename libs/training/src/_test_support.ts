@@ -10,7 +10,11 @@ import type { Sequential } from '@resnet/spec';
 export function tinyNet(): Sequential {
   return network(
     'tiny',
-    { block: basic, stem: { kernel: 7, stride: 2, padding: 3, width: 4, pool: { kernel: 3, stride: 2, padding: 1 } }, stages: [4, 8].map((width, i) => ({ blocks: 1, width, stride: i === 0 ? 1 : 2 })) },
+    {
+      block: basic,
+      stem: { kernel: 7, stride: 2, padding: 3, width: 4, pool: { kernel: 3, stride: 2, padding: 1 } },
+      stages: [4, 8].map((width, i) => ({ blocks: 1, width, stride: i === 0 ? 1 : 2 })),
+    },
     { inChannels: 1, classes: 10, strideOn: '3x3' },
   );
 }

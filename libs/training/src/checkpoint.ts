@@ -27,7 +27,14 @@ export function loadCheckpoint(dir: string, model: Model, sgd: SgdState): E.Eith
   if (E.isLeft(checkpoint)) return checkpoint;
   const assigned = assignGroups(dir, checkpoint.right.tensors.groups, { params: model.params, state: model.state, velocity: sgd.velocity });
   if (E.isLeft(assigned)) {
-    return E.left({ _tag: 'Corrupt', dir, part: 'checkpoint', file: dir, reason: assigned.left, message: `the latest checkpoint is damaged: ${assigned.left}` });
+    return E.left({
+      _tag: 'Corrupt',
+      dir,
+      part: 'checkpoint',
+      file: dir,
+      reason: assigned.left,
+      message: `the latest checkpoint is damaged: ${assigned.left}`,
+    });
   }
   return E.right(checkpoint.right.progress);
 }

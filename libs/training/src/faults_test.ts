@@ -37,16 +37,37 @@ function settings(): RunSettings {
   const schedule = protocolSchedule('default', 2);
   if (E.isLeft(schedule)) throw new Error(schedule.left.message);
   return {
-    format: RUN_FORMAT, protocol: 'default', variant: 18, version: p.version, stem: p.stem, epochs: 2, batchSize: 8, schedule: schedule.right,
-    momentum: p.momentum, nesterov: p.nesterov, weightDecay: p.weightDecay, labelSmoothing: 0, imageSize: 8, augment: { crop: true, flip: true },
-    zeroInitResidual: true, trainLimit: null, testLimit: null, seed: 5, classes: 10, precision: 'fp32',
+    format: RUN_FORMAT,
+    protocol: 'default',
+    variant: 18,
+    version: p.version,
+    stem: p.stem,
+    epochs: 2,
+    batchSize: 8,
+    schedule: schedule.right,
+    momentum: p.momentum,
+    nesterov: p.nesterov,
+    weightDecay: p.weightDecay,
+    labelSmoothing: 0,
+    imageSize: 8,
+    augment: { crop: true, flip: true },
+    zeroInitResidual: true,
+    trainLimit: null,
+    testLimit: null,
+    seed: 5,
+    classes: 10,
+    precision: 'fp32',
   };
 }
 
 // progress.json is rewritten on a timer, so how many times varies: its steps neither count nor fail.
 const counts = (step: { readonly of: string }) => basename(step.of) !== PROGRESS_FILE;
 const metricsOf = (dir: string) =>
-  readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).map(({ epoch, loss, trainAcc, testAcc, lr }) => ({ epoch, loss, trainAcc, testAcc, lr }));
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>)
+    .map(({ epoch, loss, trainAcc, testAcc, lr }) => ({ epoch, loss, trainAcc, testAcc, lr }));
 
 function leftovers(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -59,21 +80,42 @@ function leftovers(dir: string): string[] {
 describeOnednn('a write that fails at any step of a run (fault injection)', () => {
   test('each step failing once: a typed failure, nothing half-written, the last checkpoint intact, and the continued run equals one that never failed', async () => {
     const whole = join(base, 'whole');
-    const { result, steps } = await failWriteStep(0, () => trainRun({ _tag: 'Start', dir: whole, config: settings() }, { data }), { counts });
+    const { result, steps } = await failWriteStep(0, () => trainRun({ _tag: 'Start', dir: whole, config: settings() }, { data }), {
+      counts,
+    });
     expect(E.isRight(result)).toBe(true);
     // config.json; per epoch the metrics line and the checkpoint (2 files, 2 renames, 3 fsyncs) and latest.json; the model.
     const kinds = steps.map((s) => `${s.op} ${basename(s.path).replace(/\.tmp-\d+$/, '')}`);
-    expect(kinds).toEqual(expect.arrayContaining(['write config.json', 'write metrics.jsonl', 'write weights.bin', 'write manifest.json', 'rename latest.json', 'rename model']));
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'write config.json',
+        'write metrics.jsonl',
+        'write weights.bin',
+        'write manifest.json',
+        'rename latest.json',
+        'rename model',
+      ]),
+    );
     expect(steps.length).toBeGreaterThanOrEqual(30);
 
     // Before the first metrics line: the lock's owner.json and config.json, each written, renamed and its folder synced.
     const firstEpochStep = steps.findIndex((s) => basename(s.path).startsWith('metrics.jsonl')) + 1;
-    expect(kinds.slice(0, firstEpochStep - 1)).toEqual(['write owner.json', 'rename owner.json', 'sync .lock', 'write config.json', 'rename config.json', 'sync whole']);
+    expect(kinds.slice(0, firstEpochStep - 1)).toEqual([
+      'write owner.json',
+      'rename owner.json',
+      'sync .lock',
+      'write config.json',
+      'rename config.json',
+      'sync whole',
+    ]);
     // Every step of creating the run, then every step from epoch 2's metrics line to the end (epoch 1's
     // bookkeeping has the same steps as epoch 2's, whose failure has a checkpoint to continue from).
     const secondEpoch = steps.findIndex((s, i) => i >= firstEpochStep && basename(s.path).startsWith('metrics.jsonl')) + 1;
     expect(secondEpoch).toBeGreaterThan(firstEpochStep);
-    const trials = [...Array.from({ length: firstEpochStep - 1 }, (_, i) => i + 1), ...Array.from({ length: steps.length - secondEpoch + 1 }, (_, i) => secondEpoch + i)];
+    const trials = [
+      ...Array.from({ length: firstEpochStep - 1 }, (_, i) => i + 1),
+      ...Array.from({ length: steps.length - secondEpoch + 1 }, (_, i) => secondEpoch + i),
+    ];
     const outcomes: string[] = [];
     for (const at of trials) {
       const dir = join(base, `fail-${at}`);
@@ -85,7 +127,9 @@ describeOnednn('a write that fails at any step of a run (fault injection)', () =
       const creating = at < firstEpochStep;
       expect({ at, step, failure: tag }).toEqual({ at, step, failure: creating ? 'RunDir Io' : 'Write' });
       const write: Extract<RunFailure, { _tag: 'Write' }> =
-        failure?._tag === 'Write' ? failure : { _tag: 'Write', dir, error: { _tag: 'SystemError', code: 'ENOSPC', syscall: null, target: null }, checkpoint: null };
+        failure?._tag === 'Write'
+          ? failure
+          : { _tag: 'Write', dir, error: { _tag: 'SystemError', code: 'ENOSPC', syscall: null, target: null }, checkpoint: null };
       expect(write.error.code).toBe('ENOSPC');
       expect({ at, leftovers: leftovers(dir) }).toEqual({ at, leftovers: [] });
       // What is on disk reads back (config, metrics 1..n, latest.json naming a whole checkpoint) ...
@@ -93,10 +137,17 @@ describeOnednn('a write that fails at any step of a run (fault injection)', () =
       if (opened !== null) {
         expect({ at, opened: E.isRight(opened) }).toEqual({ at, opened: true });
         // ... and the checkpoint the failure names is the latest one.
-        if (E.isRight(opened)) expect({ at, latest: { epoch: opened.right.latest?.epoch, step: opened.right.latest?.step } }).toEqual({ at, latest: write.checkpoint });
+        if (E.isRight(opened))
+          expect({ at, latest: { epoch: opened.right.latest?.epoch, step: opened.right.latest?.step } }).toEqual({
+            at,
+            latest: write.checkpoint,
+          });
       }
       // The way on, as the message says: continue from the checkpoint, or start again without one.
-      const on = await trainRun(write.checkpoint === null ? { _tag: 'Start', dir, config: settings() } : { _tag: 'Continue', dir, epochs: null }, { data });
+      const on = await trainRun(
+        write.checkpoint === null ? { _tag: 'Start', dir, config: settings() } : { _tag: 'Continue', dir, epochs: null },
+        { data },
+      );
       // A failure at the final model's last fsync leaves a finished run: nothing more to train.
       const finished = E.isLeft(on) && on.left._tag === 'AlreadyTrained' && hasFinalModel(dir);
       expect({ at, continued: E.isRight(on) || finished || JSON.stringify(on.left) }).toEqual({ at, continued: true });

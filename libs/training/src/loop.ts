@@ -100,9 +100,15 @@ export function trainStep(args: {
       out = tf.keep(forward(model, x, { training: true, fused: options.fused !== false }) as tf.Tensor2D);
       return crossEntropy(out, y, lossOptions);
     }, vars);
-    [loss, logits, grads] = [taped.value, out as tf.Tensor2D, new Map(keys.map((k, i) => [k, taped.grads[vars[i]?.name ?? ''] as tf.Tensor]))];
+    [loss, logits, grads] = [
+      taped.value,
+      out as tf.Tensor2D,
+      new Map(keys.map((k, i) => [k, taped.grads[vars[i]?.name ?? ''] as tf.Tensor])),
+    ];
   } else {
-    ({ loss, logits, grads } = modelGradients(model, x, (z) => crossEntropyWithGradient(z, y, lossOptions), { fused: options.fused !== false }));
+    ({ loss, logits, grads } = modelGradients(model, x, (z) => crossEntropyWithGradient(z, y, lossOptions), {
+      fused: options.fused !== false,
+    }));
   }
   sgdStep(model, grads, sgd, lr, options.sgd);
   const correct = tf.tidy(() => tf.cast(accuracyCount(logits, y), 'float32') as tf.Scalar);
@@ -130,8 +136,11 @@ export async function train(args: {
   let progress = args.start;
 
   for (let epoch = progress.epoch; epoch < options.epochs; epoch++) {
-    const batches = planBatches(epochOrder(trainSet.count, { seed: options.seed, epoch, shuffle: true }), options.batchSize, { dropLast: false });
-    const resumeAt = epoch === progress.epoch ? progress : { ...progress, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
+    const batches = planBatches(epochOrder(trainSet.count, { seed: options.seed, epoch, shuffle: true }), options.batchSize, {
+      dropLast: false,
+    });
+    const resumeAt =
+      epoch === progress.epoch ? progress : { ...progress, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
     let lossSum: tf.Tensor = tf.scalar(resumeAt.partial.lossSum);
     let correct: tf.Tensor = tf.scalar(resumeAt.partial.correct);
     let seen = resumeAt.partial.seen;
@@ -154,7 +163,13 @@ export async function train(args: {
       const indices = batches[step];
       if (indices === undefined) break;
       lr = learningRate(options.schedule, { epoch, step, stepsPerEpoch: batches.length, totalEpochs: options.epochs });
-      const { x, y } = makeBatch(trainSet, indices, { imageSize: options.imageSize, augment: options.augment, seed: options.seed, epoch, step });
+      const { x, y } = makeBatch(trainSet, indices, {
+        imageSize: options.imageSize,
+        augment: options.augment,
+        seed: options.seed,
+        epoch,
+        step,
+      });
       const result = trainStep({ model, sgd, x, y, lr, options });
       const nextLoss = tf.tidy(() => tf.add(lossSum, tf.mul(result.loss, indices.length)));
       const nextCorrect = tf.tidy(() => tf.add(correct, result.correct));
@@ -169,7 +184,16 @@ export async function train(args: {
         const sums = readSums();
         if (!Number.isFinite(sums.lossSum)) return nonFinite(epoch, step, [lossSum, correct]);
         const elapsed = (now - began) / 1000;
-        hooks.onProgress({ epoch: epoch + 1, step: step + 1, steps: batches.length, loss: sums.lossSum / seen, trainAcc: sums.correct / seen, examplesPerSec: seen / elapsed, lr, seconds: elapsed });
+        hooks.onProgress({
+          epoch: epoch + 1,
+          step: step + 1,
+          steps: batches.length,
+          loss: sums.lossSum / seen,
+          trainAcc: sums.correct / seen,
+          examplesPerSec: seen / elapsed,
+          lr,
+          seconds: elapsed,
+        });
       }
     }
 
@@ -245,7 +269,13 @@ export function evaluate(model: Model, split: Split, options: EvaluateOptions): 
   let done = 0;
   const batches = planBatches(epochOrder(split.count, { seed: 0, epoch: 0, shuffle: false }), options.batchSize, { dropLast: false });
   for (const [step, indices] of batches.entries()) {
-    const { x, y } = makeBatch(split, indices, { imageSize: options.imageSize, augment: { crop: false, flip: false }, seed: 0, epoch: 0, step });
+    const { x, y } = makeBatch(split, indices, {
+      imageSize: options.imageSize,
+      augment: { crop: false, flip: false },
+      seed: 0,
+      epoch: 0,
+      step,
+    });
     const [argMax, probs] = tf.tidy(() => {
       const logits = forward(model, x, { training: false });
       return [tf.argMax(logits, 1), predictions === null ? null : tf.softmax(logits)] as const;
@@ -260,7 +290,12 @@ export function evaluate(model: Model, split: Split, options: EvaluateOptions): 
       if (row !== undefined) row[guess] = (row[guess] ?? 0) + 1;
       if (truth === guess) correct++;
       if (predictions !== null && probValues !== null) {
-        predictions.push({ index, label: truth, predicted: guess, probabilities: Array.from(probValues.subarray(i * options.classes, (i + 1) * options.classes)) });
+        predictions.push({
+          index,
+          label: truth,
+          predicted: guess,
+          probabilities: Array.from(probValues.subarray(i * options.classes, (i + 1) * options.classes)),
+        });
       }
     });
     done += indices.length;

@@ -84,7 +84,14 @@ describe('train', () => {
     // Stop after epoch 1 (checkpoint), then after 2 steps of epoch 2 (interrupt), resuming each time in a new process-like state.
     const dir = mkdtempSync(join(tmpdir(), 'resume-'));
     const first = fresh();
-    await train({ ...first, trainSet, testSet, options: { ...options, epochs: 1 }, start: FRESH, hooks: { onEpoch: (_m, p) => saveCheckpoint(dir, first.model, first.sgd, p) } });
+    await train({
+      ...first,
+      trainSet,
+      testSet,
+      options: { ...options, epochs: 1 },
+      start: FRESH,
+      hooks: { onEpoch: (_m, p) => saveCheckpoint(dir, first.model, first.sgd, p) },
+    });
     free(first);
 
     const second = fresh();
@@ -98,7 +105,13 @@ describe('train', () => {
       testSet,
       options,
       start: at.right,
-      hooks: { ...noop, progressEvery: 0, onProgress: () => steps++, shouldStop: () => steps >= 2, onInterrupt: (p: TrainerProgress) => saveCheckpoint(dir, second.model, second.sgd, p) },
+      hooks: {
+        ...noop,
+        progressEvery: 0,
+        onProgress: () => steps++,
+        shouldStop: () => steps >= 2,
+        onInterrupt: (p: TrainerProgress) => saveCheckpoint(dir, second.model, second.sgd, p),
+      },
     });
     expect(E.isRight(interrupted) && interrupted.right.interrupted).toBe(true);
     free(second);

@@ -35,13 +35,20 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: 
  * @example
  * const { loss, dlogits } = crossEntropyWithGradient(logits, y, { numClasses: 10, labelSmoothing: 0 });
  */
-export function crossEntropyWithGradient(logits: tf.Tensor2D, labels: tf.Tensor1D, options: CrossEntropyOptions): { readonly loss: tf.Scalar; readonly dlogits: tf.Tensor2D } {
+export function crossEntropyWithGradient(
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  options: CrossEntropyOptions,
+): { readonly loss: tf.Scalar; readonly dlogits: tf.Tensor2D } {
   const { numClasses, labelSmoothing: epsilon } = options;
   checkArguments(logits, options);
   const [loss, dlogits] = tf.tidy(() => {
     const logProbs = tf.logSoftmax(logits);
     const target = tf.oneHot(labels, numClasses, 1 - epsilon + epsilon / numClasses, epsilon / numClasses, 'float32');
-    return [tf.neg(tf.mean(tf.sum(tf.mul(target, logProbs), 1))) as tf.Scalar, tf.div(tf.sub(tf.exp(logProbs), target), logits.shape[0]) as tf.Tensor2D];
+    return [
+      tf.neg(tf.mean(tf.sum(tf.mul(target, logProbs), 1))) as tf.Scalar,
+      tf.div(tf.sub(tf.exp(logProbs), target), logits.shape[0]) as tf.Tensor2D,
+    ];
   });
   return { loss, dlogits };
 }
@@ -56,6 +63,9 @@ export function accuracyCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scal
 
 // What both losses refuse: a head of the wrong width, a smoothing outside [0, 1].
 function checkArguments(logits: tf.Tensor2D, { numClasses, labelSmoothing: epsilon }: CrossEntropyOptions): void {
-  if (logits.shape[1] !== numClasses) throw new Error(`crossEntropy: logits have ${logits.shape[1]} classes but numClasses is ${numClasses}; the model's head must match the dataset`);
+  if (logits.shape[1] !== numClasses)
+    throw new Error(
+      `crossEntropy: logits have ${logits.shape[1]} classes but numClasses is ${numClasses}; the model's head must match the dataset`,
+    );
   if (!(epsilon >= 0 && epsilon <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${epsilon}`);
 }

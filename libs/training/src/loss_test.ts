@@ -26,15 +26,13 @@ function scalar(fn: () => tf.Scalar): number {
 }
 
 // Small batches of logits with their labels, built valid: labels in 0..K-1.
-const problem = fc
-  .record({ b: fc.integer({ min: 1, max: 4 }), k: fc.integer({ min: 2, max: 5 }) })
-  .chain(({ b, k }) =>
-    fc.record({
-      k: fc.constant(k),
-      logits: fc.array(fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: k, maxLength: k }), { minLength: b, maxLength: b }),
-      labels: fc.array(fc.integer({ min: 0, max: k - 1 }), { minLength: b, maxLength: b }),
-    }),
-  );
+const problem = fc.record({ b: fc.integer({ min: 1, max: 4 }), k: fc.integer({ min: 2, max: 5 }) }).chain(({ b, k }) =>
+  fc.record({
+    k: fc.constant(k),
+    logits: fc.array(fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: k, maxLength: k }), { minLength: b, maxLength: b }),
+    labels: fc.array(fc.integer({ min: 0, max: k - 1 }), { minLength: b, maxLength: b }),
+  }),
+);
 
 describe('crossEntropy', () => {
   test('equals the hand computation on a 2×3 example', () => {
@@ -46,7 +44,10 @@ describe('crossEntropy', () => {
     // −log softmax at the label, averaged over the two rows.
     const expected = -((logSoftmaxRow([1, 2, 3])[2] ?? Number.NaN) + (logSoftmaxRow([0.5, -1, 0])[0] ?? Number.NaN)) / 2;
     expect(expected).toBeCloseTo(0.50587, 5);
-    expect(scalar(() => crossEntropy(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'), { numClasses: 3, labelSmoothing: 0 }))).toBeCloseTo(expected, 5);
+    expect(scalar(() => crossEntropy(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'), { numClasses: 3, labelSmoothing: 0 }))).toBeCloseTo(
+      expected,
+      5,
+    );
   });
 
   test('with smoothing ε it equals (1 − ε)·CE + ε·mean(−logSoftmax) for any logits and labels', () => {
@@ -55,7 +56,9 @@ describe('crossEntropy', () => {
         const rows = logits.map(logSoftmaxRow);
         const ce = -rows.reduce((s, row, i) => s + (row[labels[i] ?? 0] ?? 0), 0) / rows.length;
         const uniform = -rows.reduce((s, row) => s + row.reduce((a, v) => a + v, 0) / k, 0) / rows.length;
-        const loss = scalar(() => crossEntropy(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'), { numClasses: k, labelSmoothing: epsilon }));
+        const loss = scalar(() =>
+          crossEntropy(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'), { numClasses: k, labelSmoothing: epsilon }),
+        );
         expect(loss).toBeCloseTo((1 - epsilon) * ce + epsilon * uniform, 4);
       }),
       { numRuns: 50 },
@@ -78,7 +81,11 @@ describe('crossEntropy', () => {
   test('its gradient with respect to the logits is (softmax − target) / B', () => {
     fc.assert(
       fc.property(problem, fc.constantFrom(0, 0.1), ({ k, logits, labels }, epsilon) => {
-        const grad = tf.tidy(() => tf.grad((l: tf.Tensor) => crossEntropy(l as tf.Tensor2D, tf.tensor1d(labels, 'int32'), { numClasses: k, labelSmoothing: epsilon }))(tf.tensor2d(logits)));
+        const grad = tf.tidy(() =>
+          tf.grad((l: tf.Tensor) =>
+            crossEntropy(l as tf.Tensor2D, tf.tensor1d(labels, 'int32'), { numClasses: k, labelSmoothing: epsilon }),
+          )(tf.tensor2d(logits)),
+        );
         const values = Array.from(grad.dataSync());
         grad.dispose();
         const expected = logits.flatMap((row, i) =>
@@ -101,7 +108,9 @@ describe('crossEntropy', () => {
   });
 
   test('a head that does not match numClasses is rejected with the fix', () => {
-    expect(() => tf.tidy(() => crossEntropy(tf.zeros([1, 3]) as tf.Tensor2D, tf.tensor1d([0], 'int32'), { numClasses: 10, labelSmoothing: 0 }))).toThrow(/3 classes but numClasses is 10/);
+    expect(() =>
+      tf.tidy(() => crossEntropy(tf.zeros([1, 3]) as tf.Tensor2D, tf.tensor1d([0], 'int32'), { numClasses: 10, labelSmoothing: 0 })),
+    ).toThrow(/3 classes but numClasses is 10/);
   });
 });
 
@@ -126,7 +135,9 @@ describe('crossEntropyWithGradient', () => {
   test('refuses a head of the wrong width and a smoothing outside [0, 1], as crossEntropy does', () => {
     const z = tf.zeros([2, 3]) as tf.Tensor2D;
     const y = tf.tensor1d([0, 1], 'int32');
-    expect(() => crossEntropyWithGradient(z, y, { numClasses: 10, labelSmoothing: 0 })).toThrow('logits have 3 classes but numClasses is 10');
+    expect(() => crossEntropyWithGradient(z, y, { numClasses: 10, labelSmoothing: 0 })).toThrow(
+      'logits have 3 classes but numClasses is 10',
+    );
     expect(() => crossEntropyWithGradient(z, y, { numClasses: 3, labelSmoothing: 1.5 })).toThrow('labelSmoothing must be in [0, 1]');
     tf.dispose([z, y]);
   });
@@ -135,14 +146,12 @@ describe('crossEntropyWithGradient', () => {
 describe('accuracyCount', () => {
   test('counts the rows whose largest logit is at the label', () => {
     // Rows of distinct integers, so the argmax is unique and the count does not depend on tie-breaking.
-    const ranked = fc
-      .record({ b: fc.integer({ min: 1, max: 6 }), k: fc.integer({ min: 2, max: 5 }) })
-      .chain(({ b, k }) =>
-        fc.record({
-          logits: fc.array(fc.uniqueArray(fc.integer({ min: -50, max: 50 }), { minLength: k, maxLength: k }), { minLength: b, maxLength: b }),
-          labels: fc.array(fc.integer({ min: 0, max: k - 1 }), { minLength: b, maxLength: b }),
-        }),
-      );
+    const ranked = fc.record({ b: fc.integer({ min: 1, max: 6 }), k: fc.integer({ min: 2, max: 5 }) }).chain(({ b, k }) =>
+      fc.record({
+        logits: fc.array(fc.uniqueArray(fc.integer({ min: -50, max: 50 }), { minLength: k, maxLength: k }), { minLength: b, maxLength: b }),
+        labels: fc.array(fc.integer({ min: 0, max: k - 1 }), { minLength: b, maxLength: b }),
+      }),
+    );
     fc.assert(
       fc.property(ranked, ({ logits, labels }) => {
         const expected = logits.filter((row, i) => row.indexOf(Math.max(...row)) === labels[i]).length;

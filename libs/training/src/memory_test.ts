@@ -22,28 +22,44 @@ describeOnednn('estimateStepMemory', () => {
     [18, 32, 8],
     [50, 32, 8],
     [34, 64, 4],
-  ])('ResNet-%i at %i px square, batch %i: the estimated tensor peak is within 3% of tfjs’s count over a real step', async (depth, size, batch) => {
-    await tf.setBackend('onednn');
-    const spec = net(depth);
-    const model = initModel(spec, { seed: 1 });
-    const sgd = createSgdState(model.params);
-    const x = tf.randomNormal([batch, size, size, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
-    const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
-    const step = () => {
-      const r = trainStep({ model, sgd, x, y, lr: 0.1, options: { sgd: { momentum: 0.9, nesterov: true, weightDecay: 5e-4 }, classes: 10, labelSmoothing: 0 } });
-      tf.dispose([r.loss, r.correct]);
-    };
-    step(); // velocities and primitives exist from the second step on, as in training
-    const measured = (await tf.profile(step)).peakBytes; // a number: tf.profile's object is shared
-    const estimate = estimateStepMemory(spec, [batch, size, size, 1]);
-    if (E.isLeft(estimate)) throw new Error(estimate.left.message);
-    expect(estimate.right.modelBytes).toBe(tf.memory().numBytes - x.size * 4 - y.size * 4);
-    console.log(`ResNet-${depth} ${size} px batch ${batch}: estimated tensor peak ${(estimate.right.peakTensorBytes / 1e6).toFixed(2)} MB, tfjs counted ${(measured / 1e6).toFixed(2)} MB`);
-    expect(Math.abs(estimate.right.peakTensorBytes - measured) / measured).toBeLessThan(0.03);
-    tf.dispose([x, y]);
-    disposeSgdState(sgd);
-    disposeModel(model);
-  }, 120_000);
+  ])(
+    'ResNet-%i at %i px square, batch %i: the estimated tensor peak is within 3% of tfjs’s count over a real step',
+    async (depth, size, batch) => {
+      await tf.setBackend('onednn');
+      const spec = net(depth);
+      const model = initModel(spec, { seed: 1 });
+      const sgd = createSgdState(model.params);
+      const x = tf.randomNormal([batch, size, size, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+      const y = tf.tensor1d(
+        Array.from({ length: batch }, (_, i) => i % 10),
+        'int32',
+      );
+      const step = () => {
+        const r = trainStep({
+          model,
+          sgd,
+          x,
+          y,
+          lr: 0.1,
+          options: { sgd: { momentum: 0.9, nesterov: true, weightDecay: 5e-4 }, classes: 10, labelSmoothing: 0 },
+        });
+        tf.dispose([r.loss, r.correct]);
+      };
+      step(); // velocities and primitives exist from the second step on, as in training
+      const measured = (await tf.profile(step)).peakBytes; // a number: tf.profile's object is shared
+      const estimate = estimateStepMemory(spec, [batch, size, size, 1]);
+      if (E.isLeft(estimate)) throw new Error(estimate.left.message);
+      expect(estimate.right.modelBytes).toBe(tf.memory().numBytes - x.size * 4 - y.size * 4);
+      console.log(
+        `ResNet-${depth} ${size} px batch ${batch}: estimated tensor peak ${(estimate.right.peakTensorBytes / 1e6).toFixed(2)} MB, tfjs counted ${(measured / 1e6).toFixed(2)} MB`,
+      );
+      expect(Math.abs(estimate.right.peakTensorBytes - measured) / measured).toBeLessThan(0.03);
+      tf.dispose([x, y]);
+      disposeSgdState(sgd);
+      disposeModel(model);
+    },
+    120_000,
+  );
 });
 
 describe('largestBatch', () => {

@@ -12,7 +12,6 @@ import { hashSeed } from './_rng.ts';
 // Module-level bindings: global `Math` lookups are many times slower in a vm context (jest).
 const { floor, min } = Math;
 
-
 /** Zero padding of the random crop, in pixels on every side (the CIFAR recipe of He et al. 2016). */
 export const CROP_PADDING = 4;
 
@@ -137,7 +136,11 @@ export function placements(count: number, options: DrawOptions & { readonly augm
  * reads `image[r + dy][c + dx]`, black (0) outside the image, then the flip mirrors columns.
  * @example augmentImage(Uint8Array.of(1, 2, 3, 4), { height: 2, width: 2 }, { dy: 0, dx: 1, flip: false }) // [2, 0, 4, 0]
  */
-export function augmentImage(image: Uint8Array, size: { readonly height: number; readonly width: number }, placement: Placement): Uint8Array {
+export function augmentImage(
+  image: Uint8Array,
+  size: { readonly height: number; readonly width: number },
+  placement: Placement,
+): Uint8Array {
   const { height, width } = size;
   const { dy, dx, flip } = placement;
   const out = new Uint8Array(height * width);

@@ -39,7 +39,11 @@ function splitOf(images: readonly Uint8Array[]): Split {
 
 /** Image `i` of a split: pixel (r, c) is (31·i + 7·r + 3·c) mod 256, so no two neighbours agree. */
 function patterned(count: number): Split {
-  return splitOf(Array.from({ length: count }, (_, i) => Uint8Array.from({ length: PIXELS }, (_, p) => (31 * i + 7 * floorDiv(p, SIDE) + 3 * (p % SIDE)) % 256)));
+  return splitOf(
+    Array.from({ length: count }, (_, i) =>
+      Uint8Array.from({ length: PIXELS }, (_, p) => (31 * i + 7 * floorDiv(p, SIDE) + 3 * (p % SIDE)) % 256),
+    ),
+  );
 }
 
 function floorDiv(a: number, b: number): number {
@@ -83,11 +87,17 @@ describe('epochOrder', () => {
   test('differs across epochs and across seeds once there are at least 10 examples', () => {
     // 10! orders: two independent shuffles agree with probability below 3e-7.
     fc.assert(
-      fc.property(fc.integer({ min: 10, max: 300 }), fc.integer({ min: -1e9, max: 1e9 }), fc.nat(10_000), fc.integer({ min: 1, max: 1000 }), (count, seed, epoch, delta) => {
-        const order = epochOrder(count, { seed, epoch, shuffle: true });
-        expect(epochOrder(count, { seed, epoch: epoch + delta, shuffle: true })).not.toEqual(order);
-        expect(epochOrder(count, { seed: seed + delta, epoch, shuffle: true })).not.toEqual(order);
-      }),
+      fc.property(
+        fc.integer({ min: 10, max: 300 }),
+        fc.integer({ min: -1e9, max: 1e9 }),
+        fc.nat(10_000),
+        fc.integer({ min: 1, max: 1000 }),
+        (count, seed, epoch, delta) => {
+          const order = epochOrder(count, { seed, epoch, shuffle: true });
+          expect(epochOrder(count, { seed, epoch: epoch + delta, shuffle: true })).not.toEqual(order);
+          expect(epochOrder(count, { seed: seed + delta, epoch, shuffle: true })).not.toEqual(order);
+        },
+      ),
     );
   });
 
@@ -111,7 +121,10 @@ describe('epochOrder', () => {
 });
 
 describe('planBatches', () => {
-  const plan = fc.record({ order: fc.nat(200).map((n) => epochOrder(n, { seed: n, epoch: 0, shuffle: true })), batchSize: fc.integer({ min: 1, max: 64 }) });
+  const plan = fc.record({
+    order: fc.nat(200).map((n) => epochOrder(n, { seed: n, epoch: 0, shuffle: true })),
+    batchSize: fc.integer({ min: 1, max: 64 }),
+  });
 
   test('covers every index exactly once, in order, in batches of batchSize except a smaller last one', () => {
     fc.assert(
@@ -175,7 +188,9 @@ describe('augmentImage', () => {
   });
 
   test('flip mirrors each row', () => {
-    expect(Array.from(augmentImage(Uint8Array.of(1, 2, 3, 4, 5, 6), { height: 2, width: 3 }, { dy: 0, dx: 0, flip: true }))).toEqual([3, 2, 1, 6, 5, 4]);
+    expect(Array.from(augmentImage(Uint8Array.of(1, 2, 3, 4, 5, 6), { height: 2, width: 3 }, { dy: 0, dx: 0, flip: true }))).toEqual([
+      3, 2, 1, 6, 5, 4,
+    ]);
   });
 });
 

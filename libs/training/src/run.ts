@@ -69,7 +69,13 @@ export type RunEvent =
   /** metrics.jsonl was cut back to the checkpoint's `kept` epochs; `dropped` says which lines went and why. */
   | { readonly _tag: 'RepairedMetrics'; readonly dir: string; readonly kept: number; readonly dropped: readonly string[] }
   | { readonly _tag: 'Resumed'; readonly dir: string; readonly epoch: number; readonly step: number; readonly planned: number }
-  | { readonly _tag: 'Started'; readonly dir: string; readonly config: RunSettings; readonly trainCount: number; readonly testCount: number }
+  | {
+      readonly _tag: 'Started';
+      readonly dir: string;
+      readonly config: RunSettings;
+      readonly trainCount: number;
+      readonly testCount: number;
+    }
   | { readonly _tag: 'Epoch'; readonly metrics: EpochMetrics; readonly planned: number }
   | { readonly _tag: 'Interrupted'; readonly dir: string; readonly progress: TrainerProgress }
   | { readonly _tag: 'SavedModel'; readonly dir: string; readonly fromCheckpoint: boolean };
@@ -87,14 +93,28 @@ export type RunFailure =
   /** The active backend computes in `active`, the run records `recorded`: never trained under the wrong label. */
   | { readonly _tag: 'Precision'; readonly dir: string; readonly recorded: Precision; readonly active: Precision }
   /** The step's estimated peak (`estimateStepMemory`) exceeds the machine's memory; `fits` is the largest batch that does not (0: none). */
-  | { readonly _tag: 'Memory'; readonly dir: string; readonly variant: number; readonly imageSize: number; readonly batchSize: number; readonly estimateBytes: number; readonly machineBytes: number; readonly fits: number }
+  | {
+      readonly _tag: 'Memory';
+      readonly dir: string;
+      readonly variant: number;
+      readonly imageSize: number;
+      readonly batchSize: number;
+      readonly estimateBytes: number;
+      readonly machineBytes: number;
+      readonly fits: number;
+    }
   | { readonly _tag: 'Training'; readonly error: TrainError }
   /**
    * The file system refused a write while training (a full disk, a read-only mount): nothing
    * half-written is left, and the run's last checkpoint (`checkpoint`, null before the first) and
    * the metrics of its epochs are intact, so the run continues from there once the cause is fixed.
    */
-  | { readonly _tag: 'Write'; readonly dir: string; readonly error: SystemError; readonly checkpoint: { readonly epoch: number; readonly step: number } | null };
+  | {
+      readonly _tag: 'Write';
+      readonly dir: string;
+      readonly error: SystemError;
+      readonly checkpoint: { readonly epoch: number; readonly step: number } | null;
+    };
 
 /** How it ended. */
 export interface RunResult {
@@ -128,7 +148,8 @@ export interface RunIo {
 export async function trainRun(plan: RunPlan, io: RunIo): Promise<E.Either<RunFailure, RunResult>> {
   const emit = io.onEvent ?? (() => undefined);
   // 0. One process owns a run: claimed before anything in it is read for writing, released at the end.
-  if (plan._tag === 'Continue' && !existsSync(plan.dir)) return E.left({ _tag: 'RunDir', error: { _tag: 'NotARun', dir: plan.dir, exists: false, message: `${plan.dir} does not exist` } });
+  if (plan._tag === 'Continue' && !existsSync(plan.dir))
+    return E.left({ _tag: 'RunDir', error: { _tag: 'NotARun', dir: plan.dir, exists: false, message: `${plan.dir} does not exist` } });
   const claim = claimRun(plan.dir, io.command ?? process.argv.join(' '));
   if (E.isLeft(claim)) return E.left({ _tag: 'RunDir', error: claim.left });
   if (claim.right.tookOverFrom !== null) emit({ _tag: 'TookOver', dir: plan.dir, from: claim.right.tookOverFrom });
@@ -162,7 +183,8 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
     const mismatch = precisionMismatch(plan.dir, config);
     if (mismatch !== null) return E.left(mismatch);
     if (run.right.latest === null) {
-      if (plan.epochs !== null && plan.epochs !== config.epochs) return E.left({ _tag: 'NothingToExtend', dir: plan.dir, epochs: plan.epochs });
+      if (plan.epochs !== null && plan.epochs !== config.epochs)
+        return E.left({ _tag: 'NothingToExtend', dir: plan.dir, epochs: plan.epochs });
       const restarted = restartRun(plan.dir);
       if (E.isLeft(restarted)) return E.left({ _tag: 'RunDir', error: restarted.left });
       emit({ _tag: 'Restarted', dir: plan.dir });
@@ -202,7 +224,13 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
       if (start.epoch >= target) return E.left({ _tag: 'AlreadyTrained', dir: plan.dir, epochsDone: start.epoch });
       if (target !== config.epochs) {
         // The new plan is written to config.json with when it changed (reports read both).
-        config = withReplan(config, { afterEpoch: start.epoch, afterStep: start.step, from: config.epochs, to: target, at: new Date().toISOString() });
+        config = withReplan(config, {
+          afterEpoch: start.epoch,
+          afterStep: start.step,
+          from: config.epochs,
+          to: target,
+          at: new Date().toISOString(),
+        });
         writeRunConfig(plan.dir, config);
       }
       emit({ _tag: 'Resumed', dir: plan.dir, epoch: start.epoch, step: start.step, planned: config.epochs });
@@ -299,7 +327,16 @@ function memoryShortfall(dir: string, config: RunSettings, spec: ResNetSpec, mem
   const input = [config.batchSize, config.imageSize, config.imageSize, 1];
   const estimate = estimateStepMemory(spec.net, input);
   if (E.isLeft(estimate) || estimate.right.peakRssBytes <= memoryBytes) return null;
-  return { _tag: 'Memory', dir, variant: config.variant, imageSize: config.imageSize, batchSize: config.batchSize, estimateBytes: estimate.right.peakRssBytes, machineBytes: memoryBytes, fits: largestBatch(spec.net, input, memoryBytes) };
+  return {
+    _tag: 'Memory',
+    dir,
+    variant: config.variant,
+    imageSize: config.imageSize,
+    batchSize: config.batchSize,
+    estimateBytes: estimate.right.peakRssBytes,
+    machineBytes: memoryBytes,
+    fits: largestBatch(spec.net, input, memoryBytes),
+  };
 }
 
 function precisionMismatch(dir: string, config: RunSettings): RunFailure | null {

@@ -32,13 +32,35 @@ function settings(epochs: number): RunSettings {
   const schedule = protocolSchedule('default', epochs);
   if (E.isLeft(schedule)) throw new Error(schedule.left.message);
   return {
-    format: RUN_FORMAT, protocol: 'default', variant: 18, version: p.version, stem: p.stem, epochs, batchSize: 8, schedule: schedule.right,
-    momentum: p.momentum, nesterov: p.nesterov, weightDecay: p.weightDecay, labelSmoothing: 0, imageSize: 8, augment: { crop: true, flip: true },
-    zeroInitResidual: true, trainLimit: null, testLimit: null, seed: 3, classes: 10, precision: 'fp32',
+    format: RUN_FORMAT,
+    protocol: 'default',
+    variant: 18,
+    version: p.version,
+    stem: p.stem,
+    epochs,
+    batchSize: 8,
+    schedule: schedule.right,
+    momentum: p.momentum,
+    nesterov: p.nesterov,
+    weightDecay: p.weightDecay,
+    labelSmoothing: 0,
+    imageSize: 8,
+    augment: { crop: true, flip: true },
+    zeroInitResidual: true,
+    trainLimit: null,
+    testLimit: null,
+    seed: 3,
+    classes: 10,
+    precision: 'fp32',
   };
 }
 
-const metricsOf = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).map(({ epoch, loss, trainAcc, testAcc, lr }) => ({ epoch, loss, trainAcc, testAcc, lr }));
+const metricsOf = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>)
+    .map(({ epoch, loss, trainAcc, testAcc, lr }) => ({ epoch, loss, trainAcc, testAcc, lr }));
 
 describeOnednn('trainRun (onednn backend)', () => {
   test('interrupted mid-epoch and continued, a run ends with the metrics lines and weights of an uninterrupted one, and leaves no tensor behind', async () => {
@@ -52,10 +74,15 @@ describeOnednn('trainRun (onednn backend)', () => {
     // Asked before every step: 3 steps in epoch 1, then stop before step 2 of epoch 2.
     let asked = 0;
     const events: RunEvent['_tag'][] = [];
-    const first = await trainRun({ _tag: 'Start', dir: split, config: settings(2) }, { data, onEvent: (e) => events.push(e._tag), shouldStop: () => ++asked > 4 });
+    const first = await trainRun(
+      { _tag: 'Start', dir: split, config: settings(2) },
+      { data, onEvent: (e) => events.push(e._tag), shouldStop: () => ++asked > 4 },
+    );
     expect(first).toMatchObject(E.right({ interrupted: true }));
     // progress.json says where it stopped: after step 1 of epoch 2 (of 3 steps, 2 epochs).
-    expect(readProgress(split)).toMatchObject(E.right({ state: 'stopped', epoch: 2, epochs: 2, step: 1, steps: 3, pid: process.pid, error: null }));
+    expect(readProgress(split)).toMatchObject(
+      E.right({ state: 'stopped', epoch: 2, epochs: 2, step: 1, steps: 3, pid: process.pid, error: null }),
+    );
     const second = await trainRun({ _tag: 'Continue', dir: split, epochs: null }, { data, onEvent: (e) => events.push(e._tag) });
     expect(second).toMatchObject(E.right({ interrupted: false }));
     expect(events).toEqual(['Started', 'Epoch', 'Interrupted', 'Resumed', 'Started', 'Epoch', 'SavedModel']);
@@ -70,17 +97,26 @@ describeOnednn('trainRun (onednn backend)', () => {
   test('re-planning writes the change to config.json; a finished run is not trained again; a run with no checkpoint starts again', async () => {
     const dir = join(tmp(), 'r');
     await trainRun({ _tag: 'Start', dir, config: settings(1) }, { data });
-    expect(await trainRun({ _tag: 'Continue', dir, epochs: null }, { data })).toEqual(E.left({ _tag: 'AlreadyTrained', dir, epochsDone: 1 }));
+    expect(await trainRun({ _tag: 'Continue', dir, epochs: null }, { data })).toEqual(
+      E.left({ _tag: 'AlreadyTrained', dir, epochsDone: 1 }),
+    );
     const longer = await trainRun({ _tag: 'Continue', dir, epochs: 2 }, { data });
     expect(E.isRight(longer) && longer.right.history.map((m) => m.epoch)).toEqual([1, 2]);
-    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ epochs: 2, replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 2 }] });
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({
+      epochs: 2,
+      replanned: [{ afterEpoch: 1, afterStep: 0, from: 1, to: 2 }],
+    });
 
     // Stopped before its first step: without a checkpoint (as after a kill) it starts again.
     const events: RunEvent['_tag'][] = [];
     const fromZero = join(tmp(), 'zero');
-    expect(await trainRun({ _tag: 'Start', dir: fromZero, config: settings(1) }, { data, shouldStop: () => true })).toMatchObject(E.right({ interrupted: true }));
+    expect(await trainRun({ _tag: 'Start', dir: fromZero, config: settings(1) }, { data, shouldStop: () => true })).toMatchObject(
+      E.right({ interrupted: true }),
+    );
     rmSync(join(fromZero, 'latest.json'));
-    expect(await trainRun({ _tag: 'Continue', dir: fromZero, epochs: 3 }, { data })).toEqual(E.left({ _tag: 'NothingToExtend', dir: fromZero, epochs: 3 }));
+    expect(await trainRun({ _tag: 'Continue', dir: fromZero, epochs: 3 }, { data })).toEqual(
+      E.left({ _tag: 'NothingToExtend', dir: fromZero, epochs: 3 }),
+    );
     const again = await trainRun({ _tag: 'Continue', dir: fromZero, epochs: null }, { data, onEvent: (e) => events.push(e._tag) });
     expect(again).toMatchObject(E.right({ interrupted: false }));
     expect(events[0]).toBe('Restarted');
@@ -90,7 +126,11 @@ describeOnednn('trainRun (onednn backend)', () => {
   test('a reference run (tools/torch_reference.py) is not continued: the refusal names it and its directory is left as it was', async () => {
     const dir = join(tmp(), 'pytorch-resnet18');
     mkdirSync(dir);
-    const config = { ...settings(1), createdAt: '2026-12-02T13:00:00.000Z', reference: { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' } };
+    const config = {
+      ...settings(1),
+      createdAt: '2026-12-02T13:00:00.000Z',
+      reference: { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' },
+    };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     writeFileSync(join(dir, 'metrics.jsonl'), '');
     const r = await trainRun({ _tag: 'Continue', dir, epochs: null }, { data });
@@ -103,7 +143,10 @@ describeOnednn('trainRun (onednn backend)', () => {
     const dir = join(tmp(), 'memory');
     const done = await trainRun({ _tag: 'Start', dir, config: settings(1) }, { data });
     expect(E.isRight(done)).toBe(true);
-    const [line] = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const [line] = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
     expect(line?.['peakRssBytes']).toBeGreaterThan(1e8);
     expect(line?.['rssBytes']).toBeGreaterThan(1e8);
     expect(line?.['rssBytes']).toBeLessThanOrEqual(line?.['peakRssBytes'] ?? 0);
@@ -114,7 +157,18 @@ describeOnednn('trainRun (onednn backend)', () => {
     const estimate = estimateStepMemory(spec.right.net, [8, 8, 8, 1]);
     const needed = E.isRight(estimate) ? estimate.right.peakRssBytes : NaN;
     const refused = await trainRun({ _tag: 'Start', dir: big, config: settings(1) }, { data, memoryBytes: needed - 1 });
-    expect(refused).toMatchObject(E.left({ _tag: 'Memory', dir: big, variant: 18, imageSize: 8, batchSize: 8, estimateBytes: needed, machineBytes: needed - 1, fits: 7 }));
+    expect(refused).toMatchObject(
+      E.left({
+        _tag: 'Memory',
+        dir: big,
+        variant: 18,
+        imageSize: 8,
+        batchSize: 8,
+        estimateBytes: needed,
+        machineBytes: needed - 1,
+        fits: 7,
+      }),
+    );
     expect(existsSync(big)).toBe(false);
   });
 
@@ -129,6 +183,10 @@ describeOnednn('trainRun (onednn backend)', () => {
     writeFileSync(join(dir, 'metrics.jsonl'), '');
     const continued = await trainRun({ _tag: 'Continue', dir, epochs: null }, { data });
     expect(continued).toEqual(E.left({ _tag: 'Precision', dir, recorded: 'bf16', active: 'fp32' }));
-    expect(readdirSync(dir).filter((f) => !f.startsWith('.')).sort()).toEqual(['config.json', 'metrics.jsonl']);
+    expect(
+      readdirSync(dir)
+        .filter((f) => !f.startsWith('.'))
+        .sort(),
+    ).toEqual(['config.json', 'metrics.jsonl']);
   });
 });

@@ -29,7 +29,6 @@ export interface SgdConfig {
   readonly fused?: boolean;
 }
 
-
 /** Optimizer state: one velocity per trainable parameter, keyed like the model's params. */
 export interface SgdState {
   readonly velocity: ReadonlyMap<string, tf.Variable>;
@@ -132,7 +131,8 @@ function schemaByName(spec: Layer): ReadonlyMap<string, WeightSpec> {
 function gradAndVelocity(key: string, grads: ReadonlyMap<string, tf.Tensor>, state: SgdState): { g: tf.Tensor; v: tf.Variable } {
   const g = grads.get(key);
   const v = state.velocity.get(key);
-  if (g === undefined || v === undefined) throw new Error(`sgdStep: no ${g === undefined ? 'gradient' : 'velocity'} for parameter "${key}"`);
+  if (g === undefined || v === undefined)
+    throw new Error(`sgdStep: no ${g === undefined ? 'gradient' : 'velocity'} for parameter "${key}"`);
   return { g, v };
 }
 
@@ -173,8 +173,14 @@ function sgdStepMulti(
     }
     if (vars.length === 0) continue;
     tf.tidy(() => {
-      const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, inputs, { lr, momentum: config.momentum, nesterov: config.nesterov, weightDecays }) as tf.Tensor[];
-      if (out.length !== 2 * vars.length) throw new Error(`${FUSED_KERNELS.sgdMomentumMulti} returned ${out.length} outputs for ${vars.length} parameters`);
+      const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, inputs, {
+        lr,
+        momentum: config.momentum,
+        nesterov: config.nesterov,
+        weightDecays,
+      }) as tf.Tensor[];
+      if (out.length !== 2 * vars.length)
+        throw new Error(`${FUSED_KERNELS.sgdMomentumMulti} returned ${out.length} outputs for ${vars.length} parameters`);
       vars.forEach(([p, v], i) => {
         p.assign(out[2 * i] as tf.Tensor);
         v.assign(out[2 * i + 1] as tf.Tensor);

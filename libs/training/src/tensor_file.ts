@@ -36,15 +36,21 @@ export async function saveTensors(dir: string, groups: VariableGroups, meta: unk
  * Assigns loaded values to variables, requiring exactly the same keys and shapes.
  * @example assignTensors(model.params, loaded.groups.get('params'), 'params')
  */
-export function assignTensors(target: ReadonlyMap<string, tf.Variable>, source: TensorMap | undefined, group: string): E.Either<string, void> {
+export function assignTensors(
+  target: ReadonlyMap<string, tf.Variable>,
+  source: TensorMap | undefined,
+  group: string,
+): E.Either<string, void> {
   if (source === undefined) return E.left(`the saved file has no "${group}" tensors`);
   for (const [key, v] of target) {
     const s = source.get(key);
     if (s === undefined) return E.left(`the saved ${group} have no tensor "${key}": was it saved from another variant or version?`);
-    if (s.shape.join(',') !== v.shape.join(',')) return E.left(`saved ${group} tensor "${key}" has shape [${s.shape.join(', ')}], the model expects [${v.shape.join(', ')}]`);
+    if (s.shape.join(',') !== v.shape.join(','))
+      return E.left(`saved ${group} tensor "${key}" has shape [${s.shape.join(', ')}], the model expects [${v.shape.join(', ')}]`);
   }
   const extra = [...source.keys()].find((k) => !target.has(k));
-  if (extra !== undefined) return E.left(`the saved ${group} have a tensor "${extra}" that the model does not: was it saved from another variant or version?`);
+  if (extra !== undefined)
+    return E.left(`the saved ${group} have a tensor "${extra}" that the model does not: was it saved from another variant or version?`);
   for (const [key, v] of target) {
     const s = source.get(key);
     if (s !== undefined) tf.tidy(() => v.assign(tf.tensor(s.values, [...s.shape])));

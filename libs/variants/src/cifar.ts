@@ -12,8 +12,12 @@ import { network } from './family.ts';
  * ResNet-(6n+2) for 32×32 images.
  * @example cifarResNet(3) // Right(ResNet-20)
  */
-export function cifarResNet(n: number, options: { readonly inChannels?: number; readonly classes?: number } = {}): E.Either<SpecError, Sequential> {
-  if (!isIntAtLeast(n, 1)) return E.left(specError('UnknownVariant', '', `CIFAR ResNets have 6n+2 layers for an integer n ≥ 1, got n = ${n}`));
+export function cifarResNet(
+  n: number,
+  options: { readonly inChannels?: number; readonly classes?: number } = {},
+): E.Either<SpecError, Sequential> {
+  if (!isIntAtLeast(n, 1))
+    return E.left(specError('UnknownVariant', '', `CIFAR ResNets have 6n+2 layers for an integer n ≥ 1, got n = ${n}`));
   return E.right(
     network(
       `resnet${6 * n + 2}`,

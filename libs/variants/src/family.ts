@@ -53,7 +53,13 @@ export function network(
 ): Sequential {
   const { stem } = config;
   const stemLayers = sequential('conv1', [
-    conv2d('conv', { inChannels: options.inChannels, outChannels: stem.width, kernel: stem.kernel, stride: stem.stride, padding: stem.padding }),
+    conv2d('conv', {
+      inChannels: options.inChannels,
+      outChannels: stem.width,
+      kernel: stem.kernel,
+      stride: stem.stride,
+      padding: stem.padding,
+    }),
     batchNorm('bn', { channels: stem.width }),
     relu('relu'),
   ]);
@@ -61,9 +67,21 @@ export function network(
     (acc, stage, i) => {
       const pool: readonly Layer[] = i === 0 && stem.pool !== null ? [maxPool('pool', stem.pool)] : [];
       const blocks = Array.from({ length: stage.blocks }, (_, j) =>
-        block(config.block, String(j + 1), { inChannels: j === 0 ? acc.channels : stage.width * config.block.expansion, width: stage.width, stride: j === 0 ? stage.stride : 1 }, options.strideOn),
+        block(
+          config.block,
+          String(j + 1),
+          {
+            inChannels: j === 0 ? acc.channels : stage.width * config.block.expansion,
+            width: stage.width,
+            stride: j === 0 ? stage.stride : 1,
+          },
+          options.strideOn,
+        ),
       );
-      return { layers: [...acc.layers, sequential(`conv${i + 2}_x`, [...pool, ...blocks])], channels: stage.width * config.block.expansion };
+      return {
+        layers: [...acc.layers, sequential(`conv${i + 2}_x`, [...pool, ...blocks])],
+        channels: stage.width * config.block.expansion,
+      };
     },
     { layers: [], channels: stem.width },
   );

@@ -76,7 +76,11 @@ export function resnet(depth: number, options: ResNetOptions = {}): E.Either<Spe
   const config = RESNETS[depth];
   const net = network(
     `resnet${depth}`,
-    { block: config.block, stem: STEMS[stem], stages: config.blocks.map((blocks, i) => ({ blocks, width: WIDTHS[i] ?? 0, stride: STRIDES[i] ?? 1 })) },
+    {
+      block: config.block,
+      stem: STEMS[stem],
+      stages: config.blocks.map((blocks, i) => ({ blocks, width: WIDTHS[i] ?? 0, stride: STRIDES[i] ?? 1 })),
+    },
     { inChannels, classes, strideOn: version === 'v1' ? '1x1' : '3x3' },
   );
   return E.right({ _tag: 'ResNet', depth, version, stem, inChannels, classes, net });

@@ -20,16 +20,22 @@ const PAPER_GMACS: Record<Depth, number> = { 18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6
 const TORCHVISION_GMACS: Record<Depth, number> = { 18: 1.814, 34: 3.664, 50: 4.089, 101: 7.801, 152: 11.514 };
 
 describe('ResNet variants (Table 1)', () => {
-  test.each(DEPTHS.flatMap((d) => VERSIONS.map((v) => [d, v] as const)))('ResNet-%i %s has exactly torchvision’s trainable parameter count', (depth, version) => {
-    expect(countParams(build(depth, { version }).net).trainable).toBe(TORCHVISION_PARAMS[depth]);
-    expect(countParams(build(depth, { version, inChannels: 1, classes: 10 }).net).trainable).toBe(FASHION_PARAMS[depth]);
-  });
+  test.each(DEPTHS.flatMap((d) => VERSIONS.map((v) => [d, v] as const)))(
+    'ResNet-%i %s has exactly torchvision’s trainable parameter count',
+    (depth, version) => {
+      expect(countParams(build(depth, { version }).net).trainable).toBe(TORCHVISION_PARAMS[depth]);
+      expect(countParams(build(depth, { version, inChannels: 1, classes: 10 }).net).trainable).toBe(FASHION_PARAMS[depth]);
+    },
+  );
 
   const versions = DEPTHS.flatMap((d) => VERSIONS.map((v) => [d, v] as const));
   test.each(versions)(
     'ResNet-%i %s: its weight schema’s trainable tensors hold torchvision’s parameter count, names unique',
     (depth, version) => {
-      const cases = [[{ version }, TORCHVISION_PARAMS[depth]], [{ version, inChannels: 1, classes: 10 }, FASHION_PARAMS[depth]]] as const;
+      const cases = [
+        [{ version }, TORCHVISION_PARAMS[depth]],
+        [{ version, inChannels: 1, classes: 10 }, FASHION_PARAMS[depth]],
+      ] as const;
       for (const [options, expected] of cases) {
         const schema = weightSchema(build(depth, options).net);
         expect(schema.filter((w) => w.trainable).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0)).toBe(expected);
@@ -81,7 +87,13 @@ describe('ResNet variants (Table 1)', () => {
   });
 
   test('blocks per stage and bracket widths follow Table 1', () => {
-    const expected: Record<Depth, readonly number[]> = { 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3] };
+    const expected: Record<Depth, readonly number[]> = {
+      18: [2, 2, 2, 2],
+      34: [3, 4, 6, 3],
+      50: [3, 4, 6, 3],
+      101: [3, 4, 23, 3],
+      152: [3, 8, 36, 3],
+    };
     for (const depth of DEPTHS) {
       const summary = summarize(build(depth), 224);
       if (E.isLeft(summary)) throw new Error(summary.left.message);
@@ -102,9 +114,15 @@ describe('ResNet variants (Table 1)', () => {
 
   test('every variant at every input size ≥ 1 infers output [N, classes]', () => {
     fc.assert(
-      fc.property(variant, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 }), (options, n, h, w) => {
-        expect(inferShape(build(options.depth, options).net, [n, h, w, options.inChannels])).toEqual(E.right([n, options.classes]));
-      }),
+      fc.property(
+        variant,
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 300 }),
+        (options, n, h, w) => {
+          expect(inferShape(build(options.depth, options).net, [n, h, w, options.inChannels])).toEqual(E.right([n, options.classes]));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -132,14 +150,20 @@ describe('ResNet variants (Table 1)', () => {
   });
 
   test('unknown depths, versions, stems and sizes are rejected with the valid choices', () => {
-    expect(resnet(35)).toEqual(E.left({ _tag: 'UnknownVariant', path: '', message: 'Unknown variant "35": expected one of 18, 34, 50, 101, 152' }));
+    expect(resnet(35)).toEqual(
+      E.left({ _tag: 'UnknownVariant', path: '', message: 'Unknown variant "35": expected one of 18, 34, 50, 101, 152' }),
+    );
     expect(resnet(18, { version: 'v2' as Version })).toMatchObject(E.left({ message: 'Unknown version "v2": expected one of v1, v1.5' }));
-    expect(resnet(18, { stem: 'huge' as 'small' })).toMatchObject(E.left({ message: 'Unknown stem "huge": expected one of imagenet, small' }));
+    expect(resnet(18, { stem: 'huge' as 'small' })).toMatchObject(
+      E.left({ message: 'Unknown stem "huge": expected one of imagenet, small' }),
+    );
     expect(resnet(18, { classes: 0 })).toMatchObject(E.left({ _tag: 'InvalidInput' }));
     expect(resnet(18, { inChannels: 1.5 })).toMatchObject(E.left({ _tag: 'InvalidInput' }));
   });
 
   test('a variant fed the wrong number of input channels is rejected at its first conv', () => {
-    expect(inferShape(build(18, { inChannels: 1 }).net, [1, 28, 28, 3])).toMatchObject(E.left({ _tag: 'ChannelMismatch', path: 'resnet18.conv1.conv' }));
+    expect(inferShape(build(18, { inChannels: 1 }).net, [1, 28, 28, 3])).toMatchObject(
+      E.left({ _tag: 'ChannelMismatch', path: 'resnet18.conv1.conv' }),
+    );
   });
 });

@@ -61,7 +61,10 @@ export function summarize(spec: ResNetSpec, inputSize: number): E.Either<SpecErr
             name: e.layer.name,
             outputSize: e.output.length === 4 ? [e.output[1] ?? 0, e.output[2] ?? 0] : [1, 1],
             layers: kids.flatMap(describe),
-            bracket: first?._tag === 'Residual' ? first.main.flatMap((l) => (l._tag === 'Conv2d' ? [`${l.kernel}×${l.kernel}, ${l.outChannels}`] : [])) : [],
+            bracket:
+              first?._tag === 'Residual'
+                ? first.main.flatMap((l) => (l._tag === 'Conv2d' ? [`${l.kernel}×${l.kernel}, ${l.outChannels}`] : []))
+                : [],
             blocks: blocks.length,
           };
         });

@@ -60,7 +60,13 @@ export async function startClassifier(section: HTMLElement, site: SiteData): Pro
   status.dataset['run'] = model.run;
 }
 
-async function classify(ort: Ort, session: import('onnxruntime-web/wasm').InferenceSession, model: SiteModel, grey: Uint8Array, count: number): Promise<number[][]> {
+async function classify(
+  ort: Ort,
+  session: import('onnxruntime-web/wasm').InferenceSession,
+  model: SiteModel,
+  grey: Uint8Array,
+  count: number,
+): Promise<number[][]> {
   // NCHW with one channel: the same order as the row-major image.
   const input = new ort.Tensor('float32', normalise(grey, model), [count, 1, model.imageSize, model.imageSize]);
   const output = (await session.run({ [model.input]: input }))[model.output];
@@ -92,7 +98,12 @@ function topList(top: readonly { readonly index: number; readonly p: number }[],
 }
 
 /** Pointer drawing on the canvas; classifies when a stroke ends. */
-function startDrawing(section: HTMLElement, predict: (grey: Uint8Array) => Promise<number[]>, classes: readonly string[], signal: AbortSignal): void {
+function startDrawing(
+  section: HTMLElement,
+  predict: (grey: Uint8Array) => Promise<number[]>,
+  classes: readonly string[],
+  signal: AbortSignal,
+): void {
   const canvas = section.querySelector('#draw-canvas') as HTMLCanvasElement;
   const list = section.querySelector('#draw-top3') as HTMLElement;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });

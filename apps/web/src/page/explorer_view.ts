@@ -61,7 +61,13 @@ function renderTable(x: Explored): HTMLTableElement {
   const c = x.choice;
   table.createCaption().textContent = `ResNet-${c.depth} ${c.version}, ${c.stem} stem, input ${c.input}×${c.input}×${c.channels}, ${c.classes} classes: ${x.weightedLayers} weighted layers`;
   const head = table.createTHead().insertRow();
-  for (const [text, num] of [['layer name', false], ['output size', false], ['layers', false], ['params', true], ['MACs', true]] as const) {
+  for (const [text, num] of [
+    ['layer name', false],
+    ['output size', false],
+    ['layers', false],
+    ['params', true],
+    ['MACs', true],
+  ] as const) {
     const th = document.createElement('th');
     th.textContent = text;
     if (num) th.className = 'num';
@@ -95,7 +101,10 @@ function layerLines(stage: Explored['stages'][number]): string[] {
   if (stage.blocks === 0) return [...stage.layers];
   const width = Math.max(...stage.bracket.map((b) => b.length));
   const middle = Math.floor((stage.bracket.length - 1) / 2);
-  return [...stage.layers.filter((l) => l.includes('pool')), ...stage.bracket.map((b, i) => `[${b.padEnd(width)}]${i === middle ? ` ×${stage.blocks}` : ''}`)];
+  return [
+    ...stage.layers.filter((l) => l.includes('pool')),
+    ...stage.bracket.map((b, i) => `[${b.padEnd(width)}]${i === middle ? ` ×${stage.blocks}` : ''}`),
+  ];
 }
 
 function cell(row: HTMLTableRowElement, text: string, className?: string): void {

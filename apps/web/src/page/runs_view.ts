@@ -28,7 +28,12 @@ const COLUMNS: readonly Column[] = [
   { name: 'epochs', numeric: true, value: (r) => r.epochsDone, text: (r) => `${r.epochsDone} / ${r.epochsPlanned ?? '?'}` },
   { name: 'final test acc', numeric: true, value: (r) => r.finalTestAcc, text: (r) => acc(r.finalTestAcc) },
   { name: 'best test acc', numeric: true, value: (r) => r.bestTestAcc, text: (r) => acc(r.bestTestAcc) },
-  { name: 'examples/s', numeric: true, value: (r) => r.examplesPerSec, text: (r) => (r.examplesPerSec === null ? '–' : r.examplesPerSec.toFixed(1)) },
+  {
+    name: 'examples/s',
+    numeric: true,
+    value: (r) => r.examplesPerSec,
+    text: (r) => (r.examplesPerSec === null ? '–' : r.examplesPerSec.toFixed(1)),
+  },
 ];
 
 /**
@@ -40,7 +45,11 @@ export async function startRuns(section: HTMLElement, site: SiteData, useModel: 
   const charts = section.querySelector('#runs-charts') as HTMLElement;
   const status = document.createElement('p');
   status.id = 'runs-status';
-  const filter = Object.assign(document.createElement('input'), { type: 'search', placeholder: 'filter runs (e.g. ResNet-50, running, seed)', id: 'runs-filter' });
+  const filter = Object.assign(document.createElement('input'), {
+    type: 'search',
+    placeholder: 'filter runs (e.g. ResNet-50, running, seed)',
+    id: 'runs-filter',
+  });
   table.before(status, filter);
 
   let runs: readonly LiveRun[] = site.runStates;
@@ -54,16 +63,29 @@ export async function startRuns(section: HTMLElement, site: SiteData, useModel: 
     const query = filter.value.trim().toLowerCase();
     const column = COLUMNS[sortBy] ?? COLUMNS[0];
     const sorted = [...runs].sort((a, b) => compare(column?.value(a) ?? null, column?.value(b) ?? null) * (descending ? -1 : 1));
-    const visible = sorted.filter((r) => query === '' || COLUMNS.map((c) => c.text(r)).join(' ').toLowerCase().includes(query));
+    const visible = sorted.filter(
+      (r) =>
+        query === '' ||
+        COLUMNS.map((c) => c.text(r))
+          .join(' ')
+          .toLowerCase()
+          .includes(query),
+    );
     if (runs.length === 0) {
-      table.textContent = live ? 'No run yet: they appear here as train:serve or train:sweep writes them into the --runs folders.' : 'No run in this build: build or serve with --runs=<dir>.';
+      table.textContent = live
+        ? 'No run yet: they appear here as train:serve or train:sweep writes them into the --runs folders.'
+        : 'No run in this build: build or serve with --runs=<dir>.';
       return;
     }
     const t = document.createElement('table');
     const head = t.createTHead().insertRow();
     head.append(Object.assign(document.createElement('th'), { textContent: 'show' }));
     for (const [i, c] of COLUMNS.entries()) {
-      const th = Object.assign(document.createElement('th'), { textContent: `${c.name}${i === sortBy ? (descending ? ' ▼' : ' ▲') : ''}`, className: c.numeric ? 'num sortable' : 'sortable', title: 'sort by this column' });
+      const th = Object.assign(document.createElement('th'), {
+        textContent: `${c.name}${i === sortBy ? (descending ? ' ▼' : ' ▲') : ''}`,
+        className: c.numeric ? 'num sortable' : 'sortable',
+        title: 'sort by this column',
+      });
       th.dataset['column'] = c.name;
       th.addEventListener('click', () => {
         descending = i === sortBy ? !descending : false;
@@ -78,9 +100,13 @@ export async function startRuns(section: HTMLElement, site: SiteData, useModel: 
       const row = body.insertRow();
       Object.assign(row.dataset, { dir: r.dir, state: r.state, epochs: String(r.epochsDone) });
       row.className = `state-${r.state}`;
-      const box = Object.assign(document.createElement('input'), { type: 'checkbox', checked: chosen?.has(r.dir) ?? true, title: 'show in the charts' });
+      const box = Object.assign(document.createElement('input'), {
+        type: 'checkbox',
+        checked: chosen?.has(r.dir) ?? true,
+        title: 'show in the charts',
+      });
       box.addEventListener('change', () => {
-        chosen = new Set((chosen ?? new Set(runs.map((x) => x.dir))));
+        chosen = new Set(chosen ?? new Set(runs.map((x) => x.dir)));
         if (box.checked) chosen.add(r.dir);
         else chosen.delete(r.dir);
         void drawCharts();
@@ -95,7 +121,11 @@ export async function startRuns(section: HTMLElement, site: SiteData, useModel: 
       // Live, a run with a finished epoch can classify: its model (or latest checkpoint) exported on the server.
       const use = live ? row.insertCell() : null;
       if (use !== null && r.epochsDone > 0 && r.state !== 'error') {
-        const button = Object.assign(document.createElement('button'), { type: 'button', textContent: 'classify', title: 'use this run\'s model in the classifier' });
+        const button = Object.assign(document.createElement('button'), {
+          type: 'button',
+          textContent: 'classify',
+          title: "use this run's model in the classifier",
+        });
         button.dataset['dir'] = r.dir;
         button.addEventListener('click', () => {
           button.disabled = true;
@@ -173,7 +203,11 @@ async function renderCharts(container: HTMLElement, specs: readonly SiteChart[])
     const target = document.createElement('div');
     figure.append(target);
     figures.push(figure);
-    const view = new vega.View(vega.parse(chart.vega as Parameters<typeof vega.parse>[0]), { renderer: 'svg', container: target, hover: true });
+    const view = new vega.View(vega.parse(chart.vega as Parameters<typeof vega.parse>[0]), {
+      renderer: 'svg',
+      container: target,
+      hover: true,
+    });
     await view.runAsync();
     figure.dataset['rendered'] = 'true';
     // The data points drawn (one per epoch and series; not the legend's symbols): what a test watches grow.
@@ -183,7 +217,10 @@ async function renderCharts(container: HTMLElement, specs: readonly SiteChart[])
 }
 
 function showError(container: HTMLElement, e: unknown): void {
-  const p = Object.assign(document.createElement('p'), { className: 'error', textContent: `Charts could not be drawn: ${e instanceof Error ? e.message : String(e)}` });
+  const p = Object.assign(document.createElement('p'), {
+    className: 'error',
+    textContent: `Charts could not be drawn: ${e instanceof Error ? e.message : String(e)}`,
+  });
   container.replaceChildren(p);
 }
 
