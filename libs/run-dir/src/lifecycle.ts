@@ -26,7 +26,7 @@ export interface OpenedRun {
  * Starts a run in `dir`: it must not exist or be empty; a directory holding another run
  * (or this one, with a checkpoint) is refused. Writes config.json. `replaceUnstarted`: a run
  * here that never reached a checkpoint is replaced by this one, whatever its settings.
- * @example createRun('runs/18-2026…', config) // Right(undefined)
+ * @example createRun('runs/18-2026…', config) // Right('Created')
  */
 export function createRun(
   dir: string,
