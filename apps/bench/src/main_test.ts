@@ -7,6 +7,9 @@ function run(...args: string[]) {
   return runMain('apps/bench/src/main.ts', args);
 }
 
+// One step of ResNet-18 on 8×8 images, batch 2, no warm-up: a tiny real measurement.
+const TINY = ['--variants=18', '--image-size=8', '--mini-batch=2', '--steps=1', '--warmup=0'] as const;
+
 describe('bench app', () => {
   test('--help describes every flag and exits 0', () => {
     const { code, stdout } = run('--help');
@@ -38,16 +41,7 @@ describe('bench app', () => {
   });
 
   test('--format=json prints one object (machine, command, measurements with the keys scripts rely on) that report:serve accepts as bench.json (a tiny real measurement on pure-JS cpu)', () => {
-    const { code, stdout, stderr } = run(
-      '--variants=18',
-      '--image-size=8',
-      '--mini-batch=2',
-      '--steps=1',
-      '--warmup=0',
-      '--backends=cpu',
-      '--pytorch=false',
-      '--format=json',
-    );
+    const { code, stdout, stderr } = run(...TINY, '--backends=cpu', '--pytorch=false', '--format=json');
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const parsed = JSON.parse(stdout) as { machine: string; command: string; measurements: Record<string, unknown>[] };
     expect(parsed.command).toBe(
@@ -63,32 +57,14 @@ describe('bench app', () => {
   });
 
   test('--mode=infer measures the inference pass (a tiny real measurement on pure-JS cpu)', () => {
-    const { code, stdout, stderr } = run(
-      '--mode=infer',
-      '--variants=18',
-      '--image-size=8',
-      '--mini-batch=2',
-      '--steps=1',
-      '--warmup=0',
-      '--backends=cpu',
-      '--pytorch=false',
-      '--format=json',
-    );
+    const { code, stdout, stderr } = run('--mode=infer', ...TINY, '--backends=cpu', '--pytorch=false', '--format=json');
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const rows = (JSON.parse(stdout) as { measurements: Record<string, unknown>[] }).measurements;
     expect(rows.map((r) => [r['mode'], r['batchSize']])).toEqual([['infer', 2]]);
   });
 
   test('an unavailable backend is a notice; nothing measurable at all exits 1', () => {
-    const { code, stdout, stderr } = run(
-      '--variants=18',
-      '--image-size=8',
-      '--mini-batch=2',
-      '--steps=1',
-      '--warmup=0',
-      '--backends=wasm',
-      '--pytorch=false',
-    );
+    const { code, stdout, stderr } = run(...TINY, '--backends=wasm', '--pytorch=false');
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toContain('wasm: not measured');

@@ -42,6 +42,8 @@ export function writeCheckpoint(dir: string, tensors: TensorGroups, progress: Tr
 
 /** A checkpoint read back: its tensors and progress. */
 export interface Checkpoint {
+  /** Its folder (`checkpoints/<id>`), for errors that name it. */
+  readonly folder: string;
   readonly tensors: LoadedTensors;
   readonly progress: TrainerProgress;
 }
@@ -66,5 +68,5 @@ export function readCheckpoint(dir: string): E.Either<RunError, Checkpoint> {
     const file = join(folder, 'manifest.json');
     return damaged(file, `${file} has no valid progress (${describeFailure(progress.left)})`);
   }
-  return E.right({ tensors: tensors.right, progress: progress.right });
+  return E.right({ folder, tensors: tensors.right, progress: progress.right });
 }

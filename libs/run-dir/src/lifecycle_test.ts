@@ -175,6 +175,7 @@ describe('run directory', () => {
     const r = readCheckpoint(dir);
     expect(E.isRight(r) && r.right.progress).toEqual(progress);
     const read = E.isRight(r) ? r.right.tensors.groups : new Map();
+    expect(E.isRight(r) && r.right.folder).toBe(join(dir, 'checkpoints', 'epoch-0001-step-000003'));
     expect([...read.keys()]).toEqual(['params', 'state', 'velocity']);
     for (const [group, map] of Object.entries(groups())) for (const [key, t] of map) expect(read.get(group)?.get(key)).toEqual(t);
   });

@@ -25,13 +25,14 @@ export async function saveCheckpoint(dir: string, model: Model, sgd: SgdState, p
 export function loadCheckpoint(dir: string, model: Model, sgd: SgdState): E.Either<RunError, TrainerProgress> {
   const checkpoint = readCheckpoint(dir);
   if (E.isLeft(checkpoint)) return checkpoint;
-  const assigned = assignGroups(dir, checkpoint.right.tensors.groups, { params: model.params, state: model.state, velocity: sgd.velocity });
+  const { folder, tensors } = checkpoint.right;
+  const assigned = assignGroups(folder, tensors.groups, { params: model.params, state: model.state, velocity: sgd.velocity });
   if (E.isLeft(assigned)) {
     return E.left({
       _tag: 'Corrupt',
       dir,
       part: 'checkpoint',
-      file: dir,
+      file: folder,
       reason: assigned.left,
       message: `the latest checkpoint is damaged: ${assigned.left}`,
     });

@@ -78,7 +78,7 @@ function leftovers(dir: string): string[] {
 }
 
 describeOnednn('a write that fails at any step of a run (fault injection)', () => {
-  test('each step failing once: a typed failure, nothing half-written, the last checkpoint intact, and the continued run equals one that never failed', async () => {
+  test('each step of creating a run and of its last epoch and final model failing once: a typed failure, nothing half-written, the last checkpoint intact, and the continued run equals one that never failed', async () => {
     const whole = join(base, 'whole');
     const { result, steps } = await failWriteStep(0, () => trainRun({ _tag: 'Start', dir: whole, config: settings() }, { data }), {
       counts,
