@@ -14,6 +14,10 @@ const moduleNameMapper = Object.fromEntries(
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/src/**/*_test.ts'],
+  // `*_slow_test.ts` files (whole training processes killed, starved of disk, run on Slurm; every
+  // flag through real nx) are the slow tier: not in `test` (`npx nx test`), in each project's
+  // `test-slow` target (nx.json targetDefaults), which CI runs after `npx nx test`.
+  testPathIgnorePatterns: ['/node_modules/', '_slow_test\\.ts$'],
   moduleFileExtensions: ['ts', 'js', 'cjs', 'json'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],

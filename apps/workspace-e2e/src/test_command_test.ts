@@ -53,11 +53,11 @@ describe('npx nx test never replays a pass', () => {
     const cached: string[] = [];
     for (const [project, node] of Object.entries(graph.nodes)) {
       for (const [target, config] of Object.entries(node.data.targets ?? {})) {
-        if (!['lint', 'typecheck', 'test', 'e2e'].includes(target) || config.cache !== true) continue;
+        if (!['lint', 'typecheck', 'test', 'test-slow', 'e2e'].includes(target) || config.cache !== true) continue;
         cached.push(`${project}:${target}`);
         expect({ task: `${project}:${target}`, inputs: config.inputs }).toEqual({
           task: `${project}:${target}`,
-          inputs: expect.arrayContaining(['default', '^production', ...(target === 'test' ? ['testEnvironment'] : [])]),
+          inputs: expect.arrayContaining(['default', '^production', ...(target.startsWith('test') ? ['testEnvironment'] : [])]),
         });
       }
     }
@@ -87,6 +87,8 @@ describe('npx nx test never replays a pass', () => {
       ['bench:test', ['tools/bench_torch.py', 'tools/torch_resnet.py']],
       ['onednn:test', ['tools/build_native.cjs', 'libs/onednn/native/conv.cc']],
       ['train:test', ['libs/spec/src/mod.ts', 'libs/files/src/atomic.ts', 'tools/test_environment.cjs', 'tools/slurm_cluster.sh']],
+      ['train:test-slow', ['libs/spec/src/mod.ts', 'libs/files/src/atomic.ts', 'tools/test_environment.cjs', 'tools/slurm_cluster.sh']],
+      ['flags-e2e:test-slow', ['apps/train/src/main.ts', 'libs/run-dir/src/config.ts', 'tools/test_environment.cjs']],
     ];
     for (const [task, files] of checks) {
       const r = spawnSync('npx', ['nx', 'show', 'target', 'inputs', task, '--check', ...files], {
@@ -106,5 +108,53 @@ describe('npx nx test never replays a pass', () => {
       }).toEqual({ task, notInputs: [] });
       expect(r.stdout).toContain(`These arguments were inputs for ${task}:`);
     }
+  });
+});
+
+// The slow tier: `*_slow_test.ts` files run in each project's `test-slow` target, never in `test`. A slow
+// file in a project without that target would run nowhere, and a slow file in `test` would undo the tier.
+describe('the slow tier (`*_slow_test.ts`: not in `npx nx test`, in `nx run-many -t test-slow`, which CI runs)', () => {
+  const slowFiles = spawnSync('git', ['ls-files', '*_slow_test.ts'], { encoding: 'utf8', cwd: root })
+    .stdout.split('\n')
+    .filter((f) => f !== '');
+
+  test('every project holding a slow test file has a cached test-slow target that runs exactly those files', () => {
+    expect(slowFiles.length).toBeGreaterThan(0);
+    const owners = new Map<string, string[]>();
+    for (const f of slowFiles) {
+      const owner = Object.entries(graph.nodes)
+        .filter(([, node]) => node.data.root !== '.' && f.startsWith(`${node.data.root}/`))
+        .sort(([, a], [, b]) => b.data.root.length - a.data.root.length)[0];
+      expect({ file: f, owner: owner?.[0] }).toEqual({ file: f, owner: expect.any(String) });
+      if (owner) owners.set(owner[0], [...(owners.get(owner[0]) ?? []), f]);
+    }
+    for (const [project, files] of owners) {
+      const target = graph.nodes[project]?.data.targets?.['test-slow'];
+      expect({ project, cache: target?.cache, command: target?.options?.command }).toEqual({
+        project,
+        cache: true,
+        command: expect.stringContaining("--testMatch='<rootDir>/src/**/*_slow_test.ts'"),
+      });
+      expect(files.length).toBeGreaterThan(0);
+    }
+  });
+
+  test('jest lists the slow files under test-slow and none of them under test (apps/train holds both kinds)', () => {
+    const list = (...args: string[]): string[] => {
+      const r = spawnSync('npx', ['jest', '--listTests', ...args], { encoding: 'utf8', cwd: join(root, 'apps/train'), timeout: 120_000 });
+      if (r.status !== 0) throw new Error(`jest --listTests exited ${r.status}:\n${r.stderr}`);
+      return r.stdout
+        .split('\n')
+        .filter((l) => l.endsWith('.ts'))
+        .map((l) => l.slice(root.length + 1))
+        .sort();
+    };
+    const command = graph.nodes['train']?.data.targets?.['test-slow']?.options?.command ?? '';
+    const args = [...command.matchAll(/--\S+?=(?:'[^']*'|\S+)/g)].map((m) => m[0].replace(/'/g, ''));
+    const fast = list();
+    const slow = list(...args);
+    expect(slow).toEqual(slowFiles.filter((f) => f.startsWith('apps/train/')).sort());
+    expect(fast.filter((f) => f.endsWith('_slow_test.ts'))).toEqual([]);
+    expect(fast.length).toBeGreaterThan(3);
   });
 });
