@@ -82,5 +82,5 @@ const info = JSON.parse(probe.stdout);
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 done(
   true,
-  `built ${path.relative(path.join(__dirname, '..'), addonPath)} (oneDNN ${info.version}, ${info.cpuRuntime}, ${info.threads} threads, ${info.isa}) in ${seconds}s`,
+  `built ${path.relative(path.join(__dirname, '..'), addonPath)} (oneDNN ${info.version}, ${info.cpuRuntime}, ${info.threads} threads, ${info.isa}, loops ${info.loopsIsa}) in ${seconds}s`,
 );

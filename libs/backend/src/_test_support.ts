@@ -45,6 +45,7 @@ export const FAKE_INFO: OnednnInfo = {
   cpuRuntime: 'OpenMP',
   threads: 2,
   isa: 'avx2',
+  loopsIsa: 'avx2',
   bf16: false,
   precision: 'fp32',
   convLayouts: [-1, -1, -1],

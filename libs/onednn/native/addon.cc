@@ -5,6 +5,7 @@
 // setPrecision, setNumThreads, clearCache).
 #include "conv.h"
 #include "kernels.h"
+#include "loops.h"
 #include "ops.h"
 #include "runtime.h"
 
@@ -29,6 +30,7 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
   o.Set("cpuRuntime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : v->cpu_runtime == DNNL_RUNTIME_TBB ? "TBB" : v->cpu_runtime == DNNL_RUNTIME_SEQ ? "sequential" : "other");
   o.Set("threads", omp_get_max_threads());
   o.Set("isa", IsaName());
+  o.Set("loopsIsa", loops::Isa());
   o.Set("bf16", Bf16Supported());
   o.Set("precision", g_precision == kBf16 ? "bf16" : "fp32");
   Napi::Array layouts = Napi::Array::New(env, kConvKinds);

@@ -1,15 +1,18 @@
 // The addon's own elementwise and per-channel loops (fused training kernels): each over a
 // range, so callers split the work across OpenMP threads and each thread makes one call.
 //
-// Compiled for AVX-512, AVX2 and baseline x86-64 (GCC target_clones; the loader picks the
-// widest the CPU has), so one build runs on every x86 machine and uses the wide vectors where
-// they exist. loops.cc is compiled with -ffp-contract=off: no fused multiply-add, so every
-// clone rounds exactly as the JS fallbacks of src/_fused.ts do.
+// Compiled for AVX-512, AVX2 and baseline x86-64 (loops.cc; the widest the CPU has runs,
+// unless ONEDNN_MAX_CPU_ISA caps it), so one build runs on every x86 machine and uses the wide
+// vectors where they exist. loops.cc is compiled with -ffp-contract=off: no fused
+// multiply-add, so every variant rounds exactly as the JS fallbacks of src/_fused.ts do.
 #pragma once
 
 #include <cstdint>
 
 namespace loops {
+
+// The instruction set the loops below run on: "avx512f", "avx2" or "baseline".
+const char *Isa();
 
 // dx[i] = y[i] > 0 ? dy[i] : 0 for i in [lo, hi).
 void ReluGrad(const float *dy, const float *y, float *dx, int64_t lo, int64_t hi);

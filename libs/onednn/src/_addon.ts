@@ -8,7 +8,13 @@ export interface OnednnInfo {
   readonly version: string;
   readonly cpuRuntime: string;
   readonly threads: number;
+  /** The instruction set oneDNN's kernels run on (the CPU's, lowered by ONEDNN_MAX_CPU_ISA), e.g. `avx512_core_bf16`. */
   readonly isa: string;
+  /**
+   * The instruction set of the addon's own loops (native/loops.cc, the fused training kernels):
+   * the widest of `avx512f`, `avx2` and `baseline` (x86-64) that the CPU has and `isa` allows.
+   */
+  readonly loopsIsa: 'avx512f' | 'avx2' | 'baseline';
   /** Whether oneDNN has native bf16 here (avx512_core_bf16 or AMX): `setPrecision(bf16)` works. */
   readonly bf16: boolean;
   /** What convolutions and matmuls compute in now (`setPrecision`). */
