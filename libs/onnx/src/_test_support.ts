@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { forward, initModel, type Model } from '@resnet/tfjs';
-import type { Layer } from '@resnet/spec';
+import { childPath, type Layer } from '@resnet/spec';
 import type { NamedTensors } from './to_onnx.ts';
 
 /** Selects the backend named by TFJS_BACKEND (default cpu) and silences its Node banner. */
@@ -14,10 +14,35 @@ export async function useBackend(): Promise<void> {
 }
 
 /**
- * A model of `net` with seeded random weights and random batch-norm parameters and
- * statistics: γ ∈ [0.5, 1.5], β ~ N(0, 0.3²), running mean ~ N(0, 0.5²), running var ∈ [0.5, 2].
+ * Batch-norm statistics of `randomModel`.
+ * - `benign`: γ ∈ [0.5, 1.5], β ~ N(0, 0.3²), running mean ~ N(0, 0.5²), running var ∈ [0.5, 2].
+ * - `trained`: as a trained network's, where folding and epsilon handling go wrong: γ = ±[0.5, 1.5]
+ *   (a third negative), β ~ N(0, 1), and, cycling over each batch norm's channels, running variances
+ *   of exactly 0 (a dead channel: its convolution filter is zero), ~1e-5 and ~1e-3 (near-constant
+ *   channels: the filter scaled down), |running mean| ∈ [10, 100] of either sign (the filter made
+ *   one-signed over non-negative input, then scaled) and ordinary channels. The statistics are the
+ *   network's own on `TRAINED_CALIBRATION` images, so activations stay finite from layer to layer.
  */
-export function randomModel(net: Layer, seed: number): Model {
+export type Statistics = 'benign' | 'trained';
+
+/** How `randomModel` fills the weights. */
+export interface RandomModelOptions {
+  /** Default `benign`. */
+  readonly statistics?: Statistics;
+  /** Height and width of the calibration images of `trained` statistics (the size the model will see). */
+  readonly imageSize?: number;
+}
+
+/** Calibration batch of `trained` statistics: this many seeded N(0, 1) images, seed 1000 + the model's seed. */
+export const TRAINED_CALIBRATION = 16;
+
+/**
+ * A model of `net` with seeded random weights and random batch-norm parameters and
+ * statistics, `benign` (default) or `trained` (see `Statistics`).
+ * @example randomModel(net, 5, { statistics: 'trained', imageSize: 32 })
+ */
+export function randomModel(net: Layer, seed: number, options: RandomModelOptions = {}): Model {
+  const trained = options.statistics === 'trained';
   const model = initModel(net, { seed });
   const next = mulberry32(seed + 17);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
@@ -30,11 +55,121 @@ export function randomModel(net: Layer, seed: number): Model {
     if (key.endsWith('/running_mean')) {
       const gamma = model.params.get(`${bn}/weight`);
       const beta = model.params.get(`${bn}/bias`);
-      if (gamma !== undefined) fill(gamma, () => 0.5 + next());
-      if (beta !== undefined) fill(beta, () => 0.3 * normal());
+      const sign = (): number => (trained && next() < 1 / 3 ? -1 : 1);
+      if (gamma !== undefined) fill(gamma, () => sign() * (0.5 + next()));
+      if (beta !== undefined) fill(beta, () => (trained ? 1 : 0.3) * normal());
     }
   }
+  if (trained) trainedStatistics(model, options.imageSize ?? 8, seed, next);
   return model;
+}
+
+type Kind = 'zero' | 'tiny' | 'small' | 'large' | 'plain';
+/** Channel c of the i-th batch norm gets KINDS[(c + i) % 8]. */
+const KINDS: readonly Kind[] = ['zero', 'tiny', 'small', 'large', 'plain', 'large', 'plain', 'plain'];
+
+interface ConvBatchNorm {
+  readonly conv: string;
+  readonly bn: string;
+  readonly momentum: number;
+  readonly channels: number;
+  /** The convolution reads the network's input (which may be negative), so it cannot make a large mean. */
+  readonly first: boolean;
+}
+
+// Filters first (zero, one-signed), then the network's own batch statistics, then each channel's
+// filter scaled to its target variance or mean and the statistics measured again. Batch norm in
+// training mode is invariant to a channel's scale, so the rescaling barely moves what follows: two
+// rounds put the variances within a small factor of their targets.
+function trainedStatistics(model: Model, imageSize: number, seed: number, next: () => number): void {
+  const pairs = convBatchNorms(model.spec, model.spec.name, { first: true });
+  const kinds = pairs.map((p, i) => Array.from({ length: p.channels }, (_, c) => kindOf(p, c, i)));
+  const targets = kinds.map((ks) =>
+    ks.map((k) => {
+      const u = 0.5 + 1.5 * next();
+      if (k === 'tiny') return 1e-5 * u;
+      if (k === 'small') return 1e-3 * u;
+      if (k === 'large') return (next() < 0.5 ? -1 : 1) * (10 + 90 * next());
+      return 0;
+    }),
+  );
+  pairs.forEach((p, i) =>
+    scaleFilter(model, p.conv, (w, c) => {
+      const k = kinds[i]?.[c];
+      return k === 'zero' ? 0 : k === 'large' ? Math.abs(w) : w;
+    }),
+  );
+  const x = images(TRAINED_CALIBRATION, imageSize, model.params.get(`${pairs[0]?.conv}/weight`)?.shape[2] ?? 1, 1000 + seed);
+  for (let round = 0; round < 2; round++) {
+    const stats = measure(model, pairs, x);
+    pairs.forEach((p, i) => {
+      const factors = (kinds[i] ?? []).map((k, c) => {
+        const { mean, variance } = stats[i]?.[c] ?? { mean: 0, variance: 0 };
+        const target = targets[i]?.[c] ?? 0;
+        if ((k === 'tiny' || k === 'small') && variance > 0) return Math.sqrt(target / variance);
+        // The sign is set in the first round; the second only corrects the size.
+        if (k === 'large' && mean !== 0) return round === 0 ? target / mean : Math.abs(target / mean);
+        return 1;
+      });
+      scaleFilter(model, p.conv, (w, c) => w * (factors[c] ?? 1));
+    });
+  }
+  measure(model, pairs, x);
+  x.dispose();
+}
+
+function kindOf(p: ConvBatchNorm, c: number, i: number): Kind {
+  const k = KINDS[(c + i) % KINDS.length] ?? 'plain';
+  return k === 'large' && p.first ? 'plain' : k;
+}
+
+// Sets every batch norm's running statistics to the batch's (PyTorch's unbiased variance), as
+// one training-mode forward pass computes them: from zero, running = momentum · batch.
+function measure(model: Model, pairs: readonly ConvBatchNorm[], x: tf.Tensor4D): { mean: number; variance: number }[][] {
+  for (const [, v] of model.state) tf.tidy(() => v.assign(tf.zerosLike(v)));
+  tf.tidy(() => void forward(model, x, { training: true, fused: false }));
+  return pairs.map((p) => {
+    const read = (name: string): Float32Array => {
+      const v = model.state.get(`${p.bn}/${name}`);
+      if (v === undefined) throw new Error(`no ${p.bn}/${name}`);
+      const batch = tf.tidy(() => tf.div(v, p.momentum));
+      v.assign(batch);
+      const values = batch.dataSync() as Float32Array;
+      batch.dispose();
+      return values;
+    };
+    const means = read('running_mean');
+    const variances = read('running_var');
+    return Array.from(means, (mean, c) => ({ mean, variance: variances[c] ?? 0 }));
+  });
+}
+
+function scaleFilter(model: Model, conv: string, f: (w: number, channel: number) => number): void {
+  const v = model.params.get(`${conv}/weight`);
+  if (v === undefined) throw new Error(`no ${conv}/weight`);
+  const out = v.shape[3] ?? 1;
+  // A loop, not Float32Array.from's callback (which is ~100× slower on millions of weights).
+  const values = Float32Array.from(v.dataSync() as Float32Array);
+  for (let i = 0; i < values.length; i++) values[i] = f(values[i] ?? 0, i % out);
+  tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
+}
+
+// Each convolution followed directly by a batch norm, in the order the forward pass runs them.
+function convBatchNorms(layer: Layer, path: string, state: { first: boolean }): ConvBatchNorm[] {
+  const lists = layer._tag === 'Sequential' ? [layer.layers] : layer._tag === 'Residual' ? [layer.main, layer.shortcut] : [];
+  return lists.flatMap((layers) =>
+    layers.flatMap((child, i) => {
+      const next = layers[i + 1];
+      if (child._tag === 'Conv2d' && next?._tag === 'BatchNorm') {
+        const first = state.first;
+        state.first = false;
+        return [
+          { conv: childPath(path, child.name), bn: childPath(path, next.name), momentum: next.momentum, channels: next.channels, first },
+        ];
+      }
+      return convBatchNorms(child, childPath(path, child.name), state);
+    }),
+  );
 }
 
 /** The model's weights and statistics as plain arrays, keyed as in a run's manifest. */

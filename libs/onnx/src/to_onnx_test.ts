@@ -10,7 +10,7 @@ import * as E from 'fp-ts/Either';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { batchNorm, conv2d, dense, globalAvgPool, maxPool, relu, sequential, weightSchema, type WeightSpec } from '@resnet/spec';
-import { disposeModel, toLayersModel, type Model } from '@resnet/tfjs';
+import { disposeModel, forward, toLayersModel, type Model } from '@resnet/tfjs';
 import { basic, bottleneck, network, resnet, STEMS, type Depth, type Version } from '@resnet/variants';
 import { checkTensors, ONNX_OPSET, toOnnx, type NamedTensors } from './to_onnx.ts';
 import { compare, images, onnxLogits, randomModel, referenceLogits, tensorsOf, useBackend } from './_test_support.ts';
@@ -81,6 +81,73 @@ describe('the ONNX export, run by ONNX Runtime, gives the logits of the tfjs for
         expect(viaTfjs.maxDiff).toBeLessThanOrEqual(RELATIVE_TOLERANCE * viaTfjs.scale);
         measured.push(
           `ResNet-${c.depth} ${c.version} ${c.stem} ${c.size}px batch ${batch}: onnx ${viaOnnx.maxDiff.toExponential(1)} / ${viaOnnx.scale.toFixed(2)}, tfjs ${viaTfjs.maxDiff.toExponential(1)}`,
+        );
+        x.dispose();
+      }
+      loaded.dispose();
+      await session.release();
+      disposeModel(model);
+    },
+  );
+});
+
+describe('exports of a network with trained-like batch norms give the logits of the unfolded tfjs forward pass', () => {
+  // Variances of exactly 0, ~1e-5 and ~1e-3 and means of ±10–100 (randomModel's `trained`
+  // statistics): where epsilon handling and batch-norm folding go wrong. The reference is the
+  // layer-by-layer forward (`fused: false`), not the folded one the tests above compare with, so a
+  // wrong fold in the interpreter or in an exporter's runtime shows (ONNX Runtime's default graph
+  // optimisation folds every BatchNormalization into its Conv). Narrow networks (the numbers
+  // are per channel; width only costs time): a basic one and a bottleneck one, three stages each,
+  // every kind of channel in every batch norm.
+  const TRAINED = [
+    { name: 'basic', block: basic, stem: STEMS.imagenet, widths: [16, 32, 64], strideOn: '3x3', size: 32 },
+    { name: 'bottleneck', block: bottleneck, stem: STEMS.small, widths: [8, 16, 32], strideOn: '3x3', size: 8 },
+  ] as const;
+  const measured: string[] = [];
+  afterAll(() =>
+    console.log(`trained-like batch norms, max |Δ logits| / logits' scale vs the unfolded tfjs forward:\n${measured.join('\n')}`),
+  );
+
+  test.each(TRAINED)(
+    '$name blocks, $size×$size: ONNX Runtime, the tfjs layers export and the folded forward, batch 1 and 7',
+    async ({ name, block, stem, widths, strideOn, size }) => {
+      const stages = widths.map((width, i) => ({ blocks: 2, width, stride: i === 0 ? 1 : 2 }));
+      const net = network(name, { block, stem: { ...stem, width: 16 }, stages }, { inChannels: 1, classes: 10, strideOn });
+      const model = randomModel(net, size, { statistics: 'trained', imageSize: size });
+      const tensors = tensorsOf(model);
+      // The fixture has the statistics it promises.
+      const values = (suffix: string): number[] =>
+        [...tensors].filter(([key]) => key.endsWith(suffix)).flatMap(([, t]) => Array.from(t.values));
+      const [variances, means] = [values('/running_var'), values('/running_mean')];
+      const share = (of: number[], f: (v: number) => boolean): number => of.filter(f).length / of.length;
+      expect(share(variances, (v) => v === 0)).toBeGreaterThan(0.1);
+      expect(share(variances, (v) => v > 2e-6 && v < 5e-5)).toBeGreaterThan(0.1);
+      expect(share(variances, (v) => v > 2e-4 && v < 5e-3)).toBeGreaterThan(0.1);
+      expect(share(means, (m) => m >= 10)).toBeGreaterThan(0.05);
+      expect(share(means, (m) => m <= -10)).toBeGreaterThan(0.05);
+
+      const bytes = toOnnx(net, tensors, { inChannels: 1, imageSize: size });
+      if (E.isLeft(bytes)) throw new Error(bytes.left.message);
+      const session = await ort.InferenceSession.create(bytes.right);
+      const artifacts = await toLayersModel(net, tensors, { inChannels: 1, imageSize: size });
+      if (E.isLeft(artifacts)) throw new Error(artifacts.left.message);
+      const loaded = await tf.loadLayersModel(fromModelJson(artifacts.right.modelJson, artifacts.right.weightData));
+      for (const batch of [1, 7]) {
+        const x = images(batch, size, 1, 50 + batch);
+        const reference = tf.tidy(() => forward(model, x, { training: false, fused: false }).dataSync() as Float32Array);
+        expect(reference.every(Number.isFinite)).toBe(true);
+        const viaOnnx = compare(reference, await onnxLogits(session, x));
+        const viaTfjs = compare(
+          reference,
+          tf.tidy(() => (loaded.predict(x) as tf.Tensor).dataSync() as Float32Array),
+        );
+        const folded = compare(reference, referenceLogits(model, x));
+        expect(viaOnnx.scale).toBeGreaterThan(0);
+        expect(viaOnnx.maxDiff).toBeLessThanOrEqual(RELATIVE_TOLERANCE * viaOnnx.scale);
+        expect(viaTfjs.maxDiff).toBeLessThanOrEqual(RELATIVE_TOLERANCE * viaTfjs.scale);
+        expect(folded.maxDiff).toBeLessThanOrEqual(RELATIVE_TOLERANCE * folded.scale);
+        measured.push(
+          `${name} ${size}px batch ${batch}: onnx ${viaOnnx.maxDiff.toExponential(1)}, tfjs export ${viaTfjs.maxDiff.toExponential(1)}, folded forward ${folded.maxDiff.toExponential(1)} / ${viaOnnx.scale.toFixed(2)}`,
         );
         x.dispose();
       }
