@@ -6,7 +6,7 @@ import { basic, bottleneck, DEPTHS, resnet } from '@resnet/variants';
 import { countWeights, disposeModel, initModel, weight } from './model.ts';
 import { forward } from './forward.ts';
 import { recording, schemaRows, tensorRows, TINY_KINDS, tinyResNet, useBackend } from './_test_support.ts';
-import { checkGradients } from './testing.ts';
+import { checkGradients, gradientFailures } from './testing.ts';
 
 beforeAll(useBackend);
 
@@ -109,18 +109,20 @@ describe('tfjs interpreter agrees with the spec folds', () => {
 
   test.each([
     ['basic', basic, '3x3'],
+    ['bottleneck v1', bottleneck, '1x1'],
     ['bottleneck v1.5', bottleneck, '3x3'],
   ] as const)(
-    'the %s ResNet’s gradient agrees with finite differences of the loss, for every weight tensor (training-mode batch norm included)',
+    'the %s ResNet’s gradient (training-mode batch norm, max pool) agrees element by element with float64 central differences, for every parameter and the input',
     (_name, kind, strideOn) => {
       const model = initModel(tinyResNet(kind, { strideOn, stem: 'imagenet' }), { seed: 5 });
-      const x = tf.randomNormal([4, 16, 16, 1], 0, 1, 'float32', 11);
-      const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 10);
-      const loss = () => tf.losses.softmaxCrossEntropy(labels, forward(model, x, { training: true })) as tf.Scalar;
-      const checks = checkGradients(model, loss);
-      expect(checks.filter((c) => !c.agrees)).toEqual([]);
-      expect(checks.length).toBeGreaterThan(model.params.size * 0.9);
-      tf.dispose([x, labels]);
+      // Batch 8, not 4: conv4_x and conv5_x are 1×1 here, and with 4 values per batch-norm
+      // channel this net is ill-conditioned (a 1e-6 relative change of the input moves a float64
+      // gradient element by 2%), so float32's own rounding moves the analytic gradient as much.
+      const x = tf.randomNormal([8, 16, 16, 1], 0, 1, 'float32', 11) as tf.Tensor4D;
+      const report = checkGradients(model, x, { labels: [0, 1, 2, 3, 4, 5, 6, 7], coordinates: 12 });
+      expect(gradientFailures(report)).toEqual([]);
+      expect(report.tensors.length).toBe(2 * model.params.size + 1);
+      tf.dispose(x);
       disposeModel(model);
     },
   );
