@@ -2,8 +2,9 @@
  * `nx run web:e2e` — the built site in headless Chromium (Debian's, through playwright-core),
  * checked against the command-line tools: a tiny run trained by train:serve, the explorer's
  * totals against table:serve --format=json, the classifier against train:evaluate
- * --predictions, a drawn run chart, no console errors; then web:serve live over runs training
- * while the page is open (e2e_live.ts). Writes a screenshot per view and
+ * --predictions, drawings on the canvas against the model run by onnxruntime-node
+ * (e2e_drawing.ts), a drawn run chart, no console errors; then web:serve live over runs
+ * training while the page is open (e2e_live.ts). Writes a screenshot per view and
  * ends with the measured bundle size, load time and classification time per image.
  */
 import { spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import { extname, join, resolve } from 'node:path';
 import { command, type Parsed, type Schema } from '@resnet/cli';
 import { DEPTHS } from '@resnet/variants';
 import { BUILD_MARKER } from './app.ts';
+import { drawingChecks } from './e2e_drawing.ts';
 import { liveChecks } from './e2e_live.ts';
 import type { SiteData } from './site_data.ts';
 
@@ -190,22 +192,8 @@ export async function e2e(flags: Parsed<typeof FLAGS>): Promise<number> {
             detail: `same top class for ${same}/${want.length}${same < want.length ? ` (the rest ties within 1e-6)` : ''}, largest probability difference ${worst.toExponential(1)}`,
           });
         }
-        // Draw a stroke on the canvas: the model answers with three classes.
-        const box = await page.locator('#draw-canvas').boundingBox();
-        if (box !== null) {
-          await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.2);
-          await page.mouse.down();
-          await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.8, { steps: 8 });
-          await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.8, { steps: 8 });
-          await page.mouse.up();
-        }
-        const drawn = await page
-          .waitForFunction(() => document.querySelectorAll('#draw-top3 li').length, null, { timeout: 10_000 })
-          .then(
-            () => page.$$eval('#draw-top3 li', (els) => els.map((el) => el.textContent ?? '')),
-            () => [] as string[],
-          );
-        checks.push({ name: 'a drawing is classified', ok: drawn.length === 3, detail: drawn.join(', ') || 'no answer' });
+        // Drawings on the canvas: answered, and answered by the model on what was drawn.
+        checks.push(...(await drawingChecks(page, site, siteData.model, siteData.classes)));
         await page.locator('#classifier').screenshot({ path: join(flags.screenshots, 'classifier.png') });
       }
 
