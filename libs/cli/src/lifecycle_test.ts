@@ -52,6 +52,8 @@ import { onCleanup, runApp, stopRequests } from '${join(WORKSPACE, 'libs/cli/src
 runApp('demo', async () => {
   mkdirSync(${JSON.stringify(marker)});
   onCleanup(() => rmSync(${JSON.stringify(marker)}, { recursive: true, force: true }));
+  // A bug while something (a server, a child process, a timer) still holds the event loop.
+  if (process.argv.includes('--throw')) { setInterval(() => undefined, 1000); throw new Error('a bug'); }
   if (process.argv.includes('--plain')) { console.log('ready'); await new Promise((r) => setTimeout(r, 60_000)); return 0; }
   const stop = stopRequests('demo', 'saving', { watchEveryMs: 100 });
   console.log('ready');
@@ -82,6 +84,17 @@ function once(child: ChildProcess, text: string): Promise<void> {
     });
   });
 }
+
+describe('an app that fails', () => {
+  test('an unexpected error ends it with exit 1, the stack on stderr and cleanups run, even while a timer or child would keep it alive', async () => {
+    const { app, marker } = fixture();
+    const child = spawn(process.execPath, ['--import', 'tsx', app, '--throw'], { cwd: WORKSPACE, env: APP_ENV });
+    const r = await ended(child);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^demo: unexpected error: Error: a bug\n\s+at /);
+    expect(existsSync(marker)).toBe(false);
+  });
+});
 
 describe('an app and signals', () => {
   test('without a stop request a signal ends it at once, 128 + the signal, with one line and its temporary folder removed', async () => {

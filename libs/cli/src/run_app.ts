@@ -17,13 +17,16 @@ export function runApp(name: string, main: () => number | Promise<number>): void
     .then(
       (code) => {
         process.exitCode = code;
+        runCleanups();
       },
       (e: unknown) => {
         const system = systemError(e);
         if (system !== null) console.error(`${name}: ${describeSystemError(system)}`);
         else console.error(`${name}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-        process.exitCode = 1;
+        runCleanups();
+        // A failed app ends now: a server, child process or timer it started must not keep it
+        // alive (the error is printed; stderr is synchronous for files, pipes and terminals).
+        process.exit(1);
       },
-    )
-    .finally(runCleanups);
+    );
 }
