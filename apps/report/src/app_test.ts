@@ -77,7 +77,7 @@ describe('report app', () => {
     );
   });
 
-  test('two runs of one depth get charts named after their folders; --title sets the title; a previous report is replaced', async () => {
+  test('two runs of one depth, one of the seed protocol: charts named by protocol (folders name runs of one kind: summary_test); --title sets the title; a previous report is replaced', async () => {
     const root = tempDir();
     const a = writeRun(join(root, 'seed'), runConfig(18, { protocol: 'seed', imageSize: 96, batchSize: 256 }), epochs(1));
     const b = writeRun(join(root, 'default'), runConfig(18), epochs(2));
@@ -90,7 +90,7 @@ describe('report app', () => {
       readdirSync(join(out, 'charts'))
         .filter((f) => f.endsWith('.svg'))
         .sort(),
-    ).toEqual(['all.svg', 'resnet18-default.svg', 'resnet18-seed.svg']);
+    ).toEqual(['all.svg', 'resnet18-seed.svg', 'resnet18.svg']);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md.startsWith('# Two ResNet-18s\n')).toBe(true);
     expect(md).toContain('**Mixed protocols:**');

@@ -15,6 +15,9 @@ export const SIGNIFICANCE = 0.05;
 /** The largest |ours − reference| the issue accepts for a reference comparison. */
 export const REFERENCE_TOLERANCE = 0.005;
 
+/** How close a run of the seed's own protocol should come to the seed's test accuracy (issue 24's target). */
+export const SEED_PROTOCOL_TOLERANCE = 0.01;
+
 /** Our runs that can be compared across depths: same protocol settings (planned epochs included) and the same epochs done. */
 export interface DepthGroup {
   /** Ordered by depth (as the rows). */
@@ -69,7 +72,13 @@ export function referencePairs(rows: readonly RunRow[]): readonly { readonly ref
  * @example findings(rows) // ['- **Depth:** after 10 epochs …', '- **PyTorch reference:** …']
  */
 export function findings(rows: readonly RunRow[]): readonly string[] {
-  return [depthSentence(rows), ...referenceSentences(rows), ...precisionSentences(rows), seedSentence(rows)];
+  return [
+    depthSentence(rows),
+    ...referenceSentences(rows),
+    ...precisionSentences(rows),
+    seedSentence(rows),
+    ...seedProtocolSentences(rows),
+  ];
 }
 
 /**
@@ -123,9 +132,7 @@ function signed(diff: number): string {
  * (the issue's rule: below the seed is acceptable only where that reference is below it too).
  */
 function seedSentence(rows: readonly RunRow[]): string {
-  const ours = rows.filter(
-    (r) => r.run.config.reference === null && r.run.metrics.length === SEED_EPOCHS && r.plannedEpochs === SEED_EPOCHS,
-  );
+  const ours = seedLength(rows).filter((r) => r.run.config.protocol !== 'seed');
   const head = `- **Seed report** (its recipe differs: see “Comparison with the seed report”):`;
   if (ours.length === 0)
     return `${head} none of our runs was planned for and finished the seed’s ${SEED_EPOCHS} epochs, so none is set against its numbers.`;
@@ -149,6 +156,35 @@ function seedSentence(rows: readonly RunRow[]): string {
       .join('; ')}`;
   });
   return `${head} after ${SEED_EPOCHS} epochs, final test accuracy ${parts.join('; ')}.`;
+}
+
+/** Our runs planned for and done with the seed's epochs. */
+function seedLength(rows: readonly RunRow[]): readonly RunRow[] {
+  return rows.filter((r) => r.run.config.reference === null && r.run.metrics.length === SEED_EPOCHS && r.plannedEpochs === SEED_EPOCHS);
+}
+
+/**
+ * Our runs of the seed's own protocol (its input size, optimizer, batch and epochs) against the seed's
+ * test and training accuracy at that depth: the reproduction of its table, within
+ * SEED_PROTOCOL_TOLERANCE or not, with the run's last three test accuracies (one run's final
+ * number moves that much between epochs at the protocol's constant rate).
+ */
+function seedProtocolSentences(rows: readonly RunRow[]): readonly string[] {
+  const runs = seedLength(rows).filter((r) => r.run.config.protocol === 'seed');
+  if (runs.length === 0) return [];
+  const parts = runs.map((r) => {
+    const seed = SEED_RESULTS.find((s) => s.depth === r.run.config.variant);
+    if (seed === undefined) return `${r.seriesName} ${formatAccuracy(r.last.testAcc)} (the seed has no ResNet-${r.run.config.variant})`;
+    const diff = r.last.testAcc - seed.testAcc;
+    const lastThree = r.run.metrics
+      .slice(-3)
+      .map((m) => formatAccuracy(m.testAcc))
+      .join(', ');
+    return `${r.seriesName} ${formatAccuracy(r.last.testAcc)} against the seed’s ${seed.testAcc.toFixed(3)} (${signed(diff)}, ${Math.abs(diff) <= SEED_PROTOCOL_TOLERANCE + 1e-12 ? 'within' : 'outside'} ±${SEED_PROTOCOL_TOLERANCE}), training accuracy ${r.last.trainAcc.toFixed(3)} against its ${seed.trainAcc.toFixed(3)}; test accuracy over its last three epochs ${lastThree}`;
+  });
+  return [
+    `- **The seed’s own protocol** (its recipe, one run per depth as in the seed): after ${SEED_EPOCHS} epochs, final test accuracy ${parts.join('; ')}.`,
+  ];
 }
 
 function depthSentence(rows: readonly RunRow[]): string {

@@ -108,6 +108,25 @@ describe('what we find', () => {
     );
   });
 
+  test('a run of the seed’s own protocol is set against the seed’s test and training accuracy, within or outside 0.01, not among the recipes that differ', () => {
+    const seedProtocol = { protocol: 'seed', imageSize: 96, version: 'v1' };
+    const found = findings(
+      rows(
+        run('a/18', 18, 0.9088),
+        run('s/18', 18, 0.9168, { overrides: seedProtocol }),
+        run('s/34', 34, 0.905, { overrides: seedProtocol }),
+      ),
+    );
+    expect(found).toContain(
+      '- **Seed report** (its recipe differs: see “Comparison with the seed report”): after 10 epochs, final test accuracy ResNet-18 0.9088 against the seed’s 0.898 (+0.0108).',
+    );
+    // memoryRun's epoch e has test accuracy (68 + e)/100 (the last set by run()) and training accuracy (70 + e)/100.
+    expect(found[found.length - 1]).toBe(
+      '- **The seed’s own protocol** (its recipe, one run per depth as in the seed): after 10 epochs, final test accuracy ResNet-18 (seed protocol) 0.9168 against the seed’s 0.898 (+0.0188, outside ±0.01), training accuracy 0.800 against its 0.993; test accuracy over its last three epochs 0.7600, 0.7700, 0.9168; ResNet-34 (seed protocol) 0.9050 against the seed’s 0.901 (+0.0040, within ±0.01), training accuracy 0.800 against its 0.974; test accuracy over its last three epochs 0.7600, 0.7700, 0.9050.',
+    );
+    expect(findings(rows(run('a/18', 18, 0.9088))).some((f) => f.includes('own protocol'))).toBe(false);
+  });
+
   test('runs not planned for, or not done with, the seed’s 10 epochs are not set against it', () => {
     const none =
       '- **Seed report** (its recipe differs: see “Comparison with the seed report”): none of our runs was planned for and finished the seed’s 10 epochs, so none is set against its numbers.';

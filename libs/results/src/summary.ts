@@ -17,8 +17,9 @@ export interface RunRow {
   readonly label: string;
   /**
    * Unique among the report's runs: `ResNet-18`, or `ResNet-18 (folder)` when two of ours share a
-   * depth and precision; a bf16 run `ResNet-18 (bf16)`; a reference run `ResNet-18 (PyTorch
-   * reference)`, or `ResNet-18 (PyTorch reference, folder)`.
+   * depth, protocol and precision; a bf16 run `ResNet-18 (bf16)`; a run of the seed report's
+   * protocol `ResNet-18 (seed protocol)`; a reference run `ResNet-18 (PyTorch reference)`, or
+   * `ResNet-18 (PyTorch reference, folder)`.
    */
   readonly seriesName: string;
   readonly block: 'basic' | 'bottleneck';
@@ -40,7 +41,7 @@ export interface RunRow {
    * `--resume --epochs=N` keeps its original config.json).
    */
   readonly plannedEpochs: number;
-  /** Chart file name without extension: `resnet18`, or `resnet18-<folder>` when two runs share a depth. */
+  /** Chart file name without extension: `resnet18` (see chartNames), or `resnet18-<folder>` when two runs are of the same kind. */
   readonly chart: string;
 }
 
@@ -62,6 +63,7 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
     const shared = runs.filter((r) => sameKind(r, run)).length > 1;
     const tags = [
       ...(config.reference === null ? [] : [referenceLabel(config.reference)]),
+      ...(config.protocol === 'default' ? [] : [`${config.protocol} protocol`]),
       ...(config.precision === 'bf16' ? ['bf16'] : []),
       ...(shared ? [folderName(run.dir)] : []),
     ];
@@ -88,13 +90,19 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
 }
 
 /**
- * Chart file names: `resnet<depth>` (`resnet<depth>-pytorch` for a PyTorch reference run, `-bf16` added for bf16), with
- * the run folder's name added when two such runs share a depth, and a counter when even that repeats.
- * @example chartNames([run18, reference18, run50]) // ['resnet18', 'resnet18-pytorch', 'resnet50']
+ * Chart file names: `resnet<depth>` (`resnet<depth>-pytorch` for a PyTorch reference run, `-seed` added for the seed
+ * protocol, `-bf16` for bf16), with the run folder's name added when two such runs are of the same kind, and a
+ * counter when even that repeats.
+ * @example chartNames([run18, reference18, seedProtocol18, run50]) // ['resnet18', 'resnet18-pytorch', 'resnet18-seed', 'resnet50']
  */
 export function chartNames(runs: readonly LoadedRun[]): readonly string[] {
   const names = runs.map((r) => {
-    const base = `resnet${r.config.variant}${r.config.reference === null ? '' : `-${r.config.reference.framework}`}${r.config.precision === 'bf16' ? '-bf16' : ''}`;
+    const base = [
+      `resnet${r.config.variant}`,
+      ...(r.config.reference === null ? [] : [r.config.reference.framework]),
+      ...(r.config.protocol === 'default' ? [] : [r.config.protocol]),
+      ...(r.config.precision === 'bf16' ? ['bf16'] : []),
+    ].join('-');
     return runs.filter((o) => sameKind(o, r)).length > 1 ? `${base}-${safeName(folderName(r.dir))}` : base;
   });
   return names.map((n, i) => (names.filter((o) => o === n).length > 1 ? `${n}-${names.slice(0, i + 1).filter((o) => o === n).length}` : n));
@@ -113,10 +121,11 @@ export function referenceLabel(reference: NonNullable<RunConfig['reference']>): 
   }
 }
 
-/** Same depth and precision, made by the same framework (ours, or one reference framework). */
+/** Same depth, protocol and precision, made by the same framework (ours, or one reference framework). */
 function sameKind(a: LoadedRun, b: LoadedRun): boolean {
   return (
     a.config.variant === b.config.variant &&
+    a.config.protocol === b.config.protocol &&
     a.config.precision === b.config.precision &&
     (a.config.reference?.framework ?? null) === (b.config.reference?.framework ?? null)
   );

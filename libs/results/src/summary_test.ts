@@ -64,6 +64,18 @@ describe('chart names', () => {
   });
 });
 
+describe('a run of the seed report’s protocol', () => {
+  test('is named by its protocol beside a default-protocol run of its depth, in its series and its chart; two of them by folder too', () => {
+    const seed = (dir: string) => memoryRun(dir, 18, { overrides: { protocol: 'seed', imageSize: 96, version: 'v1' } });
+    const runs = [memoryRun('s/resnet18', 18), seed('s/resnet18-seed-protocol'), memoryRun('s/resnet50', 50)];
+    expect(rows(...runs).map((r) => r.seriesName)).toEqual(['ResNet-18', 'ResNet-18 (seed protocol)', 'ResNet-50']);
+    expect(chartNames(runs)).toEqual(['resnet18', 'resnet18-seed', 'resnet50']);
+    const two = [seed('a/one'), seed('b/two')];
+    expect(rows(...two).map((r) => r.seriesName)).toEqual(['ResNet-18 (seed protocol, one)', 'ResNet-18 (seed protocol, two)']);
+    expect(chartNames(two)).toEqual(['resnet18-seed-one', 'resnet18-seed-two']);
+  });
+});
+
 describe('protocol differences', () => {
   test('runs trained alike have none', () => {
     expect(protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 50)))).toEqual([]);
