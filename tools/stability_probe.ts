@@ -102,8 +102,8 @@ async function main(): Promise<void> {
       const { x, y } = makeBatch(trainSet, indices, { imageSize: 28, augment, seed, epoch, step });
       const { loss, logits, grads } = modelGradients(model, x, (z) => crossEntropyWithGradient(z, y, lossOptions));
       const measure = step % normEvery === 0;
-      const norms = measure ? tf.tidy(() => tf.stack([...grads.values()].map((g) => tf.norm(g))).dataSync()) : new Float32Array(0);
-      const total = Math.sqrt(norms.reduce((a, n) => a + n * n, 0));
+      const norms: ArrayLike<number> = measure ? tf.tidy(() => tf.stack([...grads.values()].map((g) => tf.norm(g))).dataSync()) : [];
+      const total = Math.sqrt(Array.from(norms).reduce((a, n) => a + n * n, 0));
       let largest = 0;
       for (let i = 1; i < norms.length; i++) if ((norms[i] ?? 0) > (norms[largest] ?? 0)) largest = i;
       const scale = clip > 0 && total > clip ? clip / total : 1;
