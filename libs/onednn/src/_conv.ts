@@ -52,6 +52,25 @@ function conv(
   return error ?? args.backend.makeTensorInfo(o.outShape, 'float32', out);
 }
 
+/** tfjs's geometry of an NHWC convolution from a kernel's attributes (dilation 1 unless given). */
+function channelsLastInfo(
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: Pick<Conv2DAttrs, 'strides' | 'pad' | 'dimRoundingMode'>,
+  dilations: Conv2DAttrs['dilations'] = 1,
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    attrs.strides,
+    dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
 function conv2d(addon: OnednnAddon, args: Args): Outcome {
   const { x, filter } = args.inputs;
   const attrs = args.attrs as unknown as Conv2DAttrs;
@@ -59,16 +78,7 @@ function conv2d(addon: OnednnAddon, args: Args): Outcome {
     fs = shape4(filter);
   if (xs === undefined || fs === undefined) return 'inputs are not rank 4';
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
-  const info = backend_util.computeConv2DInfo(
-    xs,
-    fs,
-    attrs.strides,
-    attrs.dilations,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = channelsLastInfo(xs, fs, attrs, attrs.dilations);
   return conv(addon, args, { kind: addon.ops.conv.forward, info, a: x, b: filter, outShape: info.outShape });
 }
 
@@ -78,16 +88,7 @@ function conv2dBackpropInput(addon: OnednnAddon, args: Args): Outcome {
   const fs = shape4(filter);
   if (fs === undefined || shape4(dy) === undefined) return 'inputs are not rank 4';
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
-  const info = backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    fs,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = channelsLastInfo(attrs.inputShape, fs, attrs);
   if (dy === undefined || dy.shape.join() !== info.outShape.join()) return 'dy does not have the convolution output shape';
   return conv(addon, args, { kind: addon.ops.conv.backwardData, info, a: dy, b: filter, outShape: info.inShape });
 }
@@ -98,16 +99,7 @@ function conv2dBackpropFilter(addon: OnednnAddon, args: Args): Outcome {
   const xs = shape4(x);
   if (xs === undefined || shape4(dy) === undefined) return 'inputs are not rank 4';
   if (attrs.dataFormat === 'NCHW') return 'NCHW data format';
-  const info = backend_util.computeConv2DInfo(
-    xs,
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = channelsLastInfo(xs, attrs.filterShape, attrs);
   if (dy === undefined || dy.shape.join() !== info.outShape.join()) return 'dy does not have the convolution output shape';
   return conv(addon, args, { kind: addon.ops.conv.backwardFilter, info, a: x, b: dy, outShape: info.filterShape });
 }
@@ -130,16 +122,7 @@ function fusedConv2d(addon: OnednnAddon, args: Args): Outcome {
   const activation = codeOf(addon.ops.activation, attrs.activation ?? 'linear');
   if (activation === undefined) return `activation "${attrs.activation}"`;
   if (attrs.activation === 'leakyrelu' && typeof attrs.leakyreluAlpha !== 'number') return 'leakyrelu without alpha';
-  const info = backend_util.computeConv2DInfo(
-    xs,
-    fs,
-    attrs.strides,
-    attrs.dilations,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = channelsLastInfo(xs, fs, attrs, attrs.dilations);
   const b = channelBias(args, bias, info.outChannels);
   if (typeof b === 'string') return b;
   return conv(addon, args, {
