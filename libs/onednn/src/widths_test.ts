@@ -107,6 +107,13 @@ const LAYOUTS: readonly [ConvLayout, string, (impls: string[]) => boolean][] = [
   ['auto', 'whatever the policy picks', (impls) => impls.length > 0],
 ];
 
+// A filter as large as the unpadded input (one output position, e.g. the stem's 7x7 on 7x7 maps) is a dense layer:
+// oneDNN may run it as its inner product ('ip:x64:gemm:jit' for the filter gradient), whatever layout was forced.
+function coversWholeInput(c: ConvCase): boolean {
+  const [outH, outW] = convOutShape(c).slice(1, 3);
+  return outH === 1 && outW === 1 && c.kh === c.inH && c.kw === c.inW;
+}
+
 const DIRECTIONS: readonly Direction[] = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
 
 describeOnednn('oneDNN kernels at ResNet widths (16–64 channels) equal tfjs-backend-cpu', () => {
@@ -141,7 +148,8 @@ describeOnednn('oneDNN kernels at ResNet widths (16–64 channels) equal tfjs-ba
         fc.assert(
           fc.property(wideConvCaseArb, seedArb, (c, seed) => {
             const impls = implementationsDuring(() => convAgrees(direction, c, seed));
-            if (!ranAsForced(impls)) throw new Error(`under "${layout}" ${direction} ran on ${JSON.stringify(impls)}`);
+            const asInnerProduct = coversWholeInput(c) && impls.length > 0 && impls.every((impl) => impl.startsWith('ip:'));
+            if (!ranAsForced(impls) && !asInnerProduct) throw new Error(`under "${layout}" ${direction} ran on ${JSON.stringify(impls)}`);
           }),
           { numRuns: 25 },
         );
