@@ -5,6 +5,7 @@
 import { formatCount, formatDuration, formatMacs } from '@resnet/format';
 import { describeAugment, describeOptimizer, describeSchedule, referenceLabel, type RunRow } from '@resnet/results';
 import type { RunConfig } from '@resnet/run-dir';
+import { describeClipNorm } from '@resnet/recipe';
 import { confusionSection } from './evaluation_section.ts';
 import { formatDate, markdownTable } from './format.ts';
 import { pasteable } from './legacy_command.ts';
@@ -33,7 +34,7 @@ export function runSection(r: RunRow): readonly string[] {
     '',
     `- protocol ${c.protocol}; ${network}, ${lastNorm}; ${formatCount(r.params)} parameters, ${formatMacs(r.macs)} MACs per image`,
     `- input ${c.imageSize}×${c.imageSize}, batch ${c.batchSize}, augmentation ${describeAugment(c)}, ${images}`,
-    `- ${describeOptimizer(c)}; schedule ${describeSchedule(c)}; label smoothing ${c.labelSmoothing}; seed ${c.seed}`,
+    `- ${describeOptimizer(c)}; schedule ${describeSchedule(c)}; label smoothing ${c.labelSmoothing}; gradient clipping ${describeClipNorm(c.clipNorm)}; seed ${c.seed}`,
     `- started ${started}; backend ${backendText(c)}${tfjs}${node}; machine ${machineText(c)}; data ${c.dataSource ?? 'not recorded'}`,
     `- ${epochs}, ${formatDuration(r.wallSeconds)} of training`,
     '',

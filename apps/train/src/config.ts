@@ -52,6 +52,13 @@ export const TRAIN_FLAGS = {
   },
   warmup: { kind: 'number', min: 0, max: 1000, default: null, help: 'warmup epochs for --schedule=cosine' },
   'label-smoothing': { kind: 'number', min: 0, max: 0.99, default: null, help: 'label smoothing ε of the cross-entropy' },
+  'clip-norm': {
+    kind: 'number',
+    min: 0,
+    max: 1e6,
+    default: null,
+    help: "scale each step's gradient down to this global L2 norm when larger (PyTorch's clip_grad_norm_); 0: no clipping",
+  },
   'image-size': { kind: 'int', min: 8, max: 512, default: null, help: 'resize the 28×28 images to N×N (bilinear)' },
   augment: { kind: 'bool', default: null, help: 'random crop (4-pixel padding) and horizontal flip' },
   'train-limit': { kind: 'int', min: 1, max: 60_000, default: null, help: 'use only the first N training images (smoke runs)' },
@@ -90,6 +97,7 @@ export function resolveConfig(flags: TrainFlags): E.Either<string, TrainConfig> 
   // The lib reports lengths; the flags that set them are ours to name.
   if (E.isLeft(schedule)) return E.left(`--warmup (${schedule.left.warmup}) must be shorter than --epochs (${schedule.left.epochs})`);
   const augment = flags.augment ?? p.augment;
+  const clipNorm = flags['clip-norm'] ?? p.clipNorm;
   return E.right({
     format: RUN_FORMAT,
     protocol: flags.protocol,
@@ -103,6 +111,7 @@ export function resolveConfig(flags: TrainFlags): E.Either<string, TrainConfig> 
     nesterov: flags.nesterov ?? p.nesterov,
     weightDecay: flags['weight-decay'] ?? p.weightDecay,
     labelSmoothing: flags['label-smoothing'] ?? p.labelSmoothing,
+    clipNorm: clipNorm === 0 ? null : clipNorm,
     imageSize: flags['image-size'] ?? p.imageSize,
     augment: { crop: augment, flip: augment },
     zeroInitResidual: p.zeroInitResidual,
@@ -127,6 +136,7 @@ export const SETTING_FLAGS: Readonly<Record<string, string>> = {
   nesterov: '--nesterov',
   weightDecay: '--weight-decay',
   labelSmoothing: '--label-smoothing',
+  clipNorm: '--clip-norm',
   imageSize: '--image-size',
   augment: '--augment',
   trainLimit: '--train-limit',

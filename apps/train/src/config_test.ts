@@ -48,6 +48,14 @@ describe('train config', () => {
     expect(PROTOCOLS.seed.batchSize).toBe(256);
   });
 
+  test('--clip-norm clips the gradient to that global norm; 0 (or no flag, under either protocol) is no clipping', () => {
+    expect(configFor('--clip-norm=2')).toMatchObject(E.right({ clipNorm: 2 }));
+    expect(configFor('--clip-norm=0')).toMatchObject(E.right({ clipNorm: null }));
+    expect(configFor()).toMatchObject(E.right({ clipNorm: PROTOCOLS.default.clipNorm }));
+    expect(configFor('--protocol=seed')).toMatchObject(E.right({ clipNorm: PROTOCOLS.seed.clipNorm }));
+    expect(() => configFor('--clip-norm=-1')).toThrow('--clip-norm');
+  });
+
   test('a short run gets a proportionally short warmup; an explicit warmup as long as the run is an error', () => {
     expect(configFor('--epochs=1')).toMatchObject(E.right({ schedule: { _tag: 'Cosine', warmupEpochs: 0.1 } }));
     expect(configFor('--epochs=2', '--warmup=2')).toEqual(E.left('--warmup (2) must be shorter than --epochs (2)'));

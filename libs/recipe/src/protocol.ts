@@ -25,6 +25,7 @@ export const PROTOCOLS = {
     imageSize: 96,
     augment: false,
     zeroInitResidual: false,
+    clipNorm: null,
   },
   /**
    * Ours: the 28×28 images as they are (no 96×96 upsampling: a tenth of the MACs), Nesterov SGD
@@ -47,10 +48,22 @@ export const PROTOCOLS = {
     imageSize: 28,
     augment: true,
     zeroInitResidual: true,
+    clipNorm: null,
   },
 } as const;
 
 export type ProtocolName = keyof typeof PROTOCOLS;
+
+/**
+ * Gradient-norm clipping in words: `clipNorm` is the largest global L2 norm of a step's
+ * gradient (all parameters as one vector), scaled down to it when larger (PyTorch's
+ * `clip_grad_norm_`); null: none.
+ * @example describeClipNorm(2) // 'global gradient norm clipped to 2'
+ * @example describeClipNorm(null) // 'none'
+ */
+export function describeClipNorm(clipNorm: number | null): string {
+  return clipNorm === null ? 'none' : `global gradient norm clipped to ${clipNorm}`;
+}
 
 /** Schedule settings given explicitly (null or absent: the protocol's). */
 export interface ScheduleChoice {

@@ -18,7 +18,7 @@ export interface Sample {
 
 /** Our runs with every setting equal but the seed, and the same epochs done. */
 export interface SeedGroup {
-  /** `ResNet-18`, or `ResNet-18 (bf16)`. */
+  /** `ResNet-18`, or `ResNet-18 (bf16)`, `ResNet-18 (seed protocol)`, `ResNet-50 (clip 2)`. */
   readonly label: string;
   readonly variant: number;
   readonly rows: readonly RunRow[];
@@ -59,7 +59,7 @@ export function seedGroups(rows: readonly RunRow[]): readonly SeedGroup[] {
   return [...groups.values()].map((g) => {
     const first = g[0] as RunRow;
     return {
-      label: `${first.label}${first.run.config.precision === 'bf16' ? ' (bf16)' : ''}`,
+      label: groupLabel(first),
       variant: first.run.config.variant,
       rows: g,
       seeds: g.map((r) => r.run.config.seed),
@@ -68,6 +68,17 @@ export function seedGroups(rows: readonly RunRow[]): readonly SeedGroup[] {
       best: sample(g.map((r) => r.best.testAcc)),
     };
   });
+}
+
+// `ResNet-18`, with what sets the group apart from the default protocol's fp32 runs: `ResNet-50 (bf16, clip 2)`.
+function groupLabel(row: RunRow): string {
+  const c = row.run.config;
+  const tags = [
+    ...(c.protocol === 'default' ? [] : [`${c.protocol} protocol`]),
+    ...(c.precision === 'bf16' ? ['bf16'] : []),
+    ...(c.clipNorm === null ? [] : [`clip ${c.clipNorm}`]),
+  ];
+  return tags.length === 0 ? row.label : `${row.label} (${tags.join(', ')})`;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
-import { describeProtocolSchedule, protocolSchedule, runSpec, type Schedule } from '@resnet/recipe';
+import { describeClipNorm, describeProtocolSchedule, protocolSchedule, runSpec, type Schedule } from '@resnet/recipe';
 import { type EpochMetrics, type RunConfig } from '@resnet/run-dir';
 import { RESNETS, summarize, type ResNetSpec } from '@resnet/variants';
 import type { LoadedRun } from './load.ts';
@@ -17,8 +17,8 @@ export interface RunRow {
   readonly label: string;
   /**
    * Unique among the report's runs: `ResNet-18`, or `ResNet-18 (folder)` when two of ours share a
-   * depth, protocol and precision; a bf16 run `ResNet-18 (bf16)`; a run of the seed report's
-   * protocol `ResNet-18 (seed protocol)`; a reference run `ResNet-18 (PyTorch reference)`, or
+   * depth, protocol, precision and clipping; a bf16 run `ResNet-18 (bf16)`; a run of the seed report's
+   * protocol `ResNet-18 (seed protocol)`; a run with `--clip-norm=2` `ResNet-18 (clip 2)`; a reference run `ResNet-18 (PyTorch reference)`, or
    * `ResNet-18 (PyTorch reference, folder)`.
    */
   readonly seriesName: string;
@@ -65,6 +65,7 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
       ...(config.reference === null ? [] : [referenceLabel(config.reference)]),
       ...(config.protocol === 'default' ? [] : [`${config.protocol} protocol`]),
       ...(config.precision === 'bf16' ? ['bf16'] : []),
+      ...(config.clipNorm === null ? [] : [`clip ${config.clipNorm}`]),
       ...(shared ? [folderName(run.dir)] : []),
     ];
     rows.push({
@@ -91,7 +92,7 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
 
 /**
  * Chart file names: `resnet<depth>` (`resnet<depth>-pytorch` for a PyTorch reference run, `-seed` added for the seed
- * protocol, `-bf16` for bf16), with the run folder's name added when two such runs are of the same kind, and a
+ * protocol, `-bf16` for bf16, `-clip2` for a gradient norm clipped to 2), with the run folder's name added when two such runs are of the same kind, and a
  * counter when even that repeats.
  * @example chartNames([run18, reference18, seedProtocol18, run50]) // ['resnet18', 'resnet18-pytorch', 'resnet18-seed', 'resnet50']
  */
@@ -102,6 +103,7 @@ export function chartNames(runs: readonly LoadedRun[]): readonly string[] {
       ...(r.config.reference === null ? [] : [r.config.reference.framework]),
       ...(r.config.protocol === 'default' ? [] : [r.config.protocol]),
       ...(r.config.precision === 'bf16' ? ['bf16'] : []),
+      ...(r.config.clipNorm === null ? [] : [`clip${r.config.clipNorm}`]),
     ].join('-');
     return runs.filter((o) => sameKind(o, r)).length > 1 ? `${base}-${safeName(folderName(r.dir))}` : base;
   });
@@ -121,12 +123,13 @@ export function referenceLabel(reference: NonNullable<RunConfig['reference']>): 
   }
 }
 
-/** Same depth, protocol and precision, made by the same framework (ours, or one reference framework). */
+/** Same depth, protocol, precision and gradient clipping, made by the same framework (ours, or one reference framework). */
 function sameKind(a: LoadedRun, b: LoadedRun): boolean {
   return (
     a.config.variant === b.config.variant &&
     a.config.protocol === b.config.protocol &&
     a.config.precision === b.config.precision &&
+    a.config.clipNorm === b.config.clipNorm &&
     (a.config.reference?.framework ?? null) === (b.config.reference?.framework ?? null)
   );
 }
@@ -149,6 +152,7 @@ export const PROTOCOL_SETTINGS: readonly { readonly name: string; readonly show:
   { name: 'Nesterov', show: (c) => (c.nesterov ? 'yes' : 'no') },
   { name: 'weight decay', show: (c) => String(c.weightDecay) },
   { name: 'label smoothing', show: (c) => String(c.labelSmoothing) },
+  { name: 'gradient clipping', show: (c) => describeClipNorm(c.clipNorm) },
   { name: 'augmentation', show: (c) => describeAugment(c) },
   { name: 'training images', show: (c) => (c.trainLimit === null ? 'all' : String(c.trainLimit)) },
   { name: 'test images', show: (c) => (c.testLimit === null ? 'all' : String(c.testLimit)) },

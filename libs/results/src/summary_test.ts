@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/Either';
 import { memoryRun } from './testing.ts';
 import { buildRows, chartNames, protocolDifferences, type RunRow } from './summary.ts';
+import { seedGroups } from './spread.ts';
 
 function rows(...runs: Parameters<typeof buildRows>[0]): readonly RunRow[] {
   const r = buildRows(runs);
@@ -76,6 +77,22 @@ describe('a run of the seed report’s protocol', () => {
   });
 });
 
+describe('a run with gradient clipping', () => {
+  test('is named by its clip norm beside an unclipped run of its depth, in its series, its chart and its seed group', () => {
+    const clipped = (dir: string, seed = 0) => memoryRun(dir, 50, { overrides: { clipNorm: 2, seed } });
+    const runs = [memoryRun('s/resnet50', 50), clipped('s/resnet50-clip')];
+    expect(rows(...runs).map((r) => r.seriesName)).toEqual(['ResNet-50', 'ResNet-50 (clip 2)']);
+    expect(chartNames(runs)).toEqual(['resnet50', 'resnet50-clip2']);
+    expect(seedGroups(rows(...runs, clipped('s/resnet50-clip-seed1', 1))).map((g) => [g.label, g.seeds])).toEqual([
+      ['ResNet-50', [0]],
+      ['ResNet-50 (clip 2)', [0, 1]],
+    ]);
+    expect(protocolDifferences(rows(...runs)).map((d) => [d.setting, d.values.map((v) => v.value)])).toEqual([
+      ['gradient clipping', ['none', 'global gradient norm clipped to 2']],
+    ]);
+  });
+});
+
 describe('protocol differences', () => {
   test('runs trained alike have none', () => {
     expect(protocolDifferences(rows(memoryRun('a', 18), memoryRun('b', 50)))).toEqual([]);
@@ -141,6 +158,7 @@ describe('protocol differences', () => {
         nesterov: false,
         weightDecay: 0,
         labelSmoothing: 0.1,
+        clipNorm: 2,
         testLimit: 128,
         stem: 'small',
       },
@@ -152,6 +170,7 @@ describe('protocol differences', () => {
       'Nesterov',
       'weight decay',
       'label smoothing',
+      'gradient clipping',
       'augmentation',
       'training images',
       'test images',

@@ -27,6 +27,12 @@ function check<A>(name: string, is: (u: unknown) => u is A): t.Type<A, A, unknow
 export const finite = check('a number', (u): u is number => typeof u === 'number' && Number.isFinite(u));
 
 /**
+ * A finite number > 0.
+ * @example positive.is(0) // false
+ */
+export const positive = check('a number > 0', (u): u is number => typeof u === 'number' && Number.isFinite(u) && u > 0);
+
+/**
  * A whole number ≥ `min`.
  * @example int(1).is(0) // false
  */

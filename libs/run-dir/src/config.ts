@@ -8,7 +8,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { DEPTHS, VERSIONS } from '@resnet/variants';
 import { checkSchedule, PRECISIONS, type Schedule } from '@resnet/recipe';
-import { decode, describeFailure, finite, int, lenient, named, oneOf, withDefault } from './codec.ts';
+import { decode, describeFailure, finite, int, lenient, named, oneOf, positive, withDefault } from './codec.ts';
 
 /** Format tag of config.json. */
 export const RUN_FORMAT = 'resnet-ts/run@1';
@@ -89,6 +89,8 @@ const settingsProps = {
   testLimit: named(t.union([t.null, int(1)]), 'null or an integer ≥ 1'),
   seed: finite,
   classes: int(1),
+  /** The largest global gradient norm of a step (`--clip-norm`); null: no clipping, as in runs made before it existed. */
+  clipNorm: withDefault(named(t.union([t.null, positive]), 'null or a number > 0'), null),
   /** What convolutions computed in (`--precision`); runs made before it was recorded are fp32. */
   precision: withDefault(oneOf(PRECISIONS, PRECISIONS.map((p) => `"${p}"`).join(' or ')), 'fp32'),
 };

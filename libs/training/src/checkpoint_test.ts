@@ -28,6 +28,7 @@ const config: RunSettings = {
   nesterov: true,
   weightDecay: 5e-4,
   labelSmoothing: 0,
+  clipNorm: null,
   imageSize: 28,
   augment: { crop: true, flip: true },
   zeroInitResidual: true,

@@ -49,6 +49,7 @@ function settings(): RunSettings {
     nesterov: p.nesterov,
     weightDecay: p.weightDecay,
     labelSmoothing: 0,
+    clipNorm: null,
     imageSize: 8,
     augment: { crop: true, flip: true },
     zeroInitResidual: true,

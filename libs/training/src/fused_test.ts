@@ -28,7 +28,7 @@ interface Snapshot {
 async function threeSteps(
   backend: string,
   fused: boolean,
-  options: { readonly net?: Layer; readonly steps?: number; readonly imageSize?: number } = {},
+  options: { readonly net?: Layer; readonly steps?: number; readonly imageSize?: number; readonly clipNorm?: number } = {},
 ): Promise<Snapshot> {
   await tf.setBackend(backend);
   (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
@@ -41,7 +41,8 @@ async function threeSteps(
     const indices = Int32Array.from({ length: 16 }, (_, i) => step * 16 + i);
     const { x, y } = makeBatch(train, indices, { imageSize: options.imageSize ?? 28, augment: NO_AUGMENT, seed: 0, epoch: 0, step });
     // `fused: false` also switches the interpreter to tfjs ops (see forward's Mode.fused).
-    const result = trainStep({ model, sgd, x, y, lr: 0.1, options: { sgd: { ...SGD, fused }, classes: 10, labelSmoothing: 0, fused } });
+    const sgdConfig = { ...SGD, fused, clipNorm: options.clipNorm ?? null };
+    const result = trainStep({ model, sgd, x, y, lr: 0.1, options: { sgd: sgdConfig, classes: 10, labelSmoothing: 0, fused } });
     losses.push(result.loss.dataSync()[0] ?? NaN);
     tf.dispose([x, y, result.loss, result.correct]);
   }
@@ -84,6 +85,17 @@ describeOnednn('training steps on onednn with fused kernels', () => {
     );
     expect(errors.filter(([, e]) => !(e <= 1e-4))).toEqual([]);
     actual.losses.forEach((l, i) => expect(l).toBeCloseTo(expected.losses[i] ?? NaN, 4));
+  });
+
+  test('with gradient clipping too: the multi-tensor kernel on clipped gradients gives the weights of tfjs ops on cpu', async () => {
+    // 0.05 is far below tinyNet's gradient norms (~1): every step clips. The same steps unclipped differ by far more than 1e-4.
+    const expected = await threeSteps('cpu', false, { clipNorm: 0.05 });
+    const actual = await threeSteps('onednn', true, { clipNorm: 0.05 });
+    const unclipped = await threeSteps('onednn', true);
+    const worst = (snapshot: Snapshot) =>
+      Math.max(...Object.entries(snapshot.weights).map(([k, v]) => maxRelativeError(v, expected.weights[k] ?? new Float32Array())));
+    expect(worst(actual)).toBeLessThanOrEqual(1e-4);
+    expect(worst(unclipped)).toBeGreaterThan(1e-2);
   });
 
   test('reuse output storage without changing a bit: three steps give the weights they give with fresh storage, and the later steps reuse more than they allocate', async () => {

@@ -262,7 +262,7 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
         epochs: config.epochs,
         batchSize: config.batchSize,
         schedule: config.schedule,
-        sgd: { momentum: config.momentum, nesterov: config.nesterov, weightDecay: config.weightDecay },
+        sgd: { momentum: config.momentum, nesterov: config.nesterov, weightDecay: config.weightDecay, clipNorm: config.clipNorm },
         labelSmoothing: config.labelSmoothing,
         imageSize: config.imageSize,
         augment: config.augment,

@@ -44,6 +44,7 @@ function settings(epochs: number): RunSettings {
     nesterov: p.nesterov,
     weightDecay: p.weightDecay,
     labelSmoothing: 0,
+    clipNorm: null,
     imageSize: 8,
     augment: { crop: true, flip: true },
     zeroInitResidual: true,

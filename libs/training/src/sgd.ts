@@ -9,6 +9,10 @@
  * Weight decay applies where the spec's weight schema says a parameter decays (its role:
  * convolution and dense weights, not batch-norm scales/shifts or biases), unless
  * `decayAll`; the usual practice for ResNets.
+ *
+ * With `clipNorm`, g is first scaled by min(1, clipNorm / (‖g‖ + 1e-6)), ‖g‖ the L2 norm of
+ * all parameters' gradients as one vector: PyTorch's `clip_grad_norm_` before `step()`, so the
+ * decay term is not clipped.
  */
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNELS, SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
@@ -22,6 +26,8 @@ export interface SgdConfig {
   readonly weightDecay: number;
   /** Also decay batch-norm parameters and biases. Default false. */
   readonly decayAll?: boolean;
+  /** Scale the gradient down to this global L2 norm when larger; null or absent: no clipping. */
+  readonly clipNorm?: number | null;
   /**
    * Use the backend's fused `ResNetSgdMomentumMulti` kernel (one native pass over all
    * parameters; the onednn backend has it), else `ResNetSgdMomentum` (one pass per parameter), when present. Default true; `false` composes tfjs ops (tests compare).
@@ -72,16 +78,18 @@ export function sgdStep(
 ): void {
   const { params } = model;
   const weightDecay = weightDecays(model, config);
+  const scale = clipScale(grads, config.clipNorm ?? null);
   const has = (name: string): boolean => config.fused !== false && config.momentum !== 0 && backendHasKernel(name);
   if (has(FUSED_KERNELS.sgdMomentumMulti)) {
-    sgdStepMulti(params, grads, state, lr, { momentum: config.momentum, nesterov: config.nesterov, weightDecay });
+    sgdStepMulti(params, grads, state, lr, { momentum: config.momentum, nesterov: config.nesterov, weightDecay, scale });
     return;
   }
   const fused = has(FUSED_KERNELS.sgdMomentum);
   // One tidy per parameter: the temporaries of one update at a time.
   for (const [key, p] of params) {
     tf.tidy(() => {
-      const { g, v } = gradAndVelocity(key, grads, state);
+      const { g: raw, v } = gradAndVelocity(key, grads, state);
+      const g = scale === 1 ? raw : tf.mul(raw, scale);
       const decay = weightDecay(key);
       if (fused) {
         const attrs = { lr, momentum: config.momentum, weightDecay: decay, nesterov: config.nesterov };
@@ -102,6 +110,33 @@ export function sgdStep(
       p.assign(tf.sub(p, tf.mul(step, lr)));
     });
   }
+}
+
+/**
+ * The L2 norm of all gradients as one vector, summed in float64 over the values as stored. On the CPU backends
+ * `dataSync` hands over the backend's own array (no copy): one pass over ResNet-50's 23.5 M gradients takes
+ * ~30 ms (about a tenth of its step at batch 128), where tfjs's Square and Sum kernels took 400–800 ms.
+ * @example globalGradNorm(new Map([['a', tf.tensor([3])], ['b', tf.tensor([4])]])) // 5
+ */
+export function globalGradNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
+  let sum = 0;
+  for (const g of grads.values()) {
+    const values = g.dataSync();
+    for (let i = 0; i < values.length; i++) sum += (values[i] as number) ** 2;
+  }
+  return Math.sqrt(sum);
+}
+
+/**
+ * The factor a step's gradients are multiplied by under `clipNorm`: min(1, clipNorm / (‖g‖ + 1e-6)), as PyTorch's
+ * `clip_grad_norm_` computes it (a NaN norm gives NaN, an infinite one 0: either makes the loss non-finite, which the training
+ * loop stops on); 1 without clipping.
+ * @example clipScale(grads, null) // 1
+ * @example clipScale(gradsOfNorm10, 2) // 0.19999998
+ */
+export function clipScale(grads: ReadonlyMap<string, tf.Tensor>, clipNorm: number | null): number {
+  if (clipNorm === null) return 1;
+  return Math.min(1, clipNorm / (globalGradNorm(grads) + 1e-6));
 }
 
 // The weight decay of each parameter, by name, from the schema of the model's spec.
@@ -144,7 +179,7 @@ function sgdStepMulti(
   grads: ReadonlyMap<string, tf.Tensor>,
   state: SgdState,
   lr: number,
-  config: Pick<SgdConfig, 'momentum' | 'nesterov'> & { readonly weightDecay: (key: string) => number },
+  config: Pick<SgdConfig, 'momentum' | 'nesterov'> & { readonly weightDecay: (key: string) => number; readonly scale: number },
 ): void {
   const chunks: [string, tf.Variable][][] = [[]];
   let elements = 0;
@@ -159,20 +194,21 @@ function sgdStepMulti(
     }
   }
   for (const chunk of chunks) {
-    const inputs: Record<string, tf.Tensor> = {};
-    const weightDecays: number[] = [];
-    const vars: [tf.Variable, tf.Variable][] = [];
-    for (const [key, p] of chunk) {
-      const { g, v } = gradAndVelocity(key, grads, state);
-      const i = vars.length;
-      inputs[`p${i}`] = p;
-      inputs[`g${i}`] = g;
-      inputs[`v${i}`] = v;
-      weightDecays.push(config.weightDecay(key));
-      vars.push([p, v]);
-    }
-    if (vars.length === 0) continue;
+    if (chunk.length === 0) continue;
+    // In the tidy: clipped gradients are scaled copies, one chunk's at a time.
     tf.tidy(() => {
+      const inputs: Record<string, tf.Tensor> = {};
+      const weightDecays: number[] = [];
+      const vars: [tf.Variable, tf.Variable][] = [];
+      for (const [key, p] of chunk) {
+        const { g, v } = gradAndVelocity(key, grads, state);
+        const i = vars.length;
+        inputs[`p${i}`] = p;
+        inputs[`g${i}`] = config.scale === 1 ? g : tf.mul(g, config.scale);
+        inputs[`v${i}`] = v;
+        weightDecays.push(config.weightDecay(key));
+        vars.push([p, v]);
+      }
       const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, inputs, {
         lr,
         momentum: config.momentum,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
 import { batchNorm, conv2d, dense, globalAvgPool, sequential, weightSchema, type Layer } from '@resnet/spec';
-import { createSgdState, disposeSgdState, sgdStep } from './sgd.ts';
+import { clipScale, createSgdState, disposeSgdState, globalGradNorm, sgdStep } from './sgd.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -25,6 +25,74 @@ function byHand(p: number[], g: number[][], lr: number, mu: number, wd: number, 
   }
   return out;
 }
+
+/** torch.nn.utils.clip_grad_norm_ on plain numbers: every gradient scaled by min(1, c / (‖g‖ + 1e-6)). */
+function clippedByHand(g: number[], clipNorm: number | null): number[] {
+  if (clipNorm === null) return g;
+  const norm = Math.sqrt(g.reduce((a, x) => a + x * x, 0));
+  return g.map((x) => x * Math.min(1, clipNorm / (norm + 1e-6)));
+}
+
+describe('gradient clipping', () => {
+  test('the global norm is over all tensors as one vector', () => {
+    const grads = new Map<string, tf.Tensor>([
+      ['a', tf.tensor1d([3, 0])],
+      ['b', tf.tensor2d([[0], [4]])],
+    ]);
+    expect(globalGradNorm(grads)).toBeCloseTo(5, 6);
+    expect(clipScale(grads, 2)).toBeCloseTo(2 / (5 + 1e-6), 7);
+    expect(clipScale(grads, 5)).toBeCloseTo(5 / (5 + 1e-6), 7);
+    expect(clipScale(grads, 6)).toBe(1);
+    expect(clipScale(grads, null)).toBe(1);
+    expect(globalGradNorm(new Map())).toBe(0);
+    tf.dispose([...grads.values()]);
+  });
+
+  test('steps with clipNorm equal the hand computation on clipped gradients (weight and bias clipped together, decay not clipped)', () => {
+    const small = fc.double({ min: -2, max: 2, noNaN: true });
+    fc.assert(
+      fc.property(
+        fc.array(small, { minLength: 6, maxLength: 6 }),
+        fc.array(fc.array(small, { minLength: 6, maxLength: 6 }), { minLength: 1, maxLength: 3 }),
+        fc.constantFrom(null, 0.05, 0.5, 1, 10),
+        fc.constantFrom(0, 0.9),
+        fc.constantFrom(0, 0.1),
+        (p0, gs, clipNorm, mu, wd) => {
+          const spec = sequential('net', [dense('fc', { inFeatures: 2, outFeatures: 2, bias: true })]);
+          const params = new Map<string, tf.Variable>([
+            ['net.fc/weight', tf.variable(tf.tensor2d(p0.slice(0, 4), [2, 2]))],
+            ['net.fc/bias', tf.variable(tf.tensor1d(p0.slice(4)))],
+          ]);
+          const state = createSgdState(params);
+          for (const g of gs) {
+            const grads = new Map<string, tf.Tensor>([
+              ['net.fc/weight', tf.tensor2d(g.slice(0, 4), [2, 2])],
+              ['net.fc/bias', tf.tensor1d(g.slice(4))],
+            ]);
+            sgdStep({ spec, params }, grads, state, 0.1, { momentum: mu, nesterov: true, weightDecay: wd, decayAll: true, clipNorm });
+            tf.dispose([...grads.values()]);
+          }
+          const got = [
+            ...Array.from(params.get('net.fc/weight')?.dataSync() ?? []),
+            ...Array.from(params.get('net.fc/bias')?.dataSync() ?? []),
+          ];
+          const want = byHand(
+            p0,
+            gs.map((g) => clippedByHand(g, clipNorm)),
+            0.1,
+            mu,
+            wd,
+            true,
+          );
+          got.forEach((x, i) => expect(x).toBeCloseTo(want[i] ?? NaN, 4));
+          disposeSgdState(state);
+          params.forEach((v) => v.dispose());
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
 
 describe('sgdStep', () => {
   test('steps of SGD with momentum, Nesterov and weight decay equal the hand computation', () => {
