@@ -18,6 +18,9 @@ export const REFERENCE_TOLERANCE = 0.005;
 /** How close a run of the seed's own protocol should come to the seed's test accuracy (issue 24's target). */
 export const SEED_PROTOCOL_TOLERANCE = 0.01;
 
+/** An epoch whose training loss exceeds the previous epoch's by more than this fraction is an instability (issue 24's criterion). */
+export const LOSS_RISE = 0.1;
+
 /** Our runs that can be compared across depths: same protocol settings (planned epochs included) and the same epochs done. */
 export interface DepthGroup {
   /** Ordered by depth (as the rows). */
@@ -78,7 +81,76 @@ export function findings(rows: readonly RunRow[]): readonly string[] {
     ...precisionSentences(rows),
     seedSentence(rows),
     ...seedProtocolSentences(rows),
+    stabilitySentence(rows),
+    ...clippingSentences(rows),
   ];
+}
+
+/**
+ * The epochs of a run whose training loss rose more than {@link LOSS_RISE} over the previous epoch's.
+ * @example lossRises(run) // [{ epoch: 3, from: 0.5698, to: 1.0023 }]
+ */
+export function lossRises(row: RunRow): readonly { readonly epoch: number; readonly from: number; readonly to: number }[] {
+  const m = row.run.metrics;
+  return m.slice(1).flatMap((e, i) => {
+    const from = m[i]?.loss ?? e.loss;
+    return e.loss > from * (1 + LOSS_RISE) ? [{ epoch: e.epoch, from, to: e.loss }] : [];
+  });
+}
+
+/** Which runs had an epoch whose training loss rose more than LOSS_RISE, and which had none. */
+function stabilitySentence(rows: readonly RunRow[]): string {
+  const head = `- **Stability** (an epoch whose training loss is more than ${Math.round(LOSS_RISE * 100)}% above the previous epoch’s):`;
+  const unstable = rows.filter((r) => lossRises(r).length > 0);
+  const stable = rows.filter((r) => lossRises(r).length === 0);
+  const rises = unstable.map(
+    (r) =>
+      `${r.seriesName} ${lossRises(r)
+        .map((x) => `epoch ${x.epoch} (${x.from.toFixed(4)} → ${x.to.toFixed(4)}, +${Math.round((x.to / x.from - 1) * 100)}%)`)
+        .join(', ')}`,
+  );
+  const none =
+    stable.length === 0
+      ? ''
+      : `none in ${stable.length === rows.length ? 'any of the ' : ''}${stable.length} run${stable.length === 1 ? '' : 's'}${stable.length === rows.length ? '' : ` (${stable.map((r) => r.seriesName).join(', ')})`}`;
+  return `${head} ${[...rises, ...(none === '' ? [] : [none])].join('; ')}.`;
+}
+
+/**
+ * Each setting trained with gradient clipping against our runs of the same depth, settings and epochs
+ * done without it: mean final test accuracy over seeds, and Welch's test when both have two seeds.
+ */
+function clippingSentences(rows: readonly RunRow[]): readonly string[] {
+  const groups = seedGroups(rows);
+  return groups
+    .filter((g) => g.rows[0]?.run.config.clipNorm !== null)
+    .map((clipped) => {
+      const first = clipped.rows[0] as RunRow;
+      const unclipped = groups.filter((o) => {
+        const other = o.rows[0] as RunRow;
+        return (
+          other.run.config.clipNorm === null &&
+          other.run.config.variant === first.run.config.variant &&
+          o.epochs === clipped.epochs &&
+          other.run.config.precision === first.run.config.precision &&
+          protocolDifferences([first, other]).every((d) => d.setting === 'gradient clipping')
+        );
+      });
+      const e = clipped.epochs;
+      const mine = `${clipped.label} ${formatSpread(clipped)}`;
+      if (unclipped.length === 0)
+        return `- **Gradient clipping:** after ${e} epoch${e === 1 ? '' : 's'}, final test accuracy ${mine}; no run of ours with the same depth, settings and epochs done but no clipping is beside it.`;
+      const parts = unclipped.map((u) => {
+        const test = welch(
+          clipped.rows.map((r) => r.last.testAcc),
+          u.rows.map((r) => r.last.testAcc),
+        );
+        const diff = clipped.final.mean - u.final.mean;
+        const verdict = test === null ? '' : ` (Welch’s t-test, two-sided: p = ${formatP(test.p)})`;
+        return `${mine} against ${u.label} without clipping ${formatSpread(u)}: ${signed(diff)}${verdict}`;
+      });
+      return `- **Gradient clipping:** after ${e} epoch${e === 1 ? '' : 's'} of the same settings but the clipping, final test accuracy ${parts.join('; ')}.`;
+    });
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either';
 import { buildRows, type LoadedRun, type RunRow } from '@resnet/results';
 import { memoryRun } from '@resnet/results/testing';
-import { depthGroups, findings, precisionPairs, referencePairs } from './findings.ts';
+import { depthGroups, findings, lossRises, precisionPairs, referencePairs } from './findings.ts';
 
 function rows(...runs: readonly LoadedRun[]): readonly RunRow[] {
   const r = buildRows(runs);
@@ -121,7 +121,7 @@ describe('what we find', () => {
       '- **Seed report** (its recipe differs: see “Comparison with the seed report”): after 10 epochs, final test accuracy ResNet-18 0.9088 against the seed’s 0.898 (+0.0108).',
     );
     // memoryRun's epoch e has test accuracy (68 + e)/100 (the last set by run()) and training accuracy (70 + e)/100.
-    expect(found[found.length - 1]).toBe(
+    expect(found.find((f) => f.startsWith('- **The seed’s own protocol**'))).toBe(
       '- **The seed’s own protocol** (its recipe, one run per depth as in the seed): after 10 epochs, final test accuracy ResNet-18 (seed protocol) 0.9168 against the seed’s 0.898 (+0.0188, outside ±0.01), training accuracy 0.800 against its 0.993; test accuracy over its last three epochs 0.7600, 0.7700, 0.9168; ResNet-34 (seed protocol) 0.9050 against the seed’s 0.901 (+0.0040, within ±0.01), training accuracy 0.800 against its 0.974; test accuracy over its last three epochs 0.7600, 0.7700, 0.9050.',
     );
     expect(findings(rows(run('a/18', 18, 0.9088))).some((f) => f.includes('own protocol'))).toBe(false);
@@ -160,5 +160,47 @@ describe('what we find over seeds', () => {
       '(two-sided, Holm-corrected over the 1 pair, α = 0.05): no difference holds beyond the run-to-run noise; ResNet-34 above ResNet-18 by 0.0025 (p = ',
     );
     expect(findings(rows(run('a/18', 18, 0.91), run('a/50', 50, 0.9)))[0]).toMatch(/^- \*\*Depth:\*\* after 10 epochs/);
+  });
+});
+
+describe('what we find about stability and clipping', () => {
+  /** `run` with these training losses, one per epoch. */
+  const withLosses = (dir: string, variant: number, losses: readonly number[], overrides: Record<string, unknown> = {}) => {
+    const r = run(dir, variant, 0.9, { epochs: losses.length, overrides });
+    return { ...r, metrics: r.metrics.map((m, i) => ({ ...m, loss: losses[i] ?? NaN })) };
+  };
+
+  test('an epoch whose training loss is more than 10% above the previous epoch’s is named with both losses; the runs without one are listed', () => {
+    const all = rows(
+      withLosses('a/18', 18, [1.0, 0.5, 0.45, 0.4]),
+      withLosses('a/50', 50, [1.1115, 0.5698, 1.0023, 0.75]),
+      withLosses('a/152', 152, [1.0, 1.1, 1.1001, 1.2102]),
+    );
+    expect(lossRises(all[1] as RunRow)).toEqual([{ epoch: 3, from: 0.5698, to: 1.0023 }]);
+    // 1.1 is exactly 10% above 1.0 (not more); 1.2102 is 10.01% above 1.1001.
+    expect(lossRises(all[2] as RunRow).map((x) => x.epoch)).toEqual([4]);
+    expect(findings(all)).toContain(
+      '- **Stability** (an epoch whose training loss is more than 10% above the previous epoch’s): ResNet-50 epoch 3 (0.5698 → 1.0023, +76%); ResNet-152 epoch 4 (1.1001 → 1.2102, +10%); none in 1 run (ResNet-18).',
+    );
+    expect(findings(rows(withLosses('a/18', 18, [1, 0.5]), withLosses('a/34', 34, [1, 0.6])))).toContain(
+      '- **Stability** (an epoch whose training loss is more than 10% above the previous epoch’s): none in any of the 2 runs.',
+    );
+  });
+
+  test('clipped seeds against unclipped seeds of the same settings: means, the difference and Welch’s p; a clipped run alone is said so', () => {
+    // scipy.stats.ttest_ind([0.905, 0.9071, 0.9032], [0.8882, 0.895, 0.8911], equal_var=False): p = 0.00774.
+    const seeds = (accs: readonly number[], clipNorm: number | null) =>
+      accs.map((acc, i) => run(`${clipNorm ?? 'none'}/50-seed${i}`, 50, acc, { overrides: { seed: i, clipNorm } }));
+    const all = rows(...seeds([0.905, 0.9071, 0.9032], 2), ...seeds([0.8882, 0.895, 0.8911], null));
+    expect(findings(all)).toContain(
+      '- **Gradient clipping:** after 10 epochs of the same settings but the clipping, final test accuracy ResNet-50 (clip 2) 0.9051 ± 0.0020 (n = 3) against ResNet-50 without clipping 0.8914 ± 0.0034 (n = 3): +0.0137 (Welch’s t-test, two-sided: p = 0.0077).',
+    );
+    const alone = findings(
+      rows(run('c/50', 50, 0.905, { overrides: { clipNorm: 2 } }), run('d/50', 50, 0.9, { overrides: { weightDecay: 0 } })),
+    );
+    expect(alone).toContain(
+      '- **Gradient clipping:** after 10 epochs, final test accuracy ResNet-50 (clip 2) 0.9050 (n = 1); no run of ours with the same depth, settings and epochs done but no clipping is beside it.',
+    );
+    expect(findings(rows(run('d/50', 50, 0.9))).some((f) => f.includes('Gradient clipping'))).toBe(false);
   });
 });
