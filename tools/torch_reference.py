@@ -110,6 +110,8 @@ def parse_args(argv):
     p.add_argument("--train-limit", type=int, default=None, help="train on the first N of the 60,000 training images (default: all)")
     p.add_argument("--test-limit", type=int, default=None, help="test on the first N of the 10,000 test images (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights, shuffles and augmentation (default 0)")
+    p.add_argument("--clip-norm", type=float, default=0,
+                   help="clip the gradient's global L2 norm to N before each step (torch.nn.utils.clip_grad_norm_), as train:serve --clip-norm (default 0: none)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch intra-op threads (default: all cores)")
     p.add_argument("--out", required=True, help="run directory to create (must not exist, or be empty)")
     p.add_argument("--data-dir", default=None,
@@ -118,6 +120,8 @@ def parse_args(argv):
     checks = [("--epochs", a.epochs, 1, 10000), ("--mini-batch", a.mini_batch, 1, 65536), ("--threads", a.threads, 1, 1024),
               ("--train-limit", a.train_limit, 1, COUNTS["train"]), ("--test-limit", a.test_limit, 1, COUNTS["test"]),
               ("--seed", a.seed, 0, 2 ** 31 - 1)]
+    if not (math.isfinite(a.clip_norm) and a.clip_norm >= 0):
+        p.error(f"--clip-norm must be a number ≥ 0 (0: no clipping), got {a.clip_norm}")
     for name, value, low, high in checks:
         if value is not None and not low <= value <= high:
             p.error(f"{name} must be an integer from {low} to {high}, got {value}")
@@ -261,7 +265,7 @@ def config_json(a, data_dir, warmup_epochs, command):
         "epochs": a.epochs, "batchSize": a.mini_batch,
         "schedule": {"_tag": "Cosine", "lr": PROTOCOL["lr"], "warmupEpochs": warmup_epochs, "floor": 0},
         "momentum": PROTOCOL["momentum"], "nesterov": PROTOCOL["nesterov"], "weightDecay": PROTOCOL["weight_decay"],
-        "labelSmoothing": 0, "imageSize": IMAGE_SIZE, "augment": {"crop": True, "flip": True}, "zeroInitResidual": True,
+        "labelSmoothing": 0, "clipNorm": a.clip_norm or None, "imageSize": IMAGE_SIZE, "augment": {"crop": True, "flip": True}, "zeroInitResidual": True,
         "trainLimit": a.train_limit, "testLimit": a.test_limit, "seed": a.seed, "classes": CLASSES,
         "createdAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "backend": {"name": "pytorch", "device": device},
@@ -357,6 +361,8 @@ def train(a, out, data_dir, command):
             loss = loss_fn(logits, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if a.clip_norm > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip_norm)
             optimizer.step()
             value = loss.item()
             if not math.isfinite(value):

@@ -53,6 +53,7 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol)',
         trainLimit: 256,
         testLimit: 128,
         zeroInitResidual: true,
+        clipNorm: null,
         // The default protocol's rule for a 1-epoch run: warmup a tenth of it.
         schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 },
         momentum: 0.9,
@@ -98,6 +99,30 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol)',
       expect(md).not.toContain('Mixed protocols');
       expect(md).toContain('- **PyTorch reference:** after 1 epoch of the same settings, final test accuracy ResNet-18 ');
       expect(md).toContain('Confusion matrix of the final model (epoch 1) on 128 test images');
+    },
+    90_000,
+  );
+
+  realTest(
+    '--clip-norm clips with torch.nn.utils.clip_grad_norm_ and is recorded as train:serve records it',
+    () => {
+      const run = (dir: string, ...extra: string[]) => {
+        const r = python('--variant=18', '--epochs=1', '--train-limit=256', '--test-limit=128', '--threads=2', `--out=${dir}`, ...extra);
+        expect([r.code, r.stderr.split('\n').filter((l) => l.startsWith('torch_reference:'))]).toEqual([0, []]);
+        const opened = openRun(dir);
+        if (E.isLeft(opened)) throw new Error(opened.left.message);
+        return opened.right;
+      };
+      const plain = run(join(tempDir(), 'plain'));
+      // A norm of 1e-6 leaves the second step almost only its weight decay: the epoch's loss moves away from the unclipped run's.
+      const clipped = run(join(tempDir(), 'clipped'), '--clip-norm=1e-6');
+      expect([plain.config.clipNorm, clipped.config.clipNorm]).toEqual([null, 1e-6]);
+      expect(Math.abs((clipped.metrics[0]?.loss ?? NaN) - (plain.metrics[0]?.loss ?? NaN))).toBeGreaterThan(1e-3);
+      const bad = python('--clip-norm=-1', `--out=${join(tempDir(), 'bad')}`);
+      expect([bad.code, bad.stderr]).toEqual([
+        2,
+        expect.stringContaining('--clip-norm must be a number ≥ 0 (0: no clipping), got -1.0') as unknown,
+      ]);
     },
     90_000,
   );
