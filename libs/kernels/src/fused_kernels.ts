@@ -5,12 +5,18 @@
  * - `ResNetBatchNormGrad`: inputs `{dy, x, scale, mean, variance}`, attr `epsilon` →
  *   `[dx, dScale, dOffset]`, the gradient of `ResNetBatchNormTrain`'s `y` through the batch statistics.
  * - `ResNetSgdMomentum`: inputs `{param, grad, velocity}`, attrs `lr, momentum, weightDecay,
- *   nesterov` → `[newParam, newVelocity]` with `d = g + wd·p`, `v' = m·v + d`,
- *   `p' = p − lr·(nesterov ? d + m·v' : v')`.
+ *   nesterov` and optional `gradScale` (s, default 1) → `[newParam, newVelocity]` with
+ *   `d = s·g + wd·p`, `v' = m·v + d`, `p' = p − lr·(nesterov ? d + m·v' : v')`, in float32: s is
+ *   a clipped step's factor, so the scaled gradient is never a tensor; s = 1 gives the bits of
+ *   the update without it, and any s the bits of the update on the float32 product s·g.
  * - `ResNetSgdMomentumMulti`: the same update for many tensors in one kernel (one native
  *   multithreaded pass): inputs `{p0, g0, v0, p1, g1, v1, …}`, attrs `lr, momentum, nesterov,
- *   weightDecays` (one per tensor) → `[newP0, newV0, newP1, newV1, …]`, each element bit-for-bit
- *   what `ResNetSgdMomentum` gives.
+ *   weightDecays` (one per tensor) and optional `gradScale` (one for all) →
+ *   `[newP0, newV0, newP1, newV1, …]`, each element bit-for-bit what `ResNetSgdMomentum` gives.
+ * - `ResNetSumSquares`: inputs `{x0, x1, …}` (float32, any shapes) → an int32 tensor `[2]`
+ *   holding the bits of the float64 Σᵢ Σ xᵢ² in the host's byte order (tfjs has no float64
+ *   tensor, and a float32 sum would round the clipping norm): read it as
+ *   `new Float64Array(Int32Array.from(words).buffer)[0]`. A step's squared gradient norm.
  * - `ResNetReluGrad`: inputs `{dy, y}` with `y = relu(x)` → `dx = y > 0 ? dy : 0` (ReLU's
  *   gradient from its output, one pass).
  * - `ResNetAddRelu`: inputs `{a, b}` of the same shape → `relu(a + b)` (a residual join; its
@@ -24,6 +30,7 @@ export const FUSED_KERNELS = {
   sgdMomentumMulti: 'ResNetSgdMomentumMulti',
   reluGrad: 'ResNetReluGrad',
   addRelu: 'ResNetAddRelu',
+  sumSquares: 'ResNetSumSquares',
 } as const;
 
 /**

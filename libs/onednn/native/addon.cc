@@ -133,6 +133,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad, "batchNormGrad"));
   exports.Set("sgd", Napi::Function::New(env, Sgd, "sgd"));
   exports.Set("sgdMulti", Napi::Function::New(env, SgdMulti, "sgdMulti"));
+  exports.Set("sumSquaresMulti", Napi::Function::New(env, SumSquaresMulti, "sumSquaresMulti"));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad, "reluGrad"));
   exports.Set("addRelu", Napi::Function::New(env, AddRelu, "addRelu"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

@@ -3,7 +3,8 @@
 // and the SGD update: what tfjs otherwise composes from ~15 broadcasting kernels per
 // batch-norm layer and ~7 per parameter. Per-thread partial sums in double, combined in
 // thread order, so results do not depend on scheduling. Also ReLU's gradient and the
-// residual join relu(a + b) in one pass each. The per-element loops are in loops.cc.
+// residual join relu(a + b) in one pass each, and the sum of squares of many arrays (a
+// clipped step's gradient norm). The per-element loops are in loops.cc.
 #include "kernels.h"
 #include "loops.h"
 #include "runtime.h"
@@ -47,6 +48,13 @@ void ChannelSums(int64_t rows, int64_t c, double *out, int k, F f) {
   for (int t = 0; t < threads; ++t) {
     for (int64_t i = 0; i < k * c; ++i) out[i] += partial[static_cast<size_t>(t * k * c + i)];
   }
+}
+
+// Argument i, the gradient's scale of sgd and sgdMulti: a number, required (Args::Number reads a
+// missing one as 0, which would zero every gradient).
+float GradScale(const Napi::CallbackInfo &info, size_t i) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "gradScale must be a number (1: the gradient as it is)");
+  return info[i].As<Napi::Number>().FloatValue();
 }
 }  // namespace
 
@@ -123,8 +131,9 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
   });
 }
 
-// sgd(param, grad, velocity, newParam, newVelocity, lr, momentum, weightDecay, nesterov):
-// d = g + wd * p; v' = momentum * v + d; p' = p - lr * (nesterov ? d + momentum * v' : v').
+// sgd(param, grad, velocity, newParam, newVelocity, lr, momentum, weightDecay, nesterov, gradScale):
+// d = gradScale * g + wd * p; v' = momentum * v + d; p' = p - lr * (nesterov ? d + momentum * v' : v').
+// gradScale is a clipped step's factor (1: none; exact, so the bits of the unscaled update).
 Napi::Value Sgd(const Napi::CallbackInfo &info) {
   return Guard(info, [&]() -> Napi::Value {
     Args a{info, info.Env()};
@@ -136,13 +145,14 @@ Napi::Value Sgd(const Napi::CallbackInfo &info) {
     float *v_out = a.Floats(4, static_cast<size_t>(n), "newVelocity");
     const float lr = a.Number(5), mom = a.Number(6), wd = a.Number(7);
     const bool nesterov = info[8].ToBoolean().Value();
-    ParallelRanges(n, 65536, [&](int64_t lo, int64_t hi) { loops::Sgd(p, g, v, p_out, v_out, lo, hi, lr, mom, wd, nesterov); });
+    const float grad_scale = GradScale(info, 9);
+    ParallelRanges(n, 65536, [&](int64_t lo, int64_t hi) { loops::Sgd(p, g, v, p_out, v_out, lo, hi, lr, mom, wd, grad_scale, nesterov); });
     return info.Env().Undefined();
   });
 }
 
 // sgdMulti(params[], grads[], velocities[], newParams[], newVelocities[], decays, lr, momentum,
-// nesterov): sgd over every parameter tensor in one call and one OpenMP region (fixed-size
+// nesterov, gradScale): sgd over every parameter tensor in one call and one OpenMP region (fixed-size
 // chunks across all tensors), instead of one call, one hand-off and one barrier per tensor.
 // decays[t] is tensor t's weight decay. Same per-element formula as sgd, so the results are
 // bit-for-bit those of the per-tensor kernel. newParams[t] may be params[t] (in place).
@@ -160,6 +170,7 @@ Napi::Value SgdMulti(const Napi::CallbackInfo &info) {
     const float *decays = a.Floats(5, t, "decays");
     const float lr = a.Number(6), mom = a.Number(7);
     const bool nesterov = info[8].ToBoolean().Value();
+    const float grad_scale = GradScale(info, 9);
     auto view = [&](const Napi::Array &arr, uint32_t i, size_t need, const char *name) -> float * {
       Napi::Value x = arr.Get(i);
       if (!x.IsTypedArray() || x.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) throw Napi::TypeError::New(env, std::string(name) + " must be a Float32Array");
@@ -182,9 +193,42 @@ Napi::Value SgdMulti(const Napi::CallbackInfo &info) {
     for (int64_t c = 0; c < nc; ++c) {
       const Chunk ch = chunks[static_cast<size_t>(c)];
       const Tensor &x = ts[ch.t];
-      loops::Sgd(x.p, x.g, x.v, x.po, x.vo, ch.begin, ch.end, lr, mom, x.wd, nesterov);
+      loops::Sgd(x.p, x.g, x.v, x.po, x.vo, ch.begin, ch.end, lr, mom, x.wd, grad_scale, nesterov);
     }
     return env.Undefined();
+  });
+}
+
+// sumSquaresMulti(arrays[]): the sum of the squares of every element of every Float32Array, as
+// a double (a step's squared gradient norm, for clipping). Each array is cut into blocks of
+// kBlock elements; each block's sum is one loops::SumSquares (in double), and the blocks' sums
+// are added in order (array by array), so the result does not depend on the thread count or
+// the ISA, and src/_fused.ts's JS version gives the same bits.
+Napi::Value SumSquaresMulti(const Napi::CallbackInfo &info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[0].IsArray()) throw Napi::TypeError::New(env, "sumSquaresMulti: argument 0 must be an array of Float32Array");
+    const Napi::Array xs = info[0].As<Napi::Array>();
+    struct Block { const float *x; int64_t begin, end; };
+    std::vector<Block> blocks;
+    constexpr int64_t kBlock = 32768;
+    for (uint32_t i = 0; i < xs.Length(); ++i) {
+      Napi::Value x = xs.Get(i);
+      if (!x.IsTypedArray() || x.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) throw Napi::TypeError::New(env, "sumSquaresMulti: every array must be a Float32Array");
+      auto f = x.As<Napi::Float32Array>();
+      const int64_t n = static_cast<int64_t>(f.ElementLength());
+      for (int64_t b = 0; b < n; b += kBlock) blocks.push_back(Block{f.Data(), b, std::min(b + kBlock, n)});
+    }
+    const int64_t nb = static_cast<int64_t>(blocks.size());
+    std::vector<double> sums(static_cast<size_t>(nb));
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (int64_t b = 0; b < nb; ++b) {
+      const Block &k = blocks[static_cast<size_t>(b)];
+      sums[static_cast<size_t>(b)] = loops::SumSquares(k.x, k.begin, k.end);
+    }
+    double total = 0.0;
+    for (const double s : sums) total += s;
+    return Napi::Number::New(env, total);
   });
 }
 

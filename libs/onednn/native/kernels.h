@@ -22,6 +22,7 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo &info);  // batchNormTrain
 Napi::Value BatchNormGrad(const Napi::CallbackInfo &info);   // batchNormGrad
 Napi::Value Sgd(const Napi::CallbackInfo &info);             // sgd
 Napi::Value SgdMulti(const Napi::CallbackInfo &info);        // sgdMulti
+Napi::Value SumSquaresMulti(const Napi::CallbackInfo &info); // sumSquaresMulti
 Napi::Value ReluGrad(const Napi::CallbackInfo &info);        // reluGrad
 Napi::Value AddRelu(const Napi::CallbackInfo &info);         // addRelu
 

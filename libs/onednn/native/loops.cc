@@ -48,10 +48,11 @@ struct Table {
   decltype(&baseline::ScaleShiftRows) scale_shift_rows;
   decltype(&baseline::BatchNormGradRows) batch_norm_grad_rows;
   decltype(&baseline::Sgd) sgd;
+  decltype(&baseline::SumSquares) sum_squares;
 };
 
 #define LOOPS_TABLE(ns) \
-  Table { #ns, &ns::ReluGrad, &ns::AddRelu, &ns::SumRows, &ns::SquaredDeviationRows, &ns::GradSumRows, &ns::ScaleShiftRows, &ns::BatchNormGradRows, &ns::Sgd }
+  Table { #ns, &ns::ReluGrad, &ns::AddRelu, &ns::SumRows, &ns::SquaredDeviationRows, &ns::GradSumRows, &ns::ScaleShiftRows, &ns::BatchNormGradRows, &ns::Sgd, &ns::SumSquares }
 
 const Table kBaseline = LOOPS_TABLE(baseline);
 #ifdef LOOPS_X86_CLONES
@@ -116,8 +117,10 @@ void BatchNormGradRows(const float *dy, const float *x, const float *k, const fl
   Active().batch_norm_grad_rows(dy, x, k, u, w, m, c, r0, r1, dx);
 }
 
-void Sgd(const float *p, const float *g, const float *v, float *p_out, float *v_out, int64_t lo, int64_t hi, float lr, float mom, float wd, bool nesterov) {
-  Active().sgd(p, g, v, p_out, v_out, lo, hi, lr, mom, wd, nesterov);
+void Sgd(const float *p, const float *g, const float *v, float *p_out, float *v_out, int64_t lo, int64_t hi, float lr, float mom, float wd, float gs, bool nesterov) {
+  Active().sgd(p, g, v, p_out, v_out, lo, hi, lr, mom, wd, gs, nesterov);
 }
+
+double SumSquares(const float *x, int64_t lo, int64_t hi) { return Active().sum_squares(x, lo, hi); }
 
 }  // namespace loops

@@ -35,8 +35,15 @@ void ScaleShiftRows(const float *x, const float *k, const float *b, int64_t c, i
 // Rows [r0, r1): dx[r][j] = k[j] * dy[r][j] - u[j] - w[j] * (x[r][j] - m[j]).
 void BatchNormGradRows(const float *dy, const float *x, const float *k, const float *u, const float *w, const float *m, int64_t c, int64_t r0, int64_t r1, float *dx);
 
-// SGD with momentum over [lo, hi): d = g + wd * p; v' = mom * v + d; p' = p - lr * (nesterov ? d + mom * v' : v').
+// SGD with momentum over [lo, hi): d = gs * g + wd * p (gs: the gradient's scale, 1 unless
+// clipped; 1 * g is exact, so gs = 1 gives the unscaled update's bits); v' = mom * v + d;
+// p' = p - lr * (nesterov ? d + mom * v' : v').
 // p_out may be p and v_out may be v (in place): each element is read before it is written.
-void Sgd(const float *p, const float *g, const float *v, float *p_out, float *v_out, int64_t lo, int64_t hi, float lr, float mom, float wd, bool nesterov);
+void Sgd(const float *p, const float *g, const float *v, float *p_out, float *v_out, int64_t lo, int64_t hi, float lr, float mom, float wd, float gs, bool nesterov);
+
+// The sum of x[i]^2 over [lo, hi) in double: lane k (of 8) adds the elements i with
+// (i - lo) % 8 == k in order, then the lanes are added pairwise, ((0+1)+(2+3))+((4+5)+(6+7)).
+// The same bits on every ISA; src/_fused.ts's JS version computes exactly this.
+double SumSquares(const float *x, int64_t lo, int64_t hi);
 
 }  // namespace loops

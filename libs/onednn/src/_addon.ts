@@ -156,6 +156,7 @@ export interface OnednnAddon {
     momentum: number,
     weightDecay: number,
     nesterov: boolean,
+    gradScale: number,
   ): void;
   sgdMulti(
     params: Float32Array[],
@@ -167,7 +168,10 @@ export interface OnednnAddon {
     lr: number,
     momentum: number,
     nesterov: boolean,
+    gradScale: number,
   ): void;
+  /** Σ x² over every element of every array, in float64, the same bits at any thread count and ISA (native/fused.cc). */
+  sumSquaresMulti(arrays: Float32Array[]): number;
   reluGrad(dy: Float32Array, y: Float32Array, dx: Float32Array): void;
   addRelu(a: Float32Array, b: Float32Array, y: Float32Array): void;
   info(): OnednnInfo;
@@ -211,6 +215,7 @@ export const ADDON_FUNCTIONS = [
   'batchNormGrad',
   'sgd',
   'sgdMulti',
+  'sumSquaresMulti',
   'reluGrad',
   'addRelu',
   'info',

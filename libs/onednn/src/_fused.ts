@@ -1,5 +1,6 @@
 // Fused training kernels that tfjs does not have: batch norm in training mode (statistics,
-// normalisation and its full gradient) and the momentum-SGD update. tfjs composes each from
+// normalisation and its full gradient), the momentum-SGD update (with a clipped step's
+// gradient scale) and the sum of squares of many tensors (a step's gradient norm). tfjs composes each from
 // ~15 (batch norm) or ~7 (SGD) broadcasting kernels, every one a pass over memory and an
 // allocation; here each is one or two native passes. The interpreter (@resnet/tfjs) and
 // the optimiser (@resnet/training) use them when the active backend registers these names, and
@@ -19,7 +20,12 @@ interface SgdAttrs {
   readonly momentum: number;
   readonly weightDecay: number;
   readonly nesterov: boolean;
+  /** The gradient's factor (a clipped step's); absent: 1. */
+  readonly gradScale?: number;
 }
+
+/** Elements per block of the sum of squares, as native/fused.cc's kBlock. */
+const SUM_SQUARES_BLOCK = 32768;
 
 function values(backend: MathBackendCPU, t: TensorInfo | undefined, name: string): Float32Array {
   if (t === undefined) throw new Error(`missing input "${name}"`);
@@ -110,11 +116,12 @@ function sgdJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInf
   const { param, grad, velocity } = inputs;
   if (param === undefined) throw new Error(`${FUSED_KERNELS.sgdMomentum}: missing input "param"`);
   const [p, g, v] = [values(cpu, param, 'param'), values(cpu, grad, 'grad'), values(cpu, velocity, 'velocity')];
-  const { lr, momentum, weightDecay, nesterov } = attrs as unknown as SgdAttrs;
+  const { lr, momentum, weightDecay, nesterov, gradScale = 1 } = attrs as unknown as SgdAttrs;
+  const scale = Math.fround(gradScale);
   const newP = new Float32Array(p.length),
     newV = new Float32Array(p.length);
   for (let i = 0; i < p.length; i++) {
-    const d = Math.fround((g[i] ?? 0) + Math.fround(weightDecay * (p[i] ?? 0)));
+    const d = Math.fround(Math.fround(scale * (g[i] ?? 0)) + Math.fround(weightDecay * (p[i] ?? 0)));
     const vel = Math.fround(Math.fround(momentum * (v[i] ?? 0)) + d);
     newV[i] = vel;
     newP[i] = (p[i] ?? 0) - lr * (nesterov ? d + momentum * vel : vel);
@@ -130,6 +137,7 @@ interface SgdMultiAttrs {
   readonly momentum: number;
   readonly nesterov: boolean;
   readonly weightDecays: readonly number[];
+  readonly gradScale?: number;
 }
 
 /** The tensors of `ResNetSgdMomentumMulti`: inputs p0, g0, v0, p1, … (count from weightDecays). */
@@ -156,9 +164,61 @@ function sgdMultiJs(args: Parameters<KernelFunc>[0]): TensorInfo[] {
     sgdJs({
       ...args,
       inputs: { param: p, grad: g, velocity: v },
-      attrs: { lr: attrs.lr, momentum: attrs.momentum, nesterov: attrs.nesterov, weightDecay: attrs.weightDecays[i] ?? 0 },
+      attrs: {
+        lr: attrs.lr,
+        momentum: attrs.momentum,
+        nesterov: attrs.nesterov,
+        weightDecay: attrs.weightDecays[i] ?? 0,
+        gradScale: attrs.gradScale ?? 1,
+      },
     }),
   );
+}
+
+/** The inputs of `ResNetSumSquares`, x0 … x(n − 1), in order. */
+function sumSquaresInputs(inputs: Args['inputs']): TensorInfo[] | string {
+  const n = Object.keys(inputs).length;
+  const xs = Array.from({ length: n }, (_, i) => inputs[`x${i}`]);
+  return xs.every((x) => x !== undefined) ? (xs as TensorInfo[]) : `inputs must be x0 … x${n - 1}`;
+}
+
+/** A float64 number as the int32 tensor `ResNetSumSquares` returns: its two words, host byte order. */
+function float64Words(backend: MathBackendCPU, x: number): TensorInfo {
+  return backend.makeTensorInfo([2], 'int32', new Int32Array(Float64Array.of(x).buffer));
+}
+
+// One block's Σ x² as native/loops_body.inc's SumSquares: eight lanes, then pairwise.
+function blockSumSquares(x: Float32Array, lo: number, hi: number): number {
+  const acc = new Float64Array(8);
+  let i = lo;
+  for (; i + 8 <= hi; i += 8) {
+    for (let k = 0; k < 8; k++) {
+      const xi = x[i + k] ?? 0;
+      acc[k] = (acc[k] ?? 0) + xi * xi;
+    }
+  }
+  for (let k = 0; i < hi; i++, k++) {
+    const xi = x[i] ?? 0;
+    acc[k] = (acc[k] ?? 0) + xi * xi;
+  }
+  const [a0, a1, a2, a3, a4, a5, a6, a7] = acc as unknown as [number, number, number, number, number, number, number, number];
+  return a0 + a1 + (a2 + a3) + (a4 + a5 + (a6 + a7));
+}
+
+/** Σ x² over all arrays, in the blocks and order of native/fused.cc's sumSquaresMulti: the same bits. */
+export function sumSquaresJs(xs: readonly Float32Array[]): number {
+  let total = 0;
+  for (const x of xs) {
+    for (let b = 0; b < x.length; b += SUM_SQUARES_BLOCK) total += blockSumSquares(x, b, Math.min(b + SUM_SQUARES_BLOCK, x.length));
+  }
+  return total;
+}
+
+function sumSquaresKernelJs({ inputs, backend }: Parameters<KernelFunc>[0]): TensorInfo {
+  const cpu = backend as MathBackendCPU;
+  const xs = sumSquaresInputs(inputs);
+  if (typeof xs === 'string') throw new Error(`${FUSED_KERNELS.sumSquares}: ${xs}`);
+  return float64Words(cpu, sumSquaresJs(xs.map((x, i) => values(cpu, x, `x${i}`))));
 }
 
 function reluGradJs({ inputs, backend }: Parameters<KernelFunc>[0]): TensorInfo {
@@ -243,10 +303,10 @@ function sgd(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
   const [p, g, v] = [floats(backend, param), floats(backend, grad), floats(backend, velocity)];
   if (param === undefined || p === undefined || g === undefined || v === undefined) return 'inputs are not float32';
   if (g.length !== p.length || v.length !== p.length) return 'shapes disagree';
-  const { lr, momentum, weightDecay, nesterov } = attrs as unknown as SgdAttrs;
+  const { lr, momentum, weightDecay, nesterov, gradScale = 1 } = attrs as unknown as SgdAttrs;
   const newP = outputFloats(backend, p.length),
     newV = outputFloats(backend, p.length);
-  const error = native(() => addon.sgd(p, g, v, newP, newV, lr, momentum, weightDecay, nesterov));
+  const error = native(() => addon.sgd(p, g, v, newP, newV, lr, momentum, weightDecay, nesterov, gradScale));
   return (
     error ??
     outputs(backend, [
@@ -275,7 +335,9 @@ function sgdMulti(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome
     newPs.push(outputFloats(backend, pv.length));
     newVs.push(outputFloats(backend, pv.length));
   }
-  const error = native(() => addon.sgdMulti(ps, gs, vs, newPs, newVs, Float32Array.from(a.weightDecays), a.lr, a.momentum, a.nesterov));
+  const error = native(() =>
+    addon.sgdMulti(ps, gs, vs, newPs, newVs, Float32Array.from(a.weightDecays), a.lr, a.momentum, a.nesterov, a.gradScale ?? 1),
+  );
   return (
     error ??
     outputs(
@@ -289,6 +351,18 @@ function sgdMulti(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome
       ),
     )
   );
+}
+
+function sumSquares(addon: OnednnAddon, { inputs, backend }: Args): Outcome {
+  const xs = sumSquaresInputs(inputs);
+  if (typeof xs === 'string') return xs;
+  const arrays = xs.map((x) => floats(backend, x));
+  if (!arrays.every((x) => x !== undefined)) return 'inputs are not float32';
+  let total = 0;
+  const error = native(() => {
+    total = addon.sumSquaresMulti(arrays as Float32Array[]);
+  });
+  return error ?? float64Words(backend, total);
 }
 
 function reluGrad(addon: OnednnAddon, { inputs, backend }: Args): Outcome {
@@ -318,6 +392,7 @@ export function fusedKernels(addon: OnednnAddon): KernelConfig[] {
     onednnKernel(FUSED_KERNELS.batchNormGrad, (args) => batchNormGrad(addon, args), batchNormGradJs),
     onednnKernel(FUSED_KERNELS.sgdMomentum, (args) => sgd(addon, args), sgdJs),
     onednnKernel(FUSED_KERNELS.sgdMomentumMulti, (args) => sgdMulti(addon, args), sgdMultiJs),
+    onednnKernel(FUSED_KERNELS.sumSquares, (args) => sumSquares(addon, args), sumSquaresKernelJs),
     onednnKernel(FUSED_KERNELS.reluGrad, (args) => reluGrad(addon, args), reluGradJs),
     onednnKernel(FUSED_KERNELS.addRelu, (args) => addRelu(addon, args), addReluJs),
   ];

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { FUSED_KERNELS } from '@resnet/kernels';
 import { onednnStats } from './diagnostics.ts';
+import { sumSquaresJs } from './_fused.ts';
 import { describeOnednn, input, relativeError, seedArb, wideChannelsArb, type Input } from './_testing.ts';
 
 const EPSILON = 1e-5;
@@ -55,6 +56,49 @@ function fused(backend: string, x: Input, scale: Input, offset: Input, dy: Input
       .runKernel(FUSED_KERNELS.batchNormGrad, { dy: d, x: xs, scale: s, mean, variance }, { epsilon: EPSILON }) as tf.Tensor[];
     return { forward: read(out), grads: read(grads) };
   });
+}
+
+interface SgdHyper {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+}
+
+/** The SGD update as it was before gradScale, written out in float32 (every operation rounded once; no FMA). */
+function sgdFloat32(p: Float32Array, g: Float32Array, v: Float32Array, h: SgdHyper): [Float32Array, Float32Array] {
+  const f = Math.fround;
+  const [lr, m, wd] = [f(h.lr), f(h.momentum), f(h.weightDecay)];
+  const newP = new Float32Array(p.length),
+    newV = new Float32Array(p.length);
+  for (let i = 0; i < p.length; i++) {
+    const pi = p[i] ?? NaN;
+    const d = f((g[i] ?? NaN) + f(wd * pi));
+    const vel = f(f(m * (v[i] ?? NaN)) + d);
+    newV[i] = vel;
+    newP[i] = f(pi - f(lr * (h.nesterov ? f(d + f(m * vel)) : vel)));
+  }
+  return [newP, newV];
+}
+
+/** How many elements of a and b differ in their bits, and the first. */
+function bitDifferences(a: Float32Array, b: Float32Array): { count: number; first?: number } {
+  if (a.length !== b.length) return { count: Infinity };
+  const [x, y] = [new Uint32Array(a.buffer, a.byteOffset, a.length), new Uint32Array(b.buffer, b.byteOffset, b.length)];
+  let count = 0,
+    first: number | undefined;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] !== y[i]) {
+      count++;
+      first ??= i;
+    }
+  }
+  return first === undefined ? { count } : { count, first };
+}
+
+/** The float64 a `ResNetSumSquares` output's two int32 words hold. */
+function float64Of(words: tf.Tensor): number {
+  return new Float64Array(Int32Array.from(words.dataSync()).buffer)[0] ?? NaN;
 }
 
 // Channels-last data of rank 2 or 4 (the interpreter's dense and conv batch norms), 1–64 channels (16, 32, 48, 64 often).
@@ -173,6 +217,141 @@ describeOnednn('fused training kernels', () => {
     );
   });
 
+  test('gradScale s: ResNetSgdMomentum and ResNetSgdMomentumMulti give bit for bit the float32 update on s·g; without it or at 1, the update on g as before', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 65530, max: 66000 })), { minLength: 1, maxLength: 3 }),
+        seedArb,
+        fc.record({
+          lr: fc.double({ min: 0.001, max: 1, noNaN: true }),
+          momentum: fc.double({ min: 0.1, max: 0.99, noNaN: true }),
+          nesterov: fc.boolean(),
+        }),
+        fc.double({ min: 1e-3, max: 0.9, noNaN: true }),
+        (sizes, seed, h, s) => {
+          tf.setBackend('onednn');
+          const before = tf.memory().numTensors;
+          const triples = sizes.map(
+            (n, i) => [0, 1, 2].map((k) => input([n], seed + 3 * i + k).values) as [Float32Array, Float32Array, Float32Array],
+          );
+          const weightDecays = sizes.map((_, i) => (i % 2 === 0 ? 5e-4 : 0));
+          const scaled = (g: Float32Array) => Float32Array.from(g, (x) => Math.fround(Math.fround(s) * x));
+          const calls = onednnStats().native;
+          const one = (gradScale: number | undefined): Float32Array[] =>
+            tf.tidy(() =>
+              triples.flatMap(([p, g, v], i) =>
+                read(
+                  tf
+                    .engine()
+                    .runKernel(
+                      FUSED_KERNELS.sgdMomentum,
+                      { param: tf.tensor(p), grad: tf.tensor(g), velocity: tf.tensor(v) },
+                      { ...h, weightDecay: weightDecays[i] ?? 0, ...(gradScale === undefined ? {} : { gradScale }) },
+                    ) as tf.Tensor[],
+                ),
+              ),
+            );
+          const multi = (gradScale: number | undefined): Float32Array[] =>
+            tf.tidy(() => {
+              const inputs = Object.fromEntries(
+                triples.flatMap(([p, g, v], i) => [
+                  [`p${i}`, tf.tensor(p)],
+                  [`g${i}`, tf.tensor(g)],
+                  [`v${i}`, tf.tensor(v)],
+                ]),
+              );
+              const attrs = { ...h, weightDecays, ...(gradScale === undefined ? {} : { gradScale }) };
+              return read(tf.engine().runKernel(FUSED_KERNELS.sgdMomentumMulti, inputs, attrs) as tf.Tensor[]);
+            });
+          const reference = (scale: (g: Float32Array) => Float32Array) =>
+            triples.flatMap(([p, g, v], i) => sgdFloat32(p, scale(g), v, { ...h, weightDecay: weightDecays[i] ?? 0 }));
+          const [plain, clipped] = [reference((g) => g), reference(scaled)];
+          const runs: [string, Float32Array[], Float32Array[]][] = [
+            ['sgd, no gradScale', one(undefined), plain],
+            ['sgd, gradScale 1', one(1), plain],
+            ['sgd, gradScale s', one(s), clipped],
+            ['multi, no gradScale', multi(undefined), plain],
+            ['multi, gradScale 1', multi(1), plain],
+            ['multi, gradScale s', multi(s), clipped],
+          ];
+          for (const [what, actual, expected] of runs) {
+            const differing = actual.map((a, i) => bitDifferences(a, expected[i] ?? new Float32Array())).filter((d) => d.count > 0);
+            expect({ what, differing }).toEqual({ what, differing: [] });
+          }
+          // All native (the JS versions round differently), and the scale mattered.
+          const after = onednnStats().native;
+          expect((after[FUSED_KERNELS.sgdMomentum] ?? 0) - (calls[FUSED_KERNELS.sgdMomentum] ?? 0)).toBe(3 * sizes.length);
+          expect((after[FUSED_KERNELS.sgdMomentumMulti] ?? 0) - (calls[FUSED_KERNELS.sgdMomentumMulti] ?? 0)).toBe(3);
+          expect(clipped.every((c, i) => bitDifferences(c, plain[i] ?? new Float32Array()).count > 0)).toBe(true);
+          expect(tf.memory().numTensors).toBe(before);
+        },
+      ),
+      { numRuns: 5 },
+    );
+  });
+
+  test('ResNetSumSquares is Σx² over all inputs: within (n − 1)·2⁻⁵² of a float64 sum in order, the bits of its JS version, no tensor left', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 32760, max: 33000 }), fc.integer({ min: 65530, max: 70000 })),
+          {
+            minLength: 1,
+            maxLength: 4,
+          },
+        ),
+        seedArb,
+        fc.array(fc.constantFrom(1e-6, 1, 1e3), { minLength: 4, maxLength: 4 }),
+        (sizes, seed, magnitudes) => {
+          tf.setBackend('onednn');
+          const before = tf.memory().numTensors;
+          const arrays = sizes.map((n, i) => input([n], seed + i).values.map((x) => x * (magnitudes[i] ?? 1)));
+          // Each square is exact in float64; recursive summation of n ≥ 0 terms in any order is
+          // within (n − 1)·u·Σ of the exact sum (u = 2⁻⁵³), so two orders within 2(n − 1)·u·Σ.
+          let reference = 0;
+          for (const a of arrays) for (const x of a) reference += x * x;
+          const n = sizes.reduce((a, b) => a + b, 0);
+          const calls = onednnStats().native[FUSED_KERNELS.sumSquares] ?? 0;
+          const sum = tf.tidy(() => {
+            const inputs = Object.fromEntries(arrays.map((a, i) => [`x${i}`, tf.tensor(a)]));
+            const words = tf.engine().runKernel(FUSED_KERNELS.sumSquares, inputs) as tf.Tensor;
+            expect([words.dtype, words.shape]).toEqual(['int32', [2]]);
+            return float64Of(words);
+          });
+          expect(onednnStats().native[FUSED_KERNELS.sumSquares]).toBe(calls + 1);
+          expect({ n, withinBound: Math.abs(sum - reference) <= Math.max(n - 1, 0) * 2 ** -52 * reference }).toEqual({
+            n,
+            withinBound: true,
+          });
+          expect(Object.is(sum, sumSquaresJs(arrays))).toBe(true);
+          expect(tf.memory().numTensors).toBe(before);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  test('ResNetSumSquares runs its JS version for a non-float32 input, with the native bits (NaN and infinity through)', () => {
+    tf.setBackend('onednn');
+    const whole = Float32Array.from({ length: 40_000 }, (_, i) => (i % 201) - 100);
+    const run = (dtype: 'float32' | 'int32', extra: readonly number[]) =>
+      tf.tidy(() =>
+        float64Of(
+          tf.engine().runKernel(FUSED_KERNELS.sumSquares, {
+            x0: tf.tensor(extra, [extra.length], 'float32'),
+            x1: tf.tensor(whole, [whole.length], dtype),
+          }) as tf.Tensor,
+        ),
+      );
+    const before = onednnStats().fallback[FUSED_KERNELS.sumSquares]?.['inputs are not float32'] ?? 0;
+    expect([run('float32', [0.5, -3]), run('int32', [0.5, -3])]).toEqual([
+      sumSquaresJs([Float32Array.of(0.5, -3), whole]),
+      sumSquaresJs([Float32Array.of(0.5, -3), whole]),
+    ]);
+    expect(onednnStats().fallback[FUSED_KERNELS.sumSquares]?.['inputs are not float32']).toBe(before + 1);
+    expect([run('float32', [1, NaN]), run('float32', [1, -Infinity]), run('int32', [NaN])]).toEqual([NaN, Infinity, NaN]);
+  });
+
   test('ResNetAddRelu is relu(a + b) and ResNetReluGrad is dy where y > 0, else 0 (as tfjs ops on cpu; NaN through the forward pass)', () => {
     fc.assert(
       fc.property(fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 65536, max: 66000 })), seedArb, (n, seed) => {
@@ -199,13 +378,13 @@ describeOnednn('fused training kernels', () => {
     );
   });
 
-  test('every one of the six kernels falls back to its JS version for a non-float32 input, with the native results', () => {
+  test('every one of the six kernels but ResNetSumSquares (below) falls back to its JS version for a non-float32 input, with the native results (SGD with gradScale 0.3)', () => {
     tf.setBackend('onednn');
     const f = (values: readonly number[], shape: number[] = [values.length]) => tf.tensor(values, shape, 'float32');
     // One input per kernel holds whole numbers, given once as float32 (native) and once as int32 (the JS version).
     const whole = (values: readonly number[], dtype: 'float32' | 'int32') => tf.tensor(values, [values.length], dtype);
     const [x, dy] = [input([4, 3], 11), input([4, 3], 12)];
-    const sgdAttrs = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true };
+    const sgdAttrs = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true, gradScale: 0.3 };
     const cases: readonly [string, (dtype: 'float32' | 'int32') => tf.NamedTensorMap, Record<string, unknown>][] = [
       [FUSED_KERNELS.batchNormTrain, (d) => ({ x: tensor(x), scale: f([0.5, 1, 2]), offset: whole([0, 1, -2], d) }), { epsilon: EPSILON }],
       [
@@ -228,7 +407,7 @@ describeOnednn('fused training kernels', () => {
           g1: f([-0.5, 0, 0.5]),
           v1: f([0, 0.1, 0.2]),
         }),
-        { lr: 0.1, momentum: 0.9, nesterov: false, weightDecays: [5e-4, 0] },
+        { lr: 0.1, momentum: 0.9, nesterov: false, weightDecays: [5e-4, 0], gradScale: 0.3 },
       ],
       [FUSED_KERNELS.reluGrad, (d) => ({ dy: f([0.5, -1, 2, 3]), y: whole([0, 1, 0, 2], d) }), {}],
       [FUSED_KERNELS.addRelu, (d) => ({ a: f([0.5, -1, 2, -3]), b: whole([1, 0, -3, 2], d) }), {}],

@@ -1,5 +1,5 @@
-// The addon's own loops (native/loops.cc: the fused batch norm, SGD, ReLU-gradient and
-// add+ReLU kernels) are compiled for AVX-512, AVX2 and baseline x86-64, and each process runs
+// The addon's own loops (native/loops.cc: the fused batch norm, SGD (with a gradient scale),
+// ReLU-gradient, add+ReLU and sum-of-squares kernels) are compiled for AVX-512, AVX2 and baseline x86-64, and each process runs
 // the widest that the CPU has and oneDNN's ISA cap allows. ONEDNN_MAX_CPU_ISA lowers both, so
 // child processes with ONEDNN_MAX_CPU_ISA=AVX2 and =SSE41 run the AVX2 and baseline loops (and
 // oneDNN's AVX2 and SSE4.1 kernels) on an AVX-512 machine, and this test compares them with an
@@ -8,7 +8,8 @@
 // and 0 among the values the selects look at.
 //
 // The loops must give the same bits, reductions included: the per-channel sums vectorise
-// across channels, so each channel adds the same rows in the same order in every variant, and
+// across channels, so each channel adds the same rows in the same order in every variant, the
+// sum of squares keeps eight float64 lanes (added in one order) at every vector width, and
 // loops.cc is compiled with -ffp-contract=off (no FMA in any variant). oneDNN's broadcasting
 // binary ops and max pooling must too (one rounding per element; max is exact). Its
 // convolutions add K products in an order set by each ISA's blocking: each result is within
@@ -60,9 +61,14 @@ for (const misaligned of [false, true]) {
     keep('addRelu n=' + n + m, [y]);
     for (const nesterov of [false, true]) {
       const [p, v] = [zeros(n, misaligned), zeros(n, misaligned)];
-      addon.sgd(a, b, c, p, v, 0.1, 0.9, 5e-4, nesterov);
+      addon.sgd(a, b, c, p, v, 0.1, 0.9, 5e-4, nesterov, 1);
       keep('sgd n=' + n + (nesterov ? ' nesterov' : '') + m, [p, v]);
     }
+    const [p, v] = [zeros(n, misaligned), zeros(n, misaligned)];
+    addon.sgd(a, b, c, p, v, 0.1, 0.9, 5e-4, true, 0.37);
+    keep('sgd gradScale n=' + n + m, [p, v]);
+    const shifted = values(n, 6 + n, misaligned, false, (i) => (i % 5) * 100);
+    keep('sumSquares n=' + n + m, [Float64Array.of(addon.sumSquaresMulti([shifted])), Float64Array.of(addon.sumSquaresMulti([a]))]);
   }
   for (const [rows, ch] of spec.batchNorm) {
     const n = rows * ch;
@@ -77,8 +83,9 @@ for (const misaligned of [false, true]) {
   }
   const ts = spec.sgdMulti.map((n, i) => [1, 2, 3].map((seed) => values(n, 10 * i + seed, misaligned, true)));
   const [ps, vs] = [spec.sgdMulti.map((n) => zeros(n, misaligned)), spec.sgdMulti.map((n) => zeros(n, misaligned))];
-  addon.sgdMulti(ts.map((t) => t[0]), ts.map((t) => t[1]), ts.map((t) => t[2]), ps, vs, Float32Array.from(spec.decays), 0.1, 0.9, true);
+  addon.sgdMulti(ts.map((t) => t[0]), ts.map((t) => t[1]), ts.map((t) => t[2]), ps, vs, Float32Array.from(spec.decays), 0.1, 0.9, true, 0.37);
   keep('sgdMulti' + m, [...ps, ...vs]);
+  keep('sumSquaresMulti' + m, [Float64Array.of(addon.sumSquaresMulti(ts.map((t) => t[1])))]);
 }
 const dnnl = {};
 const { shapes, conv, pool } = spec.onednn;
@@ -178,9 +185,11 @@ describeOnednn('native loops per instruction set', () => {
     if (best === 'avx512f') expect(avx512Impls(widest)).not.toEqual([]);
 
     const names = Object.keys(widest.outputs);
-    // Aligned and not: per length reluGrad, addRelu and two sgd's (param and velocity each), per
-    // batch norm six outputs, sgdMulti's parameters and velocities; then oneDNN's three.
-    expect(names.length).toBe(2 * (spec.lengths.length * 6 + spec.batchNorm.length * 6 + spec.sgdMulti.length * 2) + 3);
+    // Aligned and not: per length reluGrad, addRelu, three sgd's (param and velocity each: plain,
+    // Nesterov, Nesterov with gradScale) and two sums of squares (NaN among a's values), per
+    // batch norm six outputs, sgdMulti's parameters and velocities and the gradients' sum of
+    // squares; then oneDNN's three.
+    expect(names.length).toBe(2 * (spec.lengths.length * 10 + spec.batchNorm.length * 6 + spec.sgdMulti.length * 2 + 1) + 3);
     for (const [isa, other] of [
       ['avx2', avx2],
       ['baseline', baseline],

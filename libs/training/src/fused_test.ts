@@ -8,7 +8,7 @@ import { configureOnednn, DEFAULT_BUFFER_MIN_LENGTH, onednnStats, registerOnednn
 import { disposeModel, initModel, type Model } from '@resnet/tfjs';
 import { dense, sequential, weightSchema, type Layer, type WeightSpec } from '@resnet/spec';
 import { resnet } from '@resnet/variants';
-import { createSgdState, disposeSgdState, isDecayed, sgdStep, type SgdConfig } from './sgd.ts';
+import { clipScale, createSgdState, disposeSgdState, isDecayed, sgdStep, type SgdConfig } from './sgd.ts';
 import { trainStep } from './loop.ts';
 import { makeBatch, NO_AUGMENT } from './pipeline.ts';
 import { smallSplits, tinyNet } from './_test_support.ts';
@@ -140,12 +140,14 @@ describeOnednn('training steps on onednn with fused kernels', () => {
     }
   }, 120_000);
 
-  test('really use the fused kernels, and leave no tensor behind', async () => {
+  test('really use the fused kernels (clipped steps: the sum of squares too), and leave no tensor behind', async () => {
     await tf.setBackend('onednn');
     const model = initModel(tinyNet(), { seed: 6 });
     const sgd = createSgdState(model.params);
     const { train } = smallSplits(16, 1);
     const counts: number[] = [];
+    // 0.05 is far below tinyNet's gradient norms (~1): every step clips.
+    const CLIPPED: SgdConfig = { ...SGD, clipNorm: 0.05 };
     const { x, y } = makeBatch(
       train,
       Int32Array.from({ length: 16 }, (_, i) => i),
@@ -153,12 +155,12 @@ describeOnednn('training steps on onednn with fused kernels', () => {
     );
     const kernels = new Set<string>();
     const profile = await tf.profile(() => {
-      const r = trainStep({ model, sgd, x, y, lr: 0.05, options: { sgd: SGD, classes: 10, labelSmoothing: 0 } });
+      const r = trainStep({ model, sgd, x, y, lr: 0.05, options: { sgd: CLIPPED, classes: 10, labelSmoothing: 0 } });
       tf.dispose([r.loss, r.correct]);
     });
     profile.kernels.forEach((k) => kernels.add(k.name));
     for (let i = 0; i < 4; i++) {
-      const r = trainStep({ model, sgd, x, y, lr: 0.05, options: { sgd: SGD, classes: 10, labelSmoothing: 0 } });
+      const r = trainStep({ model, sgd, x, y, lr: 0.05, options: { sgd: CLIPPED, classes: 10, labelSmoothing: 0 } });
       tf.dispose([r.loss, r.correct]);
       counts.push(tf.memory().numTensors);
     }
@@ -273,6 +275,46 @@ describeOnednn('fused kernels: the multi-tensor SGD, real widths', () => {
     expect(chunked.every((a, i) => Buffer.compare(Buffer.from(a.buffer), Buffer.from((perTensor[i] as Float32Array).buffer)) === 0)).toBe(
       true,
     );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('clipped: sgdStep’s multi-tensor kernel with the native norm and gradScale gives bit for bit the per-tensor kernel on tf.mul(g, s) with s from the JS norm, over three steps', async () => {
+    await tf.setBackend('onednn');
+    const clipNorm = 0.5; // below the norms of these gradients (~40): every step clips
+    const run = (multi: boolean): Float32Array[] => {
+      const model = initModel(tinyNet(), { seed: 7 });
+      const sgd = createSgdState(model.params);
+      for (let step = 0; step < 3; step++) {
+        const grads = new Map([...model.params].map(([k, p], i) => [k, tf.randomNormal(p.shape, 0, 1, 'float32', 1 + 100 * step + i)]));
+        if (multi) sgdStep(model, grads, sgd, 0.1, { ...SGD, clipNorm });
+        else {
+          // The scaled copies sgdStep made before gradScale; the norm from the JS loop.
+          const s = clipScale(grads, clipNorm, { fused: false });
+          expect(s).toBeLessThan(0.1);
+          for (const [k, p] of model.params) {
+            const v = sgd.velocity.get(k) as tf.Variable;
+            const weightDecay = isDecayed(schemaOf(model.spec, k), {}) ? SGD.weightDecay : 0;
+            tf.tidy(() => {
+              const inputs = { param: p, grad: tf.mul(grads.get(k) as tf.Tensor, s), velocity: v };
+              const attrs = { lr: 0.1, momentum: SGD.momentum, weightDecay, nesterov: SGD.nesterov };
+              const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, inputs, attrs) as tf.Tensor[];
+              p.assign(out[0] as tf.Tensor);
+              v.assign(out[1] as tf.Tensor);
+            });
+          }
+        }
+        tf.dispose([...grads.values()]);
+      }
+      const values = [...model.params.values(), ...sgd.velocity.values()].map((t) => Float32Array.from(t.dataSync()));
+      disposeSgdState(sgd);
+      disposeModel(model);
+      return values;
+    };
+    const before = tf.memory().numTensors;
+    const norms = onednnStats().native[FUSED_KERNELS.sumSquares] ?? 0;
+    const [m, e] = [run(true), run(false)];
+    expect(onednnStats().native[FUSED_KERNELS.sumSquares]).toBe(norms + 3);
+    expect(m).toEqual(e);
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -12,7 +12,8 @@
  *
  * With `clipNorm`, g is first scaled by min(1, clipNorm / (‖g‖ + 1e-6)), ‖g‖ the L2 norm of
  * all parameters' gradients as one vector: PyTorch's `clip_grad_norm_` before `step()`, so the
- * decay term is not clipped.
+ * decay term is not clipped. The fused kernels take that factor as their `gradScale` (d = s·g + λ·p
+ * in the same pass), so a clipped step makes no scaled copy of the gradients.
  */
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNELS, SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
@@ -78,7 +79,7 @@ export function sgdStep(
 ): void {
   const { params } = model;
   const weightDecay = weightDecays(model, config);
-  const scale = clipScale(grads, config.clipNorm ?? null);
+  const scale = clipScale(grads, config.clipNorm ?? null, { fused: config.fused !== false });
   const has = (name: string): boolean => config.fused !== false && config.momentum !== 0 && backendHasKernel(name);
   if (has(FUSED_KERNELS.sgdMomentumMulti)) {
     sgdStepMulti(params, grads, state, lr, { momentum: config.momentum, nesterov: config.nesterov, weightDecay, scale });
@@ -89,16 +90,16 @@ export function sgdStep(
   for (const [key, p] of params) {
     tf.tidy(() => {
       const { g: raw, v } = gradAndVelocity(key, grads, state);
-      const g = scale === 1 ? raw : tf.mul(raw, scale);
       const decay = weightDecay(key);
       if (fused) {
-        const attrs = { lr, momentum: config.momentum, weightDecay: decay, nesterov: config.nesterov };
-        const [newP, newV] = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: p, grad: g, velocity: v }, attrs) as tf.Tensor[];
+        const attrs = { lr, momentum: config.momentum, weightDecay: decay, nesterov: config.nesterov, gradScale: scale };
+        const [newP, newV] = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, { param: p, grad: raw, velocity: v }, attrs) as tf.Tensor[];
         if (newP === undefined || newV === undefined) throw new Error(`${FUSED_KERNELS.sgdMomentum} returned fewer than 2 outputs`);
         v.assign(newV);
         p.assign(newP);
         return;
       }
+      const g = scale === 1 ? raw : tf.mul(raw, scale);
       const d = decay > 0 ? tf.add(g, tf.mul(p, decay)) : g;
       if (config.momentum === 0) {
         p.assign(tf.sub(p, tf.mul(d, lr)));
@@ -113,12 +114,20 @@ export function sgdStep(
 }
 
 /**
- * The L2 norm of all gradients as one vector, summed in float64 over the values as stored. On the CPU backends
- * `dataSync` hands over the backend's own array (no copy): one pass over ResNet-50's 23.5 M gradients takes
- * ~30 ms (about a tenth of its step at batch 128), where tfjs's Square and Sum kernels took 400–800 ms.
+ * The L2 norm of all gradients as one vector, summed in float64 over the values as stored. Where the backend has
+ * `ResNetSumSquares` (onednn) and `fused` is not false, that kernel sums: native, multithreaded, the same bits at any
+ * thread count; 8–13 ms for ResNet-50's 23.5 M gradients on the 2-core AVX-512 EPYC with its cores shared. Else one JS
+ * pass over the arrays `dataSync` hands over (on the CPU backends the backend's own, no copy): ~28 ms there idle,
+ * 45–130 ms shared; tfjs's Square and Sum kernels took 400–800 ms.
  * @example globalGradNorm(new Map([['a', tf.tensor([3])], ['b', tf.tensor([4])]])) // 5
  */
-export function globalGradNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
+export function globalGradNorm(grads: ReadonlyMap<string, tf.Tensor>, options: { readonly fused?: boolean } = {}): number {
+  if (options.fused !== false && grads.size > 0 && backendHasKernel(FUSED_KERNELS.sumSquares)) {
+    const inputs = Object.fromEntries([...grads.values()].map((g, i) => [`x${i}`, g]));
+    const words = tf.tidy(() => (tf.engine().runKernel(FUSED_KERNELS.sumSquares, inputs) as tf.Tensor).dataSync());
+    // The kernel's int32 [2] is the float64 sum's bits (@resnet/kernels).
+    return Math.sqrt(new Float64Array(Int32Array.from(words).buffer)[0] ?? NaN);
+  }
   let sum = 0;
   for (const g of grads.values()) {
     const values = g.dataSync();
@@ -131,12 +140,17 @@ export function globalGradNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
  * The factor a step's gradients are multiplied by under `clipNorm`: min(1, clipNorm / (‖g‖ + 1e-6)), as PyTorch's
  * `clip_grad_norm_` computes it (a NaN norm gives NaN, an infinite one 0: either makes the loss non-finite, which the training
  * loop stops on); 1 without clipping.
+ * `options.fused`: as {@link globalGradNorm}'s.
  * @example clipScale(grads, null) // 1
  * @example clipScale(gradsOfNorm10, 2) // 0.19999998
  */
-export function clipScale(grads: ReadonlyMap<string, tf.Tensor>, clipNorm: number | null): number {
+export function clipScale(
+  grads: ReadonlyMap<string, tf.Tensor>,
+  clipNorm: number | null,
+  options: { readonly fused?: boolean } = {},
+): number {
   if (clipNorm === null) return 1;
-  return Math.min(1, clipNorm / (globalGradNorm(grads) + 1e-6));
+  return Math.min(1, clipNorm / (globalGradNorm(grads, options) + 1e-6));
 }
 
 // The weight decay of each parameter, by name, from the schema of the model's spec.
@@ -173,7 +187,8 @@ function gradAndVelocity(key: string, grads: ReadonlyMap<string, tf.Tensor>, sta
 
 // Parameters in `ResNetSgdMomentumMulti` kernels of up to SGD_CHUNK_ELEMENTS elements each:
 // one native multithreaded pass per chunk instead of a kernel call (and an OpenMP fork/join)
-// per tensor, and the new values of one chunk at a time; same per-element formula.
+// per tensor, and the new values of one chunk at a time; same per-element formula. A clipped
+// step's factor is the kernel's gradScale: no scaled copy of any gradient.
 function sgdStepMulti(
   params: ReadonlyMap<string, tf.Variable>,
   grads: ReadonlyMap<string, tf.Tensor>,
@@ -195,7 +210,6 @@ function sgdStepMulti(
   }
   for (const chunk of chunks) {
     if (chunk.length === 0) continue;
-    // In the tidy: clipped gradients are scaled copies, one chunk's at a time.
     tf.tidy(() => {
       const inputs: Record<string, tf.Tensor> = {};
       const weightDecays: number[] = [];
@@ -204,7 +218,7 @@ function sgdStepMulti(
         const { g, v } = gradAndVelocity(key, grads, state);
         const i = vars.length;
         inputs[`p${i}`] = p;
-        inputs[`g${i}`] = config.scale === 1 ? g : tf.mul(g, config.scale);
+        inputs[`g${i}`] = g;
         inputs[`v${i}`] = v;
         weightDecays.push(config.weightDecay(key));
         vars.push([p, v]);
@@ -214,6 +228,7 @@ function sgdStepMulti(
         momentum: config.momentum,
         nesterov: config.nesterov,
         weightDecays,
+        gradScale: config.scale,
       }) as tf.Tensor[];
       if (out.length !== 2 * vars.length)
         throw new Error(`${FUSED_KERNELS.sgdMomentumMulti} returned ${out.length} outputs for ${vars.length} parameters`);
