@@ -9,7 +9,9 @@
 #include "ops.h"
 #include "runtime.h"
 
+#include <malloc.h>
 #include <omp.h>
+#include <cstdlib>
 
 #include <mutex>
 #include <sstream>
@@ -18,6 +20,21 @@
 namespace onednn {
 
 namespace {
+
+// glibc serves a large allocation with mmap and returns it to the system when freed, but each such
+// free raises the mmap threshold to that block's size (up to 32 MiB): from then on blocks of that size
+// come from the heap, whose freed memory the process keeps. A training process's resident memory then
+// climbs through its second epoch and stays there (ResNet-18, 20,000 images per epoch: +7% from
+// epoch 1 to 3; with the threshold fixed: +1.7%). Fixing it turns the adjustment off. The user's own
+// MALLOC_MMAP_THRESHOLD_ wins (glibc has already applied it).
+constexpr int kMmapThreshold = 1 << 20;
+int g_mmap_threshold = 0;  // what this addon set, 0 if nothing
+
+void FixMmapThreshold() {
+#ifdef __GLIBC__
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr && mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1) g_mmap_threshold = kMmapThreshold;
+#endif
+}
 
 Napi::Value Info(const Napi::CallbackInfo &info) {
   std::lock_guard<std::mutex> lock(g_mutex);
@@ -41,6 +58,8 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
   o.Set("gemmConvCalls", static_cast<double>(g_gemm_conv_calls));
   o.Set("convertedBytes", static_cast<double>(ConvertedBytes()));
   o.Set("convertedEntries", static_cast<double>(ConvertedEntries()));
+  if (g_mmap_threshold > 0) o.Set("mmapThreshold", g_mmap_threshold);
+  else o.Set("mmapThreshold", env.Null());
   return o;
 }
 
@@ -120,6 +139,7 @@ Napi::Object Ops(Napi::Env env) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  FixMmapThreshold();
   exports.Set("ops", Ops(env));
   exports.Set("conv", Napi::Function::New(env, Conv, "conv"));
   exports.Set("matmul", Napi::Function::New(env, MatMul, "matmul"));

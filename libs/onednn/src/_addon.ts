@@ -27,6 +27,11 @@ export interface OnednnInfo {
   /** bf16 copies of tensors kept for reuse under bf16 (bytes, count): freed as their tensors are disposed. */
   readonly convertedBytes: number;
   readonly convertedEntries: number;
+  /**
+   * glibc's mmap threshold as the addon fixed it when loaded (bytes; native/addon.cc says why), or null where it
+   * left it alone: not glibc, or the user's own `MALLOC_MMAP_THRESHOLD_` is set.
+   */
+  readonly mmapThreshold: number | null;
 }
 
 /**

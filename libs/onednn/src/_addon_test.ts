@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -71,5 +72,26 @@ describe('op table checks', () => {
   test("codeOf gives a name's code, and undefined for a name the group lacks (inherited names included)", () => {
     const activation = { linear: 0, relu: 1 };
     expect([codeOf(activation, 'relu'), codeOf(activation, 'prelu'), codeOf(activation, 'toString')]).toEqual([1, undefined, undefined]);
+  });
+});
+
+(built ? describe : describe.skip)('memory given back', () => {
+  // In a child process: the threshold is set when the addon loads, before anything else allocates.
+  const threshold = (env: NodeJS.ProcessEnv): unknown =>
+    JSON.parse(
+      execFileSync(
+        process.execPath,
+        ['-e', 'process.stdout.write(JSON.stringify(require(process.argv[1]).info().mmapThreshold))', addonPath()],
+        {
+          env,
+          encoding: 'utf8',
+        },
+      ),
+    );
+
+  test("the addon fixes glibc's mmap threshold at 1 MiB when loaded, and leaves a user's MALLOC_MMAP_THRESHOLD_ alone", () => {
+    const { MALLOC_MMAP_THRESHOLD_: _, ...env } = process.env;
+    expect(threshold(env)).toBe(1 << 20);
+    expect(threshold({ ...env, MALLOC_MMAP_THRESHOLD_: '65536' })).toBeNull();
   });
 });
