@@ -54,6 +54,7 @@ export const FAKE_INFO: OnednnInfo = {
   gemmConvCalls: 0,
   convertedBytes: 0,
   convertedEntries: 0,
+  mmapThreshold: 1048576,
 };
 
 export const UNAVAILABLE_REASON =
