@@ -179,46 +179,46 @@ describeOnednn('training steps on onednn with fused kernels', () => {
   });
 });
 
+/**
+ * Three SGD steps of tinyNet on seeded random gradients, every weight and velocity after: through
+ * sgdStep (`multi`: its multi-tensor kernel, with its native norm and gradScale under `clipNorm`), or
+ * as the reference, the per-tensor kernel on tf.mul(g, s), s from the JS norm's clip factor (1 unclipped).
+ */
+function threeSgdSteps(multi: boolean, clipNorm: number | null): Float32Array[] {
+  const model = initModel(tinyNet(), { seed: 7 });
+  const sgd = createSgdState(model.params);
+  for (let step = 0; step < 3; step++) {
+    // Seed 0 would mean unseeded.
+    const grads = new Map([...model.params].map(([k, p], i) => [k, tf.randomNormal(p.shape, 0, 1, 'float32', 1 + 100 * step + i)]));
+    if (multi) sgdStep(model, grads, sgd, 0.1, { ...SGD, clipNorm });
+    else {
+      const s = clipScale(grads, clipNorm, { fused: false });
+      if (clipNorm !== null) expect(s).toBeLessThan(0.1);
+      for (const [k, p] of model.params) {
+        const v = sgd.velocity.get(k) as tf.Variable;
+        const weightDecay = isDecayed(schemaOf(model.spec, k), {}) ? SGD.weightDecay : 0;
+        tf.tidy(() => {
+          const inputs = { param: p, grad: tf.mul(grads.get(k) as tf.Tensor, s), velocity: v };
+          const attrs = { lr: 0.1, momentum: SGD.momentum, weightDecay, nesterov: SGD.nesterov };
+          const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, inputs, attrs) as tf.Tensor[];
+          p.assign(out[0] as tf.Tensor);
+          v.assign(out[1] as tf.Tensor);
+        });
+      }
+    }
+    tf.dispose([...grads.values()]);
+  }
+  const values = [...model.params.values(), ...sgd.velocity.values()].map((t) => Float32Array.from(t.dataSync()));
+  disposeSgdState(sgd);
+  disposeModel(model);
+  return values;
+}
+
 describeOnednn('fused kernels: the multi-tensor SGD, real widths', () => {
   test('sgdStep’s one multi-tensor kernel gives bit for bit the weights and velocities of the per-tensor kernel, over three steps', async () => {
     await tf.setBackend('onednn');
-    const run = (multi: boolean): Float32Array[] => {
-      const model = initModel(tinyNet(), { seed: 7 });
-      const sgd = createSgdState(model.params);
-      for (let step = 0; step < 3; step++) {
-        const grads = new Map(
-          [...model.params].map(([k, p], i) => [
-            k,
-            tf.randomNormal(p.shape, 0, 1, 'float32', 1 + 100 * step + i) /* seed 0 would mean unseeded */,
-          ]),
-        );
-        if (multi) sgdStep(model, grads, sgd, 0.1, SGD);
-        else {
-          for (const [k, p] of model.params) {
-            const v = sgd.velocity.get(k) as tf.Variable;
-            const weightDecay = isDecayed(schemaOf(model.spec, k), {}) ? SGD.weightDecay : 0;
-            const out = tf
-              .engine()
-              .runKernel(
-                FUSED_KERNELS.sgdMomentum,
-                { param: p, grad: grads.get(k) as tf.Tensor, velocity: v },
-                { lr: 0.1, momentum: SGD.momentum, weightDecay, nesterov: SGD.nesterov },
-              ) as tf.Tensor[];
-            p.assign(out[0] as tf.Tensor);
-            v.assign(out[1] as tf.Tensor);
-            tf.dispose(out);
-          }
-        }
-        tf.dispose([...grads.values()]);
-      }
-      const values = [...model.params.values(), ...sgd.velocity.values()].map((t) => Float32Array.from(t.dataSync()));
-      disposeSgdState(sgd);
-      disposeModel(model);
-      return values;
-    };
     const before = tf.memory().numTensors;
-    const [m, e] = [run(true), run(false)];
-    expect(m).toEqual(e);
+    expect(threeSgdSteps(true, null)).toEqual(threeSgdSteps(false, null));
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -280,39 +280,10 @@ describeOnednn('fused kernels: the multi-tensor SGD, real widths', () => {
 
   test('clipped: sgdStep’s multi-tensor kernel with the native norm and gradScale gives bit for bit the per-tensor kernel on tf.mul(g, s) with s from the JS norm, over three steps', async () => {
     await tf.setBackend('onednn');
-    const clipNorm = 0.5; // below the norms of these gradients (~40): every step clips
-    const run = (multi: boolean): Float32Array[] => {
-      const model = initModel(tinyNet(), { seed: 7 });
-      const sgd = createSgdState(model.params);
-      for (let step = 0; step < 3; step++) {
-        const grads = new Map([...model.params].map(([k, p], i) => [k, tf.randomNormal(p.shape, 0, 1, 'float32', 1 + 100 * step + i)]));
-        if (multi) sgdStep(model, grads, sgd, 0.1, { ...SGD, clipNorm });
-        else {
-          // The scaled copies sgdStep made before gradScale; the norm from the JS loop.
-          const s = clipScale(grads, clipNorm, { fused: false });
-          expect(s).toBeLessThan(0.1);
-          for (const [k, p] of model.params) {
-            const v = sgd.velocity.get(k) as tf.Variable;
-            const weightDecay = isDecayed(schemaOf(model.spec, k), {}) ? SGD.weightDecay : 0;
-            tf.tidy(() => {
-              const inputs = { param: p, grad: tf.mul(grads.get(k) as tf.Tensor, s), velocity: v };
-              const attrs = { lr: 0.1, momentum: SGD.momentum, weightDecay, nesterov: SGD.nesterov };
-              const out = tf.engine().runKernel(FUSED_KERNELS.sgdMomentum, inputs, attrs) as tf.Tensor[];
-              p.assign(out[0] as tf.Tensor);
-              v.assign(out[1] as tf.Tensor);
-            });
-          }
-        }
-        tf.dispose([...grads.values()]);
-      }
-      const values = [...model.params.values(), ...sgd.velocity.values()].map((t) => Float32Array.from(t.dataSync()));
-      disposeSgdState(sgd);
-      disposeModel(model);
-      return values;
-    };
     const before = tf.memory().numTensors;
     const norms = onednnStats().native[FUSED_KERNELS.sumSquares] ?? 0;
-    const [m, e] = [run(true), run(false)];
+    // 0.5 is below the norms of these gradients (~40): every step clips.
+    const [m, e] = [threeSgdSteps(true, 0.5), threeSgdSteps(false, 0.5)];
     expect(onednnStats().native[FUSED_KERNELS.sumSquares]).toBe(norms + 3);
     expect(m).toEqual(e);
     expect(tf.memory().numTensors).toBe(before);
