@@ -116,9 +116,8 @@ export function sgdStep(
 /**
  * The L2 norm of all gradients as one vector, summed in float64 over the values as stored. Where the backend has
  * `ResNetSumSquares` (onednn) and `fused` is not false, that kernel sums: native, multithreaded, the same bits at any
- * thread count; 8–13 ms for ResNet-50's 23.5 M gradients on the 2-core AVX-512 EPYC with its cores shared. Else one JS
- * pass over the arrays `dataSync` hands over (on the CPU backends the backend's own, no copy): ~28 ms there idle,
- * 45–130 ms shared; tfjs's Square and Sum kernels took 400–800 ms.
+ * thread count. Else one JS pass over the arrays `dataSync` hands over (on the CPU backends the backend's own, no
+ * copy). What clipping costs a training step is measured with `train:serve --clip-norm` (README, train:serve).
  * @example globalGradNorm(new Map([['a', tf.tensor([3])], ['b', tf.tensor([4])]])) // 5
  */
 export function globalGradNorm(grads: ReadonlyMap<string, tf.Tensor>, options: { readonly fused?: boolean } = {}): number {
