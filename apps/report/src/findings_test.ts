@@ -161,6 +161,40 @@ describe('what we find over seeds', () => {
     );
     expect(findings(rows(run('a/18', 18, 0.91), run('a/50', 50, 0.9)))[0]).toMatch(/^- \*\*Depth:\*\* after 10 epochs/);
   });
+  // ResNet-18's seeds below: mean 0.9118, sample std 0.002364 (by hand: squared deviations 9e-8, 6.25e-6, 4.84e-6 over 2), mean ± 2 std 0.90707 to 0.91653.
+  test('a reference against our seeds of its setting: inside or outside our mean ± 2 std, and our mean − reference against 0.005', () => {
+    const ours = seeds(18, [0.9121, 0.9093, 0.914]);
+    const inside = findings(rows(...ours, run('r/18', 18, 0.9076, { reference: true }))).find((f) =>
+      f.startsWith('- **PyTorch reference:**'),
+    );
+    expect(inside).toBe(
+      '- **PyTorch reference:** after 10 epochs of the same settings, final test accuracy ResNet-18 (PyTorch reference) 0.9076 against our ResNet-18 0.9118 ± 0.0024 (n = 3): inside our mean ± 2 std (0.9071 to 0.9165); our mean − reference = +0.0042, within ±0.005.',
+    );
+    const outside = findings(rows(...ours, run('r/18', 18, 0.905, { reference: true }))).find((f) =>
+      f.startsWith('- **PyTorch reference:**'),
+    );
+    expect(outside).toContain(
+      '0.9050 against our ResNet-18 0.9118 ± 0.0024 (n = 3): outside our mean ± 2 std (0.9071 to 0.9165); our mean − reference = +0.0068, outside ±0.005.',
+    );
+    // Above the band too.
+    expect(findings(rows(...ours, run('r/18', 18, 0.917, { reference: true })))).toContainEqual(
+      expect.stringContaining('outside our mean ± 2 std'),
+    );
+    // A reference of other settings is not set against these seeds.
+    const other = findings(rows(...ours, run('r/18', 18, 0.9, { reference: true, overrides: { weightDecay: 0 } })));
+    expect(other).toContainEqual(expect.stringContaining('has no run of ours with the same depth, settings and epochs done beside it'));
+  });
+
+  test('the seed report against the mean of our seeds; a mean below it beside the reference of our recipe', () => {
+    const found = findings(
+      rows(...seeds(18, [0.9121, 0.9093, 0.914]), ...seeds(50, [0.8882, 0.895, 0.8911]), run('r/50', 50, 0.8918, { reference: true })),
+    );
+    // ResNet-50: mean 0.891433, std 0.003412; 0.891433 − 0.901 = −0.0096; − 0.8918 = −0.0004.
+    expect(found.find((f) => f.startsWith('- **Seed report**'))).toBe(
+      '- **Seed report** (its recipe differs: see “Comparison with the seed report”): after 10 epochs, final test accuracy ResNet-18 0.9118 ± 0.0024 (n = 3) against the seed’s 0.898 (mean +0.0138); ' +
+        'ResNet-50 0.8914 ± 0.0034 (n = 3) against the seed’s 0.901 (mean −0.0096), below it; the PyTorch reference of our recipe is below it too (0.8918), and our mean − reference = −0.0004, within ±0.005.',
+    );
+  });
 });
 
 describe('what we find about stability and clipping', () => {
