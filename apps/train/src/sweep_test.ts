@@ -1,5 +1,5 @@
 // train:sweep as a user runs it: a tiny sweep, the same command again (skips), a longer one (resumes).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMain } from '@resnet/cli/testing';
@@ -60,6 +60,27 @@ describe('train:sweep', () => {
       const other = sweep('--variants=18', '--epochs=2', `--out=${out}`, '--train-limit=64', '--test-limit=32', '--mini-batch=16');
       expect(other.code).toBe(2);
       expect(other.stderr).toContain('--mini-batch: 32 in the run, 16 here');
+    },
+    120_000,
+  );
+  (REAL || ON_CI ? test : test.skip)(
+    'a run killed in its first epoch (config.json and progress.json, no checkpoint) is started again by the same sweep',
+    () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'sweep-')), 's');
+      const args = ['--variants=18', '--epochs=1', `--out=${out}`, '--train-limit=64', '--test-limit=32', '--mini-batch=32'];
+      expect(sweep(...args).code).toBe(0);
+      // What a SIGKILL before the first checkpoint leaves (the sweep of 2026-12-06 failed on this: its restart
+      // removed config.json, then refused the folder for its progress.json).
+      const run = join(out, 'resnet18');
+      for (const f of ['latest.json', 'checkpoints', 'model', 'metrics.jsonl', 'evaluation.json'])
+        rmSync(join(run, f), { recursive: true, force: true });
+      const progress = JSON.parse(readFileSync(join(run, 'progress.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(run, 'progress.json'), JSON.stringify({ ...progress, state: 'training', pid: 999_999, epoch: 1, step: 1 }));
+      const again = sweep(...args);
+      expect({ code: again.code, stderr: again.code === 0 ? '' : again.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(again.stdout).toContain('stopped before its first checkpoint; starting it again');
+      expect(epochsIn(run)).toBe(1);
+      expect(existsSync(join(run, 'model'))).toBe(true);
     },
     120_000,
   );

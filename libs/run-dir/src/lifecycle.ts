@@ -12,6 +12,8 @@ import { parseRunConfig, type RunConfig } from './config.ts';
 import { ioError, type RunError } from './errors.ts';
 import { readLatest, type Latest } from './latest.ts';
 import { CHECKPOINTS_DIR, CONFIG_FILE, isRunBookkeeping, isTempFile, LATEST_FILE, METRICS_FILE, MODEL_DIR } from './layout.ts';
+import { PROGRESS_FILE } from './progress.ts';
+import { STOP_RECORD_FILE } from './stop_record.ts';
 import { readMetrics, type EpochMetrics } from './metrics.ts';
 
 /** What is in a run directory. */
@@ -34,9 +36,13 @@ export function createRun(
   options: { readonly replaceUnstarted?: boolean } = {},
 ): E.Either<RunError, 'Created' | 'Restarted'> {
   try {
-    // A sweep's run whose settings changed before it reached a checkpoint: nothing to keep.
+    // A sweep's run that never reached a checkpoint (its settings changed, or it was killed): nothing to
+    // keep. Everything its process wrote goes — config.json last — or what is left is no run directory
+    // and is refused below (a killed run's progress.json did that: #24's sweep, 2026-12-06).
     if (options.replaceUnstarted === true && existsSync(dir) && !existsSync(join(dir, LATEST_FILE))) {
-      for (const f of [CONFIG_FILE, METRICS_FILE]) rmSync(join(dir, f), { force: true });
+      const restarted = restartRun(dir);
+      if (E.isLeft(restarted)) return restarted;
+      for (const f of [PROGRESS_FILE, STOP_RECORD_FILE, CONFIG_FILE]) rmSync(join(dir, f), { force: true });
     }
     if (existsSync(dir)) {
       if (!statSync(dir).isDirectory()) return E.left({ _tag: 'NotADirectory', dir, message: `${dir} is a file, not a directory` });

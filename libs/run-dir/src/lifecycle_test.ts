@@ -187,6 +187,27 @@ describe('run directory', () => {
     expect(createRun(dir, config)).toEqual(E.right('Created'));
   });
 
+  test('replaceUnstarted: a run killed before its first checkpoint is replaced, whatever it left (progress, stop record, a half-written checkpoint); one with a checkpoint is not', () => {
+    // What a SIGKILLed first epoch leaves: config.json, progress.json, maybe stopped.json and a checkpoint folder whose latest.json never came.
+    const dir = join(tmp(), 'r');
+    expect(createRun(dir, config)).toEqual(E.right('Created'));
+    writeFileSync(join(dir, 'metrics.jsonl'), '');
+    writeFileSync(join(dir, 'progress.json'), '{"format":"resnet-ts/progress@1","state":"training","pid":999999}');
+    writeFileSync(join(dir, 'stopped.json'), '{}');
+    mkdirSync(join(dir, 'checkpoints', '.epoch-0001-step-000000.tmp-999999'), { recursive: true });
+    writeFileSync(join(dir, 'latest.json.tmp-999999'), '{');
+    const other = { ...config, seed: 7 };
+    expect(createRun(dir, other, { replaceUnstarted: true })).toEqual(E.right('Created'));
+    expect(readdirSync(dir).sort()).toEqual(['config.json']);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ seed: 7 });
+
+    const started = join(tmp(), 's');
+    createRun(started, config);
+    writeCheckpoint(started, groups(), { epoch: 1, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } });
+    expect(createRun(started, other, { replaceUnstarted: true })).toMatchObject(E.left({ _tag: 'DifferentRun' }));
+    expect(readdirSync(started)).toContain('latest.json');
+  });
+
   describe('damaged files are named, with their directory, not crashed on', () => {
     function withCheckpoint() {
       const dir = join(tmp(), 'r');
