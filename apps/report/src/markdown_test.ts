@@ -289,6 +289,24 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
     expect(row(summary, 'ResNet-18')[column]).toBe('–');
   });
 
+  test('a CPU share column once a run has recorded its CPU time (over the epochs that did, per CPU), a dash for runs that have not; none before; the legend says what it means', () => {
+    expect(text).not.toContain('CPU share');
+    const measured = memoryRun('runs/resnet34', 34, { epochs: 3 });
+    // 1500 s epochs on 2 CPUs: 2700 + 1500 CPU seconds over 3000 × 2 = 70.0%; the third epoch (resumed from an old checkpoint) has none.
+    const timed = { ...measured, metrics: measured.metrics.map((m, i) => (i < 2 ? { ...m, cpuSeconds: [2700, 1500][i] ?? 0 } : m)) };
+    const rowsOf = buildRows([memoryRun('runs/resnet18', 18, { epochs: 3 }), timed]);
+    if (E.isLeft(rowsOf)) throw new Error(rowsOf.left);
+    const summary = renderSummary(rowsOf.right);
+    const header = row(summary, 'variant');
+    const column = header.indexOf('CPU share');
+    expect(column).toBe(header.indexOf('examples/s') + 1);
+    expect(row(summary, 'ResNet-34')[column]).toBe('70.0%');
+    expect(row(summary, 'ResNet-18')[column]).toBe('–');
+    const withCpu = report([memoryRun('runs/resnet18', 18, { epochs: 3 }), timed], { benches: [], runsPaths: ['runs'] });
+    expect(withCpu).toContain('CPU share is the training process’s CPU time (all threads) over its epochs’ wall time × the machine’s CPUs');
+    expect(text).not.toContain('CPU share is');
+  });
+
   test('summary.md is the summary table and its findings, verbatim as in report.md', () => {
     const rowsOf = buildRows([ours, reference, r34]);
     if (E.isLeft(rowsOf)) throw new Error(rowsOf.left);

@@ -3,7 +3,7 @@
  * and what the table shows ("What we find") — the whole of summary.md, which the README embeds
  * verbatim — with the notes beside them and the charts of all runs.
  */
-import { formatAccuracy, formatCount, formatDuration, formatGb, formatMacs } from '@resnet/format';
+import { formatAccuracy, formatCount, formatDuration, formatGb, formatMacs, formatPercent } from '@resnet/format';
 import { hasSeeds, seedGroups, type Difference, type LoadedRun, type RunRow } from '@resnet/results';
 import { findings } from './findings.ts';
 import { markdownTable } from './format.ts';
@@ -18,6 +18,12 @@ const LEGEND =
   ' 1 input channel and 10 classes at the run’s input size. examples/s is the mean over epochs (training only); wall time is the' +
   ' sum of the epochs’ training time. A run marked “PyTorch reference” was made by tools/torch_reference.py: PyTorch training' +
   ' the same network with the same data pipeline, optimiser and schedule.';
+// The summary table's alignment up to examples/s.
+const LEFT_OF_NUMBERS = ['l', 'l', 'l', 'r', 'r', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'] as const;
+const CPU_LEGEND =
+  ' CPU share is the training process’s CPU time (all threads) over its epochs’ wall time × the machine’s CPUs, for the' +
+  ' epochs that recorded it (– for runs that predate it and for PyTorch references): well below 100%, the run shared the' +
+  ' machine or was paused, and its examples/s and wall time say that, not its speed.';
 const SPREAD_CHART = [
   '![Seeds: mean ± standard deviation of test accuracy and training loss per epoch](charts/spread.png)',
   '',
@@ -42,7 +48,7 @@ export function summarySection(input: {
     ...differenceNote(input.differences),
     renderSummary(rows).trimEnd(),
     '',
-    LEGEND,
+    LEGEND + (rows.some((r) => r.cpuShare !== null) ? CPU_LEGEND : ''),
     '',
     ...replanNote(rows),
     ...unfinishedNote(input.unfinished),
@@ -66,10 +72,13 @@ export function renderSummary(rows: readonly RunRow[]): string {
 function summaryTable(rows: readonly RunRow[]): string {
   // Peak memory is shown once a run has recorded it (train:serve does since it measures it).
   const memory = rows.some((r) => r.peakRssBytes !== null);
+  // CPU share likewise, once a run has recorded its CPU time.
+  const cpu = rows.some((r) => r.cpuShare !== null);
   return markdownTable(
     [
       ...['variant', 'version', 'block', 'params', 'MACs/image', 'protocol', 'input', 'epochs (done / planned)'],
       ...['final loss', 'final train acc', 'final test acc', 'best test acc', 'examples/s'],
+      ...(cpu ? ['CPU share'] : []),
       ...(memory ? ['peak memory'] : []),
       ...['backend', 'machine', 'wall time'],
     ],
@@ -89,13 +98,14 @@ function summaryTable(rows: readonly RunRow[]): string {
         formatAccuracy(r.last.testAcc),
         `${formatAccuracy(r.best.testAcc)} (epoch ${r.best.epoch})`,
         r.meanExamplesPerSec.toFixed(1),
+        ...(cpu ? [r.cpuShare === null ? '–' : formatPercent(r.cpuShare)] : []),
         ...(memory ? [r.peakRssBytes === null ? '–' : formatGb(r.peakRssBytes)] : []),
         backendText(c),
         machineText(c),
         formatDuration(r.wallSeconds),
       ];
     }),
-    ['l', 'l', 'l', 'r', 'r', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', ...(memory ? ['r' as const] : []), 'l', 'l', 'r'],
+    [...LEFT_OF_NUMBERS, ...(cpu ? ['r' as const] : []), ...(memory ? ['r' as const] : []), 'l', 'l', 'r'],
   );
 }
 

@@ -37,6 +37,13 @@ export interface RunRow {
   /** The training process's largest resident-memory peak over the epochs' records, bytes (null when no record has one: runs before it was recorded). */
   readonly peakRssBytes: number | null;
   /**
+   * The training process's CPU time over the wall time of the epochs that recorded it, per CPU of the machine
+   * (1: both of 2 cores busy throughout); well below 1, the run shared the machine or was paused, and its
+   * examples/s and wall time are not its speed. Null when no epoch recorded CPU time (older runs, PyTorch references)
+   * or the machine is not recorded.
+   */
+  readonly cpuShare: number | null;
+  /**
    * Planned epochs: config.json's, or the epochs done when more (a run continued with
    * `--resume --epochs=N` keeps its original config.json).
    */
@@ -83,11 +90,23 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
         (peak, m) => (m.peakRssBytes === undefined ? peak : Math.max(peak ?? 0, m.peakRssBytes)),
         null,
       ),
+      cpuShare: cpuShare(metrics, config.machine?.cpus ?? null),
       plannedEpochs: Math.max(config.epochs, metrics.length),
       chart: charts[i] ?? `resnet${config.variant}-${i + 1}`,
     });
   }
   return E.right(rows);
+}
+
+/**
+ * CPU seconds over wall seconds × CPUs, over the epochs that recorded their CPU time; null when none did.
+ * @example cpuShare([{ seconds: 100, cpuSeconds: 190, … }], 2) // 0.95
+ */
+export function cpuShare(metrics: readonly EpochMetrics[], cpus: number | null): number | null {
+  const timed = metrics.filter((m) => m.cpuSeconds !== undefined);
+  const wall = timed.reduce((s, m) => s + m.seconds, 0);
+  if (cpus === null || cpus <= 0 || timed.length === 0 || wall <= 0) return null;
+  return timed.reduce((s, m) => s + (m.cpuSeconds ?? 0), 0) / (wall * cpus);
 }
 
 /**

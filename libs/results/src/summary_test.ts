@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/Either';
 import { memoryRun } from './testing.ts';
-import { buildRows, chartNames, protocolDifferences, type RunRow } from './summary.ts';
+import { buildRows, chartNames, cpuShare, protocolDifferences, type RunRow } from './summary.ts';
 import { seedGroups } from './spread.ts';
 
 function rows(...runs: Parameters<typeof buildRows>[0]): readonly RunRow[] {
@@ -175,5 +175,27 @@ describe('protocol differences', () => {
       'training images',
       'test images',
     ]);
+  });
+});
+
+describe('CPU share', () => {
+  const epoch = (seconds: number, cpuSeconds?: number) => ({
+    epoch: 1,
+    loss: 1,
+    trainAcc: 0.5,
+    testAcc: 0.5,
+    examplesPerSec: 100,
+    lr: 0.1,
+    seconds,
+    ...(cpuSeconds === undefined ? {} : { cpuSeconds }),
+  });
+  test('CPU seconds over wall seconds × CPUs, over the epochs that recorded CPU time only', () => {
+    expect(cpuShare([epoch(100, 190), epoch(300, 300)], 2)).toBeCloseTo(490 / 800, 12);
+    expect(cpuShare([epoch(100, 190), epoch(999)], 2)).toBeCloseTo(0.95, 12);
+  });
+  test('unknown without an epoch that recorded it, or without the machine', () => {
+    expect(cpuShare([epoch(100)], 2)).toBeNull();
+    expect(cpuShare([], 2)).toBeNull();
+    expect(cpuShare([epoch(100, 190)], null)).toBeNull();
   });
 });

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
-import { decode, describeFailure, finite, int } from './codec.ts';
+import { decode, describeFailure, finite, int, named } from './codec.ts';
 import type { RunError } from './errors.ts';
 import { readLatest, writeLatest } from './latest.ts';
 import { CHECKPOINTS_DIR, checkpointId, LATEST_FILE } from './layout.ts';
@@ -18,13 +18,19 @@ import { readTensors, writeTensors, type LoadedTensors, type TensorGroups } from
 export const TrainerProgressCodec = t.type({
   epoch: int(0),
   step: int(0),
-  /** Sums over the batches done in the unfinished epoch (zero at an epoch boundary). */
-  partial: t.type({ lossSum: finite, correct: finite, seen: finite, seconds: finite }),
+  /**
+   * Sums over the batches done in the unfinished epoch (zero at an epoch boundary). `cpuSeconds`: the
+   * process's CPU time over them, absent in checkpoints that predate it (that epoch's CPU time is then unknown).
+   */
+  partial: t.intersection([
+    t.type({ lossSum: finite, correct: finite, seen: finite, seconds: finite }),
+    t.partial({ cpuSeconds: named(finite, 'a number when present') }),
+  ]),
 });
 export type TrainerProgress = Readonly<t.TypeOf<typeof TrainerProgressCodec>>;
 
 /** The progress of a run that has not started. */
-export const FRESH: TrainerProgress = { epoch: 0, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
+export const FRESH: TrainerProgress = { epoch: 0, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0, cpuSeconds: 0 } };
 
 /**
  * Writes a checkpoint of `tensors` at `progress`, points latest.json at it, then deletes older

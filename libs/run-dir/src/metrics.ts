@@ -36,6 +36,12 @@ export const EpochMetricsCodec = t.intersection(
       rssBytes: named(finite, 'a number when present'),
       /** The training process's resident-memory high-water mark so far (since it started, or resumed), bytes. */
       peakRssBytes: named(finite, 'a number when present'),
+      /**
+       * CPU time (user + system, every thread) the training process spent on the epoch's training, seconds —
+       * with `seconds`, how much of the machine the epoch had (absent in runs that predate it, and for an
+       * epoch resumed from a checkpoint that did not record it).
+       */
+      cpuSeconds: named(finite, 'a number when present'),
     }),
   ],
   'a JSON object',

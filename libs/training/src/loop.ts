@@ -140,11 +140,21 @@ export async function train(args: {
       dropLast: false,
     });
     const resumeAt =
-      epoch === progress.epoch ? progress : { ...progress, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
+      epoch === progress.epoch
+        ? progress
+        : { ...progress, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0, cpuSeconds: 0 } };
     let lossSum: tf.Tensor = tf.scalar(resumeAt.partial.lossSum);
     let correct: tf.Tensor = tf.scalar(resumeAt.partial.correct);
     let seen = resumeAt.partial.seen;
     const began = performance.now() - resumeAt.partial.seconds * 1000;
+    // The process's CPU time over the epoch's training (unknown for an epoch resumed from a checkpoint that lacks it).
+    const cpuBefore = resumeAt.step === 0 ? 0 : resumeAt.partial.cpuSeconds;
+    const cpuBegan = process.cpuUsage();
+    const cpuSoFar = (): { cpuSeconds?: number } => {
+      if (cpuBefore === undefined) return {};
+      const used = process.cpuUsage(cpuBegan);
+      return { cpuSeconds: cpuBefore + (used.user + used.system) / 1e6 };
+    };
     let lastReport = performance.now();
     let lr = 0;
 
@@ -155,7 +165,7 @@ export async function train(args: {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (hooks.shouldStop?.() === true) {
         const sums = readSums();
-        progress = { epoch, step, partial: { ...sums, seen, seconds: (performance.now() - began) / 1000 } };
+        progress = { epoch, step, partial: { ...sums, seen, seconds: (performance.now() - began) / 1000, ...cpuSoFar() } };
         tf.dispose([lossSum, correct]);
         await hooks.onInterrupt?.(progress);
         return E.right({ progress, interrupted: true });
@@ -198,6 +208,7 @@ export async function train(args: {
     }
 
     const seconds = (performance.now() - began) / 1000;
+    const cpu = cpuSoFar();
     const sums = readSums();
     tf.dispose([lossSum, correct]);
     if (!Number.isFinite(sums.lossSum)) return nonFinite(epoch, batches.length - 1, []);
@@ -210,8 +221,9 @@ export async function train(args: {
       examplesPerSec: seen / seconds,
       lr,
       seconds,
+      ...cpu,
     };
-    progress = { epoch: epoch + 1, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
+    progress = { epoch: epoch + 1, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0, cpuSeconds: 0 } };
     await hooks.onEpoch(metrics, progress);
   }
   return E.right({ progress, interrupted: false });

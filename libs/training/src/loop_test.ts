@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
@@ -126,6 +126,65 @@ describe('train', () => {
 
     for (const [key, values] of expected) expect(resumed.get(key)).toEqual(values);
     expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8'))).toMatchObject({ epoch: 1, step: 2 });
+  });
+
+  test('each epoch records its training’s CPU time; a mid-epoch resume adds the part before it; resumed mid-epoch from a checkpoint without it, the epoch records none', async () => {
+    const { train: trainSet, test: testSet } = smallSplits(48, 16);
+    const one = { ...options, epochs: 1 };
+    const lines: EpochMetrics[] = [];
+    const record = { onEpoch: async (m: EpochMetrics) => void lines.push(m) };
+    const run = fresh();
+    try {
+      await train({ ...run, trainSet, testSet, options: one, start: FRESH, hooks: record });
+      const whole = lines[0];
+      expect(whole?.cpuSeconds).toBeGreaterThan(0);
+      // All of the process's threads count (tfjs, V8's helpers), but not more than the machine has over the epoch.
+      expect(whole?.cpuSeconds).toBeLessThanOrEqual((whole?.seconds ?? 0) * (availableParallelism() + 1));
+
+      let steps = 0;
+      let stopped: TrainerProgress | undefined;
+      await train({
+        ...run,
+        trainSet,
+        testSet,
+        options: one,
+        start: FRESH,
+        hooks: {
+          ...record,
+          progressEvery: 0,
+          onProgress: () => steps++,
+          shouldStop: () => steps >= 2,
+          onInterrupt: async (p) => void (stopped = p),
+        },
+      });
+      if (stopped === undefined) throw new Error('not interrupted');
+      expect(stopped).toMatchObject({ epoch: 0, step: 2 });
+      expect(stopped.partial.cpuSeconds).toBeGreaterThan(0);
+
+      const at = stopped;
+      const resumeWith = async (partial: TrainerProgress['partial']) => {
+        lines.length = 0;
+        await train({ ...run, trainSet, testSet, options: one, start: { ...at, partial }, hooks: record });
+        return lines[0];
+      };
+      // The part before the interrupt (made large here to be seen) is added to what the rest of the epoch used.
+      expect((await resumeWith({ ...stopped.partial, cpuSeconds: 1000 }))?.cpuSeconds).toBeGreaterThan(1000);
+      const { lossSum, correct, seen, seconds } = stopped.partial;
+      expect(await resumeWith({ lossSum, correct, seen, seconds })).not.toHaveProperty('cpuSeconds');
+      // At an epoch boundary nothing of the epoch was done yet: a checkpoint without it still gives the whole epoch's.
+      lines.length = 0;
+      await train({
+        ...run,
+        trainSet,
+        testSet,
+        options: one,
+        start: { epoch: 0, step: 0, partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } },
+        hooks: record,
+      });
+      expect(lines[0]?.cpuSeconds).toBeGreaterThan(0);
+    } finally {
+      free(run);
+    }
   });
 
   test('a non-finite loss stops training with a clear error and no epoch is reported', async () => {

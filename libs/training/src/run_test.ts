@@ -90,6 +90,14 @@ describeOnednn('trainRun (onednn backend)', () => {
     expect(readProgress(split)).toMatchObject(E.right({ state: 'finished', epoch: 2, step: 3, steps: 3, etaSeconds: 0 }));
     // The resumed epoch's line too, with a learning rate that changed every step.
     expect(metricsOf(split)).toEqual(metricsOf(whole));
+    // Epoch 2's CPU time came through the checkpoint on disk: its line has it as the uninterrupted run's has.
+    const cpuOf = (dir: string) =>
+      readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { cpuSeconds?: number }).cpuSeconds);
+    expect(cpuOf(split).every((c) => c !== undefined && c > 0)).toBe(true);
+    expect(cpuOf(whole).every((c) => c !== undefined && c > 0)).toBe(true);
     expect(new Set(metricsOf(whole).map((m) => m.lr)).size).toBe(2);
     expect(Buffer.compare(readFileSync(join(split, 'model', 'weights.bin')), readFileSync(join(whole, 'model', 'weights.bin')))).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
