@@ -42,7 +42,7 @@ renamed into place:
 
     config.json       our run format (libs/training/src/run_config.ts), protocol "default",
                       backend "pytorch" and "reference": {"framework": "pytorch", ...}
-    metrics.jsonl     one line per epoch: epoch, loss, trainAcc, testAcc, examplesPerSec, lr, seconds
+    metrics.jsonl     one line per epoch: epoch, loss, trainAcc, testAcc, examplesPerSec, lr, seconds, cpuSeconds
     evaluation.json   the final model's test confusion matrix and per-class accuracy, in
                       train:evaluate --json's format (libs/training/src/evaluation_file.ts)
 
@@ -349,6 +349,7 @@ def train(a, out, data_dir, command):
     for epoch in range(a.epochs):
         order = torch.randperm(n, generator=data_rng)
         began = time.perf_counter()
+        cpu_began = time.process_time()  # the process's CPU time, every thread (as train:serve's cpuSeconds)
         last_report = began
         loss_sum, correct, seen, lr = 0.0, 0, 0, 0.0
         for step in range(steps):
@@ -378,9 +379,10 @@ def train(a, out, data_dir, command):
                 progress(f"epoch {epoch + 1} {step + 1}/{steps} loss {loss_sum / seen:.4f} acc {correct / seen:.3f} "
                          f"{seen / elapsed:.1f} ex/s lr {lr:.4f} ETA {eta:.0f}s", final=step == steps - 1)
         seconds = time.perf_counter() - began
+        cpu_seconds = time.process_time() - cpu_began
         test_acc, confusion = evaluate(model, test_images, test_labels, a.mini_batch)
         metrics = {"epoch": epoch + 1, "loss": loss_sum / seen, "trainAcc": correct / seen, "testAcc": test_acc,
-                   "examplesPerSec": seen / seconds, "lr": lr, "seconds": seconds}
+                   "examplesPerSec": seen / seconds, "lr": lr, "seconds": seconds, "cpuSeconds": cpu_seconds}
         lines.append(json.dumps(metrics, separators=(",", ":")))
         write_atomic(metrics_path, "".join(f"{line}\n" for line in lines))
         print(f"epoch {epoch + 1}/{a.epochs}: loss {metrics['loss']:.4f}, train acc {metrics['trainAcc']:.3f}, test acc {test_acc:.4f}, "

@@ -74,8 +74,10 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol)',
         'examplesPerSec',
         'lr',
         'seconds',
+        'cpuSeconds',
       ]);
       expect(metrics[0]).toMatchObject({ epoch: 1, lr: 0 });
+      expect(metrics[0]?.cpuSeconds).toBeGreaterThan(0);
       expect(metrics[0]?.loss).toBeGreaterThan(0);
       expect((metrics[0]?.testAcc ?? -1) * 128).toBeCloseTo(Math.round((metrics[0]?.testAcc ?? -1) * 128), 9);
 

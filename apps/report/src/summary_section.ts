@@ -22,7 +22,7 @@ const LEGEND =
 const LEFT_OF_NUMBERS = ['l', 'l', 'l', 'r', 'r', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'] as const;
 const CPU_LEGEND =
   ' CPU share is the training process’s CPU time (all threads) over its epochs’ wall time × the machine’s CPUs, for the' +
-  ' epochs that recorded it (– for runs that predate it and for PyTorch references): well below 100%, the run shared the' +
+  ' epochs that recorded it (– for runs that predate it): well below 100%, the run shared the' +
   ' machine or was paused, and its examples/s and wall time say that, not its speed.';
 const SPREAD_CHART = [
   '![Seeds: mean ± standard deviation of test accuracy and training loss per epoch](charts/spread.png)',
