@@ -72,6 +72,13 @@ export const TRAIN_FLAGS = {
     help: "with --resume: first cut metrics.jsonl back to the last checkpoint's epochs, dropping damaged lines and later epochs (it says which)",
   },
   'data-dir': { kind: 'string', default: null, help: 'folder with the four Fashion-MNIST .gz files' },
+  'checkpoint-minutes': {
+    kind: 'number',
+    min: 0,
+    max: 10_000,
+    default: 10,
+    help: 'also save a checkpoint within an epoch every N minutes, so a kill loses at most that much of a long epoch (0: at the ends of epochs only); changes no result',
+  },
   backend: { kind: 'enum', values: BACKEND_CHOICES, default: 'auto', help: 'tfjs backend: auto picks tensorflow > onednn > cpu' },
   precision: {
     kind: 'enum',
@@ -147,7 +154,14 @@ export const SETTING_FLAGS: Readonly<Record<string, string>> = {
 };
 
 /** Flags a resumed run may change; every other setting comes from its config.json. */
-export const RESUME_FLAGS: readonly (keyof TrainFlags)[] = ['resume', 'epochs', 'backend', 'data-dir', 'repair-metrics'];
+export const RESUME_FLAGS: readonly (keyof TrainFlags)[] = [
+  'resume',
+  'epochs',
+  'backend',
+  'data-dir',
+  'repair-metrics',
+  'checkpoint-minutes',
+];
 
 /**
  * Checks that a `--resume` command line only changes what a resume may change.

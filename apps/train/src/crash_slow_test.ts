@@ -148,4 +148,49 @@ describe('train:serve survives SIGKILL at any moment', () => {
     },
     600_000,
   );
+
+  realTest(
+    'with --checkpoint-minutes, a kill in the middle of a long epoch loses only the steps since the last checkpoint: --resume continues mid-epoch and ends as an uninterrupted run',
+    async () => {
+      const base = mkdtempSync(join(tmpdir(), 'midepoch-'));
+      cleanups.push(() => rmSync(base, { recursive: true, force: true }));
+      // One epoch of 6 steps, a checkpoint after every step (0.00001 minutes = 0.6 ms).
+      const LONG = ['--variant=18', '--image-size=8', '--train-limit=96', '--test-limit=16', '--mini-batch=16', '--epochs=1', '--seed=7'];
+      const reference = join(base, 'reference');
+      expect(runToEnd([...LONG, `--out=${reference}`]).code).toBe(0);
+
+      const dir = join(base, 'killed');
+      const child = spawn(process.execPath, mainArgs(ENTRY, [...LONG, '--checkpoint-minutes=0.00001', `--out=${dir}`]), {
+        cwd: WORKSPACE,
+        env: APP_ENV,
+      });
+      // Killed once latest.json points at a checkpoint 3 or more steps into epoch 1.
+      const at = await new Promise<{ epoch: number; step: number } | null>((done) => {
+        const poll = () => {
+          if (child.exitCode !== null) return done(null);
+          try {
+            const latest = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { epoch: number; step: number };
+            if (latest.epoch === 0 && latest.step >= 3) {
+              child.kill('SIGKILL');
+              return done(latest);
+            }
+          } catch {
+            // not there yet, or being replaced
+          }
+          setTimeout(poll, 1);
+        };
+        poll();
+      });
+      await new Promise((resolve) => child.on('exit', resolve));
+      expect(at).not.toBeNull();
+      const resumed = runToEnd([`--resume=${dir}`]);
+      expect({ code: resumed.code, stderr: resumed.code === 0 ? '' : resumed.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(resumed.stdout).toMatch(/resuming \S+ at epoch 1, step [4-6] \(1 epochs planned\)/);
+      expect(metricsOf(dir)).toEqual(metricsOf(reference));
+      expect(Buffer.compare(readFileSync(join(dir, 'model', 'weights.bin')), readFileSync(join(reference, 'model', 'weights.bin')))).toBe(
+        0,
+      );
+    },
+    300_000,
+  );
 });

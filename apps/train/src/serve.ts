@@ -100,6 +100,7 @@ export async function serve(flags: TrainFlags, args: readonly string[]): Promise
     onEvent,
     onProgress: printer.bar.update,
     shouldStop: stop.requested,
+    checkpointMinutes: flags['checkpoint-minutes'],
     command: commandLine('train:serve', args),
   });
   stop.release();

@@ -375,6 +375,7 @@ async function trainHere(steps: readonly SweepStep[], { out, rest, flags, args, 
         onEvent,
         onProgress: printer.bar.update,
         shouldStop: stop.requested,
+        checkpointMinutes: rest['checkpoint-minutes'],
         command: again,
         ...(Number.isFinite(allocated) && allocated > 0 ? { memoryBytes: allocated } : {}),
       });

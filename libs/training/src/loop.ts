@@ -49,6 +49,13 @@ export interface TrainHooks {
   readonly shouldStop?: () => boolean;
   readonly onInterrupt?: (progress: TrainerProgress) => Promise<void>;
   readonly progressEvery?: number;
+  /**
+   * Called between steps once `checkpointEvery` ms of the epoch's training have passed since the epoch
+   * began, resumed or was last saved so (never for an epoch's last step: `onEpoch` saves that), to save a
+   * checkpoint in the middle of a long epoch. Its time is left out of the epoch's seconds and CPU time.
+   */
+  readonly onCheckpoint?: (progress: TrainerProgress) => Promise<void>;
+  readonly checkpointEvery?: number;
 }
 
 /** Why training stopped early. */
@@ -146,14 +153,17 @@ export async function train(args: {
     let lossSum: tf.Tensor = tf.scalar(resumeAt.partial.lossSum);
     let correct: tf.Tensor = tf.scalar(resumeAt.partial.correct);
     let seen = resumeAt.partial.seen;
-    const began = performance.now() - resumeAt.partial.seconds * 1000;
+    // Moved later by the time spent saving checkpoints mid-epoch, so they are not counted as training.
+    let began = performance.now() - resumeAt.partial.seconds * 1000;
+    let lastCheckpoint = performance.now();
+    let checkpointCpu = 0;
     // The process's CPU time over the epoch's training (unknown for an epoch resumed from a checkpoint that lacks it).
     const cpuBefore = resumeAt.step === 0 ? 0 : resumeAt.partial.cpuSeconds;
     const cpuBegan = process.cpuUsage();
     const cpuSoFar = (): { cpuSeconds?: number } => {
       if (cpuBefore === undefined) return {};
       const used = process.cpuUsage(cpuBegan);
-      return { cpuSeconds: cpuBefore + (used.user + used.system) / 1e6 };
+      return { cpuSeconds: cpuBefore + (used.user + used.system) / 1e6 - checkpointCpu };
     };
     let lastReport = performance.now();
     let lr = 0;
@@ -187,6 +197,27 @@ export async function train(args: {
       lossSum = nextLoss;
       correct = nextCorrect;
       seen += indices.length;
+
+      if (
+        hooks.onCheckpoint !== undefined &&
+        hooks.checkpointEvery !== undefined &&
+        step < batches.length - 1 &&
+        performance.now() - lastCheckpoint >= hooks.checkpointEvery
+      ) {
+        const sums = readSums();
+        if (!Number.isFinite(sums.lossSum)) return nonFinite(epoch, step, [lossSum, correct]);
+        const saving = performance.now();
+        const cpuSaving = process.cpuUsage();
+        await hooks.onCheckpoint({
+          epoch,
+          step: step + 1,
+          partial: { ...sums, seen, seconds: (saving - began) / 1000, ...cpuSoFar() },
+        });
+        const used = process.cpuUsage(cpuSaving);
+        checkpointCpu += (used.user + used.system) / 1e6;
+        lastCheckpoint = performance.now();
+        began += lastCheckpoint - saving;
+      }
 
       const now = performance.now();
       if (hooks.onProgress !== undefined && (now - lastReport >= progressEvery || step === batches.length - 1)) {

@@ -187,6 +187,56 @@ describe('train', () => {
     }
   });
 
+  test('checkpoints within an epoch: after every step but an epoch’s last, their time left out of the epoch’s seconds; training from one ends as the uninterrupted run', async () => {
+    const { train: trainSet, test: testSet } = smallSplits(48, 16); // 3 steps an epoch
+    const straight = fresh();
+    await train({ ...straight, trainSet, testSet, options, start: FRESH, hooks: { onEpoch: async () => undefined } });
+    const expected = snapshot(straight.model);
+    free(straight);
+
+    const dir = mkdtempSync(join(tmpdir(), 'midepoch-'));
+    const saved: { epoch: number; step: number }[] = [];
+    const lines: EpochMetrics[] = [];
+    const run = fresh();
+    const began = performance.now();
+    await train({
+      ...run,
+      trainSet,
+      testSet,
+      options,
+      start: FRESH,
+      hooks: {
+        onEpoch: async (m) => void lines.push(m),
+        checkpointEvery: 0,
+        onCheckpoint: async (p) => {
+          saved.push({ epoch: p.epoch, step: p.step });
+          // The first one is kept on disk to train from below; each takes 300 ms that the epoch must not count.
+          if (saved.length === 1) await saveCheckpoint(dir, run.model, run.sgd, p);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        },
+      },
+    });
+    const wall = (performance.now() - began) / 1000;
+    free(run);
+    expect(saved).toEqual([
+      { epoch: 0, step: 1 },
+      { epoch: 0, step: 2 },
+      { epoch: 1, step: 1 },
+      { epoch: 1, step: 2 },
+    ]);
+    // Four saves of ≥ 0.3 s are not in the epochs' seconds (which leave out the test passes as well).
+    expect(lines.reduce((sum, m) => sum + m.seconds, 0)).toBeLessThan(wall - 1.2);
+
+    const from = fresh();
+    const at = loadCheckpoint(dir, from.model, from.sgd);
+    if (E.isLeft(at)) throw new Error(at.left.message);
+    expect(at.right).toMatchObject({ epoch: 0, step: 1 });
+    await train({ ...from, trainSet, testSet, options, start: at.right, hooks: { onEpoch: async () => undefined } });
+    const resumed = snapshot(from.model);
+    free(from);
+    for (const [key, values] of expected) expect(resumed.get(key)).toEqual(values);
+  });
+
   test('a non-finite loss stops training with a clear error and no epoch is reported', async () => {
     const { train: trainSet, test: testSet } = smallSplits(32, 16);
     const run = fresh();

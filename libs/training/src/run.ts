@@ -133,6 +133,11 @@ export interface RunIo {
   readonly onProgress?: (progress: StepProgress) => void;
   /** Asked between steps: true saves a checkpoint and returns `interrupted`. */
   readonly shouldStop?: () => boolean;
+  /**
+   * Also save a checkpoint in the middle of an epoch once this many minutes of it have passed since the
+   * last (so a kill loses at most that much of a long epoch); absent or 0: at the ends of epochs only.
+   */
+  readonly checkpointMinutes?: number;
   /** The command line that trains, recorded in the run's lock for a second process to see (default: this process's argv). */
   readonly command?: string;
   /** The memory a step may take, bytes (default: the machine's, `machineMemory().totalBytes`). */
@@ -280,6 +285,12 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
           }
         },
         ...(io.shouldStop === undefined ? {} : { shouldStop: io.shouldStop }),
+        ...(io.checkpointMinutes === undefined || io.checkpointMinutes <= 0
+          ? {}
+          : {
+              checkpointEvery: io.checkpointMinutes * 60_000,
+              onCheckpoint: (progress: TrainerProgress) => saveCheckpoint(plan.dir, model, sgd, progress),
+            }),
         onEpoch: async (trained, progress) => {
           const memory = processMemory();
           const metrics = memory === null ? trained : { ...trained, rssBytes: memory.rssBytes, peakRssBytes: memory.peakRssBytes };
