@@ -12,6 +12,10 @@ import { SEED_EPOCHS, SEED_RESULTS } from './seed.ts';
 /** The level at which a difference between depths is said to hold (Welch's t-test, Holm-corrected). */
 export const SIGNIFICANCE = 0.05;
 
+/** What a depth comparison of single runs cannot say (issue 24: one run per variant cannot tell its differences from run-to-run noise). */
+const ONE_RUN_EACH =
+  'One run per depth: whether these differences exceed run-to-run noise takes several seeds of each (`train:sweep --seeds=0,1,2`).';
+
 /** The largest |ours − reference| the issue accepts for a reference comparison. */
 export const REFERENCE_TOLERANCE = 0.005;
 
@@ -291,8 +295,8 @@ function depthSentence(rows: readonly RunRow[]): string {
           : 'does not rise or fall steadily with depth';
       const c = g.rows[0]?.run.config;
       const head = `- **Depth:** after ${g.epochs} epoch${g.epochs === 1 ? '' : 's'} of the same settings (protocol ${c?.protocol ?? '?'}, ${g.rows[0]?.plannedEpochs ?? '?'} planned), final test accuracy is ${list}`;
-      if (best.last.testAcc === worst.last.testAcc) return `${head}: the same at every depth.`;
-      return `${head}: it ${trend}; the highest is ${best.seriesName}’s and the lowest ${worst.seriesName}’s, ${formatAccuracy(best.last.testAcc - worst.last.testAcc)} apart.`;
+      if (best.last.testAcc === worst.last.testAcc) return `${head}: the same at every depth. ${ONE_RUN_EACH}`;
+      return `${head}: it ${trend}; the highest is ${best.seriesName}’s and the lowest ${worst.seriesName}’s, ${formatAccuracy(best.last.testAcc - worst.last.testAcc)} apart. ${ONE_RUN_EACH}`;
     })
     .join('\n');
 }

@@ -36,7 +36,7 @@ describe('what we find', () => {
     );
     expect(depthGroups(all).map((g) => g.rows.map((r) => r.label))).toEqual([['ResNet-18', 'ResNet-34', 'ResNet-50']]);
     expect(findings(all)[0]).toBe(
-      '- **Depth:** after 10 epochs of the same settings (protocol default, 10 planned), final test accuracy is ResNet-18 0.9100, ResNet-34 0.9120, ResNet-50 0.9050: it does not rise or fall steadily with depth; the highest is ResNet-34’s and the lowest ResNet-50’s, 0.0070 apart.',
+      '- **Depth:** after 10 epochs of the same settings (protocol default, 10 planned), final test accuracy is ResNet-18 0.9100, ResNet-34 0.9120, ResNet-50 0.9050: it does not rise or fall steadily with depth; the highest is ResNet-34’s and the lowest ResNet-50’s, 0.0070 apart. One run per depth: whether these differences exceed run-to-run noise takes several seeds of each (`train:sweep --seeds=0,1,2`).',
     );
   });
 

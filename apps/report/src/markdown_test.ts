@@ -265,7 +265,7 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
 
   test('what we find: depths compared at equal epochs, ours against the reference at the same depth', () => {
     expect(text).toContain(
-      '- **Depth:** after 3 epochs of the same settings (protocol default, 10 planned), final test accuracy is ResNet-18 0.7100, ResNet-34 0.7234: it rises with every step in depth; the highest is ResNet-34’s and the lowest ResNet-18’s, 0.0134 apart.',
+      '- **Depth:** after 3 epochs of the same settings (protocol default, 10 planned), final test accuracy is ResNet-18 0.7100, ResNet-34 0.7234: it rises with every step in depth; the highest is ResNet-34’s and the lowest ResNet-18’s, 0.0134 apart. One run per depth: whether these differences exceed run-to-run noise takes several seeds of each (`train:sweep --seeds=0,1,2`).',
     );
     expect(text).toContain(
       '- **PyTorch reference:** after 3 epochs of the same settings, final test accuracy ResNet-18 0.7100 against 0.7061: ours − reference = +0.0039, within ±0.005.',
