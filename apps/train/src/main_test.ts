@@ -60,7 +60,9 @@ describe('train app: bad input gets a clear error, a non-zero exit and nothing w
   test("--resume keeps the run's precision: --precision with --resume is refused", () => {
     const r = run('main', `--resume=${tmp()}`, '--precision=bf16');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('only --epochs, --backend, --data-dir, --repair-metrics, --checkpoint-minutes may be given with it, not --precision');
+    expect(r.stderr).toContain(
+      'only --epochs, --backend, --data-dir, --repair-metrics, --checkpoint-minutes may be given with it, not --precision',
+    );
   });
 
   test('a --data-dir without the files names the folder and the missing files', () => {
