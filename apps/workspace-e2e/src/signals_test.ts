@@ -81,6 +81,24 @@ async function startTraining(
     expect(existsSync(join(out, 'latest.json'))).toBe(true);
   }, 180_000);
 
+  test('the shell between nx and the app killed (as `pkill -f` does): nx ends and closes the app’s output, and the app still saves a checkpoint and stopped.json', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'signals-')), 'run');
+    const { exited } = await startTraining(out);
+    // nx runs the app through `/bin/sh -c "… node … --out=<out>"`; with it gone nx exits and the app's
+    // stdout and stderr are pipes nobody reads: its next line is an EPIPE (that crashed it before 2026-12-06).
+    const [shell] = processesWith(`--out=${out}`).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/bin/sh'));
+    expect(shell).toBeDefined();
+    process.kill(shell ?? 0, 'SIGTERM');
+    await exited;
+    await until('the training to end', () => processesWith(`--out=${out}`).length === 0, 60_000);
+    expect(existsSync(join(out, 'latest.json'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'stopped.json'), 'utf8'))).toMatchObject({
+      reason: expect.stringMatching(/^npx nx run, which launched it, is gone \((npx|sh|nx) pid \d+ exited\)$/) as unknown,
+      continueWith: `npx nx run train:serve --resume=${out}`,
+      epoch: 0,
+    });
+  }, 180_000);
+
   test('nx sent SIGTERM: the continue line reaches stderr, stopped.json has it, npx exits 130', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'signals-')), 'run');
     const { npx, output, exited } = await startTraining(out);

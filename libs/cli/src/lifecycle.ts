@@ -53,7 +53,16 @@ export function installLifecycle(name: string): void {
   appName = name;
   process.removeListener('exit', runCleanups);
   process.on('exit', runCleanups);
-  for (const stream of [process.stdout, process.stderr]) if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+  // Always our own listener: another one already there (tsx pipes into both streams, and a pipe's
+  // listener removes itself on the first error, then re-throws it when no other is left) did not keep
+  // an EPIPE from crashing an app whose launcher was gone (its checkpoint never saved, 2026-12-06).
+  for (const stream of [process.stdout, process.stderr])
+    if (!stream.listeners('error').includes(ignoreStreamError)) stream.on('error', ignoreStreamError);
+}
+
+/** A write to a closed terminal or pipe: nothing to do about it, and nobody left to tell. */
+function ignoreStreamError(): void {
+  return undefined;
 }
 
 /**
