@@ -233,10 +233,10 @@ function seedSentence(rows: readonly RunRow[]): string {
     return `${against}, below it; ${references
       .map((r) => {
         const fromRef = acc - r.last.testAcc;
-        const ours = one === undefined ? 'our mean' : 'ours';
+        const who = one === undefined ? 'our mean' : 'ours';
         return r.last.testAcc < seed.testAcc
-          ? `the PyTorch reference of our recipe is below it too (${formatAccuracy(r.last.testAcc)}), and ${ours} − reference = ${signed(fromRef)}, ${withinTolerance(fromRef)}`
-          : `the PyTorch reference of our recipe is not (${formatAccuracy(r.last.testAcc)}): ${ours} − reference = ${signed(fromRef)}`;
+          ? `the PyTorch reference of our recipe is below it too (${formatAccuracy(r.last.testAcc)}), and ${who} − reference = ${signed(fromRef)}, ${withinTolerance(fromRef)}`
+          : `the PyTorch reference of our recipe is not (${formatAccuracy(r.last.testAcc)}): ${who} − reference = ${signed(fromRef)}`;
       })
       .join('; ')}`;
   });

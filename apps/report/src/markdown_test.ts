@@ -272,6 +272,16 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
     );
   });
 
+  /** The summary table of `runs`: where its column `name` is, the place right after examples/s, and a row's cell in it. */
+  const summaryColumn = (runs: readonly LoadedRun[], name: string) => {
+    const rowsOf = buildRows(runs);
+    if (E.isLeft(rowsOf)) throw new Error(rowsOf.left);
+    const summary = renderSummary(rowsOf.right);
+    const header = row(summary, 'variant');
+    const column = header.indexOf(name);
+    return { column, afterExamplesPerSec: header.indexOf('examples/s') + 1, cell: (label: string) => row(summary, label)[column] };
+  };
+
   test('a peak memory column once a run has recorded its peak (the largest over its epochs), a dash for runs that have not; none before', () => {
     expect(text).not.toContain('peak memory');
     const measured = memoryRun('runs/resnet34', 34, { epochs: 2 });
@@ -279,14 +289,10 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
       ...measured,
       metrics: measured.metrics.map((m, i) => ({ ...m, rssBytes: 0.5e9, peakRssBytes: [0.61e9, 0.59e9][i] ?? 0 })),
     };
-    const rowsOf = buildRows([memoryRun('runs/resnet18', 18, { epochs: 2 }), withPeak]);
-    if (E.isLeft(rowsOf)) throw new Error(rowsOf.left);
-    const summary = renderSummary(rowsOf.right);
-    const header = row(summary, 'variant');
-    const column = header.indexOf('peak memory');
-    expect(column).toBe(header.indexOf('examples/s') + 1);
-    expect(row(summary, 'ResNet-34')[column]).toBe('0.61 GB');
-    expect(row(summary, 'ResNet-18')[column]).toBe('–');
+    const { column, afterExamplesPerSec, cell } = summaryColumn([memoryRun('runs/resnet18', 18, { epochs: 2 }), withPeak], 'peak memory');
+    expect(column).toBe(afterExamplesPerSec);
+    expect(cell('ResNet-34')).toBe('0.61 GB');
+    expect(cell('ResNet-18')).toBe('–');
   });
 
   test('a CPU share column once a run has recorded its CPU time (over the epochs that did, per CPU), a dash for runs that have not; none before; the legend says what it means', () => {
@@ -294,14 +300,10 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
     const measured = memoryRun('runs/resnet34', 34, { epochs: 3 });
     // 1500 s epochs on 2 CPUs: 2700 + 1500 CPU seconds over 3000 × 2 = 70.0%; the third epoch (resumed from an old checkpoint) has none.
     const timed = { ...measured, metrics: measured.metrics.map((m, i) => (i < 2 ? { ...m, cpuSeconds: [2700, 1500][i] ?? 0 } : m)) };
-    const rowsOf = buildRows([memoryRun('runs/resnet18', 18, { epochs: 3 }), timed]);
-    if (E.isLeft(rowsOf)) throw new Error(rowsOf.left);
-    const summary = renderSummary(rowsOf.right);
-    const header = row(summary, 'variant');
-    const column = header.indexOf('CPU share');
-    expect(column).toBe(header.indexOf('examples/s') + 1);
-    expect(row(summary, 'ResNet-34')[column]).toBe('70.0%');
-    expect(row(summary, 'ResNet-18')[column]).toBe('–');
+    const { column, afterExamplesPerSec, cell } = summaryColumn([memoryRun('runs/resnet18', 18, { epochs: 3 }), timed], 'CPU share');
+    expect(column).toBe(afterExamplesPerSec);
+    expect(cell('ResNet-34')).toBe('70.0%');
+    expect(cell('ResNet-18')).toBe('–');
     const withCpu = report([memoryRun('runs/resnet18', 18, { epochs: 3 }), timed], { benches: [], runsPaths: ['runs'] });
     expect(withCpu).toContain('CPU share is the training process’s CPU time (all threads) over its epochs’ wall time × the machine’s CPUs');
     expect(text).not.toContain('CPU share is');
