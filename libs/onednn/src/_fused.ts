@@ -111,6 +111,47 @@ function batchNormGradJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]):
   ]);
 }
 
+interface RunningStatsAttrs {
+  readonly momentum: number;
+  readonly count: number;
+}
+
+/**
+ * `ResNetBatchNormRunningStats` (contract in @resnet/kernels): a few hundred channels, so plain
+ * JS on every dtype; each step rounded to float32 as the composed tfjs ops round it.
+ */
+export function runningStatsJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo[] {
+  const cpu = backend as MathBackendCPU;
+  const { runningMean, runningVariance } = inputs;
+  if (runningMean === undefined || runningVariance === undefined)
+    throw new Error(`${FUSED_KERNELS.batchNormRunningStats}: missing input "runningMean" or "runningVariance"`);
+  const [rm, rv, m, v] = [
+    values(cpu, runningMean, 'runningMean'),
+    values(cpu, runningVariance, 'runningVariance'),
+    values(cpu, inputs.mean, 'mean'),
+    values(cpu, inputs.variance, 'variance'),
+  ];
+  if (rv.length !== rm.length || m.length !== rm.length || v.length !== rm.length)
+    throw new Error(
+      `${FUSED_KERNELS.batchNormRunningStats}: runningMean, runningVariance, mean and variance must have one size, got ${rm.length}, ${rv.length}, ${m.length}, ${v.length}`,
+    );
+  const { momentum, count } = attrs as unknown as RunningStatsAttrs;
+  const keep = Math.fround(1 - momentum),
+    take = Math.fround(momentum),
+    bessel = Math.fround(count > 1 ? count / (count - 1) : 1);
+  const newMean = new Float32Array(rm.length),
+    newVariance = new Float32Array(rm.length);
+  for (let i = 0; i < rm.length; i++) {
+    newMean[i] = Math.fround(Math.fround((rm[i] ?? 0) * keep) + Math.fround((m[i] ?? 0) * take));
+    const unbiased = Math.fround((v[i] ?? 0) * bessel);
+    newVariance[i] = Math.fround(Math.fround((rv[i] ?? 0) * keep) + Math.fround(unbiased * take));
+  }
+  return outputs(cpu, [
+    [runningMean.shape, newMean],
+    [runningVariance.shape, newVariance],
+  ]);
+}
+
 function sgdJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo[] {
   const cpu = backend as MathBackendCPU;
   const { param, grad, velocity } = inputs;
@@ -390,6 +431,7 @@ export function fusedKernels(addon: OnednnAddon): KernelConfig[] {
   return [
     onednnKernel(FUSED_KERNELS.batchNormTrain, (args) => batchNormTrain(addon, args), batchNormTrainJs),
     onednnKernel(FUSED_KERNELS.batchNormGrad, (args) => batchNormGrad(addon, args), batchNormGradJs),
+    onednnKernel(FUSED_KERNELS.batchNormRunningStats, (args) => runningStatsJs(args), runningStatsJs),
     onednnKernel(FUSED_KERNELS.sgdMomentum, (args) => sgd(addon, args), sgdJs),
     onednnKernel(FUSED_KERNELS.sgdMomentumMulti, (args) => sgdMulti(addon, args), sgdMultiJs),
     onednnKernel(FUSED_KERNELS.sumSquares, (args) => sumSquares(addon, args), sumSquaresKernelJs),

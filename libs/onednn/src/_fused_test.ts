@@ -133,6 +133,59 @@ describeOnednn('fused training kernels', () => {
     );
   });
 
+  test('ResNetBatchNormRunningStats gives bit for bit the running-statistics update composed from tfjs ops on cpu (count 1 included)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 600 }),
+        seedArb,
+        fc.oneof(fc.constant(0.1), fc.double({ min: 0, max: 1, noNaN: true })),
+        fc.oneof(fc.constantFrom(1, 2, 128 * 7 * 7), fc.integer({ min: 1, max: 1e6 })),
+        (c, seed, momentum, count) => {
+          const [rm, m] = [input([c], seed), input([c], seed + 1)];
+          // Variances: positive.
+          const [rv, v] = [input([c], seed + 2), input([c], seed + 3)].map((t) => ({ ...t, values: t.values.map(Math.abs) }));
+          if (rv === undefined || v === undefined) throw new Error('unreachable');
+          tf.setBackend('cpu');
+          const expected = tf.tidy(() => {
+            const unbiased = tf.mul(tensor(v), count > 1 ? count / (count - 1) : 1);
+            return read([
+              tf.add(tf.mul(tensor(rm), 1 - momentum), tf.mul(tensor(m), momentum)),
+              tf.add(tf.mul(tensor(rv), 1 - momentum), tf.mul(unbiased, momentum)),
+            ]);
+          });
+          tf.setBackend('onednn');
+          const before = tf.memory().numTensors;
+          const actual = tf.tidy(() =>
+            read(
+              tf
+                .engine()
+                .runKernel(
+                  FUSED_KERNELS.batchNormRunningStats,
+                  { runningMean: tensor(rm), runningVariance: tensor(rv), mean: tensor(m), variance: tensor(v) },
+                  { momentum, count },
+                ) as tf.Tensor[],
+            ),
+          );
+          expect(tf.memory().numTensors).toBe(before);
+          expect(actual).toEqual(expected);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    tf.setBackend('onednn');
+    const [a, b] = [tf.zeros([3]), tf.zeros([4])];
+    expect(() =>
+      tf
+        .engine()
+        .runKernel(
+          FUSED_KERNELS.batchNormRunningStats,
+          { runningMean: a, runningVariance: a, mean: b, variance: a },
+          { momentum: 0.1, count: 2 },
+        ),
+    ).toThrow('runningMean, runningVariance, mean and variance must have one size, got 3, 3, 4, 3');
+    tf.dispose([a, b]);
+  });
+
   test('ResNetSgdMomentum equals the update composed from tfjs ops, with and without Nesterov and weight decay', () => {
     fc.assert(
       fc.property(

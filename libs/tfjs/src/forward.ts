@@ -36,6 +36,41 @@ export function backendHasKernel(name: string): boolean {
 }
 
 /**
+ * Moves a batch norm's running statistics (variables, assigned in place) towards one batch's
+ * `mean` and biased `variance` over `count` elements per channel: PyTorch's update,
+ * `running = (1 − momentum)·running + momentum·batch`, with the unbiased batch variance. One
+ * `ResNetBatchNormRunningStats` kernel where the backend has it (and `fused`), else the same
+ * float32 arithmetic composed from tfjs ops; the two give the same bits. Leaves no tensor behind.
+ * @example updateRunningStats({ mean: runningMean, variance: runningVar }, { mean, variance }, { count: 128 * 7 * 7, momentum: 0.1, fused: true })
+ */
+export function updateRunningStats(
+  running: { readonly mean: tf.Variable; readonly variance: tf.Variable },
+  batch: { readonly mean: tf.Tensor; readonly variance: tf.Tensor },
+  options: { readonly count: number; readonly momentum: number; readonly fused: boolean },
+): void {
+  const { count, momentum } = options;
+  tf.tidy(() => {
+    if (options.fused && backendHasKernel(FUSED_KERNELS.batchNormRunningStats)) {
+      const [mean, variance] = tf
+        .engine()
+        .runKernel(
+          FUSED_KERNELS.batchNormRunningStats,
+          { runningMean: running.mean, runningVariance: running.variance, mean: batch.mean, variance: batch.variance },
+          { momentum, count },
+        ) as tf.Tensor[];
+      if (mean === undefined || variance === undefined)
+        throw new Error(`${FUSED_KERNELS.batchNormRunningStats} returned fewer than 2 outputs`);
+      running.mean.assign(mean);
+      running.variance.assign(variance);
+      return;
+    }
+    const unbiased = tf.mul(batch.variance, count > 1 ? count / (count - 1) : 1);
+    running.mean.assign(tf.add(tf.mul(running.mean, 1 - momentum), tf.mul(batch.mean, momentum)));
+    running.variance.assign(tf.add(tf.mul(running.variance, 1 - momentum), tf.mul(unbiased, momentum)));
+  });
+}
+
+/**
  * Runs the model on a batch `x` (NHWC, float32) and returns its output (logits).
  * Call inside `tf.tidy` (or an optimizer's `minimize`) so intermediates are freed.
  * @example
@@ -139,11 +174,11 @@ function batchNorm(model: Model, epsilon: number, momentum: number, path: string
   const axes = x.rank === 4 ? [0, 1, 2] : [0];
   const n = axes.reduce((k, a) => k * (x.shape[a] ?? 1), 1);
   const updateRunning = (mean: tf.Tensor, variance: tf.Tensor): void =>
-    tf.tidy(() => {
-      const unbiased = tf.mul(variance, n > 1 ? n / (n - 1) : 1);
-      runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)));
-      runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
-    });
+    updateRunningStats(
+      { mean: runningMean, variance: runningVar },
+      { mean, variance },
+      { count: n, momentum, fused: mode.fused !== false },
+    );
   if (
     mode.fused !== false &&
     (x.rank === 4 || x.rank === 2) &&

@@ -30,7 +30,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Conv2DBackpropFilter, Conv2DBackpropInput, MaxPoolGrad } from '@tensorflow/tfjs-core';
 import { FUSED_KERNELS } from '@resnet/kernels';
 import { childPath, weightName, type Layer } from '@resnet/spec';
-import { backendHasKernel } from './forward.ts';
+import { backendHasKernel, updateRunningStats } from './forward.ts';
 import { layerVariable, type Model } from './model.ts';
 
 /** The loss of a batch's logits and its gradient with respect to them (both owned by the caller). */
@@ -276,12 +276,12 @@ function batchNorm(context: Context, layer: Extract<Layer, { _tag: 'BatchNorm' }
     ({ mean, variance } = tf.moments(x, axes));
     y = tf.batchNorm(x, mean, variance, beta, gamma, layer.epsilon);
   }
-  // Running statistics as forward's: PyTorch's update with the unbiased batch variance.
-  tf.tidy(() => {
-    const unbiased = tf.mul(variance, n > 1 ? n / (n - 1) : 1);
-    runningMean.assign(tf.add(tf.mul(runningMean, 1 - layer.momentum), tf.mul(mean, layer.momentum)));
-    runningVar.assign(tf.add(tf.mul(runningVar, 1 - layer.momentum), tf.mul(unbiased, layer.momentum)));
-  });
+  // Running statistics as forward's.
+  updateRunningStats(
+    { mean: runningMean, variance: runningVar },
+    { mean, variance },
+    { count: n, momentum: layer.momentum, fused: context.fusedBatchNorm },
+  );
   const saved = hold(context, x);
   return [
     y,
