@@ -1,7 +1,9 @@
 /**
  * Fused kernel names and their contracts.
  * - `ResNetBatchNormTrain`: inputs `{x, scale, offset}` (channels last, `scale`/`offset` of the
- *   last axis' size), attr `epsilon` → `[y, mean, variance]` (biased batch variance).
+ *   last axis' size), attrs `epsilon` and optional `relu` (default false) → `[y, mean, variance]`
+ *   (biased batch variance); with `relu`, y is `relu` of the normalised value (NaN passing
+ *   through), in the same pass. Its gradient is then `ResNetReluGrad` of y, then `ResNetBatchNormGrad`.
  * - `ResNetBatchNormGrad`: inputs `{dy, x, scale, mean, variance}`, attr `epsilon` →
  *   `[dx, dScale, dOffset]`, the gradient of `ResNetBatchNormTrain`'s `y` through the batch statistics.
  * - `ResNetBatchNormRunningStats`: inputs `{runningMean, runningVariance, mean, variance}` (four

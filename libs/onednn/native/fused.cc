@@ -59,8 +59,9 @@ float GradScale(const Napi::CallbackInfo &info, size_t i) {
 }  // namespace
 
 
-// batchNormTrain(x, scale, offset, y, mean, variance, epsilon): mean and biased variance of
-// each channel (last axis) over the batch, y = (x - mean) / sqrt(variance + eps) * scale + offset.
+// batchNormTrain(x, scale, offset, y, mean, variance, epsilon, relu?): mean and biased variance of
+// each channel (last axis) over the batch, y = (x - mean) / sqrt(variance + eps) * scale + offset,
+// and with relu max(y, 0) in the same pass.
 Napi::Value BatchNormTrain(const Napi::CallbackInfo &info) {
   return Guard(info, [&]() -> Napi::Value {
     Args a{info, info.Env()};
@@ -74,21 +75,23 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo &info) {
     float *mean_out = a.Floats(4, static_cast<size_t>(c), "mean");
     float *var_out = a.Floats(5, static_cast<size_t>(c), "variance");
     const double eps = info[6].As<Napi::Number>().DoubleValue();
+    const bool relu = info.Length() > 7 && info[7].ToBoolean().Value();
     const int64_t rows = n / c;
-    std::vector<double> mean(static_cast<size_t>(c)), var(static_cast<size_t>(c));
-    ChannelSums(rows, c, mean.data(), 1, [&](int64_t r0, int64_t r1, double *acc) { loops::SumRows(x, c, r0, r1, acc); });
-    for (auto &m : mean) m /= static_cast<double>(rows);
-    ChannelSums(rows, c, var.data(), 1, [&](int64_t r0, int64_t r1, double *acc) { loops::SquaredDeviationRows(x, mean.data(), c, r0, r1, acc); });
+    // One pass: sums of d = x - shift and d^2 in double, shifted by the channel's first value.
+    std::vector<double> shift(x, x + c), sums(static_cast<size_t>(2 * c)), mean(static_cast<size_t>(c)), var(static_cast<size_t>(c));
+    ChannelSums(rows, c, sums.data(), 2, [&](int64_t r0, int64_t r1, double *acc) { loops::ShiftedSumRows(x, shift.data(), c, r0, r1, acc); });
     std::vector<float> k(static_cast<size_t>(c)), b(static_cast<size_t>(c));
     for (int64_t j = 0; j < c; ++j) {
-      var[j] /= static_cast<double>(rows);
+      const double d = sums[j] / static_cast<double>(rows);
+      mean[j] = shift[j] + d;
+      var[j] = std::max(0.0, sums[c + j] / static_cast<double>(rows) - d * d);
       mean_out[j] = static_cast<float>(mean[j]);
       var_out[j] = static_cast<float>(var[j]);
       const double kj = scale[j] / std::sqrt(var[j] + eps);
       k[j] = static_cast<float>(kj);
       b[j] = static_cast<float>(offset[j] - mean[j] * kj);
     }
-    ParallelRanges(rows, 65536 / c, [&](int64_t r0, int64_t r1) { loops::ScaleShiftRows(x, k.data(), b.data(), c, r0, r1, y); });
+    ParallelRanges(rows, 65536 / c, [&](int64_t r0, int64_t r1) { loops::ScaleShiftRows(x, k.data(), b.data(), c, r0, r1, relu, y); });
     return info.Env().Undefined();
   });
 }

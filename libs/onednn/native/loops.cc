@@ -42,8 +42,7 @@ struct Table {
   const char *isa;
   decltype(&baseline::ReluGrad) relu_grad;
   decltype(&baseline::AddRelu) add_relu;
-  decltype(&baseline::SumRows) sum_rows;
-  decltype(&baseline::SquaredDeviationRows) squared_deviation_rows;
+  decltype(&baseline::ShiftedSumRows) shifted_sum_rows;
   decltype(&baseline::GradSumRows) grad_sum_rows;
   decltype(&baseline::ScaleShiftRows) scale_shift_rows;
   decltype(&baseline::BatchNormGradRows) batch_norm_grad_rows;
@@ -52,7 +51,7 @@ struct Table {
 };
 
 #define LOOPS_TABLE(ns) \
-  Table { #ns, &ns::ReluGrad, &ns::AddRelu, &ns::SumRows, &ns::SquaredDeviationRows, &ns::GradSumRows, &ns::ScaleShiftRows, &ns::BatchNormGradRows, &ns::Sgd, &ns::SumSquares }
+  Table { #ns, &ns::ReluGrad, &ns::AddRelu, &ns::ShiftedSumRows, &ns::GradSumRows, &ns::ScaleShiftRows, &ns::BatchNormGradRows, &ns::Sgd, &ns::SumSquares }
 
 const Table kBaseline = LOOPS_TABLE(baseline);
 #ifdef LOOPS_X86_CLONES
@@ -99,18 +98,16 @@ void ReluGrad(const float *dy, const float *y, float *dx, int64_t lo, int64_t hi
 
 void AddRelu(const float *a, const float *b, float *y, int64_t lo, int64_t hi) { Active().add_relu(a, b, y, lo, hi); }
 
-void SumRows(const float *x, int64_t c, int64_t r0, int64_t r1, double *acc) { Active().sum_rows(x, c, r0, r1, acc); }
-
-void SquaredDeviationRows(const float *x, const double *mean, int64_t c, int64_t r0, int64_t r1, double *acc) {
-  Active().squared_deviation_rows(x, mean, c, r0, r1, acc);
+void ShiftedSumRows(const float *x, const double *shift, int64_t c, int64_t r0, int64_t r1, double *acc) {
+  Active().shifted_sum_rows(x, shift, c, r0, r1, acc);
 }
 
 void GradSumRows(const float *dy, const float *x, const float *mean, int64_t c, int64_t r0, int64_t r1, double *acc) {
   Active().grad_sum_rows(dy, x, mean, c, r0, r1, acc);
 }
 
-void ScaleShiftRows(const float *x, const float *k, const float *b, int64_t c, int64_t r0, int64_t r1, float *y) {
-  Active().scale_shift_rows(x, k, b, c, r0, r1, y);
+void ScaleShiftRows(const float *x, const float *k, const float *b, int64_t c, int64_t r0, int64_t r1, bool relu, float *y) {
+  Active().scale_shift_rows(x, k, b, c, r0, r1, relu, y);
 }
 
 void BatchNormGradRows(const float *dy, const float *x, const float *k, const float *u, const float *w, const float *m, int64_t c, int64_t r0, int64_t r1, float *dx) {

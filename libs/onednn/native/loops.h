@@ -20,17 +20,16 @@ void ReluGrad(const float *dy, const float *y, float *dx, int64_t lo, int64_t hi
 // y[i] = max(a[i] + b[i], 0), NaN passing through, for i in [lo, hi).
 void AddRelu(const float *a, const float *b, float *y, int64_t lo, int64_t hi);
 
-// Rows [r0, r1) of x[R][c]: acc[j] += x[r][j].
-void SumRows(const float *x, int64_t c, int64_t r0, int64_t r1, double *acc);
-
-// Rows [r0, r1) of x[R][c]: acc[j] += (x[r][j] - mean[j])^2, in double.
-void SquaredDeviationRows(const float *x, const double *mean, int64_t c, int64_t r0, int64_t r1, double *acc);
+// Rows [r0, r1) of x[R][c], in double with d = x[r][j] - shift[j]: acc[j] += d; acc[c + j] += d^2
+// (a batch norm's mean and variance in one pass; the shift, a value of the channel, keeps the
+// variance from cancelling when the mean is large).
+void ShiftedSumRows(const float *x, const double *shift, int64_t c, int64_t r0, int64_t r1, double *acc);
 
 // Rows [r0, r1): acc[j] += dy[r][j]; acc[c + j] += dy[r][j] * (x[r][j] - mean[j]), in double.
 void GradSumRows(const float *dy, const float *x, const float *mean, int64_t c, int64_t r0, int64_t r1, double *acc);
 
-// Rows [r0, r1): y[r][j] = x[r][j] * k[j] + b[j].
-void ScaleShiftRows(const float *x, const float *k, const float *b, int64_t c, int64_t r0, int64_t r1, float *y);
+// Rows [r0, r1): y[r][j] = x[r][j] * k[j] + b[j]; with relu, max(that, 0) (NaN passing through).
+void ScaleShiftRows(const float *x, const float *k, const float *b, int64_t c, int64_t r0, int64_t r1, bool relu, float *y);
 
 // Rows [r0, r1): dx[r][j] = k[j] * dy[r][j] - u[j] - w[j] * (x[r][j] - m[j]).
 void BatchNormGradRows(const float *dy, const float *x, const float *k, const float *u, const float *w, const float *m, int64_t c, int64_t r0, int64_t r1, float *dx);

@@ -139,6 +139,7 @@ export interface OnednnAddon {
     mean: Float32Array,
     variance: Float32Array,
     epsilon: number,
+    relu?: boolean,
   ): void;
   batchNormGrad(
     dy: Float32Array,

@@ -13,6 +13,8 @@ import { floats, native, outputFloats, onednnKernel, type Args, type Outcome } f
 
 interface BatchNormAttrs {
   readonly epsilon: number;
+  /** `ResNetBatchNormTrain` only: a ReLU after the normalisation, in the same pass. */
+  readonly relu?: boolean;
 }
 
 interface SgdAttrs {
@@ -54,7 +56,7 @@ function batchNormTrainJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0])
   const xv = values(cpu, x, 'x'),
     sv = values(cpu, scale, 'scale'),
     ov = values(cpu, offset, 'offset');
-  const { epsilon } = attrs as unknown as BatchNormAttrs;
+  const { epsilon, relu = false } = attrs as unknown as BatchNormAttrs;
   const rows = xv.length / c;
   const mean = new Float64Array(c),
     variance = new Float64Array(c);
@@ -65,7 +67,8 @@ function batchNormTrainJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0])
   const y = new Float32Array(xv.length);
   for (let i = 0; i < xv.length; i++) {
     const j = i % c;
-    y[i] = (((xv[i] ?? 0) - (mean[j] ?? 0)) / Math.sqrt((variance[j] ?? 0) + epsilon)) * (sv[j] ?? 0) + (ov[j] ?? 0);
+    const v = (((xv[i] ?? 0) - (mean[j] ?? 0)) / Math.sqrt((variance[j] ?? 0) + epsilon)) * (sv[j] ?? 0) + (ov[j] ?? 0);
+    y[i] = relu && v < 0 ? 0 : v;
   }
   return outputs(cpu, [
     [x.shape, y],
@@ -301,7 +304,8 @@ function batchNormTrain(addon: OnednnAddon, { inputs, backend, attrs }: Args): O
   const y = outputFloats(backend, xv.length),
     mean = new Float32Array(c),
     variance = new Float32Array(c);
-  const error = native(() => addon.batchNormTrain(xv, sv, ov, y, mean, variance, (attrs as unknown as BatchNormAttrs).epsilon));
+  const { epsilon, relu = false } = attrs as unknown as BatchNormAttrs;
+  const error = native(() => addon.batchNormTrain(xv, sv, ov, y, mean, variance, epsilon, relu));
   return (
     error ??
     outputs(backend, [

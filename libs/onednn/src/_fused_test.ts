@@ -133,6 +133,67 @@ describeOnednn('fused training kernels', () => {
     );
   });
 
+  test('ResNetBatchNormTrain with relu gives relu of its output without relu (bits), statistics unchanged; the JS version agrees', () => {
+    fc.assert(
+      fc.property(bnCaseArb, ({ shape, seed, shift }) => {
+        const c = shape[shape.length - 1] ?? 1;
+        const x = { shape, values: input(shape, seed).values.map((v, i) => v + shift * ((i % c) / c)) };
+        const [scale, offset] = [input([c], seed + 1), input([c], seed + 2)];
+        const run = (attrs: tf.NamedAttrMap, dtype: 'float32' | 'int32' = 'float32') =>
+          tf.tidy(() => {
+            const o = dtype === 'float32' ? tensor(offset) : tf.zeros([c], 'int32');
+            const out = tf.engine().runKernel(FUSED_KERNELS.batchNormTrain, { x: tensor(x), scale: tensor(scale), offset: o }, attrs);
+            return read(out as tf.Tensor[]);
+          });
+        tf.setBackend('onednn');
+        const [plain, withRelu] = [run({ epsilon: EPSILON }), run({ epsilon: EPSILON, relu: true })];
+        const [y, mean, variance] = plain as [Float32Array, Float32Array, Float32Array];
+        expect(withRelu[0]).toEqual(y.map((v) => (v < 0 ? 0 : v)));
+        expect(withRelu.slice(1)).toEqual([mean, variance]);
+        // The JS version (an int32 offset of zeros) against the native one on a float32 zero offset.
+        const js = run({ epsilon: EPSILON, relu: true }, 'int32');
+        const nativeZero = tf.tidy(() =>
+          read(
+            tf.engine().runKernel(
+              FUSED_KERNELS.batchNormTrain,
+              { x: tensor(x), scale: tensor(scale), offset: tf.zeros([c]) },
+              {
+                epsilon: EPSILON,
+                relu: true,
+              },
+            ) as tf.Tensor[],
+          ),
+        );
+        expectClose(js, nativeZero, 'JS version with relu');
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  test('ResNetBatchNormTrain: mean and variance of a channel with a large mean and a tiny spread (mean²/variance ~1e10) within 1e-6 of float64', () => {
+    tf.setBackend('onednn');
+    const rows = 4096;
+    const values = Float32Array.from({ length: rows * 2 }, (_, i) => (i % 2 === 0 ? 1000 + 0.01 * Math.sin(i) : -0.5 + Math.cos(i)));
+    const [mean, variance] = tf.tidy(() =>
+      read(
+        tf.engine().runKernel(
+          FUSED_KERNELS.batchNormTrain,
+          { x: tf.tensor(values, [rows, 2]), scale: tf.ones([2]), offset: tf.zeros([2]) },
+          {
+            epsilon: EPSILON,
+          },
+        ) as tf.Tensor[],
+      ).slice(1),
+    ) as [Float32Array, Float32Array];
+    for (let j = 0; j < 2; j++) {
+      const column = Array.from({ length: rows }, (_, r) => values[2 * r + j] ?? NaN);
+      const m = column.reduce((a, b) => a + b, 0) / rows;
+      const v = column.reduce((a, b) => a + (b - m) ** 2, 0) / rows;
+      expect(Math.abs((mean[j] ?? NaN) - m) / Math.abs(m)).toBeLessThan(1e-6);
+      expect(Math.abs((variance[j] ?? NaN) - v) / v).toBeLessThan(1e-6);
+    }
+  });
+
   test('ResNetBatchNormRunningStats gives bit for bit the running-statistics update composed from tfjs ops on cpu (count 1 included)', () => {
     fc.assert(
       fc.property(

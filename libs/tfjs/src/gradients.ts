@@ -198,12 +198,20 @@ function pass(context: Context, layer: Layer, path: string, x: tf.Tensor, needDx
 function chain(context: Context, layers: readonly Layer[], path: string, x: tf.Tensor, needDx: boolean): Pass {
   const backwards: Backward[] = [];
   let h = x;
-  layers.forEach((layer, i) => {
-    const [y, backward] = pass(context, layer, childPath(path, layer.name), h, i === 0 ? needDx : true);
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i] as Layer;
+    // A batch norm and the ReLU after it: one kernel forward (the ReLU in the normalising pass).
+    const withRelu = layer._tag === 'BatchNorm' && layers[i + 1]?._tag === 'Relu' && context.fusedBatchNorm && context.fusedRelu;
+    const childNeedDx = i === 0 ? needDx : true;
+    const [y, backward] =
+      layer._tag === 'BatchNorm' && withRelu
+        ? batchNorm(context, layer, childPath(path, layer.name), h, childNeedDx, true)
+        : pass(context, layer, childPath(path, layer.name), h, childNeedDx);
+    if (withRelu) i++;
     if (h !== x) release(context, h);
     h = y;
     backwards.push(backward);
-  });
+  }
   return [
     h,
     (dy) => {
@@ -251,7 +259,15 @@ function residual(context: Context, layer: Extract<Layer, { _tag: 'Residual' }>,
   ];
 }
 
-function batchNorm(context: Context, layer: Extract<Layer, { _tag: 'BatchNorm' }>, path: string, x: tf.Tensor, needDx: boolean): Pass {
+// `relu`: the ReLU after it too (fused kernels only): y = relu(bn(x)), its gradient ReLU's, then batch norm's.
+function batchNorm(
+  context: Context,
+  layer: Extract<Layer, { _tag: 'BatchNorm' }>,
+  path: string,
+  x: tf.Tensor,
+  needDx: boolean,
+  relu = false,
+): Pass {
   const { model } = context;
   const gamma = layerVariable(model, path, 'BatchNormScale');
   const beta = layerVariable(model, path, 'BatchNormOffset');
@@ -267,12 +283,13 @@ function batchNorm(context: Context, layer: Extract<Layer, { _tag: 'BatchNorm' }
   if (context.fusedBatchNorm) {
     [y, mean, variance] = tf
       .engine()
-      .runKernel(FUSED_KERNELS.batchNormTrain, { x, scale: gamma, offset: beta }, { epsilon: layer.epsilon }) as [
+      .runKernel(FUSED_KERNELS.batchNormTrain, { x, scale: gamma, offset: beta }, { epsilon: layer.epsilon, relu }) as [
       tf.Tensor,
       tf.Tensor,
       tf.Tensor,
     ];
   } else {
+    if (relu) throw new Error(`modelGradients: batch norm ${path} with its ReLU needs the fused kernels`);
     ({ mean, variance } = tf.moments(x, axes));
     y = tf.batchNorm(x, mean, variance, beta, gamma, layer.epsilon);
   }
@@ -283,9 +300,15 @@ function batchNorm(context: Context, layer: Extract<Layer, { _tag: 'BatchNorm' }
     { count: n, momentum: layer.momentum, fused: context.fusedBatchNorm },
   );
   const saved = hold(context, x);
+  const savedY = relu ? hold(context, y) : null;
   return [
     y,
-    (dy) => {
+    (dOut) => {
+      let dy = dOut;
+      if (savedY !== null) {
+        dy = reluGrad(context, dOut, savedY);
+        release(context, savedY, dOut);
+      }
       let dx: tf.Tensor;
       let dGamma: tf.Tensor;
       let dBeta: tf.Tensor;

@@ -172,6 +172,7 @@ describeOnednn('training steps on onednn with fused kernels', () => {
     );
     expect(kernels.has('Step')).toBe(false); // tfjs's ReLU gradient: dy · step(x)
     expect(kernels.has('FusedBatchNorm')).toBe(false); // the composite path's batch norm kernel
+    expect(kernels.has('Relu')).toBe(false); // every ReLU follows a batch norm, which applies it
     expect(new Set(counts).size).toBe(1);
     tf.dispose([x, y]);
     disposeSgdState(sgd);
