@@ -222,18 +222,38 @@ function pass(r: Replay, shapes: ReadonlyMap<string, Shape>, layer: Layer, path:
 function chain(r: Replay, shapes: ReadonlyMap<string, Shape>, layers: readonly Layer[], path: string, x: Tensor, needDx: boolean): Pass {
   const backwards: Backward[] = [];
   let h = x;
-  layers.forEach((layer, i) => {
-    const [y, backward] = pass(r, shapes, layer, childPath(path, layer.name), h, i === 0 ? needDx : true);
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i] as Layer;
+    const childNeedDx = i === 0 ? needDx : true;
+    // A batch norm and its ReLU run as one kernel (gradients.ts): one output, saved for ReLU's gradient.
+    const withRelu = layer._tag === 'BatchNorm' && layers[i + 1]?._tag === 'Relu';
+    const [y, backward] = withRelu
+      ? batchNormRelu(r, shapes, layer, childPath(path, layer.name), h, childNeedDx)
+      : pass(r, shapes, layer, childPath(path, layer.name), h, childNeedDx);
+    if (withRelu) i++;
     if (h !== x) r.release(h);
     h = y;
     backwards.push(backward);
-  });
+  }
   return [
     h,
     (dy) => {
       let g: Tensor | null = dy;
       for (let i = backwards.length - 1; i >= 0 && g !== null; i--) g = (backwards[i] as Backward)(g);
       return g;
+    },
+  ];
+}
+
+function batchNormRelu(r: Replay, shapes: ReadonlyMap<string, Shape>, layer: Layer, path: string, x: Tensor, needDx: boolean): Pass {
+  const [y, backward] = pass(r, shapes, layer, path, x, needDx);
+  r.hold(y);
+  return [
+    y,
+    (dy) => {
+      const g = r.make(dy.shape); // ReLU's gradient
+      r.release(y, dy);
+      return backward(g);
     },
   ];
 }
