@@ -56,6 +56,7 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
   o.Set("cacheEntries", static_cast<double>(CacheEntries()));
   o.Set("arenaBytes", static_cast<double>(ArenaBytes()));
   o.Set("gemmConvCalls", static_cast<double>(g_gemm_conv_calls));
+  o.Set("unrolledConvCalls", static_cast<double>(g_unrolled_conv_calls));
   o.Set("convertedBytes", static_cast<double>(ConvertedBytes()));
   o.Set("convertedEntries", static_cast<double>(ConvertedEntries()));
   if (g_mmap_threshold > 0) o.Set("mmapThreshold", g_mmap_threshold);

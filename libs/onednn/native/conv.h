@@ -40,5 +40,6 @@ bool UseIm2Col(const ConvGeom &g);
 // key_a, key_b: the tfjs tensors' keys (0 = none), for Run's converted inputs.
 void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b, float *out, double key_a, double key_b);
 extern uint64_t g_gemm_conv_calls;  // reported by info() as gemmConvCalls, so tests see this path ran
+extern uint64_t g_unrolled_conv_calls;  // of those, run unrolled (one GEMM on the convolution as a matrix): info().unrolledConvCalls
 
 }  // namespace onednn

@@ -24,6 +24,8 @@ export interface OnednnInfo {
   readonly arenaBytes: number;
   /** Convolutions run as one GEMM over a patch matrix (tiny outputs, pointwise kernels) so far. */
   readonly gemmConvCalls: number;
+  /** Of those, convolutions run unrolled: one GEMM on the whole convolution as a matrix (gemm_conv.cc). */
+  readonly unrolledConvCalls: number;
   /** bf16 copies of tensors kept for reuse under bf16 (bytes, count): freed as their tensors are disposed. */
   readonly convertedBytes: number;
   readonly convertedEntries: number;

@@ -88,35 +88,65 @@ describeOnednn('oneDNN convolution kernels equal tfjs-backend-cpu', () => {
     );
   });
 
-  test.each<[string, ConvCase]>([
+  test.each<[string, ConvCase, boolean]>([
     [
       '3x3 same on 1x1 maps (1 of 9 taps)',
       { batch: 3, inH: 1, inW: 1, inC: 24, outC: 40, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' },
+      false,
     ],
-    ['3x3 same on 2x2 maps', { batch: 2, inH: 2, inW: 2, inC: 16, outC: 8, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' }],
+    [
+      '3x3 same on 2x2 maps (unrolled: 4 input pixels against 9 taps)',
+      { batch: 2, inH: 2, inW: 2, inC: 16, outC: 8, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' },
+      true,
+    ],
+    [
+      '3x3 same on 2x3 maps (unrolled, with zero blocks)',
+      { batch: 3, inH: 2, inW: 3, inC: 20, outC: 36, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' },
+      true,
+    ],
+    [
+      '3x3 same on 1x2 maps (unrolled, 3 taps)',
+      { batch: 2, inH: 1, inW: 2, inC: 8, outC: 12, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'same' },
+      true,
+    ],
+    [
+      '5x5 same on 2x2 maps (unrolled)',
+      { batch: 2, inH: 2, inW: 2, inC: 6, outC: 10, kh: 5, kw: 5, strides: [1, 1], dilations: [1, 1], pad: 'same' },
+      true,
+    ],
     [
       '3x3/2 same from 2x2 to 1x1 (4 taps)',
       { batch: 2, inH: 2, inW: 2, inC: 8, outC: 12, kh: 3, kw: 3, strides: [2, 2], dilations: [1, 1], pad: 'same' },
+      false,
     ],
     [
       '3x3 valid on 3x4 (1x2 output)',
       { batch: 2, inH: 3, inW: 4, inC: 5, outC: 6, kh: 3, kw: 3, strides: [1, 1], dilations: [1, 1], pad: 'valid' },
+      false,
     ],
     [
       '1x1 stride 1 (pointwise)',
       { batch: 2, inH: 5, inW: 3, inC: 12, outC: 20, kh: 1, kw: 1, strides: [1, 1], dilations: [1, 1], pad: 'valid' },
+      false,
     ],
     [
       '1x1 stride 2 on 7x7 (ResNet shortcut)',
       { batch: 2, inH: 7, inW: 7, inC: 8, outC: 16, kh: 1, kw: 1, strides: [2, 2], dilations: [1, 1], pad: 'same' },
+      false,
     ],
     [
       '1x1 stride 3x2 on 5x6',
       { batch: 1, inH: 5, inW: 6, inC: 4, outC: 4, kh: 1, kw: 1, strides: [3, 2], dilations: [1, 1], pad: 'valid' },
+      false,
     ],
-  ])('the GEMM path (%s) agrees in all three directions', (_, c) => {
-    const gemmCalls = (): number => (onednnStatus() as { info?: { gemmConvCalls: number } }).info?.gemmConvCalls ?? 0;
+  ])('the GEMM path (%s) agrees in all three directions', (_, c, unrolled) => {
+    const calls = () => {
+      const i = (onednnStatus() as { info?: { gemmConvCalls: number; unrolledConvCalls: number } }).info;
+      return [i?.gemmConvCalls ?? 0, i?.unrolledConvCalls ?? 0] as const;
+    };
+    const gemmCalls = (): number => calls()[0];
     const before = gemmCalls();
+    const unrolledBefore = calls()[1];
     const x = input([c.batch, c.inH, c.inW, c.inC], 1),
       filter = input([c.kh, c.kw, c.inC, c.outC], 2),
       dy = input(info(c).outShape, 3);
@@ -124,6 +154,7 @@ describeOnednn('oneDNN convolution kernels equal tfjs-backend-cpu', () => {
     expectKernelsAgree('Conv2DBackpropInput', { dy, filter }, { ...attrs(c), inputShape: [c.batch, c.inH, c.inW, c.inC] });
     expectKernelsAgree('Conv2DBackpropFilter', { x, dy }, { ...attrs(c), filterShape: [c.kh, c.kw, c.inC, c.outC] });
     expect(gemmCalls() - before).toBe(3);
+    expect(calls()[1] - unrolledBefore).toBe(unrolled ? 3 : 0);
   });
 
   test("a wider 3x3 convolution (channels past oneDNN's 8-wide blocks, with tails) agrees in all three directions", () => {
