@@ -52,6 +52,7 @@ export const FAKE_INFO: OnednnInfo = {
   cacheEntries: 0,
   arenaBytes: 0,
   gemmConvCalls: 0,
+  unrolledConvCalls: 0,
   convertedBytes: 0,
   convertedEntries: 0,
   mmapThreshold: 1048576,
