@@ -3,9 +3,11 @@
  * - `ResNetBatchNormTrain`: inputs `{x, scale, offset}` (channels last, `scale`/`offset` of the
  *   last axis' size), attrs `epsilon` and optional `relu` (default false) → `[y, mean, variance]`
  *   (biased batch variance); with `relu`, y is `relu` of the normalised value (NaN passing
- *   through), in the same pass. Its gradient is then `ResNetReluGrad` of y, then `ResNetBatchNormGrad`.
- * - `ResNetBatchNormGrad`: inputs `{dy, x, scale, mean, variance}`, attr `epsilon` →
- *   `[dx, dScale, dOffset]`, the gradient of `ResNetBatchNormTrain`'s `y` through the batch statistics.
+ *   through), in the same pass. Its gradient is `ResNetBatchNormGrad` given that y.
+ * - `ResNetBatchNormGrad`: inputs `{dy, x, scale, mean, variance}` and optional `y`, attr `epsilon` →
+ *   `[dx, dScale, dOffset]`, the gradient of `ResNetBatchNormTrain`'s `y` through the batch
+ *   statistics; with `y` (the output of `ResNetBatchNormTrain` with `relu`), the gradient of that
+ *   output: dy is taken through the ReLU first (0 where y ≤ 0), in the same passes.
  * - `ResNetBatchNormRunningStats`: inputs `{runningMean, runningVariance, mean, variance}` (four
  *   tensors of one size), attrs `momentum` (m) and `count` (n, the elements per channel the batch
  *   statistics came from) → `[newRunningMean, newRunningVariance]` with `mean' = (1 − m)·running +

@@ -77,13 +77,13 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo &info) {
     const double eps = info[6].As<Napi::Number>().DoubleValue();
     const bool relu = info.Length() > 7 && info[7].ToBoolean().Value();
     const int64_t rows = n / c;
-    // One pass: sums of d = x - shift and d^2 in double, shifted by the channel's first value.
-    std::vector<double> shift(x, x + c), sums(static_cast<size_t>(2 * c)), mean(static_cast<size_t>(c)), var(static_cast<size_t>(c));
-    ChannelSums(rows, c, sums.data(), 2, [&](int64_t r0, int64_t r1, double *acc) { loops::ShiftedSumRows(x, shift.data(), c, r0, r1, acc); });
+    // One pass: sums of d = x - s and d^2 in double, s the channel's first value (x's first row).
+    std::vector<double> sums(static_cast<size_t>(2 * c)), mean(static_cast<size_t>(c)), var(static_cast<size_t>(c));
+    ChannelSums(rows, c, sums.data(), 2, [&](int64_t r0, int64_t r1, double *acc) { loops::ShiftedSumRows(x, x, c, r0, r1, acc); });
     std::vector<float> k(static_cast<size_t>(c)), b(static_cast<size_t>(c));
     for (int64_t j = 0; j < c; ++j) {
       const double d = sums[j] / static_cast<double>(rows);
-      mean[j] = shift[j] + d;
+      mean[j] = static_cast<double>(x[j]) + d;
       var[j] = std::max(0.0, sums[c + j] / static_cast<double>(rows) - d * d);
       mean_out[j] = static_cast<float>(mean[j]);
       var_out[j] = static_cast<float>(var[j]);
@@ -96,8 +96,9 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo &info) {
   });
 }
 
-// batchNormGrad(dy, x, scale, mean, variance, dx, dScale, dOffset, epsilon): the gradient of
-// batchNormTrain through the batch statistics: with xhat = (x - mean) * invstd,
+// batchNormGrad(dy, x, scale, mean, variance, dx, dScale, dOffset, epsilon, y?): the gradient of
+// batchNormTrain through the batch statistics (with y, the output of batchNormTrain with relu, dy
+// first goes through the ReLU's gradient: 0 where y <= 0): with xhat = (x - mean) * invstd,
 // dOffset = sum(dy), dScale = sum(dy * xhat), dx = scale * invstd * (dy - (dOffset + xhat * dScale) / R).
 Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
   return Guard(info, [&]() -> Napi::Value {
@@ -114,9 +115,10 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
     float *dscale = a.Floats(6, static_cast<size_t>(c), "dScale");
     float *doffset = a.Floats(7, static_cast<size_t>(c), "dOffset");
     const double eps = info[8].As<Napi::Number>().DoubleValue();
+    const float *relu_y = info.Length() > 9 && !info[9].IsUndefined() && !info[9].IsNull() ? a.Floats(9, static_cast<size_t>(n), "y") : nullptr;
     const int64_t rows = n / c;
     std::vector<double> sums(static_cast<size_t>(2 * c));  // [sum dy | sum dy * (x - mean)]
-    ChannelSums(rows, c, sums.data(), 2, [&](int64_t r0, int64_t r1, double *acc) { loops::GradSumRows(dy, x, mean, c, r0, r1, acc); });
+    ChannelSums(rows, c, sums.data(), 2, [&](int64_t r0, int64_t r1, double *acc) { loops::GradSumRows(dy, relu_y, x, mean, c, r0, r1, acc); });
     std::vector<float> k(static_cast<size_t>(c)), u(static_cast<size_t>(c)), w(static_cast<size_t>(c)), m(mean, mean + c);
     for (int64_t j = 0; j < c; ++j) {
       const double invstd = 1.0 / std::sqrt(static_cast<double>(var[j]) + eps);
@@ -129,7 +131,7 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo &info) {
       u[j] = static_cast<float>(kj * sum_dy / static_cast<double>(rows));
       w[j] = static_cast<float>(kj * dgamma * invstd / static_cast<double>(rows));
     }
-    ParallelRanges(rows, 65536 / c, [&](int64_t r0, int64_t r1) { loops::BatchNormGradRows(dy, x, k.data(), u.data(), w.data(), m.data(), c, r0, r1, dx); });
+    ParallelRanges(rows, 65536 / c, [&](int64_t r0, int64_t r1) { loops::BatchNormGradRows(dy, relu_y, x, k.data(), u.data(), w.data(), m.data(), c, r0, r1, dx); });
     return info.Env().Undefined();
   });
 }

@@ -12,6 +12,7 @@
 #include <dnnl.hpp>
 
 #include <algorithm>
+#include <vector>
 
 namespace loops {
 
@@ -98,20 +99,20 @@ void ReluGrad(const float *dy, const float *y, float *dx, int64_t lo, int64_t hi
 
 void AddRelu(const float *a, const float *b, float *y, int64_t lo, int64_t hi) { Active().add_relu(a, b, y, lo, hi); }
 
-void ShiftedSumRows(const float *x, const double *shift, int64_t c, int64_t r0, int64_t r1, double *acc) {
+void ShiftedSumRows(const float *x, const float *shift, int64_t c, int64_t r0, int64_t r1, double *acc) {
   Active().shifted_sum_rows(x, shift, c, r0, r1, acc);
 }
 
-void GradSumRows(const float *dy, const float *x, const float *mean, int64_t c, int64_t r0, int64_t r1, double *acc) {
-  Active().grad_sum_rows(dy, x, mean, c, r0, r1, acc);
+void GradSumRows(const float *dy, const float *relu_y, const float *x, const float *mean, int64_t c, int64_t r0, int64_t r1, double *acc) {
+  Active().grad_sum_rows(dy, relu_y, x, mean, c, r0, r1, acc);
 }
 
 void ScaleShiftRows(const float *x, const float *k, const float *b, int64_t c, int64_t r0, int64_t r1, bool relu, float *y) {
   Active().scale_shift_rows(x, k, b, c, r0, r1, relu, y);
 }
 
-void BatchNormGradRows(const float *dy, const float *x, const float *k, const float *u, const float *w, const float *m, int64_t c, int64_t r0, int64_t r1, float *dx) {
-  Active().batch_norm_grad_rows(dy, x, k, u, w, m, c, r0, r1, dx);
+void BatchNormGradRows(const float *dy, const float *relu_y, const float *x, const float *k, const float *u, const float *w, const float *m, int64_t c, int64_t r0, int64_t r1, float *dx) {
+  Active().batch_norm_grad_rows(dy, relu_y, x, k, u, w, m, c, r0, r1, dx);
 }
 
 void Sgd(const float *p, const float *g, const float *v, float *p_out, float *v_out, int64_t lo, int64_t hi, float lr, float mom, float wd, float gs, bool nesterov) {

@@ -23,16 +23,17 @@ void AddRelu(const float *a, const float *b, float *y, int64_t lo, int64_t hi);
 // Rows [r0, r1) of x[R][c], in double with d = x[r][j] - shift[j]: acc[j] += d; acc[c + j] += d^2
 // (a batch norm's mean and variance in one pass; the shift, a value of the channel, keeps the
 // variance from cancelling when the mean is large).
-void ShiftedSumRows(const float *x, const double *shift, int64_t c, int64_t r0, int64_t r1, double *acc);
+void ShiftedSumRows(const float *x, const float *shift, int64_t c, int64_t r0, int64_t r1, double *acc);
 
 // Rows [r0, r1): acc[j] += dy[r][j]; acc[c + j] += dy[r][j] * (x[r][j] - mean[j]), in double.
-void GradSumRows(const float *dy, const float *x, const float *mean, int64_t c, int64_t r0, int64_t r1, double *acc);
+// With relu_y (not null), dy[r][j] is first taken through a ReLU's gradient: 0 where relu_y <= 0.
+void GradSumRows(const float *dy, const float *relu_y, const float *x, const float *mean, int64_t c, int64_t r0, int64_t r1, double *acc);
 
 // Rows [r0, r1): y[r][j] = x[r][j] * k[j] + b[j]; with relu, max(that, 0) (NaN passing through).
 void ScaleShiftRows(const float *x, const float *k, const float *b, int64_t c, int64_t r0, int64_t r1, bool relu, float *y);
 
 // Rows [r0, r1): dx[r][j] = k[j] * dy[r][j] - u[j] - w[j] * (x[r][j] - m[j]).
-void BatchNormGradRows(const float *dy, const float *x, const float *k, const float *u, const float *w, const float *m, int64_t c, int64_t r0, int64_t r1, float *dx);
+void BatchNormGradRows(const float *dy, const float *relu_y, const float *x, const float *k, const float *u, const float *w, const float *m, int64_t c, int64_t r0, int64_t r1, float *dx);
 
 // SGD with momentum over [lo, hi): d = gs * g + wd * p (gs: the gradient's scale, 1 unless
 // clipped; 1 * g is exact, so gs = 1 gives the unscaled update's bits); v' = mom * v + d;

@@ -153,6 +153,7 @@ export interface OnednnAddon {
     dScale: Float32Array,
     dOffset: Float32Array,
     epsilon: number,
+    y?: Float32Array,
   ): void;
   sgd(
     param: Float32Array,

@@ -79,10 +79,11 @@ function batchNormTrainJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0])
 
 function batchNormGradJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo[] {
   const cpu = backend as MathBackendCPU;
-  const { dy, x, scale, mean, variance } = inputs;
+  const { dy, x, scale, mean, variance, y } = inputs;
   const c = channelsOf(x, scale);
   if (typeof c === 'string' || x === undefined) throw new Error(`${FUSED_KERNELS.batchNormGrad}: ${String(c)}`);
-  const [dyv, xv, sv, mv, vv] = [
+  const yv = y === undefined ? null : values(cpu, y, 'y');
+  const [dyRaw, xv, sv, mv, vv] = [
     values(cpu, dy, 'dy'),
     values(cpu, x, 'x'),
     values(cpu, scale, 'scale'),
@@ -90,6 +91,8 @@ function batchNormGradJs({ inputs, backend, attrs }: Parameters<KernelFunc>[0]):
     values(cpu, variance, 'variance'),
   ];
   const { epsilon } = attrs as unknown as BatchNormAttrs;
+  // Through the ReLU first, where its output y is given.
+  const dyv = yv === null ? dyRaw : dyRaw.map((d, i) => ((yv[i] ?? 0) > 0 ? d : 0));
   const rows = xv.length / c;
   const sumDy = new Float64Array(c),
     sumDyXc = new Float64Array(c);
@@ -317,7 +320,7 @@ function batchNormTrain(addon: OnednnAddon, { inputs, backend, attrs }: Args): O
 }
 
 function batchNormGrad(addon: OnednnAddon, { inputs, backend, attrs }: Args): Outcome {
-  const { dy, x, scale, mean, variance } = inputs;
+  const { dy, x, scale, mean, variance, y } = inputs;
   const c = channelsOf(x, scale);
   if (typeof c === 'string' || x === undefined) return c.toString();
   const [dyv, xv, sv, mv, vv] = [
@@ -327,12 +330,17 @@ function batchNormGrad(addon: OnednnAddon, { inputs, backend, attrs }: Args): Ou
     floats(backend, mean),
     floats(backend, variance),
   ];
+  const yv = y === undefined ? undefined : floats(backend, y);
   if (dyv === undefined || xv === undefined || sv === undefined || mv === undefined || vv === undefined) return 'inputs are not float32';
-  if (dyv.length !== xv.length || mv.length !== c || vv.length !== c) return 'shapes disagree';
+  if (y !== undefined && yv === undefined) return 'inputs are not float32';
+  if (dyv.length !== xv.length || mv.length !== c || vv.length !== c || (yv !== undefined && yv.length !== xv.length))
+    return 'shapes disagree';
   const dx = outputFloats(backend, xv.length),
     dScale = new Float32Array(c),
     dOffset = new Float32Array(c);
-  const error = native(() => addon.batchNormGrad(dyv, xv, sv, mv, vv, dx, dScale, dOffset, (attrs as unknown as BatchNormAttrs).epsilon));
+  const error = native(() =>
+    addon.batchNormGrad(dyv, xv, sv, mv, vv, dx, dScale, dOffset, (attrs as unknown as BatchNormAttrs).epsilon, yv),
+  );
   return (
     error ??
     outputs(backend, [

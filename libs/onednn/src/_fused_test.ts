@@ -170,6 +170,33 @@ describeOnednn('fused training kernels', () => {
     );
   });
 
+  test('ResNetBatchNormGrad given y (its ReLU output) gives bit for bit ResNetReluGrad then ResNetBatchNormGrad; the JS version agrees', () => {
+    fc.assert(
+      fc.property(bnCaseArb, ({ shape, seed, shift }) => {
+        const c = shape[shape.length - 1] ?? 1;
+        const x = { shape, values: input(shape, seed).values.map((v, i) => v + shift * ((i % c) / c)) };
+        const [scale, offset, dy] = [input([c], seed + 1), input([c], seed + 2), input(shape, seed + 3)];
+        tf.setBackend('onednn');
+        const [twoKernels, oneKernel, js] = tf.tidy(() => {
+          const [xs, s, o, d] = [tensor(x), tensor(scale), tensor(offset), tensor(dy)];
+          const [y, mean, variance] = tf
+            .engine()
+            .runKernel(FUSED_KERNELS.batchNormTrain, { x: xs, scale: s, offset: o }, { epsilon: EPSILON, relu: true }) as tf.Tensor[];
+          const inputs = { x: xs, scale: s, mean: mean as tf.Tensor, variance: variance as tf.Tensor };
+          const grad = (extra: tf.NamedTensorMap) =>
+            read(tf.engine().runKernel(FUSED_KERNELS.batchNormGrad, { ...inputs, ...extra }, { epsilon: EPSILON }) as tf.Tensor[]);
+          const masked = tf.engine().runKernel(FUSED_KERNELS.reluGrad, { dy: d, y: y as tf.Tensor }) as tf.Tensor;
+          // y's signs as an int32 tensor run the JS version (relu outputs: 0 or positive).
+          const signs = tf.cast(tf.greater(y as tf.Tensor, 0), 'int32');
+          return [grad({ dy: masked }), grad({ dy: d, y: y as tf.Tensor }), grad({ dy: d, y: signs })];
+        });
+        expect(oneKernel).toEqual(twoKernels);
+        expectClose(js, oneKernel, 'JS version with y');
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   test('ResNetBatchNormTrain: mean and variance of a channel with a large mean and a tiny spread (mean²/variance ~1e10) within 1e-6 of float64', () => {
     tf.setBackend('onednn');
     const rows = 4096;

@@ -80,6 +80,11 @@ for (const misaligned of [false, true]) {
     const [dx, dScale, dOffset] = [zeros(n, misaligned), zeros(ch, misaligned), zeros(ch, misaligned)];
     addon.batchNormGrad(dy, x, scale, mean, variance, dx, dScale, dOffset, 1e-5);
     keep('batchNorm ' + rows + 'x' + ch + m, [y, mean, variance, dx, dScale, dOffset]);
+    // With its ReLU: forward applies it, backward takes dy through its gradient (given y).
+    const [yr, mr, vr, dxr, dsr, dor] = [zeros(n, misaligned), zeros(ch, misaligned), zeros(ch, misaligned), zeros(n, misaligned), zeros(ch, misaligned), zeros(ch, misaligned)];
+    addon.batchNormTrain(x, scale, offset, yr, mr, vr, 1e-5, true);
+    addon.batchNormGrad(dy, x, scale, mr, vr, dxr, dsr, dor, 1e-5, yr);
+    keep('batchNorm+relu ' + rows + 'x' + ch + m, [yr, dxr, dsr, dor]);
   }
   const ts = spec.sgdMulti.map((n, i) => [1, 2, 3].map((seed) => values(n, 10 * i + seed, misaligned, true)));
   const [ps, vs] = [spec.sgdMulti.map((n) => zeros(n, misaligned)), spec.sgdMulti.map((n) => zeros(n, misaligned))];
@@ -187,9 +192,9 @@ describeOnednn('native loops per instruction set', () => {
     const names = Object.keys(widest.outputs);
     // Aligned and not: per length reluGrad, addRelu, three sgd's (param and velocity each: plain,
     // Nesterov, Nesterov with gradScale) and two sums of squares (NaN among a's values), per
-    // batch norm six outputs, sgdMulti's parameters and velocities and the gradients' sum of
-    // squares; then oneDNN's three.
-    expect(names.length).toBe(2 * (spec.lengths.length * 10 + spec.batchNorm.length * 6 + spec.sgdMulti.length * 2 + 1) + 3);
+    // batch norm six outputs and four more with its ReLU, sgdMulti's parameters and velocities
+    // and the gradients' sum of squares; then oneDNN's three.
+    expect(names.length).toBe(2 * (spec.lengths.length * 10 + spec.batchNorm.length * 10 + spec.sgdMulti.length * 2 + 1) + 3);
     for (const [isa, other] of [
       ['avx2', avx2],
       ['baseline', baseline],

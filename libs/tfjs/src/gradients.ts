@@ -259,7 +259,7 @@ function residual(context: Context, layer: Extract<Layer, { _tag: 'Residual' }>,
   ];
 }
 
-// `relu`: the ReLU after it too (fused kernels only): y = relu(bn(x)), its gradient ReLU's, then batch norm's.
+// `relu`: the ReLU after it too (fused kernels only): y = relu(bn(x)), one kernel each way.
 function batchNorm(
   context: Context,
   layer: Extract<Layer, { _tag: 'BatchNorm' }>,
@@ -303,19 +303,14 @@ function batchNorm(
   const savedY = relu ? hold(context, y) : null;
   return [
     y,
-    (dOut) => {
-      let dy = dOut;
-      if (savedY !== null) {
-        dy = reluGrad(context, dOut, savedY);
-        release(context, savedY, dOut);
-      }
+    (dy) => {
       let dx: tf.Tensor;
       let dGamma: tf.Tensor;
       let dBeta: tf.Tensor;
       if (context.fusedBatchNorm) {
-        [dx, dGamma, dBeta] = tf
-          .engine()
-          .runKernel(FUSED_KERNELS.batchNormGrad, { dy, x: saved, scale: gamma, mean, variance }, { epsilon: layer.epsilon }) as [
+        // With its ReLU: the kernel takes dy through ReLU's gradient itself, given the output.
+        const inputs = { dy, x: saved, scale: gamma, mean, variance, ...(savedY === null ? {} : { y: savedY }) };
+        [dx, dGamma, dBeta] = tf.engine().runKernel(FUSED_KERNELS.batchNormGrad, inputs, { epsilon: layer.epsilon }) as [
           tf.Tensor,
           tf.Tensor,
           tf.Tensor,
@@ -334,6 +329,7 @@ function batchNorm(
       accumulate(context, weightName(path, 'BatchNormScale'), dGamma);
       accumulate(context, weightName(path, 'BatchNormOffset'), dBeta);
       release(context, saved, dy);
+      if (savedY !== null) release(context, savedY);
       tf.dispose([mean, variance]);
       if (needDx) return dx;
       dx.dispose();

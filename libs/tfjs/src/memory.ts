@@ -251,9 +251,9 @@ function batchNormRelu(r: Replay, shapes: ReadonlyMap<string, Shape>, layer: Lay
   return [
     y,
     (dy) => {
-      const g = r.make(dy.shape); // ReLU's gradient
-      r.release(y, dy);
-      return backward(g);
+      const dx = backward(dy); // the kernel takes dy through ReLU's gradient itself
+      r.release(y);
+      return dx;
     },
   ];
 }
