@@ -113,15 +113,24 @@ const bnCaseArb = fc.record({
   shift: fc.double({ min: -3, max: 3, noNaN: true }),
 });
 
+/** A batch-norm case's data: x shifted per channel (means away from 0, as after a convolution), scale, offset and an upstream gradient. */
+function bnInputs({ shape, seed, shift }: { shape: number[]; seed: number; shift: number }): {
+  c: number;
+  x: Input;
+  scale: Input;
+  offset: Input;
+  dy: Input;
+} {
+  const c = shape[shape.length - 1] ?? 1;
+  const x = { shape, values: input(shape, seed).values.map((v, i) => v + shift * ((i % c) / c)) };
+  return { c, x, scale: input([c], seed + 1), offset: input([c], seed + 2), dy: input(shape, seed + 3) };
+}
+
 describeOnednn('fused training kernels', () => {
   test('ResNetBatchNormTrain and ResNetBatchNormGrad equal batch norm composed from tfjs ops on cpu', () => {
     fc.assert(
-      fc.property(bnCaseArb, ({ shape, seed, shift }) => {
-        const c = shape[shape.length - 1] ?? 1;
-        // Shifted data: per-channel means away from 0, as after a convolution.
-        const x = input(shape, seed);
-        const shifted = { shape, values: x.values.map((v, i) => v + shift * ((i % c) / c)) };
-        const [scale, offset, dy] = [input([c], seed + 1), input([c], seed + 2), input(shape, seed + 3)];
+      fc.property(bnCaseArb, (bnCase) => {
+        const { x: shifted, scale, offset, dy } = bnInputs(bnCase);
         const expected = composite(shifted, scale, offset, dy);
         const before = onednnStats().native[FUSED_KERNELS.batchNormGrad] ?? 0;
         const actual = fused('onednn', shifted, scale, offset, dy);
@@ -135,10 +144,8 @@ describeOnednn('fused training kernels', () => {
 
   test('ResNetBatchNormTrain with relu gives relu of its output without relu (bits), statistics unchanged; the JS version agrees', () => {
     fc.assert(
-      fc.property(bnCaseArb, ({ shape, seed, shift }) => {
-        const c = shape[shape.length - 1] ?? 1;
-        const x = { shape, values: input(shape, seed).values.map((v, i) => v + shift * ((i % c) / c)) };
-        const [scale, offset] = [input([c], seed + 1), input([c], seed + 2)];
+      fc.property(bnCaseArb, (bnCase) => {
+        const { c, x, scale, offset } = bnInputs(bnCase);
         const run = (attrs: tf.NamedAttrMap, dtype: 'float32' | 'int32' = 'float32') =>
           tf.tidy(() => {
             const o = dtype === 'float32' ? tensor(offset) : tf.zeros([c], 'int32');
@@ -172,10 +179,8 @@ describeOnednn('fused training kernels', () => {
 
   test('ResNetBatchNormGrad given y (its ReLU output) gives bit for bit ResNetReluGrad then ResNetBatchNormGrad; the JS version agrees', () => {
     fc.assert(
-      fc.property(bnCaseArb, ({ shape, seed, shift }) => {
-        const c = shape[shape.length - 1] ?? 1;
-        const x = { shape, values: input(shape, seed).values.map((v, i) => v + shift * ((i % c) / c)) };
-        const [scale, offset, dy] = [input([c], seed + 1), input([c], seed + 2), input(shape, seed + 3)];
+      fc.property(bnCaseArb, (bnCase) => {
+        const { x, scale, offset, dy } = bnInputs(bnCase);
         tf.setBackend('onednn');
         const [twoKernels, oneKernel, js] = tf.tidy(() => {
           const [xs, s, o, d] = [tensor(x), tensor(scale), tensor(offset), tensor(dy)];
