@@ -149,7 +149,12 @@ describeOnednn('oneDNN kernels at ResNet widths (16–64 channels) equal tfjs-ba
           fc.property(wideConvCaseArb, seedArb, (c, seed) => {
             const impls = implementationsDuring(() => convAgrees(direction, c, seed));
             const asInnerProduct = coversWholeInput(c) && impls.length > 0 && impls.every((impl) => impl.startsWith('ip:'));
-            if (!ranAsForced(impls) && !asInnerProduct) throw new Error(`under "${layout}" ${direction} ran on ${JSON.stringify(impls)}`);
+            // One input and one output channel under plain layouts: oneDNN 2.6's gemm convolution does not take it and its
+            // reference kernel runs (seen in CI: 7x7 "same" on 7x7 maps, 1 -> 1 channel, forward ran on "ref:any").
+            const singleChannelReference =
+              layout === 'plain' && c.inC === 1 && c.outC === 1 && impls.length > 0 && impls.every((impl) => impl.startsWith('ref:'));
+            if (!ranAsForced(impls) && !asInnerProduct && !singleChannelReference)
+              throw new Error(`under "${layout}" ${direction} ran on ${JSON.stringify(impls)}`);
           }),
           { numRuns: 25 },
         );
