@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""PyTorch reference of our `default` protocol: trains the same ResNet the same way and writes a run directory in our format.
+"""PyTorch reference of our `default` protocol, or the seed report's own code: trains in PyTorch and writes a run directory in our format.
 
 Run with Debian's python3-torch (CPU), from the repository root:
 
     /usr/bin/python3 tools/torch_reference.py --variant 18 --out runs/reference/pytorch-resnet18
+    /usr/bin/python3 tools/torch_reference.py --code seed --variant 18 --out runs/reference/seed-code-resnet18
 
-What it matches, and where in our code each rule lives:
+--code ours (the default) trains our network our way; what it matches, and where in our code
+each rule lives:
 
 - Network (tools/torch_resnet.py): ResNet v1.5, ImageNet stem (7x7/2 conv + 3x3/2 max pool),
   1 input channel, 10 classes, batch norm eps 1e-5 / momentum 0.1 with unbiased running variance.
@@ -30,6 +32,26 @@ What it matches, and where in our code each rule lives:
   batches in training mode (each batch weighted by its size, accuracy of the logits before the
   step's update), lr is the epoch's last step's, examplesPerSec = images / seconds where
   seconds is the epoch's training time (data preparation included, testing excluded).
+
+--code seed trains the seed report's code as it printed it (../shared/seed: figures 3-7), on
+ResNet-18 and ResNet-34, the depths where that code builds the paper's networks (its 50, 101
+and 152 are basic-block stacks):
+
+- Network (tools/torch_resnet.py `seed_resnet`): d2l's Residual, every convolution with a bias,
+  the projection shortcut a biased 1x1 convolution without batch norm, the ImageNet stem;
+  11,178,378 parameters for ResNet-18 where ours has 11,175,370 (no conv biases, batch norm on
+  the projections).
+- Init: d2l's train_ch6, Xavier-uniform weights of every Conv2d and Linear, PyTorch's default
+  biases and batch norm (ours and --code ours: He-normal, see above).
+- Data: transforms.Resize(96) + ToTensor: each 28x28 image resized bilinearly (half-pixel
+  centres, as PIL) to 96x96 and rounded to 8 bits, then scaled to 0..1, not normalised; no
+  augmentation; a fresh shuffle every epoch, the last batch smaller. torch's resize, not PIL's
+  (torchvision is not in Debian's python3-torch): on the first 200 test images 10% of pixels
+  differ from PIL 9.4's Image.resize(BILINEAR), by one 8-bit level at most.
+- Optimiser and loss: d2l's train_ch6, torch.optim.SGD(lr 0.1) on every parameter (no momentum,
+  no weight decay, constant rate), batch 256, mean cross-entropy, 10 epochs; test accuracy in
+  eval mode after every epoch. Recorded as our `seed` protocol (train:serve --protocol=seed),
+  whose settings these are; the report calls the run "seed's code, PyTorch".
 
 What differs, as far as we know: the random numbers. Initial weights, the shuffles and the
 augmentation draws come from torch's generator (seeded by --seed), not from our mulberry32
@@ -72,7 +94,8 @@ except ImportError as e:
           f"(Debian), then run this script with /usr/bin/python3", file=sys.stderr)
     sys.exit(1)
 
-from torch_resnet import LAYERS, decay_groups, init_like_ours, resnet  # noqa: E402 (after the torch check)
+from torch_resnet import (  # noqa: E402 (after the torch check)
+    LAYERS, SEED_LAYERS, decay_groups, init_like_d2l, init_like_ours, parameter_count, resnet, seed_resnet)
 
 # libs/training/src/pipeline.ts
 MEAN = 0.286
@@ -80,8 +103,10 @@ STD = 0.353
 CROP_PADDING = 4
 CLASSES = 10
 IMAGE_SIZE = 28
-# libs/training/src/protocol.ts, PROTOCOLS.default
+# libs/recipe/src/protocol.ts, PROTOCOLS.default
 PROTOCOL = {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "warmup": 1, "batch": 128, "epochs": 10}
+# The seed report's train_ch6 call (libs/recipe/src/protocol.ts, PROTOCOLS.seed)
+SEED_PROTOCOL = {"lr": 0.1, "batch": 256, "epochs": 10, "image_size": 96}
 RUN_FORMAT = "resnet-ts/run@1"
 EVALUATION_FORMAT = "resnet-ts/evaluation@1"
 SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
@@ -103,10 +128,13 @@ def parse_args(argv):
         prog="tools/torch_reference.py",
         description=__doc__.splitlines()[0],
         epilog="Example: /usr/bin/python3 tools/torch_reference.py --variant 18 --out runs/reference/pytorch-resnet18 "
-               "(10 epochs, all images). Smoke test: --epochs 1 --train-limit 256 --test-limit 128.")
+               "(10 epochs, all images); the seed report's code: --code seed --variant 18 --out runs/reference/seed-code-resnet18. "
+               "Smoke test: --epochs 1 --train-limit 256 --test-limit 128.")
+    p.add_argument("--code", choices=["ours", "seed"], default="ours",
+                   help="ours: our network and default protocol (the default); seed: the seed report's own network, init and training, ResNet-18 or 34")
     p.add_argument("--variant", type=int, default=18, choices=sorted(LAYERS), help="ResNet depth (default 18)")
     p.add_argument("--epochs", type=int, default=PROTOCOL["epochs"], help="epochs (default 10)")
-    p.add_argument("--mini-batch", type=int, default=PROTOCOL["batch"], help="examples per step (default 128)")
+    p.add_argument("--mini-batch", type=int, default=None, help="examples per step (default 128; 256 with --code seed)")
     p.add_argument("--train-limit", type=int, default=None, help="train on the first N of the 60,000 training images (default: all)")
     p.add_argument("--test-limit", type=int, default=None, help="test on the first N of the 10,000 test images (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights, shuffles and augmentation (default 0)")
@@ -117,6 +145,11 @@ def parse_args(argv):
     p.add_argument("--data-dir", default=None,
                    help=f"folder with the four Fashion-MNIST .gz files (default: $FASHION_MNIST_DIR, data/fashion-mnist, {SYSTEM_DIR})")
     a = p.parse_args(argv)
+    if a.code == "seed" and a.variant not in SEED_LAYERS:
+        p.error(f"--code seed runs ResNet-{' or '.join(map(str, SEED_LAYERS))}, got --variant {a.variant}: the seed's code builds its "
+                f"ResNet-{a.variant} from basic blocks, not the paper's network (use --code ours for the paper's ResNet-{a.variant})")
+    if a.mini_batch is None:
+        a.mini_batch = SEED_PROTOCOL["batch"] if a.code == "seed" else PROTOCOL["batch"]
     checks = [("--epochs", a.epochs, 1, 10000), ("--mini-batch", a.mini_batch, 1, 65536), ("--threads", a.threads, 1, 1024),
               ("--train-limit", a.train_limit, 1, COUNTS["train"]), ("--test-limit", a.test_limit, 1, COUNTS["test"]),
               ("--seed", a.seed, 0, 2 ** 31 - 1)]
@@ -179,6 +212,13 @@ def load_split(data_dir, name, limit):
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     return images, labels
+
+
+def seed_batch(images, labels, indices):
+    """The seed's transforms.Resize(96) + ToTensor: float32 [B, 1, 96, 96] in 0..1 (bilinear, half-pixel centres, rounded to 8 bits as PIL stores it)."""
+    x = images[indices].float().unsqueeze(1)
+    x = nn.functional.interpolate(x, size=(SEED_PROTOCOL["image_size"],) * 2, mode="bilinear", align_corners=False)
+    return x.round().clamp(0, 255) / 255, labels[indices]
 
 
 def make_batch(images, labels, indices, augment, generator):
@@ -257,22 +297,33 @@ def node_platform():
     return f"{sys.platform}-{arch}"
 
 
-def config_json(a, data_dir, warmup_epochs, command):
-    """config.json as libs/training/src/run_config.ts parseRunConfig reads it, marked as a reference."""
+def config_json(a, data_dir, warmup_epochs, parameters, command):
+    """config.json as libs/run-dir/src/config.ts parseRunConfig reads it, marked as a reference."""
     device = f"cpu ({torch.get_num_threads()} threads, torch {torch.__version__})"
+    if a.code == "seed":
+        recipe = {
+            "protocol": "seed", "version": "v1", "schedule": {"_tag": "Constant", "lr": SEED_PROTOCOL["lr"]},
+            "momentum": 0, "nesterov": False, "weightDecay": 0, "imageSize": SEED_PROTOCOL["image_size"],
+            "augment": {"crop": False, "flip": False}, "zeroInitResidual": False}
+    else:
+        recipe = {
+            "protocol": "default", "version": "v1.5", "schedule": {"_tag": "Cosine", "lr": PROTOCOL["lr"], "warmupEpochs": warmup_epochs, "floor": 0},
+            "momentum": PROTOCOL["momentum"], "nesterov": PROTOCOL["nesterov"], "weightDecay": PROTOCOL["weight_decay"],
+            "imageSize": IMAGE_SIZE, "augment": {"crop": True, "flip": True}, "zeroInitResidual": True}
     return {
-        "format": RUN_FORMAT, "protocol": "default", "variant": a.variant, "version": "v1.5", "stem": "imagenet",
-        "epochs": a.epochs, "batchSize": a.mini_batch,
-        "schedule": {"_tag": "Cosine", "lr": PROTOCOL["lr"], "warmupEpochs": warmup_epochs, "floor": 0},
-        "momentum": PROTOCOL["momentum"], "nesterov": PROTOCOL["nesterov"], "weightDecay": PROTOCOL["weight_decay"],
-        "labelSmoothing": 0, "clipNorm": a.clip_norm or None, "imageSize": IMAGE_SIZE, "augment": {"crop": True, "flip": True}, "zeroInitResidual": True,
+        "format": RUN_FORMAT, "protocol": recipe["protocol"], "variant": a.variant, "version": recipe["version"], "stem": "imagenet",
+        "epochs": a.epochs, "batchSize": a.mini_batch, "schedule": recipe["schedule"],
+        "momentum": recipe["momentum"], "nesterov": recipe["nesterov"], "weightDecay": recipe["weightDecay"],
+        "labelSmoothing": 0, "clipNorm": a.clip_norm or None, "imageSize": recipe["imageSize"], "augment": recipe["augment"],
+        "zeroInitResidual": recipe["zeroInitResidual"],
         "trainLimit": a.train_limit, "testLimit": a.test_limit, "seed": a.seed, "classes": CLASSES,
         "createdAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "backend": {"name": "pytorch", "device": device},
         "machine": {"cpus": os.cpu_count() or 1, "cpuModel": cpu_model(), "memoryGiB": memory_gib(), "platform": node_platform()},
         "dataSource": data_dir,
         "command": command,
-        "reference": {"framework": "pytorch", "version": torch.__version__, "script": "tools/torch_reference.py"},
+        "reference": {"framework": "pytorch", "version": torch.__version__, "script": "tools/torch_reference.py", "code": a.code,
+                      "parameters": parameters},
     }
 
 
@@ -300,14 +351,14 @@ def evaluation_text(evaluation):
 
 # ---- training ---------------------------------------------------------------------------
 
-def evaluate(model, images, labels, batch_size):
-    """Accuracy and confusion[true][predicted] in eval mode."""
+def evaluate(model, images, labels, batch_size, batch):
+    """Accuracy and confusion[true][predicted] in eval mode; `batch(images, labels, indices)` makes the inputs."""
     model.eval()
     confusion = torch.zeros(CLASSES * CLASSES, dtype=torch.long)
     with torch.no_grad():
         for start in range(0, images.shape[0], batch_size):
             idx = torch.arange(start, min(start + batch_size, images.shape[0]))
-            x, y = make_batch(images, labels, idx, False, None)
+            x, y = batch(images, labels, idx)
             predicted = model(x).argmax(1)
             confusion += torch.bincount(y * CLASSES + predicted, minlength=CLASSES * CLASSES)
     model.train()
@@ -328,12 +379,17 @@ def train(a, out, data_dir, command):
     test_images, test_labels = load_split(data_dir, "test", a.test_limit)
     torch.set_num_threads(a.threads)
     warmup_epochs = min(PROTOCOL["warmup"], a.epochs / 10)
-    config = config_json(a, data_dir, warmup_epochs, command)
+    seed_code = a.code == "seed"
 
     torch.manual_seed(a.seed)
-    model = init_like_ours(resnet(a.variant, in_channels=1, classes=CLASSES), zero_init_residual=True).train()
-    optimizer = torch.optim.SGD(decay_groups(model, PROTOCOL["weight_decay"]), lr=PROTOCOL["lr"],
-                                momentum=PROTOCOL["momentum"], dampening=0, nesterov=PROTOCOL["nesterov"])
+    if seed_code:
+        model = init_like_d2l(seed_resnet(a.variant, classes=CLASSES)).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=SEED_PROTOCOL["lr"])
+    else:
+        model = init_like_ours(resnet(a.variant, in_channels=1, classes=CLASSES), zero_init_residual=True).train()
+        optimizer = torch.optim.SGD(decay_groups(model, PROTOCOL["weight_decay"]), lr=PROTOCOL["lr"],
+                                    momentum=PROTOCOL["momentum"], dampening=0, nesterov=PROTOCOL["nesterov"])
+    config = config_json(a, data_dir, warmup_epochs, parameter_count(model), command)
     loss_fn = nn.CrossEntropyLoss()
     data_rng = torch.Generator().manual_seed(a.seed + 1)
 
@@ -342,8 +398,12 @@ def train(a, out, data_dir, command):
     metrics_path = os.path.join(out, "metrics.jsonl")
     n = train_images.shape[0]
     steps = math.ceil(n / a.mini_batch)
-    print(f"PyTorch reference: ResNet-{a.variant} v1.5 (imagenet stem), protocol default: {a.epochs} epochs, batch {a.mini_batch}, "
+    what = (f"The seed report's code in PyTorch: its ResNet-{a.variant} ({config['reference']['parameters']:,} parameters), d2l's init, "
+            f"protocol seed ({SEED_PROTOCOL['image_size']}x{SEED_PROTOCOL['image_size']}, plain SGD lr {SEED_PROTOCOL['lr']})" if seed_code else
+            f"PyTorch reference: ResNet-{a.variant} v1.5 (imagenet stem), protocol default")
+    print(f"{what}: {a.epochs} epochs, batch {a.mini_batch}, "
           f"{n} train / {test_images.shape[0]} test images, {config['backend']['device']}, data {data_dir} -> {out}", file=sys.stderr)
+    test_batch = seed_batch if seed_code else (lambda images, labels, idx: make_batch(images, labels, idx, False, None))
     lines = []
     confusion = None
     for epoch in range(a.epochs):
@@ -354,10 +414,10 @@ def train(a, out, data_dir, command):
         loss_sum, correct, seen, lr = 0.0, 0, 0, 0.0
         for step in range(steps):
             idx = order[step * a.mini_batch:(step + 1) * a.mini_batch]
-            lr = learning_rate(PROTOCOL["lr"], warmup_epochs, epoch, step, steps, a.epochs)
+            lr = SEED_PROTOCOL["lr"] if seed_code else learning_rate(PROTOCOL["lr"], warmup_epochs, epoch, step, steps, a.epochs)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y = make_batch(train_images, train_labels, idx, True, data_rng)
+            x, y = seed_batch(train_images, train_labels, idx) if seed_code else make_batch(train_images, train_labels, idx, True, data_rng)
             logits = model(x)
             loss = loss_fn(logits, y)
             optimizer.zero_grad(set_to_none=True)
@@ -380,7 +440,7 @@ def train(a, out, data_dir, command):
                          f"{seen / elapsed:.1f} ex/s lr {lr:.4f} ETA {eta:.0f}s", final=step == steps - 1)
         seconds = time.perf_counter() - began
         cpu_seconds = time.process_time() - cpu_began
-        test_acc, confusion = evaluate(model, test_images, test_labels, a.mini_batch)
+        test_acc, confusion = evaluate(model, test_images, test_labels, a.mini_batch, test_batch)
         metrics = {"epoch": epoch + 1, "loss": loss_sum / seen, "trainAcc": correct / seen, "testAcc": test_acc,
                    "examplesPerSec": seen / seconds, "lr": lr, "seconds": seconds, "cpuSeconds": cpu_seconds}
         lines.append(json.dumps(metrics, separators=(",", ":")))

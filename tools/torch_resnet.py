@@ -1,5 +1,7 @@
 """ResNet v1.5 in PyTorch, as the TypeScript specs build it: the one network definition of
 the PyTorch baselines (tools/bench_torch.py times it, tools/torch_reference.py trains it).
+Also the seed report's own network and initialisation (`seed_resnet`, `init_like_d2l`), which
+tools/torch_reference.py --code=seed trains.
 
 Table 1 of He et al. 2016 with torchvision's v1.5 blocks (a bottleneck's stride on its 3x3),
 projection shortcuts (1x1 conv + batch norm) where the shape changes, the ImageNet stem
@@ -91,6 +93,59 @@ def init_like_ours(model, zero_init_residual):
                 if isinstance(m, (Basic, Bottleneck)):
                     nn.init.zeros_(m.main[-1].weight)
     return model
+
+
+# The seed report's code (../shared/seed, figures 3-5), line for line: d2l's Residual with
+# biased convolutions, a 1x1 convolution (biased, no batch norm) as the projection shortcut,
+# the stride on the first 3x3; the ImageNet stem; global average pool and a linear head. Its
+# ResNet-50/101/152 are basic-block stacks, not the paper's networks: only 18 and 34 here.
+SEED_LAYERS = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3]}
+
+
+class SeedResidual(nn.Module):
+    def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1, stride=strides)
+        self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1)
+        self.conv3 = nn.Conv2d(input_channels, num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
+        self.bn1 = nn.BatchNorm2d(num_channels)
+        self.bn2 = nn.BatchNorm2d(num_channels)
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        if self.conv3:
+            x = self.conv3(x)
+        y += x
+        return torch.relu(y)
+
+
+def seed_resnet(depth, classes=10):
+    """The seed report's ResNet-`depth` (18 or 34) for 1-channel images, PyTorch's default init."""
+    def block(cin, cout, n, first=False):
+        return [SeedResidual(cin, cout, use_1x1conv=True, strides=2) if i == 0 and not first else SeedResidual(cout, cout)
+                for i in range(n)]
+    counts = SEED_LAYERS[depth]
+    return nn.Sequential(
+        nn.Sequential(nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3), nn.BatchNorm2d(64), nn.ReLU(),
+                      nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
+        nn.Sequential(*block(64, 64, counts[0], first=True)), nn.Sequential(*block(64, 128, counts[1])),
+        nn.Sequential(*block(128, 256, counts[2])), nn.Sequential(*block(256, 512, counts[3])),
+        nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, classes))
+
+
+def init_like_d2l(model):
+    """d2l's train_ch6 init: Xavier-uniform weights of every nn.Conv2d and nn.Linear; biases and batch norm keep PyTorch's defaults."""
+    def init_weights(m):
+        if type(m) == nn.Linear or type(m) == nn.Conv2d:  # noqa: E721 (d2l's test, exact types)
+            nn.init.xavier_uniform_(m.weight)
+    model.apply(init_weights)
+    return model
+
+
+def parameter_count(model):
+    """Trainable parameters (what our specs' `params` counts)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def decay_groups(model, weight_decay):

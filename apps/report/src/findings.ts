@@ -8,6 +8,7 @@
 import { formatAccuracy } from '@resnet/format';
 import { holm, protocolDifferences, PROTOCOL_SETTINGS, seedGroups, welch, type RunRow, type SeedGroup } from '@resnet/results';
 import { SEED_EPOCHS, SEED_RESULTS } from './seed.ts';
+import { seedComparable } from './seed_section.ts';
 
 /** The level at which a difference between depths is said to hold (Welch's t-test, Holm-corrected). */
 export const SIGNIFICANCE = 0.05;
@@ -245,7 +246,11 @@ function seedSentence(rows: readonly RunRow[]): string {
 
 /** Our runs planned for and done with the seed's epochs. */
 function seedLength(rows: readonly RunRow[]): readonly RunRow[] {
-  return rows.filter((r) => r.run.config.reference === null && r.run.metrics.length === SEED_EPOCHS && r.plannedEpochs === SEED_EPOCHS);
+  return rows.filter((r) => r.run.config.reference === null && doneWithSeedEpochs(r));
+}
+
+function doneWithSeedEpochs(r: RunRow): boolean {
+  return r.run.metrics.length === SEED_EPOCHS && r.plannedEpochs === SEED_EPOCHS;
 }
 
 /**
@@ -255,7 +260,8 @@ function seedLength(rows: readonly RunRow[]): readonly RunRow[] {
  * number moves that much between epochs at the protocol's constant rate).
  */
 function seedProtocolSentences(rows: readonly RunRow[]): readonly string[] {
-  const runs = seedLength(rows).filter((r) => r.run.config.protocol === 'seed');
+  // Ours, and the seed's own code run here: both against the seed's printed numbers.
+  const runs = rows.filter((r) => seedComparable(r) && doneWithSeedEpochs(r) && r.run.config.protocol === 'seed');
   if (runs.length === 0) return [];
   const parts = runs.map((r) => {
     const seed = SEED_RESULTS.find((s) => s.depth === r.run.config.variant);
@@ -268,7 +274,7 @@ function seedProtocolSentences(rows: readonly RunRow[]): readonly string[] {
     return `${r.seriesName} ${formatAccuracy(r.last.testAcc)} against the seed’s ${seed.testAcc.toFixed(3)} (${signed(diff)}, ${Math.abs(diff) <= SEED_PROTOCOL_TOLERANCE + 1e-12 ? 'within' : 'outside'} ±${SEED_PROTOCOL_TOLERANCE}), training accuracy ${r.last.trainAcc.toFixed(3)} against its ${seed.trainAcc.toFixed(3)}; test accuracy over its last three epochs ${lastThree}`;
   });
   return [
-    `- **The seed’s own protocol** (its recipe, one run per depth as in the seed): after ${SEED_EPOCHS} epochs, final test accuracy ${parts.join('; ')}.`,
+    `- **The seed’s own protocol** (its recipe${runs.some((r) => r.run.config.reference !== null) ? '; “seed’s code”: its own code, run here' : ''}, one run per depth as in the seed): after ${SEED_EPOCHS} epochs, final test accuracy ${parts.join('; ')}.`,
   ];
 }
 
@@ -307,9 +313,16 @@ function referenceSentences(rows: readonly RunRow[]): readonly string[] {
     return ['- **PyTorch reference:** none among these runs (tools/torch_reference.py makes one), so the table compares no framework.'];
   return pairs.map(({ reference, ours }) => {
     const e = reference.run.metrics.length;
+    const seedCode = reference.run.config.reference?.code === 'seed';
+    const what = seedCode ? 'The seed’s code against ours' : 'PyTorch reference';
     if (ours.length === 0)
-      return `- **PyTorch reference:** ${reference.seriesName} (${formatAccuracy(reference.last.testAcc)} after ${e} epoch${e === 1 ? '' : 's'}) has no run of ours with the same depth, settings and epochs done beside it.`;
-    const head = `- **PyTorch reference:** after ${e} epoch${e === 1 ? '' : 's'} of the same settings, final test accuracy`;
+      return `- **${what}:** ${reference.seriesName} (${formatAccuracy(reference.last.testAcc)} after ${e} epoch${e === 1 ? '' : 's'}) has no run of ours with the same depth, settings and epochs done beside it.`;
+    const head = `- **${what}:** after ${e} epoch${e === 1 ? '' : 's'} of the same settings, final test accuracy`;
+    // The seed's code is another network with another init: no framework tolerance applies, the difference is stated.
+    if (seedCode && ours.length === 1) {
+      const o = ours[0] as RunRow;
+      return `${head} ${o.seriesName} ${formatAccuracy(o.last.testAcc)} against ${reference.seriesName} ${formatAccuracy(reference.last.testAcc)}: ours − seed’s code = ${signed(o.last.testAcc - reference.last.testAcc)} (the networks and their init differ: see “Comparison with the seed report”).`;
+    }
     // Several seeds of ours (one setting: referencePairs matched every setting): the reference against their spread.
     const group = ours.length >= 2 ? seedGroups(ours)[0] : undefined;
     if (group !== undefined) return `${head} ${referenceAgainstSeeds(reference, group)}.`;

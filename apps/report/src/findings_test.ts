@@ -127,6 +127,23 @@ describe('what we find', () => {
     expect(findings(rows(run('a/18', 18, 0.9088))).some((f) => f.includes('own protocol'))).toBe(false);
   });
 
+  test('the seed’s own code run here is set against the seed’s numbers beside ours, and against ours with no framework tolerance', () => {
+    const seedProtocol = { protocol: 'seed', imageSize: 96, version: 'v1' };
+    const seedCode = {
+      ...seedProtocol,
+      reference: { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py', code: 'seed', parameters: 11178378 },
+    };
+    const found = findings(
+      rows(run('s/18', 18, 0.9168, { overrides: seedProtocol }), run('c/18', 18, 0.9021, { reference: true, overrides: seedCode })),
+    );
+    expect(found.find((f) => f.startsWith('- **The seed’s own protocol**'))).toBe(
+      '- **The seed’s own protocol** (its recipe; “seed’s code”: its own code, run here, one run per depth as in the seed): after 10 epochs, final test accuracy ResNet-18 (seed protocol) 0.9168 against the seed’s 0.898 (+0.0188, outside ±0.01), training accuracy 0.800 against its 0.993; test accuracy over its last three epochs 0.7600, 0.7700, 0.9168; ResNet-18 (seed’s code, PyTorch, seed protocol) 0.9021 against the seed’s 0.898 (+0.0041, within ±0.01), training accuracy 0.800 against its 0.993; test accuracy over its last three epochs 0.7600, 0.7700, 0.9021.',
+    );
+    expect(found.find((f) => f.startsWith('- **The seed’s code against ours:**'))).toBe(
+      '- **The seed’s code against ours:** after 10 epochs of the same settings, final test accuracy ResNet-18 (seed protocol) 0.9168 against ResNet-18 (seed’s code, PyTorch, seed protocol) 0.9021: ours − seed’s code = +0.0147 (the networks and their init differ: see “Comparison with the seed report”).',
+    );
+  });
+
   test('runs not planned for, or not done with, the seed’s 10 epochs are not set against it', () => {
     const none =
       '- **Seed report** (its recipe differs: see “Comparison with the seed report”): none of our runs was planned for and finished the seed’s 10 epochs, so none is set against its numbers.';

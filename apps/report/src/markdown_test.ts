@@ -2,6 +2,7 @@ import * as E from 'fp-ts/Either';
 import { confusionMatrix, memoryRun } from '@resnet/results/testing';
 import { renderReport, type ReportInput } from './markdown.ts';
 import { renderSummary } from './summary_section.ts';
+import { seedSection } from './seed_section.ts';
 import { buildRows, protocolDifferences, type LoadedRun } from '@resnet/results';
 import { type BenchFile } from '@resnet/run-dir';
 
@@ -261,6 +262,28 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
     const seed = text.slice(text.indexOf('## Comparison with the seed report'));
     expect(seed).not.toContain('PyTorch reference');
     expect(row(seed, 'ResNet-18')[7]).toBe('0.7100');
+  });
+
+  test('the seed comparison lists runs of the seed’s own code beside ours, and says how our seed protocol differs from that code', () => {
+    const seedProtocol = { protocol: 'seed', imageSize: 96, version: 'v1' };
+    const reference = { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' };
+    const rowsOf = buildRows([
+      memoryRun('s/ours', 18, { overrides: seedProtocol }),
+      memoryRun('s/ref', 18, {
+        reference: true,
+        overrides: { ...seedProtocol, reference: { ...reference, code: 'ours', parameters: 11175370 } },
+      }),
+      memoryRun('s/code', 18, {
+        reference: true,
+        overrides: { ...seedProtocol, reference: { ...reference, code: 'seed', parameters: 11178378 } },
+      }),
+    ]);
+    if (E.isLeft(rowsOf)) throw new Error(rowsOf.left);
+    const seed = seedSection(rowsOf.right).join('\n');
+    expect(row(seed, 'ResNet-18 (seed protocol)')[9]).toBe('seed, 96×96');
+    expect(row(seed, 'ResNet-18 (seed’s code, PyTorch, seed protocol)')[6]).toBe('basic');
+    expect(seed).not.toContain('PyTorch reference');
+    expect(seed).toContain('- **Our `--protocol=seed` is the seed’s training on our networks, not its code.**');
   });
 
   test('what we find: depths compared at equal epochs, ours against the reference at the same depth', () => {

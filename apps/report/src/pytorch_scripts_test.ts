@@ -6,7 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { openRun, readRunEvaluation } from '@resnet/run-dir';
+import { openRun, readRunEvaluation, type RunConfig } from '@resnet/run-dir';
+import { runSpec } from '@resnet/recipe';
+import { weightSchema } from '@resnet/spec';
 import { epochs, runConfig, tempDir, writeRun } from '@resnet/results/testing';
 import { runReport } from './_test_support.ts';
 
@@ -24,12 +26,27 @@ if (!((hasTorch && hasData) || ON_CI))
     `[report] SKIPPED the PyTorch scripts' tests: ${hasTorch ? 'no Fashion-MNIST in /usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist)' : `${PYTHON} cannot import torch (apt-get install -y python3-torch)`}`,
   );
 
+/**
+ * Our spec's count of trainable parameters for a run's network, and what the seed report's code has instead:
+ * a bias on every convolution, and no batch norm (scale and offset) on the projection shortcuts.
+ */
+function parameterCounts(config: RunConfig): { readonly ours: number; readonly seedCode: number } {
+  const spec = runSpec(config);
+  if (E.isLeft(spec)) throw new Error(spec.left.message);
+  const weights = weightSchema(spec.right.net).filter((w) => w.trainable);
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const ours = weights.reduce((sum, w) => sum + size(w.shape), 0);
+  const convBiases = weights.filter((w) => w.role._tag === 'ConvWeight').reduce((sum, w) => sum + (w.shape[3] ?? 0), 0);
+  const shortcutNorms = weights.filter((w) => w.layer.endsWith('shortcut_bn')).reduce((sum, w) => sum + size(w.shape), 0);
+  return { ours, seedCode: ours + convBiases - shortcutNorms };
+}
+
 function python(...args: string[]) {
   const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', cwd: root, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('tools/torch_reference.py (PyTorch reference of the default protocol)', () => {
+describe('tools/torch_reference.py (PyTorch reference of the default protocol, and the seed report’s own code)', () => {
   realTest(
     'a 2-step run writes config.json, metrics.jsonl and evaluation.json that our readers accept, and the report shows it beside ours',
     async () => {
@@ -61,9 +78,11 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol)',
         weightDecay: 0.0005,
         augment: { crop: true, flip: true },
         backend: { name: 'pytorch', device: expect.stringMatching(/^cpu \(2 threads, torch /) as unknown },
-        reference: { framework: 'pytorch', version: expect.any(String) as unknown, script: 'tools/torch_reference.py' },
+        reference: { framework: 'pytorch', version: expect.any(String) as unknown, script: 'tools/torch_reference.py', code: 'ours' },
         command: `${PYTHON} ${SCRIPT} --variant=18 --epochs=1 --train-limit=256 --test-limit=128 --threads=2 --out=${dir}`,
       });
+      // The network PyTorch trained has exactly our spec's parameters.
+      expect(config.reference?.parameters).toBe(parameterCounts(config).ours);
       expect(metrics).toHaveLength(1);
       // Exactly the keys our loop writes, in its order; 2 steps of 128: lr 0.1 then the cosine's 0.
       expect(Object.keys(JSON.parse(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')) as object)).toEqual([
@@ -103,6 +122,54 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol)',
       expect(md).toContain('Confusion matrix of the final model (epoch 1) on 128 test images');
     },
     90_000,
+  );
+
+  realTest(
+    '--code seed trains the seed report’s own network (biased convolutions, projections without batch norm) on its protocol, recorded as such',
+    () => {
+      const dir = join(tempDir(), 'seed-code');
+      const r = python('--code=seed', '--variant=18', '--epochs=1', '--train-limit=256', '--test-limit=64', '--threads=2', `--out=${dir}`);
+      expect([r.code, r.stderr.split('\n').filter((l) => l.startsWith('torch_reference:'))]).toEqual([0, []]);
+      const opened = openRun(dir);
+      if (E.isLeft(opened)) throw new Error(opened.left.message);
+      const { config, metrics } = opened.right;
+      expect(config).toMatchObject({
+        protocol: 'seed',
+        version: 'v1',
+        stem: 'imagenet',
+        batchSize: 256,
+        imageSize: 96,
+        schedule: { _tag: 'Constant', lr: 0.1 },
+        momentum: 0,
+        nesterov: false,
+        weightDecay: 0,
+        augment: { crop: false, flip: false },
+        zeroInitResidual: false,
+        clipNorm: null,
+        reference: { framework: 'pytorch', script: 'tools/torch_reference.py', code: 'seed' },
+      });
+      const counts = parameterCounts(config);
+      expect(config.reference?.parameters).toBe(counts.seedCode);
+      expect(counts.seedCode).not.toBe(counts.ours);
+      expect(r.stderr).toContain(
+        `The seed report's code in PyTorch: its ResNet-18 (${counts.seedCode.toLocaleString('en-US')} parameters), d2l's init`,
+      );
+      // One step of 256 at the constant rate.
+      expect(metrics).toHaveLength(1);
+      expect(metrics[0]).toMatchObject({ epoch: 1, lr: 0.1 });
+      expect((metrics[0]?.testAcc ?? -1) * 64).toBeCloseTo(Math.round((metrics[0]?.testAcc ?? -1) * 64), 9);
+
+      // The seed's code builds the paper's networks at 18 and 34 only: other depths are refused before anything is written.
+      const deep = python('--code=seed', '--variant=50', `--out=${join(tempDir(), 'deep')}`);
+      expect([deep.code, deep.stderr]).toEqual([
+        2,
+        expect.stringContaining(
+          "--code seed runs ResNet-18 or 34, got --variant 50: the seed's code builds its ResNet-50 from basic blocks, not the paper's network",
+        ) as unknown,
+      ]);
+      expect(existsSync(join(tempDir(), 'deep'))).toBe(false);
+    },
+    120_000,
   );
 
   realTest(
@@ -150,6 +217,7 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol)',
     const help = python('--help');
     expect(help.code).toBe(0);
     for (const flag of [
+      '--code',
       '--variant',
       '--epochs',
       '--mini-batch',

@@ -17,8 +17,14 @@ import { backendText, describeReplans, machineText } from './run_text.ts';
  */
 export function runSection(r: RunRow): readonly string[] {
   const c = r.run.config;
-  const network = `ResNet-${c.variant} ${c.version} (${r.block} blocks), ${c.stem} stem`;
-  const lastNorm = `${c.zeroInitResidual ? 'zero-initialised' : 'standard'} last batch norm in each block`;
+  const seedCode = c.reference?.code === 'seed';
+  const network = seedCode
+    ? `the seed report’s ResNet-${c.variant} (${r.block} blocks, every convolution biased, projection shortcuts without batch norm), ${c.stem} stem`
+    : `ResNet-${c.variant} ${c.version} (${r.block} blocks), ${c.stem} stem`;
+  const lastNorm = seedCode
+    ? 'd2l’s init (Xavier-uniform convolution and linear weights)'
+    : `${c.zeroInitResidual ? 'zero-initialised' : 'standard'} last batch norm in each block`;
+  const params = r.params === null ? 'parameters not recorded' : `${formatCount(r.params)} parameters`;
   const count = (limit: number | null) => (limit === null ? 'all' : formatCount(limit));
   const images = `${count(c.trainLimit)} training / ${count(c.testLimit)} test images`;
   const tfjs = c.backend?.tfjsVersion === undefined ? '' : `, tfjs ${c.backend.tfjsVersion}`;
@@ -32,7 +38,7 @@ export function runSection(r: RunRow): readonly string[] {
     '',
     madeBy(c),
     '',
-    `- protocol ${c.protocol}; ${network}, ${lastNorm}; ${formatCount(r.params)} parameters, ${formatMacs(r.macs)} MACs per image`,
+    `- protocol ${c.protocol}; ${network}, ${lastNorm}; ${params}, ${formatMacs(r.macs)} MACs per image`,
     `- input ${c.imageSize}×${c.imageSize}, batch ${c.batchSize}, augmentation ${describeAugment(c)}, ${images}`,
     `- ${describeOptimizer(c)}; schedule ${describeSchedule(c)}; label smoothing ${c.labelSmoothing}; gradient clipping ${describeClipNorm(c.clipNorm)}; seed ${c.seed}`,
     `- started ${started}; backend ${backendText(c)}${tfjs}${node}; machine ${machineText(c)}; data ${c.dataSource ?? 'not recorded'}`,
@@ -65,6 +71,8 @@ function madeBy(c: RunConfig): string {
   if (c.reference !== null) {
     const how = c.command === null ? 'its command was not recorded' : `made with \`${c.command}\``;
     const script = c.reference.script ?? 'script not recorded';
+    if (c.reference.code === 'seed')
+      return `The seed report’s own code (its network, init and training) run in PyTorch (${script}, ${c.reference.framework} ${c.reference.version}): ${how}.`;
     return `A ${referenceLabel(c.reference)} run (${script}, ${c.reference.framework} ${c.reference.version}): ${how}.`;
   }
   return c.command === null ? 'Training command: not recorded.' : `Trained with \`${pasteable(c.command)}\`.`;

@@ -88,7 +88,7 @@ function summaryTable(rows: readonly RunRow[]): string {
         r.seriesName,
         c.version,
         r.block,
-        formatCount(r.params),
+        r.params === null ? '–' : formatCount(r.params),
         formatMacs(r.macs),
         c.protocol,
         `${c.imageSize}×${c.imageSize}`,

@@ -19,12 +19,15 @@ export interface RunRow {
    * Unique among the report's runs: `ResNet-18`, or `ResNet-18 (folder)` when two of ours share a
    * depth, protocol, precision and clipping; a bf16 run `ResNet-18 (bf16)`; a run of the seed report's
    * protocol `ResNet-18 (seed protocol)`; a run with `--clip-norm=2` `ResNet-18 (clip 2)`; a reference run `ResNet-18 (PyTorch reference)`, or
-   * `ResNet-18 (PyTorch reference, folder)`.
+   * `ResNet-18 (PyTorch reference, folder)`; the seed report's code run in PyTorch `ResNet-18 (seed’s code, PyTorch, seed protocol)`.
    */
   readonly seriesName: string;
   readonly block: 'basic' | 'bottleneck';
-  /** Trainable parameters of the spec the run trained (1 input channel, `classes` outputs). */
-  readonly params: number;
+  /**
+   * Trainable parameters of the spec the run trained (1 input channel, `classes` outputs); for a reference run
+   * of the seed's code, the count its script recorded for the seed's network (null when not recorded).
+   */
+  readonly params: number | null;
   /** Multiply-accumulates per image at the run's input size. */
   readonly macs: number;
   /** The last finished epoch. */
@@ -80,7 +83,7 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
       label,
       seriesName: tags.length === 0 ? label : `${label} (${tags.join(', ')})`,
       block: RESNETS[config.variant].block._tag === 'Basic' ? 'basic' : 'bottleneck',
-      params: summary.right.params,
+      params: config.reference?.code === 'seed' ? config.reference.parameters : summary.right.params,
       macs: summary.right.macs,
       last,
       best: metrics.reduce((b, m) => (m.testAcc > b.testAcc ? m : b), last),
@@ -119,7 +122,7 @@ export function chartNames(runs: readonly LoadedRun[]): readonly string[] {
   const names = runs.map((r) => {
     const base = [
       `resnet${r.config.variant}`,
-      ...(r.config.reference === null ? [] : [r.config.reference.framework]),
+      ...(r.config.reference === null ? [] : [r.config.reference.framework, ...(r.config.reference.code === 'seed' ? ['seedcode'] : [])]),
       ...(r.config.protocol === 'default' ? [] : [r.config.protocol]),
       ...(r.config.precision === 'bf16' ? ['bf16'] : []),
       ...(r.config.clipNorm === null ? [] : [`clip${r.config.clipNorm}`]),
@@ -131,25 +134,27 @@ export function chartNames(runs: readonly LoadedRun[]): readonly string[] {
 
 /**
  * What a reference run is called in tables and legends.
- * @example referenceLabel({ framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' }) // 'PyTorch reference'
+ * @example referenceLabel({ framework: 'pytorch', code: 'ours', … }) // 'PyTorch reference'
+ * @example referenceLabel({ framework: 'pytorch', code: 'seed', … }) // 'seed’s code, PyTorch'
  */
 export function referenceLabel(reference: NonNullable<RunConfig['reference']>): string {
   switch (reference.framework) {
     case 'pytorch':
-      return 'PyTorch reference';
+      return reference.code === 'seed' ? 'seed’s code, PyTorch' : 'PyTorch reference';
     default:
       return absurd(reference.framework);
   }
 }
 
-/** Same depth, protocol, precision and gradient clipping, made by the same framework (ours, or one reference framework). */
+/** Same depth, protocol, precision and gradient clipping, made by the same framework (ours, or one reference framework) from the same code. */
 function sameKind(a: LoadedRun, b: LoadedRun): boolean {
   return (
     a.config.variant === b.config.variant &&
     a.config.protocol === b.config.protocol &&
     a.config.precision === b.config.precision &&
     a.config.clipNorm === b.config.clipNorm &&
-    (a.config.reference?.framework ?? null) === (b.config.reference?.framework ?? null)
+    (a.config.reference?.framework ?? null) === (b.config.reference?.framework ?? null) &&
+    (a.config.reference?.code ?? null) === (b.config.reference?.code ?? null)
   );
 }
 

@@ -63,6 +63,31 @@ describe('chart names', () => {
     expect(rows(...two).map((r) => r.seriesName)).toEqual(['ResNet-18 (PyTorch reference, ref)', 'ResNet-18 (PyTorch reference, ref2)']);
     expect(chartNames(two)).toEqual(['resnet18-pytorch-ref', 'resnet18-pytorch-ref2']);
   });
+
+  test('a run of the seed’s own code is its own kind: named so, charted apart, with the parameters its script counted', () => {
+    const seedProtocol = { protocol: 'seed', imageSize: 96, version: 'v1' };
+    const seedCode = (dir: string, parameters: number | null) =>
+      memoryRun(dir, 18, {
+        reference: true,
+        overrides: {
+          ...seedProtocol,
+          reference: { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py', code: 'seed', parameters },
+        },
+      });
+    const runs = [
+      memoryRun('s/resnet18', 18, { overrides: seedProtocol }),
+      memoryRun('s/pytorch', 18, { reference: true, overrides: seedProtocol }),
+      seedCode('s/seed-code', 11178378),
+    ];
+    const built = rows(...runs);
+    expect(built.map((r) => [r.seriesName, r.params])).toEqual([
+      ['ResNet-18 (seed protocol)', 11175370],
+      ['ResNet-18 (PyTorch reference, seed protocol)', 11175370],
+      ['ResNet-18 (seed’s code, PyTorch, seed protocol)', 11178378],
+    ]);
+    expect(chartNames(runs)).toEqual(['resnet18-seed', 'resnet18-pytorch-seed', 'resnet18-pytorch-seedcode-seed']);
+    expect(rows(seedCode('s/old', null)).map((r) => r.params)).toEqual([null]);
+  });
 });
 
 describe('a run of the seed report’s protocol', () => {

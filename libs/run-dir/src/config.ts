@@ -55,15 +55,24 @@ export type RunBackend = Readonly<t.TypeOf<typeof RunBackendCodec>>;
 export const RunMachineCodec = t.type({ cpus: t.number, cpuModel: t.string, memoryGiB: t.number, platform: t.string });
 export type RunMachine = Readonly<t.TypeOf<typeof RunMachineCodec>>;
 
+/** What a reference run trained: our network and protocol, or the seed report's own code (its network, init and training). */
+export const REFERENCE_CODES = ['ours', 'seed'] as const;
+
 /**
- * What marks a reference run: made by another framework on our protocol to compare against
- * (tools/torch_reference.py writes `{ "framework": "pytorch", "version": "1.13.0a0", "script": "tools/torch_reference.py" }`),
+ * What marks a reference run: made by another framework to compare against (tools/torch_reference.py
+ * writes `{ "framework": "pytorch", "version": "1.13.0a0", "script": "tools/torch_reference.py", "code": "ours", "parameters": 11175370 }`),
  * not by train:serve, so it has no checkpoints or model and cannot be resumed. `script`: null when not recorded.
+ * `code`: `ours` (our network, on the protocol config.json names; the default for runs written before it was recorded) or
+ * `seed` (the seed report's code: its network — biased convolutions, projections without batch norm — d2l's init and its
+ * training, recorded as the `seed` protocol). `parameters`: the trainable parameters of the network it trained, counted by
+ * the script; null when not recorded.
  */
 export const RunReferenceCodec = t.type({
   framework: oneOf(REFERENCE_FRAMEWORKS),
   version: t.string,
   script: withDefault(t.union([t.string, t.null]), null),
+  code: withDefault(oneOf(REFERENCE_CODES, '"ours" or "seed"'), 'ours'),
+  parameters: withDefault(named(t.union([t.null, int(1)]), 'null or an integer ≥ 1'), null),
 });
 export type RunReference = Readonly<t.TypeOf<typeof RunReferenceCodec>>;
 
@@ -122,7 +131,7 @@ export const RunConfigCodec = named(
       reference: withDefault(
         named(
           t.union([t.null, RunReferenceCodec]),
-          `absent, null or { "framework": ${REFERENCE_FRAMEWORKS.map((f) => `"${f}"`).join(' | ')}, "version": "…", "script": "…" } as tools/torch_reference.py writes it`,
+          `absent, null or { "framework": ${REFERENCE_FRAMEWORKS.map((f) => `"${f}"`).join(' | ')}, "version": "…", "script": "…", "code": ${REFERENCE_CODES.map((c) => `"${c}"`).join(' | ')}, "parameters": N } as tools/torch_reference.py writes it`,
         ),
         null,
       ),

@@ -99,14 +99,27 @@ describe('parseRunConfig', () => {
     expect(parseRunConfig(runConfig(18, { reference: null }), 'x')).toMatchObject(E.right({ reference: null }));
   });
 
-  test.each([[{ framework: 'jax', version: '0.4' }], [{ framework: 'pytorch' }], ['pytorch']])(
-    'a reference field %j that is not one is named',
-    (reference) => {
-      expect(message(runConfig(18, { reference }))).toContain(
-        'runs/a/config.json: "reference" must be absent, null or { "framework": "pytorch", "version": "…", "script": "…" }',
-      );
-    },
-  );
+  test('a reference records what it trained (our code, or the seed report’s) and its parameter count; older ones are of our code', () => {
+    const written = { framework: 'pytorch', version: '1.13.0a0', script: 'tools/torch_reference.py' };
+    expect(parseRunConfig(runConfig(18, { reference: written }), 'x')).toMatchObject(
+      E.right({ reference: { ...written, code: 'ours', parameters: null } }),
+    );
+    const seedCode = { ...written, code: 'seed', parameters: 11178378 };
+    expect(parseRunConfig(runConfig(18, { protocol: 'seed', reference: seedCode }), 'x')).toMatchObject(E.right({ reference: seedCode }));
+  });
+
+  test.each([
+    [{ framework: 'jax', version: '0.4' }],
+    [{ framework: 'pytorch' }],
+    ['pytorch'],
+    [{ framework: 'pytorch', version: '2.1', code: 'theirs' }],
+    [{ framework: 'pytorch', version: '2.1', parameters: 0 }],
+    [{ framework: 'pytorch', version: '2.1', parameters: 1.5 }],
+  ])('a reference field %j that is not one is named', (reference) => {
+    expect(message(runConfig(18, { reference }))).toContain(
+      'runs/a/config.json: "reference" must be absent, null or { "framework": "pytorch", "version": "…", "script": "…", "code": "ours" | "seed", "parameters": N }',
+    );
+  });
 
   test('a JSON value that is not an object is refused', () => {
     expect(message([1, 2])).toContain('must be a JSON object');
