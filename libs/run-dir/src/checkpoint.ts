@@ -21,10 +21,12 @@ export const TrainerProgressCodec = t.type({
   /**
    * Sums over the batches done in the unfinished epoch (zero at an epoch boundary). `cpuSeconds`: the
    * process's CPU time over them, absent in checkpoints that predate it (that epoch's CPU time is then unknown).
+   * `peakRssBytes`: the largest resident-memory peak of the processes that trained those batches, so that an
+   * epoch continued in a new process still records the epoch's peak; absent when unknown or at an epoch boundary.
    */
   partial: t.intersection([
     t.type({ lossSum: finite, correct: finite, seen: finite, seconds: finite }),
-    t.partial({ cpuSeconds: named(finite, 'a number when present') }),
+    t.partial({ cpuSeconds: named(finite, 'a number when present'), peakRssBytes: named(finite, 'a number when present') }),
   ]),
 });
 export type TrainerProgress = Readonly<t.TypeOf<typeof TrainerProgressCodec>>;

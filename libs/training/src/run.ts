@@ -257,6 +257,16 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
     const record = (state: ProgressState, error: string | null = null) => {
       if (lastStep !== null) writeProgress(plan.dir, progressRecord(state, lastStep, error));
     };
+    // The memory peak of an epoch continued from a mid-epoch checkpoint includes the processes before this one.
+    const peakOf = (epoch: number): number | null => {
+      const own = processMemory()?.peakRssBytes ?? null;
+      const before = start.step > 0 && epoch === start.epoch ? (start.partial.peakRssBytes ?? null) : null;
+      return own === null ? before : Math.max(own, before ?? 0);
+    };
+    const withPeak = (progress: TrainerProgress): TrainerProgress => {
+      const peak = peakOf(progress.epoch);
+      return peak === null ? progress : { ...progress, partial: { ...progress.partial, peakRssBytes: peak } };
+    };
     const outcome = await train({
       model,
       sgd,
@@ -289,18 +299,19 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
           ? {}
           : {
               checkpointEvery: io.checkpointMinutes * 60_000,
-              onCheckpoint: (progress: TrainerProgress) => saveCheckpoint(plan.dir, model, sgd, progress),
+              onCheckpoint: (progress: TrainerProgress) => saveCheckpoint(plan.dir, model, sgd, withPeak(progress)),
             }),
         onEpoch: async (trained, progress) => {
           const memory = processMemory();
-          const metrics = memory === null ? trained : { ...trained, rssBytes: memory.rssBytes, peakRssBytes: memory.peakRssBytes };
+          const peak = peakOf(trained.epoch - 1);
+          const metrics = memory === null || peak === null ? trained : { ...trained, rssBytes: memory.rssBytes, peakRssBytes: peak };
           appendMetrics(plan.dir, metrics);
           await saveCheckpoint(plan.dir, model, sgd, progress);
           history.push(metrics);
           emit({ _tag: 'Epoch', metrics, planned });
         },
         onInterrupt: async (progress) => {
-          await saveCheckpoint(plan.dir, model, sgd, progress);
+          await saveCheckpoint(plan.dir, model, sgd, withPeak(progress));
           // Where the checkpoint stands (the last report may be from before the latest steps).
           if (lastStep !== null) lastStep = { ...lastStep, epoch: progress.epoch + 1, step: progress.step };
           emit({ _tag: 'Interrupted', dir: plan.dir, progress });

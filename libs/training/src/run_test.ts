@@ -103,6 +103,34 @@ describeOnednn('trainRun (onednn backend)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  test('an epoch continued from a mid-epoch checkpoint records the memory peak of every process that trained it, carried in the checkpoint', async () => {
+    const dir = join(tmp(), 'peak');
+    // Stopped before step 2 of epoch 1: the interrupt's checkpoint holds this process's peak so far.
+    let asked = 0;
+    const first = await trainRun({ _tag: 'Start', dir, config: settings(2) }, { data, shouldStop: () => ++asked > 1 });
+    expect(first).toMatchObject(E.right({ interrupted: true }));
+    const latest = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { checkpoint: string };
+    const manifestPath = join(dir, 'checkpoints', latest.checkpoint, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      meta: { progress: { step: number; partial: { peakRssBytes?: number } } };
+    };
+    expect(manifest.meta.progress.step).toBe(1);
+    expect(manifest.meta.progress.partial.peakRssBytes).toBeGreaterThan(1e8);
+    // As if the earlier process had peaked far above this one: the continued epoch's line says so, the next epoch's does not.
+    const earlier = 7e12;
+    manifest.meta.progress.partial.peakRssBytes = earlier;
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    const second = await trainRun({ _tag: 'Continue', dir, epochs: null }, { data });
+    expect(second).toMatchObject(E.right({ interrupted: false }));
+    const peaks = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { peakRssBytes?: number }).peakRssBytes);
+    expect(peaks[0]).toBe(earlier);
+    expect(peaks[1]).toBeGreaterThan(1e8);
+    expect(peaks[1]).toBeLessThan(earlier);
+  });
+
   test('re-planning writes the change to config.json; a finished run is not trained again; a run with no checkpoint starts again', async () => {
     const dir = join(tmp(), 'r');
     await trainRun({ _tag: 'Start', dir, config: settings(1) }, { data });
