@@ -15,7 +15,7 @@ import { DEPTHS } from '@resnet/variants';
 import { measureTfjs } from './measure.ts';
 import { planConfigs, type BenchConfig } from './plan.ts';
 import { defaultPython, runTorch, torchScript } from './pytorch.ts';
-import { renderProfiles, renderTable, withRatios, type Unrated } from './render.ts';
+import { combineRounds, renderProfiles, renderRounds, renderTable, withRatios, type Measurement, type Unrated } from './render.ts';
 
 const TFJS_BACKENDS = ['tensorflow', 'onednn', 'cpu', 'wasm'] as const;
 
@@ -54,6 +54,13 @@ const FLAGS = {
   },
   steps: { kind: 'int', min: 1, max: 10_000, default: 10, help: 'timed steps per measurement (the median is reported)' },
   warmup: { kind: 'int', min: 0, max: 1000, default: 2, help: 'untimed steps first (primitive creation, caches)' },
+  rounds: {
+    kind: 'int',
+    min: 1,
+    max: 100,
+    default: 1,
+    help: 'measure every configuration this many times, its rows in turn each round; examples/s are then medians over the rounds and each ratio (× PyTorch, × own fp32) the median of the ratios within each round, with every round listed (default 1)',
+  },
   pytorch: { kind: 'bool', default: true, help: 'also measure the PyTorch baseline (--pytorch=false to skip)' },
   python: { kind: 'string', default: null, help: 'python with torch for the baseline (default /usr/bin/python3, Debian python3-torch)' },
   precision: {
@@ -101,6 +108,12 @@ export const BENCH: Command<typeof FLAGS> = command('bench:serve', { summary: SU
  * @example await bench({ ...defaults, variants: [18] }, ['--variants=18']) // 0
  */
 export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = []): Promise<number> {
+  if (f.profile && f.rounds > 1) {
+    console.error(
+      `bench:serve: --profile times one round's kernels; with --rounds=${f.rounds} the profiles would be of different minutes: drop --profile, or measure --rounds=1`,
+    );
+    return 2;
+  }
   const configs = planConfigs({ mode: f.mode, variants: f.variants, imageSize: f['image-size'], batchSize: f['mini-batch'] });
   const explicit = f.backends.length > 0;
   const backends = (explicit ? f.backends : ['tensorflow', 'onednn']) as BackendName[];
@@ -115,67 +128,72 @@ export async function bench(f: Parsed<typeof FLAGS>, args: readonly string[] = [
     `machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown cpu'}, Node ${process.version}, load average ${loadavg()[0]?.toFixed(2) ?? '?'}`,
   );
 
-  const rows: Unrated[] = [];
+  const rounds: Measurement[][] = [];
   const unavailable = new Map<string, string>();
   let torchNotice: string | null = f.pytorch ? null : 'PyTorch baseline not measured (--pytorch=false)';
   // PyTorch fp32 is the baseline of every row; with bf16 asked for, its autocast is measured too.
   const precisions = f.precision as readonly Precision[];
   const torchPrecisions: readonly Precision[] = precisions.includes('bf16') ? ['fp32', 'bf16'] : ['fp32'];
-  for (const config of configs) {
-    const label = `ResNet-${config.variant} ${config.imageSize}×${config.imageSize} batch ${config.batchSize}${config.mode === 'infer' ? ' (inference)' : ''}`;
-    for (const precision of torchPrecisions) {
-      if (torchNotice !== null) break;
-      const name = precision === 'fp32' ? 'pytorch (baseline)' : 'pytorch bf16 autocast';
-      note(`${label}: ${name}, ${timing.warmup} + ${timing.steps} steps…`);
-      const t = runTorch(python, torchScript(), config, { ...timing, precision });
-      if (t.ok) {
-        rows.push({
-          ...config,
-          backend: 'pytorch',
-          device: t.device,
-          examplesPerSec: t.examplesPerSec,
-          medianStepMs: t.medianStepMs,
-          ...timing,
-          fused: null,
-          precision,
-          peakRssBytes: t.peakRssBytes,
-          peakTensorBytes: null,
-          estimatedRssBytes: null,
-        });
-        note(`${label}: ${name} ${t.examplesPerSec.toFixed(1)} examples/s`);
-      } else {
-        torchNotice = t.notice;
-        note(t.notice);
-      }
-    }
-    for (const backend of backends) {
-      for (const precision of precisions) {
-        const which = precisions.length > 1 ? `${backend} ${precision}` : backend;
-        if (unavailable.has(which)) continue;
-        const chosen = await selectBackend(backend, { purpose: 'training', precision });
-        if (E.isLeft(chosen)) {
-          unavailable.set(which, chosen.left.message);
-          note(`${which}: not measured: ${chosen.left.message} (choose with --backends and --precision)`);
-          continue;
+  for (let round = 0; round < f.rounds; round++) {
+    const rows: Unrated[] = [];
+    for (const config of configs) {
+      const label = `${f.rounds > 1 ? `round ${round + 1}/${f.rounds}: ` : ''}ResNet-${config.variant} ${config.imageSize}×${config.imageSize} batch ${config.batchSize}${config.mode === 'infer' ? ' (inference)' : ''}`;
+      for (const precision of torchPrecisions) {
+        if (torchNotice !== null) break;
+        const name = precision === 'fp32' ? 'pytorch (baseline)' : 'pytorch bf16 autocast';
+        note(`${label}: ${name}, ${timing.warmup} + ${timing.steps} steps…`);
+        const t = runTorch(python, torchScript(), config, { ...timing, precision });
+        if (t.ok) {
+          rows.push({
+            ...config,
+            backend: 'pytorch',
+            device: t.device,
+            examplesPerSec: t.examplesPerSec,
+            medianStepMs: t.medianStepMs,
+            ...timing,
+            fused: null,
+            precision,
+            peakRssBytes: t.peakRssBytes,
+            peakTensorBytes: null,
+            estimatedRssBytes: null,
+          });
+          note(`${label}: ${name} ${t.examplesPerSec.toFixed(1)} examples/s`);
+        } else {
+          torchNotice = t.notice;
+          note(t.notice);
         }
-        rows.push(await measureOne(config, chosen.right.name, chosen.right.device, precision, label, f));
+      }
+      for (const backend of backends) {
+        for (const precision of precisions) {
+          const which = precisions.length > 1 ? `${backend} ${precision}` : backend;
+          if (unavailable.has(which)) continue;
+          const chosen = await selectBackend(backend, { purpose: 'training', precision });
+          if (E.isLeft(chosen)) {
+            unavailable.set(which, chosen.left.message);
+            note(`${which}: not measured: ${chosen.left.message} (choose with --backends and --precision)`);
+            continue;
+          }
+          rows.push(await measureOne(config, chosen.right.name, chosen.right.device, precision, label, f));
+        }
       }
     }
+    rounds.push(withRatios(rows));
   }
 
-  if (!rows.some((r) => r.backend !== 'pytorch')) {
+  const measured = combineRounds(rounds);
+  if (!measured.some((r) => r.backend !== 'pytorch')) {
     console.error(`bench: no tfjs backend could be measured (${[...unavailable].map(([b, why]) => `${b}: ${why}`).join('; ')})`);
     return 1;
   }
-  const measured = withRatios(rows);
   const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${loadavg()[0]?.toFixed(2) ?? '?'}`;
   const text =
     f.format === 'json'
       ? JSON.stringify({ machine, command: commandLine('bench:serve', args), measurements: measured }, null, 2)
       : [
-          `${f.mode === 'infer' ? 'Inference throughput (forward in inference mode + argmax)' : 'Training throughput'}, ResNet v1.5 (ImageNet stem, 1 channel, 10 classes), median of ${f.steps} timed steps after ${f.warmup} warm-up; ${machine}.`,
+          `${f.mode === 'infer' ? 'Inference throughput (forward in inference mode + argmax)' : 'Training throughput'}, ResNet v1.5 (ImageNet stem, 1 channel, 10 classes), median of ${f.steps} timed steps after ${f.warmup} warm-up${f.rounds > 1 ? `, then the median over ${f.rounds} rounds (each ratio the median of the rounds' ratios)` : ''}; ${machine}.`,
           '',
           renderTable(measured),
+          ...(f.rounds > 1 ? ['', ...renderRounds(rounds)] : []),
           ...(torchNotice === null ? [] : ['', torchNotice]),
           ...(f.profile ? ['', renderProfiles(measured, f['profile-shapes'] ? 40 : 15)] : []),
         ].join('\n');

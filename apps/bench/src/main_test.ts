@@ -22,6 +22,7 @@ describe('bench app', () => {
       '--backends',
       '--steps',
       '--warmup',
+      '--rounds',
       '--pytorch',
       '--format',
     ])
@@ -33,6 +34,8 @@ describe('bench app', () => {
     [['--backends=gpu'], '--backends takes a comma-separated list from tensorflow, onednn, cpu, wasm, got "gpu"'],
     [['--mini-batch=0'], '--mini-batch must be between 1 and 4096, got 0'],
     [['--mode=eval'], '--mode'],
+    [['--rounds=0'], '--rounds must be between 1 and 100, got 0'],
+    [['--profile', '--rounds=3'], "--profile times one round's kernels; with --rounds=3 the profiles would be of different minutes"],
   ])('bad flags %j exit 2 with a message and print nothing on stdout', (args, message) => {
     const { code, stdout, stderr } = run(...args);
     expect(code).toBe(2);
@@ -54,6 +57,18 @@ describe('bench app', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ variant: 18, imageSize: 8, batchSize: 2, backend: 'cpu', vsPytorch: null });
     expect(rows[0]?.['examplesPerSec']).toBeGreaterThan(0);
+  });
+
+  test('--rounds=2 measures every row twice and reports the median with each round (a tiny real measurement on pure-JS cpu)', () => {
+    const { code, stdout, stderr } = run(...TINY, '--backends=cpu', '--pytorch=false', '--rounds=2', '--format=json');
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const rows = (JSON.parse(stdout) as { measurements: { examplesPerSec: number; rounds: number; roundExamplesPerSec: number[] }[] })
+      .measurements;
+    expect(rows).toHaveLength(1);
+    const [row] = rows;
+    expect([row?.rounds, row?.roundExamplesPerSec.length]).toEqual([2, 2]);
+    const [a, b] = row?.roundExamplesPerSec ?? [];
+    expect(row?.examplesPerSec).toBeCloseTo(((a ?? NaN) + (b ?? NaN)) / 2, 9);
   });
 
   test('--mode=infer measures the inference pass (a tiny real measurement on pure-JS cpu)', () => {

@@ -14,26 +14,124 @@ export interface Measurement extends BenchMeasurement {
   readonly kernels?: readonly KernelTime[];
 }
 
-/** A measurement before its ratios to PyTorch are known. */
-export type Unrated = Omit<Measurement, 'vsPytorch' | 'vsPytorchBf16' | 'memoryVsPytorch'>;
+/** A measurement of one round before its ratios are known. */
+export type Unrated = Omit<Measurement, 'vsPytorch' | 'vsPytorchBf16' | 'memoryVsPytorch' | 'vsOwnFp32' | 'rounds' | 'roundExamplesPerSec'>;
+
+/** The configuration a row measured. */
+const configKey = (r: Unrated, precision: string): string => `${r.mode}/${r.variant}/${r.imageSize}/${r.batchSize}/${precision}`;
+/** A row's identity across rounds: its configuration, backend, precision and fusion. */
+const rowKey = (r: Unrated): string => `${configKey(r, r.precision)}/${r.backend}/${String(r.fused)}`;
 
 /**
- * Adds `vsPytorch` (over PyTorch fp32) and `vsPytorchBf16` (over PyTorch bf16 autocast) to
- * every row whose configuration has such a PyTorch row, and `memoryVsPytorch` (peak resident
- * memory over PyTorch fp32's).
+ * The ratios of one round's rows: `vsPytorch` (over PyTorch fp32) and `vsPytorchBf16` (over PyTorch
+ * bf16 autocast) where the configuration has such a PyTorch row, `memoryVsPytorch` (peak resident
+ * memory over PyTorch fp32's), and for bf16 rows `vsOwnFp32` (over the same backend's fp32 row).
  */
 export function withRatios(rows: readonly Unrated[]): Measurement[] {
-  const key = (r: Unrated, precision: string): string => `${r.mode}/${r.variant}/${r.imageSize}/${r.batchSize}/${precision}`;
-  const baseline = new Map(rows.filter((r) => r.backend === 'pytorch').map((r) => [key(r, r.precision), r]));
+  const baseline = new Map(rows.filter((r) => r.backend === 'pytorch').map((r) => [configKey(r, r.precision), r]));
   const ratio = (r: Unrated, precision: string): number | null => {
-    const base = baseline.get(key(r, precision))?.examplesPerSec;
+    const base = baseline.get(configKey(r, precision))?.examplesPerSec;
     return base === undefined || base <= 0 ? null : r.examplesPerSec / base;
   };
   const memory = (r: Unrated): number | null => {
-    const base = baseline.get(key(r, 'fp32'))?.peakRssBytes ?? null;
+    const base = baseline.get(configKey(r, 'fp32'))?.peakRssBytes ?? null;
     return base === null || base <= 0 || r.peakRssBytes === null ? null : r.peakRssBytes / base;
   };
-  return rows.map((r) => ({ ...r, vsPytorch: ratio(r, 'fp32'), vsPytorchBf16: ratio(r, 'bf16'), memoryVsPytorch: memory(r) }));
+  const byRow = new Map(rows.map((r) => [rowKey(r), r]));
+  const ownFp32 = (r: Unrated): number | null => {
+    if (r.precision !== 'bf16') return null;
+    const base = byRow.get(rowKey({ ...r, precision: 'fp32' }))?.examplesPerSec;
+    return base === undefined || base <= 0 ? null : r.examplesPerSec / base;
+  };
+  return rows.map((r) => ({
+    ...r,
+    vsPytorch: ratio(r, 'fp32'),
+    vsPytorchBf16: ratio(r, 'bf16'),
+    memoryVsPytorch: memory(r),
+    vsOwnFp32: ownFp32(r),
+    rounds: 1,
+    roundExamplesPerSec: [r.examplesPerSec],
+  }));
+}
+
+/**
+ * The median of the numbers among `xs` (the mean of the middle two for an even count); null when there are none.
+ * @example median([3, null, 1, 2]) // 2
+ */
+export function median(xs: readonly (number | null)[]): number | null {
+  const sorted = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * One row per measured row over the rounds (each round's rows rated by {@link withRatios}): examples/s and step
+ * time the medians over the rounds that measured the row, peak memory the largest, each ratio the median of the
+ * rounds' own ratios (both sides of a ratio measured in the same minutes), in the first round's order.
+ * @example combineRounds([withRatios(round1), withRatios(round2), withRatios(round3)]) // [{ rounds: 3, vsOwnFp32: 1.19, … }, …]
+ */
+export function combineRounds(rounds: readonly (readonly Measurement[])[]): Measurement[] {
+  const groups = new Map<string, Measurement[]>();
+  for (const round of rounds) for (const r of round) groups.set(rowKey(r), [...(groups.get(rowKey(r)) ?? []), r]);
+  const largest = (xs: readonly (number | null)[]): number | null => {
+    const known = xs.filter((x): x is number => x !== null);
+    return known.length === 0 ? null : Math.max(...known);
+  };
+  return [...groups.values()].map((g) => {
+    const first = g[0] as Measurement;
+    const pick = (f: (m: Measurement) => number | null) => median(g.map(f));
+    return {
+      ...first,
+      examplesPerSec: pick((m) => m.examplesPerSec) ?? first.examplesPerSec,
+      medianStepMs: pick((m) => m.medianStepMs) ?? first.medianStepMs,
+      peakRssBytes: largest(g.map((m) => m.peakRssBytes)),
+      peakTensorBytes: largest(g.map((m) => m.peakTensorBytes)),
+      vsPytorch: pick((m) => m.vsPytorch),
+      vsPytorchBf16: pick((m) => m.vsPytorchBf16),
+      memoryVsPytorch: pick((m) => m.memoryVsPytorch),
+      vsOwnFp32: pick((m) => m.vsOwnFp32),
+      rounds: g.length,
+      roundExamplesPerSec: g.map((m) => m.examplesPerSec),
+    };
+  });
+}
+
+/**
+ * With more than one round, a line per row of the tfjs backends: examples/s in each round, and each ratio in each
+ * round (the table shows their medians). Empty for single-round measurements.
+ * @example renderRounds([withRatios(r1), withRatios(r2)]) // ['Per round:', '  ResNet-18 28×28 batch 128 onednn bf16: 1878.0, 1833.1 examples/s; × own fp32 1.25, 1.20', …]
+ */
+export function renderRounds(rounds: readonly (readonly Measurement[])[]): readonly string[] {
+  if (rounds.length < 2) return [];
+  const combined = combineRounds(rounds);
+  const list = (xs: readonly (number | null)[], digits: number) => xs.map((x) => (x === null ? '–' : x.toFixed(digits))).join(', ');
+  const lines = combined.map((row) => {
+    const of = rounds.map((round) => round.find((m) => rowKey(m) === rowKey(row)) ?? null);
+    const ratios = (
+      [
+        ['× PyTorch', (m: Measurement) => m.vsPytorch],
+        ['× PyTorch bf16', (m: Measurement) => m.vsPytorchBf16],
+        ['× own fp32', (m: Measurement) => m.vsOwnFp32],
+      ] as const
+    )
+      // The baseline's ratios to itself say nothing.
+      .filter(([, f]) => !(row.backend === 'pytorch' && row.precision === 'fp32') && of.some((m) => m !== null && f(m) !== null))
+      .map(
+        ([name, f]) =>
+          `; ${name} ${list(
+            of.map((m) => (m === null ? null : f(m))),
+            2,
+          )}`,
+      );
+    const backend = row.backend === 'pytorch' ? (row.precision === 'bf16' ? 'pytorch bf16 autocast' : 'pytorch') : row.backend;
+    const precision = row.backend === 'pytorch' ? '' : ` ${row.precision}`;
+    return `  ResNet-${row.variant} ${row.imageSize}×${row.imageSize} batch ${row.batchSize} ${backend}${precision}: ${list(
+      of.map((m) => m?.examplesPerSec ?? null),
+      1,
+    )} examples/s${ratios.join('')}`;
+  });
+  return [`Per round (${rounds.length} rounds, each configuration’s rows in turn; the table shows the medians):`, ...lines];
 }
 
 /**
@@ -42,6 +140,7 @@ export function withRatios(rows: readonly Unrated[]): Measurement[] {
  */
 export function renderTable(rows: readonly Measurement[]): string {
   const bf16 = rows.some((r) => r.precision === 'bf16');
+  const own = rows.some((r) => r.vsOwnFp32 !== null);
   const header = [
     'variant',
     'input',
@@ -53,6 +152,7 @@ export function renderTable(rows: readonly Measurement[]): string {
     'step ms',
     '× PyTorch',
     ...(bf16 ? ['× PyTorch bf16'] : []),
+    ...(own ? ['× own fp32'] : []),
     'peak RSS',
     'mem × PyTorch',
     'estimate',
@@ -70,6 +170,7 @@ export function renderTable(rows: readonly Measurement[]): string {
     r.medianStepMs.toFixed(0),
     times(r.vsPytorch),
     ...(bf16 ? [times(r.vsPytorchBf16)] : []),
+    ...(own ? [times(r.vsOwnFp32)] : []),
     gb(r.peakRssBytes),
     times(r.memoryVsPytorch),
     gb(r.estimatedRssBytes),

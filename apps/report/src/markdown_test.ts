@@ -220,6 +220,9 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
         peakTensorBytes: null,
         memoryVsPytorch: null,
         estimatedRssBytes: null,
+        vsOwnFp32: null,
+        rounds: 1,
+        roundExamplesPerSec: [],
       },
       {
         mode: 'train',
@@ -240,6 +243,9 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
         peakTensorBytes: null,
         memoryVsPytorch: null,
         estimatedRssBytes: null,
+        vsOwnFp32: null,
+        rounds: 1,
+        roundExamplesPerSec: [],
       },
     ],
   };
@@ -401,6 +407,25 @@ describe('report.md with a PyTorch reference run, evaluations and a benchmark', 
     expect(row(memorySection, 'mode').slice(-3)).toEqual(['peak RSS', 'memory × PyTorch', 'estimate']);
     expect(memorySection).toContain('| 565 | 1.47× | 0.45 GB | 0.92× | 0.50 GB |');
     expect(memorySection).toContain('| 832 | 1.00× | 0.49 GB | 1.00× | — |');
+    // A bf16 row measured over rounds: its ratio to our own fp32, and the rounds in the steps column.
+    const rounds: BenchFile = {
+      ...bench,
+      measurements: bench.measurements
+        .map((m) => ({ ...m, rounds: 5 }))
+        .concat([
+          {
+            ...(bench.measurements[1] as BenchFile['measurements'][number]),
+            precision: 'bf16',
+            examplesPerSec: 271.7,
+            vsOwnFp32: 1.2,
+            rounds: 5,
+          },
+        ]),
+    };
+    const withRounds = report([ours], { benches: [rounds], runsPaths: ['study'] });
+    const roundsSection = withRounds.slice(withRounds.indexOf('## Speed'), withRounds.indexOf('## Runs'));
+    expect(row(roundsSection, 'mode').slice(-3)).toEqual(['× PyTorch', '× PyTorch bf16', '× own fp32']);
+    expect(roundsSection).toContain('| 10 (2), median of 5 rounds | yes | 271.7 | 565 | 1.47× | — | 1.20× |');
     const without = report([ours]);
     expect(without.slice(without.indexOf('## Speed'), without.indexOf('## Runs'))).toContain(
       'No bench.json beside these runs: the epoch times above are the only speeds here, and they may have shared the cores with other work. `npx nx run bench:serve --format=json --out=runs/bench.json` on a quiet machine adds a speed table.',

@@ -35,6 +35,7 @@ export function speedSection(benches: readonly BenchFile[], runsPaths: readonly 
 
 function benchTable(b: BenchFile): readonly string[] {
   const bf16 = b.measurements.some((m) => m.precision === 'bf16');
+  const own = b.measurements.some((m) => m.vsOwnFp32 !== null);
   // Memory columns once the file has them (bench:serve records them since it measures memory).
   const memory = b.measurements.some((m) => m.peakRssBytes !== null);
   const gb = (x: number | null): string => (x === null ? '—' : formatGb(x));
@@ -50,6 +51,7 @@ function benchTable(b: BenchFile): readonly string[] {
         ...['mode', 'variant', 'input', 'batch', 'backend', 'precision', 'device', 'timed steps (warm-up)', 'fused kernels'],
         ...['examples/s', 'step ms', '× PyTorch'],
         ...(bf16 ? ['× PyTorch bf16'] : []),
+        ...(own ? ['× own fp32'] : []),
         ...(memory ? ['peak RSS', 'memory × PyTorch', 'estimate'] : []),
       ],
       b.measurements.map((m) => [
@@ -60,17 +62,20 @@ function benchTable(b: BenchFile): readonly string[] {
         m.backend === 'pytorch' ? 'pytorch (baseline)' : m.backend,
         m.backend === 'pytorch' && m.precision === 'bf16' ? 'bf16 (autocast)' : m.precision,
         m.device,
-        `${m.steps} (${m.warmup})`,
+        // With rounds, examples/s is the median over them and each ratio the median of the rounds' ratios.
+        `${m.steps} (${m.warmup})${m.rounds > 1 ? `, median of ${m.rounds} rounds` : ''}`,
         m.fused === null ? '—' : m.fused ? 'yes' : 'no',
         m.examplesPerSec.toFixed(1),
         m.medianStepMs.toFixed(0),
         times(m.vsPytorch),
         ...(bf16 ? [times(m.vsPytorchBf16)] : []),
+        ...(own ? [times(m.vsOwnFp32)] : []),
         ...(memory ? [gb(m.peakRssBytes), times(m.memoryVsPytorch), gb(m.estimatedRssBytes)] : []),
       ]),
       [
         ...(['l', 'l', 'l', 'r', 'l', 'l', 'l', 'r', 'l', 'r', 'r', 'r'] as const),
         ...(bf16 ? ['r' as const] : []),
+        ...(own ? ['r' as const] : []),
         ...(memory ? ['r' as const, 'r' as const, 'r' as const] : []),
       ],
     ),

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
 import { PRECISIONS } from '@resnet/recipe';
-import { decode, describeFailure, finite, named, oneOf, withDefault } from './codec.ts';
+import { decode, describeFailure, finite, int, named, oneOf, withDefault } from './codec.ts';
 
 /** The file's name in a runs folder. */
 export const BENCH_FILE = 'bench.json';
@@ -57,6 +57,19 @@ export const BenchMeasurementCodec = t.type(
     memoryVsPytorch: numberOrNull,
     /** The peak `estimateStepMemory` predicted from the spec before the row ran (tfjs training rows; else null). */
     estimatedRssBytes: numberOrNull,
+    /**
+     * A bf16 row's examples/s over the fp32 row of the same backend and configuration (PyTorch's autocast over its
+     * fp32 too); null for fp32 rows, without that row, and in files that predate it.
+     */
+    vsOwnFp32: numberOrNull,
+    /**
+     * Rounds measured (`bench:serve --rounds`, every configuration's rows once per round, in turn): examplesPerSec and
+     * medianStepMs are then medians over the rounds, peak memory the largest, and each ratio the median of the ratios
+     * within each round. 1 in files that predate it.
+     */
+    rounds: withDefault(int(1), 1),
+    /** examples/s in each round, in order (empty in files that predate it). */
+    roundExamplesPerSec: withDefault(named(t.array(finite), 'a list of numbers'), []),
   },
   'a measurement object',
 );
