@@ -33,6 +33,9 @@ const MEASUREMENTS = [
     peakTensorBytes: null,
     memoryVsPytorch: null,
     estimatedRssBytes: null,
+    vsOwnFp32: null,
+    rounds: 1,
+    roundExamplesPerSec: [] as number[],
   },
   {
     mode: 'train',
@@ -53,6 +56,9 @@ const MEASUREMENTS = [
     peakTensorBytes: null,
     memoryVsPytorch: null,
     estimatedRssBytes: null,
+    vsOwnFp32: null,
+    rounds: 1,
+    roundExamplesPerSec: [] as number[],
   },
 ];
 
@@ -63,7 +69,7 @@ describe('bench.json', () => {
     );
   });
 
-  test('rows without a mode, precision or bf16 ratio (bench:serve before those) are fp32 training steps; an unknown mode is refused', () => {
+  test('rows without a mode, precision, bf16 ratios or rounds (bench:serve before those) are fp32 training steps of one round; an unknown mode is refused', () => {
     const old = MEASUREMENTS.map(
       ({
         mode: _mode,
@@ -73,6 +79,9 @@ describe('bench.json', () => {
         peakTensorBytes: _tensors,
         memoryVsPytorch: _memory,
         estimatedRssBytes: _estimate,
+        vsOwnFp32: _own,
+        rounds: _rounds,
+        roundExamplesPerSec: _perRound,
         ...rest
       }) => rest,
     );
@@ -102,6 +111,20 @@ describe('bench.json', () => {
     expect(parseBench([measured], 'r/bench.json')).toMatchObject(E.right({ measurements: [measured] }));
     expect(parseBench([{ ...measured, peakRssBytes: '0.5 GB' }], 'r/bench.json')).toMatchObject(
       E.left({ message: 'r/bench.json: measurement 1: "peakRssBytes" must be a number or null, got "0.5 GB"' }),
+    );
+  });
+
+  test('rows measured over rounds keep the rounds, each round’s examples/s and the ratio to their own fp32; a bad count is refused', () => {
+    const rounds = {
+      ...MEASUREMENTS[1],
+      precision: 'bf16',
+      vsOwnFp32: 1.26,
+      rounds: 5,
+      roundExamplesPerSec: [1790.5, 1858.8, 1723.2, 1917.9, 2063.2],
+    };
+    expect(parseBench([rounds], 'r/bench.json')).toMatchObject(E.right({ measurements: [rounds] }));
+    expect(parseBench([{ ...rounds, rounds: 0 }], 'r/bench.json')).toMatchObject(
+      E.left({ message: expect.stringContaining('"rounds" must be an integer ≥ 1') as unknown }),
     );
   });
 
