@@ -8,7 +8,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { isGone, lockOwner, type LockOwner } from '@resnet/files';
-import { CONFIG_FILE, isRunBookkeeping, isRunDirectory, METRICS_FILE, openRun } from '@resnet/run-dir';
+import { formatDuration } from '@resnet/format';
+import { CONFIG_FILE, isRunBookkeeping, isRunDirectory, METRICS_FILE, openRun, readProgress, type ProgressRecord } from '@resnet/run-dir';
 import { runErrorMessage } from './run_output.ts';
 import { queuedTasks, readOutcome, readSubmissions, lastMessage, taskFiles } from './slurm_io.ts';
 import type { QueuedTask, SlurmTask, TaskOutcome } from './slurm.ts';
@@ -54,6 +55,8 @@ export interface RunFacts {
   readonly queued: QueuedTask | null | undefined;
   /** A live process that holds the run's lock (training it now), or null. */
   readonly owner: LockOwner | null;
+  /** The training process's last progress.json, when it can be read (null: none, or unreadable). */
+  readonly progress?: ProgressRecord | null;
 }
 
 /** One line of the status. */
@@ -81,9 +84,15 @@ export function runStatus(f: RunFacts): RunStatus {
   const all = epochs !== null && done >= epochs;
   // A run whose last epoch is in metrics.jsonl still writes its model until its process ends.
   const epoch = all ? `all ${of} epochs done, writing the model` : `epoch ${done + 1}/${of}`;
+  // Where in the epoch, from the training process's own record of it.
+  const p = f.progress;
+  const within =
+    !all && p?.state === 'training' && p.epoch === done + 1
+      ? `, step ${p.step}/${p.steps}, ${formatDuration(p.etaSeconds)} of training left`
+      : '';
   if (f.queued !== null && f.queued !== undefined && ACTIVE.test(f.queued.state))
-    return line('running', `${epoch} (Slurm task ${f.queued.id})`);
-  if (f.owner !== null) return line('running', `${epoch} (pid ${f.owner.pid} on ${f.owner.host})`);
+    return line('running', `${epoch} (Slurm task ${f.queued.id})${within}`);
+  if (f.owner !== null) return line('running', `${epoch} (pid ${f.owner.pid} on ${f.owner.host})${within}`);
   if (all) return line('finished', `${done}/${of} epochs`);
   if (f.queued !== null && f.queued !== undefined)
     return line('pending', `${done}/${of} epochs done; Slurm task ${f.queued.id} ${f.queued.state.toLowerCase()} (${f.queued.reason})`);
@@ -141,10 +150,12 @@ export function sweepStatus(out: string): E.Either<string, { readonly runs: read
       task = { id, log: files.log, outcome: readOutcome(files.outcome), lastMessage: lastMessage(files.log) };
       queued = queue === null ? undefined : (queue.find((q) => q.id === id) ?? null);
     }
+    const progress = readProgress(dir);
     return runStatus({
       label,
       dir,
       state,
+      progress: E.isRight(progress) ? progress.right : null,
       epochs: submitted?.task.epochs ?? null,
       task,
       queued,

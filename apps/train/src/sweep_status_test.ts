@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LockOwner } from '@resnet/files';
+import type { ProgressRecord } from '@resnet/run-dir';
 import type { TrainConfig } from './config.ts';
 import { batchScript, parseQueue, sbatchArgs, splitOptions } from './slurm.ts';
 import { formatStatus, runStatus, type RunFacts } from './sweep_status.ts';
@@ -21,6 +22,23 @@ const base: RunFacts = {
   owner: null,
 };
 const owner: LockOwner = { host: 'vm', pid: 4242, startedAt: '', processStart: null, command: '', slurm: null };
+const training: ProgressRecord = {
+  format: 'resnet-ts/progress@1',
+  state: 'training',
+  host: 'vm',
+  pid: 4242,
+  updatedAt: '2026-12-06T16:00:00.000Z',
+  epoch: 1,
+  epochs: 10,
+  step: 1,
+  steps: 469,
+  loss: 1,
+  trainAcc: 0.5,
+  examplesPerSec: 100,
+  lr: 0.1,
+  etaSeconds: 0,
+  error: null,
+};
 
 describe('runStatus: where a run stands', () => {
   test.each<[string, Partial<RunFacts>, string, string]>([
@@ -39,6 +57,21 @@ describe('runStatus: where a run stands', () => {
       '3/10 epochs done; Slurm task 42_0 pending (Resources)',
     ],
     ['a live process holds its lock', { task: null, owner }, 'running', 'epoch 4/10 (pid 4242 on vm)'],
+    [
+      'a live process holds its lock and has reported its step',
+      { task: null, owner, progress: { ...training, epoch: 4, step: 49, steps: 469, etaSeconds: 212 } },
+      'running',
+      'epoch 4/10 (pid 4242 on vm), step 49/469, 3 min 32 s of training left',
+    ],
+    [
+      'its task running, its last report of an earlier epoch (not shown)',
+      {
+        queued: { id: '42_0', state: 'RUNNING', reason: 'None' },
+        progress: { ...training, epoch: 3, step: 400, steps: 469, etaSeconds: 60 },
+      },
+      'running',
+      'epoch 4/10 (Slurm task 42_0)',
+    ],
     [
       'its task stopped with a checkpoint (130)',
       { task: { id: '42_0', log, outcome: { code: 130, endedAt: '', restart: 0 }, lastMessage: null } },
