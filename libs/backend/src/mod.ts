@@ -16,6 +16,7 @@ export {
   BACKEND_CHOICES,
   CPU_DEVICE,
   activePrecision,
+  releaseSpareMemory,
   WASM_DEVICE,
   onednnDevice,
   selectBackend,

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
 import { PRECISIONS, type Precision } from '@resnet/recipe';
-import { configureOnednn, ONEDNN_BACKEND, onednnStatus, type OnednnInfo } from '@resnet/onednn';
+import { configureOnednn, ONEDNN_BACKEND, onednnStatus, releaseSpareBuffers, type OnednnInfo } from '@resnet/onednn';
 import { defaultLoaders, firstLine, isMissingModule, shimIsNullOrUndefined, type BackendLoaders } from './_loaders.ts';
 
 /** Every accepted `--backend` value, in the order `--help` lists them. */
@@ -92,6 +92,15 @@ export function activePrecision(): Precision {
   if ((tf.getBackend() as string | null | undefined) !== ONEDNN_BACKEND) return 'fp32';
   const status = onednnStatus();
   return status.ok && status.info.precision === 'bf16' ? 'bf16' : 'fp32';
+}
+
+/**
+ * Drops the active backend's spare output storage (onednn's buffer pool; other backends keep none), before
+ * steps whose shapes differ from the last ones: the pooled arrays cannot serve them and would stay beside theirs.
+ * @example releaseSpareMemory()
+ */
+export function releaseSpareMemory(): void {
+  if ((tf.getBackend() as string | null | undefined) === ONEDNN_BACKEND) releaseSpareBuffers();
 }
 
 // bf16: only onednn, only with native bf16; refused before anything else is activated.

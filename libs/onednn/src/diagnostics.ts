@@ -124,9 +124,19 @@ export function configureOnednn(options: OnednnOptions): boolean {
   return true;
 }
 
+/**
+ * Lets go of the output storage waiting in the buffer pool (kept primitives stay). For when the
+ * shapes about to run differ from the ones before (a training epoch's smaller last batch): their
+ * lengths cannot use the pooled arrays, which would otherwise sit beside the new ones.
+ * @example releaseSpareBuffers()
+ */
+export function releaseSpareBuffers(): void {
+  pooledBackend()?.buffers.clear();
+}
+
 /** Drops cached primitives, scratch buffers and the output-buffer pool's spare arrays (all rebuilt on demand). @example clearOnednnCache(); */
 export function clearOnednnCache(): void {
   const loaded = addon();
   if (loaded.ok) loaded.addon.clearCache();
-  pooledBackend()?.buffers.clear();
+  releaseSpareBuffers();
 }

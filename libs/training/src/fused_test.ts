@@ -4,12 +4,20 @@
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNELS, SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
-import { configureOnednn, DEFAULT_BUFFER_MIN_LENGTH, onednnStats, registerOnednn, resetOnednnStats } from '@resnet/onednn';
+import {
+  clearOnednnCache,
+  configureOnednn,
+  DEFAULT_BUFFER_MIN_LENGTH,
+  onednnStats,
+  registerOnednn,
+  resetOnednnStats,
+} from '@resnet/onednn';
 import { disposeModel, initModel, type Model } from '@resnet/tfjs';
 import { dense, sequential, weightSchema, type Layer, type WeightSpec } from '@resnet/spec';
 import { resnet } from '@resnet/variants';
 import { clipScale, createSgdState, disposeSgdState, isDecayed, sgdStep, type SgdConfig } from './sgd.ts';
-import { trainStep } from './loop.ts';
+import { train, trainStep } from './loop.ts';
+import { FRESH } from '@resnet/run-dir';
 import { makeBatch, NO_AUGMENT } from './pipeline.ts';
 import { smallSplits, tinyNet } from './_test_support.ts';
 
@@ -139,6 +147,46 @@ describeOnednn('training steps on onednn with fused kernels', () => {
       configureOnednn({ reuseBuffers: true, bufferMinLength: DEFAULT_BUFFER_MIN_LENGTH });
     }
   }, 120_000);
+
+  test('an epoch’s smaller last batch does not keep the full batches’ spare storage beside its own (nor the next epoch’s first step the small one’s)', async () => {
+    await tf.setBackend('onednn');
+    clearOnednnCache(); // earlier tests' spare storage
+    const model: Model = initModel(tinyNet(), { seed: 5 });
+    const sgd = createSgdState(model.params);
+    // 40 images in batches of 16: 16, 16, 8 each epoch. Spare bytes in the pool after each step.
+    const { train: trainSet, test: testSet } = smallSplits(40, 8);
+    const pooled: number[] = [];
+    const result = await train({
+      model,
+      sgd,
+      trainSet,
+      testSet,
+      start: FRESH,
+      options: {
+        epochs: 2,
+        batchSize: 16,
+        schedule: { _tag: 'Constant', lr: 0.05 },
+        sgd: SGD,
+        labelSmoothing: 0,
+        imageSize: 28,
+        augment: NO_AUGMENT,
+        seed: 1,
+        classes: 10,
+      },
+      hooks: { progressEvery: 0, onProgress: () => pooled.push(onednnStats().buffers.pooledBytes), onEpoch: () => Promise.resolve() },
+    });
+    disposeModel(model);
+    disposeSgdState(sgd);
+    expect(E.isRight(result)).toBe(true);
+    expect(pooled).toHaveLength(6);
+    const [full, , small, nextFull, , nextSmall] = pooled as [number, number, number, number, number, number];
+    // After the 8-image step the pool holds that step's spare arrays only: fewer bytes than a 16-image step leaves.
+    expect(small).toBeGreaterThan(0);
+    expect(small).toBeLessThan(full);
+    // Back at 16 (after the test pass), the pool holds a 16-image step's spare arrays, not the 8-image step's beside them.
+    expect(nextFull).toBe(full);
+    expect(nextSmall).toBe(small);
+  });
 
   test('really use the fused kernels (clipped steps: the sum of squares too), and leave no tensor behind', async () => {
     await tf.setBackend('onednn');

@@ -6,6 +6,7 @@
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '@resnet/fashion-mnist';
+import { releaseSpareMemory } from '@resnet/backend';
 import { forward, modelGradients, type Model } from '@resnet/tfjs';
 import { accuracyCount, crossEntropy, crossEntropyWithGradient } from './loss.ts';
 import { epochOrder, makeBatch, planBatches } from './pipeline.ts';
@@ -142,6 +143,10 @@ export async function train(args: {
   const progressEvery = hooks.progressEvery ?? 1000;
   let progress = args.start;
 
+  // The batch size of the step before: when it changes (an epoch's smaller last batch, and back), the spare
+  // output storage of the old shapes is dropped first, or it would sit beside the new shapes' (measured:
+  // ResNet-101 at 28 px, peak 1.21 GB without a ragged batch, 1.46 GB with one, before this).
+  let lastBatch: number | null = null;
   for (let epoch = progress.epoch; epoch < options.epochs; epoch++) {
     const batches = planBatches(epochOrder(trainSet.count, { seed: options.seed, epoch, shuffle: true }), options.batchSize, {
       dropLast: false,
@@ -182,6 +187,8 @@ export async function train(args: {
       }
       const indices = batches[step];
       if (indices === undefined) break;
+      if (lastBatch !== null && indices.length !== lastBatch) releaseSpareMemory();
+      lastBatch = indices.length;
       lr = learningRate(options.schedule, { epoch, step, stepsPerEpoch: batches.length, totalEpochs: options.epochs });
       const { x, y } = makeBatch(trainSet, indices, {
         imageSize: options.imageSize,
