@@ -3,6 +3,7 @@
  * the text table with each row's ratio to the PyTorch baseline of the same configuration.
  */
 import type { KernelTime } from './measure.ts';
+import { median as medianOf } from './plan.ts';
 import type { BenchMeasurement } from '@resnet/run-dir';
 import { formatGb, formatPercent, formatRatio } from '@resnet/format';
 
@@ -55,14 +56,12 @@ export function withRatios(rows: readonly Unrated[]): Measurement[] {
 }
 
 /**
- * The median of the numbers among `xs` (the mean of the middle two for an even count); null when there are none.
+ * The median of the numbers among `xs` (nulls left out; plan.ts's {@link medianOf} over the rest); null when there are none.
  * @example median([3, null, 1, 2]) // 2
  */
 export function median(xs: readonly (number | null)[]): number | null {
-  const sorted = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
-  if (sorted.length === 0) return null;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const known = xs.filter((x): x is number => x !== null);
+  return known.length === 0 ? null : medianOf(known);
 }
 
 /**
