@@ -16,7 +16,7 @@ export {
   BACKEND_CHOICES,
   CPU_DEVICE,
   activePrecision,
-  releaseSpareMemory,
+  smallerBatchAhead,
   WASM_DEVICE,
   onednnDevice,
   selectBackend,

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
 import { PRECISIONS, type Precision } from '@resnet/recipe';
-import { configureOnednn, ONEDNN_BACKEND, onednnStatus, releaseSpareBuffers, type OnednnInfo } from '@resnet/onednn';
+import { configureOnednn, ONEDNN_BACKEND, onednnStatus, reuseLongerBuffers, type OnednnInfo } from '@resnet/onednn';
 import { defaultLoaders, firstLine, isMissingModule, shimIsNullOrUndefined, type BackendLoaders } from './_loaders.ts';
 
 /** Every accepted `--backend` value, in the order `--help` lists them. */
@@ -95,12 +95,13 @@ export function activePrecision(): Precision {
 }
 
 /**
- * Drops the active backend's spare output storage (onednn's buffer pool; other backends keep none), before
- * steps whose shapes differ from the last ones: the pooled arrays cannot serve them and would stay beside theirs.
- * @example releaseSpareMemory()
+ * Tells the active backend whether the coming steps are smaller than the full ones (an epoch's
+ * smaller last batch): then onednn serves their outputs from the full steps' spare storage
+ * (views of longer arrays) instead of allocating beside it. Other backends keep no spare storage.
+ * @example smallerBatchAhead(indices.length < batchSize)
  */
-export function releaseSpareMemory(): void {
-  if ((tf.getBackend() as string | null | undefined) === ONEDNN_BACKEND) releaseSpareBuffers();
+export function smallerBatchAhead(smaller: boolean): void {
+  if ((tf.getBackend() as string | null | undefined) === ONEDNN_BACKEND) reuseLongerBuffers(smaller);
 }
 
 // bf16: only onednn, only with native bf16; refused before anything else is activated.

@@ -3,7 +3,12 @@
 // faults in page by page, which costs more than most kernels' arithmetic (an 11M-element
 // SGD update into fresh arrays: ~50 ms; into used ones: ~5 ms). The onednn backend keeps
 // the storage of disposed tensors that its own kernels made and hands it to the next kernel
-// asking for the same length.
+// asking for the same length. While `allowLonger` is set (the training loop sets it for an
+// epoch's smaller last batch: 60,000 = 468 × 128 + 96), a request with no free array of its
+// length gets a view of a longer one instead (at most `maxOversize` times the length), so that
+// step runs in the full batches' storage instead of allocating its own beside it. Only then:
+// in steady steps every length has its own arrays, and taking a longer one would leave the
+// request of that length without.
 //
 // Storage is taken back only when nothing else can see it:
 // - it was made by `take` (never an array the user wrote into a tensor);
@@ -32,22 +37,35 @@ export const bufferSettings = {
   /** At most this many bytes wait in the pool; beyond, disposed storage is left to the GC. */
   maxPooledBytes: 2 ** 31,
   /**
+   * With `allowLonger`, a request with no free array of its length gets a view of the shortest
+   * free array at most this many times longer (a test pass's last batch: 10,000 = 78 × 128 + 16,
+   * 8×; the seed protocol's last training batch: 96 of 256, 2.7×); 1: exact lengths only.
+   */
+  maxOversize: 16,
+  /**
    * Fill reused storage with NaN first, so a kernel that relies on zeroed output fails tests
    * (`ONEDNN_POISON_REUSED=1`; jest.preset.js sets it for every suite).
    */
   poison: process.env['ONEDNN_POISON_REUSED'] === '1',
 };
 
-/** How storage made by `take` is held: by how many tensors, and whether it was read out. */
+/**
+ * How storage made by `take` is held: by how many tensors, whether it was read out, the
+ * length handed out, and the whole array (longer than that when a view of it was handed out).
+ */
 interface Holding {
   holders: number;
   escaped: boolean;
+  readonly length: number;
+  readonly whole: Float32Array;
 }
 
 /** Counts since the last reset, for tests and the benchmark's profile. */
 export interface BufferStats {
   /** Outputs given storage of a disposed tensor. */
   readonly reused: number;
+  /** Of those, outputs given a view of a longer disposed array. */
+  readonly reusedLonger: number;
   /** Outputs given fresh storage. */
   readonly allocated: number;
   /** Bytes waiting in the pool now. */
@@ -60,24 +78,43 @@ export class BufferPool {
   private readonly holdings = new WeakMap<ArrayBuffer, Holding>();
   private pooledBytes = 0;
   private reused = 0;
+  private reusedLonger = 0;
   private allocated = 0;
+  /** Serve a request with no free array of its length from a longer one (see the file's head). */
+  allowLonger = false;
 
-  /** Storage for an output of `length` elements: used storage when some is free (contents arbitrary). */
+  /**
+   * Storage for an output of `length` elements: used storage when some is free (contents
+   * arbitrary) — of that length, else (with `allowLonger`) a view of the shortest free array
+   * up to `maxOversize` times longer — and a fresh array otherwise.
+   */
   take(length: number): Float32Array {
     if (length < bufferSettings.minLength || !bufferSettings.reuse) return new Float32Array(length);
-    const spare = this.free.get(length)?.pop();
-    let array: Float32Array;
+    const spare = this.free.get(length)?.pop() ?? (this.allowLonger ? this.longer(length) : undefined);
+    let whole: Float32Array;
     if (spare === undefined) {
-      array = new Float32Array(length);
+      whole = new Float32Array(length);
       this.allocated++;
     } else {
       this.pooledBytes -= spare.byteLength;
       if (bufferSettings.poison) spare.fill(Number.NaN);
-      array = spare;
+      whole = spare;
       this.reused++;
+      if (spare.length !== length) this.reusedLonger++;
     }
-    this.holdings.set(array.buffer as ArrayBuffer, { holders: 0, escaped: false });
+    const array = whole.length === length ? whole : whole.subarray(0, length);
+    this.holdings.set(whole.buffer as ArrayBuffer, { holders: 0, escaped: false, length, whole });
     return array;
+  }
+
+  /** The shortest free array longer than `length`, at most `maxOversize` times, taken off its list. */
+  private longer(length: number): Float32Array | undefined {
+    let best: number | undefined;
+    for (const [size, list] of this.free) {
+      if (size > length && size <= length * bufferSettings.maxOversize && list.length > 0 && (best === undefined || size < best))
+        best = size;
+    }
+    return best === undefined ? undefined : this.free.get(best)?.pop();
   }
 
   /** A tensor now stores `values`. */
@@ -85,7 +122,7 @@ export class BufferPool {
     const holding = this.holding(values);
     if (holding === undefined) return;
     holding.holders++;
-    if (!isWhole(values)) holding.escaped = true;
+    if (!isHandedOut(values, holding)) holding.escaped = true;
   }
 
   /** `values` were handed out of the backend (read by the user): never reuse them. */
@@ -97,17 +134,18 @@ export class BufferPool {
   /** The tensor that stored `values` is gone: keep the storage if nothing else can see it. */
   released(values: BackendValues): void {
     const holding = this.holding(values);
-    if (holding === undefined || !(values instanceof Float32Array)) return;
-    if (holding.escaped || holding.holders !== 1 || !isWhole(values)) {
+    if (holding === undefined) return;
+    if (holding.escaped || holding.holders !== 1 || !isHandedOut(values, holding)) {
       holding.escaped = true;
       return;
     }
     holding.holders = 0;
-    if (!bufferSettings.reuse || this.pooledBytes + values.byteLength > bufferSettings.maxPooledBytes) return;
-    const list = this.free.get(values.length) ?? [];
-    list.push(values);
-    this.free.set(values.length, list);
-    this.pooledBytes += values.byteLength;
+    const { whole } = holding;
+    if (!bufferSettings.reuse || this.pooledBytes + whole.byteLength > bufferSettings.maxPooledBytes) return;
+    const list = this.free.get(whole.length) ?? [];
+    list.push(whole);
+    this.free.set(whole.length, list);
+    this.pooledBytes += whole.byteLength;
   }
 
   /** Forgets every free array (their memory goes back to the GC). */
@@ -117,11 +155,12 @@ export class BufferPool {
   }
 
   stats(): BufferStats {
-    return { reused: this.reused, allocated: this.allocated, pooledBytes: this.pooledBytes };
+    return { reused: this.reused, reusedLonger: this.reusedLonger, allocated: this.allocated, pooledBytes: this.pooledBytes };
   }
 
   resetStats(): void {
     this.reused = 0;
+    this.reusedLonger = 0;
     this.allocated = 0;
   }
 
@@ -130,8 +169,9 @@ export class BufferPool {
   }
 }
 
-function isWhole(values: BackendValues): boolean {
-  return ArrayBuffer.isView(values) && values.byteOffset === 0 && values.byteLength === values.buffer.byteLength;
+/** `values` are the array `take` handed out (whole, or the view of a longer array), not another view of its storage. */
+function isHandedOut(values: BackendValues, holding: Holding): boolean {
+  return values instanceof Float32Array && values.byteOffset === 0 && values.length === holding.length;
 }
 
 /**

@@ -4,7 +4,7 @@
 // view (slice) shares. Each test checks the visible values, not only the counters.
 import * as tf from '@tensorflow/tfjs';
 import { BufferPool, bufferSettings } from './_buffers.ts';
-import { configureOnednn, onednnStats, resetOnednnStats } from './diagnostics.ts';
+import { configureOnednn, onednnStats, resetOnednnStats, reuseLongerBuffers } from './diagnostics.ts';
 import { describeOnednn, randomValues } from './_testing.ts';
 
 const N = 32 * 32 * 16; // above bufferSettings.minLength: pooled
@@ -37,6 +37,46 @@ describe('BufferPool', () => {
     for (const a of [readOut, twice, viewed, foreign]) pool.released(a);
     expect(pool.stats().pooledBytes).toBe(0);
     expect([readOut, twice, viewed, foreign]).not.toContain(pool.take(N));
+  });
+
+  test('with allowLonger only, a shorter request gets a view of the shortest longer free array (up to maxOversize×), which goes back whole', () => {
+    const pool = new BufferPool();
+    const [a, b, huge] = [pool.take(N), pool.take(2 * N), pool.take(9 * N)];
+    for (const x of [a, b, huge]) {
+      pool.stored(x);
+      pool.released(x);
+    }
+    expect(pool.take(N / 2)).not.toBe(a); // off: exact lengths only
+    pool.allowLonger = true;
+    const view = pool.take(N / 2);
+    expect(view).toHaveLength(N / 2);
+    expect(view.buffer).toBe(a.buffer); // the shortest: a, not b
+    expect(pool.take(N / 2 + 1).buffer).toBe(b.buffer);
+    expect(pool.take(N / 2).buffer).not.toBe(huge.buffer); // 18× longer: beyond maxOversize
+    pool.stored(view);
+    pool.released(view);
+    pool.allowLonger = false;
+    expect(pool.take(N)).toBe(a); // the whole array again, under its own length
+    expect(pool.stats()).toMatchObject({ reused: 3, reusedLonger: 2, allocated: 5 });
+  });
+
+  test('a view of a longer array is not taken back when read out, stored twice or viewed again', () => {
+    for (const misuse of ['readOut', 'twice', 'viewed'] as const) {
+      const pool = new BufferPool();
+      const whole = pool.take(N);
+      pool.stored(whole);
+      pool.released(whole);
+      pool.allowLonger = true;
+      const view = pool.take(N / 2);
+      expect(view.buffer).toBe(whole.buffer);
+      pool.stored(view);
+      if (misuse === 'readOut') pool.readOut(view);
+      if (misuse === 'twice') pool.stored(view);
+      if (misuse === 'viewed') pool.stored(view.subarray(0, N / 4));
+      pool.released(view);
+      expect(pool.stats().pooledBytes).toBe(0);
+      expect(pool.take(N).buffer).not.toBe(whole.buffer);
+    }
   });
 
   test('keeps at most maxPooledBytes, and nothing when reuse is off', () => {
@@ -107,6 +147,26 @@ describeOnednn('storage reuse on the onednn backend', () => {
     const later = [tf.mul(x, y), tf.sub(x, y)];
     expect(first.arraySync()).toEqual(expected);
     tf.dispose([x, y, first, ...later]);
+  });
+
+  test('an output in a view of a longer disposed output has the right values, and the longer array serves its own length again', () => {
+    const [x, y] = inputs();
+    const half = (t: tf.Tensor): tf.Tensor => tf.slice(t, [0, 0, 0], [16, 32, 16]);
+    const [hx, hy] = [half(x), half(y)];
+    const expected = tf.tidy(() => tf.sub(hx, hy).arraySync());
+    tf.add(x, y).dispose(); // N elements free
+    resetOnednnStats();
+    reuseLongerBuffers(true);
+    const z = tf.sub(hx, hy);
+    reuseLongerBuffers(false);
+    expect(onednnStats().buffers).toMatchObject({ reusedLonger: 1, allocated: 0 });
+    expect(z.arraySync()).toEqual(expected);
+    z.dispose();
+    resetOnednnStats();
+    const full = tf.mul(x, y);
+    expect(onednnStats().buffers).toMatchObject({ reused: 1, reusedLonger: 0, allocated: 0 });
+    expect(full.arraySync()).toEqual(tf.tidy(() => tf.mul(x, y).arraySync()));
+    tf.dispose([x, y, hx, hy, full]);
   });
 
   test('reused storage is poisoned under jest, so a kernel that relied on zeros would fail here', () => {

@@ -29,7 +29,7 @@ function pooledBackend(): PooledCpuBackend | undefined {
  * @example onednnStats() // { native: { Conv2D: 12 }, fallback: { FusedConv2D: { 'activation "prelu"': 1 } } }
  */
 export function onednnStats(): OnednnStats {
-  return { ...stats(), buffers: pooledBackend()?.buffers.stats() ?? { reused: 0, allocated: 0, pooledBytes: 0 } };
+  return { ...stats(), buffers: pooledBackend()?.buffers.stats() ?? { reused: 0, reusedLonger: 0, allocated: 0, pooledBytes: 0 } };
 }
 
 /** Zeroes the counters of `onednnStats()`. @example resetOnednnStats(); */
@@ -125,18 +125,20 @@ export function configureOnednn(options: OnednnOptions): boolean {
 }
 
 /**
- * Lets go of the output storage waiting in the buffer pool (kept primitives stay). For when the
- * shapes about to run differ from the ones before (a training epoch's smaller last batch): their
- * lengths cannot use the pooled arrays, which would otherwise sit beside the new ones.
- * @example releaseSpareBuffers()
+ * While `on`, an output with no spare array of its own length in the buffer pool gets a view of
+ * a longer spare one (up to 16× its length) instead of fresh storage: for steps smaller than the
+ * ones before (a training epoch's smaller last batch), whose lengths the pooled arrays do not
+ * match and would otherwise sit beside. Off for steady steps (each length has its own arrays).
+ * @example reuseLongerBuffers(true)
  */
-export function releaseSpareBuffers(): void {
-  pooledBackend()?.buffers.clear();
+export function reuseLongerBuffers(on: boolean): void {
+  const backend = pooledBackend();
+  if (backend !== undefined) backend.buffers.allowLonger = on;
 }
 
 /** Drops cached primitives, scratch buffers and the output-buffer pool's spare arrays (all rebuilt on demand). @example clearOnednnCache(); */
 export function clearOnednnCache(): void {
   const loaded = addon();
   if (loaded.ok) loaded.addon.clearCache();
-  releaseSpareBuffers();
+  pooledBackend()?.buffers.clear();
 }

@@ -13,7 +13,7 @@
 export { ONEDNN_BACKEND, isOnednnAvailable, onednnKernelConfigs, onednnStatus, registerOnednn, type OnednnStatus } from './register.ts';
 export {
   clearOnednnCache,
-  releaseSpareBuffers,
+  reuseLongerBuffers,
   configureOnednn,
   DEFAULT_BUFFER_MIN_LENGTH,
   onednnPrimitives,

@@ -6,7 +6,7 @@
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '@resnet/fashion-mnist';
-import { releaseSpareMemory } from '@resnet/backend';
+import { smallerBatchAhead } from '@resnet/backend';
 import { forward, modelGradients, type Model } from '@resnet/tfjs';
 import { accuracyCount, crossEntropy, crossEntropyWithGradient } from './loss.ts';
 import { epochOrder, makeBatch, planBatches } from './pipeline.ts';
@@ -143,10 +143,6 @@ export async function train(args: {
   const progressEvery = hooks.progressEvery ?? 1000;
   let progress = args.start;
 
-  // The batch size of the step before: when it changes (an epoch's smaller last batch, and back), the spare
-  // output storage of the old shapes is dropped first, or it would sit beside the new shapes' (measured:
-  // ResNet-101 at 28 px, peak 1.21 GB without a ragged batch, 1.46 GB with one, before this).
-  let lastBatch: number | null = null;
   for (let epoch = progress.epoch; epoch < options.epochs; epoch++) {
     const batches = planBatches(epochOrder(trainSet.count, { seed: options.seed, epoch, shuffle: true }), options.batchSize, {
       dropLast: false,
@@ -187,8 +183,6 @@ export async function train(args: {
       }
       const indices = batches[step];
       if (indices === undefined) break;
-      if (lastBatch !== null && indices.length !== lastBatch) releaseSpareMemory();
-      lastBatch = indices.length;
       lr = learningRate(options.schedule, { epoch, step, stepsPerEpoch: batches.length, totalEpochs: options.epochs });
       const { x, y } = makeBatch(trainSet, indices, {
         imageSize: options.imageSize,
@@ -197,7 +191,8 @@ export async function train(args: {
         epoch,
         step,
       });
-      const result = trainStep({ model, sgd, x, y, lr, options });
+      const stepLr = lr;
+      const result = inBatchOf(indices.length, options.batchSize, () => trainStep({ model, sgd, x, y, lr: stepLr, options }));
       const nextLoss = tf.tidy(() => tf.add(lossSum, tf.mul(result.loss, indices.length)));
       const nextCorrect = tf.tidy(() => tf.add(correct, result.correct));
       tf.dispose([lossSum, correct, x, y, result.loss, result.correct]);
@@ -309,6 +304,21 @@ export interface EvaluateOptions {
 }
 
 /**
+ * Runs `work` on a batch of `size` examples where full batches have `full`: a smaller one (an
+ * epoch's or a test pass's last) runs in the full batches' spare storage (onednn's output pool,
+ * `smallerBatchAhead`) instead of allocating its own beside it.
+ */
+function inBatchOf<T>(size: number, full: number, work: () => T): T {
+  if (size >= full) return work();
+  smallerBatchAhead(true);
+  try {
+    return work();
+  } finally {
+    smallerBatchAhead(false);
+  }
+}
+
+/**
  * Accuracy and confusion matrix of `model` on a split, in inference mode.
  * @example evaluate(model, testSet, { batchSize: 256, imageSize: 28, classes: 10 }).correct
  */
@@ -326,10 +336,12 @@ export function evaluate(model: Model, split: Split, options: EvaluateOptions): 
       epoch: 0,
       step,
     });
-    const [argMax, probs] = tf.tidy(() => {
-      const logits = forward(model, x, { training: false });
-      return [tf.argMax(logits, 1), predictions === null ? null : tf.softmax(logits)] as const;
-    });
+    const [argMax, probs] = inBatchOf(indices.length, options.batchSize, () =>
+      tf.tidy(() => {
+        const logits = forward(model, x, { training: false });
+        return [tf.argMax(logits, 1), predictions === null ? null : tf.softmax(logits)] as const;
+      }),
+    );
     const predicted = argMax.dataSync();
     const probValues = probs?.dataSync() ?? null;
     tf.dispose([x, y, argMax, ...(probs === null ? [] : [probs])]);
