@@ -49,7 +49,10 @@ export function eventPrinter(options: { readonly stream?: NodeJS.WriteStream; re
       case 'Started': {
         const c = e.config;
         return say(
-          `ResNet-${c.variant} ${c.version} (${c.stem} stem), protocol ${c.protocol}: ${c.epochs} epochs, batch ${c.batchSize}, ${c.imageSize}×${c.imageSize}, ${e.trainCount} train / ${e.testCount} test images → ${e.dir}`,
+          `ResNet-${c.variant} ${c.version} (${c.stem} stem), protocol ${c.protocol}: ${c.epochs} epochs, batch ${c.batchSize}, ${c.imageSize}×${c.imageSize}, ${e.trainCount} train / ${e.testCount} test images → ${e.dir}` +
+            (e.memory.estimateBytes === null
+              ? ''
+              : `\nmemory: a training step needs about ${formatGb(e.memory.estimateBytes)} (estimated from the spec; whole runs have peaked 11–13% above it); this machine has ${formatGb(e.memory.machineBytes)}`),
         );
       }
       case 'Epoch': {

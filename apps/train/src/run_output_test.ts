@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { createRun, openRun, type RunError } from '@resnet/run-dir';
-import { failureMessage, runErrorMessage } from './run_output.ts';
+import { createRun, openRun, type RunError, type RunSettings } from '@resnet/run-dir';
+import { eventPrinter, failureMessage, runErrorMessage } from './run_output.ts';
 
 const dir = 'runs/r';
 const resume = `npx nx run train:serve --resume=${dir}`;
@@ -169,6 +169,31 @@ describe('failureMessage: why a run could not be trained, and the exit code', ()
     );
     expect(failureMessage({ _tag: 'Write', dir: 'runs/r', error, checkpoint: null }).message).toBe(
       'runs/r/metrics.jsonl: no space left on the device (ENOSPC, write); no checkpoint was written yet: once that is fixed, start the run again with the same command',
+    );
+  });
+});
+
+describe('eventPrinter: what a run says as it goes', () => {
+  test('the start names the step’s estimated memory against the machine’s (and says nothing of it when there is no estimate)', () => {
+    const written: string[] = [];
+    const stream = { write: (s: string) => written.push(s) > 0, isTTY: false } as unknown as NodeJS.WriteStream;
+    const { onEvent } = eventPrinter({ stream });
+    const config = {
+      variant: 50,
+      version: 'v1.5',
+      stem: 'imagenet',
+      protocol: 'default',
+      epochs: 10,
+      batchSize: 128,
+      imageSize: 28,
+    } as RunSettings;
+    const started = { _tag: 'Started', dir, config, trainCount: 60000, testCount: 10000 } as const;
+    onEvent({ ...started, memory: { estimateBytes: 0.76e9, machineBytes: 25.3e9 } });
+    onEvent({ ...started, memory: { estimateBytes: null, machineBytes: 25.3e9 } });
+    expect(written.join('')).toBe(
+      `ResNet-50 v1.5 (imagenet stem), protocol default: 10 epochs, batch 128, 28×28, 60000 train / 10000 test images → ${dir}\n` +
+        'memory: a training step needs about 0.76 GB (estimated from the spec; whole runs have peaked 11–13% above it); this machine has 25.3 GB\n' +
+        `ResNet-50 v1.5 (imagenet stem), protocol default: 10 epochs, batch 128, 28×28, 60000 train / 10000 test images → ${dir}\n`,
     );
   });
 });

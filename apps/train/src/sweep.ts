@@ -232,7 +232,8 @@ function submitSweep(steps: readonly SweepStep[], o: Submit): number {
     .flatMap((s) => (s._tag === 'Skip' ? [] : [s]))
     .map((s, index) => ({ index, variant: s.variant, seed: s.seed, dir: s.dir, epochs: s.epochs }));
   // Memory: by default what the largest run's step is estimated to need, plus a quarter (the
-  // estimate's error was −11% to +7%) and at least 0.5 GB (small runs: Node and the data besides).
+  // estimate's error was −11% to +7% for a step; whole runs peak 11–13% above it, libs/onednn/README.md)
+  // and at least 0.5 GB (small runs: Node and the data besides).
   let mem = o.mem;
   if (mem === null) {
     let peak = 0;

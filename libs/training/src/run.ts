@@ -75,6 +75,8 @@ export type RunEvent =
       readonly config: RunSettings;
       readonly trainCount: number;
       readonly testCount: number;
+      /** A step's peak memory as `estimateStepMemory` gives it (null: no estimate), and the machine's memory, bytes. */
+      readonly memory: { readonly estimateBytes: number | null; readonly machineBytes: number };
     }
   | { readonly _tag: 'Epoch'; readonly metrics: EpochMetrics; readonly planned: number }
   | { readonly _tag: 'Interrupted'; readonly dir: string; readonly progress: TrainerProgress }
@@ -204,7 +206,11 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
   }
   const spec = runSpec(config);
   if (E.isLeft(spec)) return E.left({ _tag: 'Spec', error: spec.left });
-  const tooBig = memoryShortfall(plan.dir, config, spec.right, io.memoryBytes ?? machineMemory().totalBytes);
+  const machineBytes = io.memoryBytes ?? machineMemory().totalBytes;
+  const input = [config.batchSize, config.imageSize, config.imageSize, 1];
+  const stepMemory = estimateStepMemory(spec.right.net, input);
+  const estimateBytes = E.isRight(stepMemory) ? stepMemory.right.peakRssBytes : null;
+  const tooBig = memoryShortfall(plan.dir, config, spec.right, { estimateBytes, machineBytes });
   if (tooBig !== null) return E.left(tooBig);
   const trainSet = limitSplit(io.data.train, config.trainLimit);
   const testSet = limitSplit(io.data.test, config.testLimit);
@@ -246,7 +252,14 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
     }
     // This process continues the run: the record of the last stop no longer holds.
     clearStopRecord(plan.dir);
-    emit({ _tag: 'Started', dir: plan.dir, config, trainCount: trainSet.count, testCount: testSet.count });
+    emit({
+      _tag: 'Started',
+      dir: plan.dir,
+      config,
+      trainCount: trainSet.count,
+      testCount: testSet.count,
+      memory: { estimateBytes, machineBytes },
+    });
 
     // 2. Train: metrics, then a checkpoint, after every epoch. A crash before the checkpoint
     // resumes from the previous one, which drops the metrics line and trains the epoch again.
@@ -345,19 +358,23 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
 
 // The run's recorded precision against what the active backend computes in; checked before anything is written.
 // A step that would not fit: refused before anything is written, with the batch that fits.
-function memoryShortfall(dir: string, config: RunSettings, spec: ResNetSpec, memoryBytes: number): RunFailure | null {
-  const input = [config.batchSize, config.imageSize, config.imageSize, 1];
-  const estimate = estimateStepMemory(spec.net, input);
-  if (E.isLeft(estimate) || estimate.right.peakRssBytes <= memoryBytes) return null;
+function memoryShortfall(
+  dir: string,
+  config: RunSettings,
+  spec: ResNetSpec,
+  memory: { readonly estimateBytes: number | null; readonly machineBytes: number },
+): RunFailure | null {
+  const { estimateBytes, machineBytes } = memory;
+  if (estimateBytes === null || estimateBytes <= machineBytes) return null;
   return {
     _tag: 'Memory',
     dir,
     variant: config.variant,
     imageSize: config.imageSize,
     batchSize: config.batchSize,
-    estimateBytes: estimate.right.peakRssBytes,
-    machineBytes: memoryBytes,
-    fits: largestBatch(spec.net, input, memoryBytes),
+    estimateBytes,
+    machineBytes,
+    fits: largestBatch(spec.net, [config.batchSize, config.imageSize, config.imageSize, 1], machineBytes),
   };
 }
 

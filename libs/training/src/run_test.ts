@@ -176,7 +176,7 @@ describeOnednn('trainRun (onednn backend)', () => {
     expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')).toBe('');
   });
 
-  test('each epoch’s metrics line records the process’s resident memory and its peak; a step estimated beyond the memory given is refused before anything is written, naming the batch that fits', async () => {
+  test('each epoch’s metrics line records the process’s resident memory and its peak; a run announces its step’s estimate against the memory given; a step estimated beyond it is refused before anything is written, naming the batch that fits', async () => {
     const dir = join(tmp(), 'memory');
     const done = await trainRun({ _tag: 'Start', dir, config: settings(1) }, { data });
     expect(E.isRight(done)).toBe(true);
@@ -193,6 +193,14 @@ describeOnednn('trainRun (onednn backend)', () => {
     if (E.isLeft(spec)) throw new Error(spec.left.message);
     const estimate = estimateStepMemory(spec.right.net, [8, 8, 8, 1]);
     const needed = E.isRight(estimate) ? estimate.right.peakRssBytes : NaN;
+    // Just enough: the run starts, and says what it estimated against what it was given.
+    const started: RunEvent[] = [];
+    const fits = await trainRun(
+      { _tag: 'Start', dir: join(tmp(), 'fits'), config: settings(1) },
+      { data, memoryBytes: needed, onEvent: (e) => e._tag === 'Started' && started.push(e) },
+    );
+    expect(E.isRight(fits)).toBe(true);
+    expect(started).toMatchObject([{ memory: { estimateBytes: needed, machineBytes: needed } }]);
     const refused = await trainRun({ _tag: 'Start', dir: big, config: settings(1) }, { data, memoryBytes: needed - 1 });
     expect(refused).toMatchObject(
       E.left({
