@@ -3,8 +3,8 @@
 // faults in page by page, which costs more than most kernels' arithmetic (an 11M-element
 // SGD update into fresh arrays: ~50 ms; into used ones: ~5 ms). The onednn backend keeps
 // the storage of disposed tensors that its own kernels made and hands it to the next kernel
-// asking for the same length. While `allowLonger` is set (the training loop sets it for an
-// epoch's smaller last batch: 60,000 = 468 × 128 + 96), a request with no free array of its
+// asking for the same length. While `allowLonger` is set (the training loop and the test pass
+// set it for a smaller last batch: 60,000 = 468 × 128 + 96), a request with no free array of its
 // length gets a view of a longer one instead (at most `maxOversize` times the length), so that
 // step runs in the full batches' storage instead of allocating its own beside it. Only then:
 // in steady steps every length has its own arrays, and taking a longer one would leave the
