@@ -52,7 +52,7 @@ export function eventPrinter(options: { readonly stream?: NodeJS.WriteStream; re
           `ResNet-${c.variant} ${c.version} (${c.stem} stem), protocol ${c.protocol}: ${c.epochs} epochs, batch ${c.batchSize}, ${c.imageSize}×${c.imageSize}, ${e.trainCount} train / ${e.testCount} test images → ${e.dir}` +
             (e.memory.estimateBytes === null
               ? ''
-              : `\nmemory: a training step needs about ${formatGb(e.memory.estimateBytes)} (estimated from the spec; whole runs have peaked 11–13% above it); this machine has ${formatGb(e.memory.machineBytes)}`),
+              : `\nmemory: a training step needs about ${formatGb(e.memory.estimateBytes)} (estimated from the spec; the epoch lines give the real peak); this machine has ${formatGb(e.memory.machineBytes)}`),
         );
       }
       case 'Epoch': {

@@ -192,7 +192,7 @@ describe('eventPrinter: what a run says as it goes', () => {
     onEvent({ ...started, memory: { estimateBytes: null, machineBytes: 25.3e9 } });
     expect(written.join('')).toBe(
       `ResNet-50 v1.5 (imagenet stem), protocol default: 10 epochs, batch 128, 28×28, 60000 train / 10000 test images → ${dir}\n` +
-        'memory: a training step needs about 0.76 GB (estimated from the spec; whole runs have peaked 11–13% above it); this machine has 25.3 GB\n' +
+        'memory: a training step needs about 0.76 GB (estimated from the spec; the epoch lines give the real peak); this machine has 25.3 GB\n' +
         `ResNet-50 v1.5 (imagenet stem), protocol default: 10 epochs, batch 128, 28×28, 60000 train / 10000 test images → ${dir}\n`,
     );
   });
