@@ -22,6 +22,8 @@ each rule lives:
 - Optimiser (libs/training/src/sgd.ts): torch.optim.SGD, Nesterov momentum 0.9, dampening 0,
   weight decay 5e-4 added to the gradient of conv and linear weights only (rank >= 2), which
   is the update our sgdStep documents (d = g + wd*p; v = mu*v + d; p -= lr*(d + mu*v)).
+  Before it, the gradient's global L2 norm is clipped to 2 (torch.nn.utils.clip_grad_norm_, the
+  protocol's clipNorm; --clip-norm sets another, 0 none), weight decay not clipped, as ours.
 - Schedule (libs/training/src/schedule.ts `learningRate`, Cosine): per step, linear warm-up
   lr*(t+1)/W over the first W = floor(warmupEpochs*stepsPerEpoch) steps, then cosine to 0,
   reached exactly at the last step. warmupEpochs is the protocol's rule
@@ -104,7 +106,7 @@ CROP_PADDING = 4
 CLASSES = 10
 IMAGE_SIZE = 28
 # libs/recipe/src/protocol.ts, PROTOCOLS.default
-PROTOCOL = {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "warmup": 1, "batch": 128, "epochs": 10}
+PROTOCOL = {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "warmup": 1, "batch": 128, "epochs": 10, "clip_norm": 2}
 # The seed report's train_ch6 call (libs/recipe/src/protocol.ts, PROTOCOLS.seed)
 SEED_PROTOCOL = {"lr": 0.1, "batch": 256, "epochs": 10, "image_size": 96}
 RUN_FORMAT = "resnet-ts/run@1"
@@ -138,8 +140,9 @@ def parse_args(argv):
     p.add_argument("--train-limit", type=int, default=None, help="train on the first N of the 60,000 training images (default: all)")
     p.add_argument("--test-limit", type=int, default=None, help="test on the first N of the 10,000 test images (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights, shuffles and augmentation (default 0)")
-    p.add_argument("--clip-norm", type=float, default=0,
-                   help="clip the gradient's global L2 norm to N before each step (torch.nn.utils.clip_grad_norm_), as train:serve --clip-norm (default 0: none)")
+    p.add_argument("--clip-norm", type=float, default=None,
+                   help="clip the gradient's global L2 norm to N before each step (torch.nn.utils.clip_grad_norm_), as train:serve --clip-norm; "
+                        f"0: no clipping (default: the protocol's, {PROTOCOL['clip_norm']}; none with --code seed)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch intra-op threads (default: all cores)")
     p.add_argument("--out", required=True, help="run directory to create (must not exist, or be empty)")
     p.add_argument("--data-dir", default=None,
@@ -150,6 +153,8 @@ def parse_args(argv):
                 f"ResNet-{a.variant} from basic blocks, not the paper's network (use --code ours for the paper's ResNet-{a.variant})")
     if a.mini_batch is None:
         a.mini_batch = SEED_PROTOCOL["batch"] if a.code == "seed" else PROTOCOL["batch"]
+    if a.clip_norm is None:
+        a.clip_norm = 0 if a.code == "seed" else PROTOCOL["clip_norm"]
     checks = [("--epochs", a.epochs, 1, 10000), ("--mini-batch", a.mini_batch, 1, 65536), ("--threads", a.threads, 1, 1024),
               ("--train-limit", a.train_limit, 1, COUNTS["train"]), ("--test-limit", a.test_limit, 1, COUNTS["test"]),
               ("--seed", a.seed, 0, 2 ** 31 - 1)]

@@ -13,7 +13,11 @@ import { disposeModel, estimateStepMemory, forward, initModel } from '@resnet/tf
 import { createSgdState, disposeSgdState, trainStep, type SgdConfig } from '@resnet/training';
 import { median, type BenchConfig } from './plan.ts';
 
-/** The default training protocol's optimiser (Nesterov momentum 0.9, weight decay 5e-4 on conv/dense weights). */
+/**
+ * The default training protocol's optimiser (Nesterov momentum 0.9, weight decay 5e-4 on conv/dense weights), without
+ * its gradient-norm clipping: tools/bench_torch.py's PyTorch step does not clip either, and the README's speed figures
+ * were measured so. What clipping adds to a step is measured with `train:serve --clip-norm` (README, train:serve).
+ */
 export const BENCH_SGD: SgdConfig = { momentum: 0.9, nesterov: true, weightDecay: 5e-4 };
 
 /** How long to measure. */

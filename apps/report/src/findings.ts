@@ -6,6 +6,7 @@
  * report's test accuracy for the same depth. Pure: rows in, text out.
  */
 import { formatAccuracy } from '@resnet/format';
+import { clipNormTag } from '@resnet/recipe';
 import { holm, protocolDifferences, PROTOCOL_SETTINGS, seedGroups, welch, type RunRow, type SeedGroup } from '@resnet/results';
 import { SEED_EPOCHS, SEED_RESULTS } from './seed.ts';
 import { seedComparable } from './seed_section.ts';
@@ -126,13 +127,14 @@ function stabilitySentence(rows: readonly RunRow[]): string {
 
 /**
  * Each setting trained with gradient clipping against our runs of the same depth, settings and epochs
- * done without it: mean final test accuracy over seeds, and Welch's test when both have two seeds.
+ * done without it: mean final test accuracy over seeds, and Welch's test when both have two seeds. A clipped
+ * setting with no unclipped one beside it is named only when its clipping is not its protocol's own.
  */
 function clippingSentences(rows: readonly RunRow[]): readonly string[] {
   const groups = seedGroups(rows);
   return groups
     .filter((g) => g.rows[0]?.run.config.clipNorm !== null)
-    .map((clipped) => {
+    .flatMap((clipped) => {
       const first = clipped.rows[0] as RunRow;
       const unclipped = groups.filter((o) => {
         const other = o.rows[0] as RunRow;
@@ -145,7 +147,9 @@ function clippingSentences(rows: readonly RunRow[]): readonly string[] {
         );
       });
       const e = clipped.epochs;
-      const mine = `${clipped.label} ${formatSpread(clipped)}`;
+      const mine = `clipped to ${String(first.run.config.clipNorm)}, ${clipped.label} ${formatSpread(clipped)}`;
+      // The protocol's own clipping with nothing unclipped beside it: nothing to compare, nothing to say.
+      if (unclipped.length === 0 && clipNormTag(first.run.config.protocol, first.run.config.clipNorm) === null) return [];
       if (unclipped.length === 0)
         return `- **Gradient clipping:** after ${e} epoch${e === 1 ? '' : 's'}, final test accuracy ${mine}; no run of ours with the same depth, settings and epochs done but no clipping is beside it.`;
       const parts = unclipped.map((u) => {
@@ -155,7 +159,7 @@ function clippingSentences(rows: readonly RunRow[]): readonly string[] {
         );
         const diff = clipped.final.mean - u.final.mean;
         const verdict = test === null ? '' : ` (Welch’s t-test, two-sided: p = ${formatP(test.p)})`;
-        return `${mine} against ${u.label} without clipping ${formatSpread(u)}: ${signed(diff)}${verdict}`;
+        return `${mine}, against not clipped, ${u.label} ${formatSpread(u)}: ${signed(diff)}${verdict}`;
       });
       return `- **Gradient clipping:** after ${e} epoch${e === 1 ? '' : 's'} of the same settings but the clipping, final test accuracy ${parts.join('; ')}.`;
     });

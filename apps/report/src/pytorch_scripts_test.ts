@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { openRun, readRunEvaluation, type RunConfig } from '@resnet/run-dir';
-import { runSpec } from '@resnet/recipe';
+import { PROTOCOLS, runSpec } from '@resnet/recipe';
 import { weightSchema } from '@resnet/spec';
 import { epochs, runConfig, tempDir, writeRun } from '@resnet/results/testing';
 import { runReport } from './_test_support.ts';
@@ -70,7 +70,7 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol, a
         trainLimit: 256,
         testLimit: 128,
         zeroInitResidual: true,
-        clipNorm: null,
+        clipNorm: PROTOCOLS.default.clipNorm,
         // The default protocol's rule for a 1-epoch run: warmup a tenth of it.
         schedule: { _tag: 'Cosine', lr: 0.1, warmupEpochs: 0.1, floor: 0 },
         momentum: 0.9,
@@ -182,10 +182,12 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol, a
         if (E.isLeft(opened)) throw new Error(opened.left.message);
         return opened.right;
       };
-      const plain = run(join(tempDir(), 'plain'));
+      // Without the flag, the protocol's own clipping (as train:serve); 0 is none.
+      const byDefault = run(join(tempDir(), 'protocol'));
+      const plain = run(join(tempDir(), 'plain'), '--clip-norm=0');
       // A norm of 1e-6 leaves the second step almost only its weight decay: the epoch's loss moves away from the unclipped run's.
       const clipped = run(join(tempDir(), 'clipped'), '--clip-norm=1e-6');
-      expect([plain.config.clipNorm, clipped.config.clipNorm]).toEqual([null, 1e-6]);
+      expect([byDefault.config.clipNorm, plain.config.clipNorm, clipped.config.clipNorm]).toEqual([PROTOCOLS.default.clipNorm, null, 1e-6]);
       expect(Math.abs((clipped.metrics[0]?.loss ?? NaN) - (plain.metrics[0]?.loss ?? NaN))).toBeGreaterThan(1e-3);
       const bad = python('--clip-norm=-1', `--out=${join(tempDir(), 'bad')}`);
       expect([bad.code, bad.stderr]).toEqual([

@@ -18,7 +18,7 @@ export const TRAIN_FLAGS = {
     kind: 'enum',
     values: ['default', 'seed'],
     default: 'default',
-    help: "settings preset: 'seed' reproduces the seed report (96×96, batch 256, lr 0.1, plain SGD, 10 epochs); 'default' is ours",
+    help: "settings preset: 'seed' reproduces the seed report (96×96, batch 256, lr 0.1, plain SGD, 10 epochs); 'default' is ours (28×28, batch 128, Nesterov SGD with weight decay, cosine with warmup, augmentation, gradient norm clipped to 2)",
   },
   'block-version': {
     kind: 'enum',
@@ -57,7 +57,7 @@ export const TRAIN_FLAGS = {
     min: 0,
     max: 1e6,
     default: null,
-    help: "scale each step's gradient down to this global L2 norm when larger (PyTorch's clip_grad_norm_); 0: no clipping",
+    help: "scale each step's gradient down to this global L2 norm when larger (PyTorch's clip_grad_norm_); 0: no clipping (protocol default: 2; seed: none)",
   },
   'image-size': { kind: 'int', min: 8, max: 512, default: null, help: 'resize the 28×28 images to N×N (bilinear)' },
   augment: { kind: 'bool', default: null, help: 'random crop (4-pixel padding) and horizontal flip' },

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/Either';
 import fc from 'fast-check';
-import { describeProtocolSchedule, PROTOCOLS, protocolSchedule } from './protocol.ts';
+import { clipNormTag, describeProtocolSchedule, PROTOCOLS, protocolSchedule } from './protocol.ts';
 
 describe('protocolSchedule', () => {
   test("the default protocol's warmup is 1 epoch, or a tenth of a shorter run", () => {
@@ -43,5 +43,16 @@ describe('protocolSchedule', () => {
       'cosine from lr 0.1 to 0 after a linear warmup of 1 epoch (a tenth of the run when shorter than 10 epochs)',
     );
     expect(describeProtocolSchedule('seed')).toBe('constant lr 0.1');
+  });
+});
+
+describe('clipNormTag', () => {
+  test("names clipping only where it is not the protocol's own: the default clips at 2, the seed protocol not at all", () => {
+    expect([PROTOCOLS.default.clipNorm, PROTOCOLS.seed.clipNorm]).toEqual([2, null]);
+    expect(clipNormTag('default', 2)).toBeNull();
+    expect(clipNormTag('default', null)).toBe('no clipping');
+    expect(clipNormTag('default', 0.5)).toBe('clip 0.5');
+    expect(clipNormTag('seed', null)).toBeNull();
+    expect(clipNormTag('seed', 2)).toBe('clip 2');
   });
 });

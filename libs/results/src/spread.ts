@@ -4,6 +4,7 @@
  * charts' bands, and Welch's t-test between two groups (two-sided, with Holm's correction over
  * several pairs), so a report can say which differences hold beyond run-to-run noise. Pure.
  */
+import { clipNormTag } from '@resnet/recipe';
 import { PROTOCOL_SETTINGS, type RunRow } from './summary.ts';
 
 /** A sample's summary. */
@@ -18,7 +19,7 @@ export interface Sample {
 
 /** Our runs with every setting equal but the seed, and the same epochs done. */
 export interface SeedGroup {
-  /** `ResNet-18`, or `ResNet-18 (bf16)`, `ResNet-18 (seed protocol)`, `ResNet-50 (clip 2)`. */
+  /** `ResNet-18`, or `ResNet-18 (bf16)`, `ResNet-18 (seed protocol)`, `ResNet-50 (no clipping)`. */
   readonly label: string;
   readonly variant: number;
   readonly rows: readonly RunRow[];
@@ -70,13 +71,14 @@ export function seedGroups(rows: readonly RunRow[]): readonly SeedGroup[] {
   });
 }
 
-// `ResNet-18`, with what sets the group apart from the default protocol's fp32 runs: `ResNet-50 (bf16, clip 2)`.
+// `ResNet-18`, with what sets the group apart from the default protocol's fp32 runs: `ResNet-50 (bf16, no clipping)`.
 function groupLabel(row: RunRow): string {
   const c = row.run.config;
+  const clip = clipNormTag(c.protocol, c.clipNorm);
   const tags = [
     ...(c.protocol === 'default' ? [] : [`${c.protocol} protocol`]),
     ...(c.precision === 'bf16' ? ['bf16'] : []),
-    ...(c.clipNorm === null ? [] : [`clip ${c.clipNorm}`]),
+    ...(clip === null ? [] : [clip]),
   ];
   return tags.length === 0 ? row.label : `${row.label} (${tags.join(', ')})`;
 }

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
-import { describeClipNorm, describeProtocolSchedule, protocolSchedule, runSpec, type Schedule } from '@resnet/recipe';
+import { clipNormTag, describeClipNorm, describeProtocolSchedule, protocolSchedule, runSpec, type Schedule } from '@resnet/recipe';
 import { type EpochMetrics, type RunConfig } from '@resnet/run-dir';
 import { RESNETS, summarize, type ResNetSpec } from '@resnet/variants';
 import type { LoadedRun } from './load.ts';
@@ -18,7 +18,8 @@ export interface RunRow {
   /**
    * Unique among the report's runs: `ResNet-18`, or `ResNet-18 (folder)` when two of ours share a
    * depth, protocol, precision and clipping; a bf16 run `ResNet-18 (bf16)`; a run of the seed report's
-   * protocol `ResNet-18 (seed protocol)`; a run with `--clip-norm=2` `ResNet-18 (clip 2)`; a reference run `ResNet-18 (PyTorch reference)`, or
+   * protocol `ResNet-18 (seed protocol)`; a run clipped otherwise than its protocol `ResNet-18 (clip 1)` or
+   * `ResNet-18 (no clipping)`; a reference run `ResNet-18 (PyTorch reference)`, or
    * `ResNet-18 (PyTorch reference, folder)`; the seed report's code run in PyTorch `ResNet-18 (seed’s code, PyTorch, seed protocol)`.
    */
   readonly seriesName: string;
@@ -71,11 +72,12 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
       return E.left(`${run.dir}: ResNet-${config.variant} at ${config.imageSize}×${config.imageSize}: ${summary.left.message}`);
     const label = `ResNet-${config.variant}`;
     const shared = runs.filter((r) => sameKind(r, run)).length > 1;
+    const clip = clipNormTag(config.protocol, config.clipNorm);
     const tags = [
       ...(config.reference === null ? [] : [referenceLabel(config.reference)]),
       ...(config.protocol === 'default' ? [] : [`${config.protocol} protocol`]),
       ...(config.precision === 'bf16' ? ['bf16'] : []),
-      ...(config.clipNorm === null ? [] : [`clip ${config.clipNorm}`]),
+      ...(clip === null ? [] : [clip]),
       ...(shared ? [folderName(run.dir)] : []),
     ];
     rows.push({
@@ -114,7 +116,7 @@ export function cpuShare(metrics: readonly EpochMetrics[], cpus: number | null):
 
 /**
  * Chart file names: `resnet<depth>` (`resnet<depth>-pytorch` for a PyTorch reference run, `-seed` added for the seed
- * protocol, `-bf16` for bf16, `-clip2` for a gradient norm clipped to 2), with the run folder's name added when two such runs are of the same kind, and a
+ * protocol, `-bf16` for bf16, `-clip1` or `-noclip` for clipping other than the protocol's), with the run folder's name added when two such runs are of the same kind, and a
  * counter when even that repeats.
  * @example chartNames([run18, reference18, seedProtocol18, run50]) // ['resnet18', 'resnet18-pytorch', 'resnet18-seed', 'resnet50']
  */
@@ -125,11 +127,17 @@ export function chartNames(runs: readonly LoadedRun[]): readonly string[] {
       ...(r.config.reference === null ? [] : [r.config.reference.framework, ...(r.config.reference.code === 'seed' ? ['seedcode'] : [])]),
       ...(r.config.protocol === 'default' ? [] : [r.config.protocol]),
       ...(r.config.precision === 'bf16' ? ['bf16'] : []),
-      ...(r.config.clipNorm === null ? [] : [`clip${r.config.clipNorm}`]),
+      ...chartClipTag(r.config),
     ].join('-');
     return runs.filter((o) => sameKind(o, r)).length > 1 ? `${base}-${safeName(folderName(r.dir))}` : base;
   });
   return names.map((n, i) => (names.filter((o) => o === n).length > 1 ? `${n}-${names.slice(0, i + 1).filter((o) => o === n).length}` : n));
+}
+
+// `clip1` / `noclip` when the run's clipping is not its protocol's own.
+function chartClipTag(config: RunConfig): readonly string[] {
+  if (clipNormTag(config.protocol, config.clipNorm) === null) return [];
+  return [config.clipNorm === null ? 'noclip' : `clip${config.clipNorm}`];
 }
 
 /**

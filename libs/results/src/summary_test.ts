@@ -65,7 +65,7 @@ describe('chart names', () => {
   });
 
   test('a run of the seed’s own code is its own kind: named so, charted apart, with the parameters its script counted', () => {
-    const seedProtocol = { protocol: 'seed', imageSize: 96, version: 'v1' };
+    const seedProtocol = { protocol: 'seed', imageSize: 96, version: 'v1', clipNorm: null };
     const seedCode = (dir: string, parameters: number | null) =>
       memoryRun(dir, 18, {
         reference: true,
@@ -92,7 +92,7 @@ describe('chart names', () => {
 
 describe('a run of the seed report’s protocol', () => {
   test('is named by its protocol beside a default-protocol run of its depth, in its series and its chart; two of them by folder too', () => {
-    const seed = (dir: string) => memoryRun(dir, 18, { overrides: { protocol: 'seed', imageSize: 96, version: 'v1' } });
+    const seed = (dir: string) => memoryRun(dir, 18, { overrides: { protocol: 'seed', imageSize: 96, version: 'v1', clipNorm: null } });
     const runs = [memoryRun('s/resnet18', 18), seed('s/resnet18-seed-protocol'), memoryRun('s/resnet50', 50)];
     expect(rows(...runs).map((r) => r.seriesName)).toEqual(['ResNet-18', 'ResNet-18 (seed protocol)', 'ResNet-50']);
     expect(chartNames(runs)).toEqual(['resnet18', 'resnet18-seed', 'resnet50']);
@@ -102,18 +102,26 @@ describe('a run of the seed report’s protocol', () => {
   });
 });
 
-describe('a run with gradient clipping', () => {
-  test('is named by its clip norm beside an unclipped run of its depth, in its series, its chart and its seed group', () => {
-    const clipped = (dir: string, seed = 0) => memoryRun(dir, 50, { overrides: { clipNorm: 2, seed } });
-    const runs = [memoryRun('s/resnet50', 50), clipped('s/resnet50-clip')];
-    expect(rows(...runs).map((r) => r.seriesName)).toEqual(['ResNet-50', 'ResNet-50 (clip 2)']);
-    expect(chartNames(runs)).toEqual(['resnet50', 'resnet50-clip2']);
-    expect(seedGroups(rows(...runs, clipped('s/resnet50-clip-seed1', 1))).map((g) => [g.label, g.seeds])).toEqual([
+describe('gradient clipping in names', () => {
+  test('a run clipped as its protocol clips is named plainly; otherwise by its clip norm or "no clipping", in its series, its chart and its seed group', () => {
+    const clipped = (dir: string, clipNorm: number | null, seed = 0) => memoryRun(dir, 50, { overrides: { clipNorm, seed } });
+    const runs = [memoryRun('s/resnet50', 50), clipped('s/resnet50-unclipped', null), clipped('s/resnet50-clip1', 1)];
+    expect(rows(...runs).map((r) => r.seriesName)).toEqual(['ResNet-50', 'ResNet-50 (no clipping)', 'ResNet-50 (clip 1)']);
+    expect(chartNames(runs)).toEqual(['resnet50', 'resnet50-noclip', 'resnet50-clip1']);
+    expect(seedGroups(rows(...runs, clipped('s/resnet50-unclipped-seed1', null, 1))).map((g) => [g.label, g.seeds])).toEqual([
       ['ResNet-50', [0]],
-      ['ResNet-50 (clip 2)', [0, 1]],
+      ['ResNet-50 (no clipping)', [0, 1]],
+      ['ResNet-50 (clip 1)', [0]],
     ]);
     expect(protocolDifferences(rows(...runs)).map((d) => [d.setting, d.values.map((v) => v.value)])).toEqual([
-      ['gradient clipping', ['none', 'global gradient norm clipped to 2']],
+      ['gradient clipping', ['global gradient norm clipped to 2', 'none', 'global gradient norm clipped to 1']],
+    ]);
+    // The seed protocol does not clip: there, clipping is what is named.
+    const seed = (dir: string, clipNorm: number | null) =>
+      memoryRun(dir, 18, { overrides: { protocol: 'seed', imageSize: 96, version: 'v1', clipNorm } });
+    expect(rows(seed('t/a', null), seed('t/b', 2)).map((r) => r.seriesName)).toEqual([
+      'ResNet-18 (seed protocol)',
+      'ResNet-18 (seed protocol, clip 2)',
     ]);
   });
 });
@@ -139,7 +147,7 @@ describe('protocol differences', () => {
         memoryRun('b', 50, { overrides: { protocol: 'seed', version: 'v1', imageSize: 96, batchSize: 256, epochs: 5 } }),
       ),
     );
-    expect(diffs.map((d) => d.setting)).toEqual(['protocol', 'version', 'input size', 'batch size', 'planned epochs']);
+    expect(diffs.map((d) => d.setting)).toEqual(['protocol', 'version', 'input size', 'batch size', 'gradient clipping', 'planned epochs']);
     expect(diffs.find((d) => d.setting === 'input size')?.values).toEqual([
       { value: '28×28', runs: ['ResNet-18 (a)'] },
       { value: '96×96', runs: ['ResNet-50 (b)'] },
@@ -183,7 +191,7 @@ describe('protocol differences', () => {
         nesterov: false,
         weightDecay: 0,
         labelSmoothing: 0.1,
-        clipNorm: 2,
+        clipNorm: null,
         testLimit: 128,
         stem: 'small',
       },

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
+import { PROTOCOLS } from '@resnet/recipe';
 import { evaluationFile, parseRunConfig, writeEvaluation, type EpochMetrics, type EvaluationFile } from '@resnet/run-dir';
 import type { LoadedRun } from './load.ts';
 
@@ -15,7 +16,7 @@ export function tempDir(prefix = 'report-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** config.json of a default-protocol run of `variant`, with `overrides` on top. */
+/** config.json of a default-protocol run of `variant` as train:serve writes it (the protocol's clipping), with `overrides` on top. */
 export function runConfig(variant: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     format: 'resnet-ts/run@1',
@@ -30,6 +31,8 @@ export function runConfig(variant: number, overrides: Record<string, unknown> = 
     nesterov: true,
     weightDecay: 0.0005,
     labelSmoothing: 0,
+    // The protocol's own clipping, as train:serve writes it unless --clip-norm is given.
+    clipNorm: PROTOCOLS[overrides['protocol'] === 'seed' ? 'seed' : 'default'].clipNorm,
     imageSize: 28,
     augment: { crop: true, flip: true },
     zeroInitResidual: true,

@@ -177,7 +177,7 @@ export function parseEvaluation(value: unknown, path: string): E.Either<Evaluati
 /**
  * The evaluation.json of the run in `dir`, or null when there is none. It must belong to that
  * run: same variant and `createdAt` as its config.json (a file copied from another run is refused).
- * @example readRunEvaluation('docs/results/resnet18', config) // Right({ accuracy: 0.9088, … }) or Right(null)
+ * @example readRunEvaluation('docs/results/resnet18-seed0', config) // Right({ accuracy: 0.9093, … }) or Right(null)
  */
 export function readRunEvaluation(
   dir: string,

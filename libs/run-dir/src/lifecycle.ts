@@ -230,7 +230,7 @@ export function writeRunConfig(dir: string, config: object): void {
 
 /**
  * Whether `dir` holds a run (its config.json), whatever state the run is in.
- * @example isRunDirectory('docs/results/resnet18') // true
+ * @example isRunDirectory('docs/results/resnet18-seed0') // true
  */
 export function isRunDirectory(dir: string): boolean {
   return existsSync(join(dir, CONFIG_FILE));
