@@ -4,8 +4,7 @@
  * charts' bands, and Welch's t-test between two groups (two-sided, with Holm's correction over
  * several pairs), so a report can say which differences hold beyond run-to-run noise. Pure.
  */
-import { clipNormTag } from '@resnet/recipe';
-import { PROTOCOL_SETTINGS, type RunRow } from './summary.ts';
+import { PROTOCOL_SETTINGS, settingTags, type RunRow } from './summary.ts';
 
 /** A sample's summary. */
 export interface Sample {
@@ -73,13 +72,7 @@ export function seedGroups(rows: readonly RunRow[]): readonly SeedGroup[] {
 
 // `ResNet-18`, with what sets the group apart from the default protocol's fp32 runs: `ResNet-50 (bf16, no clipping)`.
 function groupLabel(row: RunRow): string {
-  const c = row.run.config;
-  const clip = clipNormTag(c.protocol, c.clipNorm);
-  const tags = [
-    ...(c.protocol === 'default' ? [] : [`${c.protocol} protocol`]),
-    ...(c.precision === 'bf16' ? ['bf16'] : []),
-    ...(clip === null ? [] : [clip]),
-  ];
+  const tags = settingTags(row.run.config);
   return tags.length === 0 ? row.label : `${row.label} (${tags.join(', ')})`;
 }
 

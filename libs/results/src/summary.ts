@@ -72,12 +72,9 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
       return E.left(`${run.dir}: ResNet-${config.variant} at ${config.imageSize}×${config.imageSize}: ${summary.left.message}`);
     const label = `ResNet-${config.variant}`;
     const shared = runs.filter((r) => sameKind(r, run)).length > 1;
-    const clip = clipNormTag(config.protocol, config.clipNorm);
     const tags = [
       ...(config.reference === null ? [] : [referenceLabel(config.reference)]),
-      ...(config.protocol === 'default' ? [] : [`${config.protocol} protocol`]),
-      ...(config.precision === 'bf16' ? ['bf16'] : []),
-      ...(clip === null ? [] : [clip]),
+      ...settingTags(config),
       ...(shared ? [folderName(run.dir)] : []),
     ];
     rows.push({
@@ -101,6 +98,21 @@ export function buildRows(runs: readonly LoadedRun[]): E.Either<string, readonly
     });
   }
   return E.right(rows);
+}
+
+/**
+ * What sets a run's settings apart from the default protocol's fp32 runs, as label tags: another
+ * protocol, bf16, clipping other than its protocol's.
+ * @example settingTags(seedProtocolRun.config) // ['seed protocol']
+ * @example settingTags({ …, protocol: 'default', precision: 'bf16', clipNorm: null }) // ['bf16', 'no clipping']
+ */
+export function settingTags(config: RunConfig): readonly string[] {
+  const clip = clipNormTag(config.protocol, config.clipNorm);
+  return [
+    ...(config.protocol === 'default' ? [] : [`${config.protocol} protocol`]),
+    ...(config.precision === 'bf16' ? ['bf16'] : []),
+    ...(clip === null ? [] : [clip]),
+  ];
 }
 
 /**
