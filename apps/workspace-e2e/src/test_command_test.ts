@@ -76,7 +76,8 @@ describe('npx nx test never replays a pass', () => {
         [
           'README.md',
           'docs/results/summary.md',
-          'docs/results/resnet18/metrics.jsonl',
+          'docs/results/resnet18-seed0/metrics.jsonl',
+          'docs/results/earlier/unclipped/resnet18/metrics.jsonl',
           'tools/torch_reference.py',
           'tools/bench_torch.py',
           'libs/results/src/mod.ts',
