@@ -7,9 +7,18 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { isGone, lockOwner, type LockOwner } from '@resnet/files';
 import { formatDuration } from '@resnet/format';
-import { CONFIG_FILE, isRunBookkeeping, isRunDirectory, METRICS_FILE, openRun, readProgress, type ProgressRecord } from '@resnet/run-dir';
+import {
+  CONFIG_FILE,
+  DEFAULT_STALE_SECONDS,
+  isRunBookkeeping,
+  isRunDirectory,
+  METRICS_FILE,
+  openRun,
+  readProgress,
+  runStanding,
+  type Standing,
+} from '@resnet/run-dir';
 import { runErrorMessage } from './run_output.ts';
 import { queuedTasks, readOutcome, readSubmissions, lastMessage, taskFiles } from './slurm_io.ts';
 import type { QueuedTask, SlurmTask, TaskOutcome } from './slurm.ts';
@@ -53,10 +62,8 @@ export interface RunFacts {
   } | null;
   /** The task in Slurm's queue; null: not queued; undefined: the queue could not be asked. */
   readonly queued: QueuedTask | null | undefined;
-  /** A live process that holds the run's lock (training it now), or null. */
-  readonly owner: LockOwner | null;
-  /** The training process's last progress.json, when it can be read (null: none, or unreadable). */
-  readonly progress?: ProgressRecord | null;
+  /** Where the run stands from its own files and lock (@resnet/run-dir `runStanding`); null: no run there yet. */
+  readonly standing: Standing | null;
 }
 
 /** One line of the status. */
@@ -72,7 +79,8 @@ const ACTIVE = /^(RUNNING|COMPLETING|CONFIGURING|STAGE_OUT|RESIZING|SIGNALING)$/
 /**
  * Where a run stands, from its facts: running while its Slurm task runs or a live process holds
  * its lock; then finished when its metrics have every epoch; otherwise the queue and the task's
- * recorded outcome (130: stopped with a checkpoint) decide.
+ * recorded outcome (130: stopped with a checkpoint) decide, or, for a run trained here, its own
+ * records (the error it failed with, the signal that stopped it, a process killed without a word).
  * @example runStatus({ …, state: { _tag: 'Run', epochsDone: 3, … }, epochs: 10, queued: { id: '42_0', state: 'RUNNING', reason: 'None' } }) // { status: 'running', detail: 'epoch 4/10 (Slurm task 42_0)' }
  */
 export function runStatus(f: RunFacts): RunStatus {
@@ -85,22 +93,18 @@ export function runStatus(f: RunFacts): RunStatus {
   // A run whose last epoch is in metrics.jsonl still writes its model until its process ends.
   const epoch = all ? `all ${of} epochs done, writing the model` : `epoch ${done + 1}/${of}`;
   // Where in the epoch, from the training process's own record of it.
-  const p = f.progress;
+  const p = f.standing?._tag === 'Training' ? f.standing.progress : null;
   const within =
-    !all && p?.state === 'training' && p.epoch === done + 1
-      ? `, step ${p.step}/${p.steps}, ${formatDuration(p.etaSeconds)} of training left`
-      : '';
+    !all && p !== null && p.epoch === done + 1 ? `, step ${p.step}/${p.steps}, ${formatDuration(p.etaSeconds)} of training left` : '';
   if (f.queued !== null && f.queued !== undefined && ACTIVE.test(f.queued.state))
     return line('running', `${epoch} (Slurm task ${f.queued.id})${within}`);
-  if (f.owner !== null) return line('running', `${epoch} (pid ${f.owner.pid} on ${f.owner.host})${within}`);
+  if (f.standing?._tag === 'Training')
+    return line('running', `${epoch} (pid ${f.standing.owner.pid} on ${f.standing.owner.host})${within}`);
   if (all) return line('finished', `${done}/${of} epochs`);
   if (f.queued !== null && f.queued !== undefined)
     return line('pending', `${done}/${of} epochs done; Slurm task ${f.queued.id} ${f.queued.state.toLowerCase()} (${f.queued.reason})`);
   const progress = done === 0 ? 'no epoch done' : `${done}/${of} epochs done`;
-  if (f.task === null)
-    return f.state._tag === 'Absent'
-      ? line('not started', 'no run directory yet')
-      : line('stopped', `${progress}; run the sweep again to continue`);
+  if (f.task === null) return trainedHere(f, progress, line);
   const log = `log: ${f.task.log}`;
   const said = f.task.lastMessage === null ? '' : `: ${f.task.lastMessage}`;
   if (f.queued === undefined) return line('unknown', `${progress}; Slurm's queue could not be asked (squeue); ${log}`);
@@ -115,6 +119,18 @@ export function runStatus(f: RunFacts): RunStatus {
   if (f.task.outcome.code === 130)
     return line('stopped', `${progress} (stopped with a checkpoint, e.g. at its time limit); submit the sweep again to continue; ${log}`);
   return line('failed', `${progress}; task ${f.task.id} exited with ${f.task.outcome.code}${said}; ${log}`);
+}
+
+// A run this machine trained (no Slurm task): its own records say how it ended.
+function trainedHere(f: RunFacts, progress: string, line: (status: Status, detail: string) => RunStatus): RunStatus {
+  if (f.state._tag === 'Absent') return line('not started', 'no run directory yet');
+  const again = 'run the sweep again to continue';
+  const s = f.standing;
+  if (s?._tag === 'Failed') return line('failed', `${progress}; ${s.error}; run the sweep again to retry from its last checkpoint`);
+  if (s?._tag === 'Stopped')
+    return line('stopped', `${progress}; stopped by ${s.stop.reason} at epoch ${s.stop.epoch + 1}, step ${s.stop.step}; ${again}`);
+  if (s?._tag === 'Stale') return line('stopped', `${progress}; ${s.who} stopped without a word (killed?); ${again}`);
+  return line('stopped', `${progress}; ${again}`);
 }
 
 /**
@@ -140,7 +156,6 @@ export function sweepStatus(out: string): E.Either<string, { readonly runs: read
   const runs = dirs.map((dir) => {
     const state = readState(dir);
     const submitted = latest.get(dir);
-    const owner = lockOwner(dir);
     const label = submitted !== undefined ? runLabel(submitted.task) : labelOf(dir, state);
     let task: RunFacts['task'] = null;
     let queued: RunFacts['queued'] = null;
@@ -151,16 +166,17 @@ export function sweepStatus(out: string): E.Either<string, { readonly runs: read
       queued = queue === null ? undefined : (queue.find((q) => q.id === id) ?? null);
     }
     const progress = readProgress(dir);
-    return runStatus({
-      label,
-      dir,
-      state,
-      progress: E.isRight(progress) ? progress.right : null,
-      epochs: submitted?.task.epochs ?? null,
-      task,
-      queued,
-      owner: owner !== null && !isGone(owner) ? owner : null,
-    });
+    const epochsDone = state._tag === 'Run' ? state.epochsDone : 0;
+    const epochs = submitted?.task.epochs ?? (state._tag === 'Run' ? state.config.epochs : Number.POSITIVE_INFINITY);
+    const standing =
+      state._tag === 'Run' || state._tag === 'Unstarted'
+        ? runStanding(
+            dir,
+            { epochsDone, epochs, progress: E.isRight(progress) ? progress.right : null },
+            { staleSeconds: DEFAULT_STALE_SECONDS },
+          )
+        : null;
+    return runStatus({ label, dir, state, epochs: submitted?.task.epochs ?? null, task, queued, standing });
   });
   return E.right({ runs, jobs });
 }

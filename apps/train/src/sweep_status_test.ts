@@ -19,7 +19,7 @@ const base: RunFacts = {
   epochs: 10,
   task: { id: '42_0', log, outcome: null, lastMessage: null },
   queued: null,
-  owner: null,
+  standing: { _tag: 'Idle', progress: null },
 };
 const owner: LockOwner = { host: 'vm', pid: 4242, startedAt: '', processStart: null, command: '', slurm: null };
 const training: ProgressRecord = {
@@ -56,10 +56,15 @@ describe('runStatus: where a run stands', () => {
       'pending',
       '3/10 epochs done; Slurm task 42_0 pending (Resources)',
     ],
-    ['a live process holds its lock', { task: null, owner }, 'running', 'epoch 4/10 (pid 4242 on vm)'],
+    [
+      'a live process holds its lock',
+      { task: null, standing: { _tag: 'Training', owner, progress: null } },
+      'running',
+      'epoch 4/10 (pid 4242 on vm)',
+    ],
     [
       'a live process holds its lock and has reported its step',
-      { task: null, owner, progress: { ...training, epoch: 4, step: 49, steps: 469, etaSeconds: 212 } },
+      { task: null, standing: { _tag: 'Training', owner, progress: { ...training, epoch: 4, step: 49, steps: 469, etaSeconds: 212 } } },
       'running',
       'epoch 4/10 (pid 4242 on vm), step 49/469, 3 min 32 s of training left',
     ],
@@ -67,7 +72,7 @@ describe('runStatus: where a run stands', () => {
       'its task running, its last report of an earlier epoch (not shown)',
       {
         queued: { id: '42_0', state: 'RUNNING', reason: 'None' },
-        progress: { ...training, epoch: 3, step: 400, steps: 469, etaSeconds: 60 },
+        standing: { _tag: 'Training', owner, progress: { ...training, epoch: 3, step: 400, steps: 469, etaSeconds: 60 } },
       },
       'running',
       'epoch 4/10 (Slurm task 42_0)',
@@ -95,6 +100,37 @@ describe('runStatus: where a run stands', () => {
     ],
     ['the queue cannot be asked', { queued: undefined }, 'unknown', "3/10 epochs done; Slurm's queue could not be asked (squeue); log: "],
     ['trained here and stopped', { task: null }, 'stopped', '3/10 epochs done; run the sweep again to continue'],
+    [
+      'trained here, failed with a recorded error',
+      { task: null, standing: { _tag: 'Failed', error: 'the loss became NaN at epoch 4, step 10' } },
+      'failed',
+      '3/10 epochs done; the loss became NaN at epoch 4, step 10; run the sweep again to retry from its last checkpoint',
+    ],
+    [
+      'trained here, stopped by a signal',
+      {
+        task: null,
+        standing: {
+          _tag: 'Stopped',
+          stop: {
+            format: 'resnet-ts/stopped@1',
+            at: '',
+            reason: 'SIGTERM',
+            epoch: 3,
+            step: 12,
+            continueWith: 'npx nx run train:serve --resume=x',
+          },
+        },
+      },
+      'stopped',
+      '3/10 epochs done; stopped by SIGTERM at epoch 4, step 12; run the sweep again to continue',
+    ],
+    [
+      'trained here, its process killed without a word',
+      { task: null, standing: { _tag: 'Stale', progress: training, who: 'pid 4242 on vm', silentSeconds: 60 } },
+      'stopped',
+      '3/10 epochs done; pid 4242 on vm stopped without a word (killed?); run the sweep again to continue',
+    ],
     ['a folder that is not a run', { state: { _tag: 'NotARun', reason: 'not empty' } }, 'failed', 'not empty'],
   ])('%s', (_what, facts, status, detail) => {
     const r = runStatus({ ...base, ...facts });

@@ -12,6 +12,7 @@ import { command, onCleanup, stopRequests, type Parsed, type Schema } from '@res
 import { describeSystemError, systemError } from '@resnet/files';
 import { CLASS_NAMES, describeSource, FASHION_MNIST_MEAN, FASHION_MNIST_STD, loadFashionMnist } from '@resnet/fashion-mnist';
 import { discoverRuns, liveRun } from '@resnet/results';
+import { DEFAULT_STALE_SECONDS } from '@resnet/run-dir';
 import type { AddressInfo } from 'node:net';
 import { startLiveServer, type LiveServer } from './live_server.ts';
 import { runCharts } from './run_charts.ts';
@@ -45,7 +46,7 @@ const SERVE_FLAGS = {
     kind: 'int',
     min: 1,
     max: 86_400,
-    default: 300,
+    default: DEFAULT_STALE_SECONDS,
     help: 'seconds a run training on another host may stay silent before it shows as stale (on this host a killed process shows at once)',
   },
 } as const satisfies Schema;
@@ -268,7 +269,7 @@ async function gatherData(flags: Common, dir: string, options: { readonly live: 
     }
   }
   // The runs' states when the site was made: a static build's table (web:serve's page asks the server instead).
-  const runStates = discoverRuns(paths).map((d) => liveRun(d, { staleSeconds: 300 }));
+  const runStates = discoverRuns(paths).map((d) => liveRun(d, { staleSeconds: DEFAULT_STALE_SECONDS }));
   const site: SiteData = {
     format: 'resnet-ts/web@1',
     classes: [...CLASS_NAMES],

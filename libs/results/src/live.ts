@@ -3,25 +3,25 @@
  * sweeps; new ones as they appear) and where each stands — starting, running (epoch, step,
  * ETA), finished, stopped, failed (the error its progress.json records), stale (its process is
  * gone, or silent for too long), or error (a file of it cannot be read) — from its own files:
- * config.json, metrics.jsonl, progress.json, stopped.json, its lock, model/. A viewer polls it.
+ * config.json, metrics.jsonl, progress.json, stopped.json, its lock, model/ (@resnet/run-dir's
+ * `runStanding`, which `train:sweep --status` shares). A viewer polls it.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
+import { absurd } from 'fp-ts/function';
 import { isGone, lockOwner, LOCK_DIR } from '@resnet/files';
 import { formatDuration } from '@resnet/format';
 import { referenceLabel } from './summary.ts';
 import {
   CONFIG_FILE,
-  hasFinalModel,
   isRunDirectory,
   METRICS_FILE,
   MODEL_DIR,
   openRun,
   PROGRESS_FILE,
   readProgress,
-  readStopRecord,
+  runStanding,
   STOP_RECORD_FILE,
   type ProgressRecord,
 } from '@resnet/run-dir';
@@ -88,7 +88,6 @@ export function discoverRuns(paths: readonly string[]): readonly string[] {
  * @example liveRun('runs/r', { staleSeconds: 300 }) // { state: 'running', detail: 'epoch 2/10, step 40/469, ETA 3 min 12 s', … }
  */
 export function liveRun(dir: string, options: { readonly staleSeconds: number; readonly now?: number }): LiveRun {
-  const now = options.now ?? Date.now();
   const name = dir.split('/').filter(Boolean).pop() ?? dir;
   const blank = {
     dir,
@@ -127,45 +126,47 @@ export function liveRun(dir: string, options: { readonly staleSeconds: number; r
     examplesPerSec: metrics.length === 0 ? null : metrics.reduce((s, m) => s + m.examplesPerSec, 0) / metrics.length,
     progress,
   };
-  const owner = lockOwner(dir);
-  const silentFor = progress === null ? null : (now - Date.parse(progress.updatedAt)) / 1000;
-  const remoteSilent = owner !== null && owner.host !== hostname() && silentFor !== null && silentFor > options.staleSeconds;
-  const training = owner !== null && !isGone(owner) && !remoteSilent;
-  if (progress?.state === 'failed' && !training)
-    return { ...base, state: 'failed', detail: progress.error ?? 'failed (no message recorded)' };
-  if (training) {
-    if (progress === null || progress.state !== 'training' || progress.pid !== owner.pid)
-      return { ...base, state: 'starting', detail: `pid ${owner.pid} on ${owner.host} is starting it` };
-    return {
-      ...base,
-      state: 'running',
-      detail: `epoch ${progress.epoch}/${progress.epochs}, step ${progress.step}/${progress.steps}, ETA ${formatDuration(progress.etaSeconds)}`,
-    };
+  const standing = runStanding(dir, { epochsDone: metrics.length, epochs: config.epochs, progress }, options);
+  switch (standing._tag) {
+    case 'Failed':
+      return { ...base, state: 'failed', detail: standing.error };
+    case 'Training': {
+      const { owner, progress: own } = standing;
+      return own === null
+        ? { ...base, state: 'starting', detail: `pid ${owner.pid} on ${owner.host} is starting it` }
+        : {
+            ...base,
+            state: 'running',
+            detail: `epoch ${own.epoch}/${own.epochs}, step ${own.step}/${own.steps}, ETA ${formatDuration(own.etaSeconds)}`,
+          };
+    }
+    case 'Finished':
+      return { ...base, state: 'finished', detail: `${metrics.length}/${planned} epochs` };
+    case 'Stopped': {
+      const { stop } = standing;
+      return {
+        ...base,
+        state: 'stopped',
+        detail: `stopped by ${stop.reason} at epoch ${stop.epoch + 1}, step ${stop.step}; continue with: ${stop.continueWith}`,
+      };
+    }
+    case 'Stale': {
+      const { progress: p, who, silentSeconds } = standing;
+      return {
+        ...base,
+        state: 'stale',
+        detail: `${who} stopped without a word at epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps} (killed?); no update for ${formatDuration(silentSeconds)}`,
+      };
+    }
+    case 'Idle': {
+      const p = standing.progress;
+      return p?.state === 'stopped'
+        ? { ...base, state: 'stopped', detail: `stopped at epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}` }
+        : { ...base, state: 'stopped', detail: `${metrics.length}/${planned} epochs; not training` };
+    }
+    default:
+      return absurd(standing);
   }
-  if (metrics.length >= config.epochs && hasFinalModel(dir))
-    return { ...base, state: 'finished', detail: `${metrics.length}/${planned} epochs` };
-  const stop = readStopRecord(dir);
-  if (stop !== null)
-    return {
-      ...base,
-      state: 'stopped',
-      detail: `stopped by ${stop.reason} at epoch ${stop.epoch + 1}, step ${stop.step}; continue with: ${stop.continueWith}`,
-    };
-  if (progress?.state === 'training') {
-    const who = owner === null ? `pid ${progress.pid} on ${progress.host}` : `pid ${owner.pid} on ${owner.host}`;
-    return {
-      ...base,
-      state: 'stale',
-      detail: `${who} stopped without a word at epoch ${progress.epoch}/${progress.epochs}, step ${progress.step}/${progress.steps} (killed?); no update for ${formatDuration(silentFor ?? 0)}`,
-    };
-  }
-  if (progress?.state === 'stopped')
-    return {
-      ...base,
-      state: 'stopped',
-      detail: `stopped at epoch ${progress.epoch}/${progress.epochs}, step ${progress.step}/${progress.steps}`,
-    };
-  return { ...base, state: 'stopped', detail: `${metrics.length}/${planned} epochs; not training` };
 }
 
 /**
