@@ -16,6 +16,7 @@ export {
   BACKEND_CHOICES,
   CPU_DEVICE,
   activePrecision,
+  lendValues,
   smallerBatchAhead,
   WASM_DEVICE,
   onednnDevice,

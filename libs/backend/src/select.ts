@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/Either';
 import { absurd } from 'fp-ts/function';
 import { PRECISIONS, type Precision } from '@resnet/recipe';
-import { configureOnednn, ONEDNN_BACKEND, onednnStatus, reuseLongerBuffers, type OnednnInfo } from '@resnet/onednn';
+import { configureOnednn, lentValues, ONEDNN_BACKEND, onednnStatus, reuseLongerBuffers, type OnednnInfo } from '@resnet/onednn';
 import { defaultLoaders, firstLine, isMissingModule, shimIsNullOrUndefined, type BackendLoaders } from './_loaders.ts';
 
 /** Every accepted `--backend` value, in the order `--help` lists them. */
@@ -102,6 +102,17 @@ export function activePrecision(): Precision {
  */
 export function smallerBatchAhead(smaller: boolean): void {
   if ((tf.getBackend() as string | null | undefined) === ONEDNN_BACKEND) reuseLongerBuffers(smaller);
+}
+
+/**
+ * A float32 tensor's values for a moment (to write them out): on onednn its storage itself,
+ * lent without taking it from the backend's buffer pool; elsewhere what `dataSync` gives. Valid
+ * until the next tfjs operation; neither keep nor write them.
+ * @example writeSync(fd, lendValues(variable))
+ */
+export function lendValues(t: tf.Tensor): Float32Array {
+  const lent = (tf.getBackend() as string | null | undefined) === ONEDNN_BACKEND ? lentValues(t.dataId) : undefined;
+  return lent ?? (t.dataSync() as Float32Array);
 }
 
 // bf16: only onednn, only with native bf16; refused before anything else is activated.

@@ -136,6 +136,19 @@ export function reuseLongerBuffers(on: boolean): void {
   if (backend !== undefined) backend.buffers.allowLonger = on;
 }
 
+/**
+ * The float32 storage of tensor data the onednn backend holds, lent without handing it out of
+ * the output-buffer pool (`dataSync` marks storage as the user's for good, so it is never reused,
+ * and after the tensor's disposal waits for the garbage collector while a new array takes its
+ * place). The borrower must neither keep nor write it, and must be done before the next tfjs
+ * operation. undefined: the backend holds no float32 data under `dataId`.
+ * @example const values = lentValues(variable.dataId); if (values !== undefined) writeSync(fd, values)
+ */
+export function lentValues(dataId: object): Float32Array | undefined {
+  const values = pooledBackend()?.data.get(dataId)?.values;
+  return values instanceof Float32Array ? values : undefined;
+}
+
 /** Drops cached primitives, scratch buffers and the output-buffer pool's spare arrays (all rebuilt on demand). @example clearOnednnCache(); */
 export function clearOnednnCache(): void {
   const loaded = addon();

@@ -16,6 +16,7 @@ export {
   reuseLongerBuffers,
   configureOnednn,
   DEFAULT_BUFFER_MIN_LENGTH,
+  lentValues,
   onednnPrimitives,
   onednnStats,
   resetOnednnStats,

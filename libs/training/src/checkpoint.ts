@@ -7,7 +7,7 @@ import * as E from 'fp-ts/Either';
 import { MODEL_DIR, readCheckpoint, writeCheckpoint, type RunError, type TrainerProgress } from '@resnet/run-dir';
 import type { Model } from '@resnet/tfjs';
 import type { SgdState } from './sgd.ts';
-import { assignGroups, saveTensors, variableTensors } from './tensor_file.ts';
+import { assignGroups, lentTensors, saveTensors } from './tensor_file.ts';
 
 /**
  * Writes a checkpoint (params, batch-norm state, optimizer velocities, progress), points
@@ -15,7 +15,7 @@ import { assignGroups, saveTensors, variableTensors } from './tensor_file.ts';
  * @example await saveCheckpoint('runs/r', model, sgd, { epoch: 1, step: 0, partial: … })
  */
 export async function saveCheckpoint(dir: string, model: Model, sgd: SgdState, progress: TrainerProgress): Promise<void> {
-  writeCheckpoint(dir, await variableTensors({ params: model.params, state: model.state, velocity: sgd.velocity }), progress);
+  writeCheckpoint(dir, lentTensors({ params: model.params, state: model.state, velocity: sgd.velocity }), progress);
 }
 
 /**
@@ -46,5 +46,5 @@ export function loadCheckpoint(dir: string, model: Model, sgd: SgdState): E.Eith
  * @example await saveModel('runs/r', model, { spec, classes: CLASS_NAMES })
  */
 export async function saveModel(dir: string, model: Model, meta: { readonly [k: string]: unknown }): Promise<void> {
-  await saveTensors(join(dir, MODEL_DIR), { params: model.params, state: model.state }, meta);
+  saveTensors(join(dir, MODEL_DIR), { params: model.params, state: model.state }, meta);
 }

@@ -1,6 +1,9 @@
 // The fused kernels of the onednn backend (batch norm in training mode with its gradient,
 // the SGD update) against the same maths composed from tfjs ops, through whole training
 // steps: same weights, velocities and running statistics, and no tensor left behind.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNELS, SGD_CHUNK_ELEMENTS } from '@resnet/kernels';
@@ -8,6 +11,7 @@ import {
   clearOnednnCache,
   configureOnednn,
   DEFAULT_BUFFER_MIN_LENGTH,
+  lentValues,
   onednnStats,
   registerOnednn,
   resetOnednnStats,
@@ -18,6 +22,7 @@ import { resnet } from '@resnet/variants';
 import { clipScale, createSgdState, disposeSgdState, isDecayed, sgdStep, type SgdConfig } from './sgd.ts';
 import { train, trainStep } from './loop.ts';
 import { FRESH } from '@resnet/run-dir';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { makeBatch, NO_AUGMENT } from './pipeline.ts';
 import { smallSplits, tinyNet } from './_test_support.ts';
 
@@ -200,6 +205,51 @@ describeOnednn('training steps on onednn with fused kernels', () => {
     // The test pass (8 images: one smaller batch) too; back at 16, each length finds its own arrays again.
     expect(allocated[3]).toBe(allocated[2]);
     expect(allocated[4]).toBe(allocated[3]);
+  });
+
+  test('a checkpoint lends the weights to the file without taking them from the pool: the steps after it allocate nothing, and it reads back exactly', async () => {
+    await tf.setBackend('onednn');
+    configureOnednn({ bufferMinLength: 0 }); // pool tinyNet's small weights too
+    clearOnednnCache();
+    resetOnednnStats();
+    const dir = mkdtempSync(join(tmpdir(), 'lent-'));
+    const model: Model = initModel(tinyNet(), { seed: 5 });
+    const sgd = createSgdState(model.params);
+    const { train } = smallSplits(16, 1);
+    const indices = Int32Array.from({ length: 16 }, (_, i) => i);
+    const batch = makeBatch(train, indices, { imageSize: 28, augment: NO_AUGMENT, seed: 0, epoch: 0, step: 0 });
+    const options = { sgd: SGD, classes: 10, labelSmoothing: 0, fused: true };
+    // Fresh outputs so far, after one more step.
+    const step = () => {
+      const r = trainStep({ model, sgd, x: batch.x, y: batch.y, lr: 0.05, options });
+      tf.dispose([r.loss, r.correct]);
+      return onednnStats().buffers.allocated;
+    };
+    for (let i = 0; i < 3; i++) step();
+    const steady = [step(), step()];
+    // Copies taken without reading the tensors out (dataSync would take their storage out of the pool for good).
+    const copy = (vars: ReadonlyMap<string, tf.Variable>) =>
+      [...vars].map(([k, v]) => [k, Float32Array.from(lentValues(v.dataId) ?? [])] as const);
+    const saved = [copy(model.params), copy(model.state), copy(sgd.velocity)];
+    const tensors = tf.memory().numTensors;
+    await saveCheckpoint(dir, model, sgd, { ...FRESH, step: 5 });
+    const afterCheckpoint = [step(), step()];
+    expect(tf.memory().numTensors).toBe(tensors);
+    const restored = initModel(tinyNet(), { seed: 9 });
+    const sgdRestored = createSgdState(restored.params);
+    expect(loadCheckpoint(dir, restored, sgdRestored)).toEqual(E.right({ ...FRESH, step: 5 }));
+    const back = [copy(restored.params), copy(restored.state), copy(sgdRestored.velocity)];
+    disposeModel(restored);
+    disposeSgdState(sgdRestored);
+    tf.dispose([batch.x, batch.y]);
+    disposeModel(model);
+    disposeSgdState(sgd);
+    configureOnednn({ bufferMinLength: DEFAULT_BUFFER_MIN_LENGTH });
+    expect(steady[1]).toBe(steady[0]);
+    // Read out (dataSync), the old weights would leave the pool when the step after replaces them, and the next step allocate new ones.
+    expect(afterCheckpoint).toEqual([steady[1], steady[1]]);
+    expect(back).toEqual(saved);
+    expect(saved[0]?.length).toBeGreaterThan(0);
   });
 
   test('really use the fused kernels (clipped steps: the sum of squares too), and leave no tensor behind', async () => {

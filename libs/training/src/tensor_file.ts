@@ -5,20 +5,23 @@
  */
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
+import { lendValues } from '@resnet/backend';
 import { readTensors, writeTensors, type NamedTensor, type TensorGroups, type TensorMap } from '@resnet/run-dir';
 
 /** Named groups of variables, e.g. `{ params, state, velocity }`. */
 export type VariableGroups = Readonly<Record<string, ReadonlyMap<string, tf.Variable>>>;
 
 /**
- * The variables' values as arrays, group by group (one download per variable).
- * @example await variableTensors({ params: model.params }) // { params: Map { 'fc/weight' => { shape, values } } }
+ * The variables' values, to be written at once: their storage itself, no copy and, on onednn,
+ * still the backend's to reuse (`lendValues`), so a checkpoint costs no second copy of the model
+ * and leaves no arrays behind for the garbage collector. Valid until the next tfjs operation.
+ * @example writeCheckpoint(dir, lentTensors({ params: model.params }), progress)
  */
-export async function variableTensors(groups: VariableGroups): Promise<TensorGroups> {
+export function lentTensors(groups: VariableGroups): TensorGroups {
   const out: Record<string, Map<string, NamedTensor>> = {};
   for (const [group, vars] of Object.entries(groups)) {
     const map = new Map<string, NamedTensor>();
-    for (const [key, v] of vars) map.set(key, { shape: v.shape, values: (await v.data()) as Float32Array });
+    for (const [key, v] of vars) map.set(key, { shape: v.shape, values: lendValues(v) });
     out[group] = map;
   }
   return out;
@@ -26,10 +29,10 @@ export async function variableTensors(groups: VariableGroups): Promise<TensorGro
 
 /**
  * Writes the variables and a JSON-serialisable `meta` to the tensor folder `dir` (atomically).
- * @example await saveTensors('runs/r/model', { params: model.params, state: model.state }, { spec })
+ * @example saveTensors('runs/r/model', { params: model.params, state: model.state }, { spec })
  */
-export async function saveTensors(dir: string, groups: VariableGroups, meta: unknown): Promise<void> {
-  writeTensors(dir, await variableTensors(groups), meta);
+export function saveTensors(dir: string, groups: VariableGroups, meta: unknown): void {
+  writeTensors(dir, lentTensors(groups), meta);
 }
 
 /**
