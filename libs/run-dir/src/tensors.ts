@@ -102,9 +102,8 @@ export function readTensors(dir: string): E.Either<string, LoadedTensors> {
   if (E.isLeft(manifest)) return E.left(`${manifestPath} is not a ${TENSOR_FORMAT} manifest: ${manifest.left}`);
   if (bytes.byteLength % 4 !== 0)
     return E.left(`${weightsPath} is truncated: ${bytes.byteLength} bytes is not a whole number of float32 values`);
-  // The file's own memory (no second copy of a whole model: a resumed run's first steps would
-  // carry it as garbage at their peak) where it is float-aligned, as Node gives a file of over
-  // 4 KB a buffer of its own; a copy otherwise.
+  // The file's own memory (no second copy of the whole file) where it is float-aligned, as Node
+  // gives a file of over 4 KB a buffer of its own; a copy otherwise.
   const all =
     bytes.byteOffset % 4 === 0
       ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
