@@ -36,7 +36,15 @@ function runAndKill(
     let whileWriting = false;
     // This process's own temporary checkpoint folder (`.<id>.tmp-<pid>`): one left by an earlier killed process does not count.
     const own = (name: string) => name.endsWith(`.tmp-${child.pid}`);
-    const writing = () => existsSync(join(dir, 'checkpoints')) && readdirSync(join(dir, 'checkpoints')).some(own);
+    // A restarted run that had no checkpoint yet removes checkpoints/ (restartRun) while this polls: gone means not writing.
+    const writing = () => {
+      try {
+        return readdirSync(join(dir, 'checkpoints')).some(own);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw e;
+      }
+    };
     const kill = () => {
       if (killed || child.exitCode !== null) return;
       killed = true;
