@@ -64,6 +64,9 @@ function runAndKill(
       watcher = watch(dir, { recursive: true }, (_event, name) => {
         if (name !== null && own(String(name)) && String(name).startsWith('checkpoints')) kill();
       });
+      // Node's recursive watch on Linux walks subfolders as they come and go (temporary checkpoint
+      // folders are renamed or removed under it); an error there is not the app's: the poll below goes on.
+      watcher.on('error', () => undefined);
     }
     const poll = () => {
       if (child.exitCode !== null || killed) return;
