@@ -19,9 +19,16 @@ module.exports = {
   // `test-slow` target (nx.json targetDefaults), which CI runs after `npx nx test`.
   testPathIgnorePatterns: ['/node_modules/', '_slow_test\\.ts$'],
   moduleFileExtensions: ['ts', 'js', 'cjs', 'json'],
+  // Each module reads Math & co. once instead of through the vm context's interceptor on every
+  // use (tools/jest/local_globals.cjs): our sources after swc, and tfjs's own bundles as they are.
   transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+    '^.+\\.ts$': [
+      path.join(__dirname, 'tools/jest/swc_local_globals.cjs'),
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
+    '/node_modules/@tensorflow/.+\\.js$': path.join(__dirname, 'tools/jest/tfjs_local_globals.cjs'),
   },
+  transformIgnorePatterns: ['/node_modules/(?!@tensorflow/)'],
   moduleNameMapper,
   setupFilesAfterEnv: [path.join(__dirname, 'tools/jest/fast_check_setup.ts')],
   // tfjs kernels on the pure-JS backend are slow; a test that needs more is a bench, not a test.
