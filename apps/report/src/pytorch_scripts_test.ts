@@ -4,7 +4,7 @@
 // table's "× PyTorch" ratios. Required on CI (CI=true), skipped with a notice elsewhere without torch.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { openRun, readRunEvaluation, type RunConfig } from '@resnet/run-dir';
 import { PROTOCOLS, runSpec } from '@resnet/recipe';
@@ -46,13 +46,23 @@ function python(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+const TWO_STEPS = ['--variant=18', '--epochs=1', '--train-limit=256', '--test-limit=128', '--threads=2'];
+let twoSteps: { readonly dir: string; readonly result: ReturnType<typeof python> } | null = null;
+/** The 2-step run of the default protocol, trained once for the tests that read it (a PyTorch run costs ~10 s). */
+function twoStepRun(): { readonly dir: string; readonly result: ReturnType<typeof python> } {
+  if (twoSteps === null) {
+    const dir = join(tempDir(), 'runs', 'pytorch-resnet18');
+    twoSteps = { dir, result: python(...TWO_STEPS, `--out=${dir}`) };
+  }
+  return twoSteps;
+}
+
 describe('tools/torch_reference.py (PyTorch reference of the default protocol, and the seed report’s own code)', () => {
   realTest(
     'a 2-step run writes config.json, metrics.jsonl and evaluation.json that our readers accept, and the report shows it beside ours',
     async () => {
-      const runs = join(tempDir(), 'runs');
-      const dir = join(runs, 'pytorch-resnet18');
-      const r = python('--variant=18', '--epochs=1', '--train-limit=256', '--test-limit=128', '--threads=2', `--out=${dir}`);
+      const { dir, result: r } = twoStepRun();
+      const runs = dirname(dir);
       expect([r.code, r.stderr.split('\n').filter((l) => l.startsWith('torch_reference:'))]).toEqual([0, []]);
       expect(r.stderr).toContain('epoch 1/1: loss ');
       expect(readdirSync(dir).sort()).toEqual(['config.json', 'evaluation.json', 'metrics.jsonl']);
@@ -79,7 +89,7 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol, a
         augment: { crop: true, flip: true },
         backend: { name: 'pytorch', device: expect.stringMatching(/^cpu \(2 threads, torch /) as unknown },
         reference: { framework: 'pytorch', version: expect.any(String) as unknown, script: 'tools/torch_reference.py', code: 'ours' },
-        command: `${PYTHON} ${SCRIPT} --variant=18 --epochs=1 --train-limit=256 --test-limit=128 --threads=2 --out=${dir}`,
+        command: `${PYTHON} ${SCRIPT} ${TWO_STEPS.join(' ')} --out=${dir}`,
       });
       // The network PyTorch trained has exactly our spec's parameters.
       expect(config.reference?.parameters).toBe(parameterCounts(config).ours);
@@ -175,15 +185,15 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol, a
   realTest(
     '--clip-norm clips with torch.nn.utils.clip_grad_norm_ and is recorded as train:serve records it',
     () => {
-      const run = (dir: string, ...extra: string[]) => {
-        const r = python('--variant=18', '--epochs=1', '--train-limit=256', '--test-limit=128', '--threads=2', `--out=${dir}`, ...extra);
+      const opened = (dir: string, r: ReturnType<typeof python>) => {
         expect([r.code, r.stderr.split('\n').filter((l) => l.startsWith('torch_reference:'))]).toEqual([0, []]);
-        const opened = openRun(dir);
-        if (E.isLeft(opened)) throw new Error(opened.left.message);
-        return opened.right;
+        const o = openRun(dir);
+        if (E.isLeft(o)) throw new Error(o.left.message);
+        return o.right;
       };
+      const run = (dir: string, ...extra: string[]) => opened(dir, python(...TWO_STEPS, `--out=${dir}`, ...extra));
       // Without the flag, the protocol's own clipping (as train:serve); 0 is none.
-      const byDefault = run(join(tempDir(), 'protocol'));
+      const byDefault = opened(twoStepRun().dir, twoStepRun().result);
       const plain = run(join(tempDir(), 'plain'), '--clip-norm=0');
       // A norm of 1e-6 leaves the second step almost only its weight decay: the epoch's loss moves away from the unclipped run's.
       const clipped = run(join(tempDir(), 'clipped'), '--clip-norm=1e-6');
