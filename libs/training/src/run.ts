@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import * as E from 'fp-ts/Either';
 import { systemError, type LockOwner, type SystemError } from '@resnet/files';
-import { activePrecision, machineMemory, processMemory } from '@resnet/backend';
+import { activePrecision, machineMemory, processMemory, resetPeakRss } from '@resnet/backend';
 import { CLASS_NAMES, type FashionMnist, type Split } from '@resnet/fashion-mnist';
 import { disposeModel, estimateStepMemory, initModel, largestBatch } from '@resnet/tfjs';
 import type { ResNetSpec } from '@resnet/variants';
@@ -215,6 +215,9 @@ async function trainClaimed(plan: RunPlan, io: RunIo, emit: (e: RunEvent) => voi
   const trainSet = limitSplit(io.data.train, config.trainLimit);
   const testSet = limitSplit(io.data.test, config.testLimit);
 
+  // The run's memory peak is its own: not an earlier run's of the same process (a local sweep trains
+  // its runs one after another in one process).
+  resetPeakRss();
   const model = initModel(spec.right.net, { seed: config.seed, zeroInitResidual: config.zeroInitResidual });
   const sgd = createSgdState(model.params);
   try {

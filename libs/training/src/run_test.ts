@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import * as tf from '@tensorflow/tfjs';
+import { processMemory } from '@resnet/backend';
 import type { FashionMnist } from '@resnet/fashion-mnist';
 import { registerOnednn } from '@resnet/onednn';
 import { readProgress, RUN_FORMAT, type RunSettings } from '@resnet/run-dir';
@@ -215,6 +216,23 @@ describeOnednn('trainRun (onednn backend)', () => {
       }),
     );
     expect(existsSync(big)).toBe(false);
+  });
+
+  test('a run’s memory peak is its own: a larger peak earlier in the same process (an earlier run of a local sweep) is not recorded', async () => {
+    let ballast: Buffer | null = Buffer.alloc(1024 ** 3);
+    ballast.fill(1); // resident, not only reserved
+    const earlier = processMemory()?.peakRssBytes ?? NaN;
+    ballast = null;
+    const dir = join(tmp(), 'after-a-larger-one');
+    const done = await trainRun({ _tag: 'Start', dir, config: settings(1) }, { data });
+    expect(E.isRight(done)).toBe(true);
+    const [line] = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
+    expect(ballast).toBeNull();
+    expect(line?.['peakRssBytes']).toBeGreaterThan(1e8);
+    expect(line?.['peakRssBytes']).toBeLessThan(earlier - 0.5 * 1024 ** 3);
   });
 
   test('a run whose config.json records another precision than the backend computes in is refused before anything is written (never trained under the wrong label)', async () => {
