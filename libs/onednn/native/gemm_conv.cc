@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace onednn {
@@ -86,6 +87,14 @@ Entry &GemmEntry(memory::dim m, memory::dim k, memory::dim n, bool ta, bool tb, 
   return Lookup(MakeKey(kKeyMatMul, p, kMatMulParams, bf16 ? 2 : 0), [&] { return MakeMatMul(p, false, 0.0F, bf16); });
 }
 
+// A key for a matrix made from the filter under key_b for this geometry (`what` names which),
+// under which its bf16 copy is kept with the filter's (0 without bf16 or a key).
+double FilterMatrixKey(const ConvGeom &g, double key_b, bool bf16, char what) {
+  if (!bf16 || key_b == 0.0) return 0.0;
+  const memory::dim shape[] = {g.ih, g.iw, g.ic, g.oh, g.ow, g.oc, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.pb, g.pr};
+  return DerivedKey(key_b, what + std::string(reinterpret_cast<const char *>(shape), sizeof(shape)));
+}
+
 }  // namespace
 
 bool UseIm2Col(const ConvGeom &g) { return (g.oh * g.ow <= kIm2ColMaxOutput && g.kh * g.kw > 1) || Pointwise(g); }
@@ -100,12 +109,13 @@ namespace {
 // matrix: IH*IW < T (taps used) per output pixel and channel pair. A 3x3 kernel on 2x2 maps
 // (ResNet's third stage at 28 px): 4 against 9, and U has no zero block, where the patches are
 // 5/9 padding.
-// In bf16, backward data stays on the patch matrix: its GEMM reads U transposed, and converting
-// that to bf16 on every call cost more than the padding's products (ResNet-152 at 28 px, 3x3
-// 256->256 on 2x2 maps: 50.9 against 44.6 ms a step; forward 57.6 -> 46.7, filter gradient
-// 54.0 -> 39.2; fp32, all three: 250 -> 149 ms).
-bool UseUnrolled(ConvKind kind, const ConvGeom &g, bool bf16) {
-  if (bf16 && kind == kConvBwdData) return false;
+// In bf16, U's bf16 copy is kept with the filter's key (made by the forward, read again by
+// backward data). Without a key, backward data stays on the patch matrix: its GEMM reads U
+// transposed, and converting that to bf16 on every call cost more than the padding's products
+// (ResNet-152 at 28 px, 3x3 256->256 on 2x2 maps: 50.9 against 44.6 ms a step; forward
+// 57.6 -> 46.7, filter gradient 54.0 -> 39.2; fp32, all three: 250 -> 149 ms).
+bool UseUnrolled(ConvKind kind, const ConvGeom &g, bool bf16, double key_b) {
+  if (bf16 && kind == kConvBwdData && key_b == 0.0) return false;
   return !Pointwise(g) && g.kh * g.kw > 1 && g.ih * g.iw < static_cast<memory::dim>(UsedTaps(g).size());
 }
 
@@ -133,6 +143,17 @@ void ConvUnrolled(ConvKind kind, const ConvGeom &g, const float *a, const float 
     return;
   }
   float *u = static_cast<float *>(Arena(7, static_cast<size_t>(rows_u * cols_u) * sizeof(float)));
+  // U's bf16 copy lives under a key derived from the filter's and the geometry (the filter's
+  // data never changes): built and converted once, by the forward, for the backward too.
+  const double key_u = FilterMatrixKey(g, key_b, bf16, 'u');
+  if (key_u != 0.0 && HasConverted(key_u, static_cast<size_t>(rows_u * cols_u) * 2)) {
+    if (kind == kConvFwd) {
+      Run(GemmEntry(g.n, rows_u, cols_u, false, false, bf16), {const_cast<float *>(a), u}, nullptr, out, {key_a, key_u});
+    } else {
+      Run(GemmEntry(g.n, cols_u, rows_u, false, true, bf16), {const_cast<float *>(a), u}, nullptr, out, {key_a, key_u});
+    }
+    return;
+  }
   memory::dim pairs = 0;
   ForEachPair(g, [&](memory::dim, memory::dim, memory::dim) { ++pairs; });
   // Zero blocks only where some pair has no tap (never on 2x2 maps under a 3x3 kernel).
@@ -143,9 +164,9 @@ void ConvUnrolled(ConvKind kind, const ConvGeom &g, const float *a, const float 
     for (memory::dim ic = 0; ic < g.ic; ++ic) std::memcpy(dst + ic * cols_u, w + ic * g.oc, oc_bytes);
   });
   if (kind == kConvFwd) {
-    Run(GemmEntry(g.n, rows_u, cols_u, false, false, bf16), {const_cast<float *>(a), u}, nullptr, out, {key_a, 0.0});  // y = X * U
+    Run(GemmEntry(g.n, rows_u, cols_u, false, false, bf16), {const_cast<float *>(a), u}, nullptr, out, {key_a, key_u});  // y = X * U
   } else {
-    Run(GemmEntry(g.n, cols_u, rows_u, false, true, bf16), {const_cast<float *>(a), u}, nullptr, out, {key_a, 0.0});  // dx = dY * U^T
+    Run(GemmEntry(g.n, cols_u, rows_u, false, true, bf16), {const_cast<float *>(a), u}, nullptr, out, {key_a, key_u});  // dx = dY * U^T
   }
 }
 
@@ -155,7 +176,7 @@ void ConvUnrolled(ConvKind kind, const ConvGeom &g, const float *a, const float 
 void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b, float *out, double key_a, double key_b) {
   ++g_gemm_conv_calls;
   const bool bf16 = ConvInBf16(kind, g);
-  if (UseUnrolled(kind, g, bf16)) {
+  if (UseUnrolled(kind, g, bf16, key_b)) {
     ConvUnrolled(kind, g, a, b, out, key_a, key_b, bf16);
     return;
   }
@@ -170,10 +191,12 @@ void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b
   auto tap_weights = [&](const float *w, size_t t) { return w + static_cast<size_t>(taps[t].kh * g.kw + taps[t].kw) * ocic; };
   // With every tap used, HWIO weights already are the [T*IC, OC] matrix: no gather/scatter.
   const bool all_taps = static_cast<memory::dim>(taps.size()) == g.kh * g.kw;
-  // The weights' key holds only when the GEMM reads them as they are (every tap used).
-  const double key_w = all_taps ? key_b : 0.0;
+  // With every tap used the GEMM reads the filter as it is, under its own key; a gathered
+  // filter is kept under a key derived from it (built once, by the forward, for the backward).
+  const double key_w = all_taps ? key_b : FilterMatrixKey(g, key_b, bf16, 't');
   auto gather = [&](const float *w) -> float * {
     if (all_taps) return const_cast<float *>(w);
+    if (key_w != 0.0 && HasConverted(key_w, static_cast<size_t>(tic * g.oc) * 2)) return wt;  // not read
     for (size_t t = 0; t < taps.size(); ++t) std::memcpy(wt + t * ocic, tap_weights(w, t), ocic * sizeof(float));
     return wt;
   };

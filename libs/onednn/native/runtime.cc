@@ -6,6 +6,7 @@
 #include <cstring>
 #include <deque>
 #include <iterator>
+#include <map>
 #include <utility>
 #include <new>
 #include <sstream>
@@ -173,9 +174,12 @@ void *ConvertedInput(double key, Operand &op, memory &user) {
   return ptr;
 }
 
-}  // namespace
+// Derived keys (DerivedKey): negative, so never a tensor's; by owner key and what they name.
+std::map<std::pair<double, std::string>, double> g_derived;
+std::unordered_multimap<double, double> g_derived_by_owner;
+double g_next_derived = -1.0;
 
-void ForgetConverted(double key) {
+void Forget(double key) {
   auto it = g_converted.find(key);
   if (it == g_converted.end()) return;
   g_converted_bytes -= it->second.bytes;
@@ -183,10 +187,37 @@ void ForgetConverted(double key) {
   g_converted.erase(it);
 }
 
+}  // namespace
+
+double DerivedKey(double key, const std::string &what) {
+  auto [it, fresh] = g_derived.try_emplace({key, what}, g_next_derived);
+  if (fresh) {
+    g_next_derived -= 1.0;
+    g_derived_by_owner.emplace(key, it->second);
+  }
+  return it->second;
+}
+
+bool HasConverted(double key, size_t bytes) {
+  auto it = g_converted.find(key);
+  return it != g_converted.end() && it->second.bytes == bytes;
+}
+
+void ForgetConverted(double key) {
+  Forget(key);
+  auto [first, last] = g_derived_by_owner.equal_range(key);
+  for (auto it = first; it != last; ++it) Forget(it->second);
+  if (first == last) return;
+  for (auto it = g_derived.lower_bound({key, std::string()}); it != g_derived.end() && it->first.first == key;) it = g_derived.erase(it);
+  g_derived_by_owner.erase(key);
+}
+
 void DropConverted() {
   for (auto &[_, c] : g_converted) std::free(c.ptr);
   g_converted.clear();
   g_converted_bytes = 0;
+  g_derived.clear();
+  g_derived_by_owner.clear();
   for (auto &spare : g_spare) std::free(spare.second);
   g_spare.clear();
   g_spare_bytes = 0;

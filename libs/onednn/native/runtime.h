@@ -109,6 +109,12 @@ void Run(Entry &e, const std::vector<float *> &in, float *bias, float *out, cons
 // by ForgetConverted when the tensor is disposed (addon.forget), or all by DropConverted.
 void ForgetConverted(double key);
 void DropConverted();
+// A key for data derived from the tensor under `key` (e.g. a filter's unrolled matrix for one
+// convolution geometry, `what`): its converted copy is forgotten with that tensor's.
+double DerivedKey(double key, const std::string &what);
+// Whether a converted copy of `bytes` is held under `key` (then the data it was made from
+// need not be built again: Run does not read it).
+bool HasConverted(double key, size_t bytes);
 size_t ConvertedBytes();
 size_t ConvertedEntries();
 

@@ -130,6 +130,54 @@ describeOnednn('bf16 mixed precision against fp32', () => {
       },
     );
 
+    // A filter with a key keeps the matrix made from it (the unrolled matrix on 2x2 maps, the
+    // used taps gathered on 1x1 maps) as a bf16 copy: the forward makes it, backward data reads
+    // it again (transposed), forgetting the filter's key frees it.
+    test.each([
+      ['3x3 32→32 on 2x2 maps (unrolled)', CASES[4] as Case],
+      ['3x3 64→64 on 1x1 maps (gathered taps)', CASES[3] as Case],
+    ])(
+      '%s, filter keyed: forward and backward data within the bound; backward data reading the kept copy equals one from a fresh copy; freed with the filter',
+      (_, c) => {
+        const entries = (): number => native.info().convertedEntries;
+        const before = entries();
+        const fwd = operands(c, 'forward', 21),
+          bwd = operands(c, 'backwardData', 21);
+        const keyed = (kind: 'forward' | 'backwardData', o: typeof fwd, keyB: number): Float32Array => {
+          configureOnednn({ precision: 'bf16' });
+          const out = new Float32Array(o.out).fill(NaN);
+          native.conv(native.ops.conv[kind], o.a, o.b, null, out, Int32Array.from(c.params), 0, 0, keyB);
+          return out;
+        };
+        const filterKey = 2 ** 50;
+        const y = keyed('forward', fwd, filterKey);
+        const held = entries();
+        expect(held).toBe(before + 1); // the filter's matrix, kept
+        const dx = keyed('backwardData', { ...bwd, b: fwd.b }, filterKey);
+        expect(entries()).toBe(held); // read again, not converted again
+        // The same from a copy made afresh by backward data itself (another key: nothing kept yet).
+        const fresh = keyed('backwardData', { ...bwd, b: fwd.b }, filterKey + 1);
+        expect(dx).toEqual(fresh);
+        native.forget(filterKey);
+        native.forget(filterKey + 1);
+        expect(entries()).toBe(before);
+        for (const [kind, o, got] of [['forward', fwd, y] as const, ['backwardData', { ...bwd, b: fwd.b }, dx] as const]) {
+          const fp32 = run(native, 'fp32', c, kind, o.a, o.b, o.out);
+          const magnitude = run(native, 'fp32', c, kind, abs(o.a), abs(o.b), o.out);
+          const factor = 2 * U + U * U + 2 * o.k * 2 ** -24;
+          let worst = 0,
+            differing = 0;
+          for (let j = 0; j < o.out; j++) {
+            const diff = Math.abs((got[j] ?? NaN) - (fp32[j] ?? NaN));
+            worst = Math.max(worst, diff / (factor * (magnitude[j] ?? NaN) + 1e-30));
+            if (diff > 0) differing++;
+          }
+          expect(worst).toBeLessThanOrEqual(1);
+          expect(differing).toBeGreaterThan(o.out / 4);
+        }
+      },
+    );
+
     test('switching back to fp32 gives the fp32 results again (the cache keys carry the precision)', () => {
       const c = CASES[0] as Case;
       const { a, b, out } = operands(c, 'forward', 3);
