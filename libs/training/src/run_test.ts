@@ -57,12 +57,13 @@ function settings(epochs: number): RunSettings {
   };
 }
 
-const metricsOf = (dir: string) =>
+const metricLines = (dir: string) =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, number>)
-    .map(({ epoch, loss, trainAcc, testAcc, lr }) => ({ epoch, loss, trainAcc, testAcc, lr }));
+    .map((l) => JSON.parse(l) as Record<string, number>);
+const metricsOf = (dir: string) =>
+  metricLines(dir).map(({ epoch, loss, trainAcc, testAcc, lr }) => ({ epoch, loss, trainAcc, testAcc, lr }));
 
 describeOnednn('trainRun (onednn backend)', () => {
   test('interrupted mid-epoch and continued, a run ends with the metrics lines and weights of an uninterrupted one, and leaves no tensor behind', async () => {
@@ -92,11 +93,7 @@ describeOnednn('trainRun (onednn backend)', () => {
     // The resumed epoch's line too, with a learning rate that changed every step.
     expect(metricsOf(split)).toEqual(metricsOf(whole));
     // Epoch 2's CPU time came through the checkpoint on disk: its line has it as the uninterrupted run's has.
-    const cpuOf = (dir: string) =>
-      readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => (JSON.parse(l) as { cpuSeconds?: number }).cpuSeconds);
+    const cpuOf = (dir: string) => metricLines(dir).map((l) => l['cpuSeconds']);
     expect(cpuOf(split).every((c) => c !== undefined && c > 0)).toBe(true);
     expect(cpuOf(whole).every((c) => c !== undefined && c > 0)).toBe(true);
     expect(new Set(metricsOf(whole).map((m) => m.lr)).size).toBe(2);
@@ -123,10 +120,7 @@ describeOnednn('trainRun (onednn backend)', () => {
     writeFileSync(manifestPath, JSON.stringify(manifest));
     const second = await trainRun({ _tag: 'Continue', dir, epochs: null }, { data });
     expect(second).toMatchObject(E.right({ interrupted: false }));
-    const peaks = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => (JSON.parse(l) as { peakRssBytes?: number }).peakRssBytes);
+    const peaks = metricLines(dir).map((l) => l['peakRssBytes']);
     expect(peaks[0]).toBe(earlier);
     expect(peaks[1]).toBeGreaterThan(1e8);
     expect(peaks[1]).toBeLessThan(earlier);
@@ -181,10 +175,7 @@ describeOnednn('trainRun (onednn backend)', () => {
     const dir = join(tmp(), 'memory');
     const done = await trainRun({ _tag: 'Start', dir, config: settings(1) }, { data });
     expect(E.isRight(done)).toBe(true);
-    const [line] = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, number>);
+    const [line] = metricLines(dir);
     expect(line?.['peakRssBytes']).toBeGreaterThan(1e8);
     expect(line?.['rssBytes']).toBeGreaterThan(1e8);
     expect(line?.['rssBytes']).toBeLessThanOrEqual(line?.['peakRssBytes'] ?? 0);
@@ -226,10 +217,7 @@ describeOnednn('trainRun (onednn backend)', () => {
     const dir = join(tmp(), 'after-a-larger-one');
     const done = await trainRun({ _tag: 'Start', dir, config: settings(1) }, { data });
     expect(E.isRight(done)).toBe(true);
-    const [line] = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, number>);
+    const [line] = metricLines(dir);
     expect(ballast).toBeNull();
     expect(line?.['peakRssBytes']).toBeGreaterThan(1e8);
     expect(line?.['peakRssBytes']).toBeLessThan(earlier - 0.5 * 1024 ** 3);
