@@ -146,23 +146,17 @@ void ConvUnrolled(ConvKind kind, const ConvGeom &g, const float *a, const float 
   // U's bf16 copy lives under a key derived from the filter's and the geometry (the filter's
   // data never changes): built and converted once, by the forward, for the backward too.
   const double key_u = FilterMatrixKey(g, key_b, bf16, 'u');
-  if (key_u != 0.0 && HasConverted(key_u, static_cast<size_t>(rows_u * cols_u) * 2)) {
-    if (kind == kConvFwd) {
-      Run(GemmEntry(g.n, rows_u, cols_u, false, false, bf16), {const_cast<float *>(a), u}, nullptr, out, {key_a, key_u});
-    } else {
-      Run(GemmEntry(g.n, cols_u, rows_u, false, true, bf16), {const_cast<float *>(a), u}, nullptr, out, {key_a, key_u});
-    }
-    return;
+  if (key_u == 0.0 || !HasConverted(key_u, static_cast<size_t>(rows_u * cols_u) * 2)) {  // else Run reads the copy, not u
+    memory::dim pairs = 0;
+    ForEachPair(g, [&](memory::dim, memory::dim, memory::dim) { ++pairs; });
+    // Zero blocks only where some pair has no tap (never on 2x2 maps under a 3x3 kernel).
+    if (pairs < g.ih * g.iw * g.oh * g.ow) std::memset(u, 0, static_cast<size_t>(rows_u * cols_u) * sizeof(float));
+    ForEachPair(g, [&](memory::dim q, memory::dim p, memory::dim t) {
+      const float *w = b + static_cast<size_t>(t) * ocic;
+      float *dst = block(u, q, p);
+      for (memory::dim ic = 0; ic < g.ic; ++ic) std::memcpy(dst + ic * cols_u, w + ic * g.oc, oc_bytes);
+    });
   }
-  memory::dim pairs = 0;
-  ForEachPair(g, [&](memory::dim, memory::dim, memory::dim) { ++pairs; });
-  // Zero blocks only where some pair has no tap (never on 2x2 maps under a 3x3 kernel).
-  if (pairs < g.ih * g.iw * g.oh * g.ow) std::memset(u, 0, static_cast<size_t>(rows_u * cols_u) * sizeof(float));
-  ForEachPair(g, [&](memory::dim q, memory::dim p, memory::dim t) {
-    const float *w = b + static_cast<size_t>(t) * ocic;
-    float *dst = block(u, q, p);
-    for (memory::dim ic = 0; ic < g.ic; ++ic) std::memcpy(dst + ic * cols_u, w + ic * g.oc, oc_bytes);
-  });
   if (kind == kConvFwd) {
     Run(GemmEntry(g.n, rows_u, cols_u, false, false, bf16), {const_cast<float *>(a), u}, nullptr, out, {key_a, key_u});  // y = X * U
   } else {
