@@ -174,9 +174,9 @@ void *ConvertedInput(double key, Operand &op, memory &user) {
   return ptr;
 }
 
-// Derived keys (DerivedKey): negative, so never a tensor's; by owner key and what they name.
+// Derived keys (DerivedKey): negative, so never a tensor's; by owner key and what they name
+// (ordered, so an owner's keys are adjacent).
 std::map<std::pair<double, std::string>, double> g_derived;
-std::unordered_multimap<double, double> g_derived_by_owner;
 double g_next_derived = -1.0;
 
 void Forget(double key) {
@@ -191,10 +191,7 @@ void Forget(double key) {
 
 double DerivedKey(double key, const std::string &what) {
   auto [it, fresh] = g_derived.try_emplace({key, what}, g_next_derived);
-  if (fresh) {
-    g_next_derived -= 1.0;
-    g_derived_by_owner.emplace(key, it->second);
-  }
+  if (fresh) g_next_derived -= 1.0;
   return it->second;
 }
 
@@ -205,11 +202,10 @@ bool HasConverted(double key, size_t bytes) {
 
 void ForgetConverted(double key) {
   Forget(key);
-  auto [first, last] = g_derived_by_owner.equal_range(key);
-  for (auto it = first; it != last; ++it) Forget(it->second);
-  if (first == last) return;
-  for (auto it = g_derived.lower_bound({key, std::string()}); it != g_derived.end() && it->first.first == key;) it = g_derived.erase(it);
-  g_derived_by_owner.erase(key);
+  for (auto it = g_derived.lower_bound({key, std::string()}); it != g_derived.end() && it->first.first == key;) {
+    Forget(it->second);
+    it = g_derived.erase(it);
+  }
 }
 
 void DropConverted() {
@@ -217,7 +213,6 @@ void DropConverted() {
   g_converted.clear();
   g_converted_bytes = 0;
   g_derived.clear();
-  g_derived_by_owner.clear();
   for (auto &spare : g_spare) std::free(spare.second);
   g_spare.clear();
   g_spare_bytes = 0;

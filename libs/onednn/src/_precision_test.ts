@@ -94,6 +94,21 @@ function run(
 
 const abs = (v: Float32Array): Float32Array => v.map(Math.abs);
 
+// Every element of `mixed` within (2u + u² + 2K·2^-24)·Σ|a||b| (`magnitude`) of `fp32`, and more
+// than a quarter of them different from it (really computed in bf16).
+function expectBf16Bound(mixed: Float32Array, fp32: Float32Array, magnitude: Float32Array, k: number): void {
+  const factor = 2 * U + U * U + 2 * k * 2 ** -24;
+  let worst = 0,
+    differing = 0;
+  for (let j = 0; j < fp32.length; j++) {
+    const diff = Math.abs((mixed[j] ?? NaN) - (fp32[j] ?? NaN));
+    worst = Math.max(worst, diff / (factor * (magnitude[j] ?? NaN) + 1e-30));
+    if (diff > 0) differing++;
+  }
+  expect(worst).toBeLessThanOrEqual(1); // NaN fails too
+  expect(differing).toBeGreaterThan(fp32.length / 4);
+}
+
 describeOnednn('bf16 mixed precision against fp32', () => {
   const loaded = addon();
   const native = loaded.ok ? loaded.addon : (undefined as unknown as OnednnAddon);
@@ -115,18 +130,7 @@ describeOnednn('bf16 mixed precision against fp32', () => {
           expect(run(native, 'bf16-everywhere', c, kind, a, b, out)).not.toEqual(fp32);
           return;
         }
-        const magnitude = run(native, 'fp32', c, kind, abs(a), abs(b), out);
-        const factor = 2 * U + U * U + 2 * k * 2 ** -24;
-        let worst = 0,
-          differing = 0;
-        for (let j = 0; j < out; j++) {
-          const diff = Math.abs((mixed[j] ?? NaN) - (fp32[j] ?? NaN));
-          const bound = factor * (magnitude[j] ?? NaN) + 1e-30;
-          worst = Math.max(worst, diff / bound);
-          if (diff > 0) differing++;
-        }
-        expect(worst).toBeLessThanOrEqual(1); // NaN fails too
-        expect(differing).toBeGreaterThan(out / 4); // really computed in bf16
+        expectBf16Bound(mixed, fp32, run(native, 'fp32', c, kind, abs(a), abs(b), out), k);
       },
     );
 
@@ -163,17 +167,7 @@ describeOnednn('bf16 mixed precision against fp32', () => {
         expect(entries()).toBe(before);
         for (const [kind, o, got] of [['forward', fwd, y] as const, ['backwardData', { ...bwd, b: fwd.b }, dx] as const]) {
           const fp32 = run(native, 'fp32', c, kind, o.a, o.b, o.out);
-          const magnitude = run(native, 'fp32', c, kind, abs(o.a), abs(o.b), o.out);
-          const factor = 2 * U + U * U + 2 * o.k * 2 ** -24;
-          let worst = 0,
-            differing = 0;
-          for (let j = 0; j < o.out; j++) {
-            const diff = Math.abs((got[j] ?? NaN) - (fp32[j] ?? NaN));
-            worst = Math.max(worst, diff / (factor * (magnitude[j] ?? NaN) + 1e-30));
-            if (diff > 0) differing++;
-          }
-          expect(worst).toBeLessThanOrEqual(1);
-          expect(differing).toBeGreaterThan(o.out / 4);
+          expectBf16Bound(got, fp32, run(native, 'fp32', c, kind, abs(o.a), abs(o.b), o.out), o.k);
         }
       },
     );
