@@ -30,6 +30,9 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@tensorflow/)'],
   moduleNameMapper,
+  // One temporary folder per test run, TMPDIR for the tests and what they start, removed at the end.
+  globalSetup: path.join(__dirname, 'tools/jest/tmp_root_setup.cjs'),
+  globalTeardown: path.join(__dirname, 'tools/jest/tmp_root_teardown.cjs'),
   setupFilesAfterEnv: [path.join(__dirname, 'tools/jest/fast_check_setup.ts')],
   // tfjs kernels on the pure-JS backend are slow; a test that needs more is a bench, not a test.
   testTimeout: 60_000,
