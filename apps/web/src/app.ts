@@ -77,6 +77,19 @@ export const SERVE = command('web:serve', {
   exitCodes: { 0: "stopped by Ctrl-C, SIGTERM or SIGHUP (the server's normal end; a second signal quits at once with 128 + its number)" },
 });
 
+/** The app's own temporary folder (named with its pid), or why it cannot have one. */
+function workFolder(): E.Either<string, string> {
+  try {
+    return E.right(mkdtempSync(join(tmpdir(), `resnet-web-${process.pid}-`)));
+  } catch (e) {
+    const system = systemError(e);
+    if (system === null) throw e;
+    return E.left(
+      `cannot make a temporary folder in ${tmpdir()}: ${describeSystemError({ ...system, target: null })}; set TMPDIR to a folder you may write`,
+    );
+  }
+}
+
 /**
  * Builds the static site; returns the exit code (0 done, 1 bad data, 2 bad command line).
  * @example await build({ runs: 'runs/smoke', out: 'dist/web', images: 20, 'data-dir': null }) // 0
@@ -86,7 +99,9 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
   if (out === null) return fail('--out=<dir> is required: the folder for the static site (e.g. --out=dist/web)', 2);
   const outOk = checkOut(out);
   if (E.isLeft(outOk)) return fail(outOk.left, 2);
-  const work = mkdtempSync(join(tmpdir(), `resnet-web-${process.pid}-`));
+  const made = workFolder();
+  if (E.isLeft(made)) return fail(made.left, 1);
+  const work = made.right;
   const forgetWork = onCleanup(() => rmSync(work, { recursive: true, force: true }));
   try {
     const data = await gatherData(flags, join(work, 'public'), { live: false });
@@ -123,7 +138,9 @@ export async function build(flags: Parsed<typeof BUILD_FLAGS>): Promise<number> 
  * @example await serve({ runs: 'runs/sweep', port: 5173, host: '127.0.0.1', 'stale-after': 300, images: 20, 'data-dir': null }) // prints "web: http://127.0.0.1:5173/"
  */
 export async function serve(flags: Parsed<typeof SERVE_FLAGS>): Promise<number> {
-  const work = mkdtempSync(join(tmpdir(), `resnet-web-${process.pid}-`));
+  const made = workFolder();
+  if (E.isLeft(made)) return fail(made.left, 1);
+  const work = made.right;
   // Removed however the server ends: Ctrl-C, SIGTERM, SIGHUP, a port it may not bind, an error.
   const forget = onCleanup(() => rmSync(work, { recursive: true, force: true }));
   const data = await gatherData(flags, join(work, 'public'), { live: true });
