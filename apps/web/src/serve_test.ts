@@ -2,7 +2,7 @@
 // folder (43 MB with a model); a port it may not bind is one line and an exit, not a stack
 // trace and a process that hangs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APP_ENV, mainArgs, startMain, WORKSPACE } from '@resnet/cli/testing';
@@ -32,25 +32,52 @@ const IS_ROOT = process.getuid?.() === 0;
   (IS_ROOT ? test : test.skip)(
     'a port it may not bind (80, as an unprivileged user): one line naming the port, exit 1, no temporary folder left',
     () => {
-      const before = new Set(readdirSync(tmpdir()));
-      // runuser: the same app as user nobody, who may not bind ports below 1024.
-      const r = spawnSync(
-        'runuser',
-        ['-u', 'nobody', '--', process.execPath, ...mainArgs('apps/web/src/main.ts', ['--port=80', '--images=2'])],
-        { cwd: WORKSPACE, env: APP_ENV, encoding: 'utf8', timeout: 60_000 },
-      );
-      expect(r.signal).toBeNull();
-      expect(r.status).toBe(1);
-      // (nobody cannot write vite's cache in this root-owned clone: vite says so above our line.)
-      expect(r.stderr.trim().split('\n').pop()).toBe(
-        'web: cannot serve: 127.0.0.1:80: permission denied (EACCES, listen); choose another --port (1024 or above, or 0 for any free one)',
-      );
-      expect(r.stderr).not.toContain('unexpected error');
-      // Its folders would be nobody's (other tests, as root, make such folders at the same time).
-      const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout);
-      expect(
-        readdirSync(tmpdir()).filter((f) => f.startsWith('resnet-web-') && !before.has(f) && statSync(join(tmpdir(), f)).uid === nobody),
-      ).toEqual([]);
+      // nobody gets a temporary folder of its own: the test run's (tools/jest/tmp_root_setup.cjs) is
+      // root's and closed to others, so the app would fail on it before it came to the port.
+      const nobodyTmp = mkdtempSync('/tmp/web-nobody-');
+      try {
+        spawnSync('chown', ['nobody', nobodyTmp]);
+        // runuser: the same app as user nobody, who may not bind ports below 1024.
+        const r = spawnSync(
+          'runuser',
+          ['-u', 'nobody', '--', process.execPath, ...mainArgs('apps/web/src/main.ts', ['--port=80', '--images=2'])],
+          { cwd: WORKSPACE, env: { ...APP_ENV, TMPDIR: nobodyTmp }, encoding: 'utf8', timeout: 60_000 },
+        );
+        expect(r.signal).toBeNull();
+        expect(r.status).toBe(1);
+        // (nobody cannot write vite's cache in this root-owned clone: vite says so above our line.)
+        expect(r.stderr.trim().split('\n').pop()).toBe(
+          'web: cannot serve: 127.0.0.1:80: permission denied (EACCES, listen); choose another --port (1024 or above, or 0 for any free one)',
+        );
+        expect(r.stderr).not.toContain('unexpected error');
+        // No folder of its is left there.
+        expect(readdirSync(nobodyTmp).filter((f) => f.startsWith('resnet-web-'))).toEqual([]);
+      } finally {
+        rmSync(nobodyTmp, { recursive: true, force: true });
+      }
     },
   );
+
+  // A folder where nothing new may be made (chattr +i; root is not refused by modes), with tsx's
+  // cache folder inside it already, so that the app itself, not the loader, meets it.
+  (IS_ROOT ? test : test.skip)('a temporary folder it cannot make: one line naming TMPDIR, exit 1', () => {
+    const locked = mkdtempSync(join(tmpdir(), 'web-locked-'));
+    mkdirSync(join(locked, 'tsx-0'));
+    const chattr = spawnSync('chattr', ['+i', locked], { encoding: 'utf8' });
+    expect({ chattr: chattr.status, stderr: chattr.stderr }).toEqual({ chattr: 0, stderr: '' });
+    try {
+      const r = spawnSync(process.execPath, mainArgs('apps/web/src/main.ts', ['--port=0', '--images=2']), {
+        cwd: WORKSPACE,
+        env: { ...APP_ENV, TMPDIR: locked },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect({ code: r.status, stderr: r.stderr.trim() }).toEqual({
+        code: 1,
+        stderr: `web: cannot make a temporary folder in ${locked}: operation not permitted (EPERM, mkdtemp); set TMPDIR to a folder you may write`,
+      });
+    } finally {
+      spawnSync('chattr', ['-i', locked]);
+    }
+  });
 });
