@@ -78,6 +78,9 @@ start() {
 
   mkdir -p "$dir"/{state,spool,munge}
   chmod 0755 "$dir"
+  # munged runs as munge: every folder above $dir must let other users pass (x), or it cannot even open its log.
+  runuser -u munge -- test -x "$dir" ||
+    fail "the munge user cannot reach $dir: a folder above it is closed to other users (mode 0700?); give them x (chmod o+x) or start the cluster under a folder such as /tmp"
   # munged refuses a key or socket folder others can write to, and a key it does not own.
   chown munge:munge "$dir/munge"
   chmod 0700 "$dir/munge"

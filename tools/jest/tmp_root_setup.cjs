@@ -6,13 +6,16 @@
 // run the tests a few hundred times was full, and CI failed on it (ENOSPC).
 'use strict';
 
-const { mkdtempSync } = require('node:fs');
+const { chmodSync, mkdtempSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
 module.exports = function createTmpRoot(_globalConfig, projectConfig) {
   const name = (projectConfig.displayName?.name ?? 'tests').replace(/[^A-Za-z0-9_.-]/g, '_');
   const dir = mkdtempSync(join(tmpdir(), `jest-${name}-`));
+  // Others may pass through to what is made for them (munge to a Slurm test's cluster, nobody to
+  // its own folder in a web test) but not list or write it.
+  chmodSync(dir, 0o711);
   process.env['RESNET_JEST_TMP_ROOT'] = dir;
   process.env['RESNET_JEST_TMPDIR_BEFORE'] = process.env['TMPDIR'] ?? '';
   process.env['TMPDIR'] = dir;

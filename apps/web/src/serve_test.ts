@@ -33,8 +33,8 @@ const IS_ROOT = process.getuid?.() === 0;
     'a port it may not bind (80, as an unprivileged user): one line naming the port, exit 1, no temporary folder left',
     () => {
       // nobody gets a temporary folder of its own: the test run's (tools/jest/tmp_root_setup.cjs) is
-      // root's and closed to others, so the app would fail on it before it came to the port.
-      const nobodyTmp = mkdtempSync('/tmp/web-nobody-');
+      // root's, and nobody may only pass through it.
+      const nobodyTmp = mkdtempSync(join(tmpdir(), 'web-nobody-'));
       try {
         spawnSync('chown', ['nobody', nobodyTmp]);
         // runuser: the same app as user nobody, who may not bind ports below 1024.

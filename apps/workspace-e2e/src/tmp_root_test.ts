@@ -11,7 +11,7 @@ const root = resolve(__dirname, '../../..');
 
 const FIXTURE_TEST = `
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,7 +21,7 @@ test('leaves a folder behind, and so does a process it starts', () => {
   const child = spawnSync('mktemp', ['-d'], { encoding: 'utf8' }).stdout.trim();
   writeFileSync(
     join(process.env['REPORT_DIR'] ?? '', \`\${process.pid}-\${Math.random()}.json\`),
-    JSON.stringify({ pid: process.pid, own, child }),
+    JSON.stringify({ pid: process.pid, own, child, mode: statSync(tmpdir()).mode & 0o777 }),
   );
 });
 `;
@@ -30,6 +30,7 @@ interface Report {
   readonly pid: number;
   readonly own: string;
   readonly child: string;
+  readonly mode: number;
 }
 
 /** Runs jest (two workers) on a fresh two-file fixture project with TMPDIR=`outer`; what each test reported. */
@@ -71,6 +72,8 @@ describe("a jest run's temporary folder", () => {
     const runRoot = reports[0]?.own.split('/').slice(0, -1).join('/') ?? '';
     expect(runRoot).toMatch(new RegExp(`^${outer}/jest-fixture-[^/]+$`));
     for (const r of reports) {
+      // Others may pass through it (munge to a Slurm test's cluster), not list it.
+      expect(r.mode.toString(8)).toBe('711');
       expect(r.own.startsWith(`${runRoot}/left-behind-`)).toBe(true);
       expect(r.child.startsWith(`${runRoot}/tmp.`)).toBe(true);
       expect([existsSync(r.own), existsSync(r.child)]).toEqual([false, false]);
