@@ -59,7 +59,7 @@ const FLAGS = {
     min: 1,
     max: 100,
     default: 1,
-    help: 'measure every configuration this many times, its rows in turn each round; examples/s are then medians over the rounds and each ratio (× PyTorch, × own fp32) the median of the ratios within each round, with every round listed (default 1)',
+    help: 'measure every configuration this many times, its rows in turn each round; examples/s are then medians over the rounds and each ratio (× PyTorch, × own fp32) the median of the ratios within each round, with every round listed',
   },
   pytorch: { kind: 'bool', default: true, help: 'also measure the PyTorch baseline (--pytorch=false to skip)' },
   python: { kind: 'string', default: null, help: 'python with torch for the baseline (default /usr/bin/python3, Debian python3-torch)' },
@@ -67,7 +67,7 @@ const FLAGS = {
     kind: 'enumList',
     values: PRECISIONS,
     default: ['fp32'],
-    help: 'what the tfjs backends compute in, each measured (bf16: onednn on a CPU with avx512_core_bf16 or AMX); bf16 also measures PyTorch with torch.autocast(bf16) beside its fp32 baseline (default: fp32)',
+    help: 'what the tfjs backends compute in, each measured (bf16: onednn on a CPU with avx512_core_bf16 or AMX); bf16 also measures PyTorch with torch.autocast(bf16) beside its fp32 baseline',
   },
   fused: {
     kind: 'bool',
