@@ -36,7 +36,7 @@ const IS_ROOT = process.getuid?.() === 0;
       // root's, and nobody may only pass through it.
       const nobodyTmp = mkdtempSync(join(tmpdir(), 'web-nobody-'));
       try {
-        spawnSync('chown', ['nobody', nobodyTmp]);
+        expect(spawnSync('chown', ['nobody', nobodyTmp]).status).toBe(0);
         // runuser: the same app as user nobody, who may not bind ports below 1024.
         const r = spawnSync(
           'runuser',
