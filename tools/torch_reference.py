@@ -59,7 +59,7 @@ What differs, as far as we know: the random numbers. Initial weights, the shuffl
 augmentation draws come from torch's generator (seeded by --seed), not from our mulberry32
 streams, so the runs start from different weights and see different orders: compare
 accuracies, not curves step by step. The arithmetic differs in rounding (oneDNN/tfjs
-kernels against PyTorch's). The run cannot be resumed: an interrupted run is started again.
+kernels against PyTorch's).
 
 It writes into --out (which must not exist, or be empty), every file under a temporary name
 renamed into place:
@@ -71,17 +71,26 @@ renamed into place:
                       train:evaluate --json's format (libs/training/src/evaluation_file.ts)
 
 so that `npx nx run report:serve --runs=<folder with it and our runs> --out=...` shows it beside
-ours. Progress goes to stderr; exit code 0 done, 1 bad data or a failed run, 2 bad command
-line, 130 interrupted.
+ours; and, while the run is unfinished, checkpoint.pt: after every epoch the model, the
+optimiser's state, the data generator's state and the epochs' metrics (torch.save), removed
+when the run ends. --resume=<dir> (instead of --out) continues an interrupted run from it with the settings
+its config.json records (no other training flag is taken): the epochs after it are the ones an
+uninterrupted run would have trained, to the bit on the same machine and thread count
+(apps/report/src/pytorch_scripts_test.ts), so an interruption costs the unfinished epoch only.
+One process at a time trains into a folder (an exclusive lock on it). Progress goes to stderr;
+exit code 0 done, 1 bad data or a failed run, 2 bad command line, 130 interrupted (Ctrl-C or
+SIGTERM; the finished epochs are kept, and --resume continues).
 """
 import argparse
 import datetime
+import fcntl
 import gzip
 import json
 import math
 import os
 import platform
 import shlex
+import signal
 import struct
 import sys
 import time
@@ -111,6 +120,8 @@ PROTOCOL = {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, 
 SEED_PROTOCOL = {"lr": 0.1, "batch": 256, "epochs": 10, "image_size": 96}
 RUN_FORMAT = "resnet-ts/run@1"
 EVALUATION_FORMAT = "resnet-ts/evaluation@1"
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = "torch-reference-checkpoint@1"
 SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 FILES = {"train_images": "train-images-idx3-ubyte.gz", "train_labels": "train-labels-idx1-ubyte.gz",
          "test_images": "t10k-images-idx3-ubyte.gz", "test_labels": "t10k-labels-idx1-ubyte.gz"}
@@ -125,45 +136,74 @@ class Failure(Exception):
         self.code = code
 
 
+SETTINGS = ("code", "variant", "epochs", "mini_batch", "train_limit", "test_limit", "seed", "clip_norm")
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="tools/torch_reference.py",
         description=__doc__.splitlines()[0],
         epilog="Example: /usr/bin/python3 tools/torch_reference.py --variant 18 --out runs/reference/pytorch-resnet18 "
                "(10 epochs, all images); the seed report's code: --code seed --variant 18 --out runs/reference/seed-code-resnet18. "
+               "Continue an interrupted run: --resume runs/reference/pytorch-resnet18. "
                "Smoke test: --epochs 1 --train-limit 256 --test-limit 128.")
-    p.add_argument("--code", choices=["ours", "seed"], default="ours",
+    p.add_argument("--code", choices=["ours", "seed"], default=None,
                    help="ours: our network and default protocol (the default); seed: the seed report's own network, init and training, ResNet-18 or 34")
-    p.add_argument("--variant", type=int, default=18, choices=sorted(LAYERS), help="ResNet depth (default 18)")
-    p.add_argument("--epochs", type=int, default=PROTOCOL["epochs"], help="epochs (default 10)")
+    p.add_argument("--variant", type=int, default=None, choices=sorted(LAYERS), help="ResNet depth (default 18)")
+    p.add_argument("--epochs", type=int, default=None, help=f"epochs (default {PROTOCOL['epochs']})")
     p.add_argument("--mini-batch", type=int, default=None, help="examples per step (default 128; 256 with --code seed)")
     p.add_argument("--train-limit", type=int, default=None, help="train on the first N of the 60,000 training images (default: all)")
     p.add_argument("--test-limit", type=int, default=None, help="test on the first N of the 10,000 test images (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights, shuffles and augmentation (default 0)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the initial weights, shuffles and augmentation (default 0)")
     p.add_argument("--clip-norm", type=float, default=None,
                    help="clip the gradient's global L2 norm to N before each step (torch.nn.utils.clip_grad_norm_), as train:serve --clip-norm; "
                         f"0: no clipping (default: the protocol's, {PROTOCOL['clip_norm']}; none with --code seed)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch intra-op threads (default: all cores)")
-    p.add_argument("--out", required=True, help="run directory to create (must not exist, or be empty)")
+    p.add_argument("--out", default=None, help="run directory to create (must not exist, or be empty)")
+    p.add_argument("--resume", metavar="DIR", default=None,
+                   help=f"continue the interrupted run in DIR (instead of --out) from its {CHECKPOINT}, written after every epoch, with "
+                        "the settings its config.json records; the training flags above are not taken with it (--threads and --data-dir are)")
     p.add_argument("--data-dir", default=None,
                    help=f"folder with the four Fashion-MNIST .gz files (default: $FASHION_MNIST_DIR, data/fashion-mnist, {SYSTEM_DIR})")
     a = p.parse_args(argv)
+    if (a.out is None) == (a.resume is None):
+        p.error("give --out=<new run directory> to start a run, or --resume=<run directory> to continue one (one of the two)")
+    if a.resume is not None:
+        given = [f"--{name.replace('_', '-')}" for name in SETTINGS if getattr(a, name) is not None]
+        if given:
+            p.error(f"--resume continues the run with the settings its config.json records: drop {', '.join(given)} "
+                    f"(to train other settings, start a new run with --out)")
+    else:
+        a.code = a.code or "ours"
+        a.variant = 18 if a.variant is None else a.variant
+        a.epochs = PROTOCOL["epochs"] if a.epochs is None else a.epochs
+        a.seed = 0 if a.seed is None else a.seed
+        problem = check_settings(a)
+        if problem:
+            p.error(problem)
+    if not 1 <= a.threads <= 1024:
+        p.error(f"--threads must be an integer from 1 to 1024, got {a.threads}")
+    return a
+
+
+def check_settings(a):
+    """Fills the defaults that depend on --code and returns what is wrong with the settings, or None."""
     if a.code == "seed" and a.variant not in SEED_LAYERS:
-        p.error(f"--code seed runs ResNet-{' or '.join(map(str, SEED_LAYERS))}, got --variant {a.variant}: the seed's code builds its "
+        return (f"--code seed runs ResNet-{' or '.join(map(str, SEED_LAYERS))}, got --variant {a.variant}: the seed's code builds its "
                 f"ResNet-{a.variant} from basic blocks, not the paper's network (use --code ours for the paper's ResNet-{a.variant})")
     if a.mini_batch is None:
         a.mini_batch = SEED_PROTOCOL["batch"] if a.code == "seed" else PROTOCOL["batch"]
     if a.clip_norm is None:
         a.clip_norm = 0 if a.code == "seed" else PROTOCOL["clip_norm"]
-    checks = [("--epochs", a.epochs, 1, 10000), ("--mini-batch", a.mini_batch, 1, 65536), ("--threads", a.threads, 1, 1024),
+    checks = [("--epochs", a.epochs, 1, 10000), ("--mini-batch", a.mini_batch, 1, 65536),
               ("--train-limit", a.train_limit, 1, COUNTS["train"]), ("--test-limit", a.test_limit, 1, COUNTS["test"]),
               ("--seed", a.seed, 0, 2 ** 31 - 1)]
     if not (math.isfinite(a.clip_norm) and a.clip_norm >= 0):
-        p.error(f"--clip-norm must be a number ≥ 0 (0: no clipping), got {a.clip_norm}")
+        return f"--clip-norm must be a number ≥ 0 (0: no clipping), got {a.clip_norm}"
     for name, value, low, high in checks:
         if value is not None and not low <= value <= high:
-            p.error(f"{name} must be an integer from {low} to {high}, got {value}")
-    return a
+            return f"{name} must be an integer from {low} to {high}, got {value}"
+    return None
 
 
 # ---- data -------------------------------------------------------------------------------
@@ -271,12 +311,80 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 
+def save_atomic(path, state):
+    """torch.save under a temporary name, renamed into place: the file is the old one or the new one, never half of either."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def check_out(out):
     if os.path.exists(out):
         if not os.path.isdir(out):
             raise Failure(f"--out={out} is a file: choose a new directory", 2)
         if os.listdir(out):
-            raise Failure(f"--out={out} exists and is not empty: choose a new --out, or remove {out} first", 2)
+            unfinished = os.path.isfile(os.path.join(out, CHECKPOINT))
+            raise Failure(f"--out={out} exists and is not empty: choose a new --out, or remove {out} first"
+                          + (f" (it holds an unfinished run of this script: continue it with --resume={out})" if unfinished else ""), 2)
+
+
+def lock_dir(out):
+    """An exclusive lock on the run's folder, held until this process ends (the kernel releases it however it ends)."""
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise Failure(f"another process is training into {out} (it holds the folder's lock): wait for it to end, or stop it "
+                      f"(Ctrl-C or kill keeps its finished epochs), then continue with --resume={out}")
+    return fd
+
+
+def open_resume(a):
+    """Locks the run in --resume and returns its config and checkpoint, its settings copied into `a`; or a Failure saying why not."""
+    out = a.resume
+    if not os.path.isdir(out):
+        raise Failure(f"--resume={out}: no such folder: give the run directory to continue", 2)
+    lock = lock_dir(out)
+    config_path = os.path.join(out, "config.json")
+    if not os.path.isfile(config_path):
+        raise Failure(f"--resume={out}: it has no config.json, so it is not a run directory: start a new run with --out", 2)
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            config = json.load(f)
+        reference = config.get("reference")
+    except (OSError, ValueError, AttributeError) as e:
+        raise Failure(f"--resume={out}: {config_path} cannot be read as a run's config ({e}): start the run again with a new --out")
+    if not isinstance(reference, dict) or reference.get("script") != "tools/torch_reference.py":
+        raise Failure(f"--resume={out}: not a run of this script (its config.json names no tools/torch_reference.py reference); "
+                      f"continue our own runs with npx nx run train:serve --resume={out}", 2)
+    path = os.path.join(out, CHECKPOINT)
+    if not os.path.isfile(path):
+        if os.path.isfile(os.path.join(out, "evaluation.json")):
+            raise Failure(f"--resume={out}: the run is finished (evaluation.json written): nothing to continue", 2)
+        raise Failure(f"--resume={out}: it has no {CHECKPOINT}: the run stopped before its first epoch ended; start it again: "
+                      f"remove {out}, then run {config.get('command')}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu")
+        ok = isinstance(checkpoint, dict) and checkpoint.get("format") == CHECKPOINT_FORMAT
+    except Exception as e:  # torch.load raises what the unpickler or the zip reader meets
+        raise Failure(f"--resume={out}: {path} cannot be read ({type(e).__name__}: {e}): the file is damaged; remove {out} and start again")
+    if not ok:
+        raise Failure(f"--resume={out}: {path} is not a checkpoint of this script ({CHECKPOINT_FORMAT}); remove {out} and start again")
+    try:
+        a.code = reference["code"]
+        a.variant, a.epochs, a.mini_batch, a.seed = config["variant"], config["epochs"], config["batchSize"], config["seed"]
+        a.train_limit, a.test_limit, a.clip_norm = config["trainLimit"], config["testLimit"], config["clipNorm"] or 0
+    except KeyError as e:
+        raise Failure(f"--resume={out}: config.json lacks {e}: it was not written by this script; start the run again with a new --out")
+    problem = check_settings(a) if a.code in ("ours", "seed") and a.variant in LAYERS else f"code {a.code!r}, variant {a.variant!r}"
+    if problem:
+        raise Failure(f"--resume={out}: config.json records settings this script does not train ({problem}); start the run again with a new --out")
+    return config, checkpoint, lock
 
 
 def cpu_model():
@@ -379,7 +487,8 @@ def progress(line, final=False):
     sys.stderr.flush()
 
 
-def train(a, out, data_dir, command):
+def train(a, out, data_dir, command, resumed=None):
+    """Trains the run in `out`: a new one, or with `resumed` = (config, checkpoint) the interrupted one, from its checkpoint."""
     train_images, train_labels = load_split(data_dir, "train", a.train_limit)
     test_images, test_labels = load_split(data_dir, "test", a.test_limit)
     torch.set_num_threads(a.threads)
@@ -394,13 +503,28 @@ def train(a, out, data_dir, command):
         model = init_like_ours(resnet(a.variant, in_channels=1, classes=CLASSES), zero_init_residual=True).train()
         optimizer = torch.optim.SGD(decay_groups(model, PROTOCOL["weight_decay"]), lr=PROTOCOL["lr"],
                                     momentum=PROTOCOL["momentum"], dampening=0, nesterov=PROTOCOL["nesterov"])
-    config = config_json(a, data_dir, warmup_epochs, parameter_count(model), command)
     loss_fn = nn.CrossEntropyLoss()
     data_rng = torch.Generator().manual_seed(a.seed + 1)
-
-    os.makedirs(out, exist_ok=True)
-    write_atomic(os.path.join(out, "config.json"), json.dumps(config, indent=2) + "\n")
     metrics_path = os.path.join(out, "metrics.jsonl")
+    checkpoint_path = os.path.join(out, CHECKPOINT)
+    lines, confusion, start = [], None, 0
+    if resumed is None:
+        config = config_json(a, data_dir, warmup_epochs, parameter_count(model), command)
+        os.makedirs(out, exist_ok=True)
+        lock = lock_dir(out)  # noqa: F841 (held while the process lives)
+        check_out(out)  # still empty now that it is ours
+        write_atomic(os.path.join(out, "config.json"), json.dumps(config, indent=2) + "\n")
+    else:
+        config, checkpoint = resumed
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        data_rng.set_state(checkpoint["data_rng"])
+        lines, confusion, start = list(checkpoint["metrics"]), checkpoint["confusion"], checkpoint["epoch"]
+        if len(lines) != start or not 1 <= start <= a.epochs:
+            raise Failure(f"{checkpoint_path} holds {len(lines)} epochs' metrics after epoch {start} of {a.epochs}: it is damaged; "
+                          f"remove {out} and start again")
+        # The checkpoint is written before metrics.jsonl: a stop between the two leaves metrics.jsonl an epoch short.
+        write_atomic(metrics_path, "".join(f"{line}\n" for line in lines))
     n = train_images.shape[0]
     steps = math.ceil(n / a.mini_batch)
     what = (f"The seed report's code in PyTorch: its ResNet-{a.variant} ({config['reference']['parameters']:,} parameters), d2l's init, "
@@ -408,10 +532,11 @@ def train(a, out, data_dir, command):
             f"PyTorch reference: ResNet-{a.variant} v1.5 (imagenet stem), protocol default")
     print(f"{what}: {a.epochs} epochs, batch {a.mini_batch}, "
           f"{n} train / {test_images.shape[0]} test images, {config['backend']['device']}, data {data_dir} -> {out}", file=sys.stderr)
+    if start > 0:
+        print(f"resuming after epoch {start} of {a.epochs} from {checkpoint_path}", file=sys.stderr)
     test_batch = seed_batch if seed_code else (lambda images, labels, idx: make_batch(images, labels, idx, False, None))
-    lines = []
-    confusion = None
-    for epoch in range(a.epochs):
+    test_acc = json.loads(lines[-1])["testAcc"] if lines else None
+    for epoch in range(start, a.epochs):
         order = torch.randperm(n, generator=data_rng)
         began = time.perf_counter()
         cpu_began = time.process_time()  # the process's CPU time, every thread (as train:serve's cpuSeconds)
@@ -449,25 +574,47 @@ def train(a, out, data_dir, command):
         metrics = {"epoch": epoch + 1, "loss": loss_sum / seen, "trainAcc": correct / seen, "testAcc": test_acc,
                    "examplesPerSec": seen / seconds, "lr": lr, "seconds": seconds, "cpuSeconds": cpu_seconds}
         lines.append(json.dumps(metrics, separators=(",", ":")))
+        save_atomic(checkpoint_path, {"format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "model": model.state_dict(),
+                                      "optimizer": optimizer.state_dict(), "data_rng": data_rng.get_state(), "metrics": lines,
+                                      "confusion": confusion})
         write_atomic(metrics_path, "".join(f"{line}\n" for line in lines))
         print(f"epoch {epoch + 1}/{a.epochs}: loss {metrics['loss']:.4f}, train acc {metrics['trainAcc']:.3f}, test acc {test_acc:.4f}, "
               f"{metrics['examplesPerSec']:.1f} examples/sec, lr {lr:.4f}, {seconds:.1f} s", file=sys.stderr)
-    write_atomic(os.path.join(out, "evaluation.json"), evaluation_text(evaluation_json(config, a.epochs, confusion, command)))
+    # The run's own command (a resumed run's evaluation.json is the uninterrupted run's).
+    write_atomic(os.path.join(out, "evaluation.json"), evaluation_text(evaluation_json(config, a.epochs, confusion, config["command"])))
+    os.remove(checkpoint_path)
     print(f"run directory: {out} (config.json, metrics.jsonl, evaluation.json); final test acc {test_acc:.4f}", file=sys.stderr)
+
+
+def stop(signum, _frame):
+    """SIGTERM (a kill, a session's end) stops the run as Ctrl-C does: the finished epochs and their checkpoint stay."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def main(argv):
     a = parse_args(argv)
     command = shlex.join(["/usr/bin/python3" if sys.executable == "/usr/bin/python3" else sys.executable, sys.argv[0], *argv])
+    out = a.resume or a.out
+    signal.signal(signal.SIGTERM, stop)
     try:
-        check_out(a.out)
+        if a.resume is not None:
+            config, checkpoint, lock = open_resume(a)  # noqa: F841 (the lock is held while the process lives)
+            resumed = (config, checkpoint)
+        else:
+            check_out(out)
+            resumed = None
         data_dir = find_data_dir(a.data_dir)
-        train(a, a.out, data_dir, command)
+        train(a, out, data_dir, command, resumed)
     except Failure as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return e.code
     except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted; {a.out} holds the epochs finished so far (this script cannot resume: start again with a new --out)", file=sys.stderr)
+        if os.path.isfile(os.path.join(out, CHECKPOINT)):
+            print(f"\n{PROG}: interrupted; {out} keeps the epochs finished so far and their checkpoint: continue with "
+                  f"/usr/bin/python3 tools/torch_reference.py --resume={out}", file=sys.stderr)
+        else:
+            print(f"\n{PROG}: interrupted before a first epoch was saved: nothing to continue; start again with a new --out "
+                  f"(or remove {out})", file=sys.stderr)
         return 130
     return 0
 

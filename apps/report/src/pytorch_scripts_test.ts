@@ -2,7 +2,7 @@
 // python3-torch): tools/torch_reference.py, whose run directory must pass our validating readers
 // and show up in the report beside ours, and tools/bench_torch.py, the baseline of the speed
 // table's "× PyTorch" ratios. Required on CI (CI=true), skipped with a notice elsewhere without torch.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
@@ -208,6 +208,102 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol, a
     90_000,
   );
 
+  realTest(
+    'a run stopped by SIGTERM after its first epoch continues with --resume to the metrics and confusion matrix of an uninterrupted one, bit for bit; one process per folder',
+    async () => {
+      const SETTINGS = ['--variant=18', '--epochs=3', '--train-limit=256', '--test-limit=128', '--threads=2'];
+      const full = join(tempDir(), 'full');
+      expect(python(...SETTINGS, `--out=${full}`).code).toBe(0);
+
+      /** Starts the script; resolves when its stderr contains `text` (then calls `then`), and again with its exit. */
+      const watch = (args: readonly string[], text: string, then: (child: ReturnType<typeof spawn>) => void) =>
+        new Promise<{ code: number | null; stderr: string }>((done) => {
+          const child = spawn(PYTHON, [SCRIPT, ...args], { cwd: root });
+          let stderr = '';
+          let seen = false;
+          child.stderr.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+            if (!seen && stderr.includes(text)) {
+              seen = true;
+              then(child);
+            }
+          });
+          child.on('close', (code) => done({ code, stderr }));
+        });
+      const cut = join(tempDir(), 'cut');
+      const stopped = await watch([...SETTINGS, `--out=${cut}`], 'epoch 1/3:', (child) => child.kill('SIGTERM'));
+      expect([stopped.code, stopped.stderr.trim().split('\n').pop()]).toEqual([
+        130,
+        `torch_reference: interrupted; ${cut} keeps the epochs finished so far and their checkpoint: continue with /usr/bin/python3 tools/torch_reference.py --resume=${cut}`,
+      ]);
+      expect(readdirSync(cut).sort()).toEqual(['checkpoint.pt', 'config.json', 'metrics.jsonl']);
+      expect(readFileSync(join(cut, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+      // Starting it afresh in the same folder is refused, pointing at --resume.
+      const again = python(...SETTINGS, `--out=${cut}`);
+      expect([again.code, again.stderr.trim()]).toEqual([
+        2,
+        `torch_reference: --out=${cut} exists and is not empty: choose a new --out, or remove ${cut} first (it holds an unfinished run of this script: continue it with --resume=${cut})`,
+      ]);
+      // --resume takes the run's own settings, and no others.
+      const other = python(`--resume=${cut}`, '--variant=34', '--seed=1');
+      expect([other.code, other.stderr]).toEqual([
+        2,
+        expect.stringContaining('--resume continues the run with the settings its config.json records: drop --variant, --seed') as unknown,
+      ]);
+      const both = python(`--resume=${cut}`, `--out=${cut}`);
+      expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('one of the two') as unknown]);
+
+      // While it trains, a second process is refused the folder.
+      let second: ReturnType<typeof python> = { code: null, stdout: '', stderr: 'not run' };
+      const resumed = await watch([`--resume=${cut}`, '--threads=2'], 'resuming after epoch 1 of 3', () => {
+        second = python(`--resume=${cut}`, '--threads=2');
+      });
+      expect([second.code, second.stderr.trim()]).toEqual([
+        1,
+        `torch_reference: another process is training into ${cut} (it holds the folder's lock): wait for it to end, or stop it (Ctrl-C or kill keeps its finished epochs), then continue with --resume=${cut}`,
+      ]);
+      expect([resumed.code, resumed.stderr.split('\n').filter((l) => l.startsWith('torch_reference:'))]).toEqual([0, []]);
+      expect(readdirSync(cut).sort()).toEqual(['config.json', 'evaluation.json', 'metrics.jsonl']);
+
+      // Every epoch's loss, accuracies and learning rate equal the uninterrupted run's to the bit (the timings are the epochs' own).
+      const without = (o: Record<string, unknown>, keys: readonly string[]) =>
+        Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
+      const results = (dir: string) =>
+        readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => without(JSON.parse(line) as Record<string, unknown>, ['examplesPerSec', 'seconds', 'cpuSeconds']));
+      expect(results(cut)).toHaveLength(3);
+      expect(results(cut)).toEqual(results(full));
+      // The final model's evaluation too; it names the run's own command and config, as the uninterrupted run's does.
+      const evaluation = (dir: string) => JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')) as Record<string, unknown>;
+      const config = (dir: string) => JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+      expect(without(evaluation(cut), ['run', 'command'])).toEqual(without(evaluation(full), ['run', 'command']));
+      const { run: runCut, command: commandCut } = evaluation(cut);
+      expect([runCut, commandCut]).toEqual([{ variant: 18, createdAt: config(cut)['createdAt'] }, config(cut)['command']]);
+      const opened = openRun(cut);
+      expect(E.isRight(opened) && opened.right.metrics.length).toBe(3);
+
+      // A finished run, a folder of ours, and nothing at all: refused in one line each.
+      const finished = python(`--resume=${cut}`);
+      expect([finished.code, finished.stderr.trim()]).toEqual([
+        2,
+        `torch_reference: --resume=${cut}: the run is finished (evaluation.json written): nothing to continue`,
+      ]);
+      const ours = join(tempDir(), 'ours');
+      writeRun(ours, runConfig(18), epochs(1));
+      const notOurs = python(`--resume=${ours}`);
+      expect([notOurs.code, notOurs.stderr]).toEqual([
+        2,
+        expect.stringContaining(`continue our own runs with npx nx run train:serve --resume=${ours}`) as unknown,
+      ]);
+      const missing = python(`--resume=${join(tempDir(), 'none')}`);
+      expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('no such folder') as unknown]);
+    },
+    // Three runs of ~10 s and two short refusals; a minute under a background training run at nice 19.
+    180_000,
+  );
+
   realTest('refuses an --out that holds something, and a bad number, with one line and nothing written; --help describes the flags', () => {
     const out = join(tempDir(), 'taken');
     mkdirSync(out);
@@ -238,6 +334,7 @@ describe('tools/torch_reference.py (PyTorch reference of the default protocol, a
       '--seed',
       '--threads',
       '--out',
+      '--resume',
       '--data-dir',
     ])
       expect(help.stdout).toContain(flag);
