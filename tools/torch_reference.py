@@ -304,22 +304,27 @@ def learning_rate(lr, warmup_epochs, epoch, step, steps_per_epoch, total_epochs)
 
 # ---- files ------------------------------------------------------------------------------
 
-def write_atomic(path, text):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def save_atomic(path, state):
-    """torch.save under a temporary name, renamed into place: the file is the old one or the new one, never half of either."""
+def replace_atomic(path, write):
+    """write(tmp) under a temporary name, renamed into place: the file is the old one or the new one, never half of
+    either; the temporary is removed if writing fails or is interrupted."""
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
-        torch.save(state, tmp)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_atomic(path, text):
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    replace_atomic(path, write)
+
+
+def save_atomic(path, state):
+    replace_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def check_out(out):
