@@ -81,6 +81,17 @@ void ForEachPair(const ConvGeom &g, F f) {
   }
 }
 
+struct Pair {
+  memory::dim q, p, t;
+};
+
+// ForEachPair's (q, p, tap) in its order.
+std::vector<Pair> Pairs(const ConvGeom &g) {
+  std::vector<Pair> pairs;
+  ForEachPair(g, [&](memory::dim q, memory::dim p, memory::dim t) { pairs.push_back({q, p, t}); });
+  return pairs;
+}
+
 Entry &GemmEntry(memory::dim m, memory::dim k, memory::dim n, bool ta, bool tb, bool bf16) {
   // matmul params: BA BB M K N TA TB ACT
   const int32_t p[kMatMulParams] = {1, 1, static_cast<int32_t>(m), static_cast<int32_t>(k), static_cast<int32_t>(n), ta ? 1 : 0, tb ? 1 : 0, kActLinear};
@@ -130,16 +141,19 @@ void ConvUnrolled(ConvKind kind, const ConvGeom &g, const float *a, const float 
   if (kind == kConvBwdWeights) {
     float *du = static_cast<float *>(Arena(6, static_cast<size_t>(rows_u * cols_u) * sizeof(float)));
     Run(GemmEntry(rows_u, g.n, cols_u, true, false, bf16), {const_cast<float *>(a), const_cast<float *>(b)}, nullptr, du, {key_a, key_b});  // dU = X^T * dY
-    std::memset(out, 0, g.Weights() * sizeof(float));
-    ForEachPair(g, [&](memory::dim q, memory::dim p, memory::dim t) {
-      float *dw = out + static_cast<size_t>(t) * ocic;
-      const float *src = block(du, q, p);
-      for (memory::dim ic = 0; ic < g.ic; ++ic) {
-        float *d = dw + ic * g.oc;
-        const float *sr = src + ic * cols_u;
+    const std::vector<Pair> pairs = Pairs(g);
+    const memory::dim kk = g.kh * g.kw;
+    // Input channel by input channel across the threads (each owns its rows of every tap), the
+    // pairs added in the same order for every element: the same sums, bit for bit, in one pass.
+#pragma omp parallel for schedule(static) if (kk * ocic >= 65536)
+    for (memory::dim ic = 0; ic < g.ic; ++ic) {
+      for (memory::dim k = 0; k < kk; ++k) std::memset(out + static_cast<size_t>(k) * ocic + ic * g.oc, 0, oc_bytes);
+      for (const Pair &pr : pairs) {
+        float *d = out + static_cast<size_t>(pr.t) * ocic + ic * g.oc;
+        const float *sr = block(du, pr.q, pr.p) + ic * cols_u;
         for (memory::dim oc = 0; oc < g.oc; ++oc) d[oc] += sr[oc];
       }
-    });
+    }
     return;
   }
   float *u = static_cast<float *>(Arena(7, static_cast<size_t>(rows_u * cols_u) * sizeof(float)));
@@ -147,15 +161,17 @@ void ConvUnrolled(ConvKind kind, const ConvGeom &g, const float *a, const float 
   // data never changes): built and converted once, by the forward, for the backward too.
   const double key_u = FilterMatrixKey(g, key_b, bf16, 'u');
   if (key_u == 0.0 || !HasConverted(key_u, static_cast<size_t>(rows_u * cols_u) * 2)) {  // else Run reads the copy, not u
-    memory::dim pairs = 0;
-    ForEachPair(g, [&](memory::dim, memory::dim, memory::dim) { ++pairs; });
+    const std::vector<Pair> pairs = Pairs(g);
     // Zero blocks only where some pair has no tap (never on 2x2 maps under a 3x3 kernel).
-    if (pairs < g.ih * g.iw * g.oh * g.ow) std::memset(u, 0, static_cast<size_t>(rows_u * cols_u) * sizeof(float));
-    ForEachPair(g, [&](memory::dim q, memory::dim p, memory::dim t) {
-      const float *w = b + static_cast<size_t>(t) * ocic;
-      float *dst = block(u, q, p);
-      for (memory::dim ic = 0; ic < g.ic; ++ic) std::memcpy(dst + ic * cols_u, w + ic * g.oc, oc_bytes);
-    });
+    const bool zero = static_cast<memory::dim>(pairs.size()) < g.ih * g.iw * g.oh * g.ow;
+    // Input channel by input channel across the threads: each writes its own rows of U.
+#pragma omp parallel for schedule(static) if (rows_u * cols_u >= 65536)
+    for (memory::dim ic = 0; ic < g.ic; ++ic) {
+      if (zero) {
+        for (memory::dim q = 0; q < g.ih * g.iw; ++q) std::memset(block(u, q, 0) + ic * cols_u, 0, static_cast<size_t>(cols_u) * sizeof(float));
+      }
+      for (const Pair &pr : pairs) std::memcpy(block(u, pr.q, pr.p) + ic * cols_u, b + static_cast<size_t>(pr.t) * ocic + ic * g.oc, oc_bytes);
+    }
   }
   if (kind == kConvFwd) {
     Run(GemmEntry(g.n, rows_u, cols_u, false, false, bf16), {const_cast<float *>(a), u}, nullptr, out, {key_a, key_u});  // y = X * U
@@ -235,10 +251,23 @@ void ConvIm2Col(ConvKind kind, const ConvGeom &g, const float *a, const float *b
     Run(GemmEntry(tic, rows, g.oc, true, false, bf16), {col, const_cast<float *>(b)}, nullptr, out, {direct ? key_a : 0.0, key_b});  // dW = col^T * dy
     return;
   }
-  std::memset(out, 0, g.Weights() * sizeof(float));
-  if (taps.empty()) return;
-  Run(GemmEntry(tic, rows, g.oc, true, false, bf16), {col, const_cast<float *>(b)}, nullptr, wt, {direct ? key_a : 0.0, key_b});  // dWt = col^T * dy
-  for (size_t t = 0; t < taps.size(); ++t) std::memcpy(const_cast<float *>(tap_weights(out, t)), wt + t * ocic, ocic * sizeof(float));
+  // The used taps' blocks of the filter gradient are the GEMM's (one tap: it writes its block in
+  // place), every other tap's is zero: each element written once, row by row across the threads.
+  const bool one_tap = taps.size() == 1;
+  if (!taps.empty()) {
+    float *dwt = one_tap ? const_cast<float *>(tap_weights(out, 0)) : wt;
+    Run(GemmEntry(tic, rows, g.oc, true, false, bf16), {col, const_cast<float *>(b)}, nullptr, dwt, {direct ? key_a : 0.0, key_b});  // dWt = col^T * dy
+  }
+  std::vector<int> used(static_cast<size_t>(g.kh * g.kw), -1);
+  for (size_t t = 0; t < taps.size(); ++t) used[static_cast<size_t>(taps[t].kh * g.kw + taps[t].kw)] = static_cast<int>(t);
+  const memory::dim filter_rows = g.kh * g.kw * g.ic;
+#pragma omp parallel for schedule(static) if (g.Weights() >= 65536)
+  for (memory::dim r = 0; r < filter_rows; ++r) {
+    const int t = used[static_cast<size_t>(r / g.ic)];
+    float *dst = out + r * g.oc;
+    if (t < 0) std::memset(dst, 0, static_cast<size_t>(g.oc) * sizeof(float));
+    else if (!one_tap) std::memcpy(dst, wt + (static_cast<memory::dim>(t) * g.ic + r % g.ic) * g.oc, static_cast<size_t>(g.oc) * sizeof(float));
+  }
 }
 
 }  // namespace onednn

@@ -64,3 +64,55 @@ describeOnednn('threads', () => {
     }
   }, 120_000);
 });
+
+describeOnednn('threads, convolutions on the GEMM path', () => {
+  // native/gemm_conv.cc splits its own loops across threads by input channel (building the
+  // unrolled matrix U, folding dU into the filter gradient) and by filter row (the taps a tiny
+  // map never reads, zeroed): every element is written by one thread, in the order one thread
+  // would, so the bits cannot depend on the thread count.
+  test.each([
+    ['3×3 128→128 on 2×2 maps (the unrolled U)', [8, 2, 2, 128], 128, 1],
+    ['3×3 128→128 on 1×1 maps (one tap of nine)', [8, 1, 1, 128], 128, 1],
+    ['3×3/2 128→128 from 2×2 to 1×1 (four taps)', [8, 2, 2, 128], 128, 2],
+  ] as const)(
+    '%s: forward, backward data and the filter gradient give the same bits at 1, 2 and 4 threads',
+    async (_, shape, outC, stride) => {
+      await tf.setBackend('onednn');
+      const x = tf.tensor(
+        randomValues(
+          shape.reduce<number>((a, b) => a * b, 1),
+          11,
+        ),
+        [...shape],
+      ) as tf.Tensor4D;
+      const w = tf.tensor(randomValues(9 * shape[3] * outC, 12), [3, 3, shape[3], outC]) as tf.Tensor4D;
+      const results = new Map<number, Float32Array[]>();
+      try {
+        for (const threads of [1, 2, 4]) {
+          configureOnednn({ threads });
+          results.set(
+            threads,
+            tf.tidy(() => {
+              const y = tf.conv2d(x, w, stride, 'same');
+              const dy = tf.tensor(randomValues(y.size, 13), y.shape) as tf.Tensor4D;
+              const dx = tf.conv2dTranspose(dy, w, x.shape, stride, 'same');
+              const dw = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, stride, 'same'), dy)))(w);
+              return [y, dx, dw].map((t) => t.dataSync() as Float32Array);
+            }),
+          );
+        }
+      } finally {
+        configureOnednn({ threads: status.ok ? status.info.threads : 1 });
+        tf.dispose([x, w]);
+      }
+      const one = results.get(1) ?? [];
+      for (const threads of [2, 4]) {
+        const differing = (results.get(threads) ?? []).flatMap((a, i) =>
+          Buffer.from(a.buffer).equals(Buffer.from((one[i] ?? new Float32Array()).buffer)) ? [] : [['y', 'dx', 'dw'][i]],
+        );
+        expect({ threads, differing }).toEqual({ threads, differing: [] });
+      }
+    },
+    120_000,
+  );
+});
